@@ -1,0 +1,3 @@
+module soll.dev/localcluster
+
+go 1.26

@@ -1,0 +1,180 @@
+package localcluster
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// process is a component started by Up. Its identity is the PID plus the
+// process start time (from /proc), so Down never signals a process that
+// merely reused the PID.
+type process struct {
+	Name      string `json:"name"`
+	PID       int    `json:"pid"`
+	StartTime uint64 `json:"startTime"` // clock ticks since boot, /proc/PID/stat field 22
+	Log       string `json:"log"`
+
+	exited chan struct{} // closed when the process ends, if we are its parent
+	err    error         // exit error, valid after exited is closed
+}
+
+// startProcess runs bin with args in its own session (so it outlives the
+// launcher and terminal signals do not reach it) with output to DIR/logs.
+func startProcess(dir, name, bin string, args []string) (*process, error) {
+	logPath := filepath.Join(dir, "logs", name+".log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close() // the child has its own descriptor
+	fmt.Fprintf(logFile, "# %s %s\n", bin, strings.Join(args, " "))
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	cmd.Env = componentEnv()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	st, err := procStartTime(cmd.Process.Pid)
+	if err != nil {
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &process{Name: name, PID: cmd.Process.Pid, StartTime: st, Log: logPath, exited: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// componentEnv is a small, predictable environment: the components must not
+// pick up a developer's KUBECONFIG, proxies or cloud credentials.
+func componentEnv() []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}
+	for _, k := range []string{"TMPDIR", "GOCOVERDIR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// procStartTime reads the start time of pid from /proc/PID/stat.
+func procStartTime(pid int) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	fields := strings.Fields(s[i+1:])
+	// fields[0] is field 3 (state); start time is field 22.
+	if len(fields) < 20 {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	return strconv.ParseUint(fields[19], 10, 64)
+}
+
+// procState returns the state letter of pid ('R', 'S', 'Z', ...).
+func procState(pid int) (byte, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	return s[i+2], nil
+}
+
+// alive reports whether the process recorded in p still runs (and is the
+// same process: same PID and start time).
+func (p *process) alive() bool {
+	if p.exited != nil {
+		select {
+		case <-p.exited:
+			return false
+		default:
+		}
+	}
+	st, err := procStartTime(p.PID)
+	if err != nil || st != p.StartTime {
+		return false
+	}
+	state, err := procState(p.PID)
+	return err == nil && state != 'Z' && state != 'X'
+}
+
+// stop sends SIGTERM to the process's group, then SIGKILL after grace.
+func (p *process) stop(grace time.Duration) error {
+	if !p.alive() {
+		return nil
+	}
+	// Setsid made the component a process-group leader: signal the group
+	// so helpers it may have spawned go too.
+	if err := syscall.Kill(-p.PID, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("stop %s (pid %d): %w", p.Name, p.PID, err)
+	}
+	deadline := time.Now().Add(grace)
+	for time.Now().Before(deadline) {
+		if !p.alive() {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := syscall.Kill(-p.PID, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("kill %s (pid %d): %w", p.Name, p.PID, err)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if !p.alive() {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s (pid %d) did not exit after SIGKILL", p.Name, p.PID)
+}
+
+// exitedEarly returns a non-nil error when a process we started has exited.
+func (p *process) exitedEarly() error {
+	if p.exited == nil {
+		if p.alive() {
+			return nil
+		}
+		return fmt.Errorf("%s (pid %d) is not running", p.Name, p.PID)
+	}
+	select {
+	case <-p.exited:
+		if p.err != nil {
+			return fmt.Errorf("%s exited: %w", p.Name, p.err)
+		}
+		return fmt.Errorf("%s exited", p.Name)
+	default:
+		return nil
+	}
+}
+
+// logTail returns the last n lines of the process's log.
+func (p *process) logTail(n int) string {
+	b, err := os.ReadFile(p.Log)
+	if err != nil {
+		return fmt.Sprintf("(cannot read %s: %v)", p.Log, err)
+	}
+	return tail(b, n)
+}

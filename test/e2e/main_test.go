@@ -1,0 +1,33 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// sollBin is the binary under test, built once by TestMain.
+var sollBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "soll-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	sollBin = filepath.Join(dir, "soll")
+	build := exec.Command("go", "build", "-ldflags", "-X soll.dev/internal/version.Version=v0.0.0-e2e", "-o", sollBin, "soll.dev/cmd/soll")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build soll:", err)
+		return 1
+	}
+	return m.Run()
+}

@@ -1,0 +1,44 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+func TestVersionCommand(t *testing.T) {
+	out, err := exec.Command(sollBin, "version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("soll version: %v\n%s", err, out)
+	}
+	if !strings.HasPrefix(string(out), "soll v0.0.0-e2e ") {
+		t.Errorf("soll version printed %q, want the version stamped at link time", out)
+	}
+
+	out, err = exec.Command(sollBin, "version", "--output", "json").Output()
+	if err != nil {
+		t.Fatalf("soll version -o json: %v", err)
+	}
+	var info struct{ Version, GoVersion string }
+	if err := json.Unmarshal(out, &info); err != nil {
+		t.Fatalf("decode %q: %v", out, err)
+	}
+	if info.Version != "v0.0.0-e2e" || !strings.HasPrefix(info.GoVersion, "go1.") {
+		t.Errorf("unexpected version JSON %s", out)
+	}
+}
+
+func TestUnknownCommandFails(t *testing.T) {
+	cmd := exec.Command(sollBin, "no-such-command")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("soll no-such-command succeeded: %s", out)
+	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Errorf("exit: %v, want status 1", err)
+	}
+	if !strings.Contains(string(out), `unknown command "no-such-command"`) {
+		t.Errorf("output %q does not name the unknown command", out)
+	}
+}
