@@ -1,0 +1,269 @@
+package gitserver
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// maxBufferedBody caps request bodies the server buffers for CGI; test pushes
+// are far smaller, and the cap keeps a runaway client from eating memory.
+const maxBufferedBody = 256 << 20
+
+// HTTPOptions configures NewHTTP.
+type HTTPOptions struct {
+	// Username and Password enable HTTP basic auth when either is set.
+	Username string
+	Password string
+	// TLS serves HTTPS with a certificate from a fresh in-process CA.
+	TLS bool
+	// Repos is the root to serve; nil creates a new one.
+	Repos *Repos
+}
+
+// HTTPServer is a smart HTTP Git server backed by git http-backend.
+type HTTPServer struct {
+	*Repos
+	// URL is the base URL, http(s)://127.0.0.1:PORT, without a trailing slash.
+	URL string
+	// CACertPEM and CAPool describe the CA that signed the server certificate;
+	// both are nil without TLS.
+	CACertPEM []byte
+	CAPool    *x509.CertPool
+
+	srv      *httptest.Server
+	username string
+	password string
+	auth     bool
+	backend  *cgi.Handler
+}
+
+// NewHTTP starts an HTTP Git server on a loopback port; it is shut down when
+// the test ends.
+func NewHTTP(tb testing.TB, opts HTTPOptions) *HTTPServer {
+	tb.Helper()
+	backend, err := httpBackendPath()
+	if err != nil {
+		tb.Fatalf("gitserver: %v", err)
+	}
+	repos := opts.Repos
+	if repos == nil {
+		repos = NewRepos(tb)
+	}
+	logs := &testLog{tb: tb}
+	s := &HTTPServer{
+		Repos:    repos,
+		username: opts.Username,
+		password: opts.Password,
+		auth:     opts.Username != "" || opts.Password != "",
+		backend: &cgi.Handler{
+			Path: backend,
+			Dir:  repos.scratch,
+			// Root "/" keeps the full URL path as PATH_INFO, which
+			// http-backend resolves below GIT_PROJECT_ROOT.
+			Root: "/",
+			Env: gitEnv(repos.home,
+				"GIT_PROJECT_ROOT="+repos.root,
+				"GIT_HTTP_EXPORT_ALL=1",
+			),
+			Stderr: logs,
+			Logger: log.New(logs, "cgi: ", 0),
+		},
+	}
+	s.srv = httptest.NewUnstartedServer(s)
+	s.srv.Config.ErrorLog = log.New(logs, "", 0)
+	if opts.TLS {
+		ca, err := newTestCA()
+		if err != nil {
+			tb.Fatalf("gitserver: %v", err)
+		}
+		s.CACertPEM = ca.certPEM
+		s.CAPool = ca.pool
+		s.srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.serverCert}, MinVersion: tls.VersionTLS12}
+		s.srv.StartTLS()
+	} else {
+		s.srv.Start()
+	}
+	s.URL = s.srv.URL
+	tb.Cleanup(func() {
+		// Close waits for in-flight requests, so no http-backend process
+		// outlives the test or touches the repos while they are removed.
+		s.srv.Close()
+		logs.stop()
+	})
+	return s
+}
+
+// HTTPURL returns the clone URL of repository name.
+func (s *HTTPServer) HTTPURL(name string) string {
+	return s.URL + "/" + strings.TrimSuffix(name, ".git") + ".git"
+}
+
+// CAFile writes the CA certificate to a temp file, for http.sslCAInfo or
+// GIT_SSL_CAINFO, and returns its path.
+func (s *HTTPServer) CAFile(tb testing.TB) string {
+	tb.Helper()
+	if s.CACertPEM == nil {
+		tb.Fatalf("gitserver: CAFile on a server without TLS")
+	}
+	p := filepath.Join(tb.TempDir(), "ca.pem")
+	if err := os.WriteFile(p, s.CACertPEM, 0o644); err != nil {
+		tb.Fatalf("gitserver: %v", err)
+	}
+	return p
+}
+
+// HTTPClient returns an http.Client that trusts the server's CA and no
+// other.
+func (s *HTTPServer) HTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: s.CAPool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: t}
+}
+
+// ServeHTTP checks credentials before git http-backend sees the request.
+func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.auth && !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="gitserver", charset="UTF-8"`)
+		http.Error(w, "authentication required", http.StatusUnauthorized)
+		return
+	}
+	// net/http/cgi rejects chunked bodies, and git sends pushes larger than
+	// http.postBuffer chunked, so give the backend a known length instead.
+	if r.ContentLength < 0 || len(r.TransferEncoding) > 0 {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBufferedBody))
+		if err != nil {
+			http.Error(w, "read request body: "+err.Error(), http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.TransferEncoding = nil
+	}
+	s.backend.ServeHTTP(w, r)
+}
+
+func (s *HTTPServer) authorized(r *http.Request) bool {
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		return false
+	}
+	// Evaluate both comparisons so timing does not reveal which one failed.
+	u := subtle.ConstantTimeCompare([]byte(user), []byte(s.username))
+	p := subtle.ConstantTimeCompare([]byte(pass), []byte(s.password))
+	return u&p == 1
+}
+
+// testLog forwards server-side logs to the test log until the server is
+// closed; logging after a test completes would panic.
+type testLog struct {
+	mu      sync.Mutex
+	tb      testing.TB
+	stopped bool
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.stopped {
+		l.tb.Logf("gitserver: %s", strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+func (l *testLog) stop() {
+	l.mu.Lock()
+	l.stopped = true
+	l.mu.Unlock()
+}
+
+type testCA struct {
+	certPEM    []byte
+	pool       *x509.CertPool
+	serverCert tls.Certificate
+}
+
+// newTestCA creates a CA and a server certificate for the loopback addresses
+// signed by it, so clients must trust the CA explicitly rather than a
+// self-signed leaf.
+func newTestCA() (*testCA, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate ca key: %w", err)
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{
+		SerialNumber:          randomSerial(),
+		Subject:               pkix.Name{CommonName: "soll gitserver test CA"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, fmt.Errorf("create ca certificate: %w", err)
+	}
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return nil, fmt.Errorf("parse ca certificate: %w", err)
+	}
+
+	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate server key: %w", err)
+	}
+	leafTmpl := &x509.Certificate{
+		SerialNumber: randomSerial(),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		DNSNames:     []string{"localhost"},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, caCert, &leafKey.PublicKey, caKey)
+	if err != nil {
+		return nil, fmt.Errorf("create server certificate: %w", err)
+	}
+
+	pool := x509.NewCertPool()
+	pool.AddCert(caCert)
+	return &testCA{
+		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		pool:    pool,
+		serverCert: tls.Certificate{
+			Certificate: [][]byte{leafDER},
+			PrivateKey:  leafKey,
+		},
+	}, nil
+}
+
+func randomSerial() *big.Int {
+	// rand.Int cannot fail with crypto/rand's reader since Go 1.24.
+	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	return n
+}
