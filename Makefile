@@ -29,6 +29,9 @@ build: ## build the soll binary into bin/
 
 .PHONY: generate
 generate: ## regenerate deepcopy code and CRD manifests from api/
+	@# controller-gen never deletes files: start clean so a removed type leaves no stale CRD.
+	find api -name zz_generated.deepcopy.go -delete
+	rm -f config/crd/soll.dev_*.yaml
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=false paths=./api/... output:crd:artifacts:config=config/crd
 

@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/localcluster"
 )
 
@@ -48,7 +49,7 @@ type Env struct {
 	// Dynamic is a dynamic client.
 	Dynamic dynamic.Interface
 	// Client is a controller-runtime client that knows the core types and
-	// CustomResourceDefinitions.
+	// CustomResourceDefinitions and soll's own types (see InstallCRDs).
 	Client client.Client
 	// Scheme is the scheme of Client.
 	Scheme *runtime.Scheme
@@ -178,6 +179,9 @@ func open(kubeconfig string) (*Env, error) {
 		return nil, err
 	}
 	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := sollv1.AddToScheme(scheme); err != nil {
 		return nil, err
 	}
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
