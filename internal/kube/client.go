@@ -1,0 +1,148 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+
+	"soll.dev/internal/resource"
+)
+
+// FieldManager is the field manager of every apply soll makes.
+const FieldManager = "soll"
+
+// Client applies, reads and deletes objects of any kind.
+type Client struct {
+	dyn    dynamic.Interface
+	mapper *restmapper.DeferredDiscoveryRESTMapper
+}
+
+// New returns a Client for cfg. The caller sets cfg's rate limits; the
+// engine is designed for QPS well above client-go's default of 5.
+func New(cfg *rest.Config) (*Client, error) {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create dynamic client: %w", err)
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create discovery client: %w", err)
+	}
+	return &Client{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}, nil
+}
+
+// Mapping resolves a group/version/kind, refreshing discovery once when the
+// kind is unknown.
+func (c *Client) Mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) {
+		c.mapper.Reset()
+		m, err = c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resolve kind %s: %w", gvk, err)
+	}
+	return m, nil
+}
+
+// Namespaced reports whether objects of gvk live in namespaces.
+func (c *Client) Namespaced(gvk schema.GroupVersionKind) (bool, error) {
+	m, err := c.Mapping(gvk)
+	if err != nil {
+		return false, err
+	}
+	return m.Scope.Name() == meta.RESTScopeNameNamespace, nil
+}
+
+func (c *Client) resourceFor(gvk schema.GroupVersionKind, namespace string) (dynamic.ResourceInterface, error) {
+	m, err := c.Mapping(gvk)
+	if err != nil {
+		return nil, err
+	}
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		return c.dyn.Resource(m.Resource).Namespace(namespace), nil
+	}
+	return c.dyn.Resource(m.Resource), nil
+}
+
+// Apply server-side-applies obj with soll's field manager, taking over
+// conflicting fields (the desired state in Git wins). With dryRun the API
+// server computes the result, defaults and admission included, and
+// persists nothing.
+func (c *Client) Apply(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
+	ri, err := c.resourceFor(obj.GroupVersionKind(), obj.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
+	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	return ri.Apply(ctx, obj.GetName(), obj, opts)
+}
+
+// Get reads the live object for key at the given API version. It returns
+// (nil, nil) when the object does not exist.
+func (c *Client) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
+	ri, err := c.resourceFor(gvk, namespace)
+	if err != nil {
+		return nil, err
+	}
+	u, err := ri.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return u, err
+}
+
+// Delete deletes the object with the given propagation policy. A missing
+// object is not an error.
+func (c *Client) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, policy metav1.DeletionPropagation, uid string) error {
+	ri, err := c.resourceFor(gvk, namespace)
+	if err != nil {
+		return err
+	}
+	opts := metav1.DeleteOptions{PropagationPolicy: &policy}
+	if uid != "" {
+		// Delete exactly the object we looked at, never a successor
+		// created under the same name meanwhile.
+		u := types.UID(uid)
+		opts.Preconditions = &metav1.Preconditions{UID: &u}
+	}
+	err = ri.Delete(ctx, name, opts)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// List lists objects of gvk in namespace ("" for all or cluster-scoped)
+// matching the label selector.
+func (c *Client) List(ctx context.Context, gvk schema.GroupVersionKind, namespace, selector string) ([]unstructured.Unstructured, error) {
+	ri, err := c.resourceFor(gvk, namespace)
+	if err != nil {
+		return nil, err
+	}
+	l, err := ri.List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, err
+	}
+	return l.Items, nil
+}
+
+// KeyGVK returns the GVK to read key with, given the API version of the
+// desired manifest.
+func KeyGVK(k resource.Key, version string) schema.GroupVersionKind {
+	return schema.GroupVersionKind{Group: k.Group, Version: version, Kind: k.Kind}
+}
