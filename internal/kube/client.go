@@ -92,6 +92,16 @@ func (c *Client) Apply(ctx context.Context, obj *unstructured.Unstructured, dryR
 	return ri.Apply(ctx, obj.GetName(), obj, opts)
 }
 
+// Create creates obj (used for hooks with generateName, which apply cannot
+// name), with soll's field manager.
+func (c *Client) Create(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	ri, err := c.resourceFor(obj.GroupVersionKind(), obj.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
+	return ri.Create(ctx, obj, metav1.CreateOptions{FieldManager: FieldManager})
+}
+
 // Get reads the live object for key at the given API version. It returns
 // (nil, nil) when the object does not exist.
 func (c *Client) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {

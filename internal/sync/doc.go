@@ -1,0 +1,17 @@
+// Package sync applies an Application's desired objects to a cluster.
+//
+// An operation runs in phases: PreSync hooks, the Sync phase, PostSync
+// hooks, and SyncFail hooks when something failed. Inside a phase, objects
+// are grouped by sync wave (annotation soll.dev/sync-wave, or Argo CD's
+// argocd.argoproj.io/sync-wave); a wave is applied in parallel with
+// server-side apply (field manager soll) and awaited until healthy before
+// the next one starts. Namespaces and CRDs of a wave go first and are
+// awaited (a CRD until Established), so the objects that need them find
+// them. Objects no longer desired are pruned in their wave, or last with
+// PruneLast, and only when pruning is enabled.
+//
+// The engine takes objects and returns a result per object; it knows
+// nothing of Applications, so the controller, the CLI and the tests share
+// it. It stops at the first failure, and at once when its context ends
+// (terminate).
+package sync

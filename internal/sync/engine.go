@@ -1,0 +1,453 @@
+package sync
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"soll.dev/internal/health"
+	"soll.dev/internal/resource"
+)
+
+// Kube is what the engine needs from the cluster.
+type Kube interface {
+	Apply(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error)
+	Create(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error)
+	Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error)
+	Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, policy metav1.DeletionPropagation, uid string) error
+}
+
+// HealthChecker assesses live objects.
+type HealthChecker interface {
+	Check(obj *unstructured.Unstructured) (health.Result, error)
+}
+
+// Engine runs sync operations.
+type Engine struct {
+	Kube   Kube
+	Health HealthChecker
+}
+
+// Object is one object of the app: desired (from Git), live (from the
+// cluster), or both. An object with no desired state is a prune candidate.
+type Object struct {
+	Desired *unstructured.Unstructured
+	Live    *unstructured.Unstructured
+	// InSync is the diff's verdict; with ApplyOutOfSyncOnly, objects in
+	// sync are not applied again.
+	InSync bool
+}
+
+func (o Object) key() resource.Key {
+	if o.Desired != nil {
+		return resource.KeyOf(o.Desired)
+	}
+	return resource.KeyOf(o.Live)
+}
+
+// Options control one sync operation.
+type Options struct {
+	// Prune deletes live objects that are no longer desired.
+	Prune bool
+	// DryRun validates every apply with the API server and changes nothing.
+	DryRun bool
+	// ApplyOutOfSyncOnly skips objects whose diff says they are in sync.
+	ApplyOutOfSyncOnly bool
+	// PruneLast prunes after every wave has been applied and is healthy,
+	// instead of after the wave each pruned object belonged to.
+	PruneLast bool
+	// Replace deletes and recreates an object when an immutable field
+	// changed and apply is refused.
+	Replace bool
+	// PropagationPolicy is used for prunes; empty means foreground.
+	PropagationPolicy metav1.DeletionPropagation
+	// Only restricts the operation to these objects (selective sync).
+	// Hooks do not run in a selective sync.
+	Only []resource.Key
+	// WaveTimeout bounds the wait for one wave to become healthy; 0 means
+	// 5 minutes.
+	WaveTimeout time.Duration
+	// Concurrency bounds parallel applies within a wave; 0 means 16.
+	Concurrency int
+	// DoneHooks are hooks that completed in an earlier attempt of this
+	// operation (before a controller restart); they are not run again.
+	DoneHooks map[resource.Key]bool
+	// OnProgress, when set, receives the results so far after each step,
+	// so the caller can persist them.
+	OnProgress func(Result)
+}
+
+// Result codes of one object.
+const (
+	ResultSynced       = "Synced"
+	ResultSyncFailed   = "SyncFailed"
+	ResultPruned       = "Pruned"
+	ResultPruneSkipped = "PruneSkipped"
+)
+
+// ObjectResult says what the operation did to one object.
+type ObjectResult struct {
+	Key       resource.Key
+	Version   string
+	Status    string
+	Message   string
+	Phase     Phase
+	Wave      int
+	Hook      bool
+	HookPhase string // Running, Succeeded, Failed for hooks
+}
+
+// Result is the outcome of an operation.
+type Result struct {
+	// Succeeded is true when every step succeeded.
+	Succeeded bool
+	// Message summarises the outcome or names the first failure.
+	Message string
+	Objects []ObjectResult
+}
+
+// task is one unit of work: an apply, a hook, or a prune.
+type task struct {
+	obj   Object
+	key   resource.Key
+	phase Phase
+	wave  int
+	hook  bool
+	prune bool
+}
+
+type run struct {
+	e    *Engine
+	opts Options
+	mu   sync.Mutex
+	res  Result
+}
+
+// Sync runs one operation: PreSync hooks, then the Sync phase wave by wave
+// (each wave applied, then awaited until healthy), prunes, then PostSync
+// hooks; on failure, SyncFail hooks. It stops at the first failure and when
+// ctx ends (terminate).
+func (e *Engine) Sync(ctx context.Context, objs []Object, opts Options) Result {
+	r := &run{e: e, opts: opts}
+	if r.opts.WaveTimeout == 0 {
+		r.opts.WaveTimeout = 5 * time.Minute
+	}
+	if r.opts.Concurrency == 0 {
+		r.opts.Concurrency = 16
+	}
+	if r.opts.PropagationPolicy == "" {
+		r.opts.PropagationPolicy = metav1.DeletePropagationForeground
+	}
+	tasks, failHooks, err := r.plan(objs)
+	if err != nil {
+		r.res.Message = err.Error()
+		return r.res
+	}
+	if err := r.execute(ctx, tasks); err != nil {
+		msg := err.Error()
+		if ctx.Err() != nil {
+			msg = "operation terminated: " + msg
+		}
+		if len(failHooks) > 0 && !opts.DryRun {
+			// SyncFail hooks get their own time: the operation's
+			// context may be the reason we failed.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.WaveTimeout)
+			if ferr := r.execute(fctx, failHooks); ferr != nil {
+				msg += "; SyncFail hook failed: " + ferr.Error()
+			}
+			cancel()
+		}
+		r.res.Message = msg
+		return r.res
+	}
+	r.res.Succeeded = true
+	if opts.DryRun {
+		r.res.Message = fmt.Sprintf("dry run: %d objects would be applied or pruned", len(r.res.Objects))
+	} else {
+		r.res.Message = fmt.Sprintf("successfully synced %d objects", len(r.res.Objects))
+	}
+	return r.res
+}
+
+// plan classifies the objects into ordered tasks.
+func (r *run) plan(objs []Object) (tasks, failHooks []task, err error) {
+	selective := len(r.opts.Only) > 0
+	for _, o := range objs {
+		t := task{obj: o, key: o.key(), phase: PhaseSync}
+		if selective && !slices.Contains(r.opts.Only, t.key) {
+			continue
+		}
+		src := o.Desired
+		if src == nil {
+			src = o.Live
+			t.prune = true
+		}
+		if t.wave, err = Wave(src); err != nil {
+			return nil, nil, err
+		}
+		if t.prune {
+			if !r.opts.PruneLast {
+				tasks = append(tasks, t)
+			} else {
+				t.wave = 1 << 30
+				tasks = append(tasks, t)
+			}
+			continue
+		}
+		phases, skip, err := HookPhases(o.Desired)
+		if err != nil {
+			return nil, nil, err
+		}
+		if skip {
+			continue
+		}
+		if len(phases) == 0 {
+			if r.opts.ApplyOutOfSyncOnly && o.InSync {
+				continue
+			}
+			tasks = append(tasks, t)
+			continue
+		}
+		if selective || r.opts.DoneHooks[t.key] {
+			continue
+		}
+		for _, p := range phases {
+			ht := t
+			ht.phase, ht.hook = p, true
+			if p == PhaseSyncFail {
+				failHooks = append(failHooks, ht)
+			} else {
+				tasks = append(tasks, ht)
+			}
+		}
+	}
+	phaseRank := map[Phase]int{PhasePreSync: 0, PhaseSync: 1, PhasePostSync: 2, PhaseSyncFail: 3}
+	order := func(a, b task) int {
+		return cmp.Or(
+			cmp.Compare(phaseRank[a.phase], phaseRank[b.phase]),
+			cmp.Compare(a.wave, b.wave),
+			// Within a wave: applies before prunes, then by kind.
+			cmp.Compare(boolRank(a.prune), boolRank(b.prune)),
+			cmp.Compare(kindRank(a.key.Kind), kindRank(b.key.Kind)),
+			resource.Compare(a.key, b.key),
+		)
+	}
+	slices.SortStableFunc(tasks, order)
+	slices.SortStableFunc(failHooks, order)
+	return tasks, failHooks, nil
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// execute runs tasks step by step: a step is all tasks of one phase and
+// wave; infrastructure (namespaces, CRDs) of a wave goes first as its own
+// step so custom resources and namespaced objects find them.
+func (r *run) execute(ctx context.Context, tasks []task) error {
+	for len(tasks) > 0 {
+		n := 1
+		for n < len(tasks) && tasks[n].phase == tasks[0].phase && tasks[n].wave == tasks[0].wave {
+			n++
+		}
+		step := tasks[:n]
+		tasks = tasks[n:]
+		var infra, rest []task
+		for _, t := range step {
+			if isInfrastructure(t.key) && !t.prune {
+				infra = append(infra, t)
+			} else {
+				rest = append(rest, t)
+			}
+		}
+		for gi, group := range [][]task{infra, rest} {
+			if len(group) == 0 {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			// Health is awaited before the next step; after the last
+			// one only hooks are awaited (health is the app's
+			// status, not the operation's job).
+			last := len(tasks) == 0 && (gi == 1 || len(rest) == 0)
+			if err := r.runStep(ctx, group, last); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// runStep applies (or prunes) a group in parallel, then waits until all of
+// it is healthy (hooks: completed).
+func (r *run) runStep(ctx context.Context, group []task, last bool) error {
+	sem := make(chan struct{}, r.opts.Concurrency)
+	var wg sync.WaitGroup
+	applied := make([]*unstructured.Unstructured, len(group))
+	errs := make([]error, len(group))
+	for i, t := range group {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			applied[i], errs[i] = r.runTask(ctx, t)
+		}()
+	}
+	wg.Wait()
+	r.progress()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if r.opts.DryRun {
+		return nil
+	}
+	return r.waitHealthy(ctx, group, applied, last)
+}
+
+func (r *run) record(or ObjectResult) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range r.res.Objects {
+		o := &r.res.Objects[i]
+		if o.Key == or.Key && o.Phase == or.Phase {
+			*o = or
+			return
+		}
+	}
+	r.res.Objects = append(r.res.Objects, or)
+}
+
+func (r *run) progress() {
+	if r.opts.OnProgress == nil {
+		return
+	}
+	r.mu.Lock()
+	snapshot := Result{Succeeded: r.res.Succeeded, Message: r.res.Message, Objects: slices.Clone(r.res.Objects)}
+	r.mu.Unlock()
+	r.opts.OnProgress(snapshot)
+}
+
+func (r *run) runTask(ctx context.Context, t task) (*unstructured.Unstructured, error) {
+	or := ObjectResult{Key: t.key, Phase: t.phase, Wave: t.wave, Hook: t.hook}
+	if t.prune {
+		or.Version = t.obj.Live.GroupVersionKind().Version
+		if !r.opts.Prune || objectSyncOptions(t.obj.Live)["prune"] == "false" {
+			or.Status, or.Message = ResultPruneSkipped, "pruning disabled: delete it by hand or enable prune"
+			r.record(or)
+			return nil, nil
+		}
+		if r.opts.DryRun {
+			or.Status, or.Message = ResultPruned, "would be pruned (dry run)"
+			r.record(or)
+			return nil, nil
+		}
+		live := t.obj.Live
+		err := r.e.Kube.Delete(ctx, live.GroupVersionKind(), live.GetNamespace(), live.GetName(), r.opts.PropagationPolicy, string(live.GetUID()))
+		if err != nil {
+			or.Status, or.Message = ResultSyncFailed, "prune: "+err.Error()
+			r.record(or)
+			return nil, fmt.Errorf("prune %s: %w", t.key, err)
+		}
+		or.Status, or.Message = ResultPruned, "pruned"
+		r.record(or)
+		return nil, nil
+	}
+
+	desired := t.obj.Desired
+	or.Version = desired.GroupVersionKind().Version
+	var applied *unstructured.Unstructured
+	var err error
+	if t.hook {
+		or.HookPhase = "Running"
+		applied, err = r.runHook(ctx, desired)
+	} else {
+		applied, err = r.apply(ctx, desired)
+	}
+	if err != nil {
+		or.Status, or.Message = ResultSyncFailed, err.Error()
+		if t.hook {
+			or.HookPhase = "Failed"
+		}
+		r.record(or)
+		return nil, fmt.Errorf("%s: %w", t.key, err)
+	}
+	if t.hook && applied != nil {
+		or.Key = resource.KeyOf(applied) // generateName: the real name
+	}
+	or.Status = ResultSynced
+	if r.opts.DryRun {
+		or.Message = "valid (dry run)"
+	} else {
+		or.Message = "applied"
+	}
+	r.record(or)
+	return applied, nil
+}
+
+func (r *run) apply(ctx context.Context, desired *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	applied, err := r.e.Kube.Apply(ctx, desired, r.opts.DryRun)
+	if err == nil {
+		return applied, nil
+	}
+	replace := r.opts.Replace || objectSyncOptions(desired)["replace"] == "true"
+	if replace && apierrors.IsInvalid(err) && strings.Contains(err.Error(), "immutable") && !r.opts.DryRun {
+		// Immutable field changed: delete, wait until gone, recreate.
+		gvk := desired.GroupVersionKind()
+		if derr := r.e.Kube.Delete(ctx, gvk, desired.GetNamespace(), desired.GetName(), metav1.DeletePropagationForeground, ""); derr != nil {
+			return nil, fmt.Errorf("replace: delete: %w", derr)
+		}
+		if werr := poll(ctx, r.opts.WaveTimeout, func() (bool, error) {
+			live, err := r.e.Kube.Get(ctx, gvk, desired.GetNamespace(), desired.GetName())
+			return live == nil, err
+		}); werr != nil {
+			return nil, fmt.Errorf("replace: waiting for deletion: %w", werr)
+		}
+		return r.e.Kube.Apply(ctx, desired, false)
+	}
+	return nil, err
+}
+
+// runHook creates a hook object, honouring BeforeHookCreation.
+func (r *run) runHook(ctx context.Context, desired *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	policies, err := HookDeletePolicies(desired)
+	if err != nil {
+		return nil, err
+	}
+	if r.opts.DryRun {
+		if desired.GetName() == "" {
+			return desired, nil
+		}
+		return r.e.Kube.Apply(ctx, desired, true)
+	}
+	gvk := desired.GroupVersionKind()
+	if desired.GetName() == "" {
+		return r.e.Kube.Create(ctx, desired)
+	}
+	if slices.Contains(policies, BeforeHookCreation) {
+		if err := r.e.Kube.Delete(ctx, gvk, desired.GetNamespace(), desired.GetName(), metav1.DeletePropagationForeground, ""); err != nil {
+			return nil, fmt.Errorf("delete previous hook: %w", err)
+		}
+		if err := poll(ctx, r.opts.WaveTimeout, func() (bool, error) {
+			live, err := r.e.Kube.Get(ctx, gvk, desired.GetNamespace(), desired.GetName())
+			return live == nil, err
+		}); err != nil {
+			return nil, fmt.Errorf("waiting for previous hook to go: %w", err)
+		}
+	}
+	return r.e.Kube.Apply(ctx, desired, false)
+}
