@@ -1,0 +1,276 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	gosync "sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/health"
+	"soll.dev/internal/kube"
+	"soll.dev/internal/render"
+	sollsource "soll.dev/internal/source"
+	syncengine "soll.dev/internal/sync"
+)
+
+// Annotations users set on an Application.
+const (
+	// RefreshAnnotation asks for a refresh now: "normal" re-reads the
+	// revision within the shared cache's rules, "hard" bypasses caches.
+	RefreshAnnotation = "soll.dev/refresh"
+	// ResourcesFinalizer makes deleting an Application delete its
+	// resources first (cascade); without it they are left in place.
+	ResourcesFinalizer = "soll.dev/resources-finalizer"
+)
+
+// Reconciler reconciles Applications: it compares Git with the cluster,
+// runs sync operations, and reports status.
+type Reconciler struct {
+	Client   client.Client
+	Kube     *kube.Client
+	Fetcher  sollsource.Fetcher
+	Renderer render.Renderer
+	Health   *health.Checker
+	Engine   *syncengine.Engine
+	Recorder events.EventRecorder
+	Log      *slog.Logger
+	// RefreshInterval is the default time between comparisons; jitter of
+	// up to 10% spreads apps out. Zero means 3 minutes.
+	RefreshInterval time.Duration
+	// SelfHealBackoff is the least time between two self-heal syncs of
+	// one app. Zero means 2 seconds.
+	SelfHealBackoff time.Duration
+	// Workers is the number of apps reconciled in parallel; zero means 16.
+	Workers int
+
+	live      *liveWatcher
+	lastHeal  gosync.Map // app key -> time.Time
+	liveEvent chan event.GenericEvent
+}
+
+// SetupWithManager registers the reconciler and its live-state watches.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.RefreshInterval == 0 {
+		r.RefreshInterval = 3 * time.Minute
+	}
+	if r.SelfHealBackoff == 0 {
+		r.SelfHealBackoff = 2 * time.Second
+	}
+	if r.Workers == 0 {
+		r.Workers = 16
+	}
+	if r.Log == nil {
+		r.Log = slog.Default()
+	}
+	r.liveEvent = make(chan event.GenericEvent, 1024)
+	var err error
+	r.live, err = newLiveWatcher(mgr.GetConfig(), r.Kube, r.liveEvent, r.Log)
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(r.live); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&sollv1.Application{}).
+		WatchesRawSource(source.Channel(r.liveEvent, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
+		Named("application").
+		Complete(r)
+}
+
+// Reconcile is one pass over one Application.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var app sollv1.Application
+	if err := r.Client.Get(ctx, req.NamespacedName, &app); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !app.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, &app)
+	}
+	if app.Spec.Suspend {
+		return ctrl.Result{}, r.patchStatus(ctx, &app, func(s *sollv1.ApplicationStatus) {
+			setCondition(s, app.Generation, "Ready", metav1.ConditionFalse, "Suspended", "reconciliation is suspended (spec.suspend)")
+		})
+	}
+	if mode, ok := app.Annotations[RefreshAnnotation]; ok {
+		if err := r.handleRefresh(ctx, &app, mode); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+
+	c, err := r.compare(ctx, &app, "")
+	if err != nil {
+		return r.comparisonFailed(ctx, &app, err)
+	}
+	if op, automated := r.nextOperation(&app, c); op != nil {
+		if err := r.runOperation(ctx, &app, op, automated, c); err != nil {
+			return ctrl.Result{}, err
+		}
+		if st := app.Status.OperationState; st != nil && st.Phase == sollv1.OperationRunning {
+			// A retry is scheduled.
+			return ctrl.Result{RequeueAfter: retryDelay(&app, st)}, nil
+		}
+		// Report the state after the operation.
+		if c, err = r.compare(ctx, &app, ""); err != nil {
+			return r.comparisonFailed(ctx, &app, err)
+		}
+	}
+	r.live.ensure(c)
+	if err := r.writeComparison(ctx, &app, c); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: r.refreshInterval(&app)}, nil
+}
+
+func (r *Reconciler) refreshInterval(app *sollv1.Application) time.Duration {
+	d := r.RefreshInterval
+	if app.Spec.RefreshInterval != nil && app.Spec.RefreshInterval.Duration > 0 {
+		d = app.Spec.RefreshInterval.Duration
+	}
+	return d + time.Duration(rand.Int64N(int64(d)/10+1))
+}
+
+// handleRefresh honours the refresh annotation and removes it.
+func (r *Reconciler) handleRefresh(ctx context.Context, app *sollv1.Application, mode string) error {
+	if mode == "hard" {
+		if src, err := appSource(app); err == nil {
+			r.Fetcher.Refresh(src.RepoURL)
+		}
+	}
+	patch := client.MergeFrom(app.DeepCopy())
+	delete(app.Annotations, RefreshAnnotation)
+	return r.Client.Patch(ctx, app, patch)
+}
+
+// comparisonFailed records a failed comparison: nothing is applied, the
+// condition names the stage and the error, and the app is retried later.
+func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Application, err error) (ctrl.Result, error) {
+	reason := "ComparisonError"
+	var se *stageError
+	if errors.As(err, &se) {
+		reason = se.reason
+	}
+	r.Log.Info("comparison failed", "app", app.Namespace+"/"+app.Name, "reason", reason, "error", err.Error())
+	r.event(app, corev1.EventTypeWarning, reason, "Compare", "%s", err.Error())
+	perr := r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
+		setCondition(s, app.Generation, "ComparisonError", metav1.ConditionTrue, reason, err.Error())
+		setCondition(s, app.Generation, "Ready", metav1.ConditionFalse, reason, err.Error())
+		if s.Sync == nil {
+			s.Sync = &sollv1.SyncStatus{}
+		}
+		s.Sync.Status = sollv1.SyncStatusUnknown
+		now := metav1.Now()
+		s.ReconciledAt = &now
+		s.ObservedGeneration = app.Generation
+	})
+	if perr != nil {
+		return ctrl.Result{}, perr
+	}
+	return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+}
+
+// writeComparison stores the comparison in status.
+func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Application, c *comparison) error {
+	src, _ := appSource(app)
+	return r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
+		syncStatus := sollv1.SyncStatusSynced
+		if !c.synced {
+			syncStatus = sollv1.SyncStatusOutOfSync
+		}
+		s.Sync = &sollv1.SyncStatus{
+			Status:     syncStatus,
+			Revision:   c.revision.Commit,
+			Revisions:  []string{c.revision.Commit},
+			ComparedTo: &sollv1.ComparedTo{Sources: []sollv1.ApplicationSource{*src}, Destination: &app.Spec.Destination},
+		}
+		s.Health = &sollv1.HealthStatus{Status: sollv1.HealthStatusCode(c.health), Message: c.healthMsg}
+		s.Resources = c.resources
+		when := metav1.NewTime(c.commit.Author.When)
+		s.SourceRevisions = []sollv1.RevisionMetadata{{
+			Revision: c.commit.SHA,
+			Author:   fmt.Sprintf("%s <%s>", c.commit.Author.Name, c.commit.Author.Email),
+			Date:     &when,
+			Message:  c.commit.Subject,
+		}}
+		s.SourceTypes = []sollv1.SourceType{sollv1.SourceTypeDirectory}
+		now := metav1.Now()
+		s.ReconciledAt = &now
+		s.ObservedGeneration = app.Generation
+		meta.RemoveStatusCondition(&s.Conditions, "ComparisonError")
+		switch {
+		case c.synced && c.health == health.Healthy:
+			setCondition(s, app.Generation, "Ready", metav1.ConditionTrue, "SyncedAndHealthy", "synced to "+short(c.revision.Commit)+" and healthy")
+		case !c.synced:
+			setCondition(s, app.Generation, "Ready", metav1.ConditionFalse, "OutOfSync", outOfSyncMessage(c))
+		default:
+			setCondition(s, app.Generation, "Ready", metav1.ConditionFalse, string(c.health), c.healthMsg)
+		}
+	})
+}
+
+func outOfSyncMessage(c *comparison) string {
+	n := 0
+	first := ""
+	for _, res := range c.results {
+		if res.Status != "Synced" {
+			if n == 0 {
+				first = fmt.Sprintf("%s is %s", res.Key, res.Status)
+				if len(res.Drift) > 0 {
+					first += " (" + res.Drift[0].String() + ")"
+				}
+			}
+			n++
+		}
+	}
+	if n <= 1 {
+		return first
+	}
+	return fmt.Sprintf("%s, and %d more objects differ", first, n-1)
+}
+
+// patchStatus applies mutate to a copy of app's status and patches it.
+func (r *Reconciler) patchStatus(ctx context.Context, app *sollv1.Application, mutate func(*sollv1.ApplicationStatus)) error {
+	orig := app.DeepCopy()
+	mutate(&app.Status)
+	if err := r.Client.Status().Patch(ctx, app, client.MergeFrom(orig)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("update status of application %s/%s: %w", app.Namespace, app.Name, err)
+	}
+	return nil
+}
+
+func setCondition(s *sollv1.ApplicationStatus, gen int64, typ string, status metav1.ConditionStatus, reason, msg string) {
+	if reason == "" {
+		reason = "Unknown"
+	}
+	if len(msg) > 32000 {
+		msg = msg[:32000]
+	}
+	meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: typ, Status: status, Reason: reason, Message: msg, ObservedGeneration: gen})
+}
+
+func (r *Reconciler) event(app *sollv1.Application, typ, reason, action, format string, args ...any) {
+	if r.Recorder == nil {
+		return
+	}
+	r.Recorder.Eventf(app, nil, typ, reason, action, format, args...)
+}

@@ -1,0 +1,112 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/health"
+	"soll.dev/internal/kube"
+	"soll.dev/internal/render/directory"
+	"soll.dev/internal/source/git"
+	syncengine "soll.dev/internal/sync"
+)
+
+// Options configure the controller process.
+type Options struct {
+	// Namespace is soll's namespace, where Applications live.
+	Namespace string
+	// CacheDir holds Git caches and snapshots.
+	CacheDir string
+	// RefreshInterval is the default time between comparisons.
+	RefreshInterval time.Duration
+	// Workers is the number of apps reconciled in parallel.
+	Workers int
+	// MetricsAddr serves Prometheus metrics; "0" or "" disables them.
+	MetricsAddr string
+	// Log is the logger; nil means slog.Default().
+	Log *slog.Logger
+}
+
+// Run runs the controller until ctx ends.
+func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
+	mgr, err := NewManager(cfg, opts)
+	if err != nil {
+		return err
+	}
+	return mgr.Start(ctx)
+}
+
+// NewManager builds a controller-runtime manager with the Application
+// reconciler, watching Applications in opts.Namespace.
+func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
+	if opts.Namespace == "" {
+		return nil, fmt.Errorf("controller: namespace is required")
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	ctrl.SetLogger(logrFromSlog(opts.Log))
+	cfg = rest.CopyConfig(cfg)
+	// client-go's default of 5 requests/s is far too low for a
+	// controller that applies thousands of objects.
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 200, 400
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := sollv1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	metricsAddr := opts.MetricsAddr
+	if metricsAddr == "" {
+		metricsAddr = "0"
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:  scheme,
+		Cache:   cache.Options{DefaultNamespaces: map[string]cache.Config{opts.Namespace: {}}},
+		Metrics: metricsserver.Options{BindAddress: metricsAddr},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create manager: %w", err)
+	}
+	kc, err := kube.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	fetcher, err := git.New(git.Options{CacheDir: opts.CacheDir, Logger: opts.Log})
+	if err != nil {
+		return nil, err
+	}
+	hc, err := health.New(health.Options{})
+	if err != nil {
+		return nil, err
+	}
+	r := &Reconciler{
+		Client:          mgr.GetClient(),
+		Kube:            kc,
+		Fetcher:         fetcher,
+		Renderer:        &directory.Renderer{},
+		Health:          hc,
+		Engine:          &syncengine.Engine{Kube: kc, Health: hc},
+		Recorder:        mgr.GetEventRecorder("soll-controller"),
+		Log:             opts.Log,
+		RefreshInterval: opts.RefreshInterval,
+		Workers:         opts.Workers,
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}

@@ -1,0 +1,340 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/resource"
+	syncengine "soll.dev/internal/sync"
+)
+
+// DefaultOperationTimeout bounds one sync operation.
+const DefaultOperationTimeout = 30 * time.Minute
+
+// nextOperation decides whether an operation runs now: a requested one, an
+// interrupted or retried one (resumed), or an automated sync. automated
+// reports whether soll itself initiated it.
+func (r *Reconciler) nextOperation(app *sollv1.Application, c *comparison) (op *sollv1.Operation, automated bool) {
+	if app.Operation != nil {
+		return app.Operation.DeepCopy(), false
+	}
+	if st := app.Status.OperationState; st != nil && (st.Phase == sollv1.OperationRunning || st.Phase == sollv1.OperationTerminating) {
+		// Interrupted by a restart, or waiting for a retry: resume.
+		return st.Operation.DeepCopy(), st.Operation.InitiatedBy != nil && st.Operation.InitiatedBy.Automated
+	}
+	pol := app.Spec.SyncPolicy
+	if pol == nil || pol.Automated == nil || (pol.Automated.Enabled != nil && !*pol.Automated.Enabled) || c.synced {
+		return nil, false
+	}
+	if len(c.results) == 0 && !pol.Automated.AllowEmpty {
+		return nil, false
+	}
+	rev := c.revision.Commit
+	if st := app.Status.OperationState; st != nil && st.SyncResult != nil && slices.Contains(st.SyncResult.Revisions, rev) {
+		// This revision was synced already. A failure is not retried
+		// (no retry storm on a broken commit); drift after a success is
+		// healed only with selfHeal, and not too often.
+		if st.Phase != sollv1.OperationSucceeded || !pol.Automated.SelfHeal {
+			return nil, false
+		}
+		key := app.Namespace + "/" + app.Name
+		if last, ok := r.lastHeal.Load(key); ok && time.Since(last.(time.Time)) < r.SelfHealBackoff {
+			return nil, false
+		}
+		r.lastHeal.Store(key, time.Now())
+	}
+	return &sollv1.Operation{
+		Sync:        &sollv1.SyncOperation{Revision: rev, Prune: pol.Automated.Prune},
+		InitiatedBy: &sollv1.OperationInitiator{Username: "soll", Automated: true},
+		Retry:       pol.Retry,
+	}, true
+}
+
+// runOperation runs op to the end (or to a scheduled retry), persisting its
+// state in status.operationState as it goes, so a restarted controller
+// resumes it.
+func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, op *sollv1.Operation, automated bool, c *comparison) error {
+	now := metav1.Now()
+	state := app.Status.OperationState
+	resumed := state != nil && (state.Phase == sollv1.OperationRunning || state.Phase == sollv1.OperationTerminating) && app.Operation == nil
+	if !resumed {
+		state = &sollv1.OperationState{Operation: *op, Phase: sollv1.OperationRunning, StartedAt: now, Message: "starting"}
+	}
+	if state.Phase == sollv1.OperationTerminating {
+		return r.finishOperation(ctx, app, state, false, "operation terminated", nil)
+	}
+	if err := r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) { s.OperationState = state }); err != nil {
+		return err
+	}
+	if app.Operation != nil {
+		// The request is taken: remove it, so it runs once.
+		patch := client.RawPatch(types.MergePatchType, []byte(`{"operation":null}`))
+		if err := r.Client.Patch(ctx, app, patch); err != nil {
+			return fmt.Errorf("take operation of application %s/%s: %w", app.Namespace, app.Name, err)
+		}
+	}
+	who := "user"
+	if automated {
+		who = "automated sync"
+	} else if op.InitiatedBy != nil && op.InitiatedBy.Username != "" {
+		who = op.InitiatedBy.Username
+	}
+
+	// Rollback: pin the revision of a history entry, then sync it.
+	if op.Rollback != nil {
+		if err := r.pinForRollback(ctx, app, op.Rollback.ID); err != nil {
+			return r.finishOperation(ctx, app, state, false, err.Error(), nil)
+		}
+		op.Sync = &sollv1.SyncOperation{Prune: true}
+	}
+	if op.Sync == nil {
+		return r.finishOperation(ctx, app, state, false, "operation has neither sync nor rollback", nil)
+	}
+	revision := op.Sync.Revision
+	if len(op.Sync.Revisions) > 0 {
+		revision = op.Sync.Revisions[0]
+	}
+	if op.Rollback != nil || (revision != "" && revision != c.revision.Commit && revision != c.revision.Ref) {
+		var err error
+		if c, err = r.compare(ctx, app, revision); err != nil {
+			return r.finishOperation(ctx, app, state, false, err.Error(), nil)
+		}
+	}
+	r.event(app, corev1.EventTypeNormal, "OperationStarted", "Sync", "sync to %s started by %s", short(c.revision.Commit), who)
+
+	opts := r.engineOptions(app, op)
+	opts.OnProgress = func(res syncengine.Result) {
+		st := state.DeepCopy()
+		st.SyncResult = syncResult(c.revision.Commit, res)
+		st.Message = fmt.Sprintf("%d objects done", len(res.Objects))
+		_ = r.patchStatus(context.WithoutCancel(ctx), app, func(s *sollv1.ApplicationStatus) { s.OperationState = st })
+	}
+	if resumed && state.SyncResult != nil {
+		opts.DoneHooks = map[resource.Key]bool{}
+		for _, rr := range state.SyncResult.Resources {
+			if rr.HookPhase == sollv1.HookPhaseSucceeded {
+				opts.DoneHooks[resource.Key{Group: rr.Group, Kind: rr.Kind, Namespace: rr.Namespace, Name: rr.Name}] = true
+			}
+		}
+	}
+
+	if createNamespace(app, op) && !opts.DryRun {
+		if err := r.createNamespace(ctx, app); err != nil {
+			return r.finishOperation(ctx, app, state, false, err.Error(), c)
+		}
+	}
+
+	opCtx, cancel := context.WithTimeout(ctx, DefaultOperationTimeout)
+	defer cancel()
+	stopWatch := r.watchTerminate(opCtx, client.ObjectKeyFromObject(app), cancel)
+	res := r.Engine.Sync(opCtx, c.objects, opts)
+	stopWatch()
+	state.SyncResult = syncResult(c.revision.Commit, res)
+
+	if !res.Succeeded && opCtx.Err() == nil && retryAllowed(op, state) {
+		state.RetryCount++
+		state.Message = fmt.Sprintf("attempt %d failed: %s; retrying", state.RetryCount, res.Message)
+		r.event(app, corev1.EventTypeWarning, "OperationRetrying", "Sync", "%s", state.Message)
+		return r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) { s.OperationState = state })
+	}
+	return r.finishOperation(ctx, app, state, res.Succeeded, res.Message, c)
+}
+
+// finishOperation records the end of an operation, and on success a
+// history entry.
+func (r *Reconciler) finishOperation(ctx context.Context, app *sollv1.Application, state *sollv1.OperationState, ok bool, msg string, c *comparison) error {
+	now := metav1.Now()
+	state.FinishedAt = &now
+	state.Message = msg
+	if ok {
+		state.Phase = sollv1.OperationSucceeded
+		r.event(app, corev1.EventTypeNormal, "OperationCompleted", "Sync", "%s", msg)
+	} else {
+		state.Phase = sollv1.OperationFailed
+		if state.SyncResult == nil && c != nil {
+			state.SyncResult = &sollv1.SyncOperationResult{Revisions: []string{c.revision.Commit}}
+		}
+		r.event(app, corev1.EventTypeWarning, "OperationFailed", "Sync", "%s", msg)
+	}
+	return r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
+		s.OperationState = state
+		if ok && c != nil && !(state.Operation.Sync != nil && state.Operation.Sync.DryRun) {
+			src, _ := appSource(app)
+			var id int64
+			if n := len(s.History); n > 0 {
+				id = s.History[n-1].ID + 1
+			}
+			started := state.StartedAt
+			s.History = append(s.History, sollv1.RevisionHistory{
+				ID: id, Revisions: []string{c.revision.Commit}, Sources: []sollv1.ApplicationSource{*src},
+				DeployStartedAt: &started, DeployedAt: now, InitiatedBy: state.Operation.InitiatedBy,
+			})
+			limit := 10
+			if app.Spec.RevisionHistoryLimit != nil {
+				limit = int(*app.Spec.RevisionHistoryLimit)
+			}
+			if len(s.History) > limit {
+				s.History = s.History[len(s.History)-limit:]
+			}
+		}
+		if ok {
+			setCondition(s, app.Generation, "SyncError", metav1.ConditionFalse, "Succeeded", msg)
+		} else {
+			setCondition(s, app.Generation, "SyncError", metav1.ConditionTrue, "SyncFailed", msg)
+		}
+	})
+}
+
+// pinForRollback pins the revision of history entry id in spec.pin, so
+// automated sync keeps it until the user unpins.
+func (r *Reconciler) pinForRollback(ctx context.Context, app *sollv1.Application, id int64) error {
+	for _, h := range app.Status.History {
+		if h.ID != id {
+			continue
+		}
+		patch := client.MergeFrom(app.DeepCopy())
+		app.Spec.Pin = &sollv1.RevisionPin{Revisions: h.Revisions, HistoryID: &id, Reason: fmt.Sprintf("rollback to history entry %d", id)}
+		if err := r.Client.Patch(ctx, app, patch); err != nil {
+			return fmt.Errorf("pin revision for rollback: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("rollback: no history entry with id %d: see status.history for the ids", id)
+}
+
+func (r *Reconciler) engineOptions(app *sollv1.Application, op *sollv1.Operation) syncengine.Options {
+	var so sollv1.SyncOptions
+	if app.Spec.SyncPolicy != nil && app.Spec.SyncPolicy.SyncOptions != nil {
+		so = *app.Spec.SyncPolicy.SyncOptions
+	}
+	if op.Sync.SyncOptions != nil {
+		so = *op.Sync.SyncOptions
+	}
+	opts := syncengine.Options{
+		Prune:              op.Sync.Prune,
+		DryRun:             op.Sync.DryRun,
+		ApplyOutOfSyncOnly: so.ApplyOutOfSyncOnly,
+		PruneLast:          so.PruneLast,
+		Replace:            so.Replace,
+	}
+	switch so.PrunePropagationPolicy {
+	case sollv1.PropagationBackground:
+		opts.PropagationPolicy = metav1.DeletePropagationBackground
+	case sollv1.PropagationOrphan:
+		opts.PropagationPolicy = metav1.DeletePropagationOrphan
+	}
+	for _, res := range op.Sync.Resources {
+		ns := res.Namespace
+		opts.Only = append(opts.Only, resource.Key{Group: res.Group, Kind: res.Kind, Namespace: ns, Name: res.Name})
+	}
+	return opts
+}
+
+func syncResult(rev string, res syncengine.Result) *sollv1.SyncOperationResult {
+	out := &sollv1.SyncOperationResult{Revisions: []string{rev}}
+	for _, o := range res.Objects {
+		rr := sollv1.ResourceResult{
+			Group: o.Key.Group, Version: o.Version, Kind: o.Key.Kind, Namespace: o.Key.Namespace, Name: o.Key.Name,
+			Status: sollv1.ResultCode(o.Status), Message: o.Message, SyncPhase: sollv1.SyncPhase(o.Phase), SyncWave: int32(o.Wave),
+		}
+		if o.Hook {
+			rr.HookType = sollv1.HookType(o.Phase)
+			rr.HookPhase = sollv1.HookPhase(o.HookPhase)
+		}
+		out.Resources = append(out.Resources, rr)
+	}
+	return out
+}
+
+// retryAllowed reports whether a failed attempt may be retried.
+func retryAllowed(op *sollv1.Operation, state *sollv1.OperationState) bool {
+	return op.Retry != nil && op.Retry.Limit != nil && state.RetryCount < *op.Retry.Limit
+}
+
+// retryDelay is the backoff before the next attempt: duration *
+// factor^(attempt-1), capped at maxDuration.
+func retryDelay(app *sollv1.Application, st *sollv1.OperationState) time.Duration {
+	d, factor, maxD := 5*time.Second, 2.0, 3*time.Minute
+	if rs := st.Operation.Retry; rs != nil && rs.Backoff != nil {
+		if rs.Backoff.Duration != nil {
+			d = rs.Backoff.Duration.Duration
+		}
+		if rs.Backoff.Factor != nil {
+			factor = float64(*rs.Backoff.Factor)
+		}
+		if rs.Backoff.MaxDuration != nil {
+			maxD = rs.Backoff.MaxDuration.Duration
+		}
+	}
+	delay := time.Duration(float64(d) * math.Pow(factor, float64(max(st.RetryCount-1, 0))))
+	return min(delay, maxD)
+}
+
+// watchTerminate cancels the operation when a user sets the operation's
+// phase to Terminating. It returns a function that stops watching.
+func (r *Reconciler) watchTerminate(ctx context.Context, key client.ObjectKey, cancel context.CancelFunc) func() {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				var app sollv1.Application
+				if err := r.Client.Get(ctx, key, &app); err != nil {
+					continue
+				}
+				if st := app.Status.OperationState; st != nil && st.Phase == sollv1.OperationTerminating {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+func createNamespace(app *sollv1.Application, op *sollv1.Operation) bool {
+	if op.Sync != nil && op.Sync.SyncOptions != nil {
+		return op.Sync.SyncOptions.CreateNamespace
+	}
+	p := app.Spec.SyncPolicy
+	return p != nil && p.SyncOptions != nil && p.SyncOptions.CreateNamespace
+}
+
+// createNamespace applies the destination namespace (CreateNamespace sync
+// option) with the managed namespace metadata. The namespace is not part
+// of the app's inventory, so it is never pruned with the app.
+func (r *Reconciler) createNamespace(ctx context.Context, app *sollv1.Application) error {
+	name := app.Spec.Destination.Namespace
+	if name == "" {
+		return nil
+	}
+	ns := &unstructured.Unstructured{}
+	ns.SetAPIVersion("v1")
+	ns.SetKind("Namespace")
+	ns.SetName(name)
+	if p := app.Spec.SyncPolicy; p != nil && p.ManagedNamespaceMetadata != nil {
+		md := p.ManagedNamespaceMetadata
+		ns.SetLabels(md.Labels)
+		ns.SetAnnotations(md.Annotations)
+	}
+	if _, err := r.Kube.Apply(ctx, ns, false); err != nil {
+		return fmt.Errorf("create namespace %s (syncOptions.createNamespace): %w", name, err)
+	}
+	return nil
+}
