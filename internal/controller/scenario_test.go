@@ -376,4 +376,3 @@ func (h *harness) deploymentImage(name string) string {
 	}
 	return d.Spec.Template.Spec.Containers[0].Image
 }
-
