@@ -61,6 +61,10 @@ cluster-down: ## stop the local cluster in CLUSTER_DIR and remove its state
 cluster-status: ## show the state of the local cluster in CLUSTER_DIR
 	$(LOCALCLUSTER) status --dir $(abspath $(CLUSTER_DIR))
 
+.PHONY: demo
+demo: build ## the local cluster with the WordPress example synced by soll (DEMO_EXIT_AFTER_SCENARIO=1 to exit after it)
+	$(GO) run ./hack/demo
+
 .PHONY: test
 test: ## run all tests (unit, integration on a local cluster, end-to-end)
 	hack/test.sh $(TEST_FLAGS)

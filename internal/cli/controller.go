@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"soll.dev/internal/controller"
+)
+
+// controllerFlags are shared by `soll controller` and `soll run`.
+type controllerFlags struct {
+	kubeconfig      string
+	namespace       string
+	cacheDir        string
+	refreshInterval time.Duration
+	workers         int
+	metricsAddr     string
+	logLevel        string
+}
+
+func (f *controllerFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)")
+	cmd.Flags().StringVarP(&f.namespace, "namespace", "n", envOr("SOLL_NAMESPACE", "soll"), "soll's namespace, where Applications live")
+	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", filepath.Join(os.TempDir(), "soll-cache"), "directory for Git caches and snapshots")
+	cmd.Flags().DurationVar(&f.refreshInterval, "refresh-interval", 3*time.Minute, "default time between comparisons of an app with Git")
+	cmd.Flags().IntVar(&f.workers, "workers", 16, "applications reconciled in parallel")
+	cmd.Flags().StringVar(&f.metricsAddr, "metrics-addr", "0", `address for Prometheus metrics ("0" disables)`)
+	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func (f *controllerFlags) run(cmd *cobra.Command) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: use debug, info, warn or error", f.logLevel)
+	}
+	log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if f.kubeconfig != "" {
+		rules.ExplicitPath = f.kubeconfig
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	if err != nil {
+		return fmt.Errorf("load Kubernetes configuration: %w", err)
+	}
+	log.Info("starting controller", "namespace", f.namespace, "server", cfg.Host)
+	return controller.Run(cmd.Context(), cfg, controller.Options{
+		Namespace:       f.namespace,
+		CacheDir:        f.cacheDir,
+		RefreshInterval: f.refreshInterval,
+		Workers:         f.workers,
+		MetricsAddr:     f.metricsAddr,
+		Log:             log,
+	})
+}
+
+func newControllerCommand() *cobra.Command {
+	var f controllerFlags
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Run the controller: keep Applications in sync with Git",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func newRunCommand() *cobra.Command {
+	var f controllerFlags
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run soll in one process (the default deployment); today the controller, later also the API server and UI",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
+	}
+	f.register(cmd)
+	return cmd
+}
