@@ -115,7 +115,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 	}
 
+	started := time.Now()
 	c, err := r.compare(ctx, &app, "")
+	observeCompare(err, started)
 	if err != nil {
 		return r.comparisonFailed(ctx, &app, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	sollv1 "soll.dev/api/v1alpha1"
@@ -89,6 +90,9 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Registering twice (several managers in one test process) keeps the
+	// first collector; the error is expected then.
+	_ = metrics.Registry.Register(newGitCollector(fetcher))
 	hc, err := health.New(health.Options{})
 	if err != nil {
 		return nil, err

@@ -156,6 +156,7 @@ func (r *Reconciler) finishOperation(ctx context.Context, app *sollv1.Applicatio
 	now := metav1.Now()
 	state.FinishedAt = &now
 	state.Message = msg
+	observeSync(ok, state.Operation.InitiatedBy != nil && state.Operation.InitiatedBy.Automated, state.StartedAt.Time)
 	if ok {
 		state.Phase = sollv1.OperationSucceeded
 		r.event(app, corev1.EventTypeNormal, "OperationCompleted", "Sync", "%s", msg)
