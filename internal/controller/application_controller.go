@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/diff"
 	"soll.dev/internal/health"
 	"soll.dev/internal/kube"
 	"soll.dev/internal/render"
@@ -48,6 +49,8 @@ type Reconciler struct {
 	Renderer render.Renderer
 	Health   *health.Checker
 	Engine   *syncengine.Engine
+	// DryRuns caches dry-run answers between comparisons; nil disables.
+	DryRuns  *diff.DryRunCache
 	Recorder events.EventRecorder
 	Log      *slog.Logger
 	// RefreshInterval is the default time between comparisons; jitter of
@@ -155,6 +158,7 @@ func (r *Reconciler) handleRefresh(ctx context.Context, app *sollv1.Application,
 		if src, err := appSource(app); err == nil {
 			r.Fetcher.Refresh(src.RepoURL)
 		}
+		r.DryRuns.Forget()
 	}
 	patch := client.MergeFrom(app.DeepCopy())
 	delete(app.Annotations, RefreshAnnotation)

@@ -255,7 +255,7 @@ func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *c
 	if err != nil {
 		return err
 	}
-	d := diff.Differ{Kube: r.Kube, Ignore: ig}
+	d := diff.Differ{Kube: r.Kube, Ignore: ig, Cache: r.DryRuns}
 	results := d.Diff(ctx, items)
 	for i, res := range results {
 		c.objects = append(c.objects, syncengine.Object{Desired: items[i].Desired, Live: items[i].Live, InSync: res.Status == diff.Synced})

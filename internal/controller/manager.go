@@ -15,6 +15,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/diff"
 	"soll.dev/internal/health"
 	"soll.dev/internal/kube"
 	"soll.dev/internal/render/directory"
@@ -104,6 +105,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Renderer:        &directory.Renderer{},
 		Health:          hc,
 		Engine:          &syncengine.Engine{Kube: kc, Health: hc},
+		DryRuns:         diff.NewDryRunCache(0),
 		Recorder:        mgr.GetEventRecorder("soll-controller"),
 		Log:             opts.Log,
 		RefreshInterval: opts.RefreshInterval,

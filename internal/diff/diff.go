@@ -80,6 +80,9 @@ type Differ struct {
 	Ignore *Ignorer
 	// Concurrency bounds parallel dry runs; 0 means 16.
 	Concurrency int
+	// Cache, when set, reuses dry-run answers while neither the desired
+	// nor the live object changed.
+	Cache *DryRunCache
 }
 
 // Item is one desired object and its live counterpart (nil if absent).
@@ -115,7 +118,14 @@ func (d *Differ) Diff(ctx context.Context, items []Item) []Result {
 func (d *Differ) diffOne(ctx context.Context, it Item) Result {
 	k := resource.KeyOf(it.Desired)
 	res := Result{Key: k, Live: it.Live}
-	target, err := d.Kube.Apply(ctx, it.Desired, true)
+	target, hash, hit := d.Cache.get(k, it.Desired, it.Live)
+	var err error
+	if !hit {
+		target, err = d.Kube.Apply(ctx, it.Desired, true)
+		if err == nil {
+			d.Cache.put(k, hash, it.Live, target)
+		}
+	}
 	if err != nil {
 		// Without its namespace or kind the object cannot be dry-run;
 		// it is then certainly not in sync, and the desired object is

@@ -1,0 +1,56 @@
+package diff
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// countingKube answers dry runs with the desired object and counts them.
+type countingKube struct{ calls atomic.Int64 }
+
+func (k *countingKube) Apply(_ context.Context, obj *unstructured.Unstructured, _ bool) (*unstructured.Unstructured, error) {
+	k.calls.Add(1)
+	return obj.DeepCopy(), nil
+}
+
+func TestDryRunCacheSkipsUnchanged(t *testing.T) {
+	kube := &countingKube{}
+	d := &Differ{Kube: kube, Cache: NewDryRunCache(0)}
+	desired := mustObj(t, `{apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: n}, data: {k: v}}`)
+	live := desired.DeepCopy()
+	live.SetResourceVersion("1")
+	live.SetUID("u1")
+
+	for i := 0; i < 3; i++ {
+		if r := d.Diff(context.Background(), []Item{{Desired: desired, Live: live}})[0]; r.Status != Synced {
+			t.Fatalf("status %s", r.Status)
+		}
+	}
+	if n := kube.calls.Load(); n != 1 {
+		t.Fatalf("%d dry runs for an unchanged object, want 1", n)
+	}
+	// The live object changed: a new dry run.
+	live2 := live.DeepCopy()
+	live2.SetResourceVersion("2")
+	d.Diff(context.Background(), []Item{{Desired: desired, Live: live2}})
+	if n := kube.calls.Load(); n != 2 {
+		t.Fatalf("live change: %d dry runs, want 2", n)
+	}
+	// The desired object changed: a new dry run, and the diff shows it.
+	desired2 := desired.DeepCopy()
+	_ = unstructured.SetNestedField(desired2.Object, "w", "data", "k")
+	if r := d.Diff(context.Background(), []Item{{Desired: desired2, Live: live2}})[0]; r.Status != OutOfSync {
+		t.Fatalf("changed desired object: %s", r.Status)
+	}
+	if n := kube.calls.Load(); n != 3 {
+		t.Fatalf("desired change: %d dry runs, want 3", n)
+	}
+	d.Cache.Forget()
+	d.Diff(context.Background(), []Item{{Desired: desired2, Live: live2}})
+	if n := kube.calls.Load(); n != 4 {
+		t.Fatalf("after Forget: %d dry runs, want 4", n)
+	}
+}
