@@ -18,6 +18,7 @@ import (
 	"soll.dev/internal/diff"
 	"soll.dev/internal/health"
 	"soll.dev/internal/kube"
+	"soll.dev/internal/render"
 	"soll.dev/internal/render/directory"
 	"soll.dev/internal/source/git"
 	syncengine "soll.dev/internal/sync"
@@ -102,7 +103,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Client:          mgr.GetClient(),
 		Kube:            kc,
 		Fetcher:         fetcher,
-		Renderer:        &directory.Renderer{},
+		Renderer:        &render.Cache{Renderer: &directory.Renderer{}},
 		Health:          hc,
 		Engine:          &syncengine.Engine{Kube: kc, Health: hc},
 		DryRuns:         diff.NewDryRunCache(0),

@@ -1,0 +1,55 @@
+package render
+
+import (
+	"context"
+	"encoding/json"
+	gosync "sync"
+)
+
+// Cache wraps a Renderer and remembers its results by request. A request
+// names an immutable snapshot (its Root is the checkout of one commit) plus
+// the path and options, so a cached result stays right forever: an
+// unchanged app costs no render. Failed renders are not cached (a limit or
+// timeout may pass another time). Results are shared: callers must not
+// modify the returned objects.
+type Cache struct {
+	Renderer Renderer
+	// Max bounds the number of cached results (0: 10,000); when full the
+	// cache starts over.
+	Max int
+
+	mu gosync.Mutex
+	m  map[string]*Result
+}
+
+var _ Renderer = (*Cache)(nil)
+
+// Render returns the cached result for req, or renders and caches it.
+func (c *Cache) Render(ctx context.Context, req Request) (*Result, error) {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return c.Renderer.Render(ctx, req)
+	}
+	key := string(b)
+	c.mu.Lock()
+	res, ok := c.m[key]
+	c.mu.Unlock()
+	if ok {
+		return res, nil
+	}
+	res, err = c.Renderer.Render(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	max := c.Max
+	if max <= 0 {
+		max = 10_000
+	}
+	if c.m == nil || len(c.m) >= max {
+		c.m = map[string]*Result{}
+	}
+	c.m[key] = res
+	return res, nil
+}
