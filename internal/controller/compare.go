@@ -80,6 +80,9 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 	if err != nil {
 		return nil, &stageError{"InvalidSpec", err}
 	}
+	if err := checkDestination(app.Spec.Destination); err != nil {
+		return nil, &stageError{"InvalidSpec", err}
+	}
 	creds, err := r.credentials(ctx, app, src)
 	if err != nil {
 		return nil, &stageError{"SourceError", err}
@@ -112,6 +115,23 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 		return nil, &stageError{"ComparisonError", err}
 	}
 	return c, nil
+}
+
+// InClusterServer is the API server address that names the cluster soll
+// runs in.
+const InClusterServer = "https://kubernetes.default.svc"
+
+// checkDestination refuses destinations this controller cannot reach yet,
+// rather than deploying them into the wrong cluster.
+func checkDestination(d sollv1.ApplicationDestination) error {
+	if d.Server == InClusterServer || d.Name == "in-cluster" {
+		return nil
+	}
+	target := d.Server
+	if target == "" {
+		target = "name " + d.Name
+	}
+	return fmt.Errorf("spec.destination: cluster %s is not registered: only the cluster soll runs in (server %s or name in-cluster) can be a destination until clusters can be registered", target, InClusterServer)
 }
 
 func short(sha string) string {
