@@ -8,15 +8,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"soll.dev/internal/controller"
+	"soll.dev/internal/version"
 )
 
 // controllerFlags are shared by `soll controller` and `soll run`.
 type controllerFlags struct {
-	kubeconfig      string
-	namespace       string
+	kube            kubeFlags
 	cacheDir        string
 	refreshInterval time.Duration
 	workers         int
@@ -25,8 +24,7 @@ type controllerFlags struct {
 }
 
 func (f *controllerFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)")
-	cmd.Flags().StringVarP(&f.namespace, "namespace", "n", envOr("SOLL_NAMESPACE", "soll"), "soll's namespace, where Applications live")
+	f.kube.register(cmd, "soll's namespace, where Applications live")
 	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", filepath.Join(os.TempDir(), "soll-cache"), "directory for Git caches and snapshots")
 	cmd.Flags().DurationVar(&f.refreshInterval, "refresh-interval", 3*time.Minute, "default time between comparisons of an app with Git")
 	cmd.Flags().IntVar(&f.workers, "workers", 16, "applications reconciled in parallel")
@@ -47,17 +45,14 @@ func (f *controllerFlags) run(cmd *cobra.Command) error {
 		return fmt.Errorf("--log-level %q: use debug, info, warn or error", f.logLevel)
 	}
 	log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if f.kubeconfig != "" {
-		rules.ExplicitPath = f.kubeconfig
-	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	cfg, err := f.kube.restConfig()
 	if err != nil {
-		return fmt.Errorf("load Kubernetes configuration: %w", err)
+		return err
 	}
-	log.Info("starting controller", "namespace", f.namespace, "server", cfg.Host)
+	cfg.UserAgent = "soll-controller/" + version.Version
+	log.Info("starting controller", "namespace", f.kube.namespace, "server", cfg.Host)
 	return controller.Run(cmd.Context(), cfg, controller.Options{
-		Namespace:       f.namespace,
+		Namespace:       f.kube.namespace,
 		CacheDir:        f.cacheDir,
 		RefreshInterval: f.refreshInterval,
 		Workers:         f.workers,

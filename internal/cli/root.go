@@ -31,7 +31,7 @@ func NewRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCommand(), newControllerCommand(), newRunCommand())
+	root.AddCommand(newVersionCommand(), newControllerCommand(), newRunCommand(), newAppCommand(), newInstallCommand())
 	return root
 }
 

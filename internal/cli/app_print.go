@@ -1,0 +1,430 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/yaml"
+
+	sollv1 "soll.dev/api/v1alpha1"
+)
+
+// Output formats of -o/--output.
+const (
+	outputTable = "table"
+	outputJSON  = "json"
+	outputYAML  = "yaml"
+)
+
+// historyInSummary is how many history entries soll app get shows.
+const historyInSummary = 5
+
+func addOutputFlag(cmd *cobra.Command, output *string) {
+	cmd.Flags().StringVarP(output, "output", "o", outputTable, "output format: table, json or yaml")
+}
+
+func checkOutput(output string) error {
+	switch output {
+	case outputTable, outputJSON, outputYAML:
+		return nil
+	}
+	return fmt.Errorf("unknown output format %q for --output: use table, json or yaml", output)
+}
+
+// printObject prints a Kubernetes object as JSON or YAML, with apiVersion
+// and kind (which typed clients clear) and without managedFields (which
+// are noise to people).
+func printObject(w io.Writer, format string, obj runtime.Object) error {
+	obj = obj.DeepCopyObject()
+	setTypeMeta(obj)
+	if list, ok := obj.(*sollv1.ApplicationList); ok {
+		for i := range list.Items {
+			setTypeMeta(&list.Items[i])
+		}
+	}
+	return printValue(w, format, obj)
+}
+
+func setTypeMeta(obj runtime.Object) {
+	if gvks, _, err := cliScheme.ObjectKinds(obj); err == nil && len(gvks) > 0 {
+		obj.GetObjectKind().SetGroupVersionKind(gvks[0])
+	}
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+	}
+}
+
+// printValue prints any value as indented JSON or as YAML.
+func printValue(w io.Writer, format string, v any) error {
+	var b []byte
+	var err error
+	if format == outputYAML {
+		b, err = yaml.Marshal(v)
+	} else {
+		b, err = json.MarshalIndent(v, "", "  ")
+		b = append(b, '\n')
+	}
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", format, err)
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+}
+
+// row writes cells as one table row, "-" for empty cells.
+func row(tw io.Writer, indent string, cells ...string) {
+	for i, c := range cells {
+		if c == "" {
+			cells[i] = "-"
+		}
+	}
+	fmt.Fprintln(tw, indent+strings.Join(cells, "\t"))
+}
+
+// writeAppTable writes the table of soll app list.
+func writeAppTable(w io.Writer, apps []sollv1.Application) error {
+	tw := newTable(w)
+	row(tw, "", "NAME", "PROJECT", "SYNC", "HEALTH", "REVISION", "OPERATION", "DESTINATION")
+	for i := range apps {
+		app := &apps[i]
+		sync, rev := "", ""
+		if s := app.Status.Sync; s != nil {
+			sync, rev = string(s.Status), shortRev(s.Revision)
+		}
+		row(tw, "", app.Name, app.Spec.Project, sync, healthCode(app.Status.Health), rev,
+			operationPhase(app), app.Spec.Destination.Namespace)
+	}
+	return tw.Flush()
+}
+
+// operationPhase is the phase of the current or last operation, or
+// "Requested" while a requested operation has not started.
+func operationPhase(app *sollv1.Application) string {
+	if app.Operation != nil {
+		return "Requested"
+	}
+	if st := app.Status.OperationState; st != nil {
+		return string(st.Phase)
+	}
+	return ""
+}
+
+func healthCode(h *sollv1.HealthStatus) string {
+	if h == nil {
+		return ""
+	}
+	return string(h.Status)
+}
+
+// healthText is the health code with its message.
+func healthText(h *sollv1.HealthStatus) string {
+	if h == nil {
+		return ""
+	}
+	if h.Message == "" {
+		return string(h.Status)
+	}
+	return string(h.Status) + ": " + h.Message
+}
+
+// shortRev shortens Git commit SHAs to 8 characters and leaves other
+// revisions (chart versions, branch names) alone.
+func shortRev(rev string) string {
+	if (len(rev) == 40 || len(rev) == 64) && strings.Trim(rev, "0123456789abcdef") == "" {
+		return rev[:8]
+	}
+	return rev
+}
+
+func shortRevs(revs []string) string {
+	out := make([]string, len(revs))
+	for i, r := range revs {
+		out[i] = shortRev(r)
+	}
+	return strings.Join(out, ",")
+}
+
+func timeText(t *metav1.Time) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// summary writes "Key:  value" lines with aligned values.
+type summary struct {
+	w   io.Writer
+	err error
+}
+
+func (s *summary) line(indent int, key, value string) {
+	if s.err != nil {
+		return
+	}
+	if value == "" {
+		value = "-"
+	}
+	k := strings.Repeat("  ", indent) + key + ":"
+	_, s.err = fmt.Fprintf(s.w, "%-18s%s\n", k, value)
+}
+
+func (s *summary) text(t string) {
+	if s.err == nil {
+		_, s.err = fmt.Fprintln(s.w, t)
+	}
+}
+
+// writeAppSummary writes the human-readable view of soll app get.
+func writeAppSummary(w io.Writer, app *sollv1.Application) error {
+	s := &summary{w: w}
+	s.line(0, "Name", app.Namespace+"/"+app.Name)
+	s.line(0, "Project", app.Spec.Project)
+	if src := app.Spec.Source; src != nil {
+		s.line(0, "Source", src.RepoURL)
+		writeSourceDetails(s, src)
+	}
+	for i := range app.Spec.Sources {
+		s.line(0, fmt.Sprintf("Source %d", i+1), app.Spec.Sources[i].RepoURL)
+		writeSourceDetails(s, &app.Spec.Sources[i])
+	}
+	if pin := app.Spec.Pin; pin != nil {
+		s.line(0, "Pinned", shortRevs(pin.Revisions)+parens(pin.Reason)+" (remove with soll app unpin "+app.Name+")")
+	}
+	s.line(0, "Destination", destinationText(app.Spec.Destination))
+	s.line(0, "Sync Policy", syncPolicyText(app.Spec.SyncPolicy))
+	if app.Spec.Suspend {
+		s.line(0, "Suspended", "true (spec.suspend: nothing is reconciled)")
+	}
+	syncText := ""
+	if st := app.Status.Sync; st != nil {
+		syncText = string(st.Status)
+		if len(st.Revisions) > 0 {
+			syncText += " to " + shortRevs(st.Revisions)
+		} else if st.Revision != "" {
+			syncText += " to " + shortRev(st.Revision)
+		}
+	}
+	if app.Status.ObservedGeneration < app.Generation && syncText != "" {
+		syncText += " (the latest spec change is not compared yet)"
+	}
+	s.line(0, "Sync Status", syncText)
+	s.line(0, "Health", healthText(app.Status.Health))
+	if len(app.Status.Conditions) > 0 {
+		s.text("Conditions:")
+		tw := newTable(w)
+		for _, c := range app.Status.Conditions {
+			row(tw, "  ", c.Type, string(c.Status), c.Reason, c.Message)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	writeOperation(s, app)
+	if s.err != nil {
+		return s.err
+	}
+	if h := app.Status.History; len(h) > 0 {
+		title := "History:"
+		if len(h) > historyInSummary {
+			title = fmt.Sprintf("History (last %d of %d):", historyInSummary, len(h))
+			h = h[len(h)-historyInSummary:]
+		}
+		s.text(title)
+		if err := writeHistoryTable(w, "  ", h); err != nil {
+			return err
+		}
+	}
+	if len(app.Status.Resources) == 0 {
+		return s.err
+	}
+	s.text("")
+	if s.err != nil {
+		return s.err
+	}
+	return writeResourceTable(w, "", app.Status.Resources)
+}
+
+func writeSourceDetails(s *summary, src *sollv1.ApplicationSource) {
+	if src.Chart != "" {
+		s.line(1, "Chart", src.Chart)
+	} else if src.Ref == "" || src.Path != "" {
+		path := src.Path
+		if path == "" {
+			path = "."
+		}
+		s.line(1, "Path", path)
+	}
+	target := src.TargetRevision
+	if target == "" && src.Chart == "" {
+		target = "HEAD"
+	}
+	s.line(1, "Revision", target)
+	if src.Ref != "" {
+		s.line(1, "Ref", src.Ref)
+	}
+	if src.CredentialsRef != nil {
+		s.line(1, "Credentials", "Secret "+src.CredentialsRef.Name)
+	}
+}
+
+func writeOperation(s *summary, app *sollv1.Application) {
+	if op := app.Operation; op != nil {
+		s.line(0, "Operation", operationText(op)+" requested"+initiatorText(op.InitiatedBy)+", not started yet")
+	}
+	st := app.Status.OperationState
+	if st == nil {
+		return
+	}
+	key := "Operation"
+	if app.Operation != nil {
+		key = "Last Operation"
+	}
+	text := operationText(&st.Operation) + " " + string(st.Phase)
+	if st.Message != "" {
+		text += ": " + st.Message
+	}
+	s.line(0, key, text)
+	s.line(1, "Initiated By", strings.TrimPrefix(initiatorText(st.Operation.InitiatedBy), " by "))
+	s.line(1, "Started", timeText(&st.StartedAt))
+	if st.FinishedAt != nil {
+		s.line(1, "Finished", timeText(st.FinishedAt))
+	}
+	if st.RetryCount > 0 {
+		s.line(1, "Retries", fmt.Sprint(st.RetryCount))
+	}
+	if r := st.SyncResult; r != nil && len(r.Revisions) > 0 {
+		s.line(1, "Revision", shortRevs(r.Revisions))
+	}
+}
+
+// operationText names an operation: "Sync", "Sync (prune, dry run)",
+// "Rollback to 3".
+func operationText(op *sollv1.Operation) string {
+	var name string
+	var opts []string
+	switch {
+	case op.Rollback != nil:
+		name = fmt.Sprintf("Rollback to %d", op.Rollback.ID)
+		opts = appendIf(appendIf(nil, op.Rollback.Prune, "prune"), op.Rollback.DryRun, "dry run")
+	case op.Sync != nil:
+		name = "Sync"
+		if op.Sync.Revision != "" {
+			name += " to " + shortRev(op.Sync.Revision)
+		} else if len(op.Sync.Revisions) > 0 {
+			name += " to " + shortRevs(op.Sync.Revisions)
+		}
+		opts = appendIf(appendIf(nil, op.Sync.Prune, "prune"), op.Sync.DryRun, "dry run")
+		if n := len(op.Sync.Resources); n > 0 {
+			opts = append(opts, fmt.Sprintf("%d resources", n))
+		}
+	default:
+		name = "Operation"
+	}
+	if len(opts) > 0 {
+		name += " (" + strings.Join(opts, ", ") + ")"
+	}
+	return name
+}
+
+// appendIf appends name to list when on is true.
+func appendIf(list []string, on bool, name string) []string {
+	if on {
+		return append(list, name)
+	}
+	return list
+}
+
+func initiatorText(by *sollv1.OperationInitiator) string {
+	switch {
+	case by == nil:
+		return ""
+	case by.Automated:
+		return " by automated sync"
+	case by.Username != "":
+		return " by " + by.Username
+	}
+	return ""
+}
+
+func parens(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
+}
+
+func destinationText(d sollv1.ApplicationDestination) string {
+	cluster := d.Server
+	if cluster == "" {
+		cluster = d.Name
+	}
+	if d.Namespace == "" {
+		return cluster
+	}
+	return cluster + ", namespace " + d.Namespace
+}
+
+func syncPolicyText(p *sollv1.SyncPolicy) string {
+	text := "manual"
+	if p == nil {
+		return text
+	}
+	if a := p.Automated; a != nil {
+		if a.Enabled != nil && !*a.Enabled {
+			text = "manual (automated sync is turned off)"
+		} else {
+			text = "automated"
+			if opts := appendIf(appendIf(nil, a.Prune, "prune"), a.SelfHeal, "self-heal"); len(opts) > 0 {
+				text += " (" + strings.Join(opts, ", ") + ")"
+			}
+		}
+	}
+	if o := p.SyncOptions; o != nil && o.CreateNamespace {
+		text += ", creates the namespace"
+	}
+	return text
+}
+
+// writeHistoryTable writes the table of soll app history.
+func writeHistoryTable(w io.Writer, indent string, history []sollv1.RevisionHistory) error {
+	tw := newTable(w)
+	row(tw, indent, "ID", "REVISION", "DEPLOYED AT", "INITIATED BY")
+	for _, h := range history {
+		row(tw, indent, fmt.Sprint(h.ID), shortRevs(h.Revisions), timeText(&h.DeployedAt),
+			strings.TrimPrefix(initiatorText(h.InitiatedBy), " by "))
+	}
+	return tw.Flush()
+}
+
+// writeResourceTable writes the table of soll app resources.
+func writeResourceTable(w io.Writer, indent string, resources []sollv1.ResourceStatus) error {
+	tw := newTable(w)
+	row(tw, indent, "GROUP/KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH")
+	for _, r := range resources {
+		kind := r.Kind
+		if r.Group != "" {
+			kind = r.Group + "/" + r.Kind
+		}
+		status := string(r.Status)
+		if r.RequiresPruning {
+			status += " (requires pruning)"
+		}
+		name := r.Name
+		if r.Hook {
+			name += " (hook)"
+		}
+		row(tw, indent, kind, r.Namespace, name, strings.TrimSpace(status), healthText(r.Health))
+	}
+	return tw.Flush()
+}
