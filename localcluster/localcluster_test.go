@@ -246,3 +246,60 @@ func TestTail(t *testing.T) {
 		t.Errorf("tail = %q", got)
 	}
 }
+
+func TestRestart(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := startProcess(dir, "kwok", sleep, []string{"301"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Cluster{Dir: dir, Processes: []*process{p}}
+	t.Cleanup(func() { _ = c.stopAll() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	if err := c.Restart(ctx, "kube-scheduler"); err == nil || !strings.Contains(err.Error(), "the cluster runs kwok") {
+		t.Errorf("restart of a component the cluster does not run: %v", err)
+	}
+	if err := c.Restart(ctx, "kwok"); err != nil {
+		t.Fatal(err)
+	}
+	np := c.Processes[0]
+	if p.alive() {
+		t.Error("the old process still runs after Restart")
+	}
+	if !np.alive() || np.PID == p.PID {
+		t.Fatalf("Restart did not start a new process: old pid %d, new pid %d, alive %v", p.PID, np.PID, np.alive())
+	}
+	if np.Bin != sleep || strings.Join(np.Args, " ") != "301" || np.Log != p.Log {
+		t.Errorf("restarted with %s %v logging to %s, want %s [301] logging to %s", np.Bin, np.Args, np.Log, sleep, p.Log)
+	}
+	log, err := os.ReadFile(p.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(log), sleep+" 301"); n != 2 {
+		t.Errorf("the log records %d starts, want 2 (appended, not truncated):\n%s", n, log)
+	}
+	// The state file names the new process, so Down stops it.
+	saved, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.Processes[0].PID != np.PID {
+		t.Errorf("cluster.json records pid %d, want %d", saved.Processes[0].PID, np.PID)
+	}
+
+	// A state file written before command lines were recorded.
+	np.Bin = ""
+	if err := c.Restart(ctx, "kwok"); err == nil || !strings.Contains(err.Error(), "does not record its command line") {
+		t.Errorf("restart without a recorded command line: %v", err)
+	}
+}

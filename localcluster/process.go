@@ -20,6 +20,9 @@ type process struct {
 	PID       int    `json:"pid"`
 	StartTime uint64 `json:"startTime"` // clock ticks since boot, /proc/PID/stat field 22
 	Log       string `json:"log"`
+	// Bin and Args are the command line, so Restart can run it again.
+	Bin  string   `json:"bin,omitempty"`
+	Args []string `json:"args,omitempty"`
 
 	exited chan struct{} // closed when the process ends, if we are its parent
 	err    error         // exit error, valid after exited is closed
@@ -49,7 +52,7 @@ func startProcess(dir, name, bin string, args []string) (*process, error) {
 		_ = cmd.Process.Kill()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &process{Name: name, PID: cmd.Process.Pid, StartTime: st, Log: logPath, exited: make(chan struct{})}
+	p := &process{Name: name, PID: cmd.Process.Pid, StartTime: st, Log: logPath, Bin: bin, Args: args, exited: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.exited)

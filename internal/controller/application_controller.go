@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	gosync "sync"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -61,6 +63,9 @@ type Reconciler struct {
 	SelfHealBackoff time.Duration
 	// Workers is the number of apps reconciled in parallel; zero means 16.
 	Workers int
+	// ErrorRetryInterval is the time before a failed comparison is
+	// retried; zero means 30 seconds.
+	ErrorRetryInterval time.Duration
 
 	live      *liveWatcher
 	lastHeal  gosync.Map // app key -> time.Time
@@ -77,6 +82,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	if r.Workers == 0 {
 		r.Workers = 16
+	}
+	if r.ErrorRetryInterval == 0 {
+		r.ErrorRetryInterval = 30 * time.Second
 	}
 	if r.Log == nil {
 		r.Log = slog.Default()
@@ -189,7 +197,7 @@ func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Applicati
 	if perr != nil {
 		return ctrl.Result{}, perr
 	}
-	return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+	return ctrl.Result{RequeueAfter: r.ErrorRetryInterval}, nil
 }
 
 // writeComparison stores the comparison in status.
@@ -220,6 +228,11 @@ func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Applicatio
 		s.ReconciledAt = &now
 		s.ObservedGeneration = app.Generation
 		meta.RemoveStatusCondition(&s.Conditions, "ComparisonError")
+		if len(c.conflicts) > 0 {
+			setCondition(s, app.Generation, sollv1.ApplicationSharedResource, metav1.ConditionTrue, "ManagedByAnotherApplication", strings.Join(c.conflicts, "; "))
+		} else {
+			meta.RemoveStatusCondition(&s.Conditions, sollv1.ApplicationSharedResource)
+		}
 		switch {
 		case c.synced && c.health == health.Healthy:
 			setCondition(s, app.Generation, "Ready", metav1.ConditionTrue, "SyncedAndHealthy", "synced to "+short(c.revision.Commit)+" and healthy")
@@ -278,5 +291,23 @@ func (r *Reconciler) event(app *sollv1.Application, typ, reason, action, format 
 	if r.Recorder == nil {
 		return
 	}
-	r.Recorder.Eventf(app, nil, typ, reason, action, format, args...)
+	r.Recorder.Eventf(app, nil, typ, reason, action, "%s", eventNote(fmt.Sprintf(format, args...)))
+}
+
+// maxEventNote is the longest note, in bytes, the events API accepts; it
+// rejects longer events outright.
+const maxEventNote = 1024
+
+// eventNote shortens note to maxEventNote bytes: a sync that fails on
+// many objects at once (an unreachable API server) joins all their errors.
+func eventNote(note string) string {
+	if len(note) <= maxEventNote {
+		return note
+	}
+	const more = "…"
+	cut := maxEventNote - len(more)
+	for cut > 0 && !utf8.RuneStart(note[cut]) {
+		cut--
+	}
+	return note[:cut] + more
 }

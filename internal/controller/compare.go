@@ -41,6 +41,9 @@ type comparison struct {
 	healthMsg string
 	resources []sollv1.ResourceStatus
 	synced    bool
+	// conflicts name desired objects that another Application manages;
+	// they are never applied by this one.
+	conflicts []string
 }
 
 // stageError is an error of one stage (source, render, diff) with the
@@ -252,18 +255,25 @@ func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *c
 	}
 
 	var items []diff.Item
+	var itemConflicts []string // per item: why it must not be applied
 	for _, p := range pairs {
 		switch {
 		case p.hook:
 			c.hooks++
 			c.objects = append(c.objects, syncengine.Object{Desired: p.desired})
 		case p.desired != nil:
+			conflict := ""
 			if p.live != nil && !resource.ManagedBy(p.live, app.Namespace, app.Name) {
 				if owner := trackingOwner(p.live); owner != "" {
-					return fmt.Errorf("%s is already managed by application %s: remove it from one of the two applications", resource.KeyOf(p.desired), owner)
+					// The first app to deploy an object keeps it: the
+					// other one reports the conflict and never applies
+					// it, so two apps cannot take turns overwriting it.
+					conflict = fmt.Sprintf("%s is already managed by application %s: remove it from one of the two applications", resource.KeyOf(p.desired), owner)
+					c.conflicts = append(c.conflicts, conflict)
 				}
 			}
 			items = append(items, diff.Item{Desired: p.desired, Live: p.live})
+			itemConflicts = append(itemConflicts, conflict)
 		case p.live != nil && resource.ManagedBy(p.live, app.Namespace, app.Name):
 			res := diff.Result{Key: resource.KeyOf(p.live), Live: p.live}
 			_ = diff.Compare(ctx, &res, nil)
@@ -278,7 +288,11 @@ func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *c
 	d := diff.Differ{Kube: r.Kube, Ignore: ig, Cache: r.DryRuns}
 	results := d.Diff(ctx, items)
 	for i, res := range results {
-		c.objects = append(c.objects, syncengine.Object{Desired: items[i].Desired, Live: items[i].Live, InSync: res.Status == diff.Synced})
+		if itemConflicts[i] != "" && res.Status == diff.Synced {
+			// Equal content, but not this app's object.
+			results[i].Status = diff.OutOfSync
+		}
+		c.objects = append(c.objects, syncengine.Object{Desired: items[i].Desired, Live: items[i].Live, InSync: results[i].Status == diff.Synced, Conflict: itemConflicts[i]})
 	}
 	c.results = append(results, c.results...)
 	slices.SortFunc(c.results, func(a, b diff.Result) int { return resource.Compare(a.Key, b.Key) })

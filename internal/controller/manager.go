@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -34,6 +35,10 @@ type Options struct {
 	RefreshInterval time.Duration
 	// Workers is the number of apps reconciled in parallel.
 	Workers int
+	// ErrorRetryInterval is the time before an app whose comparison
+	// failed (Git unreachable, a broken manifest) is compared again;
+	// zero means 30 seconds.
+	ErrorRetryInterval time.Duration
 	// MetricsAddr serves Prometheus metrics; "0" or "" disables them.
 	MetricsAddr string
 	// Log is the logger; nil means slog.Default().
@@ -76,10 +81,15 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if metricsAddr == "" {
 		metricsAddr = "0"
 	}
+	// A process may build a manager again after stopping one (a restart
+	// in-process, as the tests do); controller-runtime refuses a second
+	// controller of the same name unless told that this is intended.
+	skipNameValidation := true
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:  scheme,
-		Cache:   cache.Options{DefaultNamespaces: map[string]cache.Config{opts.Namespace: {}}},
-		Metrics: metricsserver.Options{BindAddress: metricsAddr},
+		Scheme:     scheme,
+		Cache:      cache.Options{DefaultNamespaces: map[string]cache.Config{opts.Namespace: {}}},
+		Metrics:    metricsserver.Options{BindAddress: metricsAddr},
+		Controller: config.Controller{SkipNameValidation: &skipNameValidation},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)
@@ -100,17 +110,18 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	r := &Reconciler{
-		Client:          mgr.GetClient(),
-		Kube:            kc,
-		Fetcher:         fetcher,
-		Renderer:        &render.Cache{Renderer: &directory.Renderer{}},
-		Health:          hc,
-		Engine:          &syncengine.Engine{Kube: kc, Health: hc},
-		DryRuns:         diff.NewDryRunCache(0),
-		Recorder:        mgr.GetEventRecorder("soll-controller"),
-		Log:             opts.Log,
-		RefreshInterval: opts.RefreshInterval,
-		Workers:         opts.Workers,
+		Client:             mgr.GetClient(),
+		Kube:               kc,
+		Fetcher:            fetcher,
+		Renderer:           &render.Cache{Renderer: &directory.Renderer{}},
+		Health:             hc,
+		Engine:             &syncengine.Engine{Kube: kc, Health: hc},
+		DryRuns:            diff.NewDryRunCache(0),
+		Recorder:           mgr.GetEventRecorder("soll-controller"),
+		Log:                opts.Log,
+		RefreshInterval:    opts.RefreshInterval,
+		Workers:            opts.Workers,
+		ErrorRetryInterval: opts.ErrorRetryInterval,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, err

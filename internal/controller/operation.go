@@ -134,11 +134,23 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 		}
 	}
 
-	opCtx, cancel := context.WithTimeout(ctx, DefaultOperationTimeout)
+	// The controller stopping (ctx ending) interrupts the operation, which
+	// the next controller resumes: the engine must not take it for a
+	// failure and run SyncFail hooks.
+	runCtx, interrupt := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer interrupt(nil)
+	defer context.AfterFunc(ctx, func() { interrupt(syncengine.ErrInterrupted) })()
+	opCtx, cancel := context.WithTimeout(runCtx, DefaultOperationTimeout)
 	defer cancel()
 	stopWatch := r.watchTerminate(opCtx, client.ObjectKeyFromObject(app), cancel)
 	res := r.Engine.Sync(opCtx, c.objects, opts)
 	stopWatch()
+	if ctx.Err() != nil {
+		// The controller is stopping: the operation was interrupted,
+		// not failed. It stays Running, with the progress OnProgress
+		// saved, for the next controller to resume.
+		return ctx.Err()
+	}
 	state.SyncResult = syncResult(c.revision.Commit, res)
 
 	if !res.Succeeded && opCtx.Err() == nil && retryAllowed(op, state) {

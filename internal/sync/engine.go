@@ -46,6 +46,11 @@ type Object struct {
 	// InSync is the diff's verdict; with ApplyOutOfSyncOnly, objects in
 	// sync are not applied again.
 	InSync bool
+	// Conflict, when set, says why the object must not be applied: it
+	// belongs to someone else (another Application). An operation that
+	// includes such an object fails before applying anything, with this
+	// message on the object, rather than taking the object over.
+	Conflict string
 }
 
 func (o Object) key() resource.Key {
@@ -128,17 +133,24 @@ type task struct {
 
 type run struct {
 	e    *Engine
+	kube Kube // e.Kube, retrying transient failures
 	opts Options
 	mu   sync.Mutex
 	res  Result
 }
 
+// ErrInterrupted, as the cause of the cancellation of Sync's context
+// (context.WithCancelCause), says that the operation is interrupted, not
+// failed: its caller is going away (a controller shutting down) and will
+// run it again. SyncFail hooks do not run then.
+var ErrInterrupted = errors.New("operation interrupted")
+
 // Sync runs one operation: PreSync hooks, then the Sync phase wave by wave
 // (each wave applied, then awaited until healthy), prunes, then PostSync
 // hooks; on failure, SyncFail hooks. It stops at the first failure and when
-// ctx ends (terminate).
+// ctx ends (terminate, or an interruption: see ErrInterrupted).
 func (e *Engine) Sync(ctx context.Context, objs []Object, opts Options) Result {
-	r := &run{e: e, opts: opts}
+	r := &run{e: e, kube: retryingKube{e.Kube}, opts: opts}
 	if r.opts.WaveTimeout == 0 {
 		r.opts.WaveTimeout = 5 * time.Minute
 	}
@@ -158,7 +170,7 @@ func (e *Engine) Sync(ctx context.Context, objs []Object, opts Options) Result {
 		if ctx.Err() != nil {
 			msg = "operation terminated: " + msg
 		}
-		if len(failHooks) > 0 && !opts.DryRun {
+		if len(failHooks) > 0 && !opts.DryRun && !errors.Is(context.Cause(ctx), ErrInterrupted) {
 			// SyncFail hooks get their own time: the operation's
 			// context may be the reason we failed.
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.WaveTimeout)
@@ -179,12 +191,20 @@ func (e *Engine) Sync(ctx context.Context, objs []Object, opts Options) Result {
 	return r.res
 }
 
-// plan classifies the objects into ordered tasks.
+// plan classifies the objects into ordered tasks. Objects in conflict are
+// recorded as failed and fail the plan.
 func (r *run) plan(objs []Object) (tasks, failHooks []task, err error) {
 	selective := len(r.opts.Only) > 0
+	var conflicts []string
 	for _, o := range objs {
 		t := task{obj: o, key: o.key(), phase: PhaseSync}
 		if selective && !slices.Contains(r.opts.Only, t.key) {
+			continue
+		}
+		if o.Conflict != "" && o.Desired != nil {
+			w, _ := Wave(o.Desired)
+			r.record(ObjectResult{Key: t.key, Version: o.Desired.GroupVersionKind().Version, Status: ResultSyncFailed, Message: o.Conflict, Phase: PhaseSync, Wave: w})
+			conflicts = append(conflicts, o.Conflict)
 			continue
 		}
 		src := o.Desired
@@ -230,6 +250,9 @@ func (r *run) plan(objs []Object) (tasks, failHooks []task, err error) {
 				tasks = append(tasks, ht)
 			}
 		}
+	}
+	if len(conflicts) > 0 {
+		return nil, nil, fmt.Errorf("nothing was applied: %s", strings.Join(conflicts, "; "))
 	}
 	phaseRank := map[Phase]int{PhasePreSync: 0, PhaseSync: 1, PhasePostSync: 2, PhaseSyncFail: 3}
 	order := func(a, b task) int {
@@ -357,7 +380,7 @@ func (r *run) runTask(ctx context.Context, t task) (*unstructured.Unstructured, 
 			return nil, nil
 		}
 		live := t.obj.Live
-		err := r.e.Kube.Delete(ctx, live.GroupVersionKind(), live.GetNamespace(), live.GetName(), r.opts.PropagationPolicy, string(live.GetUID()))
+		err := r.kube.Delete(ctx, live.GroupVersionKind(), live.GetNamespace(), live.GetName(), r.opts.PropagationPolicy, string(live.GetUID()))
 		if err != nil {
 			or.Status, or.Message = ResultSyncFailed, "prune: "+err.Error()
 			r.record(or)
@@ -400,7 +423,7 @@ func (r *run) runTask(ctx context.Context, t task) (*unstructured.Unstructured, 
 }
 
 func (r *run) apply(ctx context.Context, desired *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	applied, err := r.e.Kube.Apply(ctx, desired, r.opts.DryRun)
+	applied, err := r.kube.Apply(ctx, desired, r.opts.DryRun)
 	if err == nil {
 		return applied, nil
 	}
@@ -408,16 +431,16 @@ func (r *run) apply(ctx context.Context, desired *unstructured.Unstructured) (*u
 	if replace && apierrors.IsInvalid(err) && strings.Contains(err.Error(), "immutable") && !r.opts.DryRun {
 		// Immutable field changed: delete, wait until gone, recreate.
 		gvk := desired.GroupVersionKind()
-		if derr := r.e.Kube.Delete(ctx, gvk, desired.GetNamespace(), desired.GetName(), metav1.DeletePropagationForeground, ""); derr != nil {
+		if derr := r.kube.Delete(ctx, gvk, desired.GetNamespace(), desired.GetName(), metav1.DeletePropagationForeground, ""); derr != nil {
 			return nil, fmt.Errorf("replace: delete: %w", derr)
 		}
 		if werr := poll(ctx, r.opts.WaveTimeout, func() (bool, error) {
-			live, err := r.e.Kube.Get(ctx, gvk, desired.GetNamespace(), desired.GetName())
+			live, err := r.kube.Get(ctx, gvk, desired.GetNamespace(), desired.GetName())
 			return live == nil, err
 		}); werr != nil {
 			return nil, fmt.Errorf("replace: waiting for deletion: %w", werr)
 		}
-		return r.e.Kube.Apply(ctx, desired, false)
+		return r.kube.Apply(ctx, desired, false)
 	}
 	return nil, err
 }
@@ -432,22 +455,22 @@ func (r *run) runHook(ctx context.Context, desired *unstructured.Unstructured) (
 		if desired.GetName() == "" {
 			return desired, nil
 		}
-		return r.e.Kube.Apply(ctx, desired, true)
+		return r.kube.Apply(ctx, desired, true)
 	}
 	gvk := desired.GroupVersionKind()
 	if desired.GetName() == "" {
-		return r.e.Kube.Create(ctx, desired)
+		return r.kube.Create(ctx, desired)
 	}
 	if slices.Contains(policies, BeforeHookCreation) {
-		if err := r.e.Kube.Delete(ctx, gvk, desired.GetNamespace(), desired.GetName(), metav1.DeletePropagationForeground, ""); err != nil {
+		if err := r.kube.Delete(ctx, gvk, desired.GetNamespace(), desired.GetName(), metav1.DeletePropagationForeground, ""); err != nil {
 			return nil, fmt.Errorf("delete previous hook: %w", err)
 		}
 		if err := poll(ctx, r.opts.WaveTimeout, func() (bool, error) {
-			live, err := r.e.Kube.Get(ctx, gvk, desired.GetNamespace(), desired.GetName())
+			live, err := r.kube.Get(ctx, gvk, desired.GetNamespace(), desired.GetName())
 			return live == nil, err
 		}); err != nil {
 			return nil, fmt.Errorf("waiting for previous hook to go: %w", err)
 		}
 	}
-	return r.e.Kube.Apply(ctx, desired, false)
+	return r.kube.Apply(ctx, desired, false)
 }

@@ -286,3 +286,54 @@ func resultOf(res syncengine.Result, name string) syncengine.ObjectResult {
 	}
 	return syncengine.ObjectResult{}
 }
+
+// TestConflictRefusesSync shows that an object another owner manages
+// fails the operation before anything is applied: no object of any wave,
+// no hook, and the result names the object with the conflict.
+func TestConflictRefusesSync(t *testing.T) {
+	e, kc := newEngine(t)
+	ns := testenv.Namespace(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	docs := objs(t, ns, `apiVersion: v1
+kind: ConfigMap
+metadata: {name: mine}
+data: {k: v}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: theirs, annotations: {soll.dev/sync-wave: "1"}}
+data: {k: v}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: pre, annotations: {soll.dev/hook: PreSync}}
+data: {k: v}`)
+	const conflict = "owned by application other/app"
+	var in []syncengine.Object
+	for _, o := range docs {
+		obj := syncengine.Object{Desired: o}
+		if o.GetName() == "theirs" {
+			obj.Conflict = conflict
+		}
+		in = append(in, obj)
+	}
+	res := e.Sync(ctx, in, syncengine.Options{})
+	if res.Succeeded || !strings.Contains(res.Message, conflict) {
+		t.Fatalf("sync with a conflict: succeeded=%v, message %q", res.Succeeded, res.Message)
+	}
+	if len(res.Objects) != 1 || res.Objects[0].Key.Name != "theirs" || res.Objects[0].Status != syncengine.ResultSyncFailed || res.Objects[0].Message != conflict {
+		t.Errorf("results %+v: want only theirs, SyncFailed with the conflict", res.Objects)
+	}
+	cm := kube.KeyGVK(resource.Key{Kind: "ConfigMap"}, "v1")
+	for _, name := range []string{"mine", "theirs", "pre"} {
+		if live, err := kc.Get(ctx, cm, ns, name); err != nil || live != nil {
+			t.Errorf("%s was applied (err=%v)", name, err)
+		}
+	}
+	// A selective sync that leaves the conflicting object out goes ahead.
+	res = e.Sync(ctx, in, syncengine.Options{Only: []resource.Key{resource.KeyOf(docs[0])}})
+	if !res.Succeeded {
+		t.Errorf("selective sync without the conflicting object: %s", res.Message)
+	}
+}

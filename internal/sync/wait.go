@@ -45,7 +45,7 @@ func (r *run) waitOne(ctx context.Context, t task, obj *unstructured.Unstructure
 	key := resource.KeyOf(obj)
 	var last health.Result
 	err := poll(ctx, 0, func() (bool, error) {
-		live, err := r.e.Kube.Get(ctx, obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName())
+		live, err := r.kube.Get(ctx, obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName())
 		if err != nil {
 			return false, nil // transient; the deadline bounds us
 		}
@@ -91,7 +91,7 @@ func (r *run) finishHook(ctx context.Context, t task, obj *unstructured.Unstruct
 	if del {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		_ = r.e.Kube.Delete(dctx, obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName(), metav1.DeletePropagationBackground, string(obj.GetUID()))
+		_ = r.kube.Delete(dctx, obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName(), metav1.DeletePropagationBackground, string(obj.GetUID()))
 	}
 }
 

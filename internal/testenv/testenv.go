@@ -53,6 +53,10 @@ type Env struct {
 	Client client.Client
 	// Scheme is the scheme of Client.
 	Scheme *runtime.Scheme
+	// Local is the cluster's processes, for tests that restart a
+	// component (Local.Restart); set for private clusters from NewCluster
+	// only, never for the shared one.
+	Local *localcluster.Cluster
 }
 
 var (
@@ -141,6 +145,7 @@ func NewCluster(t testing.TB, nodes int) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	env.Local = c
 	return env
 }
 

@@ -51,7 +51,10 @@ type HTTPServer struct {
 	CACertPEM []byte
 	CAPool    *x509.CertPool
 
-	srv      *httptest.Server
+	mu       sync.Mutex
+	srv      *httptest.Server // nil while closed
+	tls      *tls.Config
+	logs     *testLog
 	username string
 	password string
 	auth     bool
@@ -90,8 +93,7 @@ func NewHTTP(tb testing.TB, opts HTTPOptions) *HTTPServer {
 			Logger: log.New(logs, "cgi: ", 0),
 		},
 	}
-	s.srv = httptest.NewUnstartedServer(s)
-	s.srv.Config.ErrorLog = log.New(logs, "", 0)
+	s.logs = logs
 	if opts.TLS {
 		ca, err := newTestCA()
 		if err != nil {
@@ -99,19 +101,61 @@ func NewHTTP(tb testing.TB, opts HTTPOptions) *HTTPServer {
 		}
 		s.CACertPEM = ca.certPEM
 		s.CAPool = ca.pool
-		s.srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.serverCert}, MinVersion: tls.VersionTLS12}
-		s.srv.StartTLS()
-	} else {
-		s.srv.Start()
+		s.tls = &tls.Config{Certificates: []tls.Certificate{ca.serverCert}, MinVersion: tls.VersionTLS12}
 	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("gitserver: %v", err)
+	}
+	s.serve(l)
 	s.URL = s.srv.URL
 	tb.Cleanup(func() {
 		// Close waits for in-flight requests, so no http-backend process
 		// outlives the test or touches the repos while they are removed.
-		s.srv.Close()
+		s.Close()
 		logs.stop()
 	})
 	return s
+}
+
+// serve starts serving on l; s.mu must be held or s not shared yet.
+func (s *HTTPServer) serve(l net.Listener) {
+	s.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: s, ErrorLog: log.New(s.logs, "", 0)}}
+	if s.tls != nil {
+		s.srv.TLS = s.tls
+		s.srv.StartTLS()
+	} else {
+		s.srv.Start()
+	}
+}
+
+// Close stops the server, as if the Git host went down: clients get
+// "connection refused" until Restart. In-flight requests finish first.
+// Closing a closed server does nothing.
+func (s *HTTPServer) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		s.srv.Close()
+		s.srv = nil
+	}
+}
+
+// Restart serves again, after Close, on the same address and with the same
+// certificate, so clone URLs handed out before stay valid.
+func (s *HTTPServer) Restart(tb testing.TB) {
+	tb.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		tb.Fatalf("gitserver: Restart of %s, which is running", s.URL)
+	}
+	addr := strings.TrimPrefix(strings.TrimPrefix(s.URL, "http://"), "https://")
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		tb.Fatalf("gitserver: restart on %s: %v", addr, err)
+	}
+	s.serve(l)
 }
 
 // HTTPURL returns the clone URL of repository name.
