@@ -67,9 +67,10 @@ type Reconciler struct {
 	// retried; zero means 30 seconds.
 	ErrorRetryInterval time.Duration
 
-	live      *liveWatcher
-	lastHeal  gosync.Map // app key -> time.Time
-	liveEvent chan event.GenericEvent
+	settingsCache settingsCache
+	live          *liveWatcher
+	lastHeal      gosync.Map // app key -> time.Time
+	liveEvent     chan event.GenericEvent
 }
 
 // SetupWithManager registers the reconciler and its live-state watches.

@@ -29,6 +29,8 @@ const ManagedLabel = "soll.dev/managed"
 // comparison is the outcome of comparing an app's desired state at one
 // revision with the cluster.
 type comparison struct {
+	// settings are the customizations the comparison used.
+	settings *settings
 	revision source.Revision
 	commit   source.Commit
 	// objects are the desired and extraneous objects, ready for the
@@ -109,7 +111,11 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 	if err != nil {
 		return nil, &stageError{"RenderError", fmt.Errorf("render %s at %s: %w", src.Path, short(rev.Commit), err)}
 	}
-	c := &comparison{revision: rev, commit: snap.Commit}
+	set, err := r.settings(ctx, app.Namespace)
+	if err != nil {
+		return nil, &stageError{"InvalidSettings", err}
+	}
+	c := &comparison{revision: rev, commit: snap.Commit, settings: set}
 	desired, err := r.prepare(app, rendered.Objects)
 	if err != nil {
 		return nil, &stageError{"RenderError", err}
@@ -281,7 +287,7 @@ func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *c
 			c.objects = append(c.objects, syncengine.Object{Live: p.live})
 		}
 	}
-	ig, err := ignorer(app)
+	ig, err := ignorer(app, c.settings.ignore)
 	if err != nil {
 		return err
 	}
@@ -345,7 +351,7 @@ func (r *Reconciler) assess(c *comparison) {
 			hr = health.Result{Status: health.Missing, Message: "not found in the cluster"}
 		} else {
 			var err error
-			hr, err = r.Health.Check(res.Live)
+			hr, err = c.settings.health.Check(res.Live)
 			if err != nil {
 				hr = health.Result{Status: health.Unknown, Message: err.Error()}
 			}
@@ -370,8 +376,8 @@ func (r *Reconciler) assess(c *comparison) {
 }
 
 // ignorer compiles the app's ignore rules.
-func ignorer(app *sollv1.Application) (*diff.Ignorer, error) {
-	var rules []diff.IgnoreRule
+func ignorer(app *sollv1.Application, global []diff.IgnoreRule) (*diff.Ignorer, error) {
+	rules := append([]diff.IgnoreRule(nil), global...)
 	for _, r := range app.Spec.IgnoreDifferences {
 		rules = append(rules, diff.IgnoreRule{
 			Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name,

@@ -143,7 +143,8 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	opCtx, cancel := context.WithTimeout(runCtx, DefaultOperationTimeout)
 	defer cancel()
 	stopWatch := r.watchTerminate(opCtx, client.ObjectKeyFromObject(app), cancel)
-	res := r.Engine.Sync(opCtx, c.objects, opts)
+	engine := &syncengine.Engine{Kube: r.Engine.Kube, Health: c.settings.health}
+	res := engine.Sync(opCtx, c.objects, opts)
 	stopWatch()
 	if ctx.Err() != nil {
 		// The controller is stopping: the operation was interrupted,

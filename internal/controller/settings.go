@@ -1,0 +1,145 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	gosync "sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"soll.dev/internal/diff"
+	"soll.dev/internal/health"
+)
+
+// SettingsConfigMap is the ConfigMap in soll's namespace that holds
+// cluster-wide customizations, in the key format Argo CD users know:
+//
+//	resource.customizations.health.<group>_<Kind>             a Lua health check
+//	resource.customizations.ignoreDifferences.<group>_<Kind>  ignore rules (YAML)
+//	resource.customizations.ignoreDifferences.all             ignore rules for every kind
+//
+// For core kinds the key ends in the kind alone (…health.ConfigMap).
+// Changes apply at the next comparison; a key that does not parse stops
+// comparisons with a condition naming the key, rather than being ignored.
+const SettingsConfigMap = "soll-config"
+
+const (
+	healthPrefix = "resource.customizations.health."
+	ignorePrefix = "resource.customizations.ignoreDifferences."
+)
+
+// settings are the parsed customizations of one ConfigMap version.
+type settings struct {
+	version string
+	health  *health.Checker
+	ignore  []diff.IgnoreRule
+}
+
+type settingsCache struct {
+	mu      gosync.Mutex
+	current *settings
+}
+
+// settings returns the customizations for soll's namespace ns, parsed
+// again only when the ConfigMap changed.
+func (r *Reconciler) settings(ctx context.Context, ns string) (*settings, error) {
+	var cm corev1.ConfigMap
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: SettingsConfigMap}, &cm)
+	version := ""
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return nil, fmt.Errorf("read ConfigMap %s/%s: %w", ns, SettingsConfigMap, err)
+	default:
+		version = string(cm.UID) + "/" + cm.ResourceVersion
+	}
+	r.settingsCache.mu.Lock()
+	defer r.settingsCache.mu.Unlock()
+	if s := r.settingsCache.current; s != nil && s.version == version {
+		return s, nil
+	}
+	s, err := parseSettings(cm.Data, r.Health)
+	if err != nil {
+		return nil, fmt.Errorf("ConfigMap %s/%s: %w", ns, SettingsConfigMap, err)
+	}
+	s.version = version
+	r.settingsCache.current = s
+	return s, nil
+}
+
+// parseSettings builds settings from ConfigMap data; without health
+// scripts, the default checker is kept.
+func parseSettings(data map[string]string, defaultHealth *health.Checker) (*settings, error) {
+	s := &settings{health: defaultHealth}
+	scripts := map[schema.GroupKind]string{}
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := data[k]
+		switch {
+		case strings.HasPrefix(k, healthPrefix):
+			gk, err := parseGroupKind(strings.TrimPrefix(k, healthPrefix))
+			if err != nil {
+				return nil, fmt.Errorf("key %s: %w", k, err)
+			}
+			if _, err := health.New(health.Options{Scripts: map[schema.GroupKind]string{gk: v}}); err != nil {
+				return nil, fmt.Errorf("key %s: %w", k, err)
+			}
+			scripts[gk] = v
+		case strings.HasPrefix(k, ignorePrefix):
+			var rule struct {
+				JSONPointers          []string `json:"jsonPointers"`
+				JQPathExpressions     []string `json:"jqPathExpressions"`
+				ManagedFieldsManagers []string `json:"managedFieldsManagers"`
+			}
+			if err := yaml.UnmarshalStrict([]byte(v), &rule); err != nil {
+				return nil, fmt.Errorf("key %s: %w: expect jsonPointers, jqPathExpressions and managedFieldsManagers lists", k, err)
+			}
+			ir := diff.IgnoreRule{JSONPointers: rule.JSONPointers, JQPathExpressions: rule.JQPathExpressions, ManagedFieldsManagers: rule.ManagedFieldsManagers}
+			if name := strings.TrimPrefix(k, ignorePrefix); name == "all" {
+				ir.Group, ir.Kind = "*", "*"
+			} else {
+				gk, err := parseGroupKind(name)
+				if err != nil {
+					return nil, fmt.Errorf("key %s: %w", k, err)
+				}
+				ir.Group, ir.Kind = gk.Group, gk.Kind
+			}
+			if _, err := diff.NewIgnorer([]diff.IgnoreRule{ir}); err != nil {
+				return nil, fmt.Errorf("key %s: %w", k, err)
+			}
+			s.ignore = append(s.ignore, ir)
+		}
+	}
+	if len(scripts) > 0 {
+		hc, err := health.New(health.Options{Scripts: scripts})
+		if err != nil {
+			return nil, err
+		}
+		s.health = hc
+	}
+	return s, nil
+}
+
+// parseGroupKind reads "<group>_<Kind>" or "<Kind>" (core group).
+func parseGroupKind(s string) (schema.GroupKind, error) {
+	if s == "" {
+		return schema.GroupKind{}, fmt.Errorf("no kind: use <group>_<Kind>, or <Kind> for core kinds")
+	}
+	if i := strings.LastIndex(s, "_"); i >= 0 {
+		if i == 0 || i == len(s)-1 {
+			return schema.GroupKind{}, fmt.Errorf("%q: use <group>_<Kind>, or <Kind> for core kinds", s)
+		}
+		return schema.GroupKind{Group: s[:i], Kind: s[i+1:]}, nil
+	}
+	return schema.GroupKind{Kind: s}, nil
+}
