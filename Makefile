@@ -18,6 +18,7 @@ LOCALCLUSTER   := $(GO) -C localcluster run ./cmd/localcluster
 # SOLL_TEST_KUBECONFIG already points at one.
 TEST_CLUSTER_DIR ?= .cluster/test
 TEST_FLAGS       ?= -count=1 -timeout 20m
+BENCH_FLAGS      ?=
 
 .PHONY: help
 help: ## list the targets
@@ -64,6 +65,10 @@ cluster-status: ## show the state of the local cluster in CLUSTER_DIR
 .PHONY: demo
 demo: build ## the local cluster with the WordPress example synced by soll (DEMO_EXIT_AFTER_SCENARIO=1 to exit after it)
 	$(GO) run ./hack/demo
+
+.PHONY: bench
+bench: build ## benchmark soll against a plain client on a private local cluster (BENCH_FLAGS="-apps 50" for a quick run)
+	$(GO) run ./hack/bench -soll-bin $(BIN_DIR)/soll $(BENCH_FLAGS)
 
 .PHONY: test
 test: ## run all tests (unit, integration on a local cluster, end-to-end)

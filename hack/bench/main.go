@@ -1,0 +1,155 @@
+// Command bench measures soll against a plain client on a private local
+// cluster, in one run, and prints a table. `make bench` runs it.
+//
+// It starts a local cluster and a Git smart-HTTP server serving one
+// repository with N apps (a ConfigMap, ServiceAccount, Service and
+// Deployment each, all in one namespace). The baseline is a plain client
+// that server-side-applies every object with 32 workers and no client-side
+// rate limit; then soll, run as a child process from the same tree, syncs
+// the same apps as N automated Applications. Both are timed until every
+// Deployment is Available (baseline) or every Application is Synced and
+// Healthy (soll). An idle window and self-heal after deleted Deployments
+// follow. Everything started is stopped on exit, Ctrl-C included.
+//
+// With -controller=inprocess the controller runs inside this process
+// instead, so that -cpuprofile and -memprofile can profile it; its CPU and
+// memory figures then include the benchmark's own work.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// config is what the flags set.
+type config struct {
+	apps          int
+	objectsPerApp int
+	clusterDir    string
+	keep          bool
+	timeout       time.Duration
+	workers       int
+	controller    string // "process" or "inprocess"
+	sollBin       string
+	cpuProfile    string
+	memProfile    string
+	idle          time.Duration
+	heals         int
+	skipBaseline  bool
+}
+
+func main() {
+	var cfg config
+	flag.IntVar(&cfg.apps, "apps", 1000, "number of apps (Applications) in the repository")
+	flag.IntVar(&cfg.objectsPerApp, "objects-per-app", 4, "objects per app: ConfigMap, ServiceAccount, Service, Deployment, then extra ConfigMaps")
+	flag.StringVar(&cfg.clusterDir, "cluster-dir", "", "directory for the local cluster (default: a temporary directory); its contents are replaced")
+	flag.BoolVar(&cfg.keep, "keep", false, "leave the cluster running and keep the work directory (Git repository, soll log) after the run")
+	flag.DurationVar(&cfg.timeout, "timeout", 15*time.Minute, "the longest wait for one phase (all Deployments Available, all apps Synced and Healthy)")
+	flag.IntVar(&cfg.workers, "workers", 32, "soll's --workers: applications reconciled in parallel")
+	flag.StringVar(&cfg.controller, "controller", "process", `where soll runs: "process" (the built binary, measured alone) or "inprocess" (in this process, for profiling)`)
+	flag.StringVar(&cfg.sollBin, "soll-bin", "", "a prebuilt soll binary (default: build ./cmd/soll into the work directory)")
+	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "with -controller=inprocess: write a CPU profile of the sync phase to this file")
+	flag.StringVar(&cfg.memProfile, "memprofile", "", "with -controller=inprocess: write a heap profile at the end of the sync phase to this file")
+	flag.DurationVar(&cfg.idle, "idle", 30*time.Second, "length of the idle window measured after all apps are synced")
+	flag.IntVar(&cfg.heals, "heals", 10, "number of managed Deployments deleted, one at a time, to time self-heal")
+	flag.BoolVar(&cfg.skipBaseline, "skip-baseline", false, "skip the baseline (for profiling runs only: the table then has no ratio)")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, cfg)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "\nbench failed:", err)
+		os.Exit(1)
+	}
+}
+
+func (c *config) validate() error {
+	switch {
+	case c.apps < 1:
+		return errors.New("-apps must be at least 1")
+	case c.objectsPerApp < 4:
+		return errors.New("-objects-per-app must be at least 4 (ConfigMap, ServiceAccount, Service, Deployment)")
+	case c.controller != "process" && c.controller != "inprocess":
+		return fmt.Errorf(`-controller %q: use "process" or "inprocess"`, c.controller)
+	case (c.cpuProfile != "" || c.memProfile != "") && c.controller != "inprocess":
+		return errors.New("-cpuprofile and -memprofile need -controller=inprocess")
+	case c.heals > c.apps:
+		c.heals = c.apps
+	}
+	return nil
+}
+
+func run(ctx context.Context, cfg config) (err error) {
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "soll-bench-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// A failure keeps the logs for inspection; Ctrl-C does not.
+		if cfg.keep || (err != nil && ctx.Err() == nil) {
+			fmt.Println("work directory kept:", work)
+			return
+		}
+		_ = os.RemoveAll(work)
+	}()
+	if cfg.clusterDir == "" {
+		cfg.clusterDir = filepath.Join(work, "cluster")
+	}
+	for _, p := range []*string{&cfg.clusterDir, &cfg.cpuProfile, &cfg.memProfile, &cfg.sollBin} {
+		if *p != "" {
+			if *p, err = filepath.Abs(*p); err != nil {
+				return err
+			}
+		}
+	}
+
+	b := &bench{cfg: cfg, root: root, work: work, report: &report{apps: cfg.apps, objects: cfg.apps * cfg.objectsPerApp}}
+	b.report.loadBefore = loadAvg()
+	defer b.closeAll()
+	if err := b.prepare(ctx); err != nil {
+		return err
+	}
+	if !cfg.skipBaseline {
+		if err := b.baseline(ctx); err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+	}
+	if err := b.soll(ctx); err != nil {
+		return fmt.Errorf("soll: %w", err)
+	}
+	b.report.loadAfter = loadAvg()
+	b.report.print(os.Stdout)
+	return nil
+}
+
+// repoRoot is the root of the soll module: the working directory, as with
+// `go run ./hack/bench` from the Makefile.
+func repoRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "cmd", "soll")); err == nil {
+			return dir, nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", fmt.Errorf("%s is not inside the soll repository: run from its root (make bench)", wd)
+		}
+	}
+}

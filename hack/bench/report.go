@@ -1,0 +1,191 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"maps"
+	"runtime"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Targets from the performance issue.
+const (
+	targetSyncTime    = 60 * time.Second // for 1,000 apps
+	targetRatio       = 2.0              // soll / baseline
+	targetIdleCPU     = 5.0              // percent of one core
+	targetSelfHealP50 = 2 * time.Second
+)
+
+// report is what the run measured.
+type report struct {
+	apps, objects         int
+	loadBefore, loadAfter string
+	inProcess             bool
+
+	baseApply           time.Duration
+	baseAvailable       time.Duration
+	baseAvailableCount  int
+	baseDelete          time.Duration
+	baseAPI             requestCounts
+	baseControlPlaneCPU time.Duration
+
+	sollCreate          time.Duration
+	sollAllSynced       time.Duration // zero: never all at once
+	sollAllHealthy      time.Duration
+	sollDone            time.Duration // all Synced and Healthy, or the timeout
+	sollDoneCount       int
+	sollCPU             time.Duration
+	sollPeakRSS         int64
+	sollAPI             requestCounts
+	sollAPIServer       requestCounts
+	sollGit             gitCounts
+	sollControlPlaneCPU time.Duration
+
+	idleWindow time.Duration
+	idleCPU    time.Duration
+	idleAPI    requestCounts
+	idleGit    gitCounts
+
+	heals []time.Duration // sorted
+
+	sollStats, idleStats controllerStats
+
+	// In-process only: soll's requests by method and path pattern.
+	sollByPath, idleByPath   map[string]int64
+	sollLatency, idleLatency map[string]time.Duration
+	sollBytes, idleBytes     map[string]int64
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
+
+func verdict(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "MISSED"
+}
+
+// byKey formats counts as "total (K1 n, K2 n)", largest first.
+func byKey(c requestCounts) string {
+	var keys []string
+	for k := range c {
+		if k != "" && k != "dry-run" {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if c[a] != c[b] {
+			if c[a] > c[b] {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %.0f", k, c[k]))
+	}
+	return fmt.Sprintf("%.0f (%s)", c[""], strings.Join(parts, ", "))
+}
+
+func (r *report) print(out io.Writer) {
+	fmt.Fprintf(out, "\nsoll benchmark: %d apps, %d objects, %d CPUs, load average %s before, %s after",
+		r.apps, r.objects, runtime.NumCPU(), r.loadBefore, r.loadAfter)
+	if r.inProcess {
+		fmt.Fprint(out, "\n(controller in-process: its CPU and memory include the benchmark's own work)")
+	}
+	fmt.Fprintln(out)
+	fmt.Fprintln(out)
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	row := func(name, value, target, status string) {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", name, value, target, status)
+	}
+	row("METRIC", "VALUE", "TARGET", "")
+
+	haveBase := r.baseAvailable > 0
+	if haveBase {
+		row("baseline: apply all objects (32 workers, SSA)", secs(r.baseApply), "", fmt.Sprintf("%.0f objects/s", float64(r.objects)/r.baseApply.Seconds()))
+		avail := secs(r.baseAvailable)
+		if r.baseAvailableCount < r.apps {
+			avail = fmt.Sprintf("%d/%d after %s", r.baseAvailableCount, r.apps, avail)
+		}
+		row("baseline: all Deployments Available", avail, "", "")
+		row("baseline: API server requests (all clients)", byKey(r.baseAPI), "", "")
+		row("baseline: control plane CPU", secs(r.baseControlPlaneCPU), "", "")
+		row("baseline: namespace deletion (not timed against)", secs(r.baseDelete), "", "")
+	} else {
+		row("baseline", "skipped", "", "")
+	}
+
+	done := r.sollDoneCount >= r.apps
+	syncVal := secs(r.sollDone)
+	if !done {
+		syncVal = fmt.Sprintf("%d/%d after %s", r.sollDoneCount, r.apps, syncVal)
+	}
+	target := fmt.Sprintf("< %s at 1000 apps", secs(targetSyncTime))
+	if r.apps == 1000 {
+		row("soll: all apps Synced and Healthy", syncVal, target, verdict(done && r.sollDone < targetSyncTime))
+	} else {
+		row("soll: all apps Synced and Healthy", syncVal, target, "(not 1000 apps)")
+	}
+	row("  creating the Applications (included)", secs(r.sollCreate), "", "")
+	if r.sollAllSynced > 0 {
+		row("  all Synced (any health)", secs(r.sollAllSynced), "", "")
+	}
+	if r.sollAllHealthy > 0 {
+		row("  all Healthy (any sync)", secs(r.sollAllHealthy), "", "")
+	}
+	if haveBase {
+		ratio := r.sollDone.Seconds() / r.baseAvailable.Seconds()
+		row("ratio soll / baseline (Available)", fmt.Sprintf("%.2fx", ratio), fmt.Sprintf("<= %.1fx (design: 1.5x)", targetRatio), verdict(done && ratio <= targetRatio))
+	}
+	row("soll: peak RSS", fmt.Sprintf("%.0f MB", float64(r.sollPeakRSS)/(1<<20)), "", "")
+	row("soll: CPU during sync", secs(r.sollCPU), "", fmt.Sprintf("%.0f%% of one core", 100*r.sollCPU.Seconds()/r.sollDone.Seconds()))
+	row("soll: API requests (soll's client, by method)", byKey(r.sollAPI), "", fmt.Sprintf("%.1f per object", r.sollAPI[""]/float64(r.objects)))
+	row("API server requests during sync (all clients)", byKey(r.sollAPIServer), "", fmt.Sprintf("%.0f dry-run", r.sollAPIServer["dry-run"]))
+	st := r.sollStats
+	row("  reconciles (by result)", byKey(st.reconciles), "", fmt.Sprintf("%.1f per app", st.reconciles[""]/float64(r.apps)))
+	row("  mean reconcile / queue wait", st.reconcileTime.mean()+" / "+st.queueWait.mean(), "", "")
+	row("  compares (mean) / sync operations (mean)", fmt.Sprintf("%.0f (%s) / %.0f (%s)", st.compare.count, st.compare.mean(), st.syncOps.count, st.syncOps.mean()), "", "")
+	row("control plane CPU during sync", secs(r.sollControlPlaneCPU), "", "")
+	row("Git ref listings (GET info/refs)", fmt.Sprint(r.sollGit.refLists), "", "")
+	row("Git fetches (POST git-upload-pack)", fmt.Sprint(r.sollGit.fetches), "", "")
+
+	idlePct := 100 * r.idleCPU.Seconds() / r.idleWindow.Seconds()
+	row(fmt.Sprintf("idle: soll CPU over %s", r.idleWindow.Round(time.Second)), fmt.Sprintf("%.1f%% (%s)", idlePct, secs(r.idleCPU)),
+		fmt.Sprintf("< %.0f%%", targetIdleCPU), verdict(idlePct < targetIdleCPU))
+	row("idle: API requests (soll)", byKey(r.idleAPI), "", "")
+	row("idle: reconciles", fmt.Sprintf("%.0f", r.idleStats.reconciles[""]), "", fmt.Sprintf("%.1f per app per minute", r.idleStats.reconciles[""]/float64(r.apps)/r.idleWindow.Minutes()))
+	row("idle: Git requests (ref listings / fetches)", fmt.Sprintf("%d / %d", r.idleGit.refLists, r.idleGit.fetches), "", "")
+
+	if n := len(r.heals); n > 0 {
+		p50 := r.heals[(n-1)/2]
+		row(fmt.Sprintf("self-heal: Deployment recreated (%d deletions) p50 / max", n),
+			fmt.Sprintf("%.2f s / %.2f s", p50.Seconds(), r.heals[n-1].Seconds()), fmt.Sprintf("p50 < %s", secs(targetSelfHealP50)), verdict(p50 < targetSelfHealP50))
+	}
+	w.Flush()
+	printTop(out, "soll's API requests during sync, by path (count, mean latency, mean request body)", r.sollByPath, r.sollLatency, r.sollBytes, 15)
+	printTop(out, "soll's API requests while idle, by path (count, mean latency, mean request body)", r.idleByPath, r.idleLatency, r.idleBytes, 10)
+}
+
+func printTop(out io.Writer, title string, counts map[string]int64, latency map[string]time.Duration, bytes map[string]int64, n int) {
+	if len(counts) == 0 {
+		return
+	}
+	keys := slices.Collect(maps.Keys(counts))
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(counts[b], counts[a]), strings.Compare(a, b)) })
+	fmt.Fprintf(out, "\n%s:\n", title)
+	for i, k := range keys {
+		if i == n {
+			fmt.Fprintf(out, "  ... %d more patterns\n", len(keys)-n)
+			break
+		}
+		fmt.Fprintf(out, "  %7d  %8s  %7s  %s\n", counts[k], (latency[k] / time.Duration(counts[k])).Round(time.Millisecond),
+			fmt.Sprintf("%d B", bytes[k]/counts[k]), k)
+	}
+}

@@ -1,0 +1,341 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sollv1 "soll.dev/api/v1alpha1"
+)
+
+// snapshot is the counters at one moment, for deltas.
+type snapshot struct {
+	at           time.Time
+	sollCPU      time.Duration
+	sollAPI      requestCounts
+	apiServer    requestCounts
+	git          gitCounts
+	controlPlane time.Duration
+	byPath       map[string]int64 // in-process only
+	latency      map[string]time.Duration
+	bytes        map[string]int64
+	stats        controllerStats
+}
+
+func (b *bench) snapshot(ctx context.Context, ctl controllerRun) (snapshot, error) {
+	s := snapshot{at: time.Now(), git: b.git.counts(), controlPlane: cpuOf(b.controlPlanePIDs())}
+	var err error
+	if s.sollCPU, err = procCPU(ctl.PID()); err != nil {
+		return s, err
+	}
+	if s.sollAPI, err = ctl.Requests(ctx); err != nil {
+		return s, err
+	}
+	if s.apiServer, err = apiServerRequests(ctx, b.kube); err != nil {
+		return s, err
+	}
+	if s.stats, err = readControllerStats(ctx, ctl.MetricsURL()); err != nil {
+		return s, err
+	}
+	if ip, ok := ctl.(*inProcessController); ok {
+		s.byPath, s.latency, s.bytes = ip.counter.snapshotByPath()
+	}
+	return s, nil
+}
+
+func (b *bench) controlPlanePIDs() []int {
+	var pids []int
+	for _, p := range b.cluster.Processes {
+		pids = append(pids, p.PID)
+	}
+	return pids
+}
+
+// soll runs the controller, creates the Applications and measures until
+// they are all Synced and Healthy, then the idle window and self-heal.
+func (b *bench) soll(ctx context.Context) error {
+	r := b.report
+	b.step("soll: starting the controller (%s, --workers %d), log in %s", b.cfg.controller, b.cfg.workers, b.work+"/soll.log")
+	ctl, err := b.startController(ctx)
+	if err != nil {
+		return err
+	}
+	b.onClose(func() {
+		fmt.Println("==> stopping soll")
+		ctl.Stop()
+	})
+	r.inProcess = b.cfg.controller == "inprocess"
+
+	before, err := b.snapshot(ctx, ctl)
+	if err != nil {
+		return err
+	}
+	stopProfile, err := b.startProfile()
+	if err != nil {
+		return err
+	}
+	b.step("soll: creating %d automated Applications (prune, selfHeal) into namespace %s", len(b.workload.apps), appsNamespace)
+	start := time.Now()
+	if err := b.createApps(ctx); err != nil {
+		stopProfile()
+		return err
+	}
+	r.sollCreate = time.Since(start)
+	fmt.Printf("    created in %s; waiting until all are Synced and Healthy\n", r.sollCreate.Round(time.Millisecond))
+	err = b.waitAllSynced(ctx, start)
+	stopProfile()
+	if err != nil {
+		return err
+	}
+	after, err := b.snapshot(ctx, ctl)
+	if err != nil {
+		return err
+	}
+	r.sollCPU = after.sollCPU - before.sollCPU
+	r.sollAPI = after.sollAPI.sub(before.sollAPI)
+	r.sollAPIServer = after.apiServer.sub(before.apiServer)
+	r.sollGit = after.git.sub(before.git)
+	r.sollControlPlaneCPU = after.controlPlane - before.controlPlane
+	r.sollByPath = subCounts(after.byPath, before.byPath)
+	r.sollLatency = subCounts(after.latency, before.latency)
+	r.sollBytes = subCounts(after.bytes, before.bytes)
+	r.sollStats = after.stats.sub(before.stats)
+	if err := b.writeHeapProfile(); err != nil {
+		return err
+	}
+
+	b.step("soll: idle for %s", b.cfg.idle)
+	select {
+	case <-time.After(b.cfg.idle):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	idle, err := b.snapshot(ctx, ctl)
+	if err != nil {
+		return err
+	}
+	r.idleWindow = idle.at.Sub(after.at)
+	r.idleCPU = idle.sollCPU - after.sollCPU
+	r.idleAPI = idle.sollAPI.sub(after.sollAPI)
+	r.idleGit = idle.git.sub(after.git)
+	r.idleByPath = subCounts(idle.byPath, after.byPath)
+	r.idleLatency = subCounts(idle.latency, after.latency)
+	r.idleBytes = subCounts(idle.bytes, after.bytes)
+	r.idleStats = idle.stats.sub(after.stats)
+
+	if b.cfg.heals > 0 {
+		if err := b.selfHeal(ctx); err != nil {
+			return err
+		}
+	}
+	_, r.sollPeakRSS, err = procMem(ctl.PID())
+	return err
+}
+
+func (b *bench) createApps(ctx context.Context) error {
+	return parallel(ctx, 16, b.workload.apps, func(ctx context.Context, a app) error {
+		obj := &sollv1.Application{
+			ObjectMeta: metav1.ObjectMeta{Name: a.name, Namespace: sollNamespace},
+			Spec: sollv1.ApplicationSpec{
+				Source:      &sollv1.ApplicationSource{RepoURL: b.git.URL, TargetRevision: "main", Path: a.dir()},
+				Destination: sollv1.ApplicationDestination{Server: "https://kubernetes.default.svc", Namespace: appsNamespace},
+				SyncPolicy:  &sollv1.SyncPolicy{Automated: &sollv1.AutomatedSyncPolicy{Prune: true, SelfHeal: true}},
+			},
+		}
+		if err := b.kc.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create application %s: %w", a.name, err)
+		}
+		return nil
+	})
+}
+
+// appCounts are how many Applications are in each state.
+type appCounts struct{ synced, healthy, both, total int }
+
+// listApps lists the Applications page by page and counts them.
+func (b *bench) listApps(ctx context.Context) (appCounts, map[string]bool, error) {
+	var c appCounts
+	good := map[string]bool{}
+	cont := ""
+	for {
+		var l sollv1.ApplicationList
+		if err := b.kc.List(ctx, &l, client.InNamespace(sollNamespace), client.Limit(500), client.Continue(cont)); err != nil {
+			return c, nil, err
+		}
+		for i := range l.Items {
+			s := l.Items[i].Status
+			synced := s.Sync != nil && s.Sync.Status == sollv1.SyncStatusSynced
+			healthy := s.Health != nil && s.Health.Status == sollv1.HealthHealthy
+			c.total++
+			if synced {
+				c.synced++
+			}
+			if healthy {
+				c.healthy++
+			}
+			if synced && healthy {
+				c.both++
+				good[l.Items[i].Name] = true
+			}
+		}
+		if cont = l.Continue; cont == "" {
+			return c, good, nil
+		}
+	}
+}
+
+// waitAllSynced polls the Applications every second until all are Synced
+// and Healthy or the timeout ends, printing progress.
+func (b *bench) waitAllSynced(ctx context.Context, start time.Time) error {
+	r := b.report
+	n := len(b.workload.apps)
+	deadline := start.Add(b.cfg.timeout)
+	var lastPrint time.Time
+	for {
+		c, _, err := b.listApps(ctx)
+		now := time.Now()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fmt.Printf("    list applications: %v\n", err)
+		} else {
+			if c.synced >= n && r.sollAllSynced == 0 {
+				r.sollAllSynced = now.Sub(start)
+			}
+			if c.healthy >= n && r.sollAllHealthy == 0 {
+				r.sollAllHealthy = now.Sub(start)
+			}
+			r.sollDoneCount = c.both
+			if c.both >= n {
+				r.sollDone = now.Sub(start)
+				fmt.Printf("    %6s  all %d Synced and Healthy\n", r.sollDone.Round(time.Second), n)
+				return nil
+			}
+			if now.Sub(lastPrint) >= 5*time.Second {
+				fmt.Printf("    %6s  Synced %d, Healthy %d, both %d of %d\n", now.Sub(start).Round(time.Second), c.synced, c.healthy, c.both, n)
+				lastPrint = now
+			}
+		}
+		if now.After(deadline) {
+			r.sollDone = now.Sub(start)
+			fmt.Printf("    only %d of %d Synced and Healthy after %s\n", r.sollDoneCount, n, b.cfg.timeout)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// selfHeal deletes managed Deployments one at a time and times how long
+// soll takes to recreate each.
+func (b *bench) selfHeal(ctx context.Context) error {
+	r := b.report
+	n := len(b.workload.apps)
+	b.step("soll: deleting %d managed Deployments one at a time (self-heal)", b.cfg.heals)
+	deps := b.kube.AppsV1().Deployments(appsNamespace)
+	for i := range b.cfg.heals {
+		name := b.workload.apps[i*n/b.cfg.heals].name
+		old, err := deps.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("get deployment %s: %w", name, err)
+		}
+		start := time.Now()
+		if err := deps.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &old.UID}}); err != nil {
+			return fmt.Errorf("delete deployment %s: %w", name, err)
+		}
+		var took time.Duration
+		err = poll(ctx, time.Minute, 20*time.Millisecond, func() (bool, error) {
+			d, err := deps.Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return false, nil
+			}
+			if err != nil {
+				return false, err
+			}
+			if d.UID == old.UID || d.DeletionTimestamp != nil {
+				return false, nil
+			}
+			took = time.Since(start)
+			return true, nil
+		})
+		if err != nil {
+			return fmt.Errorf("deployment %s not recreated: %w", name, err)
+		}
+		r.heals = append(r.heals, took)
+		fmt.Printf("    %s recreated after %s\n", name, took.Round(time.Millisecond))
+		// One at a time: let the app settle before the next deletion.
+		_ = poll(ctx, time.Minute, 200*time.Millisecond, func() (bool, error) {
+			var a sollv1.Application
+			if err := b.kc.Get(ctx, types.NamespacedName{Namespace: sollNamespace, Name: name}, &a); err != nil {
+				return false, err
+			}
+			s := a.Status
+			return s.Sync != nil && s.Sync.Status == sollv1.SyncStatusSynced && s.Health != nil && s.Health.Status == sollv1.HealthHealthy, nil
+		})
+	}
+	slices.Sort(r.heals)
+	return nil
+}
+
+// startProfile starts the CPU profile of the sync phase, if asked for.
+func (b *bench) startProfile() (stop func(), err error) {
+	if b.cfg.cpuProfile == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(b.cfg.cpuProfile)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		fmt.Println("    CPU profile written to", b.cfg.cpuProfile)
+	}, nil
+}
+
+func (b *bench) writeHeapProfile() error {
+	if b.cfg.memProfile == "" {
+		return nil
+	}
+	f, err := os.Create(b.cfg.memProfile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		return err
+	}
+	fmt.Println("    heap profile written to", b.cfg.memProfile)
+	return nil
+}
+
+func subCounts[V int64 | time.Duration](a, b map[string]V) map[string]V {
+	if a == nil {
+		return nil
+	}
+	out := map[string]V{}
+	for k, v := range a {
+		if d := v - b[k]; d != 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
