@@ -21,10 +21,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/yaml"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/config/crd"
+	"soll.dev/internal/devenv"
 	"soll.dev/localcluster"
 )
 
@@ -47,7 +46,7 @@ type bench struct {
 	kube     kubernetes.Interface
 	dyn      dynamic.Interface
 	kc       client.Client
-	git      *gitServer
+	git      *devenv.GitServer
 	workload *workload
 	sollBin  string
 
@@ -85,7 +84,11 @@ func (b *bench) prepare(ctx context.Context) error {
 	b.step("Generating %d apps × %d objects and serving them over Git smart HTTP", b.cfg.apps, b.cfg.objectsPerApp)
 	b.workload = newWorkload(b.cfg.apps, b.cfg.objectsPerApp)
 	var err error
-	if b.git, err = startGitServer(filepath.Join(b.work, "git"), b.workload); err != nil {
+	gitDir := filepath.Join(b.work, "git")
+	if _, err = devenv.CreateRepo(gitDir, "bench", fmt.Sprintf("%d apps", len(b.workload.apps)), b.workload.writeTree); err != nil {
+		return err
+	}
+	if b.git, err = devenv.ServeGit(gitDir); err != nil {
 		return err
 	}
 	b.onClose(b.git.Close)
@@ -115,7 +118,7 @@ func (b *bench) prepare(ctx context.Context) error {
 		return err
 	}
 	b.step("Installing soll's CRDs and the namespaces %s and %s", sollNamespace, appsNamespace)
-	if err := b.installCRDs(ctx); err != nil {
+	if err := devenv.InstallCRDs(ctx, b.kc); err != nil {
 		return err
 	}
 	for _, ns := range []string{sollNamespace, appsNamespace} {
@@ -152,38 +155,6 @@ func (b *bench) connect() error {
 	}
 	b.kc, err = client.New(cfg, client.Options{Scheme: scheme})
 	return err
-}
-
-func (b *bench) installCRDs(ctx context.Context) error {
-	docs, err := crd.CRDs()
-	if err != nil {
-		return err
-	}
-	for _, doc := range docs {
-		var c apiextensionsv1.CustomResourceDefinition
-		if err := yaml.UnmarshalStrict(doc, &c); err != nil {
-			return fmt.Errorf("parse CRD: %w", err)
-		}
-		if err := b.kc.Create(ctx, &c); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("install CRD %s: %w", c.Name, err)
-		}
-		err := poll(ctx, time.Minute, 100*time.Millisecond, func() (bool, error) {
-			var got apiextensionsv1.CustomResourceDefinition
-			if err := b.kc.Get(ctx, client.ObjectKey{Name: c.Name}, &got); err != nil {
-				return false, err
-			}
-			for _, cond := range got.Status.Conditions {
-				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
-		if err != nil {
-			return fmt.Errorf("CRD %s not Established: %w", c.Name, err)
-		}
-	}
-	return nil
 }
 
 // createNamespace creates ns and waits for its default ServiceAccount, so

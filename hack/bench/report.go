@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"soll.dev/internal/devenv"
 )
 
 // Targets from the performance issue.
@@ -42,13 +44,13 @@ type report struct {
 	sollPeakRSS         int64
 	sollAPI             requestCounts
 	sollAPIServer       requestCounts
-	sollGit             gitCounts
+	sollGit             devenv.GitCounts
 	sollControlPlaneCPU time.Duration
 
 	idleWindow time.Duration
 	idleCPU    time.Duration
 	idleAPI    requestCounts
-	idleGit    gitCounts
+	idleGit    devenv.GitCounts
 
 	heals []time.Duration // sorted
 
@@ -153,15 +155,15 @@ func (r *report) print(out io.Writer) {
 	row("  mean reconcile / queue wait", st.reconcileTime.mean()+" / "+st.queueWait.mean(), "", "")
 	row("  compares (mean) / sync operations (mean)", fmt.Sprintf("%.0f (%s) / %.0f (%s)", st.compare.count, st.compare.mean(), st.syncOps.count, st.syncOps.mean()), "", "")
 	row("control plane CPU during sync", secs(r.sollControlPlaneCPU), "", "")
-	row("Git ref listings (GET info/refs)", fmt.Sprint(r.sollGit.refLists), "", "")
-	row("Git fetches (POST git-upload-pack)", fmt.Sprint(r.sollGit.fetches), "", "")
+	row("Git ref listings (GET info/refs)", fmt.Sprint(r.sollGit.RefLists), "", "")
+	row("Git fetches (POST git-upload-pack)", fmt.Sprint(r.sollGit.Fetches), "", "")
 
 	idlePct := 100 * r.idleCPU.Seconds() / r.idleWindow.Seconds()
 	row(fmt.Sprintf("idle: soll CPU over %s", r.idleWindow.Round(time.Second)), fmt.Sprintf("%.1f%% (%s)", idlePct, secs(r.idleCPU)),
 		fmt.Sprintf("< %.0f%%", targetIdleCPU), verdict(idlePct < targetIdleCPU))
 	row("idle: API requests (soll)", byKey(r.idleAPI), "", "")
 	row("idle: reconciles", fmt.Sprintf("%.0f", r.idleStats.reconciles[""]), "", fmt.Sprintf("%.1f per app per minute", r.idleStats.reconciles[""]/float64(r.apps)/r.idleWindow.Minutes()))
-	row("idle: Git requests (ref listings / fetches)", fmt.Sprintf("%d / %d", r.idleGit.refLists, r.idleGit.fetches), "", "")
+	row("idle: Git requests (ref listings / fetches)", fmt.Sprintf("%d / %d", r.idleGit.RefLists, r.idleGit.Fetches), "", "")
 
 	if n := len(r.heals); n > 0 {
 		p50 := r.heals[(n-1)/2]

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/devenv"
 )
 
 // snapshot is the counters at one moment, for deltas.
@@ -23,7 +24,7 @@ type snapshot struct {
 	sollCPU      time.Duration
 	sollAPI      requestCounts
 	apiServer    requestCounts
-	git          gitCounts
+	git          devenv.GitCounts
 	controlPlane time.Duration
 	byPath       map[string]int64 // in-process only
 	latency      map[string]time.Duration
@@ -32,7 +33,7 @@ type snapshot struct {
 }
 
 func (b *bench) snapshot(ctx context.Context, ctl controllerRun) (snapshot, error) {
-	s := snapshot{at: time.Now(), git: b.git.counts(), controlPlane: cpuOf(b.controlPlanePIDs())}
+	s := snapshot{at: time.Now(), git: b.git.Counts(), controlPlane: cpuOf(b.controlPlanePIDs())}
 	var err error
 	if s.sollCPU, err = procCPU(ctl.PID()); err != nil {
 		return s, err
@@ -103,7 +104,7 @@ func (b *bench) soll(ctx context.Context) error {
 	r.sollCPU = after.sollCPU - before.sollCPU
 	r.sollAPI = after.sollAPI.sub(before.sollAPI)
 	r.sollAPIServer = after.apiServer.sub(before.apiServer)
-	r.sollGit = after.git.sub(before.git)
+	r.sollGit = after.git.Sub(before.git)
 	r.sollControlPlaneCPU = after.controlPlane - before.controlPlane
 	r.sollByPath = subCounts(after.byPath, before.byPath)
 	r.sollLatency = subCounts(after.latency, before.latency)
@@ -126,7 +127,7 @@ func (b *bench) soll(ctx context.Context) error {
 	r.idleWindow = idle.at.Sub(after.at)
 	r.idleCPU = idle.sollCPU - after.sollCPU
 	r.idleAPI = idle.sollAPI.sub(after.sollAPI)
-	r.idleGit = idle.git.sub(after.git)
+	r.idleGit = idle.git.Sub(after.git)
 	r.idleByPath = subCounts(idle.byPath, after.byPath)
 	r.idleLatency = subCounts(idle.latency, after.latency)
 	r.idleBytes = subCounts(idle.bytes, after.bytes)
@@ -146,7 +147,7 @@ func (b *bench) createApps(ctx context.Context) error {
 		obj := &sollv1.Application{
 			ObjectMeta: metav1.ObjectMeta{Name: a.name, Namespace: sollNamespace},
 			Spec: sollv1.ApplicationSpec{
-				Source:      &sollv1.ApplicationSource{RepoURL: b.git.URL, TargetRevision: "main", Path: a.dir()},
+				Source:      &sollv1.ApplicationSource{RepoURL: b.git.URL("bench"), TargetRevision: "main", Path: a.dir()},
 				Destination: sollv1.ApplicationDestination{Server: "https://kubernetes.default.svc", Namespace: appsNamespace},
 				SyncPolicy:  &sollv1.SyncPolicy{Automated: &sollv1.AutomatedSyncPolicy{Prune: true, SelfHeal: true}},
 			},

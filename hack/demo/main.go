@@ -14,14 +14,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/http/cgi"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -34,10 +30,9 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/config/crd"
+	"soll.dev/internal/devenv"
 	"soll.dev/localcluster"
 )
 
@@ -159,32 +154,8 @@ func (d *demo) connect() error {
 }
 
 func (d *demo) install(ctx context.Context) error {
-	docs, err := crd.CRDs()
-	if err != nil {
+	if err := devenv.InstallCRDs(ctx, d.kc); err != nil {
 		return err
-	}
-	for _, doc := range docs {
-		var c apiextensionsv1.CustomResourceDefinition
-		if err := yaml.UnmarshalStrict(doc, &c); err != nil {
-			return err
-		}
-		if err := d.kc.Create(ctx, &c); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("install CRD %s: %w", c.Name, err)
-		}
-		if err := poll(ctx, time.Minute, func() (bool, error) {
-			var got apiextensionsv1.CustomResourceDefinition
-			if err := d.kc.Get(ctx, client.ObjectKey{Name: c.Name}, &got); err != nil {
-				return false, err
-			}
-			for _, cond := range got.Status.Conditions {
-				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-					return true, nil
-				}
-			}
-			return false, nil
-		}); err != nil {
-			return fmt.Errorf("CRD %s not Established: %w", c.Name, err)
-		}
 	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "soll"}}
 	if err := d.kc.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
@@ -193,59 +164,39 @@ func (d *demo) install(ctx context.Context) error {
 	return nil
 }
 
-// serveGit creates a bare repository with the example and serves it with
-// git http-backend on a loopback port.
+// serveGit creates a repository with the example and serves it over smart
+// HTTP on a loopback port.
 func (d *demo) serveGit() (func(), error) {
 	gitDir := filepath.Join(d.dir, "git")
-	work := filepath.Join(gitDir, "work")
-	bare := filepath.Join(gitDir, "demo.git")
-	if err := os.MkdirAll(filepath.Join(work, "wordpress"), 0o755); err != nil {
-		return nil, err
-	}
 	src := filepath.Join(d.root, "examples", "wordpress")
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+	_, err := devenv.CreateRepo(gitDir, "demo", "WordPress and MySQL", func(work string) error {
+		if err := os.MkdirAll(filepath.Join(work, "wordpress"), 0o755); err != nil {
+			return err
+		}
+		entries, err := os.ReadDir(src)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := os.WriteFile(filepath.Join(work, "wordpress", e.Name()), b, 0o644); err != nil {
-			return nil, err
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(src, e.Name()))
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(work, "wordpress", e.Name()), b, 0o644); err != nil {
+				return err
+			}
 		}
-	}
-	env := append(os.Environ(), "GIT_AUTHOR_NAME=soll demo", "GIT_AUTHOR_EMAIL=demo@soll.dev",
-		"GIT_COMMITTER_NAME=soll demo", "GIT_COMMITTER_EMAIL=demo@soll.dev", "GIT_CONFIG_NOSYSTEM=1", "HOME="+gitDir)
-	for _, args := range [][]string{
-		{"init", "-q", "-b", "main", work},
-		{"-C", work, "add", "."},
-		{"-C", work, "commit", "-q", "-m", "WordPress and MySQL"},
-		{"clone", "-q", "--bare", work, bare},
-	} {
-		cmd := exec.Command("git", args...)
-		cmd.Env = env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("git %s: %w\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	execPath, err := exec.Command("git", "--exec-path").Output()
-	if err != nil {
-		return nil, fmt.Errorf("git --exec-path: %w", err)
-	}
-	handler := &cgi.Handler{
-		Path: filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"),
-		Env:  []string{"GIT_PROJECT_ROOT=" + gitDir, "GIT_HTTP_EXPORT_ALL=1"},
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	d.gitURL = fmt.Sprintf("http://%s/demo.git", l.Addr())
-	return func() { _ = srv.Close() }, nil
+	srv, err := devenv.ServeGit(gitDir)
+	if err != nil {
+		return nil, err
+	}
+	d.gitURL = srv.URL("demo")
+	return srv.Close, nil
 }
 
 func (d *demo) startSoll(ctx context.Context, bin string) (func(), error) {
