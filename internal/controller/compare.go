@@ -291,7 +291,9 @@ func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *c
 	if err != nil {
 		return err
 	}
-	d := diff.Differ{Kube: r.Kube, Ignore: ig, Cache: r.DryRuns}
+	d := diff.Differ{Kube: r.Kube, Ignore: ig, Cache: r.DryRuns, Reread: func(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+		return r.Kube.Get(ctx, o.GroupVersionKind(), o.GetNamespace(), o.GetName())
+	}}
 	results := d.Diff(ctx, items)
 	for i, res := range results {
 		if itemConflicts[i] != "" && res.Status == diff.Synced {

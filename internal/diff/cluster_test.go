@@ -54,7 +54,9 @@ spec:
     spec: {containers: [{name: app, image: "web:1"}]}
 `)
 	secret := manifest(t, ns, `{apiVersion: v1, kind: Secret, metadata: {name: db}, stringData: {password: hunter2-from-git}}`)
-	d := &diff.Differ{Kube: kc}
+	d := &diff.Differ{Kube: kc, Reread: func(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+		return kc.Get(ctx, o.GroupVersionKind(), o.GetNamespace(), o.GetName())
+	}}
 
 	// Nothing applied yet: both Missing.
 	res := d.Diff(ctx, []diff.Item{{Desired: dep}, {Desired: secret}})

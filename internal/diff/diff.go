@@ -83,6 +83,11 @@ type Differ struct {
 	// Cache, when set, reuses dry-run answers while neither the desired
 	// nor the live object changed.
 	Cache *DryRunCache
+	// Reread, when set, reads the live object again. It is used when the
+	// dry run saw a newer version of the object than the caller's live
+	// copy (another controller wrote in between), so both sides of the
+	// comparison describe the same version.
+	Reread func(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error)
 }
 
 // Item is one desired object and its live counterpart (nil if absent).
@@ -116,6 +121,18 @@ func (d *Differ) Diff(ctx context.Context, items []Item) []Result {
 }
 
 func (d *Differ) diffOne(ctx context.Context, it Item) Result {
+	res := d.diffOnce(ctx, it)
+	if d.Reread != nil && res.Err == nil && res.Live != nil && res.Target != nil &&
+		res.Target.GetResourceVersion() != "" && res.Target.GetResourceVersion() != res.Live.GetResourceVersion() {
+		if live, err := d.Reread(ctx, it.Desired); err == nil && live != nil {
+			it.Live = live
+			res = d.diffOnce(ctx, it)
+		}
+	}
+	return res
+}
+
+func (d *Differ) diffOnce(ctx context.Context, it Item) Result {
 	k := resource.KeyOf(it.Desired)
 	res := Result{Key: k, Live: it.Live}
 	target, hash, hit := d.Cache.get(k, it.Desired, it.Live)
