@@ -98,7 +98,11 @@ func NewSSH(tb testing.TB, opts SSHOptions) *SSHServer {
 		if err := s.srv.Close(); err != nil {
 			tb.Errorf("gitserver: close ssh server: %v", err)
 		}
-		if err := <-served; !errors.Is(err, gliderssh.ErrServerClosed) {
+		// Close may run before Serve has registered the listener (a test
+		// that fails right after NewSSH); closing it ourselves makes Serve
+		// return in every case instead of accepting forever.
+		_ = l.Close()
+		if err := <-served; err != nil && !errors.Is(err, gliderssh.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			tb.Errorf("gitserver: ssh server: %v", err)
 		}
 		s.mu.Lock()
