@@ -169,6 +169,16 @@ func (p *process) exitedEarly() error {
 		}
 		return fmt.Errorf("%s exited", p.Name)
 	default:
+		// The process may have ended (a zombie not yet reaped by our
+		// Wait goroutine): /proc tells, and the exit status follows at once.
+		if !p.alive() {
+			select {
+			case <-p.exited:
+				return p.exitedEarly()
+			case <-time.After(time.Second):
+				return fmt.Errorf("%s (pid %d) is not running", p.Name, p.PID)
+			}
+		}
 		return nil
 	}
 }
