@@ -31,7 +31,6 @@ import (
 	"soll.dev/internal/kube"
 	"soll.dev/internal/render"
 	sollsource "soll.dev/internal/source"
-	syncengine "soll.dev/internal/sync"
 )
 
 // Annotations users set on an Application.
@@ -52,7 +51,6 @@ type Reconciler struct {
 	Fetcher  sollsource.Fetcher
 	Renderer render.Renderer
 	Health   *health.Checker
-	Engine   *syncengine.Engine
 	// DryRuns caches dry-run answers between comparisons; nil disables.
 	DryRuns  *diff.DryRunCache
 	Recorder events.EventRecorder

@@ -22,7 +22,6 @@ import (
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/directory"
 	"soll.dev/internal/source/git"
-	syncengine "soll.dev/internal/sync"
 )
 
 // Options configure the controller process.
@@ -115,7 +114,6 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Fetcher:            fetcher,
 		Renderer:           &render.Cache{Renderer: &directory.Renderer{}},
 		Health:             hc,
-		Engine:             &syncengine.Engine{Kube: kc, Health: hc},
 		DryRuns:            diff.NewDryRunCache(0),
 		Recorder:           mgr.GetEventRecorder("soll-controller"),
 		Log:                opts.Log,

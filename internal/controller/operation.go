@@ -143,7 +143,7 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	opCtx, cancel := context.WithTimeout(runCtx, DefaultOperationTimeout)
 	defer cancel()
 	stopWatch := r.watchTerminate(opCtx, client.ObjectKeyFromObject(app), cancel)
-	engine := &syncengine.Engine{Kube: r.Engine.Kube, Health: c.settings.health}
+	engine := &syncengine.Engine{Kube: r.Kube, Health: c.settings.health}
 	res := engine.Sync(opCtx, c.objects, opts)
 	stopWatch()
 	if ctx.Err() != nil {
