@@ -5,6 +5,9 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/source"
 )
 
 // Renderer produces the desired objects of one application.
@@ -31,10 +34,80 @@ type Request struct {
 	// (render/directory). Nil means the defaults.
 	Directory *DirectoryOptions
 
-	// Each later tool adds its own options field here, read only by its
-	// renderer: Kustomize *KustomizeOptions, Helm *HelmOptions (value files
-	// are paths and go through confine.Path like Path does), Jsonnet
-	// *JsonnetOptions and Plugin *PluginOptions.
+	// Tool names the renderer to use; "" means Detect decides from the
+	// files in Path (Mux does this).
+	Tool Tool `json:",omitempty"`
+
+	// Kustomize, Helm, Jsonnet and Plugin hold the options of their tools,
+	// read only by that tool's renderer. Paths in them (value files,
+	// patches, library directories) are relative and go through
+	// confine.Path like Path does.
+	Kustomize *sollv1.KustomizeSource `json:",omitempty"`
+	Helm      *sollv1.HelmSource      `json:",omitempty"`
+	Jsonnet   *sollv1.JsonnetSource   `json:",omitempty"`
+	Plugin    *sollv1.PluginSource    `json:",omitempty"`
+
+	// Chart names a Helm chart in a chart repository or an OCI registry.
+	// When set, Root and Path are empty and the Helm renderer fetches the
+	// chart itself.
+	Chart *ChartRef `json:",omitempty"`
+
+	// Refs maps the ref names of an application's other sources to the
+	// roots of their snapshots, so that "$name/path" in Helm value files
+	// reads path from that source. Each root is confined like Root.
+	Refs map[string]string `json:",omitempty"`
+
+	// App describes the application the render is for: plugins see it in
+	// their environment, Helm uses it for the release and capabilities.
+	App AppInfo
+
+	// Decrypter, when set, decrypts SOPS-encrypted files as renderers read
+	// them (plain manifests, kustomize generator inputs). Plaintext stays in
+	// memory: renderers never write it to disk, log it or quote it in errors.
+	// It is not part of the request's identity (see Cache).
+	Decrypter Decrypter `json:"-"`
+}
+
+// AppInfo describes the application a render is for.
+type AppInfo struct {
+	// Name and Namespace identify the Application object.
+	Name      string `json:",omitempty"`
+	Namespace string `json:",omitempty"`
+	// Project is the Application's project.
+	Project string `json:",omitempty"`
+	// Revision is the commit being rendered (or the chart version).
+	Revision string `json:",omitempty"`
+	// DestinationNamespace is the namespace the application deploys to.
+	DestinationNamespace string `json:",omitempty"`
+	// KubeVersion is the destination cluster's version, for example
+	// "v1.37.2"; empty means the renderer's default.
+	KubeVersion string `json:",omitempty"`
+	// APIVersions are the group/versions ("apps/v1") and
+	// group/version/Kinds ("apps/v1/Deployment") the destination serves.
+	APIVersions []string `json:",omitempty"`
+}
+
+// ChartRef names a chart in a Helm chart repository (https://) or an OCI
+// registry (oci://).
+type ChartRef struct {
+	// RepoURL is the repository or registry URL.
+	RepoURL string
+	// Chart is the chart name.
+	Chart string
+	// Version is a version or a semver range; empty means the latest.
+	Version string
+	// Credentials authenticate to the repository. They redact themselves
+	// when printed and are not part of the request's identity.
+	Credentials source.Credentials `json:"-"`
+}
+
+// Decrypter decrypts files encrypted with SOPS.
+type Decrypter interface {
+	// Decrypt returns the plaintext of data, the content of the file at
+	// path (relative to the repository root, for errors), with encrypted
+	// reports whether data was SOPS-encrypted at all; a file that is not is
+	// returned unchanged. Errors name path and never include content.
+	Decrypt(ctx context.Context, path string, data []byte) (plain []byte, encrypted bool, err error)
 }
 
 // DirectoryOptions configure the rendering of a directory of plain YAML and

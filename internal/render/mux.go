@@ -1,0 +1,52 @@
+package render
+
+import (
+	"context"
+	"fmt"
+)
+
+// Mux routes each request to the renderer of its tool. The tool is, first
+// match wins: a chart reference (Helm), Request.Tool, the tool whose options
+// are set, or what Detect finds in the application directory.
+type Mux struct {
+	// Renderers maps tools to their renderers. A tool without a renderer
+	// fails the render with an error naming the tool.
+	Renderers map[Tool]Renderer
+}
+
+var _ Renderer = (*Mux)(nil)
+
+// Render renders req with the renderer of its tool.
+func (m *Mux) Render(ctx context.Context, req Request) (*Result, error) {
+	tool, err := ToolOf(req)
+	if err != nil {
+		return nil, err
+	}
+	r := m.Renderers[tool]
+	if r == nil {
+		return nil, &Error{Err: fmt.Errorf("no renderer for %s sources is configured in this soll", tool)}
+	}
+	req.Tool = tool
+	return r.Render(ctx, req)
+}
+
+// ToolOf tells which tool renders req (see Mux).
+func ToolOf(req Request) (Tool, error) {
+	switch {
+	case req.Chart != nil:
+		return ToolHelm, nil
+	case req.Tool != "":
+		return req.Tool, nil
+	case req.Kustomize != nil:
+		return ToolKustomize, nil
+	case req.Helm != nil:
+		return ToolHelm, nil
+	case req.Jsonnet != nil:
+		return ToolJsonnet, nil
+	case req.Plugin != nil:
+		return ToolPlugin, nil
+	case req.Directory != nil:
+		return ToolDirectory, nil
+	}
+	return Detect(req.Root, req.Path)
+}
