@@ -424,7 +424,7 @@ type RevisionMetadata struct {
 }
 
 // SourceType is how a source is rendered.
-// +kubebuilder:validation:Enum=Directory;Kustomize;Helm;Jsonnet;Plugin
+// +kubebuilder:validation:Enum=Directory;Kustomize;Helm;Jsonnet;Plugin;Ref
 type SourceType string
 
 const (
@@ -438,6 +438,9 @@ const (
 	SourceTypeJsonnet SourceType = "Jsonnet"
 	// SourceTypePlugin is rendered by a plugin.
 	SourceTypePlugin SourceType = "Plugin"
+	// SourceTypeRef is a source that renders nothing itself and lends its
+	// files to the others through its ref.
+	SourceTypeRef SourceType = "Ref"
 )
 
 // ApplicationSummary holds facts about the deployed objects.

@@ -50,7 +50,13 @@ type Reconciler struct {
 	Kube     *kube.Client
 	Fetcher  sollsource.Fetcher
 	Renderer render.Renderer
-	Health   *health.Checker
+	// Decrypter decrypts SOPS-encrypted files while rendering; nil leaves
+	// them encrypted (and the API server then refuses them).
+	Decrypter render.Decrypter
+	// ClusterInfo returns the destination cluster's version and API
+	// versions for Helm's capabilities; nil means Helm's defaults.
+	ClusterInfo func() (version string, apiVersions []string)
+	Health      *health.Checker
 	// DryRuns caches dry-run answers between comparisons; nil disables.
 	DryRuns  *diff.DryRunCache
 	Recorder events.EventRecorder
@@ -132,7 +138,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 
 	started := time.Now()
-	c, err := r.compare(ctx, &app, "")
+	c, err := r.compare(ctx, &app, nil)
 	observeCompare(err, started)
 	if err != nil {
 		return r.comparisonFailed(ctx, &app, err)
@@ -146,7 +152,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{RequeueAfter: retryDelay(&app, st)}, nil
 		}
 		// Report the state after the operation.
-		if c, err = r.compare(ctx, &app, ""); err != nil {
+		if c, err = r.compare(ctx, &app, nil); err != nil {
 			return r.comparisonFailed(ctx, &app, err)
 		}
 	}
@@ -168,8 +174,11 @@ func (r *Reconciler) refreshInterval(app *sollv1.Application) time.Duration {
 // handleRefresh honours the refresh annotation and removes it.
 func (r *Reconciler) handleRefresh(ctx context.Context, app *sollv1.Application, mode string) error {
 	if mode == "hard" {
-		if src, err := appSource(app); err == nil {
-			r.Fetcher.Refresh(src.RepoURL)
+		srcs, _ := appSources(app)
+		for _, src := range srcs {
+			if src.Chart == "" {
+				r.Fetcher.Refresh(src.RepoURL)
+			}
 		}
 		r.DryRuns.Forget()
 	}
@@ -207,7 +216,7 @@ func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Applicati
 
 // writeComparison stores the comparison in status.
 func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Application, c *comparison) error {
-	src, _ := appSource(app)
+	srcs, _ := appSources(app)
 	return r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
 		syncStatus := sollv1.SyncStatusSynced
 		if !c.synced {
@@ -215,20 +224,13 @@ func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Applicatio
 		}
 		s.Sync = &sollv1.SyncStatus{
 			Status:     syncStatus,
-			Revision:   c.revision.Commit,
-			Revisions:  []string{c.revision.Commit},
-			ComparedTo: &sollv1.ComparedTo{Sources: []sollv1.ApplicationSource{*src}, Destination: &app.Spec.Destination},
+			Revision:   c.revision(),
+			Revisions:  c.revisions(),
+			ComparedTo: &sollv1.ComparedTo{Sources: srcs, Destination: &app.Spec.Destination},
 		}
 		s.Health = &sollv1.HealthStatus{Status: sollv1.HealthStatusCode(c.health), Message: c.healthMsg}
 		s.Resources = c.resources
-		when := metav1.NewTime(c.commit.Author.When)
-		s.SourceRevisions = []sollv1.RevisionMetadata{{
-			Revision: c.commit.SHA,
-			Author:   fmt.Sprintf("%s <%s>", c.commit.Author.Name, c.commit.Author.Email),
-			Date:     &when,
-			Message:  c.commit.Subject,
-		}}
-		s.SourceTypes = []sollv1.SourceType{sollv1.SourceTypeDirectory}
+		s.SourceRevisions, s.SourceTypes = sourceMetadata(c)
 		now := metav1.Now()
 		s.ReconciledAt = &now
 		s.ObservedGeneration = app.Generation
@@ -240,7 +242,7 @@ func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Applicatio
 		}
 		switch {
 		case c.synced && c.health == health.Healthy:
-			setCondition(s, app.Generation, "Ready", metav1.ConditionTrue, "SyncedAndHealthy", "synced to "+short(c.revision.Commit)+" and healthy")
+			setCondition(s, app.Generation, "Ready", metav1.ConditionTrue, "SyncedAndHealthy", "synced to "+short(c.revision())+" and healthy")
 		case !c.synced:
 			setCondition(s, app.Generation, "Ready", metav1.ConditionFalse, "OutOfSync", outOfSyncMessage(c))
 		default:
@@ -315,4 +317,23 @@ func eventNote(note string) string {
 		cut--
 	}
 	return note[:cut] + more
+}
+
+// sourceMetadata describes the revisions of c and the tools that rendered
+// them, one entry per source.
+func sourceMetadata(c *comparison) ([]sollv1.RevisionMetadata, []sollv1.SourceType) {
+	var meta []sollv1.RevisionMetadata
+	var types []sollv1.SourceType
+	for _, st := range c.sources {
+		m := sollv1.RevisionMetadata{Revision: st.revision}
+		if st.commit.SHA != "" {
+			when := metav1.NewTime(st.commit.Author.When)
+			m.Author = fmt.Sprintf("%s <%s>", st.commit.Author.Name, st.commit.Author.Email)
+			m.Date = &when
+			m.Message = st.commit.Subject
+		}
+		meta = append(meta, m)
+		types = append(types, sollv1.SourceType(st.tool))
+	}
+	return meta, types
 }

@@ -8,9 +8,7 @@ import (
 	"strings"
 	gosync "sync"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/diff"
@@ -31,8 +29,8 @@ const ManagedLabel = "soll.dev/managed"
 type comparison struct {
 	// settings are the customizations the comparison used.
 	settings *settings
-	revision source.Revision
-	commit   source.Commit
+	// sources are the app's sources in order, as resolved.
+	sources []sourceState
 	// objects are the desired and extraneous objects, ready for the
 	// sync engine.
 	objects []syncengine.Object
@@ -46,6 +44,51 @@ type comparison struct {
 	// conflicts name desired objects that another Application manages;
 	// they are never applied by this one.
 	conflicts []string
+	// preDelete are Helm pre-delete hooks, run when the app is deleted.
+	preDelete []*unstructured.Unstructured
+}
+
+// sourceState is one source of a comparison, resolved.
+type sourceState struct {
+	src sollv1.ApplicationSource
+	// revision is what the source resolved to: a commit SHA, or a chart
+	// version for charts from a chart repository.
+	revision string
+	// ref is the symbolic revision asked for (branch, tag, range).
+	ref string
+	// commit describes a Git revision; zero for charts.
+	commit source.Commit
+	// dir is the Git snapshot; empty for charts.
+	dir  string
+	tool render.Tool
+}
+
+// revisions returns the resolved revision of each source, in order.
+func (c *comparison) revisions() []string {
+	out := make([]string, len(c.sources))
+	for i, s := range c.sources {
+		out[i] = s.revision
+	}
+	return out
+}
+
+// revision returns the revision of the first source, the one shown in
+// short forms.
+func (c *comparison) revision() string { return c.sources[0].revision }
+
+// matches reports whether c compared the revisions asked for (one per
+// source, as commits or as the symbolic revisions that resolved to them;
+// empty entries match anything).
+func (c *comparison) matches(revisions []string) bool {
+	for i, want := range revisions {
+		if want == "" || i >= len(c.sources) {
+			continue
+		}
+		if st := c.sources[i]; want != st.revision && want != st.ref {
+			return false
+		}
+	}
+	return true
 }
 
 // stageError is an error of one stage (source, render, diff) with the
@@ -58,65 +101,148 @@ type stageError struct {
 func (e *stageError) Error() string { return e.err.Error() }
 func (e *stageError) Unwrap() error { return e.err }
 
-// appSource returns the single source of app; several sources come with
-// the renderers.
-func appSource(app *sollv1.Application) (*sollv1.ApplicationSource, error) {
+// appSources returns the sources of app: spec.sources, or spec.source.
+func appSources(app *sollv1.Application) ([]sollv1.ApplicationSource, error) {
 	if app.Spec.Source != nil {
-		return app.Spec.Source, nil
+		return []sollv1.ApplicationSource{*app.Spec.Source}, nil
 	}
-	if len(app.Spec.Sources) == 1 {
-		return &app.Spec.Sources[0], nil
+	if len(app.Spec.Sources) > 0 {
+		return app.Spec.Sources, nil
 	}
-	return nil, errors.New("spec.sources: several sources per application are not supported yet: use spec.source")
+	return nil, errors.New("spec: set spec.source or spec.sources")
 }
 
-// targetRevision is the revision to deploy: the pinned one after a
-// rollback, else the source's targetRevision.
-func targetRevision(app *sollv1.Application, src *sollv1.ApplicationSource) string {
-	if app.Spec.Pin != nil && len(app.Spec.Pin.Revisions) > 0 {
-		return app.Spec.Pin.Revisions[0]
+// sourcePath names source i of app in messages: "spec.source" or
+// "spec.sources[i]".
+func sourcePath(app *sollv1.Application, i int) string {
+	if app.Spec.Source != nil {
+		return "spec.source"
 	}
-	return src.TargetRevision
+	return fmt.Sprintf("spec.sources[%d]", i)
 }
 
-// compare fetches, renders and diffs app at revision (empty: its target).
-func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revision string) (*comparison, error) {
-	src, err := appSource(app)
+// refOnly reports a source that only lends its files to others ($ref).
+func refOnly(src *sollv1.ApplicationSource) bool {
+	return src.Ref != "" && src.Chart == "" && src.Path == "" && src.Directory == nil && src.Kustomize == nil &&
+		src.Helm == nil && src.Jsonnet == nil && src.Plugin == nil
+}
+
+// targetRevisions are the revisions to deploy, one per source: the pinned
+// ones after a rollback, else each source's targetRevision.
+func targetRevisions(app *sollv1.Application, srcs []sollv1.ApplicationSource) []string {
+	out := make([]string, len(srcs))
+	for i, src := range srcs {
+		out[i] = src.TargetRevision
+		if app.Spec.Pin != nil && i < len(app.Spec.Pin.Revisions) && app.Spec.Pin.Revisions[i] != "" {
+			out[i] = app.Spec.Pin.Revisions[i]
+		}
+	}
+	return out
+}
+
+// compare fetches, renders and diffs app at revisions (one per source; nil
+// or an empty entry: that source's target).
+func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revisions []string) (*comparison, error) {
+	srcs, err := appSources(app)
 	if err != nil {
 		return nil, &stageError{"InvalidSpec", err}
 	}
 	if err := checkDestination(app.Spec.Destination); err != nil {
 		return nil, &stageError{"InvalidSpec", err}
 	}
-	creds, err := r.credentials(ctx, app, src)
-	if err != nil {
-		return nil, &stageError{"SourceError", err}
-	}
-	if revision == "" {
-		revision = targetRevision(app, src)
-	}
-	rev, err := r.Fetcher.Resolve(ctx, src.RepoURL, revision, creds)
-	if err != nil {
-		return nil, &stageError{"SourceError", fmt.Errorf("resolve revision %q of %s: %w", revision, src.RepoURL, err)}
-	}
-	snap, err := r.Fetcher.Checkout(ctx, src.RepoURL, rev.Commit, creds)
-	if err != nil {
-		return nil, &stageError{"SourceError", fmt.Errorf("check out %s at %s: %w", src.RepoURL, short(rev.Commit), err)}
-	}
-	req := render.Request{Root: snap.Dir, Path: src.Path}
-	if src.Directory != nil {
-		req.Directory = &render.DirectoryOptions{Recurse: src.Directory.Recurse, Include: src.Directory.Include, Exclude: src.Directory.Exclude}
-	}
-	rendered, err := r.Renderer.Render(ctx, req)
-	if err != nil {
-		return nil, &stageError{"RenderError", fmt.Errorf("render %s at %s: %w", src.Path, short(rev.Commit), err)}
+	targets := targetRevisions(app, srcs)
+	for i, rev := range revisions {
+		if i < len(targets) && rev != "" {
+			targets[i] = rev
+		}
 	}
 	set, err := r.settings(ctx, app.Namespace)
 	if err != nil {
 		return nil, &stageError{"InvalidSettings", err}
 	}
-	c := &comparison{revision: rev, commit: snap.Commit, settings: set}
-	desired, err := r.prepare(app, rendered.Objects)
+	c := &comparison{settings: set, sources: make([]sourceState, len(srcs))}
+
+	// Resolve and check out every Git source first: others may read
+	// their files through refs.
+	refs := map[string]string{}
+	creds := make([]source.Credentials, len(srcs))
+	for i := range srcs {
+		src := &srcs[i]
+		st := &c.sources[i]
+		st.src, st.ref = *src, targets[i]
+		if creds[i], err = r.credentials(ctx, app, src, sourcePath(app, i)); err != nil {
+			return nil, &stageError{"SourceError", err}
+		}
+		if src.Chart != "" {
+			continue
+		}
+		rev, err := r.Fetcher.Resolve(ctx, src.RepoURL, targets[i], creds[i])
+		if err != nil {
+			return nil, &stageError{"SourceError", fmt.Errorf("%s: resolve revision %q of %s: %w", sourcePath(app, i), targets[i], src.RepoURL, err)}
+		}
+		snap, err := r.Fetcher.Checkout(ctx, src.RepoURL, rev.Commit, creds[i])
+		if err != nil {
+			return nil, &stageError{"SourceError", fmt.Errorf("%s: check out %s at %s: %w", sourcePath(app, i), src.RepoURL, short(rev.Commit), err)}
+		}
+		st.revision, st.commit, st.dir = rev.Commit, snap.Commit, snap.Dir
+		if src.Ref != "" {
+			if _, dup := refs[src.Ref]; dup {
+				return nil, &stageError{"InvalidSpec", fmt.Errorf("%s.ref: %q names two sources: give each a different ref", sourcePath(app, i), src.Ref)}
+			}
+			refs[src.Ref] = snap.Dir
+		}
+	}
+
+	var objs []render.Object
+	rendered := 0
+	for i := range srcs {
+		src := &srcs[i]
+		st := &c.sources[i]
+		if refOnly(src) {
+			st.tool = render.Tool(sollv1.SourceTypeRef)
+			continue
+		}
+		req := r.renderRequest(app, src, st, creds[i], refs)
+		tool, err := render.ToolOf(req)
+		if err != nil {
+			return nil, &stageError{"RenderError", fmt.Errorf("%s: %w", sourcePath(app, i), err)}
+		}
+		st.tool, req.Tool = tool, tool
+		if tool == render.ToolHelm {
+			// Only Helm sees the cluster's capabilities: other tools
+			// would lose their cached renders whenever a CRD comes.
+			req.App.KubeVersion, req.App.APIVersions = r.clusterInfo()
+		}
+		res, err := r.Renderer.Render(ctx, req)
+		if err != nil {
+			at := short(st.revision)
+			if src.Chart != "" {
+				at = src.Chart + " " + targets[i]
+			}
+			return nil, &stageError{"RenderError", fmt.Errorf("%s: render %s at %s: %w", sourcePath(app, i), src.Path, at, err)}
+		}
+		if src.Chart != "" {
+			st.revision = res.Revision
+			if st.revision == "" {
+				st.revision = targets[i]
+			}
+		}
+		for _, o := range res.Objects {
+			if len(srcs) > 1 {
+				o.Origin.File = fmt.Sprintf("%s (%s)", o.Origin.File, sourcePath(app, i))
+			}
+			objs = append(objs, o)
+		}
+		rendered++
+	}
+	if rendered == 0 {
+		return nil, &stageError{"InvalidSpec", errors.New("spec.sources: every source only has a ref: at least one source must render manifests")}
+	}
+	desired, err := r.prepare(app, objs)
+	if err != nil {
+		return nil, &stageError{"RenderError", err}
+	}
+	desired, c.preDelete, err = helmHooks(app, desired)
 	if err != nil {
 		return nil, &stageError{"RenderError", err}
 	}
@@ -124,6 +250,32 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 		return nil, &stageError{"ComparisonError", err}
 	}
 	return c, nil
+}
+
+// renderRequest builds the render request of one source.
+func (r *Reconciler) renderRequest(app *sollv1.Application, src *sollv1.ApplicationSource, st *sourceState, creds source.Credentials, refs map[string]string) render.Request {
+	req := render.Request{
+		Root: st.dir, Path: src.Path,
+		Kustomize: src.Kustomize, Helm: src.Helm, Jsonnet: src.Jsonnet, Plugin: src.Plugin,
+		Refs: refs,
+		App: render.AppInfo{
+			Name: app.Name, Namespace: app.Namespace, Project: app.Spec.Project,
+			Revision: st.revision, DestinationNamespace: app.Spec.Destination.Namespace,
+		},
+		Decrypter: r.Decrypter,
+	}
+	if len(refs) == 0 {
+		req.Refs = nil
+	}
+	if src.Directory != nil {
+		req.Directory = &render.DirectoryOptions{Recurse: src.Directory.Recurse, Include: src.Directory.Include, Exclude: src.Directory.Exclude}
+	}
+	if src.Chart != "" {
+		req.Root, req.Path = "", ""
+		req.Chart = &render.ChartRef{RepoURL: src.RepoURL, Chart: src.Chart, Version: st.ref, Credentials: creds}
+		req.App.Revision = st.ref
+	}
+	return req
 }
 
 // InClusterServer is the API server address that names the cluster soll
@@ -390,28 +542,37 @@ func ignorer(app *sollv1.Application, global []diff.IgnoreRule) (*diff.Ignorer, 
 	return diff.NewIgnorer(rules)
 }
 
-// credentials reads the app's repository credentials from a Secret in
-// soll's namespace. Values never leave this function except inside the
-// returned Credentials, whose String form is redacted.
-func (r *Reconciler) credentials(ctx context.Context, app *sollv1.Application, src *sollv1.ApplicationSource) (source.Credentials, error) {
-	if src.CredentialsRef == nil {
-		return source.Credentials{}, nil
+// helmHooks gives Helm chart hooks their Helm meaning (see
+// syncengine.TranslateHelmHook): the application installs the release until
+// its first successful sync, and upgrades it afterwards. Pre-delete hooks
+// are returned apart, for deletion.
+func helmHooks(app *sollv1.Application, desired []*unstructured.Unstructured) (keep, preDelete []*unstructured.Unstructured, err error) {
+	install := len(app.Status.History) == 0
+	keep = desired[:0:0]
+	for _, d := range desired {
+		h, err := syncengine.TranslateHelmHook(d, install)
+		if err != nil {
+			return nil, nil, err
+		}
+		if h.PreDelete {
+			pd := d.DeepCopy()
+			ann := pd.GetAnnotations()
+			ann["soll.dev/hook"] = string(syncengine.PhasePreSync)
+			pd.SetAnnotations(ann)
+			preDelete = append(preDelete, pd)
+		}
+		if h.Keep {
+			keep = append(keep, d)
+		}
 	}
-	var s corev1.Secret
-	key := client.ObjectKey{Namespace: app.Namespace, Name: src.CredentialsRef.Name}
-	if err := r.Client.Get(ctx, key, &s); err != nil {
-		return source.Credentials{}, fmt.Errorf("spec.source.credentialsRef: read Secret %s: %w", key, err)
+	return keep, preDelete, nil
+}
+
+// clusterInfo returns the destination's version and API versions, or
+// nothing when unknown.
+func (r *Reconciler) clusterInfo() (string, []string) {
+	if r.ClusterInfo == nil {
+		return "", nil
 	}
-	d := s.Data
-	return source.Credentials{
-		Username:      string(d["username"]),
-		Password:      string(d["password"]),
-		BearerToken:   string(d["bearerToken"]),
-		TLSClientCert: d["tlsClientCert"],
-		TLSClientKey:  d["tlsClientKey"],
-		CACert:        d["caCert"],
-		SSHPrivateKey: d["sshPrivateKey"],
-		SSHPassphrase: string(d["sshPassphrase"]),
-		SSHKnownHosts: d["sshKnownHosts"],
-	}, nil
+	return r.ClusterInfo()
 }

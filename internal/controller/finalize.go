@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -15,6 +16,7 @@ import (
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/kube"
 	"soll.dev/internal/resource"
+	syncengine "soll.dev/internal/sync"
 )
 
 // DeletionTimeout bounds a cascading deletion: after it, the finalizer is
@@ -28,6 +30,9 @@ const DeletionTimeout = 10 * time.Minute
 func (r *Reconciler) finalize(ctx context.Context, app *sollv1.Application) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(app, ResourcesFinalizer) {
 		return ctrl.Result{}, nil
+	}
+	if done, err := r.preDeleteHooks(ctx, app); err != nil || !done {
+		return ctrl.Result{RequeueAfter: 5 * time.Second}, err
 	}
 	var left []string
 	for _, rs := range app.Status.Resources {
@@ -63,6 +68,56 @@ func (r *Reconciler) finalize(ctx context.Context, app *sollv1.Application) (ctr
 	patch := client.MergeFrom(app.DeepCopy())
 	controllerutil.RemoveFinalizer(app, ResourcesFinalizer)
 	return ctrl.Result{}, client.IgnoreNotFound(r.Client.Patch(ctx, app, patch))
+}
+
+// PreDeleteCondition is True once an Application's pre-delete hooks
+// (Helm's helm.sh/hook: pre-delete) have run to success during its
+// deletion.
+const PreDeleteCondition = "PreDeleteHooksDone"
+
+// preDeleteHooks runs the Helm pre-delete hooks of the deployed revisions
+// before the resources are deleted, once. It reports done when there are
+// none, when they succeeded, or when DeletionTimeout passed (a hook that
+// keeps failing must not keep the Application forever; the failure stays
+// in an event).
+func (r *Reconciler) preDeleteHooks(ctx context.Context, app *sollv1.Application) (bool, error) {
+	if meta.IsStatusConditionTrue(app.Status.Conditions, PreDeleteCondition) || len(app.Status.History) == 0 {
+		return true, nil
+	}
+	expired := time.Since(app.DeletionTimestamp.Time) >= DeletionTimeout
+	c, err := r.compare(ctx, app, app.Status.History[len(app.Status.History)-1].Revisions)
+	if err != nil {
+		if expired {
+			return true, nil
+		}
+		r.event(app, corev1.EventTypeWarning, "PreDeleteHooksFailed", "Delete", "render the pre-delete hooks: %v", err)
+		return false, nil
+	}
+	if len(c.preDelete) == 0 {
+		return true, nil
+	}
+	objs := make([]syncengine.Object, len(c.preDelete))
+	for i, h := range c.preDelete {
+		objs[i] = syncengine.Object{Desired: h}
+	}
+	hctx, cancel := context.WithTimeout(ctx, DeletionTimeout)
+	defer cancel()
+	engine := &syncengine.Engine{Kube: r.Kube, Health: c.settings.health}
+	res := engine.Sync(hctx, objs, syncengine.Options{})
+	if !res.Succeeded {
+		r.event(app, corev1.EventTypeWarning, "PreDeleteHooksFailed", "Delete", "pre-delete hooks failed: %s", res.Message)
+		if !expired {
+			_ = r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
+				setCondition(s, app.Generation, "Ready", metav1.ConditionFalse, "PreDeleteHooksFailed", "pre-delete hooks failed, retrying: "+res.Message)
+			})
+			return false, nil
+		}
+		return true, nil
+	}
+	r.event(app, corev1.EventTypeNormal, "PreDeleteHooksSucceeded", "Delete", "%d pre-delete hooks succeeded", len(objs))
+	return true, r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
+		setCondition(s, app.Generation, PreDeleteCondition, metav1.ConditionTrue, "Succeeded", fmt.Sprintf("%d pre-delete hooks succeeded", len(objs)))
+	})
 }
 
 func first(s []string, n int) []string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	gosync "sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -112,7 +113,8 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Client:             mgr.GetClient(),
 		Kube:               kc,
 		Fetcher:            fetcher,
-		Renderer:           &render.Cache{Renderer: &directory.Renderer{}},
+		Renderer:           &render.Cache{Renderer: renderers()},
+		ClusterInfo:        clusterInfoCache(kc, 10*time.Minute),
 		Health:             hc,
 		DryRuns:            diff.NewDryRunCache(0),
 		Recorder:           mgr.GetEventRecorder("soll-controller"),
@@ -125,4 +127,30 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// renderers routes each source to the renderer of its tool.
+func renderers() *render.Mux {
+	return &render.Mux{Renderers: map[render.Tool]render.Renderer{
+		render.ToolDirectory: &directory.Renderer{},
+	}}
+}
+
+// clusterInfoCache returns the cluster's version and API versions, read
+// through discovery at most once per ttl.
+func clusterInfoCache(kc *kube.Client, ttl time.Duration) func() (string, []string) {
+	var mu gosync.Mutex
+	var version string
+	var apis []string
+	var at time.Time
+	return func() (string, []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(at) > ttl || version == "" {
+			if v, a, err := kc.ServerInfo(); err == nil {
+				version, apis, at = v, a, time.Now()
+			}
+		}
+		return version, apis
+	}
 }

@@ -39,8 +39,8 @@ func (r *Reconciler) nextOperation(app *sollv1.Application, c *comparison) (op *
 	if len(c.results) == 0 && !pol.Automated.AllowEmpty {
 		return nil, false
 	}
-	rev := c.revision.Commit
-	if st := app.Status.OperationState; st != nil && st.SyncResult != nil && slices.Contains(st.SyncResult.Revisions, rev) {
+	revs := c.revisions()
+	if st := app.Status.OperationState; st != nil && st.SyncResult != nil && slices.Equal(st.SyncResult.Revisions, revs) {
 		// This revision was synced already. A failure is not retried
 		// (no retry storm on a broken commit); drift after a success is
 		// healed only with selfHeal, and not too often.
@@ -54,7 +54,7 @@ func (r *Reconciler) nextOperation(app *sollv1.Application, c *comparison) (op *
 		r.lastHeal.Store(key, time.Now())
 	}
 	return &sollv1.Operation{
-		Sync:        &sollv1.SyncOperation{Revision: rev, Prune: pol.Automated.Prune},
+		Sync:        &sollv1.SyncOperation{Revisions: revs, Prune: pol.Automated.Prune},
 		InitiatedBy: &sollv1.OperationInitiator{Username: "soll", Automated: true},
 		Retry:       pol.Retry,
 	}, true
@@ -100,22 +100,22 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	if op.Sync == nil {
 		return r.finishOperation(ctx, app, state, false, "operation has neither sync nor rollback", nil)
 	}
-	revision := op.Sync.Revision
-	if len(op.Sync.Revisions) > 0 {
-		revision = op.Sync.Revisions[0]
+	revisions := op.Sync.Revisions
+	if len(revisions) == 0 && op.Sync.Revision != "" {
+		revisions = []string{op.Sync.Revision}
 	}
-	if op.Rollback != nil || (revision != "" && revision != c.revision.Commit && revision != c.revision.Ref) {
+	if op.Rollback != nil || !c.matches(revisions) {
 		var err error
-		if c, err = r.compare(ctx, app, revision); err != nil {
+		if c, err = r.compare(ctx, app, revisions); err != nil {
 			return r.finishOperation(ctx, app, state, false, err.Error(), nil)
 		}
 	}
-	r.event(app, corev1.EventTypeNormal, "OperationStarted", "Sync", "sync to %s started by %s", short(c.revision.Commit), who)
+	r.event(app, corev1.EventTypeNormal, "OperationStarted", "Sync", "sync to %s started by %s", short(c.revision()), who)
 
 	opts := r.engineOptions(app, op)
 	opts.OnProgress = func(res syncengine.Result) {
 		st := state.DeepCopy()
-		st.SyncResult = syncResult(c.revision.Commit, res)
+		st.SyncResult = syncResult(c.revisions(), res)
 		st.Message = fmt.Sprintf("%d objects done", len(res.Objects))
 		_ = r.patchStatus(context.WithoutCancel(ctx), app, func(s *sollv1.ApplicationStatus) { s.OperationState = st })
 	}
@@ -152,7 +152,7 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 		// saved, for the next controller to resume.
 		return ctx.Err()
 	}
-	state.SyncResult = syncResult(c.revision.Commit, res)
+	state.SyncResult = syncResult(c.revisions(), res)
 
 	if !res.Succeeded && opCtx.Err() == nil && retryAllowed(op, state) {
 		state.RetryCount++
@@ -176,21 +176,21 @@ func (r *Reconciler) finishOperation(ctx context.Context, app *sollv1.Applicatio
 	} else {
 		state.Phase = sollv1.OperationFailed
 		if state.SyncResult == nil && c != nil {
-			state.SyncResult = &sollv1.SyncOperationResult{Revisions: []string{c.revision.Commit}}
+			state.SyncResult = &sollv1.SyncOperationResult{Revisions: c.revisions()}
 		}
 		r.event(app, corev1.EventTypeWarning, "OperationFailed", "Sync", "%s", msg)
 	}
 	return r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
 		s.OperationState = state
 		if ok && c != nil && !(state.Operation.Sync != nil && state.Operation.Sync.DryRun) {
-			src, _ := appSource(app)
+			srcs, _ := appSources(app)
 			var id int64
 			if n := len(s.History); n > 0 {
 				id = s.History[n-1].ID + 1
 			}
 			started := state.StartedAt
 			s.History = append(s.History, sollv1.RevisionHistory{
-				ID: id, Revisions: []string{c.revision.Commit}, Sources: []sollv1.ApplicationSource{*src},
+				ID: id, Revisions: c.revisions(), Sources: srcs,
 				DeployStartedAt: &started, DeployedAt: now, InitiatedBy: state.Operation.InitiatedBy,
 			})
 			limit := 10
@@ -254,8 +254,8 @@ func (r *Reconciler) engineOptions(app *sollv1.Application, op *sollv1.Operation
 	return opts
 }
 
-func syncResult(rev string, res syncengine.Result) *sollv1.SyncOperationResult {
-	out := &sollv1.SyncOperationResult{Revisions: []string{rev}}
+func syncResult(revs []string, res syncengine.Result) *sollv1.SyncOperationResult {
+	out := &sollv1.SyncOperationResult{Revisions: revs}
 	for _, o := range res.Objects {
 		rr := sollv1.ResourceResult{
 			Group: o.Key.Group, Version: o.Version, Kind: o.Key.Kind, Namespace: o.Key.Namespace, Name: o.Key.Name,

@@ -3,6 +3,9 @@ package kube
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -25,6 +28,7 @@ const FieldManager = "soll"
 // Client applies, reads and deletes objects of any kind.
 type Client struct {
 	dyn    dynamic.Interface
+	disco  discovery.CachedDiscoveryInterface
 	mapper *restmapper.DeferredDiscoveryRESTMapper
 }
 
@@ -39,7 +43,34 @@ func New(cfg *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create discovery client: %w", err)
 	}
-	return &Client{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}, nil
+	cached := memory.NewMemCacheClient(dc)
+	return &Client{dyn: dyn, disco: cached, mapper: restmapper.NewDeferredDiscoveryRESTMapper(cached)}, nil
+}
+
+// ServerInfo returns the cluster's version ("v1.37.2") and the API versions
+// it serves, as Helm's .Capabilities.APIVersions lists them: every
+// "group/version" and every "group/version/Kind", sorted. Resource lists
+// come from the discovery cache the REST mapper shares.
+func (c *Client) ServerInfo() (version string, apiVersions []string, err error) {
+	v, err := c.disco.ServerVersion()
+	if err != nil {
+		return "", nil, fmt.Errorf("read the cluster version: %w", err)
+	}
+	_, lists, err := c.disco.ServerGroupsAndResources()
+	if err != nil && len(lists) == 0 {
+		return "", nil, fmt.Errorf("discover the cluster's APIs: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, l := range lists {
+		seen[l.GroupVersion] = true
+		for _, r := range l.APIResources {
+			if !strings.Contains(r.Name, "/") {
+				seen[l.GroupVersion+"/"+r.Kind] = true
+			}
+		}
+	}
+	apiVersions = slices.Sorted(maps.Keys(seen))
+	return v.GitVersion, apiVersions, nil
 }
 
 // Mapping resolves a group/version/kind, refreshing discovery once when the

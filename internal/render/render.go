@@ -150,6 +150,11 @@ type Result struct {
 	// Objects are in a deterministic order: files sorted by path, documents
 	// in file order, the items of a List in list order.
 	Objects []Object
+
+	// Revision is what a chart reference resolved to: the exact chart
+	// version rendered. Empty for sources in Git, whose revision the source
+	// layer resolves.
+	Revision string `json:",omitempty"`
 }
 
 // Object is one rendered Kubernetes object and where it came from.
