@@ -255,7 +255,7 @@ func TestCopy(t *testing.T) {
 		"shared/extra.yaml":       strings.ReplaceAll(configMapYAML, "demo", "extra"),
 	})
 	for target, name := range map[string]string{
-		filepath.Join(outside, "secret"): "apps/demo/abs-out",
+		filepath.Join(outside, "secret"):                 "apps/demo/abs-out",
 		"../../../" + filepath.Base(outside) + "/secret": "apps/demo/rel-out",
 		"../../shared/extra.yaml":                        "apps/demo/extra.yaml",
 		"loop":                                           "apps/demo/loop",
