@@ -33,7 +33,9 @@ var _ render.Renderer = (*Renderer)(nil)
 // application directory, in a private copy of the repository, and decodes
 // what it prints.
 func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Result, error) {
-	ctx, cancel := render.WithTimeout(ctx, r.Limits)
+	// Limits.Timeout bounds soll's own work; the programs have the
+	// plugin's Timeout, which may be longer.
+	copyCtx, cancel := render.WithTimeout(ctx, r.Limits)
 	defer cancel()
 	budget := render.NewBudget(r.Limits)
 
@@ -65,7 +67,7 @@ func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Resu
 	if err != nil {
 		return nil, &render.Error{File: app, Err: fmt.Errorf("plugin %s: %w", p.Name, err)}
 	}
-	if err := budget.Check(ctx); err != nil {
+	if err := budget.Check(copyCtx); err != nil {
 		return nil, &render.Error{File: app, Err: err}
 	}
 
@@ -80,7 +82,7 @@ func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Resu
 			return nil, &render.Error{Err: fmt.Errorf("plugin %s: %w", p.Name, err)}
 		}
 	}
-	c := &copier{ctx: ctx, root: root, budget: budget, dst: repo}
+	c := &copier{ctx: copyCtx, root: root, budget: budget, dst: repo}
 	if err := c.copyDir("."); err != nil {
 		return nil, err
 	}

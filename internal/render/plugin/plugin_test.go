@@ -313,3 +313,13 @@ func TestCopyLimits(t *testing.T) {
 		t.Errorf("Render = %v, want a LimitError about big", err)
 	}
 }
+
+// TestPluginTimeoutNotRenderTimeout checks that the plugin's Timeout, not
+// the render's, bounds its programs.
+func TestPluginTimeoutNotRenderTimeout(t *testing.T) {
+	r := renderer(sh("slow", "sleep 0.3; echo '"+configMapYAML+"'"))
+	r.Limits = render.Limits{Timeout: 100 * time.Millisecond}
+	if _, err := r.Render(context.Background(), request(repo(t, nil), &sollv1.PluginSource{Name: "slow"})); err != nil {
+		t.Errorf("Render: %v", err)
+	}
+}
