@@ -183,6 +183,11 @@ func isPunctuation(quote string) bool {
 	return len(r) == 3 && r[0] == '\'' && (unicode.IsPunct(r[1]) || unicode.IsSymbol(r[1]))
 }
 
+// Sanitize reduces the message of a parser or evaluator that may quote its
+// input to its reason, as sanitize does for this package's parsers. Other
+// renderers use it for the errors of their tools.
+func Sanitize(msg string) string { return sanitize(msg) }
+
 // sanitize reduces a parser's message to its reason: first line only,
 // quoted input removed, at most 200 bytes. Parser messages are meant for the
 // author, but they land in logs, conditions and events that more people can

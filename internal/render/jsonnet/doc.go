@@ -1,0 +1,40 @@
+// Package jsonnet renders an application written in Jsonnet, with
+// go-jsonnet as the evaluator.
+//
+// Every *.jsonnet file directly in the application directory is evaluated,
+// in name order, with the external variables and top-level arguments of the
+// Application's jsonnet options (strings, or code when code is true). Each
+// must evaluate to one object (a Kubernetes object or a List) or to an array
+// of objects, where nested arrays are flattened; the JSON then goes through
+// render/manifest like any manifest file, so the same checks and limits
+// apply, and each object's Origin.File is the .jsonnet file. An object whose
+// values are objects is refused rather than searched: soll does not guess
+// which nested values are meant to be applied.
+//
+// Imports (import, importstr, importbin) resolve relative to the importing
+// file, then in each library directory of jsonnet.libs (relative to the
+// repository root), through a confine.Root: ".." may move around inside the
+// repository but not out of it, absolute paths are refused, and symlinks
+// out of the repository or in a loop fail the render with an error naming
+// the importing file, its line and the import. Every file read counts
+// against the render's Budget. Files are named by their path relative to
+// the repository root, so std.thisFile and error locations never show
+// where the snapshot lives.
+//
+// Limits: the depth of calls (Renderer.MaxStack), the size of each file's
+// JSON and of all of them (MaxFileBytes, MaxTotalBytes), and time
+// (Limits.Timeout). go-jsonnet cannot be interrupted, so the evaluation runs
+// on a goroutine of its own: at the deadline Render returns a LimitError
+// and the goroutine runs on in the background until its next import, which
+// then fails, or until it ends. A loop without imports runs until it ends,
+// possibly never; while a few such goroutines run, Render refuses new
+// renders. Memory is not bounded: one builtin call such as
+// std.range(1, 1e9) allocates gigabytes at once.
+//
+// Errors are *render.Error values located at the file and line go-jsonnet
+// reports, which may be in a library. Their messages go through
+// manifest.Sanitize, which drops quoted text: Jsonnet's messages may quote
+// values. The message of an `error` expression is shown as written, minus
+// quoted text, so it should not be built from secret values. std.trace
+// output is discarded.
+package jsonnet

@@ -1,0 +1,3 @@
+{
+  app(name):: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'guestbook' },
+}
