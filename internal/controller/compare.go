@@ -208,6 +208,9 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 			return nil, &stageError{"RenderError", fmt.Errorf("%s: %w", sourcePath(app, i), err)}
 		}
 		st.tool, req.Tool = tool, tool
+		if tool == render.ToolPlugin {
+			req.Config = set.pluginsHash
+		}
 		if tool == render.ToolHelm {
 			// Only Helm sees the cluster's capabilities: other tools
 			// would lose their cached renders whenever a CRD comes.

@@ -22,6 +22,8 @@ import (
 	"soll.dev/internal/kube"
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/directory"
+	"soll.dev/internal/render/jsonnet"
+	"soll.dev/internal/render/plugin"
 	"soll.dev/internal/source/git"
 )
 
@@ -113,7 +115,6 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Client:             mgr.GetClient(),
 		Kube:               kc,
 		Fetcher:            fetcher,
-		Renderer:           &render.Cache{Renderer: renderers()},
 		ClusterInfo:        clusterInfoCache(kc, 10*time.Minute),
 		Health:             hc,
 		DryRuns:            diff.NewDryRunCache(0),
@@ -123,6 +124,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Workers:            opts.Workers,
 		ErrorRetryInterval: opts.ErrorRetryInterval,
 	}
+	r.Renderer = &render.Cache{Renderer: renderers(r.pluginConfig)}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, err
 	}
@@ -130,9 +132,11 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 }
 
 // renderers routes each source to the renderer of its tool.
-func renderers() *render.Mux {
+func renderers(plugins func() *plugin.Config) *render.Mux {
 	return &render.Mux{Renderers: map[render.Tool]render.Renderer{
 		render.ToolDirectory: &directory.Renderer{},
+		render.ToolJsonnet:   &jsonnet.Renderer{},
+		render.ToolPlugin:    &plugin.Renderer{Config: plugins},
 	}}
 }
 

@@ -2,6 +2,8 @@ package controller
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	"soll.dev/internal/diff"
 	"soll.dev/internal/health"
+	"soll.dev/internal/render/plugin"
 )
 
 // SettingsConfigMap is the ConfigMap in soll's namespace that holds
@@ -23,6 +26,7 @@ import (
 //	resource.customizations.health.<group>_<Kind>             a Lua health check
 //	resource.customizations.ignoreDifferences.<group>_<Kind>  ignore rules (YAML)
 //	resource.customizations.ignoreDifferences.all             ignore rules for every kind
+//	plugins.yaml                                              rendering plugins (see render/plugin)
 //
 // For core kinds the key ends in the kind alone (…health.ConfigMap).
 // Changes apply at the next comparison; a key that does not parse stops
@@ -30,6 +34,7 @@ import (
 const SettingsConfigMap = "soll-config"
 
 const (
+	pluginsKey   = "plugins.yaml"
 	healthPrefix = "resource.customizations.health."
 	ignorePrefix = "resource.customizations.ignoreDifferences."
 )
@@ -39,6 +44,11 @@ type settings struct {
 	version string
 	health  *health.Checker
 	ignore  []diff.IgnoreRule
+	// plugins are the configured rendering plugins, nil when none;
+	// pluginsHash identifies their definition in render requests, so a
+	// changed plugin renders anew.
+	plugins     *plugin.Config
+	pluginsHash string
 }
 
 type settingsCache struct {
@@ -95,6 +105,13 @@ func parseSettings(data map[string]string, defaultHealth *health.Checker) (*sett
 				return nil, fmt.Errorf("key %s: %w", k, err)
 			}
 			scripts[gk] = v
+		case k == pluginsKey:
+			cfg, err := plugin.ParseConfig([]byte(v))
+			if err != nil {
+				return nil, fmt.Errorf("key %s: %w", k, err)
+			}
+			sum := sha256.Sum256([]byte(v))
+			s.plugins, s.pluginsHash = cfg, hex.EncodeToString(sum[:8])
 		case strings.HasPrefix(k, ignorePrefix):
 			var rule struct {
 				JSONPointers          []string `json:"jsonPointers"`
@@ -142,4 +159,14 @@ func parseGroupKind(s string) (schema.GroupKind, error) {
 		return schema.GroupKind{Group: s[:i], Kind: s[i+1:]}, nil
 	}
 	return schema.GroupKind{Kind: s}, nil
+}
+
+// pluginConfig returns the plugins of the settings last read.
+func (r *Reconciler) pluginConfig() *plugin.Config {
+	r.settingsCache.mu.Lock()
+	defer r.settingsCache.mu.Unlock()
+	if s := r.settingsCache.current; s != nil {
+		return s.plugins
+	}
+	return nil
 }

@@ -57,6 +57,11 @@ type Request struct {
 	// reads path from that source. Each root is confined like Root.
 	Refs map[string]string `json:",omitempty"`
 
+	// Config identifies operator configuration the render depends on
+	// beyond the request (a plugin's definition), so that cached results
+	// are not reused after it changes.
+	Config string `json:",omitempty"`
+
 	// App describes the application the render is for: plugins see it in
 	// their environment, Helm uses it for the release and capabilities.
 	App AppInfo
