@@ -176,6 +176,10 @@ func (f *fileSystem) error(kfile string, err error) error {
 	if types.IsErrOnlyBuiltinPluginsAllowed(err) {
 		return &render.Error{File: kfile, Err: fmt.Errorf("%s: %w", msg, ErrPlugin)}
 	}
+	if i := strings.Index(msg, "cycle detected"); i >= 0 {
+		// Kustomize nests the error in one "accumulating" prefix per level.
+		msg = "kustomizations include each other in a cycle: " + msg[i:]
+	}
 	return &render.Error{File: kfile, Err: &BuildError{Reason: msg}}
 }
 
