@@ -112,7 +112,7 @@ func TestRefused(t *testing.T) {
 			match: ErrRemote,
 		},
 		{
-			name: "helmCharts",
+			name:  "helmCharts",
 			files: map[string]string{"kustomization.yaml": "helmCharts:\n- name: redis\n  repo: https://charts.example.com\n"},
 			match: ErrHelm, want: "with a Helm source",
 		},
