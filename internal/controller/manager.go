@@ -23,6 +23,7 @@ import (
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/directory"
 	"soll.dev/internal/render/jsonnet"
+	"soll.dev/internal/render/kustomize"
 	"soll.dev/internal/render/plugin"
 	"soll.dev/internal/source/git"
 )
@@ -135,6 +136,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 func renderers(plugins func() *plugin.Config) *render.Mux {
 	return &render.Mux{Renderers: map[render.Tool]render.Renderer{
 		render.ToolDirectory: &directory.Renderer{},
+		render.ToolKustomize: &kustomize.Renderer{},
 		render.ToolJsonnet:   &jsonnet.Renderer{},
 		render.ToolPlugin:    &plugin.Renderer{Config: plugins},
 	}}

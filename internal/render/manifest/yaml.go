@@ -69,17 +69,8 @@ func decodeNode(file string, index int, root *yaml.Node, b *render.Budget) (docu
 	fail := func(line int, err error) (document, error) {
 		return document{}, &render.Error{File: file, Line: line, Err: err}
 	}
-	m := measurer{budget: b, memo: map[*yaml.Node]measure{}, active: map[*yaml.Node]bool{}}
-	size, err := m.measure(root, 1)
-	if err != nil {
-		var le *lineError
-		if errors.As(err, &le) {
-			return fail(le.line, le.err)
-		}
-		return fail(root.Line, err)
-	}
-	if err := b.AliasNodes(size - m.nodes); err != nil {
-		return fail(root.Line, err)
+	if line, err := measureDocument(root, b); err != nil {
+		return fail(line, err)
 	}
 	v, err := convert(root)
 	if err != nil {
@@ -471,4 +462,52 @@ func isDocumentStart(line []byte) bool {
 		return false
 	}
 	return len(line) == 3 || strings.ContainsRune(" \t\r\n", rune(line[3]))
+}
+
+// CheckYAML measures the YAML documents in data, the contents of file,
+// against the depth and alias limits of b, without requiring them to be
+// Kubernetes objects and without expanding anything. Tools that parse YAML
+// themselves (kustomize) use it to refuse an alias bomb before their parser
+// expands it. Data that is not valid YAML passes: the tool reports its own
+// error, or reads the file as plain text (a generator's input).
+func CheckYAML(ctx context.Context, file string, data []byte, b *render.Budget) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = nil // not YAML the parser can read: nothing to measure
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		if err := b.Check(ctx); err != nil {
+			return &render.Error{File: file, Err: err}
+		}
+		var n yaml.Node
+		if dec.Decode(&n) != nil {
+			return nil // io.EOF, or text that is not YAML
+		}
+		if len(n.Content) == 0 {
+			continue
+		}
+		if line, err := measureDocument(n.Content[0], b); err != nil {
+			return &render.Error{File: file, Line: line, Err: err}
+		}
+	}
+}
+
+// measureDocument measures the document rooted at root against the depth
+// and alias limits of b, and returns the line at fault with the error.
+func measureDocument(root *yaml.Node, b *render.Budget) (int, error) {
+	m := measurer{budget: b, memo: map[*yaml.Node]measure{}, active: map[*yaml.Node]bool{}}
+	size, err := m.measure(root, 1)
+	if err == nil {
+		err = b.AliasNodes(size - m.nodes)
+	}
+	if err != nil {
+		var le *lineError
+		if errors.As(err, &le) {
+			return le.line, le.err
+		}
+		return root.Line, err
+	}
+	return 0, nil
 }
