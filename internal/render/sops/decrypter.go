@@ -87,9 +87,13 @@ func (d *Decrypter) Decrypt(ctx context.Context, path string, data []byte) ([]by
 	if err := ctx.Err(); err != nil {
 		return nil, false, &render.Error{File: path, Err: context.Cause(ctx)}
 	}
-	if f.aliases {
-		if err := refuseAliases(data); err != nil {
+	if f.scan != nil {
+		isSOPS, err := f.scan(data)
+		if err != nil {
 			return nil, false, &render.Error{File: path, Err: err}
+		}
+		if !isSOPS {
+			return data, false, nil
 		}
 	}
 	branches, err := f.store.LoadPlainFile(data)

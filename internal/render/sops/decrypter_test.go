@@ -181,6 +181,7 @@ func TestDecryptPassesPlainFilesUnchanged(t *testing.T) {
 		{"sops is not a mapping", "a/odd.yaml", "sops: just a value\n"},
 		{"invalid yaml without sops", "a/broken.yaml", "a: [\n"},
 		{"empty", "a/empty.yaml", ""},
+		{"aliases in a plain file", "a/alias.yaml", "sops: plain\na: &a [1]\nb: *a\n"},
 		{"other extension", "a/secret.txt", string(enc)},
 		{"dotenv", "a/.env", "A=1\n"},
 	}
@@ -373,4 +374,22 @@ func TestDecryptConcurrently(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestDecryptShamir(t *testing.T) {
+	a, publicA := sopstest.NewKey(t)
+	b, publicB := sopstest.NewKey(t)
+	_, publicC := sopstest.NewKey(t)
+	enc := sopstest.Encrypt(t, "s.yaml", []byte(secretYAML), sopstest.Options{
+		KeyGroups:       [][]string{{publicA}, {publicB}, {publicC}},
+		ShamirThreshold: 2,
+	})
+	plain := decryptOK(t, newDecrypter(t, a, b), "s.yaml", enc)
+	if !bytes.Contains(plain, []byte("hunter2-plaintext")) {
+		t.Errorf("plaintext lacks the secret:\n%s", plain)
+	}
+	err := decryptErr(t, newDecrypter(t, a), "s.yaml", enc, a, "hunter2-plaintext")
+	if !errors.Is(err, sops.ErrNoKey) || !strings.Contains(err.Error(), "3 key groups and needs 2, the keys open 1") {
+		t.Errorf("error %q, want ErrNoKey counting the groups", err)
+	}
 }

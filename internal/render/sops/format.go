@@ -25,9 +25,9 @@ type format struct {
 	// mayHold is a cheap test that data may hold SOPS metadata; false
 	// means it does not, and the file is not parsed at all.
 	mayHold func(data []byte) bool
-	// aliases says the format has YAML aliases, which the store expands
-	// without bound.
-	aliases bool
+	// scan, when set, tells from a cheaper parse than the store's whether
+	// data is a SOPS file, and refuses what the store must not see.
+	scan func(data []byte) (bool, error)
 }
 
 // The stores are stateless: one of each serves all calls.
@@ -42,7 +42,7 @@ var (
 			// sops writes its metadata as a block mapping, at column 0.
 			return hasPrefixLine(data, "sops:") || hasPrefixLine(data, `"sops":`) || hasPrefixLine(data, `'sops':`)
 		},
-		aliases: true,
+		scan: scanYAML,
 	}
 	jsonFormat = &format{
 		name:    "JSON",
@@ -111,10 +111,12 @@ func (f *format) hasMetadata(branches sops.TreeBranches) (bool, error) {
 		}
 	}
 	if indexOf(md, "mac") < 0 || indexOf(md, "version") < 0 {
-		return false, errorf(ErrMalformed, "the top-level %q mapping has no mac or no version: the file is not completely encrypted; encrypt it again with sops", stores.SopsMetadataKey)
+		return false, errIncomplete
 	}
 	return true, nil
 }
+
+var errIncomplete = errorf(ErrMalformed, "the top-level %q mapping has no mac or no version: the file is not completely encrypted; encrypt it again with sops", stores.SopsMetadataKey)
 
 // indexOf returns the index of key in branch, or -1.
 func indexOf(branch sops.TreeBranch, key string) int {
@@ -126,29 +128,58 @@ func indexOf(branch sops.TreeBranch, key string) int {
 	return -1
 }
 
-// refuseAliases refuses YAML with aliases before the store sees it: the store
-// copies what an alias points to, so a few hundred bytes of nested aliases
-// would expand to gigabytes. sops never writes aliases, so a SOPS file with
-// one was edited by hand, and its MAC would not verify anyway.
-func refuseAliases(data []byte) error {
+// scanYAML tells whether data is a SOPS YAML file from its nodes, where an
+// alias is a pointer, before the store sees it: the store copies what an
+// alias points to, so a few hundred bytes of nested aliases would expand to
+// gigabytes. A SOPS file with an alias is refused: sops never writes them,
+// so the file was edited by hand, and its MAC would not verify anyway.
+func scanYAML(data []byte) (bool, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []*yaml.Node
 	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
+		doc := new(yaml.Node)
+		err := dec.Decode(doc)
 		if errors.Is(err, io.EOF) {
-			return nil
+			break
 		}
 		if err != nil {
-			return errorf(ErrMalformed, "not valid YAML%s: fix the file or encrypt it again", lineOf(err))
+			return false, errorf(ErrMalformed, "not valid YAML%s: fix the file or encrypt it again", lineOf(err))
 		}
-		stack := []*yaml.Node{&doc}
+		docs = append(docs, doc)
+	}
+	if len(docs) == 0 || len(docs[0].Content) == 0 {
+		return false, nil
+	}
+	md := mappingValue(docs[0].Content[0], stores.SopsMetadataKey)
+	if md == nil || md.Kind != yaml.MappingNode {
+		return false, nil
+	}
+	if mappingValue(md, "mac") == nil || mappingValue(md, "version") == nil {
+		return false, errIncomplete
+	}
+	for _, doc := range docs {
+		stack := []*yaml.Node{doc}
 		for len(stack) > 0 {
 			n := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			if n.Kind == yaml.AliasNode {
-				return errorf(ErrMalformed, "YAML alias at line %d: sops never writes aliases, so the file was changed by hand; edit SOPS files with sops edit", n.Line)
+				return false, errorf(ErrMalformed, "YAML alias at line %d: sops never writes aliases, so the file was changed by hand; edit SOPS files with sops edit", n.Line)
 			}
 			stack = append(stack, n.Content...)
 		}
 	}
+	return true, nil
+}
+
+// mappingValue returns the value of key in the mapping node m, or nil.
+func mappingValue(m *yaml.Node, key string) *yaml.Node {
+	if m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
 }

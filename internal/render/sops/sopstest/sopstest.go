@@ -29,6 +29,11 @@ type Options struct {
 	EncryptedSuffix   string
 	// MACOnlyEncrypted computes the MAC over encrypted values only.
 	MACOnlyEncrypted bool
+	// KeyGroups, when set, replaces the recipients with several key groups
+	// that share the data key with Shamir's scheme, ShamirThreshold of them
+	// needed to recover it (0 means all).
+	KeyGroups       [][]string
+	ShamirThreshold int
 }
 
 // NewKey returns a fresh age identity: its secret key (AGE-SECRET-KEY-1...)
@@ -61,16 +66,25 @@ func Encrypt(t testing.TB, name string, plain []byte, opts Options, recipients .
 	if err != nil {
 		t.Fatalf("load %s: %v", name, err)
 	}
-	var group sops.KeyGroup
-	for _, r := range recipients {
-		k, err := sopsage.MasterKeyFromRecipient(r)
-		if err != nil {
-			t.Fatal(err)
+	groups := opts.KeyGroups
+	if groups == nil {
+		groups = [][]string{recipients}
+	}
+	var keyGroups []sops.KeyGroup
+	for _, rs := range groups {
+		var group sops.KeyGroup
+		for _, r := range rs {
+			k, err := sopsage.MasterKeyFromRecipient(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			group = append(group, keys.MasterKey(k))
 		}
-		group = append(group, keys.MasterKey(k))
+		keyGroups = append(keyGroups, group)
 	}
 	md := sops.Metadata{
-		KeyGroups:         []sops.KeyGroup{group},
+		KeyGroups:         keyGroups,
+		ShamirThreshold:   opts.ShamirThreshold,
 		EncryptedRegex:    opts.EncryptedRegex,
 		UnencryptedSuffix: opts.UnencryptedSuffix,
 		EncryptedSuffix:   opts.EncryptedSuffix,
