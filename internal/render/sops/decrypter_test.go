@@ -250,8 +250,8 @@ func TestDecryptTampered(t *testing.T) {
 		{"unencrypted value changed", bytes.Replace(regex, []byte("namespace: prod"), []byte("namespace: kube-system"), 1), "MAC mismatch"},
 		{"unencrypted suffix value changed", bytes.Replace(full, []byte("token_unencrypted: visible"), []byte("token_unencrypted: changed"), 1), "MAC mismatch"},
 		{"value removed", removeLine(t, full, "key: ENC["), "MAC mismatch"},
-		{"ciphertext changed", flipCiphertext(t, full), "does not decrypt"},
-		{"mac changed", flipMAC(t, full), "MAC does not decrypt"},
+		{"ciphertext changed", flipAfter(t, full, "ENC[AES256_GCM,data:"), "does not decrypt"},
+		{"mac changed", flipAfter(t, full, "mac: ENC[AES256_GCM,data:"), "MAC does not decrypt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -275,23 +275,14 @@ func removeLine(t *testing.T, data []byte, contains string) []byte {
 	return nil
 }
 
-// flipCiphertext changes the first character of the first encrypted value.
-func flipCiphertext(t *testing.T, data []byte) []byte {
+// flipAfter changes the character after the first occurrence of marker.
+func flipAfter(t *testing.T, data []byte, marker string) []byte {
 	t.Helper()
-	i := bytes.Index(data, []byte("ENC[AES256_GCM,data:"))
+	i := bytes.Index(data, []byte(marker))
 	if i < 0 {
-		t.Fatal("no encrypted value")
+		t.Fatalf("no %q", marker)
 	}
-	return flipAt(data, i+len("ENC[AES256_GCM,data:"))
-}
-
-func flipMAC(t *testing.T, data []byte) []byte {
-	t.Helper()
-	i := bytes.Index(data, []byte("mac: ENC[AES256_GCM,data:"))
-	if i < 0 {
-		t.Fatal("no mac")
-	}
-	return flipAt(data, i+len("mac: ENC[AES256_GCM,data:"))
+	return flipAt(data, i+len(marker))
 }
 
 func flipAt(data []byte, i int) []byte {
