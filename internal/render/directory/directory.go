@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -75,10 +76,15 @@ func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Resu
 		}
 	}
 
-	// Phase 3: decode.
+	// Phase 3: decrypt and decode, one file at a time, so that plaintext
+	// lives no longer than its file's decoding.
 	var objs []render.Object
 	for i, f := range files {
-		more, err := manifest.Decode(ctx, f, contents[i], budget)
+		data, err := decrypt(ctx, req.Decrypter, f, contents[i])
+		if err != nil {
+			return nil, err
+		}
+		more, err := manifest.Decode(ctx, f, data, budget)
 		if err != nil {
 			return nil, err
 		}
@@ -86,4 +92,20 @@ func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Resu
 		contents[i] = nil
 	}
 	return &render.Result{Objects: objs}, nil
+}
+
+// decrypt returns the plaintext of a file when d is set and the file is
+// SOPS-encrypted, and data itself otherwise.
+func decrypt(ctx context.Context, d render.Decrypter, file string, data []byte) ([]byte, error) {
+	if d == nil {
+		return data, nil
+	}
+	plain, _, err := d.Decrypt(ctx, file, data)
+	if err != nil {
+		if _, ok := errors.AsType[*render.Error](err); ok {
+			return nil, err
+		}
+		return nil, &render.Error{File: file, Err: err}
+	}
+	return plain, nil
 }

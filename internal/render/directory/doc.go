@@ -10,7 +10,11 @@
 //     patterns, resolve the symlinks that would be read or walked, and
 //     refuse those that leave the repository or loop;
 //  2. read: read every selected file within the byte limits;
-//  3. decode: decode the files with render/manifest, in path order.
+//  3. decode: decode the files with render/manifest, in path order. When
+//     the request has a Decrypter, each file goes through it first, so
+//     SOPS-encrypted manifests decode from their plaintext (and their line
+//     numbers are those of the plaintext); a file that fails to decrypt
+//     fails the render.
 //
 // The files are sorted by path (byte order of the slash-separated path
 // relative to the repository root), so the objects come out in the same
