@@ -50,9 +50,6 @@ type Reconciler struct {
 	Kube     *kube.Client
 	Fetcher  sollsource.Fetcher
 	Renderer render.Renderer
-	// Decrypter decrypts SOPS-encrypted files while rendering; nil leaves
-	// them encrypted (and the API server then refuses them).
-	Decrypter render.Decrypter
 	// ClusterInfo returns the destination cluster's version and API
 	// versions for Helm's capabilities; nil means Helm's defaults.
 	ClusterInfo func() (version string, apiVersions []string)
@@ -74,6 +71,7 @@ type Reconciler struct {
 	ErrorRetryInterval time.Duration
 
 	settingsCache settingsCache
+	sops          sopsCache
 	live          *liveWatcher
 	lastHeal      gosync.Map // app key -> time.Time
 	liveEvent     chan event.GenericEvent

@@ -160,6 +160,10 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 	if err != nil {
 		return nil, &stageError{"InvalidSettings", err}
 	}
+	keys, err := r.sopsKeys(ctx, app.Namespace)
+	if err != nil {
+		return nil, &stageError{"InvalidSettings", err}
+	}
 	c := &comparison{settings: set, sources: make([]sourceState, len(srcs))}
 
 	// Resolve and check out every Git source first: others may read
@@ -203,6 +207,7 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 			continue
 		}
 		req := r.renderRequest(app, src, st, creds[i], refs)
+		req.Decrypter = keys
 		tool, err := render.ToolOf(req)
 		if err != nil {
 			return nil, &stageError{"RenderError", fmt.Errorf("%s: %w", sourcePath(app, i), err)}
@@ -265,7 +270,6 @@ func (r *Reconciler) renderRequest(app *sollv1.Application, src *sollv1.Applicat
 			Name: app.Name, Namespace: app.Namespace, Project: app.Spec.Project,
 			Revision: st.revision, DestinationNamespace: app.Spec.Destination.Namespace,
 		},
-		Decrypter: r.Decrypter,
 	}
 	if len(refs) == 0 {
 		req.Refs = nil

@@ -111,6 +111,9 @@ func (d *Decrypter) Decrypt(ctx context.Context, path string, data []byte) ([]by
 	if err != nil {
 		return nil, false, fail(path, ErrMalformed, "the sops metadata is malformed (unknown or inconsistent fields): encrypt the file again with a current sops")
 	}
+	if len(d.ids) == 0 {
+		return nil, false, fail(path, ErrNoKey, "the file is SOPS-encrypted and soll has no age keys: create %s holding the age key of one of the file's recipients", d.source)
+	}
 	key, err := d.dataKey(md)
 	if err != nil {
 		return nil, false, &render.Error{File: path, Err: err}

@@ -384,3 +384,18 @@ func TestDecryptShamir(t *testing.T) {
 		t.Errorf("error %q, want ErrNoKey counting the groups", err)
 	}
 }
+
+func TestDecryptWithoutKeys(t *testing.T) {
+	_, public := sopstest.NewKey(t)
+	enc := sopstest.Encrypt(t, "apps/db/secret.yaml", []byte(secretYAML), sopstest.Options{}, public)
+	d := sops.NoKeys("soll")
+	err := decryptErr(t, d, "apps/db/secret.yaml", enc, "hunter2-plaintext", "c2VjcmV0LWJ5dGVz")
+	if !errors.Is(err, sops.ErrNoKey) || !strings.Contains(err.Error(), "Secret soll/soll-sops-keys") {
+		t.Errorf("error %q: want ErrNoKey naming the Secret to create", err)
+	}
+	plain := []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n")
+	out, encrypted, err := d.Decrypt(context.Background(), "apps/db/cm.yaml", plain)
+	if err != nil || encrypted || string(out) != string(plain) {
+		t.Errorf("plain file: got %q, %v, %v", out, encrypted, err)
+	}
+}

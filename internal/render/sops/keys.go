@@ -31,6 +31,14 @@ func New(keys ...string) (*Decrypter, error) {
 	return d, nil
 }
 
+// NoKeys returns a Decrypter without keys, for when the Secret SecretName
+// does not exist: it passes files that are not SOPS-encrypted through and
+// refuses the others with ErrNoKey, saying where keys belong, so that
+// encrypted values are never applied as they are.
+func NoKeys(namespace string) *Decrypter {
+	return &Decrypter{source: fmt.Sprintf("Secret %s/%s", namespace, SecretName)}
+}
+
 // FromSecretData returns a Decrypter with the age secret keys in the data of
 // the Secret SecretName: each value holds keys the way New's arguments do.
 func FromSecretData(data map[string][]byte) (*Decrypter, error) {
