@@ -235,4 +235,3 @@ func isTestHook(annotations map[string]string) bool {
 	}
 	return false
 }
-

@@ -34,10 +34,10 @@ const (
 
 // Defaults of the Renderer's repository limits.
 const (
-	DefaultMaxIndexBytes  = 16 << 20
-	DefaultMaxChartBytes  = 16 << 20
-	DefaultFetchTimeout   = 30 * time.Second
-	DefaultMaxCacheBytes  = 256 << 20
+	DefaultMaxIndexBytes = 16 << 20
+	DefaultMaxChartBytes = 16 << 20
+	DefaultFetchTimeout  = 30 * time.Second
+	DefaultMaxCacheBytes = 256 << 20
 )
 
 // chart names one chart to fetch.
