@@ -206,7 +206,7 @@ func templateError(err error, templates map[string]bool, originOf func(string) s
 			}
 			return s
 		}))
-		l = strings.TrimSpace(strings.NewReplacer("()", "", "template: ", "").Replace(l))
+		l = strings.TrimSpace(strings.NewReplacer(" at ()", "", "()", "", "template: ", "").Replace(l))
 		l = strings.TrimSuffix(l, ":")
 		if l != "" {
 			parts = append(parts, l)

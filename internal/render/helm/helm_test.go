@@ -268,6 +268,7 @@ func checkError(t *testing.T, err error, file, text string) *render.Error {
 	if err == nil {
 		t.Fatal("no error")
 	}
+	t.Logf("error: %v", err)
 	re, ok := err.(*render.Error)
 	if !ok {
 		t.Fatalf("error %v is a %T, not a *render.Error", err, err)
@@ -280,4 +281,3 @@ func checkError(t *testing.T, err error, file, text string) *render.Error {
 	}
 	return re
 }
-
