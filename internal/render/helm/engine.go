@@ -213,7 +213,7 @@ func templateError(err error, templates map[string]bool, originOf func(string) s
 		}
 	}
 	reason := manifest.Sanitize(strings.Join(parts, ": "))
-	reason = strings.ReplaceAll(reason, " :", ":")
+	reason = strings.TrimLeft(strings.ReplaceAll(reason, " :", ":"), ": ")
 	if reason == "" {
 		reason = "template failed"
 	}
