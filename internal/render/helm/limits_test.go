@@ -1,0 +1,299 @@
+package helm_test
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/render"
+	"soll.dev/internal/render/confine"
+	"soll.dev/internal/render/helm"
+)
+
+// demoRepo writes a small chart at apps/demo and returns the root.
+func demoRepo(t *testing.T, extra map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	files := map[string]string{
+		"apps/demo/Chart.yaml":        chartYAML("demo", "0.1.0"),
+		"apps/demo/templates/cm.yaml": configMap("demo", "k", "{{ .Values.k | default \"v\" }}"),
+	}
+	for k, v := range extra {
+		files[k] = v
+	}
+	writeFiles(t, root, files)
+	return root
+}
+
+func renderDemo(t *testing.T, r *helm.Renderer, root string, h *sollv1.HelmSource) error {
+	t.Helper()
+	res, err := r.Render(context.Background(), render.Request{Root: root, Path: "apps/demo", Helm: h, App: render.AppInfo{Name: "demo"}})
+	if err == nil {
+		t.Fatalf("no error; %d objects", len(res.Objects))
+	}
+	if res != nil {
+		t.Errorf("a result came with the error %v", err)
+	}
+	return err
+}
+
+func TestValueFilesConfined(t *testing.T) {
+	outside := t.TempDir()
+	writeFiles(t, outside, map[string]string{"secret.yaml": "k: stolen\n"})
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, root string)
+		file  string
+		match error
+		text  string
+	}{
+		{"climbing out with ..", nil, "../../../secret.yaml", confine.ErrParent, ""},
+		{"absolute", nil, filepath.Join(outside, "secret.yaml"), confine.ErrAbsolute, ""},
+		{"symlinked out", func(t *testing.T, root string) {
+			if err := os.Symlink(filepath.Join(outside, "secret.yaml"), filepath.Join(root, "apps/demo/link.yaml")); err != nil {
+				t.Fatal(err)
+			}
+		}, "link.yaml", confine.ErrEscape, ""},
+		{"symlink loop", func(t *testing.T, root string) {
+			if err := os.Symlink("b.yaml", filepath.Join(root, "apps/demo/a.yaml")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("a.yaml", filepath.Join(root, "apps/demo/b.yaml")); err != nil {
+				t.Fatal(err)
+			}
+		}, "a.yaml", confine.ErrLoop, ""},
+		{"unknown ref", nil, "$nowhere/values.yaml", nil, "no source of this application has the ref"},
+		{"ref climbing out", nil, "$config/../secret.yaml", confine.ErrParent, ""},
+		{"URL", nil, "https://example.com/values.yaml", nil, "not supported"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := demoRepo(t, nil)
+			if tt.setup != nil {
+				tt.setup(t, root)
+			}
+			h := &sollv1.HelmSource{ValueFiles: []string{tt.file}, IgnoreMissingValueFiles: true}
+			r := &helm.Renderer{}
+			res, err := r.Render(context.Background(), render.Request{
+				Root: root, Path: "apps/demo", Helm: h, App: render.AppInfo{Name: "demo"},
+				Refs: map[string]string{"config": t.TempDir()},
+			})
+			if err == nil {
+				t.Fatalf("no error; objects %v", summary(res))
+			}
+			var re *render.Error
+			if !errors.As(err, &re) || re.File == "" {
+				t.Errorf("error %v does not name the file", err)
+			}
+			if tt.match != nil && !errors.Is(err, tt.match) {
+				t.Errorf("error = %v, want %v", err, tt.match)
+			}
+			if !strings.Contains(err.Error(), tt.text) {
+				t.Errorf("error %q does not say %q", err, tt.text)
+			}
+			if tt.match != confine.ErrAbsolute && strings.Contains(err.Error(), outside) {
+				t.Errorf("error %q quotes an absolute path", err)
+			}
+		})
+	}
+}
+
+func TestHugeValuesFile(t *testing.T) {
+	root := demoRepo(t, nil)
+	f, err := os.Create(filepath.Join(root, "apps/demo/big.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(50 << 20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	err = renderDemo(t, &helm.Renderer{}, root, &sollv1.HelmSource{ValueFiles: []string{"big.yaml"}})
+	re := checkError(t, err, "apps/demo/big.yaml", "limit")
+	var le *render.LimitError
+	if !errors.As(re, &le) || le.Limit != render.LimitFileBytes {
+		t.Errorf("error %v is not a MaxFileBytes LimitError", err)
+	}
+}
+
+func TestTemplateErrors(t *testing.T) {
+	t.Run("names file and line", func(t *testing.T) {
+		root := demoRepo(t, map[string]string{
+			"apps/demo/templates/bad.yaml": "apiVersion: v1\nkind: ConfigMap\n{{ .Values.missing.deeper }}\n",
+		})
+		err := renderDemo(t, &helm.Renderer{}, root, nil)
+		re := checkError(t, err, "apps/demo/templates/bad.yaml", "nil pointer")
+		if re.Line != 3 {
+			t.Errorf("line = %d, want 3 (%v)", re.Line, err)
+		}
+	})
+	t.Run("parse error", func(t *testing.T) {
+		root := demoRepo(t, map[string]string{
+			"apps/demo/templates/bad.yaml": "a: b\n\n{{ if }}\n",
+		})
+		err := renderDemo(t, &helm.Renderer{}, root, nil)
+		re := checkError(t, err, "apps/demo/templates/bad.yaml", "missing value for if")
+		if re.Line != 3 {
+			t.Errorf("line = %d, want 3 (%v)", re.Line, err)
+		}
+	})
+	t.Run("never quotes values", func(t *testing.T) {
+		root := demoRepo(t, map[string]string{
+			"apps/demo/templates/bad.yaml": "data:\n  x: {{ tpl .Values.password . }}\n",
+		})
+		err := renderDemo(t, &helm.Renderer{}, root, &sollv1.HelmSource{Values: "password: \"{{ hunter2\"\n"})
+		checkError(t, err, "apps/demo/templates/bad.yaml", "")
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("error %q quotes a value", err)
+		}
+	})
+	t.Run("fail in an included helper", func(t *testing.T) {
+		root := demoRepo(t, map[string]string{
+			"apps/demo/templates/_helpers.tpl": "{{ define \"x\" }}\n{{ fail \"set .Values.name\" }}\n{{ end }}\n",
+			"apps/demo/templates/bad.yaml":     "{{ include \"x\" . }}\n",
+		})
+		err := renderDemo(t, &helm.Renderer{}, root, nil)
+		// helm locates fail at the template that runs it.
+		re := checkError(t, err, "apps/demo/templates/bad.yaml", "execution error: set .Values.name")
+		if re.Line != 1 {
+			t.Errorf("line = %d, want 1 (%v)", re.Line, err)
+		}
+	})
+}
+
+func TestTemplateTimeout(t *testing.T) {
+	root := demoRepo(t, map[string]string{
+		"apps/demo/templates/loop.yaml": "{{ range $i := until 1000000 }}{{ range $j := until 1000000 }}{{ $_ := add $i $j }}{{ end }}{{ end }}\n",
+	})
+	start := time.Now()
+	err := renderDemo(t, &helm.Renderer{Limits: render.Limits{Timeout: 300 * time.Millisecond}}, root, nil)
+	var le *render.LimitError
+	if !errors.As(err, &le) || le.Limit != render.LimitTimeout {
+		t.Errorf("error %v is not a Timeout LimitError", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("render took %s", d)
+	}
+}
+
+func TestTemplateExplodes(t *testing.T) {
+	tests := map[string]string{
+		"huge range":  "{{ range until 100000000 }}x{{ end }}\n",
+		"huge repeat": "x: {{ repeat 100000000 \"abc\" }}\n",
+	}
+	for name, tpl := range tests {
+		t.Run(name, func(t *testing.T) {
+			root := demoRepo(t, map[string]string{"apps/demo/templates/boom.yaml": tpl})
+			err := renderDemo(t, &helm.Renderer{}, root, nil)
+			checkError(t, err, "apps/demo/templates/boom.yaml", "limit")
+		})
+	}
+	t.Run("output above the file limit", func(t *testing.T) {
+		root := demoRepo(t, map[string]string{"apps/demo/templates/boom.yaml": "{{ range until 100000 }}xxxxxxxxxxxxxxxxxxxx{{ end }}\n"})
+		err := renderDemo(t, &helm.Renderer{Limits: render.Limits{MaxFileBytes: 1 << 20}}, root, nil)
+		re := checkError(t, err, "apps/demo/templates/boom.yaml", "limit")
+		var le *render.LimitError
+		if !errors.As(re, &le) || le.Limit != render.LimitFileBytes {
+			t.Errorf("error %v is not a MaxFileBytes LimitError", err)
+		}
+	})
+}
+
+// chartFromArchive renders a chart served by a repository as archive.
+func chartFromArchive(t *testing.T, r *helm.Renderer, archive []byte) error {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		switch req.URL.Path {
+		case "/index.yaml":
+			w.Write([]byte("apiVersion: v1\nentries:\n  demo:\n    - apiVersion: v2\n      name: demo\n      version: 0.1.0\n      urls: [demo-0.1.0.tgz]\n"))
+		case "/demo-0.1.0.tgz":
+			w.Write(archive)
+		default:
+			http.NotFound(w, req)
+		}
+	}))
+	defer srv.Close()
+	res, err := r.Render(context.Background(), render.Request{
+		Chart: &render.ChartRef{RepoURL: srv.URL, Chart: "demo", Version: "0.1.0"},
+		App:   render.AppInfo{Name: "demo"},
+	})
+	if err == nil {
+		t.Fatalf("no error; objects %v", summary(res))
+	}
+	return err
+}
+
+func TestBadArchives(t *testing.T) {
+	chartFile := tarEntry{name: "demo/Chart.yaml", body: chartYAML("demo", "0.1.0")}
+	t.Run("expands beyond the limit", func(t *testing.T) {
+		archive := makeArchive(t, chartFile, tarEntry{name: "demo/files/zeros", size: 4 << 20})
+		err := chartFromArchive(t, &helm.Renderer{Limits: render.Limits{MaxTotalBytes: 1 << 20}}, archive)
+		var le *render.LimitError
+		if !errors.As(err, &le) || le.Limit != render.LimitTotalBytes {
+			t.Errorf("error %v is not a MaxTotalBytes LimitError", err)
+		}
+	})
+	t.Run("too many files", func(t *testing.T) {
+		entries := []tarEntry{chartFile}
+		for i := range 50 {
+			entries = append(entries, tarEntry{name: "demo/files/f" + string(rune('a'+i%26)) + string(rune('a'+i/26)), body: "x"})
+		}
+		err := chartFromArchive(t, &helm.Renderer{Limits: render.Limits{MaxFiles: 20}}, makeArchive(t, entries...))
+		var le *render.LimitError
+		if !errors.As(err, &le) || le.Limit != render.LimitFiles {
+			t.Errorf("error %v is not a MaxFiles LimitError", err)
+		}
+	})
+	refused := map[string]struct {
+		entry tarEntry
+		text  string
+	}{
+		"../ entry": {tarEntry{name: "demo/../../evil.yaml", body: "x"}, `".."`},
+		"absolute":  {tarEntry{name: "/etc/evil.yaml", body: "x"}, "absolute"},
+		"symlink":   {tarEntry{name: "demo/templates/link.yaml", typ: tar.TypeSymlink, linkname: "/etc/passwd"}, "symlink"},
+		"hard link": {tarEntry{name: "demo/templates/link.yaml", typ: tar.TypeLink, linkname: "demo/Chart.yaml"}, "link"},
+		"device":    {tarEntry{name: "demo/templates/dev", typ: tar.TypeChar}, "not a regular file"},
+	}
+	for name, tt := range refused {
+		t.Run(name, func(t *testing.T) {
+			err := chartFromArchive(t, &helm.Renderer{}, makeArchive(t, chartFile, tt.entry))
+			var re *render.Error
+			if !errors.As(err, &re) {
+				t.Errorf("error %v is not a *render.Error", err)
+			}
+			if !strings.Contains(err.Error(), tt.text) {
+				t.Errorf("error %q does not say %q", err, tt.text)
+			}
+		})
+	}
+}
+
+func TestEndlessIndex(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Write([]byte("apiVersion: v1\nentries:\n"))
+		line := []byte(strings.Repeat("#", 1023) + "\n")
+		for req.Context().Err() == nil {
+			if _, err := w.Write(line); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	r := &helm.Renderer{MaxIndexBytes: 1 << 20}
+	_, err := r.Render(context.Background(), render.Request{
+		Chart: &render.ChartRef{RepoURL: srv.URL, Chart: "demo"},
+		App:   render.AppInfo{Name: "demo"},
+	})
+	var le *render.LimitError
+	if !errors.As(err, &le) || le.Limit != helm.LimitIndexBytes {
+		t.Errorf("error %v is not a MaxIndexBytes LimitError", err)
+	}
+}
