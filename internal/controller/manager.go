@@ -22,6 +22,7 @@ import (
 	"soll.dev/internal/kube"
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/directory"
+	"soll.dev/internal/render/helm"
 	"soll.dev/internal/render/jsonnet"
 	"soll.dev/internal/render/kustomize"
 	"soll.dev/internal/render/plugin"
@@ -137,6 +138,7 @@ func renderers(plugins func() *plugin.Config) *render.Mux {
 	return &render.Mux{Renderers: map[render.Tool]render.Renderer{
 		render.ToolDirectory: &directory.Renderer{},
 		render.ToolKustomize: &kustomize.Renderer{},
+		render.ToolHelm:      &helm.Renderer{},
 		render.ToolJsonnet:   &jsonnet.Renderer{},
 		render.ToolPlugin:    &plugin.Renderer{Config: plugins},
 	}}

@@ -7,7 +7,8 @@ import (
 )
 
 // Cache wraps a Renderer and remembers its results by request. A request
-// names an immutable snapshot (its Root is the checkout of one commit) plus
+// (other than a chart reference, which is never cached here) names an
+// immutable snapshot (its Root is the checkout of one commit) plus
 // the path and options, so a cached result stays right forever: an
 // unchanged app costs no render. Failed renders are not cached (a limit or
 // timeout may pass another time). Results are shared: callers must not
@@ -26,6 +27,12 @@ var _ Renderer = (*Cache)(nil)
 
 // Render returns the cached result for req, or renders and caches it.
 func (c *Cache) Render(ctx context.Context, req Request) (*Result, error) {
+	if req.Chart != nil {
+		// A chart reference is no snapshot: a version range or "latest"
+		// moves, and its credentials are not part of the key. The Helm
+		// renderer caches the downloaded charts themselves.
+		return c.Renderer.Render(ctx, req)
+	}
 	b, err := json.Marshal(req)
 	if err != nil {
 		return c.Renderer.Render(ctx, req)

@@ -44,3 +44,17 @@ func TestCache(t *testing.T) {
 		t.Fatalf("failed renders were cached: %d calls", inner.calls)
 	}
 }
+
+func TestCacheNeverKeepsChartReferences(t *testing.T) {
+	inner := &countingRenderer{}
+	c := &Cache{Renderer: inner}
+	req := Request{Chart: &ChartRef{RepoURL: "https://charts.example", Chart: "web", Version: "^1.0.0"}}
+	for range 3 {
+		if _, err := c.Render(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if inner.calls != 3 {
+		t.Errorf("renderer called %d times for 3 renders of a moving chart reference, want 3", inner.calls)
+	}
+}
