@@ -388,8 +388,8 @@ type HelmFileParameter struct {
 }
 
 // JsonnetSource holds the settings for rendering Jsonnet. Every .jsonnet file
-// in the directory (subject to a directory's include and exclude) is
-// evaluated and must produce an object or a list of objects.
+// directly in the source directory is evaluated, in name order, and must
+// produce an object or an array of objects.
 type JsonnetSource struct {
 	// ExtVars are external variables (std.extVar).
 	// +optional
@@ -440,8 +440,9 @@ type PluginSource struct {
 	Name string `json:"name,omitempty"`
 
 	// Env are environment variables passed to the plugin. soll also sets
-	// SOLL_APP_NAME, SOLL_APP_NAMESPACE, SOLL_APP_REVISION and
-	// SOLL_DESTINATION_NAMESPACE.
+	// SOLL_APP_NAME, SOLL_APP_NAMESPACE, SOLL_APP_PROJECT,
+	// SOLL_APP_REVISION and SOLL_DESTINATION_NAMESPACE, which env cannot
+	// override.
 	// +optional
 	// +listType=map
 	// +listMapKey=name

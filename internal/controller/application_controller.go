@@ -136,7 +136,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 
 	started := time.Now()
-	c, err := r.compare(ctx, &app, nil)
+	c, err := r.compare(ctx, &app, nil, false)
 	observeCompare(err, started)
 	if err != nil {
 		return r.comparisonFailed(ctx, &app, err)
@@ -150,7 +150,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{RequeueAfter: retryDelay(&app, st)}, nil
 		}
 		// Report the state after the operation.
-		if c, err = r.compare(ctx, &app, nil); err != nil {
+		if c, err = r.compare(ctx, &app, nil, true); err != nil {
 			return r.comparisonFailed(ctx, &app, err)
 		}
 	}

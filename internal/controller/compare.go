@@ -141,8 +141,10 @@ func targetRevisions(app *sollv1.Application, srcs []sollv1.ApplicationSource) [
 }
 
 // compare fetches, renders and diffs app at revisions (one per source; nil
-// or an empty entry: that source's target).
-func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revisions []string) (*comparison, error) {
+// or an empty entry: that source's target). Live objects come from the
+// watch cache, or with fresh from the API server: right after a sync, the
+// cache may not have seen its changes yet.
+func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revisions []string, fresh bool) (*comparison, error) {
 	srcs, err := appSources(app)
 	if err != nil {
 		return nil, &stageError{"InvalidSpec", err}
@@ -254,7 +256,7 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 	if err != nil {
 		return nil, &stageError{"RenderError", err}
 	}
-	if err := r.diffLive(ctx, app, c, desired); err != nil {
+	if err := r.diffLive(ctx, app, c, desired, fresh); err != nil {
 		return nil, &stageError{"ComparisonError", err}
 	}
 	return c, nil
@@ -352,7 +354,7 @@ func (r *Reconciler) prepare(app *sollv1.Application, objs []render.Object) ([]*
 
 // diffLive reads the live objects (desired ones and the inventory of the
 // last sync), diffs, and assesses health.
-func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *comparison, desired []*unstructured.Unstructured) error {
+func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *comparison, desired []*unstructured.Unstructured, fresh bool) error {
 	type pair struct {
 		desired, live *unstructured.Unstructured
 		hook          bool
@@ -401,6 +403,12 @@ func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *c
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			if !fresh && r.live != nil {
+				if live, ok := r.live.get(ref.GroupVersionKind(), ref.GetNamespace(), ref.GetName()); ok {
+					p.live = live
+					return
+				}
+			}
 			live, err := r.Kube.Get(ctx, ref.GroupVersionKind(), ref.GetNamespace(), ref.GetName())
 			if err != nil && p.desired != nil && r.isUnknownKind(err) {
 				err = nil // its CRD is not installed yet

@@ -85,7 +85,7 @@ func (r *Reconciler) preDeleteHooks(ctx context.Context, app *sollv1.Application
 		return true, nil
 	}
 	expired := time.Since(app.DeletionTimestamp.Time) >= DeletionTimeout
-	c, err := r.compare(ctx, app, app.Status.History[len(app.Status.History)-1].Revisions)
+	c, err := r.compare(ctx, app, app.Status.History[len(app.Status.History)-1].Revisions, true)
 	if err != nil {
 		if expired {
 			return true, nil

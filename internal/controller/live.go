@@ -123,3 +123,40 @@ func (w *liveWatcher) notify(obj any) {
 		// The queue is saturated; the periodic refresh catches up.
 	}
 }
+
+// get returns the live object from the watch cache. ok is false when the
+// cache cannot answer: the kind is not watched or not synced yet, or the
+// object is not in it (it may exist without soll's label, as an object
+// about to be adopted does), and the caller must read the API server.
+// The returned object is the caller's to change.
+func (w *liveWatcher) get(gvk schema.GroupVersionKind, namespace, name string) (obj *unstructured.Unstructured, ok bool) {
+	m, err := w.kube.Mapping(gvk)
+	if err != nil {
+		return nil, false
+	}
+	w.mu.Lock()
+	watched := w.watched[m.Resource]
+	w.mu.Unlock()
+	if !watched {
+		return nil, false
+	}
+	inf := w.factory.ForResource(m.Resource).Informer()
+	if !inf.HasSynced() {
+		return nil, false
+	}
+	key := name
+	if namespace != "" {
+		key = namespace + "/" + name
+	}
+	item, exists, err := inf.GetStore().GetByKey(key)
+	if err != nil || !exists {
+		return nil, false
+	}
+	u, isU := item.(*unstructured.Unstructured)
+	if !isU || u.GroupVersionKind() != gvk {
+		// Another version of the kind: the API server converts, the
+		// cache does not.
+		return nil, false
+	}
+	return u.DeepCopy(), true
+}

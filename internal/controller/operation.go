@@ -106,14 +106,29 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	}
 	if op.Rollback != nil || !c.matches(revisions) {
 		var err error
-		if c, err = r.compare(ctx, app, revisions); err != nil {
+		if c, err = r.compare(ctx, app, revisions, false); err != nil {
 			return r.finishOperation(ctx, app, state, false, err.Error(), nil)
 		}
 	}
 	r.event(app, corev1.EventTypeNormal, "OperationStarted", "Sync", "sync to %s started by %s", short(c.revision()), who)
 
 	opts := r.engineOptions(app, op)
+	// Progress is persisted at most once a second (each write is a status
+	// patch), except when a hook finished: a resumed operation must not
+	// run it again.
+	var lastProgress time.Time
+	hooksDone := 0
 	opts.OnProgress = func(res syncengine.Result) {
+		done := 0
+		for _, o := range res.Objects {
+			if o.Hook && o.HookPhase == string(sollv1.HookPhaseSucceeded) {
+				done++
+			}
+		}
+		if done == hooksDone && time.Since(lastProgress) < time.Second {
+			return
+		}
+		hooksDone, lastProgress = done, time.Now()
 		st := state.DeepCopy()
 		st.SyncResult = syncResult(c.revisions(), res)
 		st.Message = fmt.Sprintf("%d objects done", len(res.Objects))
@@ -143,6 +158,7 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	opCtx, cancel := context.WithTimeout(runCtx, DefaultOperationTimeout)
 	defer cancel()
 	stopWatch := r.watchTerminate(opCtx, client.ObjectKeyFromObject(app), cancel)
+	opts.OnApplied = r.DryRuns.Seed
 	engine := &syncengine.Engine{Kube: r.Kube, Health: c.settings.health}
 	res := engine.Sync(opCtx, c.objects, opts)
 	stopWatch()

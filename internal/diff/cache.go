@@ -77,6 +77,21 @@ func (c *DryRunCache) put(k resource.Key, h [32]byte, live, target *unstructured
 	c.m[k] = cacheEntry{desired: h, liveRV: liveRV(live), target: target}
 }
 
+// Seed records the answer of a real apply of desired: the live object right
+// after it. A dry run of the same desired object against that live object
+// would answer the same, so the comparison after a sync costs no dry run
+// for objects nothing else changed since.
+func (c *DryRunCache) Seed(desired, applied *unstructured.Unstructured) {
+	if c == nil || applied == nil {
+		return
+	}
+	h, ok := hashObject(desired)
+	if !ok {
+		return
+	}
+	c.put(resource.KeyOf(desired), h, applied, applied.DeepCopy())
+}
+
 // Forget drops every entry (a hard refresh).
 func (c *DryRunCache) Forget() {
 	if c == nil {

@@ -54,3 +54,37 @@ func TestDryRunCacheSkipsUnchanged(t *testing.T) {
 		t.Fatalf("after Forget: %d dry runs, want 4", n)
 	}
 }
+
+func TestMissingObjectsCostNoDryRun(t *testing.T) {
+	kube := &countingKube{}
+	d := &Differ{Kube: kube, Cache: NewDryRunCache(0)}
+	desired := mustObj(t, `{apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: n}, data: {k: v}}`)
+	if r := d.Diff(context.Background(), []Item{{Desired: desired}})[0]; r.Status != Missing || r.Err != nil || r.Diff == "" {
+		t.Fatalf("missing object: status %s, err %v, diff %q", r.Status, r.Err, r.Diff)
+	}
+	if n := kube.calls.Load(); n != 0 {
+		t.Fatalf("%d dry runs for a missing object, want 0", n)
+	}
+}
+
+func TestSeededApplySkipsTheNextDryRun(t *testing.T) {
+	kube := &countingKube{}
+	d := &Differ{Kube: kube, Cache: NewDryRunCache(0)}
+	desired := mustObj(t, `{apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: n}, data: {k: v}}`)
+	applied := desired.DeepCopy()
+	applied.SetResourceVersion("7")
+	applied.SetUID("u1")
+	d.Cache.Seed(desired, applied)
+	if r := d.Diff(context.Background(), []Item{{Desired: desired, Live: applied.DeepCopy()}})[0]; r.Status != Synced {
+		t.Fatalf("status %s after a seeded apply", r.Status)
+	}
+	if n := kube.calls.Load(); n != 0 {
+		t.Fatalf("%d dry runs after a seeded apply, want 0", n)
+	}
+	later := applied.DeepCopy()
+	later.SetResourceVersion("8")
+	d.Diff(context.Background(), []Item{{Desired: desired, Live: later}})
+	if n := kube.calls.Load(); n != 1 {
+		t.Fatalf("%d dry runs once the object changed, want 1", n)
+	}
+}

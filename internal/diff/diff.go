@@ -135,6 +135,14 @@ func (d *Differ) diffOne(ctx context.Context, it Item) Result {
 func (d *Differ) diffOnce(ctx context.Context, it Item) Result {
 	k := resource.KeyOf(it.Desired)
 	res := Result{Key: k, Live: it.Live}
+	if it.Live == nil {
+		// Missing: whatever the API server would default, the object
+		// must be created. The sync validates it when it applies it;
+		// a dry run here would double the API calls of a first sync.
+		res.Target = it.Desired
+		_ = Compare(ctx, &res, d.Ignore)
+		return res
+	}
 	target, hash, hit := d.Cache.get(k, it.Desired, it.Live)
 	var err error
 	if !hit {

@@ -9,8 +9,10 @@
 // could make the sync layer prune what it did not see.
 //
 // One subpackage per tool implements Renderer (render/directory for plain
-// YAML and JSON files; kustomize, helm, jsonnet and plugins later), and
-// Detect tells which tool an app directory needs. They share the rules that
+// YAML and JSON files, render/kustomize, render/helm, render/jsonnet and
+// render/plugin), Detect tells which tool an app directory needs, and Mux
+// routes each request to its tool's renderer. render/sops decrypts
+// SOPS-encrypted files for the renderers that read files. They share the rules that
 // make rendering safe on untrusted repositories:
 //
 //   - confinement (render/confine): every path a user gives is relative and

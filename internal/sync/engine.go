@@ -90,6 +90,10 @@ type Options struct {
 	// OnProgress, when set, receives the results so far after each step,
 	// so the caller can persist them.
 	OnProgress func(Result)
+	// OnApplied, when set, receives each object applied for real (not
+	// hooks, not in a dry run) with the API server's answer: the live
+	// object right after the apply.
+	OnApplied func(desired, applied *unstructured.Unstructured)
 }
 
 // Result codes of one object.
@@ -400,6 +404,9 @@ func (r *run) runTask(ctx context.Context, t task) (*unstructured.Unstructured, 
 		applied, err = r.runHook(ctx, desired)
 	} else {
 		applied, err = r.apply(ctx, desired)
+		if err == nil && applied != nil && !r.opts.DryRun && r.opts.OnApplied != nil {
+			r.opts.OnApplied(desired, applied)
+		}
 	}
 	if err != nil {
 		or.Status, or.Message = ResultSyncFailed, err.Error()
