@@ -147,7 +147,8 @@ func TestMultiSourceHelmValuesFromAnotherRepository(t *testing.T) {
 	h.git.Commit(t, "env-values", gitserver.DefaultBranch, gitserver.Change{Message: "prod values", Files: map[string]string{
 		"prod/web.yaml": "greeting: from-the-values-repo\ncache:\n  enabled: false\n",
 	}})
-	prefix := strings.TrimSuffix(h.git.HTTPURL(h.repo), "/"+h.repo)
+	url := h.git.HTTPURL(h.repo)
+	prefix := url[:strings.LastIndex(url, "/")] // the server: both repositories
 	mustCreate(t, h, credentialTemplate(h.sollNS, prefix, "ci", "s3cret-git-password"))
 
 	h.createAppNamed("multi", "", func(a *sollv1.Application) {

@@ -113,22 +113,10 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	r.event(app, corev1.EventTypeNormal, "OperationStarted", "Sync", "sync to %s started by %s", short(c.revision()), who)
 
 	opts := r.engineOptions(app, op)
-	// Progress is persisted at most once a second (each write is a status
-	// patch), except when a hook finished: a resumed operation must not
-	// run it again.
-	var lastProgress time.Time
-	hooksDone := 0
+	// Progress is persisted after each group of the engine (a wave, its
+	// infrastructure), so a resumed operation neither runs a finished
+	// hook again nor loses sight of what was applied.
 	opts.OnProgress = func(res syncengine.Result) {
-		done := 0
-		for _, o := range res.Objects {
-			if o.Hook && o.HookPhase == string(sollv1.HookPhaseSucceeded) {
-				done++
-			}
-		}
-		if done == hooksDone && time.Since(lastProgress) < time.Second {
-			return
-		}
-		hooksDone, lastProgress = done, time.Now()
 		st := state.DeepCopy()
 		st.SyncResult = syncResult(c.revisions(), res)
 		st.Message = fmt.Sprintf("%d objects done", len(res.Objects))
