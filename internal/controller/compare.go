@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	gosync "sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -410,7 +409,7 @@ func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *c
 				}
 			}
 			live, err := r.Kube.Get(ctx, ref.GroupVersionKind(), ref.GetNamespace(), ref.GetName())
-			if err != nil && p.desired != nil && r.isUnknownKind(err) {
+			if err != nil && p.desired != nil && kube.IsUnknownKind(err) {
 				err = nil // its CRD is not installed yet
 			}
 			if err != nil {
@@ -484,9 +483,6 @@ func trackingOwner(live *unstructured.Unstructured) string {
 	return ns + "/" + name
 }
 
-func (r *Reconciler) isUnknownKind(err error) bool {
-	return strings.Contains(err.Error(), "resolve kind") || strings.Contains(err.Error(), "no matches for kind")
-}
 
 // assess derives per-resource and app sync and health.
 func (r *Reconciler) assess(c *comparison) {

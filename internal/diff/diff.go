@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"strings"
 	"sync"
 
 	"github.com/pmezard/go-difflib/difflib"
@@ -155,7 +154,7 @@ func (d *Differ) diffOnce(ctx context.Context, it Item) Result {
 		// Without its namespace or kind the object cannot be dry-run;
 		// it is then certainly not in sync, and the desired object is
 		// the best prediction.
-		if !(apierrors.IsNotFound(err) || meta.IsNoMatchError(err) || strings.Contains(err.Error(), "resolve kind")) || it.Live != nil {
+		if !(apierrors.IsNotFound(err) || meta.IsNoMatchError(err)) || it.Live != nil {
 			res.Err = fmt.Errorf("dry-run apply of %s: %w", k, err)
 		}
 		target = it.Desired

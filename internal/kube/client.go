@@ -87,6 +87,11 @@ func (c *Client) Mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error)
 	return m, nil
 }
 
+// IsUnknownKind reports an error of Mapping (or of any call through it)
+// saying that the cluster does not serve the kind, as before its CRD is
+// installed.
+func IsUnknownKind(err error) bool { return meta.IsNoMatchError(err) }
+
 // Namespaced reports whether objects of gvk live in namespaces.
 func (c *Client) Namespaced(gvk schema.GroupVersionKind) (bool, error) {
 	m, err := c.Mapping(gvk)
