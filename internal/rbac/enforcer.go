@@ -30,7 +30,7 @@ g = _, _
 e = some(where (p.eft == allow)) && !some(where (p.eft == deny))
 
 [matchers]
-m = g(r.sub, p.sub) && (p.res == "*" || p.res == r.res) && (p.act == "*" || p.act == r.act) && globMatch(r.obj, p.obj)
+m = g(r.sub, p.sub) && (p.res == "*" || p.res == r.res) && (p.act == "*" || p.act == r.act) && objectMatch(r.obj, p.obj)
 `
 
 // Enforcer decides requests against one policy. It never changes after
@@ -58,16 +58,16 @@ func Parse(p Policy, projects ...*sollv1.Project) (*Enforcer, error) {
 		panic(err) // the built-in policy is covered by tests
 	}
 	base, err := parseLines("policy.csv", p.CSV)
-	errs := []error{err}
+	errs := flatten(nil, err)
 	all := []parsed{builtin, base}
 	for _, proj := range projects {
 		lines, err := ProjectPolicies(proj)
 		if err != nil {
-			errs = append(errs, err)
+			errs = flatten(errs, err)
 			continue
 		}
 		pp, err := parseLines("project "+proj.Name, strings.Join(lines, "\n"))
-		errs = append(errs, err)
+		errs = flatten(errs, err)
 		all = append(all, pp)
 	}
 	// The default role must be defined by the base policy, so that
@@ -85,6 +85,21 @@ func Parse(p Policy, projects ...*sollv1.Project) (*Enforcer, error) {
 	}
 	e.lines = base.lines
 	return e, nil
+}
+
+// flatten appends err to errs, the errors it joins one by one, so that a
+// caller sees one flat list.
+func flatten(errs []error, err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			errs = flatten(errs, e)
+		}
+		return errs
+	}
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return errs
 }
 
 // defined reports whether role appears in any line.
@@ -115,7 +130,7 @@ func build(defaultRole string, all []parsed) (*Enforcer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create casbin enforcer: %w", err)
 	}
-	ce.AddFunction("globMatch", casbinGlobMatch)
+	ce.AddFunction("objectMatch", casbinObjectMatch)
 	e := &Enforcer{defaultRole: defaultRole, rules: map[string][]rule{}, roles: map[string][]string{}, casbin: ce}
 	members := map[string]bool{}
 	for _, p := range all {
@@ -149,10 +164,12 @@ func build(defaultRole string, all []parsed) (*Enforcer, error) {
 	return e, nil
 }
 
-// casbinGlobMatch is the matcher function of casbinModel.
-func casbinGlobMatch(args ...any) (any, error) {
+// casbinObjectMatch is the matcher function of casbinModel. It is not
+// named globMatch because Casbin's built-in function of that name lets "*"
+// stop at "/".
+func casbinObjectMatch(args ...any) (any, error) {
 	if len(args) != 2 {
-		return nil, fmt.Errorf("globMatch takes 2 arguments, got %d", len(args))
+		return nil, fmt.Errorf("objectMatch takes 2 arguments, got %d", len(args))
 	}
 	object, _ := args[0].(string)
 	pattern, _ := args[1].(string)
