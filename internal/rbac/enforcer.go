@@ -57,7 +57,11 @@ func Parse(p Policy, projects ...*sollv1.Project) (*Enforcer, error) {
 	if err != nil {
 		panic(err) // the built-in policy is covered by tests
 	}
-	base, err := parseLines("policy.csv", p.CSV)
+	source := p.Source
+	if source == "" {
+		source = KeyPolicy
+	}
+	base, err := parseLines(source, p.CSV)
 	errs := flatten(nil, err)
 	all := []parsed{builtin, base}
 	for _, proj := range projects {

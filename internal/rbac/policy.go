@@ -34,6 +34,9 @@ type Policy struct {
 	// Default is the role every authenticated subject has (the key
 	// policy.default), for example "role:readonly"; empty means none.
 	Default string
+	// Source names the CSV in errors, for example a file name; empty
+	// means "policy.csv".
+	Source string
 }
 
 // LineError is a policy line that soll cannot use.

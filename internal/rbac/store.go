@@ -123,7 +123,7 @@ func (s *Store) Run(ctx context.Context, interval time.Duration, onErr func(erro
 func (s *Store) Load(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cm, projects, err := s.read(ctx)
+	cm, projects, err := Read(ctx, s.reader, s.namespace)
 	// On a read error keep the current Enforcer: a transient failure must
 	// not change who may do what.
 	s.readErr = err
@@ -136,21 +136,30 @@ func (s *Store) Load(ctx context.Context) error {
 	return s.errLocked()
 }
 
-// read returns the ConfigMap (nil when it does not exist) and the Projects.
-func (s *Store) read(ctx context.Context) (*corev1.ConfigMap, []sollv1.Project, error) {
+// Read returns the ConfigMap soll-rbac in namespace (nil when it does not
+// exist) and the Projects there.
+func Read(ctx context.Context, r client.Reader, namespace string) (*corev1.ConfigMap, []sollv1.Project, error) {
 	cm := &corev1.ConfigMap{}
-	err := s.reader.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: ConfigMapName}, cm)
+	err := r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ConfigMapName}, cm)
 	switch {
 	case apierrors.IsNotFound(err):
 		cm = nil
 	case err != nil:
-		return nil, nil, fmt.Errorf("read configmap %s/%s: %w", s.namespace, ConfigMapName, err)
+		return nil, nil, fmt.Errorf("read configmap %s/%s: %w", namespace, ConfigMapName, err)
 	}
 	var list sollv1.ProjectList
-	if err := s.reader.List(ctx, &list, client.InNamespace(s.namespace)); err != nil {
-		return nil, nil, fmt.Errorf("list projects in namespace %s: %w", s.namespace, err)
+	if err := r.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return nil, nil, fmt.Errorf("list projects in namespace %s: %w", namespace, err)
 	}
 	return cm, list.Items, nil
+}
+
+// PolicyOf returns the policy in cm; a nil cm holds the empty policy.
+func PolicyOf(cm *corev1.ConfigMap) Policy {
+	if cm == nil {
+		return Policy{}
+	}
+	return Policy{CSV: cm.Data[KeyPolicy], Default: cm.Data[KeyDefault]}
 }
 
 // versionOf identifies the state of the objects by their resourceVersions.
@@ -176,10 +185,7 @@ func versionOf(cm *corev1.ConfigMap, projects []sollv1.Project) string {
 // good base policy and Project roles where they do not parse.
 func (s *Store) rebuild(cm *corev1.ConfigMap, projects []sollv1.Project) error {
 	var errs []error
-	base := Policy{}
-	if cm != nil {
-		base = Policy{CSV: cm.Data[KeyPolicy], Default: cm.Data[KeyDefault]}
-	}
+	base := PolicyOf(cm)
 	// Parse the base alone first so that its errors are told apart from
 	// those of the Projects.
 	if _, err := Parse(base); err != nil {
