@@ -48,13 +48,9 @@ func (r *rbacCmd) validateCommand() *cobra.Command {
 			"  soll admin rbac validate -n soll",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			src, err := r.load(cmd)
+			e, err := r.enforcer(cmd)
 			if err != nil {
 				return err
-			}
-			e, err := rbac.Parse(src.policy, src.projects...)
-			if err != nil {
-				return fmt.Errorf("%s is not valid:\n%s", src.name, indent(err.Error()))
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "policy is valid (%d lines)\n", e.Lines())
 			return err
@@ -91,13 +87,9 @@ func (r *rbacCmd) canCommand() *cobra.Command {
 			if !slices.Contains(rbac.Actions, action) {
 				return fmt.Errorf("unknown action %q: use one of %s (the order is SUBJECT ACTION RESOURCE OBJECT)", action, strings.Join(rbac.Actions, ", "))
 			}
-			src, err := r.load(cmd)
+			e, err := r.enforcer(cmd)
 			if err != nil {
 				return err
-			}
-			e, err := rbac.Parse(src.policy, src.projects...)
-			if err != nil {
-				return fmt.Errorf("%s is not valid (check it with soll admin rbac validate):\n%s", src.name, indent(err.Error()))
 			}
 			if e.Allowed(append([]string{subject}, groups...), resource, action, object) {
 				_, err := fmt.Fprintln(cmd.OutOrStdout(), "yes")
@@ -118,6 +110,19 @@ type policySource struct {
 	name     string
 	policy   rbac.Policy
 	projects []*sollv1.Project
+}
+
+// enforcer loads and parses the policy.
+func (r *rbacCmd) enforcer(cmd *cobra.Command) (*rbac.Enforcer, error) {
+	src, err := r.load(cmd)
+	if err != nil {
+		return nil, err
+	}
+	e, err := rbac.Parse(src.policy, src.projects...)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not valid:\n%s", src.name, indent(err.Error()))
+	}
+	return e, nil
 }
 
 // load reads the policy from --policy-file or else from the cluster.
