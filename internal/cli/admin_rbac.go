@@ -165,4 +165,3 @@ func (r *rbacCmd) load(cmd *cobra.Command) (policySource, error) {
 func indent(s string) string {
 	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
 }
-

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -242,4 +243,38 @@ func TestStoreConcurrent(t *testing.T) {
 		mustLoad(t, s)
 	}
 	<-done
+}
+
+func TestStoreRun(t *testing.T) {
+	c := newFakeClient(t, rbacConfigMap("p, alice, applications, deploy, */*, allow", ""))
+	s := NewStore(c, "soll")
+	ctx, cancel := context.WithCancel(context.Background())
+	reported := make(chan error, 100)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Run(ctx, time.Millisecond, func(err error) { reported <- err })
+	}()
+	select {
+	case err := <-reported:
+		var le *LineError
+		if !errors.As(err, &le) {
+			t.Errorf("Run reported %v, want the line error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run reported no error for a bad policy")
+	}
+	setPolicy(t, c, "g, alice, role:readonly")
+	deadline := time.Now().Add(10 * time.Second)
+	for !s.Allowed([]string{"alice"}, "projects", "get", "team-a") {
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not pick up the fixed policy")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	if len(reported) != 0 {
+		t.Errorf("Run reported the same error again: %v", <-reported)
+	}
 }
