@@ -31,7 +31,7 @@ func NewRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCommand(), newControllerCommand(), newRunCommand(), newAppCommand(), newInstallCommand())
+	root.AddCommand(newVersionCommand(), newControllerCommand(), newRunCommand(), newAppCommand(), newInstallCommand(), newAdminCommand())
 	return root
 }
 

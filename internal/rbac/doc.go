@@ -1,0 +1,34 @@
+// Package rbac decides who may do what in soll.
+//
+// A policy is a list of Casbin CSV lines. A p line grants or denies one
+// subject an action on a resource's objects:
+//
+//	p, <subject>, <resource>, <action>, <object>, <allow|deny>
+//
+// and a g line gives a user or an SSO group a role:
+//
+//	g, <user or group>, <role>
+//
+// Objects are globs in which "*" matches any run of characters, "/"
+// included, so "team-a/*" matches every Application of Project team-a and
+// "*" matches everything. A request is allowed when one of its subjects,
+// directly or through its roles, has a matching allow line and none has a
+// matching deny line: deny wins over allow, across all subjects of the
+// request.
+//
+// The built-in roles role:admin (everything) and role:readonly (get on
+// everything) always exist, and the local account admin always has
+// role:admin. The default role applies to every authenticated request.
+// Project roles (subject "proj:<project>:<role>") come from the Projects'
+// spec.roles and may only grant within their Project.
+//
+// The lines are loaded into a Casbin model, whose role manager resolves
+// the g lines. Allowed then looks only at the lines of the request's
+// subjects and roles, indexed when the policy is parsed, instead of
+// evaluating every line through Casbin's expression interpreter; a test
+// checks that both decide every request the same way.
+//
+// Store serves the policy of a running soll: the ConfigMap soll-rbac plus
+// the Projects, reloaded when they change, keeping the last good policy
+// when an edit breaks it.
+package rbac
