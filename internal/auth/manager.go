@@ -31,6 +31,10 @@ const (
 	AdminAccount = "admin"
 )
 
+// bcryptCost is the cost of password hashes; tests lower it to keep the
+// race detector's runs short.
+var bcryptCost = bcrypt.DefaultCost
+
 // Options configure a Manager. Only Client and Namespace are required.
 type Options struct {
 	// Client reads and writes Secrets and Projects in Namespace. A cached
@@ -86,7 +90,7 @@ func New(ctx context.Context, opts Options) (*Manager, error) {
 		insecure:   opts.InsecureCookies,
 		now:        opts.Now,
 		log:        opts.Logger,
-		bcryptCost: bcrypt.DefaultCost,
+		bcryptCost: bcryptCost,
 	}
 	if m.sessionTTL <= 0 {
 		m.sessionTTL = 24 * time.Hour

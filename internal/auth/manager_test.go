@@ -3,10 +3,13 @@ package auth
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -36,6 +39,13 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+func TestMain(m *testing.M) {
+	bcryptCost = bcrypt.MinCost
+	os.Exit(m.Run())
+}
+
+var quiet = slog.New(slog.DiscardHandler)
+
 func newClient(t *testing.T, objs ...client.Object) client.Client {
 	t.Helper()
 	s := runtime.NewScheme()
@@ -50,7 +60,7 @@ func newClient(t *testing.T, objs ...client.Object) client.Client {
 
 func newManager(t *testing.T, c client.Client, clk *clock) *Manager {
 	t.Helper()
-	m, err := New(context.Background(), Options{Client: c, Namespace: testNS, Now: clk.Now})
+	m, err := New(context.Background(), Options{Client: c, Namespace: testNS, Now: clk.Now, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

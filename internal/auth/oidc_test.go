@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -25,7 +26,7 @@ type ssoEnv struct {
 func newSSOEnv(t *testing.T, mutate func(*OIDCConfig)) *ssoEnv {
 	t.Helper()
 	clk := &clock{t: time.Now()}
-	m, err := New(context.Background(), Options{Client: newClient(t), Namespace: testNS, Now: clk.Now, InsecureCookies: true})
+	m, err := New(context.Background(), Options{Client: newClient(t), Namespace: testNS, Now: clk.Now, InsecureCookies: true, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +55,12 @@ func newSSOEnv(t *testing.T, mutate func(*OIDCConfig)) *ssoEnv {
 // login drives the browser side of the flow with a cookie jar, applying
 // tamper to the callback URL, and returns the callback's response.
 func (e *ssoEnv) login(t *testing.T, c *http.Client, returnURL string, tamper func(*url.URL)) *http.Response {
+	resp, _ := e.loginBody(t, c, returnURL, tamper)
+	return resp
+}
+
+// loginBody is login that also returns the callback's response body.
+func (e *ssoEnv) loginBody(t *testing.T, c *http.Client, returnURL string, tamper func(*url.URL)) (*http.Response, string) {
 	t.Helper()
 	next := e.soll.URL + "/auth/login?return_url=" + url.QueryEscape(returnURL)
 	for range 10 {
@@ -69,9 +76,10 @@ func (e *ssoEnv) login(t *testing.T, c *http.Client, returnURL string, tamper fu
 		if err != nil {
 			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if isCallback {
-			return resp
+			return resp, string(body)
 		}
 		if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("GET %s: status %d", u.Path, resp.StatusCode)
@@ -83,7 +91,7 @@ func (e *ssoEnv) login(t *testing.T, c *http.Client, returnURL string, tamper fu
 		next = loc.String()
 	}
 	t.Fatal("too many redirects")
-	return nil
+	return nil, ""
 }
 
 func browser(t *testing.T) *http.Client {
@@ -128,6 +136,19 @@ func TestSSOLogin(t *testing.T) {
 	}
 }
 
+// TestSSORewrittenToken checks that the token rewriting of the negative
+// tests yields an acceptable token when it changes nothing, so that those
+// tests fail for the reason they name.
+func TestSSORewrittenToken(t *testing.T) {
+	e := newSSOEnv(t, nil)
+	e.provider.storage.rewrite = func(map[string]any) {}
+	c := browser(t)
+	if resp := e.login(t, c, "/", nil); resp.StatusCode != http.StatusFound {
+		t.Fatalf("callback: status %d", resp.StatusCode)
+	}
+	mustAuthenticate(t, e.m, e.sessionCookie(c))
+}
+
 func TestSSOLoginForCLI(t *testing.T) {
 	e := newSSOEnv(t, nil)
 	c := browser(t)
@@ -148,41 +169,47 @@ func TestSSORefuses(t *testing.T) {
 		config func(*OIDCConfig)
 		setup  func(e *ssoEnv)
 		tamper func(*url.URL)
+		want   string // in the refusal
 	}{
-		{name: "tampered state", tamper: func(u *url.URL) {
+		{name: "tampered state", want: "state does not match", tamper: func(u *url.URL) {
 			q := u.Query()
 			q.Set("state", q.Get("state")+"x")
 			u.RawQuery = q.Encode()
 		}},
-		{name: "missing state", tamper: func(u *url.URL) {
+		{name: "missing state", want: "state does not match", tamper: func(u *url.URL) {
 			q := u.Query()
 			q.Del("state")
 			u.RawQuery = q.Encode()
 		}},
-		{name: "tampered code", tamper: func(u *url.URL) {
+		{name: "tampered code", want: "exchange code", tamper: func(u *url.URL) {
 			q := u.Query()
 			q.Set("code", "forged")
 			u.RawQuery = q.Encode()
 		}},
-		{name: "ID token for another nonce", setup: func(e *ssoEnv) {
+		{name: "ID token for another nonce", want: "nonce does not match", setup: func(e *ssoEnv) {
 			e.provider.storage.nonce = func(string) string { return "another-nonce" }
 		}},
-		{name: "ID token without nonce", setup: func(e *ssoEnv) {
+		{name: "ID token without nonce", want: "nonce does not match", setup: func(e *ssoEnv) {
 			e.provider.storage.nonce = func(string) string { return "" }
 		}},
-		{name: "ID token for another client", setup: func(e *ssoEnv) {
-			e.provider.storage.audience = []string{"another-client"}
+		{name: "ID token for another client", want: "audience", setup: func(e *ssoEnv) {
+			e.provider.storage.rewrite = func(c map[string]any) {
+				c["aud"], c["azp"], c["client_id"] = []string{"another-client"}, "another-client", "another-client"
+			}
 		}},
-		{name: "ID token from another issuer", setup: func(e *ssoEnv) {
+		{name: "ID token with a rewritten nonce", want: "nonce does not match", setup: func(e *ssoEnv) {
+			e.provider.storage.rewrite = func(c map[string]any) { c["nonce"] = "replayed" }
+		}},
+		{name: "ID token from another issuer", want: "different provider", setup: func(e *ssoEnv) {
 			e.provider.storage.tokenIssuer.Store("https://evil.example.com")
 		}},
-		{name: "expired ID token", setup: func(e *ssoEnv) {
+		{name: "expired ID token", want: "expired", setup: func(e *ssoEnv) {
 			e.provider.storage.idTokenTTL = time.Minute
 			// soll's clock runs ahead of the provider's; the flow cookie
 			// (10 minutes) is still valid.
 			e.clk.Add(2 * time.Minute)
 		}},
-		{name: "flow cookie expired", setup: func(e *ssoEnv) {
+		{name: "flow cookie expired", want: "cookie", setup: func(e *ssoEnv) {
 			e.clk.Add(-flowTTL - time.Minute)
 		}},
 	}
@@ -193,9 +220,9 @@ func TestSSORefuses(t *testing.T) {
 				tc.setup(e)
 			}
 			c := browser(t)
-			resp := e.login(t, c, "/", tc.tamper)
-			if resp.StatusCode != http.StatusUnauthorized {
-				t.Errorf("callback status %d, want 401", resp.StatusCode)
+			resp, body := e.loginBody(t, c, "/", tc.tamper)
+			if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, tc.want) {
+				t.Errorf("callback: status %d, %q; want 401 with %q", resp.StatusCode, body, tc.want)
 			}
 			if tok := e.sessionCookie(c); tok != "" {
 				t.Error("a session cookie was set")

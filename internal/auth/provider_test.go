@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -46,11 +49,14 @@ func newTestProvider(t *testing.T, redirectURI string) *testProvider {
 	tp.storage = st
 	var handler http.Handler
 	tp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/login" {
+		switch {
+		case r.URL.Path == "/login":
 			tp.login(w, r)
-			return
+		case r.URL.Path == "/oauth/token" && st.rewrite != nil:
+			tp.rewriteToken(w, r, handler)
+		default:
+			handler.ServeHTTP(w, r)
 		}
-		handler.ServeHTTP(w, r)
 	}))
 	t.Cleanup(tp.srv.Close)
 	tp.issuer.Store(tp.srv.URL)
@@ -84,7 +90,50 @@ func (tp *testProvider) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	http.Redirect(w, r, op.AuthCallbackURL(tp.provider)(r.Context(), id), http.StatusFound)
+	ctx := op.ContextWithIssuer(r.Context(), tp.issuer.Load().(string))
+	http.Redirect(w, r, op.AuthCallbackURL(tp.provider)(ctx, id), http.StatusFound)
+}
+
+// rewriteToken serves the token endpoint, then changes the claims of the
+// ID token in the response with storage.rewrite and signs it again with
+// the provider's key: a well-signed token with wrong contents.
+func (tp *testProvider) rewriteToken(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	var body map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusOK {
+		http.Error(w, "token endpoint failed", http.StatusInternalServerError)
+		return
+	}
+	raw, _ := body["id_token"].(string)
+	parts := strings.Split(raw, ".")
+	payload, err := base64.RawURLEncoding.DecodeString(parts[min(1, len(parts)-1)])
+	var claims map[string]any
+	if err == nil {
+		err = json.Unmarshal(payload, &claims)
+	}
+	if err != nil {
+		http.Error(w, "malformed id_token", http.StatusInternalServerError)
+		return
+	}
+	tp.storage.rewrite(claims)
+	signer, err := op.SignerFromKey(signingKey{tp.storage.key})
+	if err == nil {
+		payload, err = json.Marshal(claims)
+	}
+	var jws *jose.JSONWebSignature
+	if err == nil {
+		jws, err = signer.Sign(payload)
+	}
+	if err == nil {
+		body["id_token"], err = jws.CompactSerialize()
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 type authRequest struct {
@@ -128,9 +177,9 @@ type providerStorage struct {
 	redirectURI                      string
 
 	// Knobs for negative tests.
-	nonce       func(string) string // rewrites the nonce put in ID tokens
-	audience    []string            // replaces the ID token audience
-	tokenIssuer atomic.Value        // string: the issuer of issued tokens
+	nonce       func(string) string  // rewrites the nonce put in ID tokens
+	rewrite     func(map[string]any) // changes the ID token's claims
+	tokenIssuer atomic.Value         // string: the issuer of issued tokens
 	idTokenTTL  time.Duration
 
 	mu       sync.Mutex
@@ -162,9 +211,6 @@ func (s *providerStorage) CreateAuthRequest(_ context.Context, r *oidc.AuthReque
 	}
 	if s.nonce != nil {
 		a.nonce = s.nonce(a.nonce)
-	}
-	if s.audience != nil {
-		a.audience = s.audience
 	}
 	if r.CodeChallenge != "" {
 		a.challenge = &oidc.CodeChallenge{Challenge: r.CodeChallenge, Method: r.CodeChallengeMethod}
