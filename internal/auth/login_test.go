@@ -1,0 +1,118 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestParallelFailedLoginsThrottle(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	c := newClient(t)
+	m := newManager(t, c, clk)
+	password := initialPassword(t, c)
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	counts := map[string]int{}
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := m.Login(ctx, AdminAccount, fmt.Sprintf("wrong-%d", i), fmt.Sprintf("10.0.0.%d", i%4))
+			kind := "other"
+			switch {
+			case err == nil:
+				kind = "success"
+			case errors.Is(err, ErrThrottled):
+				kind = "throttled"
+			case errors.Is(err, ErrInvalidCredentials):
+				kind = "invalid"
+			}
+			mu.Lock()
+			counts[kind]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if counts["success"] != 0 || counts["other"] != 0 {
+		t.Fatalf("results = %v", counts)
+	}
+	if counts["invalid"] > 5 {
+		t.Errorf("%d passwords were checked, want at most the threshold 5", counts["invalid"])
+	}
+
+	// The correct password from a fresh address is refused while the
+	// account is throttled.
+	_, err := m.Login(ctx, AdminAccount, password, "192.0.2.1")
+	var te *ThrottledError
+	if !errors.As(err, &te) || te.RetryAfter <= 0 {
+		t.Fatalf("login during throttling: %v", err)
+	}
+	clk.Add(te.RetryAfter)
+	tok, err := m.Login(ctx, AdminAccount, password, "192.0.2.1")
+	if err != nil {
+		t.Fatalf("login after the backoff: %v", err)
+	}
+	mustAuthenticate(t, m, tok)
+}
+
+func TestThrottleBackoff(t *testing.T) {
+	clk := newClock()
+	th := newThrottle(ThrottlePolicy{Threshold: 3, BaseDelay: time.Second, MaxDelay: 10 * time.Second}, clk.Now)
+	fail := func() error {
+		release, err := th.attempt("alice", "addr")
+		if err == nil {
+			release(false)
+		}
+		return err
+	}
+	for range 2 {
+		if err := fail(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The third failure starts the backoff: 1s, then 2s, 4s, 8s, 10s (cap).
+	for _, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second} {
+		if err := fail(); err != nil {
+			t.Fatalf("attempt after the backoff: %v", err)
+		}
+		var te *ThrottledError
+		if err := fail(); !errors.As(err, &te) || te.RetryAfter != want {
+			t.Fatalf("throttled for %v, want %v", err, want)
+		}
+		clk.Add(want)
+	}
+	// Success resets.
+	release, err := th.attempt("alice", "addr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release(true)
+	for range 2 {
+		if err := fail(); err != nil {
+			t.Fatalf("after a success the count restarts: %v", err)
+		}
+	}
+	// Other accounts from other addresses are not affected.
+	if _, err := th.attempt("bob", "other"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestThrottleBoundedMemory(t *testing.T) {
+	clk := newClock()
+	th := newThrottle(ThrottlePolicy{MaxEntries: 100}, clk.Now)
+	for i := range 1000 {
+		if release, err := th.attempt(fmt.Sprint("user", i), fmt.Sprint("addr", i)); err == nil {
+			release(false)
+		}
+	}
+	if n := len(th.entries); n > 100 {
+		t.Errorf("%d entries tracked, want at most 100", n)
+	}
+}
