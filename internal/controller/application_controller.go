@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -273,6 +274,9 @@ func outOfSyncMessage(c *comparison) string {
 func (r *Reconciler) patchStatus(ctx context.Context, app *sollv1.Application, mutate func(*sollv1.ApplicationStatus)) error {
 	orig := app.DeepCopy()
 	mutate(&app.Status)
+	if equality.Semantic.DeepEqual(orig.Status, app.Status) {
+		return nil // nothing to write: spare the API server a patch
+	}
 	if err := r.Client.Status().Patch(ctx, app, client.MergeFrom(orig)); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil

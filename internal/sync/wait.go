@@ -24,11 +24,13 @@ func (r *run) waitHealthy(ctx context.Context, group []task, applied []*unstruct
 	ctx, cancel := context.WithTimeout(ctx, r.opts.WaveTimeout)
 	defer cancel()
 	var errs []error
+	waited := false
 	for i, t := range group {
 		obj := applied[i]
 		if obj == nil || t.prune || (onlyHooks && !t.hook) {
 			continue
 		}
+		waited = true
 		err := r.waitOne(ctx, t, obj)
 		if t.hook {
 			r.finishHook(ctx, t, obj, err)
@@ -37,7 +39,9 @@ func (r *run) waitHealthy(ctx context.Context, group []task, applied []*unstruct
 			errs = append(errs, err)
 		}
 	}
-	r.progress()
+	if waited {
+		r.progress()
+	}
 	return errors.Join(errs...)
 }
 
