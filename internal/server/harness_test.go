@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -287,3 +288,5 @@ func (h *harness) listNames(token, query string) ([]string, AppList) {
 	return names, AppList{Continue: l.Continue, Total: l.Total}
 }
 
+
+func objectMeta(name, ns string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: ns} }
