@@ -1,0 +1,262 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/controller"
+)
+
+// appObject is the RBAC object of an app: "<project>/<name>".
+func appObject(a *sollv1.Application) string { return appProject(a) + "/" + a.Name }
+
+func (s *Server) key(name string) client.ObjectKey {
+	return client.ObjectKey{Namespace: s.opts.Namespace, Name: name}
+}
+
+// readApp reads the app name from the API server and checks that p may
+// act on it.
+func (s *Server) readApp(ctx context.Context, p *Principal, action, name string) (*sollv1.Application, error) {
+	app := &sollv1.Application{}
+	if err := s.opts.APIReader.Get(ctx, s.key(name), app); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, notFound("application %s not found", name)
+		}
+		return nil, fmt.Errorf("read application %s: %w", name, err)
+	}
+	if err := s.forbid(p, resApplications, action, appObject(app)); err != nil {
+		return nil, err
+	}
+	return app, nil
+}
+
+// decode reads a JSON body into v, refusing unknown fields so that a typo
+// is an error rather than a silently ignored setting.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return err
+		case errors.Is(err, io.EOF):
+			return invalid("", "the request needs a JSON body")
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return invalid(f, "unknown field %q", f)
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return invalid(te.Field, "field %s: want a JSON %s, not %s", te.Field, te.Type, te.Value)
+		}
+		return invalid("", "the body is not valid JSON: %v", err)
+	}
+	return nil
+}
+
+func (s *Server) listApps(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	q, err := parseAppQuery(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	var list sollv1.ApplicationList
+	if err := s.opts.Client.List(r.Context(), &list, client.InNamespace(s.opts.Namespace), client.UnsafeDisableDeepCopy); err != nil {
+		return fmt.Errorf("list applications: %w", err)
+	}
+	visible := func(a *sollv1.Application) bool { return s.opts.RBAC.Allowed(p, resApplications, actGet, appObject(a)) }
+	writeJSON(w, http.StatusOK, q.page(list.Items, visible))
+	return nil
+}
+
+func (s *Server) getApp(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	app, err := s.readApp(r.Context(), p, actGet, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, present(app))
+	return nil
+}
+
+// appFromBody reads an Application from the request: name from the path
+// (when there is one) or the body, soll's namespace, and of the metadata
+// only labels, annotations and, on create, finalizers.
+func (s *Server) appFromBody(r *http.Request) (*sollv1.Application, error) {
+	var in sollv1.Application
+	if err := decode(r, &in); err != nil {
+		return nil, err
+	}
+	name := r.PathValue("name")
+	switch {
+	case name != "" && in.Name != "" && in.Name != name:
+		return nil, invalid("metadata.name", "metadata.name %q differs from the name %q in the URL", in.Name, name)
+	case name == "" && in.Name == "":
+		return nil, invalid("metadata.name", "metadata.name is required")
+	case in.Namespace != "" && in.Namespace != s.opts.Namespace:
+		return nil, invalid("metadata.namespace", "applications live in namespace %s, not %s", s.opts.Namespace, in.Namespace)
+	case in.Operation != nil:
+		return nil, invalid("operation", "operations are requested with POST /api/v1/applications/{name}/sync or /rollback, not in the object")
+	}
+	if name == "" {
+		name = in.Name
+	}
+	if in.Spec.Project == "" {
+		in.Spec.Project = "default"
+	}
+	return &sollv1.Application{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: s.opts.Namespace, Labels: in.Labels, Annotations: in.Annotations,
+			Finalizers: in.Finalizers, ResourceVersion: in.ResourceVersion,
+		},
+		Spec: in.Spec,
+	}, nil
+}
+
+// createApp creates an app; it deletes its resources when it is deleted
+// (the resources finalizer) unless ?cascade=false.
+func (s *Server) createApp(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	cascade, err := boolParam(r, "cascade", true)
+	if err != nil {
+		return err
+	}
+	app, err := s.appFromBody(r)
+	if err != nil {
+		return err
+	}
+	if err := s.forbid(p, resApplications, actCreate, appObject(app)); err != nil {
+		return err
+	}
+	app.ResourceVersion = ""
+	if cascade {
+		controllerutil.AddFinalizer(app, controller.ResourcesFinalizer)
+	} else {
+		controllerutil.RemoveFinalizer(app, controller.ResourcesFinalizer)
+	}
+	if err := s.opts.Client.Create(r.Context(), app); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, present(app))
+	return nil
+}
+
+// updateApp replaces an app's spec, labels and annotations. With
+// metadata.resourceVersion in the body, a concurrent change is a 409;
+// without, the last writer wins.
+func (s *Server) updateApp(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	in, err := s.appFromBody(r)
+	if err != nil {
+		return err
+	}
+	var cur *sollv1.Application
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if cur, err = s.readApp(r.Context(), p, actUpdate, in.Name); err != nil {
+			return err
+		}
+		if err := s.forbid(p, resApplications, actUpdate, appObject(in)); err != nil {
+			return err
+		}
+		cur.Spec, cur.Labels, cur.Annotations = in.Spec, in.Labels, in.Annotations
+		if in.ResourceVersion != "" {
+			cur.ResourceVersion = in.ResourceVersion
+		}
+		err := s.opts.Client.Update(r.Context(), cur)
+		if in.ResourceVersion != "" && apierrors.IsConflict(err) {
+			return conflict("application %s was changed since resourceVersion %s: read it again and reapply your change", in.Name, in.ResourceVersion)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, present(cur))
+	return nil
+}
+
+// patchApp applies a JSON merge patch (RFC 7396) to an app's spec and
+// metadata labels and annotations.
+func (s *Server) patchApp(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	var patch map[string]any
+	if err := decode(r, &patch); err != nil {
+		return err
+	}
+	for k, v := range patch {
+		switch k {
+		case "spec":
+		case "metadata":
+			meta, _ := v.(map[string]any)
+			for mk := range meta {
+				if mk != "labels" && mk != "annotations" && mk != "resourceVersion" {
+					return invalid("metadata."+mk, "only metadata.labels and metadata.annotations can be patched")
+				}
+			}
+		default:
+			return invalid(k, "only spec and metadata can be patched; operations have their own endpoints")
+		}
+	}
+	name := r.PathValue("name")
+	app, err := s.readApp(r.Context(), p, actUpdate, name)
+	if err != nil {
+		return err
+	}
+	if spec, ok := patch["spec"].(map[string]any); ok {
+		if proj, ok := spec["project"].(string); ok {
+			if err := s.forbid(p, resApplications, actUpdate, proj+"/"+name); err != nil {
+				return err
+			}
+		}
+	}
+	b, _ := json.Marshal(patch)
+	if err := s.opts.Client.Patch(r.Context(), app, client.RawPatch(types.MergePatchType, b)); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, present(app))
+	return nil
+}
+
+// deleteApp deletes an app. ?cascade=true deletes its resources with it,
+// false leaves them in place; without it the app's finalizers decide.
+func (s *Server) deleteApp(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	name := r.PathValue("name")
+	cascade, err := boolParam(r, "cascade", false)
+	if err != nil {
+		return err
+	}
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		app, err := s.readApp(r.Context(), p, actDelete, name)
+		if err != nil {
+			return err
+		}
+		if r.URL.Query().Has("cascade") {
+			changed := false
+			if cascade {
+				changed = controllerutil.AddFinalizer(app, controller.ResourcesFinalizer)
+			} else {
+				changed = controllerutil.RemoveFinalizer(app, controller.ResourcesFinalizer)
+			}
+			if changed {
+				if err := s.opts.Client.Update(r.Context(), app); err != nil {
+					return err
+				}
+			}
+		}
+		return s.opts.Client.Delete(r.Context(), app, client.Preconditions{UID: &app.UID})
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

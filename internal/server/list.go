@@ -1,0 +1,242 @@
+package server
+
+import (
+	"cmp"
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/labels"
+
+	sollv1 "soll.dev/api/v1alpha1"
+)
+
+// List limits: a page holds DefaultLimit apps unless the caller asks for
+// up to MaxLimit.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// appQuery is a parsed GET /api/v1/applications query.
+type appQuery struct {
+	projects, syncStatuses, healths, namespaces []string
+	selector                                    labels.Selector
+	search                                      string
+	order                                       appOrder
+	limit                                       int
+	after                                       *cursor
+}
+
+// cursor is the content of a continue token: the sort key and name of the
+// last app of the previous page. The next page starts after that position
+// in the order, so apps added or deleted meanwhile neither shift nor
+// repeat the apps that stay.
+type cursor struct {
+	Sort string `json:"s"`
+	Key  string `json:"k,omitempty"`
+	Name string `json:"n"`
+}
+
+func (c cursor) token() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func parseCursor(tok string) (*cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return nil, err
+	}
+	var c cursor
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// appOrder is a sort order: a key per app, ties broken by name.
+type appOrder struct {
+	name string // as given: name, -name, syncedAt, ...
+	key  func(*sollv1.Application) string
+	desc bool
+}
+
+// healthRank orders health so that the apps needing attention come first.
+var healthRank = map[sollv1.HealthStatusCode]string{
+	sollv1.HealthDegraded: "0", sollv1.HealthMissing: "1", sollv1.HealthProgressing: "2",
+	sollv1.HealthSuspended: "3", sollv1.HealthUnknown: "4", sollv1.HealthHealthy: "5",
+}
+
+var sortKeys = map[string]func(*sollv1.Application) string{
+	"name":     func(*sollv1.Application) string { return "" },
+	"syncedAt": func(a *sollv1.Application) string { return syncedAt(a) },
+	"health":   func(a *sollv1.Application) string { return healthRank[appHealth(a)] },
+}
+
+// syncedAt is the time of the app's last successful sync (the newest
+// history entry) in a form that sorts as text; "" when it never synced.
+func syncedAt(a *sollv1.Application) string {
+	h := a.Status.History
+	if len(h) == 0 {
+		return ""
+	}
+	return h[len(h)-1].DeployedAt.UTC().Format("2006-01-02T15:04:05.000000000Z")
+}
+
+func appHealth(a *sollv1.Application) sollv1.HealthStatusCode {
+	if a.Status.Health == nil || a.Status.Health.Status == "" {
+		return sollv1.HealthUnknown
+	}
+	return a.Status.Health.Status
+}
+
+func appSync(a *sollv1.Application) sollv1.SyncStatusCode {
+	if a.Status.Sync == nil || a.Status.Sync.Status == "" {
+		return sollv1.SyncStatusUnknown
+	}
+	return a.Status.Sync.Status
+}
+
+func appProject(a *sollv1.Application) string {
+	if a.Spec.Project == "" {
+		return "default"
+	}
+	return a.Spec.Project
+}
+
+// compare orders a (key ka) before b (key kb) by the order.
+func (o appOrder) compare(ka, na, kb, nb string) int {
+	c := cmp.Or(cmp.Compare(ka, kb), cmp.Compare(na, nb))
+	if o.desc {
+		return -c
+	}
+	return c
+}
+
+func parseAppQuery(q url.Values) (*appQuery, error) {
+	aq := &appQuery{
+		projects:     splitList(q.Get("project")),
+		syncStatuses: splitList(q.Get("syncStatus")),
+		healths:      splitList(q.Get("health")),
+		namespaces:   splitList(q.Get("namespace")),
+		search:       strings.ToLower(q.Get("search")),
+		limit:        DefaultLimit,
+	}
+	if s := q.Get("selector"); s != "" {
+		sel, err := labels.Parse(s)
+		if err != nil {
+			return nil, invalid("selector", "selector %q is not a label selector: %v", s, err)
+		}
+		aq.selector = sel
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxLimit {
+			return nil, invalid("limit", "limit %q must be a number from 1 to %d", s, MaxLimit)
+		}
+		aq.limit = n
+	}
+	sortBy := cmp.Or(q.Get("sort"), "name")
+	key, ok := sortKeys[strings.TrimPrefix(sortBy, "-")]
+	if !ok {
+		return nil, invalid("sort", "sort %q is not one of name, syncedAt and health (prefix - to reverse)", sortBy)
+	}
+	aq.order = appOrder{name: sortBy, key: key, desc: strings.HasPrefix(sortBy, "-")}
+	if tok := q.Get("continue"); tok != "" {
+		c, err := parseCursor(tok)
+		if err != nil {
+			return nil, invalid("continue", "continue token is damaged: pass the one the previous page returned")
+		}
+		if c.Sort != sortBy {
+			return nil, invalid("continue", "continue token belongs to sort=%s, not sort=%s", c.Sort, sortBy)
+		}
+		aq.after = c
+	}
+	return aq, nil
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// matches applies the filters other than RBAC.
+func (q *appQuery) matches(a *sollv1.Application) bool {
+	if len(q.projects) > 0 && !slices.Contains(q.projects, appProject(a)) {
+		return false
+	}
+	if len(q.syncStatuses) > 0 && !slices.Contains(q.syncStatuses, string(appSync(a))) {
+		return false
+	}
+	if len(q.healths) > 0 && !slices.Contains(q.healths, string(appHealth(a))) {
+		return false
+	}
+	if len(q.namespaces) > 0 && !slices.Contains(q.namespaces, a.Spec.Destination.Namespace) {
+		return false
+	}
+	if q.selector != nil && !q.selector.Matches(labels.Set(a.Labels)) {
+		return false
+	}
+	return q.search == "" || strings.Contains(strings.ToLower(a.Name), q.search)
+}
+
+// AppList is the response of GET /api/v1/applications.
+type AppList struct {
+	Items []*sollv1.Application `json:"items"`
+	// Continue is the token for the next page; empty on the last one.
+	Continue string `json:"continue,omitempty"`
+	// Total counts the apps that match the filters (and that the caller
+	// may see) at the time of this request.
+	Total int `json:"total"`
+}
+
+// page filters (RBAC first), sorts and cuts one page out of apps, which
+// it must not change: they are the cache's own objects.
+func (q *appQuery) page(apps []sollv1.Application, visible func(*sollv1.Application) bool) AppList {
+	type entry struct {
+		app *sollv1.Application
+		key string
+	}
+	var all []entry
+	for i := range apps {
+		a := &apps[i]
+		if visible(a) && q.matches(a) {
+			all = append(all, entry{a, q.order.key(a)})
+		}
+	}
+	slices.SortFunc(all, func(x, y entry) int { return q.order.compare(x.key, x.app.Name, y.key, y.app.Name) })
+	start := 0
+	if c := q.after; c != nil {
+		start, _ = slices.BinarySearchFunc(all, c, func(e entry, c *cursor) int {
+			if q.order.compare(e.key, e.app.Name, c.Key, c.Name) <= 0 {
+				return -1
+			}
+			return 1
+		})
+	}
+	out := AppList{Items: []*sollv1.Application{}, Total: len(all)}
+	end := min(start+q.limit, len(all))
+	for _, e := range all[start:end] {
+		out.Items = append(out.Items, present(e.app))
+	}
+	if end < len(all) {
+		last := all[end-1]
+		out.Continue = cursor{Sort: q.order.name, Key: last.key, Name: last.app.Name}.token()
+	}
+	return out
+}
+
+// present returns a copy of app fit for a response: typed, without the
+// managed fields' bookkeeping.
+func present(app *sollv1.Application) *sollv1.Application {
+	a := app.DeepCopy()
+	a.APIVersion, a.Kind = sollv1.GroupVersion.String(), "Application"
+	a.ManagedFields = nil
+	return a
+}

@@ -1,0 +1,89 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+)
+
+// recoverPanics turns a panicking handler into a 500 JSON answer; the
+// stack goes to the log, never to the client.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil || v == http.ErrAbortHandler {
+				if v != nil {
+					panic(v)
+				}
+				return
+			}
+			s.log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			writeError(w, newError(http.StatusInternalServerError, "Internal", "internal error; the server log has the details"))
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// accessLog logs one line per request: method, path (never the query,
+// which may hold a token), status, size, duration and subject. Bodies and
+// headers are never logged.
+func (s *Server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rw := &recorder{ResponseWriter: w, status: http.StatusOK}
+		subject := new(atomic.Value)
+		r = r.WithContext(withSubject(r.Context(), subject))
+		defer func() {
+			sub, _ := subject.Load().(string)
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", rw.status), slog.Int64("bytes", rw.bytes),
+				slog.Duration("duration", time.Since(start)), slog.String("subject", sub),
+				slog.String("remote", r.RemoteAddr))
+		}()
+		next.ServeHTTP(rw, r)
+	})
+}
+
+// recorder remembers a response's status and size; Unwrap lets
+// http.ResponseController reach the Flusher of the event streams.
+type recorder struct {
+	http.ResponseWriter
+	status      int
+	bytes       int64
+	wroteHeader bool
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if !w.wroteHeader {
+		w.status, w.wroteHeader = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	w.wroteHeader = true
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type subjectKey struct{}
+
+// withSubject gives the access log a place where authentication leaves
+// the subject it found.
+func withSubject(ctx context.Context, v *atomic.Value) context.Context {
+	return context.WithValue(ctx, subjectKey{}, v)
+}
+
+func setSubject(r *http.Request, subject string) {
+	if v, ok := r.Context().Value(subjectKey{}).(*atomic.Value); ok {
+		v.Store(subject)
+	}
+}

@@ -1,0 +1,283 @@
+package server
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	sollv1 "soll.dev/api/v1alpha1"
+)
+
+// Bounds of the tree and events endpoints: they read live objects on
+// demand, so a huge namespace must not make one request huge.
+const (
+	maxTreeNamespaces = 20
+	maxListItems      = 1000
+	maxEvents         = 200
+)
+
+// ResourceRef names an object.
+type ResourceRef struct {
+	Group     string `json:"group,omitempty"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+// TreeNode is one object of an app's resource tree.
+type TreeNode struct {
+	ResourceRef
+	Version string `json:"version,omitempty"`
+	UID     string `json:"uid,omitempty"`
+	// Managed is true for the app's own resources (from its status),
+	// false for children found through ownerReferences.
+	Managed bool                  `json:"managed"`
+	Status  sollv1.SyncStatusCode `json:"status,omitempty"`
+	Health  *sollv1.HealthStatus  `json:"health,omitempty"`
+	// ParentRefs are the owners of a child.
+	ParentRefs []ResourceRef `json:"parentRefs,omitempty"`
+	// Info holds a few facts about a child: a Pod's phase, a
+	// ReplicaSet's replicas.
+	Info map[string]string `json:"info,omitempty"`
+}
+
+// Tree is the response of GET /api/v1/applications/{name}/tree.
+type Tree struct {
+	Nodes []TreeNode `json:"nodes"`
+	// Truncated is true when a bound was reached and children may be
+	// missing.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// childLister lists the objects of one child kind in a namespace.
+type childLister struct {
+	gvk  schema.GroupVersionKind
+	list func(ctx context.Context, s *Server, ns string, opts metav1.ListOptions) ([]childObject, string, error)
+}
+
+// childObject is what the tree needs of a listed object.
+type childObject struct {
+	meta metav1.ObjectMeta
+	info map[string]string
+}
+
+// children are the kinds owned by managed resources that the tree shows:
+// Deployment -> ReplicaSet -> Pod, StatefulSet/DaemonSet/Job -> Pod,
+// CronJob -> Job -> Pod.
+var children = []childLister{
+	{schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "ReplicaSet"}, func(ctx context.Context, s *Server, ns string, o metav1.ListOptions) ([]childObject, string, error) {
+		l, err := s.opts.Kube.AppsV1().ReplicaSets(ns).List(ctx, o)
+		if err != nil {
+			return nil, "", err
+		}
+		out := make([]childObject, 0, len(l.Items))
+		for _, x := range l.Items {
+			out = append(out, childObject{x.ObjectMeta, map[string]string{"replicas": fmt.Sprint(x.Status.Replicas), "readyReplicas": fmt.Sprint(x.Status.ReadyReplicas)}})
+		}
+		return out, l.Continue, nil
+	}},
+	{schema.GroupVersionKind{Group: "batch", Version: "v1", Kind: "Job"}, func(ctx context.Context, s *Server, ns string, o metav1.ListOptions) ([]childObject, string, error) {
+		l, err := s.opts.Kube.BatchV1().Jobs(ns).List(ctx, o)
+		if err != nil {
+			return nil, "", err
+		}
+		out := make([]childObject, 0, len(l.Items))
+		for _, x := range l.Items {
+			out = append(out, childObject{x.ObjectMeta, map[string]string{"succeeded": fmt.Sprint(x.Status.Succeeded), "failed": fmt.Sprint(x.Status.Failed)}})
+		}
+		return out, l.Continue, nil
+	}},
+	{schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, func(ctx context.Context, s *Server, ns string, o metav1.ListOptions) ([]childObject, string, error) {
+		l, err := s.opts.Kube.CoreV1().Pods(ns).List(ctx, o)
+		if err != nil {
+			return nil, "", err
+		}
+		out := make([]childObject, 0, len(l.Items))
+		for _, x := range l.Items {
+			info := map[string]string{"phase": string(x.Status.Phase)}
+			for _, c := range x.Status.Conditions {
+				if c.Type == corev1.PodReady {
+					info["ready"] = string(c.Status)
+				}
+			}
+			out = append(out, childObject{x.ObjectMeta, info})
+		}
+		return out, l.Continue, nil
+	}},
+}
+
+func refKey(group, kind, ns, name string) string { return group + "/" + kind + "/" + ns + "/" + name }
+
+// tree builds app's resource tree: its managed resources and, in their
+// namespaces, the children that ownerReferences tie to them.
+func (s *Server) tree(ctx context.Context, app *sollv1.Application) (*Tree, error) {
+	t := &Tree{Nodes: []TreeNode{}}
+	index := map[string]bool{}
+	var namespaces []string
+	for _, res := range app.Status.Resources {
+		t.Nodes = append(t.Nodes, TreeNode{
+			ResourceRef: ResourceRef{Group: res.Group, Kind: res.Kind, Namespace: res.Namespace, Name: res.Name},
+			Version:     res.Version, Managed: true, Status: res.Status, Health: res.Health,
+		})
+		index[refKey(res.Group, res.Kind, res.Namespace, res.Name)] = true
+		if res.Namespace != "" && !slices.Contains(namespaces, res.Namespace) {
+			namespaces = append(namespaces, res.Namespace)
+		}
+	}
+	if len(namespaces) > maxTreeNamespaces {
+		namespaces, t.Truncated = namespaces[:maxTreeNamespaces], true
+	}
+	// Owners come before what they own in children, so one pass per
+	// kind links each level to the one above.
+	for _, ns := range namespaces {
+		for _, cl := range children {
+			objs, cont, err := cl.list(ctx, s, ns, metav1.ListOptions{Limit: maxListItems})
+			if err != nil {
+				return nil, fmt.Errorf("list %ss in namespace %s: %w", cl.gvk.Kind, ns, err)
+			}
+			t.Truncated = t.Truncated || cont != ""
+			for _, o := range objs {
+				var parents []ResourceRef
+				for _, ref := range o.meta.OwnerReferences {
+					group := ""
+					if gv, err := schema.ParseGroupVersion(ref.APIVersion); err == nil {
+						group = gv.Group
+					}
+					if index[refKey(group, ref.Kind, ns, ref.Name)] {
+						parents = append(parents, ResourceRef{Group: group, Kind: ref.Kind, Namespace: ns, Name: ref.Name})
+					}
+				}
+				k := refKey(cl.gvk.Group, cl.gvk.Kind, ns, o.meta.Name)
+				if len(parents) == 0 || index[k] {
+					continue
+				}
+				index[k] = true
+				t.Nodes = append(t.Nodes, TreeNode{
+					ResourceRef: ResourceRef{Group: cl.gvk.Group, Kind: cl.gvk.Kind, Namespace: ns, Name: o.meta.Name},
+					Version:     cl.gvk.Version, UID: string(o.meta.UID), ParentRefs: parents, Info: o.info,
+				})
+			}
+		}
+	}
+	return t, nil
+}
+
+func (s *Server) needKube() error {
+	if s.opts.Kube == nil {
+		return newError(http.StatusNotImplemented, "NotImplemented", "this server has no Kubernetes client for live objects")
+	}
+	return nil
+}
+
+func (s *Server) appTree(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if err := s.needKube(); err != nil {
+		return err
+	}
+	app, err := s.readApp(r.Context(), p, actGet, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	t, err := s.tree(r.Context(), app)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+// Event is a Kubernetes Event about an app or one of its objects.
+type Event struct {
+	Type           string      `json:"type"`
+	Reason         string      `json:"reason"`
+	Message        string      `json:"message"`
+	Count          int32       `json:"count,omitempty"`
+	FirstTimestamp metav1.Time `json:"firstTimestamp,omitzero"`
+	LastTimestamp  metav1.Time `json:"lastTimestamp,omitzero"`
+	Source         string      `json:"source,omitempty"`
+	InvolvedObject ResourceRef `json:"involvedObject"`
+}
+
+// appEvents lists the Events of the app itself and of the objects of its
+// tree, newest first, at most maxEvents.
+func (s *Server) appEvents(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if err := s.needKube(); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	app, err := s.readApp(ctx, p, actGet, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	t, err := s.tree(ctx, app)
+	if err != nil {
+		return err
+	}
+	var out []Event
+	appEvents, err := s.opts.Kube.CoreV1().Events(s.opts.Namespace).List(ctx, metav1.ListOptions{
+		FieldSelector: "involvedObject.kind=Application,involvedObject.name=" + app.Name, Limit: maxEvents,
+	})
+	if err != nil {
+		return fmt.Errorf("list events of application %s: %w", app.Name, err)
+	}
+	out = appendEvents(out, appEvents.Items, func(corev1.Event) bool { return true })
+	byNS := map[string]map[string]bool{}
+	for _, n := range t.Nodes {
+		if n.Namespace == "" {
+			continue
+		}
+		if byNS[n.Namespace] == nil {
+			byNS[n.Namespace] = map[string]bool{}
+		}
+		byNS[n.Namespace][n.Kind+"/"+n.Name] = true
+	}
+	for ns, objs := range byNS {
+		l, err := s.opts.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{Limit: maxListItems})
+		if err != nil {
+			return fmt.Errorf("list events in namespace %s: %w", ns, err)
+		}
+		out = appendEvents(out, l.Items, func(e corev1.Event) bool { return objs[e.InvolvedObject.Kind+"/"+e.InvolvedObject.Name] })
+	}
+	slices.SortStableFunc(out, func(a, b Event) int { return b.LastTimestamp.Compare(a.LastTimestamp.Time) })
+	if len(out) > maxEvents {
+		out = out[:maxEvents]
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(out)})
+	return nil
+}
+
+func appendEvents(out []Event, items []corev1.Event, keep func(corev1.Event) bool) []Event {
+	for _, e := range items {
+		if !keep(e) {
+			continue
+		}
+		last := e.LastTimestamp
+		if last.IsZero() {
+			last = metav1.Time{Time: e.EventTime.Time}
+		}
+		first := e.FirstTimestamp
+		if first.IsZero() {
+			first = last
+		}
+		src := cmp.Or(e.ReportingController, e.Source.Component)
+		group := ""
+		if gv, err := schema.ParseGroupVersion(e.InvolvedObject.APIVersion); err == nil {
+			group = gv.Group
+		}
+		count := e.Count
+		if e.Series != nil {
+			count = e.Series.Count
+		}
+		out = append(out, Event{
+			Type: e.Type, Reason: e.Reason, Message: e.Message, Count: count,
+			FirstTimestamp: first, LastTimestamp: last, Source: src,
+			InvolvedObject: ResourceRef{Group: group, Kind: e.InvolvedObject.Kind, Namespace: e.InvolvedObject.Namespace, Name: e.InvolvedObject.Name},
+		})
+	}
+	return out
+}
