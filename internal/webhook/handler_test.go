@@ -20,7 +20,7 @@ import (
 func serve(t *testing.T, cfg Config, onPush func(context.Context, Push) (int, error), r *http.Request) (int, map[string]any) {
 	t.Helper()
 	w := httptest.NewRecorder()
-	(&Handler{Config: cfg, OnPush: onPush}).ServeHTTP(w, r)
+	(&Handler{Config: cfg, OnPush: onPush, Log: quiet}).ServeHTTP(w, r)
 	return w.Code, decodeBody(t, w.Body.Bytes())
 }
 
@@ -354,7 +354,7 @@ func TestHandlerGenericBareRefIsABranch(t *testing.T) {
 func TestHandlerOnlyPOST(t *testing.T) {
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodHead, http.MethodDelete} {
 		w := httptest.NewRecorder()
-		(&Handler{Config: testConfig}).ServeHTTP(w, httptest.NewRequest(m, Path, nil))
+		(&Handler{Config: testConfig, Log: quiet}).ServeHTTP(w, httptest.NewRequest(m, Path, nil))
 		if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != http.MethodPost {
 			t.Errorf("%s: status %d, Allow %q; want 405, POST", m, w.Code, w.Header().Get("Allow"))
 		}
@@ -377,7 +377,7 @@ func TestHandlerOnPushError(t *testing.T) {
 // server keeps serving afterwards.
 func TestHandlerOversizeBody(t *testing.T) {
 	rec := &recorder{}
-	srv := httptest.NewServer(&Handler{Config: testConfig, OnPush: rec.onPush})
+	srv := httptest.NewServer(&Handler{Config: testConfig, OnPush: rec.onPush, Log: quiet})
 	defer srv.Close()
 	s := senders[0]
 	big := append([]byte(`{"ref": "refs/heads/main", "pad": "`), bytes.Repeat([]byte("a"), 2<<20)...)
@@ -403,7 +403,7 @@ func TestHandlerOversizeBody(t *testing.T) {
 	}
 
 	// A smaller configured cap applies too.
-	small := &Handler{Config: withMaxBody(testConfig, 100)}
+	small := &Handler{Config: withMaxBody(testConfig, 100), Log: quiet}
 	w := httptest.NewRecorder()
 	small.ServeHTTP(w, s.newRequest(s.push, readTestdata(t, s.file), testConfig.GitHubSecret))
 	if w.Code != http.StatusRequestEntityTooLarge {
@@ -421,7 +421,7 @@ func withMaxBody(c Config, n int64) Config {
 func TestHandlerSlowBody(t *testing.T) {
 	cfg := testConfig
 	cfg.Timeout = 200 * time.Millisecond
-	srv := httptest.NewServer(&Handler{Config: cfg})
+	srv := httptest.NewServer(&Handler{Config: cfg, Log: quiet})
 	defer srv.Close()
 	pr, pw := io.Pipe()
 	defer pw.Close()

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,9 @@ import (
 	"sync"
 	"testing"
 )
+
+// quiet discards the Handler's log in tests.
+var quiet = slog.New(slog.DiscardHandler)
 
 // testConfig configures every provider with its own secret.
 var testConfig = Config{
