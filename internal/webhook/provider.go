@@ -80,21 +80,17 @@ func detect(h http.Header) (*provider, string) {
 var github = provider{
 	name:    GitHub,
 	secrets: func(c *Config) []string { return []string{c.GitHubSecret} },
-	verify: func(c *Config, h http.Header, _ url.Values, body []byte) error {
-		return checkHMAC(c, c.GitHubSecret, "X-Hub-Signature-256", "sha256=", h, body)
-	},
-	isPush: is("push"),
-	parse:  parseGitHubLike(GitHub),
+	verify:  hmacVerifier(func(c *Config) string { return c.GitHubSecret }, "X-Hub-Signature-256", "sha256="),
+	isPush:  is("push"),
+	parse:   parseGitHubLike(GitHub),
 }
 
 var gitea = provider{
 	name:    Gitea,
 	secrets: func(c *Config) []string { return []string{c.GiteaSecret} },
-	verify: func(c *Config, h http.Header, _ url.Values, body []byte) error {
-		return checkHMAC(c, c.GiteaSecret, "X-Gitea-Signature", "", h, body)
-	},
-	isPush: is("push"),
-	parse:  parseGitHubLike(Gitea),
+	verify:  hmacVerifier(func(c *Config) string { return c.GiteaSecret }, "X-Gitea-Signature", ""),
+	isPush:  is("push"),
+	parse:   parseGitHubLike(Gitea),
 }
 
 var forgejo = provider{
@@ -146,21 +142,17 @@ var bitbucketCloud = provider{
 var bitbucketServer = provider{
 	name:    BitbucketServer,
 	secrets: func(c *Config) []string { return []string{c.BitbucketServerSecret} },
-	verify: func(c *Config, h http.Header, _ url.Values, body []byte) error {
-		return checkHMAC(c, c.BitbucketServerSecret, "X-Hub-Signature", "sha256=", h, body)
-	},
-	isPush: is("repo:refs_changed"),
-	parse:  parseBitbucketServer,
+	verify:  hmacVerifier(func(c *Config) string { return c.BitbucketServerSecret }, "X-Hub-Signature", "sha256="),
+	isPush:  is("repo:refs_changed"),
+	parse:   parseBitbucketServer,
 }
 
 var generic = provider{
 	name:    Generic,
 	secrets: func(c *Config) []string { return []string{c.GenericSecret} },
-	verify: func(c *Config, h http.Header, _ url.Values, body []byte) error {
-		return checkHMAC(c, c.GenericSecret, "X-Soll-Signature", "sha256=", h, body)
-	},
-	isPush: is("push"),
-	parse:  parseGeneric,
+	verify:  hmacVerifier(func(c *Config) string { return c.GenericSecret }, "X-Soll-Signature", "sha256="),
+	isPush:  is("push"),
+	parse:   parseGeneric,
 }
 
 func is(events ...string) func(string) bool {
@@ -171,6 +163,14 @@ func is(events ...string) func(string) bool {
 			}
 		}
 		return false
+	}
+}
+
+// hmacVerifier checks header with checkHMAC and the secret picked from the
+// Config.
+func hmacVerifier(secret func(*Config) string, header, prefix string) func(*Config, http.Header, url.Values, []byte) error {
+	return func(c *Config, h http.Header, _ url.Values, body []byte) error {
+		return checkHMAC(c, secret(c), header, prefix, h, body)
 	}
 }
 
