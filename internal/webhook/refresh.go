@@ -1,0 +1,77 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sollv1 "soll.dev/api/v1alpha1"
+)
+
+// refreshAnnotation is the controller's RefreshAnnotation. It is repeated
+// here rather than imported so that this package does not depend on the
+// controller package and everything it pulls in.
+const refreshAnnotation = "soll.dev/refresh"
+
+var refreshPatch = client.RawPatch(types.MergePatchType,
+	[]byte(`{"metadata":{"annotations":{"`+refreshAnnotation+`":"normal"}}}`))
+
+// RefreshApps asks for a normal refresh of every Application in namespace
+// with a Git source that p Matches, by setting the soll.dev/refresh
+// annotation, and returns how many Applications now have a refresh pending.
+// Pass the manager's cached client: the list is served from its cache.
+//
+// Applications that are suspended or being deleted are left alone, and
+// one that already has a refresh pending is counted but not patched, so a
+// pending "hard" refresh is not weakened to "normal". A failed patch does
+// not stop the others; the errors are returned joined.
+//
+// A normal refresh reuses the Git fetcher's cached ref listing while it is
+// fresh, so the caller should also make the fetcher forget it for
+// p.RepoURLs (source.Fetcher's Refresh) before calling RefreshApps;
+// otherwise the push may only be seen when that cache expires.
+func RefreshApps(ctx context.Context, c client.Client, namespace string, p Push) (int, error) {
+	var list sollv1.ApplicationList
+	if err := c.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return 0, fmt.Errorf("list applications in %s: %w", namespace, err)
+	}
+	m := newMatcher(p)
+	matched := 0
+	var errs []error
+	for i := range list.Items {
+		app := &list.Items[i]
+		if app.Spec.Suspend || !app.DeletionTimestamp.IsZero() || !m.matchesApp(app) {
+			continue
+		}
+		if _, pending := app.Annotations[refreshAnnotation]; !pending {
+			if err := c.Patch(ctx, app, refreshPatch); err != nil {
+				if !apierrors.IsNotFound(err) {
+					errs = append(errs, fmt.Errorf("annotate application %s/%s: %w", app.Namespace, app.Name, err))
+				}
+				continue
+			}
+		}
+		matched++
+	}
+	return matched, errors.Join(errs...)
+}
+
+// matchesApp reports whether any Git source of app matches. Chart sources
+// come from Helm repositories, which do not send Git pushes.
+func (m *matcher) matchesApp(app *sollv1.Application) bool {
+	sources := app.Spec.Sources
+	if app.Spec.Source != nil {
+		sources = []sollv1.ApplicationSource{*app.Spec.Source}
+	}
+	for i := range sources {
+		s := &sources[i]
+		if s.Chart == "" && m.matches(s.RepoURL, s.TargetRevision) {
+			return true
+		}
+	}
+	return false
+}
