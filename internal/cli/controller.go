@@ -9,7 +9,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	ctrl "sigs.k8s.io/controller-runtime"
+
 	"soll.dev/internal/controller"
+	"soll.dev/internal/serve"
+	"soll.dev/internal/source"
 	"soll.dev/internal/version"
 )
 
@@ -21,6 +25,10 @@ type controllerFlags struct {
 	workers         int
 	metricsAddr     string
 	logLevel        string
+	// listen and insecureCookies serve the API (soll run only).
+	listen          string
+	insecureCookies bool
+	serveAPI        bool
 }
 
 func (f *controllerFlags) register(cmd *cobra.Command) {
@@ -51,14 +59,23 @@ func (f *controllerFlags) run(cmd *cobra.Command) error {
 	}
 	cfg.UserAgent = "soll-controller/" + version.Version
 	log.Info("starting controller", "namespace", f.kube.namespace, "server", cfg.Host)
-	return controller.Run(cmd.Context(), cfg, controller.Options{
+	opts := controller.Options{
 		Namespace:       f.kube.namespace,
 		CacheDir:        f.cacheDir,
 		RefreshInterval: f.refreshInterval,
 		Workers:         f.workers,
 		MetricsAddr:     f.metricsAddr,
 		Log:             log,
-	})
+	}
+	if f.serveAPI {
+		opts.Extend = func(mgr ctrl.Manager, fetcher source.Fetcher) error {
+			return serve.Add(cmd.Context(), mgr, fetcher, serve.Options{
+				Addr: f.listen, Namespace: f.kube.namespace, Version: version.Version,
+				InsecureCookies: f.insecureCookies, Log: log,
+			})
+		}
+	}
+	return controller.Run(cmd.Context(), cfg, opts)
 }
 
 func newControllerCommand() *cobra.Command {
@@ -77,10 +94,12 @@ func newRunCommand() *cobra.Command {
 	var f controllerFlags
 	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Run soll in one process (the default deployment); today the controller, later also the API server and UI",
+		Short: "Run soll in one process (the default deployment): the controller and the API server",
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
+		RunE:  func(cmd *cobra.Command, _ []string) error { f.serveAPI = true; return f.run(cmd) },
 	}
 	f.register(cmd)
+	cmd.Flags().StringVar(&f.listen, "listen", ":8080", "address of the API server (/api/v1, /api/webhook, /auth)")
+	cmd.Flags().BoolVar(&f.insecureCookies, "insecure-cookies", false, "send session cookies without the Secure flag (plain-HTTP local use only)")
 	return cmd
 }

@@ -26,6 +26,7 @@ import (
 	"soll.dev/internal/render/jsonnet"
 	"soll.dev/internal/render/kustomize"
 	"soll.dev/internal/render/plugin"
+	sollsource "soll.dev/internal/source"
 	"soll.dev/internal/source/git"
 )
 
@@ -47,6 +48,11 @@ type Options struct {
 	MetricsAddr string
 	// Log is the logger; nil means slog.Default().
 	Log *slog.Logger
+	// Extend, when set, adds more to the manager once the controller is
+	// set up (the API server of `soll run`); it gets the Git fetcher the
+	// controller uses, so that a webhook can refresh a repository once for
+	// all its apps.
+	Extend func(mgr ctrl.Manager, fetcher sollsource.Fetcher) error
 }
 
 // Run runs the controller until ctx ends.
@@ -129,6 +135,11 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	r.Renderer = &render.Cache{Renderer: renderers(r.pluginConfig)}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, err
+	}
+	if opts.Extend != nil {
+		if err := opts.Extend(mgr, fetcher); err != nil {
+			return nil, err
+		}
 	}
 	return mgr, nil
 }

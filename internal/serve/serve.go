@@ -1,0 +1,317 @@
+// Package serve assembles soll's HTTP front: the API (internal/server)
+// behind authentication (internal/auth) and RBAC (internal/rbac), the login
+// and logout endpoints, SSO, and Git webhooks (internal/webhook). `soll run`
+// mounts it in the controller's process, sharing the controller's cache and
+// Git fetcher.
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/kubernetes"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/yaml"
+
+	"soll.dev/internal/auth"
+	"soll.dev/internal/rbac"
+	"soll.dev/internal/server"
+	"soll.dev/internal/source"
+	"soll.dev/internal/webhook"
+)
+
+// Secret keys of the webhook shared secrets, in the Secret soll-secret
+// that also holds the token signing key.
+const (
+	WebhookSecretName = "soll-secret"
+	webhookKeyPrefix  = "webhook."
+)
+
+// OIDCKey is the key of the soll-config ConfigMap holding the SSO settings
+// (auth.OIDCConfig as YAML: issuer, clientID, redirectURL, scopes,
+// groupsClaim); the client secret is read from soll-secret's
+// "oidc.clientSecret" key, never from the ConfigMap.
+const OIDCKey = "oidc.config"
+
+// Options configure the front.
+type Options struct {
+	// Addr is the listen address, for example ":8080".
+	Addr string
+	// Namespace is soll's namespace.
+	Namespace string
+	// Version is reported by /api/v1/version.
+	Version string
+	// InsecureCookies drops the Secure flag of cookies, for plain-HTTP
+	// local use only.
+	InsecureCookies bool
+	// Log is the logger; nil means slog.Default().
+	Log *slog.Logger
+	// Ready, when set, is called with the bound address once the listener
+	// is up (tests use ":0").
+	Ready func(addr string)
+}
+
+// Add mounts the front on mgr: an HTTP listener started and stopped with
+// it. fetcher, when not nil, is the controller's Git fetcher: a webhook push
+// then refreshes the repository once before the matching apps compare.
+func Add(ctx context.Context, mgr ctrl.Manager, fetcher source.Fetcher, opts Options) error {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	kc, err := kubernetes.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return err
+	}
+	return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		h, err := newHandler(ctx, mgr, kc, fetcher, opts)
+		if err != nil {
+			return err
+		}
+		return listen(ctx, h, opts)
+	}))
+}
+
+func newHandler(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, fetcher source.Fetcher, opts Options) (http.Handler, error) {
+	c := mgr.GetClient()
+	am, err := auth.New(ctx, auth.Options{Client: c, Namespace: opts.Namespace, InsecureCookies: opts.InsecureCookies, Logger: opts.Log})
+	if err != nil {
+		return nil, fmt.Errorf("authentication: %w", err)
+	}
+	store := rbac.NewStore(c, opts.Namespace)
+	if err := store.Load(ctx); err != nil {
+		opts.Log.Error("RBAC policy", "error", err.Error())
+	}
+	go store.Run(ctx, 5*time.Second, func(err error) { opts.Log.Error("RBAC policy", "error", err.Error()) })
+
+	api, err := server.New(server.Options{
+		Client: c, APIReader: mgr.GetAPIReader(), Informers: mgr.GetCache(),
+		Namespace: opts.Namespace, Auth: authenticator{am}, RBAC: authorizer{store},
+		Kube: kc, Version: opts.Version, Log: opts.Log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	wh, err := webhookHandler(ctx, c, fetcher, opts)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", api)
+	sessions := &sessionHandler{m: am, api: api}
+	mux.Handle("POST /api/v1/session", sessions)
+	mux.Handle("DELETE /api/v1/session", sessions)
+	mux.Handle(webhook.Path, wh)
+	if cfg, err := oidcConfig(ctx, c, opts.Namespace); err != nil {
+		return nil, err
+	} else if cfg != nil {
+		o, err := am.NewOIDC(*cfg)
+		if err != nil {
+			return nil, fmt.Errorf("SSO: %w", err)
+		}
+		mux.Handle("/auth/login", o.LoginHandler())
+		mux.Handle("/auth/callback", o.CallbackHandler())
+	}
+	return mux, nil
+}
+
+func listen(ctx context.Context, h http.Handler, opts Options) error {
+	l, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", opts.Addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	if opts.Ready != nil {
+		opts.Ready(l.Addr().String())
+	}
+	opts.Log.Info("serving the API", "addr", l.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		return nil
+	}
+}
+
+// authenticator adapts auth.Manager to the API's Authenticator.
+type authenticator struct{ m *auth.Manager }
+
+func (a authenticator) Authenticate(r *http.Request) (*server.Principal, error) {
+	p, err := a.principal(r)
+	if err != nil || p == nil {
+		return nil, err
+	}
+	out := &server.Principal{Subject: p.Subject, Groups: p.Groups, Project: p.Project, Role: p.Role, TokenID: p.TokenID}
+	if p.Kind == auth.KindSSO {
+		// An SSO identity must not pass for a local account or a role:
+		// the provider, not soll, chose these names.
+		if !strings.Contains(out.Subject, "@") {
+			out.Subject = "sso:" + out.Subject
+		}
+		groups := out.Groups[:0:0]
+		for _, g := range out.Groups {
+			if !strings.HasPrefix(g, "role:") && !strings.HasPrefix(g, "proj:") {
+				groups = append(groups, g)
+			}
+		}
+		out.Groups = groups
+	}
+	return out, nil
+}
+
+func (a authenticator) principal(r *http.Request) (*auth.Principal, error) {
+	token, fromCookie := auth.TokenFromRequest(r)
+	if token == "" {
+		return nil, nil
+	}
+	if err := auth.CheckCSRF(r, fromCookie); err != nil {
+		return nil, err
+	}
+	return a.m.Authenticate(r.Context(), token)
+}
+
+// authorizer adapts the RBAC store to the API's Authorizer.
+type authorizer struct{ s *rbac.Store }
+
+func (a authorizer) Allowed(p *server.Principal, resource, action, object string) bool {
+	if p == nil {
+		return false
+	}
+	subjects := append([]string{p.Subject}, p.Groups...)
+	if p.Project != "" {
+		subjects = []string{rbac.ProjectSubject(p.Project, p.Role)}
+	}
+	return a.s.Allowed(subjects, resource, action, object)
+}
+
+// sessionHandler logs in (POST /api/v1/session with a JSON body
+// {"username", "password"}; the token comes back in the body and as the
+// session cookie) and out (DELETE, revoking the presented token).
+type sessionHandler struct {
+	m   *auth.Manager
+	api http.Handler
+}
+
+func (s *sessionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodDelete {
+		p, err := authenticator{s.m}.principal(r)
+		if err != nil || p == nil {
+			writeError(w, http.StatusUnauthorized, "Unauthorized", "log in first: no valid session")
+			return
+		}
+		if err := s.m.Logout(r.Context(), p); err != nil {
+			writeError(w, http.StatusInternalServerError, "Internal", "logout failed")
+			return
+		}
+		s.m.ClearSessionCookie(w)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	var body struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err := dec.Decode(&body); err != nil || body.Username == "" {
+		writeError(w, http.StatusBadRequest, "Invalid", `send {"username": ..., "password": ...}`)
+		return
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	token, err := s.m.Login(r.Context(), body.Username, body.Password, host)
+	var throttled *auth.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", fmt.Sprint(int(throttled.RetryAfter.Seconds())+1))
+		writeError(w, http.StatusTooManyRequests, "Throttled", err.Error())
+		return
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		writeError(w, http.StatusUnauthorized, "Unauthorized", err.Error())
+		return
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, "Internal", "login failed")
+		return
+	}
+	p, err := s.m.Authenticate(r.Context(), token)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "Internal", "login failed")
+		return
+	}
+	s.m.SetSessionCookie(w, token, p.ExpiresAt)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"token": token, "subject": p.Subject, "expiresAt": p.ExpiresAt})
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"code": code, "message": msg})
+}
+
+// webhookHandler serves Git webhooks with the shared secrets of
+// soll-secret ("webhook.github.secret", "webhook.gitlab.secret",
+// "webhook.bitbucket.secret", "webhook.bitbucketserver.secret",
+// "webhook.gitea.secret", "webhook.generic.secret").
+func webhookHandler(ctx context.Context, c client.Client, fetcher source.Fetcher, opts Options) (http.Handler, error) {
+	var s corev1.Secret
+	err := c.Get(ctx, client.ObjectKey{Namespace: opts.Namespace, Name: WebhookSecretName}, &s)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("read Secret %s/%s: %w", opts.Namespace, WebhookSecretName, err)
+	}
+	get := func(k string) string { return strings.TrimSpace(string(s.Data[webhookKeyPrefix+k])) }
+	cfg := webhook.Config{
+		GitHubSecret:          get("github.secret"),
+		GitLabSecret:          get("gitlab.secret"),
+		BitbucketCloudSecret:  get("bitbucket.secret"),
+		BitbucketServerSecret: get("bitbucketserver.secret"),
+		GiteaSecret:           get("gitea.secret"),
+		GenericSecret:         get("generic.secret"),
+	}
+	return &webhook.Handler{Config: cfg, Log: opts.Log, OnPush: func(ctx context.Context, p webhook.Push) (int, error) {
+		if fetcher != nil {
+			// One new ref listing for all the apps of the repository.
+			for _, u := range p.RepoURLs {
+				fetcher.Refresh(u)
+			}
+		}
+		return webhook.RefreshApps(ctx, c, opts.Namespace, p)
+	}}, nil
+}
+
+// oidcConfig reads the SSO settings; nil when SSO is not configured.
+func oidcConfig(ctx context.Context, c client.Client, ns string) (*auth.OIDCConfig, error) {
+	var cm corev1.ConfigMap
+	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "soll-config"}, &cm)
+	if apierrors.IsNotFound(err) || (err == nil && cm.Data[OIDCKey] == "") {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read ConfigMap %s/soll-config: %w", ns, err)
+	}
+	var cfg auth.OIDCConfig
+	if err := yaml.UnmarshalStrict([]byte(cm.Data[OIDCKey]), &cfg); err != nil {
+		return nil, fmt.Errorf("ConfigMap %s/soll-config key %s: %w", ns, OIDCKey, err)
+	}
+	var s corev1.Secret
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: WebhookSecretName}, &s); err == nil {
+		cfg.ClientSecret = string(s.Data["oidc.clientSecret"])
+	}
+	return &cfg, nil
+}
