@@ -38,9 +38,9 @@ func TestCheckApplicationRepos(t *testing.T) {
 			},
 		},
 		{
-			name:  "empty list allows none",
-			app:   app("web", dest, "https://git.example.com/team-a/web"),
-			want:  []string{"spec.sourceRepos allows no repository"},
+			name: "empty list allows none",
+			app:  app("web", dest, "https://git.example.com/team-a/web"),
+			want: []string{"spec.sourceRepos allows no repository"},
 		},
 		{
 			name:  "trailing .git and slash, upper-case host and scheme",
