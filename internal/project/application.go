@@ -3,6 +3,7 @@ package project
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	sollv1 "soll.dev/api/v1alpha1"
@@ -103,20 +104,21 @@ func lowerHost(authority string) string {
 }
 
 // redactURL drops user information from a URL shown in an error; it may be
-// a token.
+// a token. A URL that does not parse is not shown at all, since where its
+// user information ends cannot be told.
 func redactURL(repoURL string) string {
-	scheme, rest, ok := strings.Cut(repoURL, "://")
-	if !ok {
+	if !strings.Contains(repoURL, "://") {
+		return repoURL // user@host:path names an SSH login, not a secret
+	}
+	u, err := url.Parse(repoURL)
+	if err != nil {
+		return "the repository URL (it does not parse as a URL)"
+	}
+	if u.User == nil {
 		return repoURL
 	}
-	authority, path, hasPath := strings.Cut(rest, "/")
-	if i := strings.LastIndex(authority, "@"); i >= 0 {
-		authority = authority[i+1:]
-	}
-	if hasPath {
-		return scheme + "://" + authority + "/" + path
-	}
-	return scheme + "://" + authority
+	u.User = nil
+	return u.String()
 }
 
 // allows describes the allowing entries of a Project list for an error:

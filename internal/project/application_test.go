@@ -103,6 +103,12 @@ func TestCheckApplicationRepos(t *testing.T) {
 			want:  []string{"https://git.example.com/team-b/web is not permitted"},
 		},
 		{
+			name:  "a URL that does not parse is not shown",
+			repos: []string{"https://git.example.com/team-a/*"},
+			app:   app("web", dest, "https://bot:s3cret@git.example.com/team-b/%zz"),
+			want:  []string{"spec.source.repoURL: the repository URL (it does not parse as a URL) is not permitted"},
+		},
+		{
 			name:  "every source is checked",
 			repos: []string{"https://git.example.com/team-a/*", "https://charts.example.com"},
 			app: app("web", dest,
