@@ -7,29 +7,12 @@ func TestGlob(t *testing.T) {
 		pattern, object string
 		want            bool
 	}{
+		// The matching itself is tested in package glob; these check that
+		// rbac objects use it.
 		{"*", "team-a/web", true},
-		{"*", "", true},
 		{"team-a/*", "team-a/web", true},
-		{"team-a/*", "team-a/", true},
 		{"team-a/*", "team-b/web", false},
-		{"team-a/*", "team-a", false},
-		{"*/web", "team-a/web", true},
-		{"*/web", "team-a/web-2", false},
-		{"team-a/web", "team-a/web", true},
-		{"team-a/web", "team-a/web2", false},
-		// "*" crosses "/": one star covers a whole URL path.
 		{"https://github.com/org/*", "https://github.com/org/sub/repo.git", true},
-		{"https://github.com/org/*", "https://github.com/other/repo.git", false},
-		{"*-prod/*", "team-a-prod/web", true},
-		{"*-prod/*", "team-a-staging/web", false},
-		{"a*b*c", "abc", true},
-		{"a*b*c", "axxbyyc", true},
-		{"a*b*c", "acb", false},
-		{"ab*ba", "aba", false}, // prefix and suffix must not overlap
-		{"a**b", "ab", true},
-		// Only "*" is special; brackets and question marks are literal.
-		{"https://[fd00::1]:6443", "https://[fd00::1]:6443", true},
-		{"team-?/web", "team-a/web", false},
 	}
 	for _, tt := range tests {
 		g, err := compileGlob(tt.pattern)
