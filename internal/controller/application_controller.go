@@ -44,6 +44,10 @@ const (
 	ResourcesFinalizer = "soll.dev/resources-finalizer"
 )
 
+// SyncWindowCondition is True while the Project's sync windows hold an
+// automated sync of the Application back.
+const SyncWindowCondition = "SyncWindowBlocked"
+
 // Reconciler reconciles Applications: it compares Git with the cluster,
 // runs sync operations, and reports status.
 type Reconciler struct {
@@ -159,7 +163,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.writeComparison(ctx, &app, c); err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: r.refreshInterval(&app)}, nil
+	after := r.refreshInterval(&app)
+	if c.window != nil && c.window.NextChange != nil {
+		// Look again when the window opens.
+		after = min(after, max(time.Until(*c.window.NextChange), time.Second))
+	}
+	return ctrl.Result{RequeueAfter: after}, nil
 }
 
 func (r *Reconciler) refreshInterval(app *sollv1.Application) time.Duration {
@@ -234,6 +243,11 @@ func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Applicatio
 		s.ReconciledAt = &now
 		s.ObservedGeneration = app.Generation
 		meta.RemoveStatusCondition(&s.Conditions, "ComparisonError")
+		if c.window != nil {
+			setCondition(s, app.Generation, SyncWindowCondition, metav1.ConditionTrue, "SyncWindowClosed", "automated sync held back: "+c.window.Reason)
+		} else {
+			meta.RemoveStatusCondition(&s.Conditions, SyncWindowCondition)
+		}
 		if len(c.conflicts) > 0 {
 			setCondition(s, app.Generation, sollv1.ApplicationSharedResource, metav1.ConditionTrue, "ManagedByAnotherApplication", strings.Join(c.conflicts, "; "))
 		} else {

@@ -13,6 +13,7 @@ import (
 	"soll.dev/internal/diff"
 	"soll.dev/internal/health"
 	"soll.dev/internal/kube"
+	"soll.dev/internal/project"
 	"soll.dev/internal/render"
 	"soll.dev/internal/resource"
 	"soll.dev/internal/source"
@@ -45,6 +46,11 @@ type comparison struct {
 	conflicts []string
 	// preDelete are Helm pre-delete hooks, run when the app is deleted.
 	preDelete []*unstructured.Unstructured
+	// project is the app's Project, whose rules the comparison passed.
+	project *sollv1.Project
+	// window is the sync window state when it held an automated sync
+	// back; nil otherwise.
+	window *project.WindowState
 }
 
 // sourceState is one source of a comparison, resolved.
@@ -151,6 +157,13 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 	if err := checkDestination(app.Spec.Destination); err != nil {
 		return nil, &stageError{"InvalidSpec", err}
 	}
+	proj, err := r.project(ctx, app)
+	if err != nil {
+		return nil, &stageError{"InvalidSpec", err}
+	}
+	if err := project.CheckApplication(proj, app); err != nil {
+		return nil, &stageError{"ProjectViolation", err}
+	}
 	targets := targetRevisions(app, srcs)
 	for i, rev := range revisions {
 		if i < len(targets) && rev != "" {
@@ -165,7 +178,7 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 	if err != nil {
 		return nil, &stageError{"InvalidSettings", err}
 	}
-	c := &comparison{settings: set, sources: make([]sourceState, len(srcs))}
+	c := &comparison{settings: set, sources: make([]sourceState, len(srcs)), project: proj}
 
 	// Resolve and check out every Git source first: others may read
 	// their files through refs.
@@ -254,6 +267,9 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 	desired, c.preDelete, err = helmHooks(app, desired)
 	if err != nil {
 		return nil, &stageError{"RenderError", err}
+	}
+	if err := r.checkResources(proj, append(desired, c.preDelete...)); err != nil {
+		return nil, &stageError{"ProjectViolation", err}
 	}
 	if err := r.diffLive(ctx, app, c, desired, fresh); err != nil {
 		return nil, &stageError{"ComparisonError", err}

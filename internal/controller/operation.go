@@ -39,6 +39,10 @@ func (r *Reconciler) nextOperation(app *sollv1.Application, c *comparison) (op *
 	if len(c.results) == 0 && !pol.Automated.AllowEmpty {
 		return nil, false
 	}
+	if ws := syncWindow(c.project, app); !ws.SyncAllowed {
+		c.window = &ws
+		return nil, false
+	}
 	revs := c.revisions()
 	if st := app.Status.OperationState; st != nil && st.SyncResult != nil && slices.Equal(st.SyncResult.Revisions, revs) {
 		// This revision was synced already. A failure is not retried
@@ -72,6 +76,17 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	}
 	if state.Phase == sollv1.OperationTerminating {
 		return r.finishOperation(ctx, app, state, false, "operation terminated", nil)
+	}
+	if !resumed && !automated {
+		if ws := syncWindow(c.project, app); !ws.ManualAllowed {
+			if app.Operation != nil {
+				patch := client.RawPatch(types.MergePatchType, []byte(`{"operation":null}`))
+				if err := r.Client.Patch(ctx, app, patch); err != nil {
+					return fmt.Errorf("take operation of application %s/%s: %w", app.Namespace, app.Name, err)
+				}
+			}
+			return r.finishOperation(ctx, app, state, false, "sync denied by the project's sync windows: "+ws.Reason, nil)
+		}
 	}
 	if err := r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) { s.OperationState = state }); err != nil {
 		return err

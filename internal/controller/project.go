@@ -1,0 +1,61 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/project"
+)
+
+// project returns app's Project: from soll's namespace, or the permissive
+// default when the Project "default" does not exist. An Application of a
+// Project that does not exist is refused: deploying it unrestricted would
+// defeat the Project.
+func (r *Reconciler) project(ctx context.Context, app *sollv1.Application) (*sollv1.Project, error) {
+	name := app.Spec.Project
+	if name == "" {
+		name = project.DefaultName
+	}
+	var p sollv1.Project
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: name}, &p)
+	switch {
+	case apierrors.IsNotFound(err) && name == project.DefaultName:
+		return project.Default(), nil
+	case apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("spec.project: Project %s does not exist in namespace %s: create it or use another project", name, app.Namespace)
+	case err != nil:
+		return nil, fmt.Errorf("read Project %s: %w", name, err)
+	}
+	return &p, nil
+}
+
+// checkResources refuses desired objects whose kind the Project does not
+// permit, naming each.
+func (r *Reconciler) checkResources(p *sollv1.Project, desired []*unstructured.Unstructured) error {
+	var errs []error
+	for _, d := range desired {
+		gvk := d.GroupVersionKind()
+		namespaced := d.GetNamespace() != ""
+		if err := project.CheckResource(p, gvk.Group, gvk.Kind, namespaced); err != nil {
+			var re *project.ResourceError
+			if errors.As(err, &re) {
+				re.Name = d.GetName()
+			}
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// syncWindow tells whether app may sync now under its Project's sync
+// windows, manually or automatically, and when to look again.
+func syncWindow(p *sollv1.Project, app *sollv1.Application) project.WindowState {
+	return project.Windows(p, app, time.Now())
+}

@@ -1,0 +1,118 @@
+package controller_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/controller"
+)
+
+const projectFiles = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  k: v\n"
+
+func newProject(ns, name string, mutate func(*sollv1.ProjectSpec)) *sollv1.Project {
+	p := &sollv1.Project{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: sollv1.ProjectSpec{
+			SourceRepos:  []string{"*"},
+			Destinations: []sollv1.ProjectDestination{{Server: "*", Namespace: "*"}},
+		},
+	}
+	if mutate != nil {
+		mutate(&p.Spec)
+	}
+	return p
+}
+
+func comparisonError(h *harness, name string) string {
+	h.t.Helper()
+	app := h.waitForApp(name, "a project violation", time.Minute, func(a *sollv1.Application) bool {
+		c := condition(a, "ComparisonError")
+		return c != nil && c.Reason == "ProjectViolation"
+	})
+	return condition(app, "ComparisonError").Message
+}
+
+// TestProjectRulesAreEnforced: an Application can never deploy from a
+// repository, or a kind, its Project forbids, even when its spec was
+// written straight into the cluster; nothing of it is applied.
+func TestProjectRulesAreEnforced(t *testing.T) {
+	h := newHarnessWith(t, harnessOptions{files: map[string]string{
+		"app/cm.yaml":     projectFiles,
+		"app/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  k: v\n",
+	}})
+	mustCreate(t, h, newProject(h.sollNS, "team-a", func(s *sollv1.ProjectSpec) {
+		s.SourceRepos = []string{"https://git.example.com/team-a/*"}
+	}))
+	mustCreate(t, h, newProject(h.sollNS, "no-secrets", func(s *sollv1.ProjectSpec) {
+		s.NamespaceResourceDenyList = []sollv1.GroupKind{{Group: "", Kind: "Secret"}}
+	}))
+	auto := func(project string) func(*sollv1.Application) {
+		return func(a *sollv1.Application) {
+			a.Spec.Project = project
+			a.Spec.SyncPolicy = &sollv1.SyncPolicy{Automated: &sollv1.AutomatedSyncPolicy{}}
+		}
+	}
+	h.createAppNamed("wrong-repo", "app", auto("team-a"))
+	h.createAppNamed("secret-kind", "app", auto("no-secrets"))
+	h.createAppNamed("no-project", "app", auto("missing"))
+
+	if msg := comparisonError(h, "wrong-repo"); !strings.Contains(msg, "spec.source.repoURL") || !strings.Contains(msg, "team-a") {
+		t.Errorf("wrong repository: condition %q does not name the field and the project", msg)
+	}
+	if msg := comparisonError(h, "secret-kind"); !strings.Contains(msg, "Secret") || !strings.Contains(msg, "spec.namespaceResourceDenyList") {
+		t.Errorf("forbidden kind: condition %q does not name the kind and the list", msg)
+	}
+	app := h.waitForApp("no-project", "a missing project", time.Minute, func(a *sollv1.Application) bool {
+		c := condition(a, "ComparisonError")
+		return c != nil && strings.Contains(c.Message, "Project missing does not exist")
+	})
+	_ = app
+	if _, err := h.env.Kube.CoreV1().ConfigMaps(h.destNS).Get(context.Background(), "settings", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("an app breaking its project's rules deployed objects (get: %v)", err)
+	}
+}
+
+// TestSyncWindowsHoldSyncsBack: an active deny window keeps automated syncs
+// from running (with a condition saying why) and refuses manual ones unless
+// the window allows them.
+func TestSyncWindowsHoldSyncsBack(t *testing.T) {
+	h := newHarnessWith(t, harnessOptions{files: map[string]string{"app/cm.yaml": projectFiles}})
+	mustCreate(t, h, newProject(h.sollNS, "frozen", func(s *sollv1.ProjectSpec) {
+		s.SyncWindows = []sollv1.SyncWindow{{
+			Kind: "deny", Schedule: "* * * * *", Duration: metav1.Duration{Duration: time.Hour},
+			Applications: []string{"*"},
+		}}
+	}))
+	h.createAppNamed("frozen", "app", func(a *sollv1.Application) {
+		a.Spec.Project = "frozen"
+		a.Spec.SyncPolicy = &sollv1.SyncPolicy{Automated: &sollv1.AutomatedSyncPolicy{}}
+	})
+	app := h.waitForApp("frozen", "held back by the window", time.Minute, func(a *sollv1.Application) bool {
+		c := condition(a, controller.SyncWindowCondition)
+		return c != nil && c.Status == metav1.ConditionTrue
+	})
+	if msg := condition(app, controller.SyncWindowCondition).Message; !strings.Contains(msg, "deny window") {
+		t.Errorf("condition %q does not name the window", msg)
+	}
+	if app.Status.OperationState != nil {
+		t.Errorf("an automated sync ran during a deny window: %s", describe(app))
+	}
+
+	h.requestSyncOf("frozen")
+	app = h.waitForApp("frozen", "manual sync refused", time.Minute, func(a *sollv1.Application) bool {
+		st := a.Status.OperationState
+		return st != nil && st.Phase == sollv1.OperationFailed
+	})
+	if msg := app.Status.OperationState.Message; !strings.Contains(msg, "sync windows") {
+		t.Errorf("operation message %q does not blame the sync window", msg)
+	}
+	if _, err := h.env.Kube.CoreV1().ConfigMaps(h.destNS).Get(context.Background(), "settings", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a sync ran during a deny window (get: %v)", err)
+	}
+}
