@@ -499,7 +499,6 @@ func trackingOwner(live *unstructured.Unstructured) string {
 	return ns + "/" + name
 }
 
-
 // assess derives per-resource and app sync and health.
 func (r *Reconciler) assess(c *comparison) {
 	c.synced = true

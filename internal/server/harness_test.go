@@ -288,5 +288,6 @@ func (h *harness) listNames(token, query string) ([]string, AppList) {
 	return names, AppList{Continue: l.Continue, Total: l.Total}
 }
 
-
-func objectMeta(name, ns string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: ns} }
+func objectMeta(name, ns string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: ns}
+}
