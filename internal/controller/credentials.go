@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/project"
 	"soll.dev/internal/source"
 )
 
@@ -76,12 +77,12 @@ func (r *Reconciler) matchCredentials(ctx context.Context, ns, url string) (*cor
 	if err := r.Client.List(ctx, &list, client.InNamespace(ns), client.HasLabels{SecretTypeLabel}); err != nil {
 		return nil, fmt.Errorf("list repository credentials in %s: %w", ns, err)
 	}
-	want := normalizeRepoURL(url)
+	want := project.NormalizeRepoURL(url)
 	var best *corev1.Secret
 	bestLen := -1
 	for i := range list.Items {
 		s := &list.Items[i]
-		u := normalizeRepoURL(string(s.Data["url"]))
+		u := project.NormalizeRepoURL(string(s.Data["url"]))
 		if u == "" {
 			continue
 		}
@@ -97,21 +98,6 @@ func (r *Reconciler) matchCredentials(ctx context.Context, ns, url string) (*cor
 		}
 	}
 	return best, nil
-}
-
-// normalizeRepoURL makes equivalent spellings of a repository URL equal:
-// lower-case scheme and host, no trailing "/" or ".git".
-func normalizeRepoURL(u string) string {
-	u = strings.TrimSpace(u)
-	if scheme, rest, ok := strings.Cut(u, "://"); ok {
-		host, path, _ := strings.Cut(rest, "/")
-		u = strings.ToLower(scheme) + "://" + strings.ToLower(host)
-		if path != "" {
-			u += "/" + path
-		}
-	}
-	u = strings.TrimSuffix(u, "/")
-	return strings.TrimSuffix(u, ".git")
 }
 
 // prefixMatch reports whether the repository URL want lies under the

@@ -1,6 +1,10 @@
 package controller
 
-import "testing"
+import (
+	"testing"
+
+	"soll.dev/internal/project"
+)
 
 func TestCredentialTemplateMatching(t *testing.T) {
 	cases := []struct {
@@ -18,7 +22,7 @@ func TestCredentialTemplateMatching(t *testing.T) {
 		{"git@git.example.com:teams/app.git", "git@git.example.com:team", false},
 	}
 	for _, c := range cases {
-		if got := prefixMatch(normalizeRepoURL(c.repo), normalizeRepoURL(c.prefix)); got != c.want {
+		if got := prefixMatch(project.NormalizeRepoURL(c.repo), project.NormalizeRepoURL(c.prefix)); got != c.want {
 			t.Errorf("template %s for %s: match = %v, want %v", c.prefix, c.repo, got, c.want)
 		}
 	}

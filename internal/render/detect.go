@@ -39,18 +39,11 @@ var kustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Ku
 // Detect reads no file contents; it applies the same confinement as the
 // renderers to path, so it fails where they would on an escaping path.
 func Detect(root, path string) (Tool, error) {
-	app, err := confine.Path(path)
+	r, app, err := OpenApp(Request{Root: root, Path: path})
 	if err != nil {
-		return "", &Error{File: path, Err: fmt.Errorf("application path: %w", err)}
-	}
-	r, err := confine.Open(root)
-	if err != nil {
-		return "", &Error{Err: err}
-	}
-	defer r.Close()
-	if err := CheckAppDir(r, app); err != nil {
 		return "", err
 	}
+	defer r.Close()
 	entries, err := NewBudget(Limits{}).ReadDir(r, app)
 	if err != nil {
 		return "", &Error{File: app, Err: err}
@@ -75,6 +68,25 @@ func Detect(root, path string) (Tool, error) {
 		return ToolJsonnet, nil
 	}
 	return ToolDirectory, nil
+}
+
+// OpenApp confines req's application path, opens the snapshot root and
+// checks that the path is a directory in it: the first steps of every
+// renderer that reads files. The caller closes root.
+func OpenApp(req Request) (root *confine.Root, app string, err error) {
+	app, err = confine.Path(req.Path)
+	if err != nil {
+		return nil, "", &Error{File: req.Path, Err: fmt.Errorf("application path: %w", err)}
+	}
+	root, err = confine.Open(req.Root)
+	if err != nil {
+		return nil, "", &Error{Err: err}
+	}
+	if err := CheckAppDir(root, app); err != nil {
+		root.Close()
+		return nil, "", err
+	}
+	return root, app, nil
 }
 
 // CheckAppDir checks that the application path app, already cleaned by

@@ -34,20 +34,13 @@ func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Resu
 	defer cancel()
 	budget := render.NewBudget(r.Limits)
 
-	app, err := confine.Path(req.Path)
+	root, app, err := render.OpenApp(req)
 	if err != nil {
-		return nil, &render.Error{File: req.Path, Err: fmt.Errorf("application path: %w", err)}
-	}
-	root, err := confine.Open(req.Root)
-	if err != nil {
-		return nil, &render.Error{Err: err}
+		return nil, err
 	}
 	// Closing the root also stops a build abandoned on timeout at its next
 	// read (see build).
 	defer root.Close()
-	if err := render.CheckAppDir(root, app); err != nil {
-		return nil, err
-	}
 	if err := budget.Check(ctx); err != nil {
 		return nil, &render.Error{File: app, Err: err}
 	}

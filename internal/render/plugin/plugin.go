@@ -43,18 +43,11 @@ func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Resu
 	if req.Plugin != nil {
 		src = *req.Plugin
 	}
-	app, err := confine.Path(req.Path)
+	root, app, err := render.OpenApp(req)
 	if err != nil {
-		return nil, &render.Error{File: req.Path, Err: fmt.Errorf("application path: %w", err)}
-	}
-	root, err := confine.Open(req.Root)
-	if err != nil {
-		return nil, &render.Error{Err: err}
-	}
-	defer root.Close()
-	if err := render.CheckAppDir(root, app); err != nil {
 		return nil, err
 	}
+	defer root.Close()
 	var cfg Config
 	if r.Config != nil && r.Config() != nil {
 		cfg = *r.Config()
