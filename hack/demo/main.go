@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -205,8 +206,18 @@ func (d *demo) startSoll(ctx context.Context, bin string) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
+	// A free port for the API, so that the demo never collides with
+	// another program on soll's default port.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
 	cmd := exec.Command(bin, "run", "--kubeconfig", d.kubecfg, "--namespace", "soll",
-		"--cache-dir", filepath.Join(d.dir, "soll-cache"))
+		"--cache-dir", filepath.Join(d.dir, "soll-cache"), "--listen", addr, "--insecure-cookies")
+	d.say("soll's API: http://%s (user admin; password: %s admin initial-password --kubeconfig %s -n soll)", addr, bin, d.kubecfg)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()

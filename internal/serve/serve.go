@@ -268,7 +268,9 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 // webhookHandler serves Git webhooks with the shared secrets of
 // soll-secret ("webhook.github.secret", "webhook.gitlab.secret",
 // "webhook.bitbucket.secret", "webhook.bitbucketserver.secret",
-// "webhook.gitea.secret", "webhook.generic.secret").
+// "webhook.gitea.secret" (Gitea and Forgejo), "webhook.generic.secret",
+// "webhook.bitbucket.token" for the ?token= form, and
+// "webhook.allowUnsigned": "true" to accept providers without a secret).
 func webhookHandler(ctx context.Context, c client.Client, fetcher source.Fetcher, opts Options) (http.Handler, error) {
 	var s corev1.Secret
 	err := c.Get(ctx, client.ObjectKey{Namespace: opts.Namespace, Name: WebhookSecretName}, &s)
@@ -283,6 +285,8 @@ func webhookHandler(ctx context.Context, c client.Client, fetcher source.Fetcher
 		BitbucketServerSecret: get("bitbucketserver.secret"),
 		GiteaSecret:           get("gitea.secret"),
 		GenericSecret:         get("generic.secret"),
+		BitbucketCloudToken:   get("bitbucket.token"),
+		AllowUnsigned:         get("allowUnsigned") == "true",
 	}
 	return &webhook.Handler{Config: cfg, Log: opts.Log, OnPush: func(ctx context.Context, p webhook.Push) (int, error) {
 		if fetcher != nil {
