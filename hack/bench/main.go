@@ -31,6 +31,7 @@ import (
 // config is what the flags set.
 type config struct {
 	apps          int
+	renderOnly    bool
 	objectsPerApp int
 	clusterDir    string
 	keep          bool
@@ -59,6 +60,7 @@ func main() {
 	flag.StringVar(&cfg.memProfile, "memprofile", "", "with -controller=inprocess: write a heap profile at the end of the sync phase to this file")
 	flag.DurationVar(&cfg.idle, "idle", 30*time.Second, "length of the idle window measured after all apps are synced")
 	flag.IntVar(&cfg.heals, "heals", 10, "number of managed Deployments deleted, one at a time, to time self-heal")
+	flag.BoolVar(&cfg.renderOnly, "render-only", false, "measure render throughput per tool only (no cluster)")
 	flag.BoolVar(&cfg.skipBaseline, "skip-baseline", false, "skip the baseline (for profiling runs only: the table then has no ratio)")
 	flag.Parse()
 
@@ -120,6 +122,15 @@ func run(ctx context.Context, cfg config) (err error) {
 
 	b := &bench{cfg: cfg, root: root, work: work, report: &report{apps: cfg.apps, objects: cfg.apps * cfg.objectsPerApp}}
 	b.report.loadBefore = loadAvg()
+	fmt.Println("==> render throughput per tool (no cluster)")
+	if b.report.renders, b.report.renderBase, err = measureRenders(ctx, work); err != nil {
+		return fmt.Errorf("render throughput: %w", err)
+	}
+	if cfg.renderOnly {
+		b.report.loadAfter = loadAvg()
+		b.report.printRenders(os.Stdout)
+		return nil
+	}
 	defer b.closeAll()
 	if err := b.prepare(ctx); err != nil {
 		return err

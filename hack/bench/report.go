@@ -54,6 +54,9 @@ type report struct {
 
 	heals []time.Duration // sorted
 
+	renders    []renderRow
+	renderBase float64 // YAML decodes of the same objects per second
+
 	sollStats, idleStats controllerStats
 
 	// In-process only: soll's requests by method and path pattern.
@@ -171,8 +174,28 @@ func (r *report) print(out io.Writer) {
 			fmt.Sprintf("%.2f s / %.2f s", p50.Seconds(), r.heals[n-1].Seconds()), fmt.Sprintf("p50 < %s", secs(targetSelfHealP50)), verdict(p50 < targetSelfHealP50))
 	}
 	w.Flush()
+	r.printRenders(out)
 	printTop(out, "soll's API requests during sync, by path (count, mean latency, mean request body)", r.sollByPath, r.sollLatency, r.sollBytes, 15)
 	printTop(out, "soll's API requests while idle, by path (count, mean latency, mean request body)", r.idleByPath, r.idleLatency, r.idleBytes, 10)
+}
+
+// printRenders prints the render throughput table.
+func (r *report) printRenders(out io.Writer) {
+	if len(r.renders) == 0 {
+		return
+	}
+	fmt.Fprintf(out, "\nrender throughput, one app of 5 objects, %s per mode (load average %s):\n\n", renderWindow, r.loadBefore)
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "TOOL\tUNCACHED\tCACHED\tUNCACHED / BASELINE\n")
+	fmt.Fprintf(w, "baseline: YAML decode of the same objects\t%.0f/s\t\t1.00x\n", r.renderBase)
+	for _, row := range r.renders {
+		if row.err != nil {
+			fmt.Fprintf(w, "%s\tfailed: %v\t\t\n", row.tool, row.err)
+			continue
+		}
+		fmt.Fprintf(w, "%s\t%.0f/s\t%.0f/s\t%.2fx\n", row.tool, row.uncached, row.cached, row.uncached/r.renderBase)
+	}
+	w.Flush()
 }
 
 func printTop(out io.Writer, title string, counts map[string]int64, latency map[string]time.Duration, bytes map[string]int64, n int) {
