@@ -29,6 +29,7 @@ type controllerFlags struct {
 	listen          string
 	insecureCookies bool
 	serveAPI        bool
+	noController    bool
 }
 
 func (f *controllerFlags) register(cmd *cobra.Command) {
@@ -66,6 +67,7 @@ func (f *controllerFlags) run(cmd *cobra.Command) error {
 		Workers:         f.workers,
 		MetricsAddr:     f.metricsAddr,
 		Log:             log,
+		NoController:    f.noController,
 	}
 	if f.serveAPI {
 		opts.Extend = func(mgr ctrl.Manager, fetcher source.Fetcher) error {
@@ -90,6 +92,27 @@ func newControllerCommand() *cobra.Command {
 	return cmd
 }
 
+func newServerCommand() *cobra.Command {
+	var f controllerFlags
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the API server alone, beside a controller running elsewhere",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.serveAPI, f.noController = true, true
+			return f.run(cmd)
+		},
+	}
+	f.register(cmd)
+	f.registerServe(cmd)
+	return cmd
+}
+
+func (f *controllerFlags) registerServe(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.listen, "listen", ":8080", "address of the API server (/api/v1, /api/webhook, /auth)")
+	cmd.Flags().BoolVar(&f.insecureCookies, "insecure-cookies", false, "send session cookies without the Secure flag (plain-HTTP local use only)")
+}
+
 func newRunCommand() *cobra.Command {
 	var f controllerFlags
 	cmd := &cobra.Command{
@@ -99,7 +122,6 @@ func newRunCommand() *cobra.Command {
 		RunE:  func(cmd *cobra.Command, _ []string) error { f.serveAPI = true; return f.run(cmd) },
 	}
 	f.register(cmd)
-	cmd.Flags().StringVar(&f.listen, "listen", ":8080", "address of the API server (/api/v1, /api/webhook, /auth)")
-	cmd.Flags().BoolVar(&f.insecureCookies, "insecure-cookies", false, "send session cookies without the Secure flag (plain-HTTP local use only)")
+	f.registerServe(cmd)
 	return cmd
 }

@@ -31,7 +31,7 @@ func NewRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCommand(), newControllerCommand(), newRunCommand(), newAppCommand(), newInstallCommand(), newAdminCommand())
+	root.AddCommand(newVersionCommand(), newControllerCommand(), newRunCommand(), newServerCommand(), newAppCommand(), newInstallCommand(), newAdminCommand())
 	return root
 }
 

@@ -30,6 +30,7 @@ import (
 	"soll.dev/internal/diff"
 	"soll.dev/internal/health"
 	"soll.dev/internal/kube"
+	"soll.dev/internal/project"
 	"soll.dev/internal/render"
 	sollsource "soll.dev/internal/source"
 )
@@ -43,6 +44,10 @@ const (
 	// resources first (cascade); without it they are left in place.
 	ResourcesFinalizer = "soll.dev/resources-finalizer"
 )
+
+// refreshDebounce is the least time between two ref listings that refresh
+// requests of apps of one repository cause.
+const refreshDebounce = 2 * time.Second
 
 // SyncWindowCondition is True while the Project's sync windows hold an
 // automated sync of the Application back.
@@ -79,7 +84,10 @@ type Reconciler struct {
 	sops          sopsCache
 	live          *liveWatcher
 	lastHeal      gosync.Map // app key -> time.Time
-	liveEvent     chan event.GenericEvent
+	// lastRepoRefresh: normalized repository URL -> time.Time of the last
+	// refresh request passed to the fetcher.
+	lastRepoRefresh gosync.Map
+	liveEvent       chan event.GenericEvent
 }
 
 // SetupWithManager registers the reconciler and its live-state watches.
@@ -181,13 +189,21 @@ func (r *Reconciler) refreshInterval(app *sollv1.Application) time.Duration {
 
 // handleRefresh honours the refresh annotation and removes it.
 func (r *Reconciler) handleRefresh(ctx context.Context, app *sollv1.Application, mode string) error {
-	if mode == "hard" {
-		srcs, _ := appSources(app)
-		for _, src := range srcs {
-			if src.Chart == "" {
+	// Both modes list the repository's refs anew (a webhook's push must
+	// be seen now), but at most once per repository in refreshDebounce:
+	// a push that refreshes many apps of one repository costs one
+	// listing. A hard refresh also forgets cached dry runs.
+	srcs, _ := appSources(app)
+	for _, src := range srcs {
+		if src.Chart == "" {
+			key := project.NormalizeRepoURL(src.RepoURL)
+			if last, ok := r.lastRepoRefresh.Load(key); mode == "hard" || !ok || time.Since(last.(time.Time)) > refreshDebounce {
+				r.lastRepoRefresh.Store(key, time.Now())
 				r.Fetcher.Refresh(src.RepoURL)
 			}
 		}
+	}
+	if mode == "hard" {
 		r.DryRuns.Forget()
 	}
 	patch := client.MergeFrom(app.DeepCopy())

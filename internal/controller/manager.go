@@ -48,6 +48,10 @@ type Options struct {
 	MetricsAddr string
 	// Log is the logger; nil means slog.Default().
 	Log *slog.Logger
+	// NoController builds the manager without the Application
+	// reconciler (`soll server`: the API alone, beside a controller
+	// running elsewhere); Extend then gets no fetcher.
+	NoController bool
 	// Extend, when set, adds more to the manager once the controller is
 	// set up (the API server of `soll run`); it gets the Git fetcher the
 	// controller uses, so that a webhook can refresh a repository once for
@@ -103,6 +107,14 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)
+	}
+	if opts.NoController {
+		if opts.Extend != nil {
+			if err := opts.Extend(mgr, nil); err != nil {
+				return nil, err
+			}
+		}
+		return mgr, nil
 	}
 	kc, err := kube.New(cfg)
 	if err != nil {

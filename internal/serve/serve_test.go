@@ -73,6 +73,53 @@ func (a *api) do(method, path string, body any) (int, map[string]any) {
 // Application, sees it Synced and Healthy, and a webhook push of a new
 // commit gets it deployed without waiting for the periodic refresh.
 func TestRunServesTheAPI(t *testing.T) {
+	t.Run("in the controller's process", func(t *testing.T) { testAPIFlow(t, false) })
+	t.Run("as a separate server", func(t *testing.T) { testAPIFlow(t, true) })
+}
+
+// startSoll starts the controller with the API mounted (soll run), or the
+// controller and, in another manager, the API alone (soll controller and
+// soll server); it returns the API's base URL.
+func startSoll(t *testing.T, env *testenv.Env, ns string, separate bool) string {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	addr := make(chan string, 1)
+	extend := func(mgr ctrl.Manager, f source.Fetcher) error {
+		return serve.Add(context.Background(), mgr, f, serve.Options{Addr: "127.0.0.1:0", Namespace: ns, Version: "test",
+			Log: quiet, Ready: func(a string) { addr <- a }})
+	}
+	// The hourly refresh: only the webhook can bring a new commit in time.
+	ctrlOpts := controller.Options{Namespace: ns, CacheDir: t.TempDir(), Log: quiet, RefreshInterval: time.Hour, Extend: extend}
+	managers := []controller.Options{ctrlOpts}
+	if separate {
+		managers[0].Extend = nil
+		managers = append(managers, controller.Options{Namespace: ns, Log: quiet, NoController: true, Extend: extend})
+	}
+	for _, opts := range managers {
+		mgr, err := controller.NewManager(env.Config, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- mgr.Start(mctx) }()
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("manager: %v", err)
+			}
+		})
+	}
+	select {
+	case a := <-addr:
+		return "http://" + a
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the API did not start")
+	}
+	return ""
+}
+
+func testAPIFlow(t *testing.T, separate bool) {
 	env := testenv.Cluster(t)
 	env.InstallCRDs(t)
 	ns, dest := env.Namespace(t), env.Namespace(t)
@@ -90,34 +137,7 @@ func TestRunServesTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	addr := make(chan string, 1)
-	mgr, err := controller.NewManager(env.Config, controller.Options{
-		Namespace: ns, CacheDir: t.TempDir(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		RefreshInterval: time.Hour, // only the webhook can bring the new commit in time
-		Extend: func(mgr ctrl.Manager, f source.Fetcher) error {
-			return serve.Add(ctx, mgr, f, serve.Options{Addr: "127.0.0.1:0", Namespace: ns, Version: "test",
-				Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func(a string) { addr <- a }})
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(mctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
-	var base string
-	select {
-	case a := <-addr:
-		base = "http://" + a
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the API did not start")
-	}
+	base := startSoll(t, env, ns, separate)
 	c := &api{t: t, base: base}
 
 	if code, _ := c.do("GET", "/api/v1/applications", nil); code != http.StatusUnauthorized {
