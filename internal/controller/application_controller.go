@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	sollv1 "soll.dev/api/v1alpha1"
@@ -123,9 +124,33 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&sollv1.Application{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		WatchesRawSource(source.Channel(r.liveEvent, &handler.EnqueueRequestForObject{})).
+		// A changed Project (rules, sync windows) is checked again by
+		// its apps now, not at their next refresh.
+		Watches(&sollv1.Project{}, handler.EnqueueRequestsFromMapFunc(r.projectApps),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
 		Named("application").
 		Complete(r)
+}
+
+// projectApps lists the Applications of a Project, from the cache.
+func (r *Reconciler) projectApps(ctx context.Context, obj client.Object) []reconcile.Request {
+	var apps sollv1.ApplicationList
+	if err := r.Client.List(ctx, &apps, client.InNamespace(obj.GetNamespace())); err != nil {
+		r.Log.Error("list the applications of a project", "project", obj.GetName(), "error", err.Error())
+		return nil
+	}
+	var out []reconcile.Request
+	for _, a := range apps.Items {
+		p := a.Spec.Project
+		if p == "" {
+			p = project.DefaultName
+		}
+		if p == obj.GetName() {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
+		}
+	}
+	return out
 }
 
 // Reconcile is one pass over one Application.

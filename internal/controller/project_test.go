@@ -8,6 +8,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/controller"
@@ -76,6 +77,18 @@ func TestProjectRulesAreEnforced(t *testing.T) {
 	if _, err := h.env.Kube.CoreV1().ConfigMaps(h.destNS).Get(context.Background(), "settings", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("an app breaking its project's rules deployed objects (get: %v)", err)
 	}
+
+	// Allowing the repository lets the app sync at once: the Project is
+	// watched (a failed comparison is otherwise retried after 30 s).
+	var p sollv1.Project
+	if err := h.env.Client.Get(context.Background(), client.ObjectKey{Namespace: h.sollNS, Name: "team-a"}, &p); err != nil {
+		t.Fatal(err)
+	}
+	p.Spec.SourceRepos = append(p.Spec.SourceRepos, h.git.HTTPURL(h.repo))
+	if err := h.env.Client.Update(context.Background(), &p); err != nil {
+		t.Fatal(err)
+	}
+	h.waitForApp("wrong-repo", "synced once its project allows the repository", 15*time.Second, syncedHealthy)
 }
 
 // TestSyncWindowsHoldSyncsBack: an active deny window keeps automated syncs
