@@ -139,6 +139,9 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request, p *Principal)
 	if err := s.forbid(p, resApplications, actCreate, appObject(app)); err != nil {
 		return err
 	}
+	if err := s.checkProject(r.Context(), app); err != nil {
+		return err
+	}
 	app.ResourceVersion = ""
 	if cascade {
 		controllerutil.AddFinalizer(app, controller.ResourcesFinalizer)
@@ -169,6 +172,9 @@ func (s *Server) updateApp(w http.ResponseWriter, r *http.Request, p *Principal)
 			return err
 		}
 		cur.Spec, cur.Labels, cur.Annotations = in.Spec, in.Labels, in.Annotations
+		if err := s.checkProject(r.Context(), cur); err != nil {
+			return err
+		}
 		if in.ResourceVersion != "" {
 			cur.ResourceVersion = in.ResourceVersion
 		}
@@ -219,6 +225,15 @@ func (s *Server) patchApp(w http.ResponseWriter, r *http.Request, p *Principal) 
 		}
 	}
 	b, _ := json.Marshal(patch)
+	// The merged result is checked against its Project before the real
+	// write: a dry run of the same patch gives it.
+	preview := app.DeepCopy()
+	if err := s.opts.Client.Patch(r.Context(), preview, client.RawPatch(types.MergePatchType, b), client.DryRunAll); err != nil {
+		return err
+	}
+	if err := s.checkProject(r.Context(), preview); err != nil {
+		return err
+	}
 	if err := s.opts.Client.Patch(r.Context(), app, client.RawPatch(types.MergePatchType, b)); err != nil {
 		return err
 	}

@@ -64,6 +64,37 @@ func TestApplicationCRUD(t *testing.T) {
 	h.wantError(status, b, http.StatusNotFound, "NotFound", "")
 }
 
+// TestProjectRulesOnWrite: the API refuses to create or change an app so
+// that it breaks its Project's rules, naming the field, and changes
+// nothing.
+func TestProjectRulesOnWrite(t *testing.T) {
+	h := newHarness(t)
+	locked := &sollv1.Project{ObjectMeta: objectMeta("locked", h.ns), Spec: sollv1.ProjectSpec{
+		SourceRepos:  []string{"https://git.example.com/*"},
+		Destinations: []sollv1.ProjectDestination{{Server: "*", Namespace: "locked-*"}},
+	}}
+	if err := h.env.Client.Create(context.Background(), locked); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually(10*time.Second, "the project in the cache", func() bool {
+		status, _ := h.do(http.MethodGet, "/api/v1/projects/locked", "admin-token", nil)
+		return status == http.StatusOK
+	})
+	status, b := h.do(http.MethodPost, "/api/v1/applications/out", "admin-token", appBody("out", "locked", "elsewhere", nil))
+	h.wantError(status, b, http.StatusBadRequest, "Invalid", "spec.destination")
+	status, b = h.do(http.MethodPost, "/api/v1/applications/ghost", "admin-token", appBody("ghost", "no-such-project", "ns", nil))
+	h.wantError(status, b, http.StatusBadRequest, "Invalid", "spec.project")
+
+	h.must(http.MethodPost, "/api/v1/applications/in", appBody("in", "locked", "locked-web", nil), http.StatusCreated, nil)
+	status, b = h.do(http.MethodPatch, "/api/v1/applications/in", "admin-token", map[string]any{"spec": map[string]any{"destination": map[string]any{"namespace": "kube-system"}}})
+	h.wantError(status, b, http.StatusBadRequest, "Invalid", "spec.destination")
+	var got sollv1.Application
+	h.must(http.MethodGet, "/api/v1/applications/in", nil, http.StatusOK, &got)
+	if got.Spec.Destination.Namespace != "locked-web" {
+		t.Errorf("a refused patch changed the app: destination %+v", got.Spec.Destination)
+	}
+}
+
 func TestValidationErrorsNameTheField(t *testing.T) {
 	h := newHarness(t)
 	tests := []struct {

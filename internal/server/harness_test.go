@@ -75,6 +75,10 @@ var (
 	}
 )
 
+// harnessProjects are the permissive Projects every harness namespace has:
+// the API refuses apps of a Project that does not exist.
+var harnessProjects = []string{"team-a", "team-b", "p1", "p2"}
+
 type harness struct {
 	t   *testing.T
 	env *testenv.Env
@@ -108,6 +112,14 @@ func newHarness(t *testing.T, mutate ...func(*Options)) *harness {
 	env := testenv.Cluster(t)
 	env.InstallCRDs(t)
 	ns := env.Namespace(t)
+	for _, name := range harnessProjects {
+		p := &sollv1.Project{ObjectMeta: objectMeta(name, ns), Spec: sollv1.ProjectSpec{
+			SourceRepos: []string{"*"}, Destinations: []sollv1.ProjectDestination{{Server: "*", Namespace: "*"}},
+		}}
+		if err := env.Client.Create(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	ca, err := cache.New(env.Config, cache.Options{Scheme: env.Scheme, DefaultNamespaces: map[string]cache.Config{ns: {}}})

@@ -16,28 +16,28 @@ import (
 
 func TestProjectsClustersRepositories(t *testing.T) {
 	h := newHarness(t)
-	for _, name := range []string{"team-a", "team-b"} {
+	for _, name := range []string{"alpha", "beta"} {
 		body := map[string]any{"metadata": map[string]any{"name": name}, "spec": map[string]any{"description": name}}
 		h.must(http.MethodPost, "/api/v1/projects", body, http.StatusCreated, nil)
 	}
 	var proj sollv1.Project
-	h.must(http.MethodPut, "/api/v1/projects/team-a", map[string]any{"spec": map[string]any{"description": "changed"}}, http.StatusOK, &proj)
+	h.must(http.MethodPut, "/api/v1/projects/alpha", map[string]any{"spec": map[string]any{"description": "changed"}}, http.StatusOK, &proj)
 	if proj.Spec.Description != "changed" {
 		t.Errorf("put project: %+v", proj.Spec)
 	}
 	h.eventually(10*time.Second, "both projects in the cache", func() bool {
 		var l struct{ Total int }
 		h.must(http.MethodGet, "/api/v1/projects", nil, http.StatusOK, &l)
-		return l.Total == 2
+		return l.Total == 2+len(harnessProjects)
 	})
 	status, b := h.do(http.MethodGet, "/api/v1/projects", "alice-token", nil)
-	if status != http.StatusOK || !strings.Contains(string(b), `"team-a"`) || strings.Contains(string(b), `"team-b"`) {
+	if status != http.StatusOK || !strings.Contains(string(b), `"team-a"`) || strings.Contains(string(b), `"beta"`) {
 		t.Errorf("alice lists projects: %d %s", status, b)
 	}
-	status, b = h.do(http.MethodDelete, "/api/v1/projects/team-b", "alice-token", nil)
+	status, b = h.do(http.MethodDelete, "/api/v1/projects/beta", "alice-token", nil)
 	h.wantError(status, b, http.StatusForbidden, "Forbidden", "")
-	h.must(http.MethodDelete, "/api/v1/projects/team-b", nil, http.StatusNoContent, nil)
-	status, b = h.do(http.MethodGet, "/api/v1/projects/team-b", "admin-token", nil)
+	h.must(http.MethodDelete, "/api/v1/projects/beta", nil, http.StatusNoContent, nil)
+	status, b = h.do(http.MethodGet, "/api/v1/projects/beta", "admin-token", nil)
 	h.wantError(status, b, http.StatusNotFound, "NotFound", "")
 
 	var clusters struct{ Items []Cluster }
