@@ -72,38 +72,61 @@ func componentEnv() []string {
 	return env
 }
 
-// procStartTime reads the start time of pid from /proc/PID/stat.
-func procStartTime(pid int) (uint64, error) {
+// procStat returns the fields of /proc/PID/stat after the command name
+// (which is in parentheses and may hold spaces): out[0] is field 3, the
+// state, so field N is out[N-3].
+func procStat(pid int) ([]string, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	// The command name (field 2) is in parentheses and may hold spaces.
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+		return nil, fmt.Errorf("parse /proc/%d/stat", pid)
 	}
 	fields := strings.Fields(s[i+1:])
-	// fields[0] is field 3 (state); start time is field 22.
 	if len(fields) < 20 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+		return nil, fmt.Errorf("parse /proc/%d/stat: too few fields", pid)
 	}
-	return strconv.ParseUint(fields[19], 10, 64)
+	return fields, nil
+}
+
+// procStartTime reads the start time of pid (field 22).
+func procStartTime(pid int) (uint64, error) {
+	f, err := procStat(pid)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(f[19], 10, 64)
 }
 
 // procState returns the state letter of pid ('R', 'S', 'Z', ...).
 func procState(pid int) (byte, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := procStat(pid)
 	if err != nil {
 		return 0, err
 	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+2 >= len(s) {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	return f[0][0], nil
+}
+
+// clockTicks is USER_HZ, the unit of CPU times in /proc/PID/stat; it is
+// 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+// ProcessCPU returns the user plus system CPU time process pid has used so
+// far (fields 14 and 15 of /proc/PID/stat).
+func ProcessCPU(pid int) (time.Duration, error) {
+	f, err := procStat(pid)
+	if err != nil {
+		return 0, err
 	}
-	return s[i+2], nil
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("parse /proc/%d/stat: bad CPU times", pid)
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
 }
 
 // alive reports whether the process recorded in p still runs (and is the

@@ -13,36 +13,9 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+
+	"soll.dev/localcluster"
 )
-
-// clockTicks is USER_HZ, the unit of CPU times in /proc/PID/stat; it is
-// 100 on every Linux architecture Go supports.
-const clockTicks = 100
-
-// procCPU returns the user+system CPU time of a process so far.
-func procCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name, which may contain spaces, in parentheses.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	f := strings.Fields(s[i+1:])
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: bad CPU times", pid)
-	}
-	return time.Duration(utime+stime) * time.Second / clockTicks, nil
-}
 
 // procMem returns the resident set size and its peak (VmRSS, VmHWM) in bytes.
 func procMem(pid int) (rss, peak int64, err error) {
@@ -72,7 +45,7 @@ func procMem(pid int) (rss, peak int64, err error) {
 func cpuOf(pids []int) time.Duration {
 	var total time.Duration
 	for _, pid := range pids {
-		if d, err := procCPU(pid); err == nil {
+		if d, err := localcluster.ProcessCPU(pid); err == nil {
 			total += d
 		}
 	}

@@ -16,6 +16,8 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/devenv"
+
+	"soll.dev/localcluster"
 )
 
 // snapshot is the counters at one moment, for deltas.
@@ -35,7 +37,7 @@ type snapshot struct {
 func (b *bench) snapshot(ctx context.Context, ctl controllerRun) (snapshot, error) {
 	s := snapshot{at: time.Now(), git: b.git.Counts(), controlPlane: cpuOf(b.controlPlanePIDs())}
 	var err error
-	if s.sollCPU, err = procCPU(ctl.PID()); err != nil {
+	if s.sollCPU, err = localcluster.ProcessCPU(ctl.PID()); err != nil {
 		return s, err
 	}
 	if s.sollAPI, err = ctl.Requests(ctx); err != nil {
