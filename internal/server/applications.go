@@ -99,19 +99,12 @@ func (s *Server) appFromBody(r *http.Request) (*sollv1.Application, error) {
 	if err := decode(r, &in); err != nil {
 		return nil, err
 	}
-	name := r.PathValue("name")
-	switch {
-	case name != "" && in.Name != "" && in.Name != name:
-		return nil, invalid("metadata.name", "metadata.name %q differs from the name %q in the URL", in.Name, name)
-	case name == "" && in.Name == "":
-		return nil, invalid("metadata.name", "metadata.name is required")
-	case in.Namespace != "" && in.Namespace != s.opts.Namespace:
-		return nil, invalid("metadata.namespace", "applications live in namespace %s, not %s", s.opts.Namespace, in.Namespace)
-	case in.Operation != nil:
-		return nil, invalid("operation", "operations are requested with POST /api/v1/applications/{name}/sync or /rollback, not in the object")
+	name, err := s.nameFromBody(r, in.ObjectMeta, "applications")
+	if err != nil {
+		return nil, err
 	}
-	if name == "" {
-		name = in.Name
+	if in.Operation != nil {
+		return nil, invalid("operation", "operations are requested with POST /api/v1/applications/{name}/sync or /rollback, not in the object")
 	}
 	if in.Spec.Project == "" {
 		in.Spec.Project = "default"
@@ -123,6 +116,26 @@ func (s *Server) appFromBody(r *http.Request) (*sollv1.Application, error) {
 		},
 		Spec: in.Spec,
 	}, nil
+}
+
+// nameFromBody returns the name of the object a request writes: from the
+// path when there is one (the body's must then agree), else the body's. A
+// namespace in the body must be soll's, where kind ("applications",
+// "projects") live.
+func (s *Server) nameFromBody(r *http.Request, in metav1.ObjectMeta, kind string) (string, error) {
+	name := r.PathValue("name")
+	switch {
+	case name != "" && in.Name != "" && in.Name != name:
+		return "", invalid("metadata.name", "metadata.name %q differs from the name %q in the URL", in.Name, name)
+	case name == "" && in.Name == "":
+		return "", invalid("metadata.name", "metadata.name is required")
+	case in.Namespace != "" && in.Namespace != s.opts.Namespace:
+		return "", invalid("metadata.namespace", "%s live in namespace %s, not %s", kind, s.opts.Namespace, in.Namespace)
+	}
+	if name == "" {
+		name = in.Name
+	}
+	return name, nil
 }
 
 // createApp creates an app; it deletes its resources when it is deleted

@@ -67,17 +67,9 @@ func (s *Server) projectFromBody(r *http.Request) (*sollv1.Project, error) {
 	if err := decode(r, &in); err != nil {
 		return nil, err
 	}
-	name := r.PathValue("name")
-	switch {
-	case name != "" && in.Name != "" && in.Name != name:
-		return nil, invalid("metadata.name", "metadata.name %q differs from the name %q in the URL", in.Name, name)
-	case name == "" && in.Name == "":
-		return nil, invalid("metadata.name", "metadata.name is required")
-	case in.Namespace != "" && in.Namespace != s.opts.Namespace:
-		return nil, invalid("metadata.namespace", "projects live in namespace %s, not %s", s.opts.Namespace, in.Namespace)
-	}
-	if name == "" {
-		name = in.Name
+	name, err := s.nameFromBody(r, in.ObjectMeta, "projects")
+	if err != nil {
+		return nil, err
 	}
 	return &sollv1.Project{
 		ObjectMeta: metav1.ObjectMeta{
