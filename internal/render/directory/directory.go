@@ -3,11 +3,9 @@ package directory
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 
 	"soll.dev/internal/render"
-	"soll.dev/internal/render/confine"
 	"soll.dev/internal/render/manifest"
 )
 
@@ -31,10 +29,6 @@ func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Resu
 	if req.Directory != nil {
 		opts = *req.Directory
 	}
-	app, err := confine.Path(req.Path)
-	if err != nil {
-		return nil, &render.Error{File: req.Path, Err: fmt.Errorf("application path: %w", err)}
-	}
 	include, err := compilePatterns("include", opts.Include)
 	if err != nil {
 		return nil, &render.Error{Err: err}
@@ -43,16 +37,13 @@ func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Resu
 	if err != nil {
 		return nil, &render.Error{Err: err}
 	}
-	root, err := confine.Open(req.Root)
+	root, app, err := render.OpenApp(req)
 	if err != nil {
-		return nil, &render.Error{Err: err}
+		return nil, err
 	}
 	defer root.Close()
 
 	// Phase 1: walk. Every path is confined before anything is read.
-	if err := render.CheckAppDir(root, app); err != nil {
-		return nil, err
-	}
 	info, err := root.Stat(app)
 	if err != nil {
 		return nil, &render.Error{File: app, Err: err}

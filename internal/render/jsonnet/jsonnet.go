@@ -57,26 +57,20 @@ func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Resu
 	if req.Jsonnet != nil {
 		opts = *req.Jsonnet
 	}
-	app, err := confine.Path(req.Path)
-	if err != nil {
-		return nil, &render.Error{File: req.Path, Err: fmt.Errorf("application path: %w", err)}
-	}
 	libs := make([]string, len(opts.Libs))
 	for i, lib := range opts.Libs {
+		var err error
 		if libs[i], err = confine.Path(lib); err != nil {
 			return nil, &render.Error{Err: fmt.Errorf("jsonnet.libs[%d] %q: %w", i, lib, err)}
 		}
 	}
-	root, err := confine.Open(req.Root)
+	root, app, err := render.OpenApp(req)
 	if err != nil {
-		return nil, &render.Error{Err: err}
+		return nil, err
 	}
 	// Closing the root under an abandoned evaluation is wanted: its next
 	// read fails.
 	defer root.Close()
-	if err := render.CheckAppDir(root, app); err != nil {
-		return nil, err
-	}
 	files, err := entryFiles(root, budget, app)
 	if err != nil {
 		return nil, err
