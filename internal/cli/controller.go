@@ -13,7 +13,6 @@ import (
 
 	"soll.dev/internal/controller"
 	"soll.dev/internal/serve"
-	"soll.dev/internal/source"
 	"soll.dev/internal/version"
 )
 
@@ -70,8 +69,8 @@ func (f *controllerFlags) run(cmd *cobra.Command) error {
 		NoController:    f.noController,
 	}
 	if f.serveAPI {
-		opts.Extend = func(mgr ctrl.Manager, fetcher source.Fetcher) error {
-			return serve.Add(cmd.Context(), mgr, fetcher, serve.Options{
+		opts.Extend = func(mgr ctrl.Manager) error {
+			return serve.Add(cmd.Context(), mgr, serve.Options{
 				Addr: f.listen, Namespace: f.kube.namespace, Version: version.Version,
 				InsecureCookies: f.insecureCookies, Log: log,
 			})

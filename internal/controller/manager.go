@@ -26,7 +26,6 @@ import (
 	"soll.dev/internal/render/jsonnet"
 	"soll.dev/internal/render/kustomize"
 	"soll.dev/internal/render/plugin"
-	sollsource "soll.dev/internal/source"
 	"soll.dev/internal/source/git"
 )
 
@@ -50,13 +49,11 @@ type Options struct {
 	Log *slog.Logger
 	// NoController builds the manager without the Application
 	// reconciler (`soll server`: the API alone, beside a controller
-	// running elsewhere); Extend then gets no fetcher.
+	// running elsewhere).
 	NoController bool
 	// Extend, when set, adds more to the manager once the controller is
-	// set up (the API server of `soll run`); it gets the Git fetcher the
-	// controller uses, so that a webhook can refresh a repository once for
-	// all its apps.
-	Extend func(mgr ctrl.Manager, fetcher sollsource.Fetcher) error
+	// set up (the API server of `soll run`).
+	Extend func(mgr ctrl.Manager) error
 }
 
 // Run runs the controller until ctx ends.
@@ -110,7 +107,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	}
 	if opts.NoController {
 		if opts.Extend != nil {
-			if err := opts.Extend(mgr, nil); err != nil {
+			if err := opts.Extend(mgr); err != nil {
 				return nil, err
 			}
 		}
@@ -149,7 +146,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	if opts.Extend != nil {
-		if err := opts.Extend(mgr, fetcher); err != nil {
+		if err := opts.Extend(mgr); err != nil {
 			return nil, err
 		}
 	}

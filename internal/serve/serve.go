@@ -1,8 +1,8 @@
 // Package serve assembles soll's HTTP front: the API (internal/server)
 // behind authentication (internal/auth) and RBAC (internal/rbac), the login
 // and logout endpoints, SSO, and Git webhooks (internal/webhook). `soll run`
-// mounts it in the controller's process, sharing the controller's cache and
-// Git fetcher.
+// mounts it in the controller's process, sharing the controller's cache;
+// `soll server` runs it alone.
 package serve
 
 import (
@@ -27,7 +27,6 @@ import (
 	"soll.dev/internal/auth"
 	"soll.dev/internal/rbac"
 	"soll.dev/internal/server"
-	"soll.dev/internal/source"
 	"soll.dev/internal/webhook"
 )
 
@@ -63,9 +62,8 @@ type Options struct {
 }
 
 // Add mounts the front on mgr: an HTTP listener started and stopped with
-// it. fetcher, when not nil, is the controller's Git fetcher: a webhook push
-// then refreshes the repository once before the matching apps compare.
-func Add(ctx context.Context, mgr ctrl.Manager, fetcher source.Fetcher, opts Options) error {
+// it.
+func Add(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
@@ -74,7 +72,7 @@ func Add(ctx context.Context, mgr ctrl.Manager, fetcher source.Fetcher, opts Opt
 		return err
 	}
 	return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		h, err := newHandler(ctx, mgr, kc, fetcher, opts)
+		h, err := newHandler(ctx, mgr, kc, opts)
 		if err != nil {
 			return err
 		}
@@ -82,7 +80,7 @@ func Add(ctx context.Context, mgr ctrl.Manager, fetcher source.Fetcher, opts Opt
 	}))
 }
 
-func newHandler(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, fetcher source.Fetcher, opts Options) (http.Handler, error) {
+func newHandler(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, opts Options) (http.Handler, error) {
 	c := mgr.GetClient()
 	am, err := auth.New(ctx, auth.Options{Client: c, Namespace: opts.Namespace, InsecureCookies: opts.InsecureCookies, Logger: opts.Log})
 	if err != nil {
@@ -102,7 +100,7 @@ func newHandler(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, 
 	if err != nil {
 		return nil, err
 	}
-	wh, err := webhookHandler(ctx, c, fetcher, opts)
+	wh, err := webhookHandler(ctx, c, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +269,7 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 // "webhook.gitea.secret" (Gitea and Forgejo), "webhook.generic.secret",
 // "webhook.bitbucket.token" for the ?token= form, and
 // "webhook.allowUnsigned": "true" to accept providers without a secret).
-func webhookHandler(ctx context.Context, c client.Client, fetcher source.Fetcher, opts Options) (http.Handler, error) {
+func webhookHandler(ctx context.Context, c client.Client, opts Options) (http.Handler, error) {
 	var s corev1.Secret
 	err := c.Get(ctx, client.ObjectKey{Namespace: opts.Namespace, Name: WebhookSecretName}, &s)
 	if err != nil && !apierrors.IsNotFound(err) {
@@ -288,13 +286,9 @@ func webhookHandler(ctx context.Context, c client.Client, fetcher source.Fetcher
 		BitbucketCloudToken:   get("bitbucket.token"),
 		AllowUnsigned:         get("allowUnsigned") == "true",
 	}
+	// The refresh requests make the controller list the repository's refs
+	// anew, once for all its apps (see controller's refreshDebounce).
 	return &webhook.Handler{Config: cfg, Log: opts.Log, OnPush: func(ctx context.Context, p webhook.Push) (int, error) {
-		if fetcher != nil {
-			// One new ref listing for all the apps of the repository.
-			for _, u := range p.RepoURLs {
-				fetcher.Refresh(u)
-			}
-		}
 		return webhook.RefreshApps(ctx, c, opts.Namespace, p)
 	}}, nil
 }

@@ -23,7 +23,6 @@ import (
 	"soll.dev/internal/auth"
 	"soll.dev/internal/controller"
 	"soll.dev/internal/serve"
-	"soll.dev/internal/source"
 	"soll.dev/internal/testenv"
 	"soll.dev/internal/testenv/gitserver"
 )
@@ -84,8 +83,8 @@ func startSoll(t *testing.T, env *testenv.Env, ns string, separate bool) string 
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	addr := make(chan string, 1)
-	extend := func(mgr ctrl.Manager, f source.Fetcher) error {
-		return serve.Add(context.Background(), mgr, f, serve.Options{Addr: "127.0.0.1:0", Namespace: ns, Version: "test",
+	extend := func(mgr ctrl.Manager) error {
+		return serve.Add(context.Background(), mgr, serve.Options{Addr: "127.0.0.1:0", Namespace: ns, Version: "test",
 			Log: quiet, Ready: func(a string) { addr <- a }})
 	}
 	// The hourly refresh: only the webhook can bring a new commit in time.
