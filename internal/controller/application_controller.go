@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	gosync "sync"
 	"time"
@@ -57,8 +58,11 @@ const SyncWindowCondition = "SyncWindowBlocked"
 // Reconciler reconciles Applications: it compares Git with the cluster,
 // runs sync operations, and reports status.
 type Reconciler struct {
-	Client   client.Client
-	Kube     *kube.Client
+	Client client.Client
+	// APIReader reads an Application from the API server when the cache
+	// is known to be behind soll's own last write of it; nil: never.
+	APIReader client.Reader
+	Kube      *kube.Client
 	Fetcher  sollsource.Fetcher
 	Renderer render.Renderer
 	// ClusterInfo returns the destination cluster's version and API
@@ -88,7 +92,10 @@ type Reconciler struct {
 	// lastRepoRefresh: normalized repository URL -> time.Time of the last
 	// refresh request passed to the fetcher.
 	lastRepoRefresh gosync.Map
-	liveEvent       chan event.GenericEvent
+	// lastWrite: app key -> the resourceVersion (uint64) of soll's last
+	// write of the Application, until the cache has caught up with it.
+	lastWrite gosync.Map
+	liveEvent chan event.GenericEvent
 }
 
 // SetupWithManager registers the reconciler and its live-state watches.
@@ -156,7 +163,7 @@ func (r *Reconciler) projectApps(ctx context.Context, obj client.Object) []recon
 // Reconcile is one pass over one Application.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var app sollv1.Application
-	if err := r.Client.Get(ctx, req.NamespacedName, &app); err != nil {
+	if err := r.getApp(ctx, req.NamespacedName, &app); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !app.DeletionTimestamp.IsZero() {
@@ -174,26 +181,28 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 
 	started := time.Now()
-	c, err := r.compare(ctx, &app, nil, false)
+	c, err := r.compare(ctx, &app, nil)
 	observeCompare(err, started)
 	if err != nil {
-		return r.comparisonFailed(ctx, &app, err)
+		return r.comparisonFailed(ctx, &app, err, nil)
 	}
+	var finish statusChange
 	if op, automated := r.nextOperation(&app, c); op != nil {
-		if err := r.runOperation(ctx, &app, op, automated, c); err != nil {
+		if finish, err = r.runOperation(ctx, &app, op, automated, c); err != nil {
 			return ctrl.Result{}, err
 		}
-		if st := app.Status.OperationState; st != nil && st.Phase == sollv1.OperationRunning {
+		if st := app.Status.OperationState; finish == nil && st != nil && st.Phase == sollv1.OperationRunning {
 			// A retry is scheduled.
 			return ctrl.Result{RequeueAfter: retryDelay(&app, st)}, nil
 		}
-		// Report the state after the operation.
-		if c, err = r.compare(ctx, &app, nil, true); err != nil {
-			return r.comparisonFailed(ctx, &app, err)
+		// Report the state after the operation, written with its
+		// outcome.
+		if c, err = r.compare(ctx, &app, nil); err != nil {
+			return r.comparisonFailed(ctx, &app, err, finish)
 		}
 	}
 	r.live.ensure(c)
-	if err := r.writeComparison(ctx, &app, c); err != nil {
+	if err := r.writeComparison(ctx, &app, c, finish); err != nil {
 		return ctrl.Result{}, err
 	}
 	after := r.refreshInterval(&app)
@@ -202,6 +211,38 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		after = min(after, max(time.Until(*c.window.NextChange), time.Second))
 	}
 	return ctrl.Result{RequeueAfter: after}, nil
+}
+
+// getApp reads an Application from the cache, or from the API server when
+// the cache has not seen soll's last write of it yet: a reconcile that
+// follows right on a sync must not take the operation for still running
+// and run it again.
+func (r *Reconciler) getApp(ctx context.Context, key client.ObjectKey, app *sollv1.Application) error {
+	if err := r.Client.Get(ctx, key, app); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.lastWrite.Delete(key)
+		}
+		return err
+	}
+	v, ok := r.lastWrite.Load(key)
+	if !ok {
+		return nil
+	}
+	if rv, err := strconv.ParseUint(app.ResourceVersion, 10, 64); err == nil && rv >= v.(uint64) {
+		r.lastWrite.CompareAndDelete(key, v)
+		return nil
+	}
+	if r.APIReader == nil {
+		return nil
+	}
+	return r.APIReader.Get(ctx, key, app)
+}
+
+// wrote notes soll's write of app (app holds the API server's answer).
+func (r *Reconciler) wrote(app *sollv1.Application) {
+	if rv, err := strconv.ParseUint(app.ResourceVersion, 10, 64); err == nil {
+		r.lastWrite.Store(client.ObjectKeyFromObject(app), rv)
+	}
 }
 
 func (r *Reconciler) refreshInterval(app *sollv1.Application) time.Duration {
@@ -233,12 +274,17 @@ func (r *Reconciler) handleRefresh(ctx context.Context, app *sollv1.Application,
 	}
 	patch := client.MergeFrom(app.DeepCopy())
 	delete(app.Annotations, RefreshAnnotation)
-	return r.Client.Patch(ctx, app, patch)
+	if err := r.Client.Patch(ctx, app, patch); err != nil {
+		return err
+	}
+	r.wrote(app)
+	return nil
 }
 
-// comparisonFailed records a failed comparison: nothing is applied, the
+// comparisonFailed records a failed comparison, with also (when not nil)
+// the end of the operation that ran before it: nothing is applied, the
 // condition names the stage and the error, and the app is retried later.
-func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Application, err error) (ctrl.Result, error) {
+func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Application, err error, also statusChange) (ctrl.Result, error) {
 	reason := "ComparisonError"
 	var se *stageError
 	if errors.As(err, &se) {
@@ -247,6 +293,9 @@ func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Applicati
 	r.Log.Info("comparison failed", "app", app.Namespace+"/"+app.Name, "reason", reason, "error", err.Error())
 	r.event(app, corev1.EventTypeWarning, reason, "Compare", "%s", err.Error())
 	perr := r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
+		if also != nil {
+			also(s)
+		}
 		setCondition(s, app.Generation, "ComparisonError", metav1.ConditionTrue, reason, err.Error())
 		setCondition(s, app.Generation, "Ready", metav1.ConditionFalse, reason, err.Error())
 		if s.Sync == nil {
@@ -263,10 +312,21 @@ func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Applicati
 	return ctrl.Result{RequeueAfter: r.ErrorRetryInterval}, nil
 }
 
-// writeComparison stores the comparison in status.
-func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Application, c *comparison) error {
+// reconciledAtHeartbeat is how stale status.reconciledAt may get when a
+// comparison changes nothing else: writing it after every periodic
+// comparison would cost one API write per app per refresh interval for
+// nothing (thousands of apps idle).
+const reconciledAtHeartbeat = 10 * time.Minute
+
+// writeComparison stores the comparison in status, with also (when not
+// nil) the end of the operation that ran before it.
+func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Application, c *comparison, also statusChange) error {
 	srcs, _ := appSources(app)
-	return r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
+	prev := app.Status.ReconciledAt
+	change := func(s *sollv1.ApplicationStatus) {
+		if also != nil {
+			also(s)
+		}
 		syncStatus := sollv1.SyncStatusSynced
 		if !c.synced {
 			syncStatus = sollv1.SyncStatusOutOfSync
@@ -280,8 +340,7 @@ func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Applicatio
 		s.Health = &sollv1.HealthStatus{Status: sollv1.HealthStatusCode(c.health), Message: c.healthMsg}
 		s.Resources = c.resources
 		s.SourceRevisions, s.SourceTypes = sourceMetadata(c)
-		now := metav1.Now()
-		s.ReconciledAt = &now
+		s.ReconciledAt = prev
 		s.ObservedGeneration = app.Generation
 		meta.RemoveStatusCondition(&s.Conditions, "ComparisonError")
 		if c.window != nil {
@@ -302,7 +361,17 @@ func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Applicatio
 		default:
 			setCondition(s, app.Generation, "Ready", metav1.ConditionFalse, string(c.health), c.healthMsg)
 		}
-	})
+	}
+	next := app.Status.DeepCopy()
+	change(next)
+	if prev == nil || time.Since(prev.Time) >= reconciledAtHeartbeat || !equality.Semantic.DeepEqual(*next, app.Status) {
+		now := metav1.Now()
+		change = func(s *sollv1.ApplicationStatus) {
+			next.DeepCopyInto(s)
+			s.ReconciledAt = &now
+		}
+	}
+	return r.patchStatus(ctx, app, change)
 }
 
 func outOfSyncMessage(c *comparison) string {
@@ -338,6 +407,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, app *sollv1.Application, m
 		}
 		return fmt.Errorf("update status of application %s/%s: %w", app.Namespace, app.Name, err)
 	}
+	r.wrote(app)
 	return nil
 }
 

@@ -147,9 +147,9 @@ func targetRevisions(app *sollv1.Application, srcs []sollv1.ApplicationSource) [
 
 // compare fetches, renders and diffs app at revisions (one per source; nil
 // or an empty entry: that source's target). Live objects come from the
-// watch cache, or with fresh from the API server: right after a sync, the
-// cache may not have seen its changes yet.
-func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revisions []string, fresh bool) (*comparison, error) {
+// watch cache (with soll's own writes it has not delivered yet), else from
+// the API server.
+func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revisions []string) (*comparison, error) {
 	srcs, err := appSources(app)
 	if err != nil {
 		return nil, &stageError{"InvalidSpec", err}
@@ -271,7 +271,7 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 	if err := r.checkResources(proj, append(desired, c.preDelete...)); err != nil {
 		return nil, &stageError{"ProjectViolation", err}
 	}
-	if err := r.diffLive(ctx, app, c, desired, fresh); err != nil {
+	if err := r.diffLive(ctx, app, c, desired); err != nil {
 		return nil, &stageError{"ComparisonError", err}
 	}
 	return c, nil
@@ -369,7 +369,7 @@ func (r *Reconciler) prepare(app *sollv1.Application, objs []render.Object) ([]*
 
 // diffLive reads the live objects (desired ones and the inventory of the
 // last sync), diffs, and assesses health.
-func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *comparison, desired []*unstructured.Unstructured, fresh bool) error {
+func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *comparison, desired []*unstructured.Unstructured) error {
 	type pair struct {
 		desired, live *unstructured.Unstructured
 		hook          bool
@@ -418,7 +418,7 @@ func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *c
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if !fresh && r.live != nil {
+			if r.live != nil {
 				if live, ok := r.live.get(ref.GroupVersionKind(), ref.GetNamespace(), ref.GetName()); ok {
 					p.live = live
 					return

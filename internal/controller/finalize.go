@@ -85,7 +85,7 @@ func (r *Reconciler) preDeleteHooks(ctx context.Context, app *sollv1.Application
 		return true, nil
 	}
 	expired := time.Since(app.DeletionTimestamp.Time) >= DeletionTimeout
-	c, err := r.compare(ctx, app, app.Status.History[len(app.Status.History)-1].Revisions, true)
+	c, err := r.compare(ctx, app, app.Status.History[len(app.Status.History)-1].Revisions)
 	if err != nil {
 		if expired {
 			return true, nil
@@ -102,7 +102,7 @@ func (r *Reconciler) preDeleteHooks(ctx context.Context, app *sollv1.Application
 	}
 	hctx, cancel := context.WithTimeout(ctx, DeletionTimeout)
 	defer cancel()
-	engine := &syncengine.Engine{Kube: r.Kube, Health: c.settings.health}
+	engine := &syncengine.Engine{Kube: liveKube{r.Kube, r.live}, Health: c.settings.health}
 	res := engine.Sync(hctx, objs, syncengine.Options{})
 	if !res.Succeeded {
 		r.event(app, corev1.EventTypeWarning, "PreDeleteHooksFailed", "Delete", "pre-delete hooks failed: %s", res.Message)

@@ -3,7 +3,9 @@ package controller
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	gosync "sync"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -32,7 +34,35 @@ type liveWatcher struct {
 	mu      gosync.Mutex
 	watched map[schema.GroupVersionResource]bool
 	stop    <-chan struct{}
+
+	// written holds soll's own writes the watch has not delivered yet
+	// (read your writes): right after an apply or a prune the cache may
+	// still hold the previous state, and reading the API server again
+	// would cost a request per object.
+	writtenMu gosync.Mutex
+	written   map[writtenKey]writtenObj
 }
+
+// writtenKey names an object by resource, namespace and name.
+type writtenKey struct {
+	gvr             schema.GroupVersionResource
+	namespace, name string
+}
+
+// writtenObj is the object the API server answered to soll's write.
+type writtenObj struct {
+	obj *unstructured.Unstructured
+	rv  uint64
+	at  time.Time
+}
+
+// Bounds of the written overlay: an entry the watch never confirms (its
+// kind is not watched, or the object lost soll's label) ages out, and the
+// map never grows past maxWritten entries.
+const (
+	writtenTTL = 2 * time.Minute
+	maxWritten = 50_000
+)
 
 func newLiveWatcher(cfg *rest.Config, kc *kube.Client, out chan<- event.GenericEvent, log *slog.Logger) (*liveWatcher, error) {
 	dyn, err := dynamic.NewForConfig(cfg)
@@ -42,7 +72,7 @@ func newLiveWatcher(cfg *rest.Config, kc *kube.Client, out chan<- event.GenericE
 	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, metav1.NamespaceAll, func(o *metav1.ListOptions) {
 		o.LabelSelector = ManagedLabel + "=true"
 	})
-	return &liveWatcher{kube: kc, factory: factory, out: out, log: log, watched: map[schema.GroupVersionResource]bool{}}, nil
+	return &liveWatcher{kube: kc, factory: factory, out: out, log: log, watched: map[schema.GroupVersionResource]bool{}, written: map[writtenKey]writtenObj{}}, nil
 }
 
 // Start runs until ctx ends (manager.Runnable).
@@ -80,7 +110,9 @@ func (w *liveWatcher) watch(gvr schema.GroupVersionResource) {
 	w.watched[gvr] = true
 	inf := w.factory.ForResource(gvr).Informer()
 	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { w.seen(gvr, obj, false) },
 		UpdateFunc: func(oldObj, newObj any) {
+			w.seen(gvr, newObj, false)
 			o, ok1 := oldObj.(*unstructured.Unstructured)
 			n, ok2 := newObj.(*unstructured.Unstructured)
 			// Status-only churn (pods starting) does not change what
@@ -93,7 +125,10 @@ func (w *liveWatcher) watch(gvr schema.GroupVersionResource) {
 			}
 			w.notify(newObj)
 		},
-		DeleteFunc: w.notify,
+		DeleteFunc: func(obj any) {
+			w.seen(gvr, obj, true)
+			w.notify(obj)
+		},
 	})
 	if err != nil {
 		w.log.Error("watch live objects", "resource", gvr.String(), "error", err.Error())
@@ -124,11 +159,12 @@ func (w *liveWatcher) notify(obj any) {
 	}
 }
 
-// get returns the live object from the watch cache. ok is false when the
-// cache cannot answer: the kind is not watched or not synced yet, or the
-// object is not in it (it may exist without soll's label, as an object
-// about to be adopted does), and the caller must read the API server.
-// The returned object is the caller's to change.
+// get returns the live object from the watch cache, or soll's own newer
+// write of it. ok is false when the cache cannot answer: the kind is not
+// watched or not synced yet, or the object is not in it (it may exist
+// without soll's label, as an object about to be adopted does), and the
+// caller must read the API server. The returned object is the caller's to
+// change.
 func (w *liveWatcher) get(gvk schema.GroupVersionKind, namespace, name string) (obj *unstructured.Unstructured, ok bool) {
 	m, err := w.kube.Mapping(gvk)
 	if err != nil {
@@ -148,15 +184,132 @@ func (w *liveWatcher) get(gvk schema.GroupVersionKind, namespace, name string) (
 	if namespace != "" {
 		key = namespace + "/" + name
 	}
-	item, exists, err := inf.GetStore().GetByKey(key)
-	if err != nil || !exists {
+	item, _, err := inf.GetStore().GetByKey(key)
+	if err != nil {
 		return nil, false
 	}
-	u, isU := item.(*unstructured.Unstructured)
-	if !isU || u.GroupVersionKind() != gvk {
-		// Another version of the kind: the API server converts, the
-		// cache does not.
+	cached, _ := item.(*unstructured.Unstructured)
+	if newer := w.newerWrite(writtenKey{m.Resource, namespace, name}, cached); newer != nil {
+		cached = newer
+	}
+	if cached == nil || cached.GroupVersionKind() != gvk {
+		// Not there, or another version of the kind: the API server
+		// converts, the cache does not.
 		return nil, false
 	}
-	return u.DeepCopy(), true
+	return cached.DeepCopy(), true
+}
+
+// wrote records what the API server answered to soll's write of an
+// object. Only objects carrying soll's managed label are recorded: the
+// watch sees no others.
+func (w *liveWatcher) wrote(written *unstructured.Unstructured) {
+	if written.GetLabels()[ManagedLabel] != "true" {
+		return
+	}
+	rv, err := strconv.ParseUint(written.GetResourceVersion(), 10, 64)
+	if err != nil {
+		return
+	}
+	m, err := w.kube.Mapping(written.GroupVersionKind())
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	w.writtenMu.Lock()
+	defer w.writtenMu.Unlock()
+	if len(w.written) >= maxWritten {
+		for k, e := range w.written {
+			if now.Sub(e.at) > writtenTTL {
+				delete(w.written, k)
+			}
+		}
+		if len(w.written) >= maxWritten {
+			w.written = map[writtenKey]writtenObj{}
+		}
+	}
+	w.written[writtenKey{m.Resource, written.GetNamespace(), written.GetName()}] = writtenObj{obj: written.DeepCopy(), rv: rv, at: now}
+}
+
+// newerWrite returns soll's own write of k when the cached object (nil:
+// not in the cache) is older than it, else nil. Resource versions are
+// compared as the numbers the API server hands out; one that is not a
+// number ends the overlay for that object.
+func (w *liveWatcher) newerWrite(k writtenKey, cached *unstructured.Unstructured) *unstructured.Unstructured {
+	w.writtenMu.Lock()
+	defer w.writtenMu.Unlock()
+	e, found := w.written[k]
+	switch {
+	case !found:
+		return nil
+	case time.Since(e.at) > writtenTTL:
+		delete(w.written, k)
+		return nil
+	case cached == nil:
+		return e.obj // created; the watch has not delivered it yet
+	}
+	if rv, err := strconv.ParseUint(cached.GetResourceVersion(), 10, 64); err == nil && rv < e.rv {
+		return e.obj
+	}
+	delete(w.written, k)
+	return nil
+}
+
+// seen drops the written entry the watch has now caught up with: any
+// deletion, or a version at least as new as soll's write.
+func (w *liveWatcher) seen(gvr schema.GroupVersionResource, obj any, deleted bool) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return
+	}
+	k := writtenKey{gvr, u.GetNamespace(), u.GetName()}
+	w.writtenMu.Lock()
+	defer w.writtenMu.Unlock()
+	if _, found := w.written[k]; !found {
+		return
+	}
+	if deleted {
+		delete(w.written, k)
+		return
+	}
+	if rv, err := strconv.ParseUint(u.GetResourceVersion(), 10, 64); err != nil || rv >= w.written[k].rv {
+		delete(w.written, k)
+	}
+}
+
+// liveKube is the cluster as the sync engine sees it: writes go to the API
+// server and are remembered until the watch delivers them, and reads come
+// from the watch cache when it can answer, so waiting for a wave to become
+// healthy costs no request per object and poll.
+type liveKube struct {
+	*kube.Client
+	live *liveWatcher
+}
+
+func (k liveKube) Apply(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
+	out, err := k.Client.Apply(ctx, obj, dryRun)
+	if err == nil && !dryRun && k.live != nil {
+		k.live.wrote(out)
+	}
+	return out, err
+}
+
+func (k liveKube) Create(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	out, err := k.Client.Create(ctx, obj)
+	if err == nil && k.live != nil {
+		k.live.wrote(out)
+	}
+	return out, err
+}
+
+func (k liveKube) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
+	if k.live != nil {
+		if obj, ok := k.live.get(gvk, namespace, name); ok {
+			return obj, nil
+		}
+	}
+	return k.Client.Get(ctx, gvk, namespace, name)
 }

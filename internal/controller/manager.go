@@ -130,6 +130,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	}
 	r := &Reconciler{
 		Client:             mgr.GetClient(),
+		APIReader:          mgr.GetAPIReader(),
 		Kube:               kc,
 		Fetcher:            fetcher,
 		ClusterInfo:        clusterInfoCache(kc, 10*time.Minute),

@@ -21,6 +21,10 @@ import (
 // DefaultOperationTimeout bounds one sync operation.
 const DefaultOperationTimeout = 30 * time.Minute
 
+// progressInterval is the least time between two writes of an operation's
+// progress that finished no hook.
+const progressInterval = 2 * time.Second
+
 // nextOperation decides whether an operation runs now: a requested one, an
 // interrupted or retried one (resumed), or an automated sync. automated
 // reports whether soll itself initiated it.
@@ -66,37 +70,44 @@ func (r *Reconciler) nextOperation(app *sollv1.Application, c *comparison) (op *
 
 // runOperation runs op to the end (or to a scheduled retry), persisting its
 // state in status.operationState as it goes, so a restarted controller
-// resumes it.
-func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, op *sollv1.Operation, automated bool, c *comparison) error {
+// resumes it. At the end it returns finish, the status change that records
+// the outcome, for the caller to write together with the comparison that
+// follows: one status write instead of two. A nil finish with a nil error
+// means a retry is scheduled (and written).
+func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, op *sollv1.Operation, automated bool, c *comparison) (finish statusChange, err error) {
 	now := metav1.Now()
-	state := app.Status.OperationState
+	// state is a copy: app.Status changes only through patchStatus, which
+	// writes what differs from app.Status.
+	state := app.Status.OperationState.DeepCopy()
 	resumed := state != nil && (state.Phase == sollv1.OperationRunning || state.Phase == sollv1.OperationTerminating) && app.Operation == nil
 	if !resumed {
 		state = &sollv1.OperationState{Operation: *op, Phase: sollv1.OperationRunning, StartedAt: now, Message: "starting"}
 	}
 	if state.Phase == sollv1.OperationTerminating {
-		return r.finishOperation(ctx, app, state, false, "operation terminated", nil)
+		return r.finishOperation(app, state, false, "operation terminated", nil), nil
 	}
 	if !resumed && !automated {
 		if ws := syncWindow(c.project, app); !ws.ManualAllowed {
 			if app.Operation != nil {
 				patch := client.RawPatch(types.MergePatchType, []byte(`{"operation":null}`))
 				if err := r.Client.Patch(ctx, app, patch); err != nil {
-					return fmt.Errorf("take operation of application %s/%s: %w", app.Namespace, app.Name, err)
+					return nil, fmt.Errorf("take operation of application %s/%s: %w", app.Namespace, app.Name, err)
 				}
+				r.wrote(app)
 			}
-			return r.finishOperation(ctx, app, state, false, "sync denied by the project's sync windows: "+ws.Reason, nil)
+			return r.finishOperation(app, state, false, "sync denied by the project's sync windows: "+ws.Reason, nil), nil
 		}
 	}
-	if err := r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) { s.OperationState = state }); err != nil {
-		return err
+	if err := r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) { s.OperationState = state.DeepCopy() }); err != nil {
+		return nil, err
 	}
 	if app.Operation != nil {
 		// The request is taken: remove it, so it runs once.
 		patch := client.RawPatch(types.MergePatchType, []byte(`{"operation":null}`))
 		if err := r.Client.Patch(ctx, app, patch); err != nil {
-			return fmt.Errorf("take operation of application %s/%s: %w", app.Namespace, app.Name, err)
+			return nil, fmt.Errorf("take operation of application %s/%s: %w", app.Namespace, app.Name, err)
 		}
+		r.wrote(app)
 	}
 	who := "user"
 	if automated {
@@ -108,12 +119,12 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	// Rollback: pin the revision of a history entry, then sync it.
 	if op.Rollback != nil {
 		if err := r.pinForRollback(ctx, app, op.Rollback.ID); err != nil {
-			return r.finishOperation(ctx, app, state, false, err.Error(), nil)
+			return r.finishOperation(app, state, false, err.Error(), nil), nil
 		}
 		op.Sync = &sollv1.SyncOperation{Prune: true}
 	}
 	if op.Sync == nil {
-		return r.finishOperation(ctx, app, state, false, "operation has neither sync nor rollback", nil)
+		return r.finishOperation(app, state, false, "operation has neither sync nor rollback", nil), nil
 	}
 	revisions := op.Sync.Revisions
 	if len(revisions) == 0 && op.Sync.Revision != "" {
@@ -121,17 +132,35 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	}
 	if op.Rollback != nil || !c.matches(revisions) {
 		var err error
-		if c, err = r.compare(ctx, app, revisions, false); err != nil {
-			return r.finishOperation(ctx, app, state, false, err.Error(), nil)
+		if c, err = r.compare(ctx, app, revisions); err != nil {
+			return r.finishOperation(app, state, false, err.Error(), nil), nil
 		}
 	}
-	r.event(app, corev1.EventTypeNormal, "OperationStarted", "Sync", "sync to %s started by %s", short(c.revision()), who)
+	if !automated {
+		// An automated sync's start is no news: its end is reported
+		// (and costs the API server one event, not two, per sync).
+		r.event(app, corev1.EventTypeNormal, "OperationStarted", "Sync", "sync to %s started by %s", short(c.revision()), who)
+	}
 
 	opts := r.engineOptions(app, op)
-	// Progress is persisted after each group of the engine (a wave, its
-	// infrastructure), so a resumed operation neither runs a finished
-	// hook again nor loses sight of what was applied.
-	opts.OnProgress = func(res syncengine.Result) {
+	// Progress is persisted when the engine starts waiting for a step (a
+	// wave, its infrastructure) to become healthy, so users see what it
+	// waits for, and when a hook finished, so a resumed operation never
+	// runs a finished hook again; other reports at most every
+	// progressInterval. Applies are idempotent, and an operation of one
+	// step waits for nothing: it needs no write between start and end.
+	lastProgress, hooksDone := time.Now(), 0
+	opts.OnProgress = func(res syncengine.Result, waiting bool) {
+		done := 0
+		for _, o := range res.Objects {
+			if o.Hook && (o.HookPhase == string(sollv1.HookPhaseSucceeded) || o.HookPhase == string(sollv1.HookPhaseFailed)) {
+				done++
+			}
+		}
+		if !waiting && done == hooksDone && time.Since(lastProgress) < progressInterval {
+			return
+		}
+		lastProgress, hooksDone = time.Now(), done
 		st := state.DeepCopy()
 		st.SyncResult = syncResult(c.revisions(), res)
 		st.Message = fmt.Sprintf("%d objects done", len(res.Objects))
@@ -148,7 +177,7 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 
 	if createNamespace(app, op) && !opts.DryRun {
 		if err := r.createNamespace(ctx, app); err != nil {
-			return r.finishOperation(ctx, app, state, false, err.Error(), c)
+			return r.finishOperation(app, state, false, err.Error(), c), nil
 		}
 	}
 
@@ -162,14 +191,14 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	defer cancel()
 	stopWatch := r.watchTerminate(opCtx, client.ObjectKeyFromObject(app), cancel)
 	opts.OnApplied = r.DryRuns.Seed
-	engine := &syncengine.Engine{Kube: r.Kube, Health: c.settings.health}
+	engine := &syncengine.Engine{Kube: liveKube{r.Kube, r.live}, Health: c.settings.health}
 	res := engine.Sync(opCtx, c.objects, opts)
 	stopWatch()
 	if ctx.Err() != nil {
 		// The controller is stopping: the operation was interrupted,
 		// not failed. It stays Running, with the progress OnProgress
 		// saved, for the next controller to resume.
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 	state.SyncResult = syncResult(c.revisions(), res)
 
@@ -177,30 +206,45 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 		state.RetryCount++
 		state.Message = fmt.Sprintf("attempt %d failed: %s; retrying", state.RetryCount, res.Message)
 		r.event(app, corev1.EventTypeWarning, "OperationRetrying", "Sync", "%s", state.Message)
-		return r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) { s.OperationState = state })
+		return nil, r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) { s.OperationState = state.DeepCopy() })
 	}
-	return r.finishOperation(ctx, app, state, res.Succeeded, res.Message, c)
+	return r.finishOperation(app, state, res.Succeeded, res.Message, c), nil
 }
 
-// finishOperation records the end of an operation, and on success a
-// history entry.
-func (r *Reconciler) finishOperation(ctx context.Context, app *sollv1.Application, state *sollv1.OperationState, ok bool, msg string, c *comparison) error {
+// statusChange is a change of an Application's status, to be written with
+// others in one patch.
+type statusChange func(*sollv1.ApplicationStatus)
+
+// finishOperation returns the status change that records the end of an
+// operation, and on success a history entry; its event and metrics are
+// recorded now.
+func (r *Reconciler) finishOperation(app *sollv1.Application, state *sollv1.OperationState, ok bool, msg string, c *comparison) statusChange {
+	state = state.DeepCopy()
 	now := metav1.Now()
 	state.FinishedAt = &now
 	state.Message = msg
 	observeSync(ok, state.Operation.InitiatedBy != nil && state.Operation.InitiatedBy.Automated, state.StartedAt.Time)
+	what := "operation"
+	if c != nil {
+		what = "sync to " + short(c.revision())
+	}
+	if ini := state.Operation.InitiatedBy; ini != nil && ini.Automated {
+		what = "automated " + what
+	} else if ini != nil && ini.Username != "" {
+		what += " by " + ini.Username
+	}
 	if ok {
 		state.Phase = sollv1.OperationSucceeded
-		r.event(app, corev1.EventTypeNormal, "OperationCompleted", "Sync", "%s", msg)
+		r.event(app, corev1.EventTypeNormal, "OperationCompleted", "Sync", "%s: %s", what, msg)
 	} else {
 		state.Phase = sollv1.OperationFailed
 		if state.SyncResult == nil && c != nil {
 			state.SyncResult = &sollv1.SyncOperationResult{Revisions: c.revisions()}
 		}
-		r.event(app, corev1.EventTypeWarning, "OperationFailed", "Sync", "%s", msg)
+		r.event(app, corev1.EventTypeWarning, "OperationFailed", "Sync", "%s: %s", what, msg)
 	}
-	return r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
-		s.OperationState = state
+	return func(s *sollv1.ApplicationStatus) {
+		s.OperationState = state.DeepCopy()
 		if ok && c != nil && !(state.Operation.Sync != nil && state.Operation.Sync.DryRun) {
 			srcs, _ := appSources(app)
 			var id int64
@@ -225,7 +269,7 @@ func (r *Reconciler) finishOperation(ctx context.Context, app *sollv1.Applicatio
 		} else {
 			setCondition(s, app.Generation, "SyncError", metav1.ConditionTrue, "SyncFailed", msg)
 		}
-	})
+	}
 }
 
 // pinForRollback pins the revision of history entry id in spec.pin, so
@@ -240,6 +284,7 @@ func (r *Reconciler) pinForRollback(ctx context.Context, app *sollv1.Application
 		if err := r.Client.Patch(ctx, app, patch); err != nil {
 			return fmt.Errorf("pin revision for rollback: %w", err)
 		}
+		r.wrote(app)
 		return nil
 	}
 	return fmt.Errorf("rollback: no history entry with id %d: see status.history for the ids", id)

@@ -11,10 +11,13 @@ import (
 )
 
 // DryRunCache remembers the API server's dry-run answer per object, keyed
-// by the desired object's content and the live object's resourceVersion.
-// While neither changes, the answer cannot change (short of a new admission
-// webhook), so an idle app costs no API call per comparison: only changes,
-// seen as a new resourceVersion or a new commit, cost a dry run.
+// by the desired object's content and the live object's content apart from
+// its status and bookkeeping (resourceVersion, generation, the times in
+// managedFields). While neither changes, the answer cannot change (short
+// of a new admission webhook), so an idle app costs no API call per
+// comparison, nor does a Deployment whose status moves while its Pods
+// start: only changes of what soll compares, or a new commit, cost a dry
+// run.
 type DryRunCache struct {
 	mu  gosync.Mutex
 	m   map[resource.Key]cacheEntry
@@ -23,7 +26,7 @@ type DryRunCache struct {
 
 type cacheEntry struct {
 	desired [32]byte
-	liveRV  string
+	live    string
 	target  *unstructured.Unstructured
 }
 
@@ -44,11 +47,62 @@ func hashObject(obj *unstructured.Unstructured) ([32]byte, bool) {
 	return sha256.Sum256(b), true
 }
 
-func liveRV(live *unstructured.Unstructured) string {
+// liveKey identifies what of a live object a dry run depends on: its
+// identity and content without status, resourceVersion, generation and
+// the times of managedFields entries, which status updates alone change.
+func liveKey(live *unstructured.Unstructured) string {
 	if live == nil {
 		return ""
 	}
-	return string(live.GetUID()) + "/" + live.GetResourceVersion()
+	o := make(map[string]any, len(live.Object))
+	for k, v := range live.Object {
+		if k != "status" {
+			o[k] = v
+		}
+	}
+	if md, ok := live.Object["metadata"].(map[string]any); ok {
+		m := make(map[string]any, len(md))
+		for k, v := range md {
+			switch k {
+			case "resourceVersion", "generation":
+			case "managedFields":
+				m[k] = managedFieldsWithoutTimes(v)
+			default:
+				m[k] = v
+			}
+		}
+		o["metadata"] = m
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		// Unhashable: fall back to the version, which every change moves.
+		return string(live.GetUID()) + "/rv/" + live.GetResourceVersion()
+	}
+	sum := sha256.Sum256(b)
+	return string(live.GetUID()) + "/" + string(sum[:])
+}
+
+func managedFieldsWithoutTimes(v any) any {
+	entries, ok := v.([]any)
+	if !ok {
+		return v
+	}
+	out := make([]any, len(entries))
+	for i, e := range entries {
+		m, ok := e.(map[string]any)
+		if !ok {
+			out[i] = e
+			continue
+		}
+		c := make(map[string]any, len(m))
+		for k, v := range m {
+			if k != "time" {
+				c[k] = v
+			}
+		}
+		out[i] = c
+	}
+	return out
 }
 
 func (c *DryRunCache) get(k resource.Key, desired, live *unstructured.Unstructured) (*unstructured.Unstructured, [32]byte, bool) {
@@ -59,7 +113,7 @@ func (c *DryRunCache) get(k resource.Key, desired, live *unstructured.Unstructur
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, found := c.m[k]
-	if !found || e.desired != h || e.liveRV != liveRV(live) {
+	if !found || e.desired != h || e.live != liveKey(live) {
 		return nil, h, false
 	}
 	return e.target, h, true
@@ -74,7 +128,7 @@ func (c *DryRunCache) put(k resource.Key, h [32]byte, live, target *unstructured
 	if len(c.m) >= c.max {
 		c.m = map[resource.Key]cacheEntry{}
 	}
-	c.m[k] = cacheEntry{desired: h, liveRV: liveRV(live), target: target}
+	c.m[k] = cacheEntry{desired: h, live: liveKey(live), target: target}
 }
 
 // Seed records the answer of a real apply of desired: the live object right

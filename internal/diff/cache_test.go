@@ -32,26 +32,52 @@ func TestDryRunCacheSkipsUnchanged(t *testing.T) {
 	if n := kube.calls.Load(); n != 1 {
 		t.Fatalf("%d dry runs for an unchanged object, want 1", n)
 	}
-	// The live object changed: a new dry run.
-	live2 := live.DeepCopy()
-	live2.SetResourceVersion("2")
-	d.Diff(context.Background(), []Item{{Desired: desired, Live: live2}})
-	if n := kube.calls.Load(); n != 2 {
-		t.Fatalf("live change: %d dry runs, want 2", n)
+	// Only the status and bookkeeping changed (a controller's status
+	// update): the answer stands.
+	statusOnly := live.DeepCopy()
+	statusOnly.SetResourceVersion("2")
+	statusOnly.SetGeneration(3)
+	_ = unstructured.SetNestedField(statusOnly.Object, "Ready", "status", "phase")
+	_ = unstructured.SetNestedSlice(statusOnly.Object, []any{map[string]any{"manager": "kcm", "operation": "Update", "time": "2026-11-26T00:00:00Z"}}, "metadata", "managedFields")
+	timeOnly := statusOnly.DeepCopy()
+	timeOnly.SetResourceVersion("3")
+	_ = unstructured.SetNestedSlice(timeOnly.Object, []any{map[string]any{"manager": "kcm", "operation": "Update", "time": "2026-11-26T00:05:00Z"}}, "metadata", "managedFields")
+	d.Diff(context.Background(), []Item{{Desired: desired, Live: statusOnly}})
+	calls := kube.calls.Load()
+	d.Diff(context.Background(), []Item{{Desired: desired, Live: timeOnly}})
+	if n := kube.calls.Load(); n != calls {
+		t.Fatalf("a status update with new times: %d dry runs, want %d", n, calls)
 	}
+	// The live content changed: a new dry run.
+	live2 := timeOnly.DeepCopy()
+	live2.SetResourceVersion("4")
+	_ = unstructured.SetNestedField(live2.Object, "edited", "data", "other")
+	d.Diff(context.Background(), []Item{{Desired: desired, Live: live2}})
+	if n := kube.calls.Load(); n != calls+1 {
+		t.Fatalf("live change: %d dry runs, want %d", n, calls+1)
+	}
+	// Another field manager: a new dry run (ownership decides what an
+	// apply removes).
+	owners := live2.DeepCopy()
+	_ = unstructured.SetNestedSlice(owners.Object, []any{map[string]any{"manager": "kubectl-edit", "operation": "Update"}}, "metadata", "managedFields")
+	d.Diff(context.Background(), []Item{{Desired: desired, Live: owners}})
+	if n := kube.calls.Load(); n != calls+2 {
+		t.Fatalf("new field manager: %d dry runs, want %d", n, calls+2)
+	}
+	calls += 2
 	// The desired object changed: a new dry run, and the diff shows it.
 	desired2 := desired.DeepCopy()
 	_ = unstructured.SetNestedField(desired2.Object, "w", "data", "k")
 	if r := d.Diff(context.Background(), []Item{{Desired: desired2, Live: live2}})[0]; r.Status != OutOfSync {
 		t.Fatalf("changed desired object: %s", r.Status)
 	}
-	if n := kube.calls.Load(); n != 3 {
-		t.Fatalf("desired change: %d dry runs, want 3", n)
+	if n := kube.calls.Load(); n != calls+1 {
+		t.Fatalf("desired change: %d dry runs, want %d", n, calls+1)
 	}
 	d.Cache.Forget()
 	d.Diff(context.Background(), []Item{{Desired: desired2, Live: live2}})
-	if n := kube.calls.Load(); n != 4 {
-		t.Fatalf("after Forget: %d dry runs, want 4", n)
+	if n := kube.calls.Load(); n != calls+2 {
+		t.Fatalf("after Forget: %d dry runs, want %d", n, calls+2)
 	}
 }
 
@@ -83,6 +109,7 @@ func TestSeededApplySkipsTheNextDryRun(t *testing.T) {
 	}
 	later := applied.DeepCopy()
 	later.SetResourceVersion("8")
+	later.SetLabels(map[string]string{"edited": "by-hand"})
 	d.Diff(context.Background(), []Item{{Desired: desired, Live: later}})
 	if n := kube.calls.Load(); n != 1 {
 		t.Fatalf("%d dry runs once the object changed, want 1", n)

@@ -87,9 +87,11 @@ type Options struct {
 	// DoneHooks are hooks that completed in an earlier attempt of this
 	// operation (before a controller restart); they are not run again.
 	DoneHooks map[resource.Key]bool
-	// OnProgress, when set, receives the results so far after each step,
-	// so the caller can persist them.
-	OnProgress func(Result)
+	// OnProgress, when set, receives the results so far after each step's
+	// applies and after each wait, so the caller can persist them;
+	// waiting says the engine now waits for the step's objects to become
+	// healthy (or its hooks to complete).
+	OnProgress func(res Result, waiting bool)
 	// OnApplied, when set, receives each object applied for real (not
 	// hooks, not in a dry run) with the API server's answer: the live
 	// object right after the apply.
@@ -336,8 +338,9 @@ func (r *run) runStep(ctx context.Context, group []task, last bool) error {
 		}()
 	}
 	wg.Wait()
-	r.progress()
-	if err := errors.Join(errs...); err != nil {
+	err := errors.Join(errs...)
+	r.progress(err == nil && !r.opts.DryRun && awaits(group, applied, last))
+	if err != nil {
 		return err
 	}
 	if r.opts.DryRun {
@@ -359,14 +362,14 @@ func (r *run) record(or ObjectResult) {
 	r.res.Objects = append(r.res.Objects, or)
 }
 
-func (r *run) progress() {
+func (r *run) progress(waiting bool) {
 	if r.opts.OnProgress == nil {
 		return
 	}
 	r.mu.Lock()
 	snapshot := Result{Succeeded: r.res.Succeeded, Message: r.res.Message, Objects: slices.Clone(r.res.Objects)}
 	r.mu.Unlock()
-	r.opts.OnProgress(snapshot)
+	r.opts.OnProgress(snapshot, waiting)
 }
 
 func (r *run) runTask(ctx context.Context, t task) (*unstructured.Unstructured, error) {

@@ -27,7 +27,7 @@ func (r *run) waitHealthy(ctx context.Context, group []task, applied []*unstruct
 	waited := false
 	for i, t := range group {
 		obj := applied[i]
-		if obj == nil || t.prune || (onlyHooks && !t.hook) {
+		if !awaited(t, obj, onlyHooks) {
 			continue
 		}
 		waited = true
@@ -40,9 +40,24 @@ func (r *run) waitHealthy(ctx context.Context, group []task, applied []*unstruct
 		}
 	}
 	if waited {
-		r.progress()
+		r.progress(false)
 	}
 	return errors.Join(errs...)
+}
+
+// awaited reports whether waitHealthy waits for the object t applied.
+func awaited(t task, obj *unstructured.Unstructured, onlyHooks bool) bool {
+	return obj != nil && !t.prune && (!onlyHooks || t.hook)
+}
+
+// awaits reports whether waitHealthy waits for any object of the group.
+func awaits(group []task, applied []*unstructured.Unstructured, onlyHooks bool) bool {
+	for i, t := range group {
+		if awaited(t, applied[i], onlyHooks) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *run) waitOne(ctx context.Context, t task, obj *unstructured.Unstructured) error {
