@@ -111,7 +111,11 @@ func (h *harness) liveUIDs(app *sollv1.Application) map[resource.Key]types.UID {
 // (soll_sync_operations_total{result="failed"}): a failure the controller
 // could not record in the Application, for want of an API server, still
 // counts.
-func failedSyncs(t *testing.T) float64 {
+func failedSyncs(t *testing.T) float64 { return syncOps(t, "failed") }
+
+// syncOps counts the sync operations that ended with result in this
+// process.
+func syncOps(t *testing.T, result string) float64 {
 	t.Helper()
 	families, err := metrics.Registry.Gather()
 	if err != nil {
@@ -124,13 +128,44 @@ func failedSyncs(t *testing.T) float64 {
 		}
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "result" && l.GetValue() == "failed" {
+				if l.GetName() == "result" && l.GetValue() == result {
 					n += m.GetCounter().GetValue()
 				}
 			}
 		}
 	}
 	return n
+}
+
+// TestEachAutomatedAppSyncsOnce creates many automated apps at once: each
+// syncs exactly once. The watch events of a sync's own objects queue the
+// app again while its status is written, and the reconcile that follows
+// must not read a cache still showing the operation Running and run it a
+// second time.
+func TestEachAutomatedAppSyncsOnce(t *testing.T) {
+	const n = 16
+	files := map[string]string{}
+	for i := range n {
+		files[fmt.Sprintf("app%02d/cm.yaml", i)] = configMapYAML(fmt.Sprintf("cm%02d", i), 0, map[string]string{"i": "x"})
+		files[fmt.Sprintf("app%02d/deploy.yaml", i)] = deploymentYAML(fmt.Sprintf("d%02d", i), 0, 0)
+	}
+	h := newHarnessWith(t, harnessOptions{files: files})
+	before := syncOps(t, "succeeded")
+	for i := range n {
+		name := fmt.Sprintf("app%02d", i)
+		h.createAppNamed(name, name, func(a *sollv1.Application) {
+			a.Spec.SyncPolicy = &sollv1.SyncPolicy{Automated: &sollv1.AutomatedSyncPolicy{Prune: true, SelfHeal: true}}
+		})
+	}
+	for i := range n {
+		app := h.waitForApp(fmt.Sprintf("app%02d", i), "Synced and Healthy", 2*time.Minute, syncedHealthy)
+		if len(app.Status.History) != 1 {
+			t.Errorf("%s: %d history entries, want 1:\n%s", app.Name, len(app.Status.History), describe(app))
+		}
+	}
+	if got := syncOps(t, "succeeded") - before; got != n {
+		t.Fatalf("%v sync operations for %d apps, want one each", got, n)
+	}
 }
 
 // TestResumeAfterControllerRestart stops the controller in the middle of a
