@@ -63,8 +63,8 @@ type Reconciler struct {
 	// is known to be behind soll's own last write of it; nil: never.
 	APIReader client.Reader
 	Kube      *kube.Client
-	Fetcher  sollsource.Fetcher
-	Renderer render.Renderer
+	Fetcher   sollsource.Fetcher
+	Renderer  render.Renderer
 	// ClusterInfo returns the destination cluster's version and API
 	// versions for Helm's capabilities; nil means Helm's defaults.
 	ClusterInfo func() (version string, apiVersions []string)
