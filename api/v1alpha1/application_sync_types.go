@@ -5,6 +5,7 @@ import (
 )
 
 // SyncPolicy controls when and how an Application is synced.
+// +kubebuilder:validation:XValidation:rule="!has(self.operationTimeout) || !self.operationTimeout.matches('^([0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h))+$') || (duration(self.operationTimeout) >= duration('10s') && duration(self.operationTimeout) <= duration('24h'))",message="operationTimeout must be between 10s and 24h",fieldPath=".operationTimeout"
 type SyncPolicy struct {
 	// Automated makes soll sync on its own whenever the Application is out
 	// of sync. Without it, syncs happen only when requested.
@@ -25,6 +26,12 @@ type SyncPolicy struct {
 	// soll creates it (syncOptions.createNamespace) and on later syncs.
 	// +optional
 	ManagedNamespaceMetadata *ManagedNamespaceMetadata `json:"managedNamespaceMetadata,omitempty"`
+
+	// OperationTimeout bounds one sync operation, hooks and waits between
+	// waves included; an operation still running then is stopped and
+	// fails (SyncFail hooks run). Default 30m; at least 10s, at most 24h.
+	// +optional
+	OperationTimeout *metav1.Duration `json:"operationTimeout,omitempty"`
 }
 
 // AutomatedSyncPolicy configures automated sync.
@@ -249,6 +256,13 @@ type SyncOperation struct {
 	// set. They are not merged field by field.
 	// +optional
 	SyncOptions *SyncOptions `json:"syncOptions,omitempty"`
+
+	// ConfirmPrune confirms the pruning of objects that ask for it (sync
+	// option Prune=confirm in their soll.dev/sync-options annotation).
+	// Without it such objects are left in place, reported PruneSkipped,
+	// and automated syncs never prune them.
+	// +optional
+	ConfirmPrune bool `json:"confirmPrune,omitempty"`
 }
 
 // RollbackOperation is a requested rollback.

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -18,8 +19,20 @@ import (
 	syncengine "soll.dev/internal/sync"
 )
 
-// DefaultOperationTimeout bounds one sync operation.
+// DefaultOperationTimeout bounds one sync operation unless the app's
+// spec.syncPolicy.operationTimeout says otherwise.
 const DefaultOperationTimeout = 30 * time.Minute
+
+// operationTimeout is the bound of app's sync operations. The CRD refuses
+// values outside 10s..24h; an out-of-range one that got past it (an older
+// CRD) is clamped.
+func operationTimeout(app *sollv1.Application) time.Duration {
+	p := app.Spec.SyncPolicy
+	if p == nil || p.OperationTimeout == nil || p.OperationTimeout.Duration <= 0 {
+		return DefaultOperationTimeout
+	}
+	return min(max(p.OperationTimeout.Duration, 10*time.Second), 24*time.Hour)
+}
 
 // progressInterval is the least time between two writes of an operation's
 // progress that finished no hook.
@@ -187,7 +200,7 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	runCtx, interrupt := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer interrupt(nil)
 	defer context.AfterFunc(ctx, func() { interrupt(syncengine.ErrInterrupted) })()
-	opCtx, cancel := context.WithTimeout(runCtx, DefaultOperationTimeout)
+	opCtx, cancel := context.WithTimeout(runCtx, operationTimeout(app))
 	defer cancel()
 	stopWatch := r.watchTerminate(opCtx, client.ObjectKeyFromObject(app), cancel)
 	opts.OnApplied = r.DryRuns.Seed
@@ -208,7 +221,11 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 		r.event(app, corev1.EventTypeWarning, "OperationRetrying", "Sync", "%s", state.Message)
 		return nil, r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) { s.OperationState = state.DeepCopy() })
 	}
-	return r.finishOperation(app, state, res.Succeeded, res.Message, c), nil
+	msg := res.Message
+	if !res.Succeeded && errors.Is(opCtx.Err(), context.DeadlineExceeded) {
+		msg = fmt.Sprintf("operation timed out after %s (spec.syncPolicy.operationTimeout): %s", operationTimeout(app), msg)
+	}
+	return r.finishOperation(app, state, res.Succeeded, msg, c), nil
 }
 
 // statusChange is a change of an Application's status, to be written with
@@ -300,6 +317,7 @@ func (r *Reconciler) engineOptions(app *sollv1.Application, op *sollv1.Operation
 	}
 	opts := syncengine.Options{
 		Prune:              op.Sync.Prune,
+		ConfirmPrune:       op.Sync.ConfirmPrune,
 		DryRun:             op.Sync.DryRun,
 		ApplyOutOfSyncOnly: so.ApplyOutOfSyncOnly,
 		PruneLast:          so.PruneLast,

@@ -552,3 +552,45 @@ func TestAPIServerRestartDuringSync(t *testing.T) {
 		}
 	}
 }
+
+// TestOperationTimeout stops a sync that waits longer than the app's
+// spec.syncPolicy.operationTimeout: it fails, saying so, and the next
+// wave is never applied.
+func TestOperationTimeout(t *testing.T) {
+	h := newHarnessWith(t, harnessOptions{files: map[string]string{
+		// Available only 5 minutes after its pod is ready (the default
+		// progress deadline is 10 minutes).
+		"slow/deploy.yaml": deploymentYAML("slow", 0, 300),
+		"slow/after.yaml":  configMapYAML("after", 1, map[string]string{"n": "1"}),
+	}})
+	h.appName = "slow"
+	h.createAppNamed(h.appName, "slow", func(a *sollv1.Application) {
+		a.Spec.SyncPolicy = &sollv1.SyncPolicy{OperationTimeout: &metav1.Duration{Duration: 10 * time.Second}}
+	})
+	h.waitFor("OutOfSync", time.Minute, func(a *sollv1.Application) bool {
+		return a.Status.Sync != nil && a.Status.Sync.Status == sollv1.SyncStatusOutOfSync
+	})
+	h.requestSync()
+	app := h.waitFor("operation Failed", time.Minute, func(a *sollv1.Application) bool {
+		st := a.Status.OperationState
+		return st != nil && st.Phase == sollv1.OperationFailed
+	})
+	st := app.Status.OperationState
+	if !strings.Contains(st.Message, "timed out after 10s (spec.syncPolicy.operationTimeout)") {
+		t.Fatalf("message %q does not say the operation timed out:\n%s", st.Message, describe(app))
+	}
+	if took := st.FinishedAt.Sub(st.StartedAt.Time); took < 9*time.Second || took > 40*time.Second {
+		t.Fatalf("the operation took %s, want about 10s", took)
+	}
+	if _, err := h.env.Kube.CoreV1().ConfigMaps(h.destNS).Get(context.Background(), "after", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("wave 1 was applied although wave 0 never became healthy (err=%v)", err)
+	}
+
+	// The CRD refuses a timeout out of range, naming the field.
+	bad := h.app()
+	bad.Spec.SyncPolicy.OperationTimeout = &metav1.Duration{Duration: time.Second}
+	err := h.env.Client.Update(context.Background(), bad)
+	if err == nil || !strings.Contains(err.Error(), "operationTimeout must be between 10s and 24h") {
+		t.Fatalf("a 1s operationTimeout: err %v, want the CRD's refusal", err)
+	}
+}

@@ -64,6 +64,9 @@ func (o Object) key() resource.Key {
 type Options struct {
 	// Prune deletes live objects that are no longer desired.
 	Prune bool
+	// ConfirmPrune confirms pruning the objects whose sync options ask for
+	// it (Prune=confirm); without it they are skipped.
+	ConfirmPrune bool
 	// DryRun validates every apply with the API server and changes nothing.
 	DryRun bool
 	// ApplyOutOfSyncOnly skips objects whose diff says they are in sync.
@@ -376,8 +379,13 @@ func (r *run) runTask(ctx context.Context, t task) (*unstructured.Unstructured, 
 	or := ObjectResult{Key: t.key, Phase: t.phase, Wave: t.wave, Hook: t.hook}
 	if t.prune {
 		or.Version = t.obj.Live.GroupVersionKind().Version
-		if !r.opts.Prune || objectSyncOptions(t.obj.Live)["prune"] == "false" {
+		switch prune := objectSyncOptions(t.obj.Live)["prune"]; {
+		case !r.opts.Prune || prune == "false":
 			or.Status, or.Message = ResultPruneSkipped, "pruning disabled: delete it by hand or enable prune"
+			r.record(or)
+			return nil, nil
+		case prune == "confirm" && !r.opts.ConfirmPrune:
+			or.Status, or.Message = ResultPruneSkipped, "waiting for confirmation (sync option Prune=confirm): sync with confirmPrune to delete it"
 			r.record(or)
 			return nil, nil
 		}

@@ -185,14 +185,22 @@ data: {failed: "true"}`)
 	}
 }
 
+// cm is the GVK of ConfigMaps.
+var cm = kube.KeyGVK(resource.Key{Kind: "ConfigMap"}, "v1")
+
+// newConfigMapRun is an engine, its client, a fresh namespace and a
+// context bounded by a minute, for tests of ConfigMaps.
+func newConfigMapRun(t *testing.T) (*syncengine.Engine, *kube.Client, string, context.Context) {
+	e, kc := newEngine(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return e, kc, testenv.Namespace(t), ctx
+}
+
 // TestPruneDryRunAndSelective covers prune (only when enabled), a dry run
 // that changes nothing, and a selective sync of one object.
 func TestPruneDryRunAndSelective(t *testing.T) {
-	e, kc := newEngine(t)
-	ns := testenv.Namespace(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cm := kube.KeyGVK(resource.Key{Kind: "ConfigMap"}, "v1")
+	e, kc, ns, ctx := newConfigMapRun(t)
 	docs := objs(t, ns, `apiVersion: v1
 kind: ConfigMap
 metadata: {name: a}
@@ -243,6 +251,50 @@ data: {k: "1"}`)
 	})
 	if err != nil {
 		t.Fatalf("b not pruned: %v", err)
+	}
+}
+
+// TestPruneConfirm leaves an object marked Prune=confirm in place, even
+// with prune on, until the operation confirms its pruning.
+func TestPruneConfirm(t *testing.T) {
+	e, kc, ns, ctx := newConfigMapRun(t)
+	docs := objs(t, ns, `apiVersion: v1
+kind: ConfigMap
+metadata: {name: keep}
+data: {k: "1"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: precious
+  annotations: {soll.dev/sync-options: "Prune=confirm"}
+data: {k: "1"}`)
+	if res := e.Sync(ctx, []syncengine.Object{{Desired: docs[0]}, {Desired: docs[1]}}, syncengine.Options{}); !res.Succeeded {
+		t.Fatalf("first sync: %s", res.Message)
+	}
+	live, err := kc.Get(ctx, cm, ns, "precious")
+	if err != nil || live == nil {
+		t.Fatalf("precious not applied: %v", err)
+	}
+
+	res := e.Sync(ctx, []syncengine.Object{{Desired: docs[0]}, {Live: live}}, syncengine.Options{Prune: true})
+	if r := resultOf(res, "precious"); !res.Succeeded || r.Status != syncengine.ResultPruneSkipped || !strings.Contains(r.Message, "confirmPrune") {
+		t.Fatalf("unconfirmed prune: %s %+v", res.Message, res.Objects)
+	}
+	if still, _ := kc.Get(ctx, cm, ns, "precious"); still == nil {
+		t.Fatal("an object marked Prune=confirm was pruned without confirmation")
+	}
+
+	res = e.Sync(ctx, []syncengine.Object{{Desired: docs[0]}, {Live: live}}, syncengine.Options{Prune: true, ConfirmPrune: true})
+	if r := resultOf(res, "precious"); !res.Succeeded || r.Status != syncengine.ResultPruned {
+		t.Fatalf("confirmed prune: %s %+v", res.Message, res.Objects)
+	}
+	err = testenv.Eventually(ctx, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
+		gone, err := kc.Get(ctx, cm, ns, "precious")
+		return gone == nil, err
+	})
+	if err != nil {
+		t.Fatalf("precious not pruned after confirmation: %v", err)
 	}
 }
 
