@@ -247,7 +247,7 @@ func (m *Manager) CreateAccount(ctx context.Context, name string, capabilities .
 	}
 	return m.updateAccounts(ctx, func(accts map[string]*account) error {
 		if _, ok := accts[name]; ok {
-			return fmt.Errorf("account %q already exists: %w", name, ErrInvalidArgument)
+			return fmt.Errorf("account %q: %w", name, ErrAlreadyExists)
 		}
 		accts[name] = &account{name: name, enabled: true, capabilities: slices.Clone(capabilities)}
 		return nil
@@ -281,7 +281,7 @@ func (m *Manager) SetEnabled(ctx context.Context, name string, enabled bool) err
 // SetPassword sets an account's password without knowing the current one
 // (an administrator's action). Sessions issued before it are revoked.
 func (m *Manager) SetPassword(ctx context.Context, name, password string) error {
-	if err := checkPasswordPolicy(password); err != nil {
+	if err := CheckPasswordPolicy(password); err != nil {
 		return err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), m.bcryptCost)
@@ -308,7 +308,9 @@ func (m *Manager) ChangePassword(ctx context.Context, name, current, password st
 	return m.SetPassword(ctx, name, password)
 }
 
-func checkPasswordPolicy(password string) error {
+// CheckPasswordPolicy refuses a password SetPassword would refuse, so
+// that callers can check one before they create anything.
+func CheckPasswordPolicy(password string) error {
 	if len([]rune(password)) < MinPasswordLength {
 		return fmt.Errorf("password must have at least %d characters: %w", MinPasswordLength, ErrInvalidArgument)
 	}

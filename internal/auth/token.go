@@ -208,30 +208,38 @@ func (m *Manager) Logout(ctx context.Context, p *Principal) error {
 // capability and records its id on the account; expiresIn 0 means no
 // expiry, an empty id a random one.
 func (m *Manager) GenerateToken(ctx context.Context, name string, expiresIn time.Duration, id string) (string, error) {
+	token, _, err := m.IssueToken(ctx, name, expiresIn, id)
+	return token, err
+}
+
+// IssueToken is GenerateToken that also returns the record kept on the
+// account (id, issue and expiry time), for callers that report them.
+func (m *Manager) IssueToken(ctx context.Context, name string, expiresIn time.Duration, id string) (string, TokenInfo, error) {
 	if id == "" {
 		id = randomID()
 	}
 	if err := checkTokenID(id); err != nil {
-		return "", err
+		return "", TokenInfo{}, err
 	}
 	token, exp, err := m.issue(name, KindAPIKey, id, expiresIn, nil)
 	if err != nil {
-		return "", err
+		return "", TokenInfo{}, err
 	}
+	info := TokenInfo{ID: id, IssuedAt: m.now().UTC().Truncate(time.Second), ExpiresAt: exp.UTC().Truncate(time.Second)}
 	err = m.updateAccount(ctx, name, func(a *account) error {
 		if !a.can(CapabilityAPIKey) {
 			return fmt.Errorf("account %q lacks the %s capability: %w", name, CapabilityAPIKey, ErrInvalidArgument)
 		}
 		if _, ok := a.token(id); ok {
-			return fmt.Errorf("account %q already has a token with id %q: %w", name, id, ErrInvalidArgument)
+			return fmt.Errorf("account %q already has a token with id %q: %w", name, id, ErrAlreadyExists)
 		}
-		a.tokens = append(a.tokens, TokenInfo{ID: id, IssuedAt: m.now().UTC().Truncate(time.Second), ExpiresAt: exp.UTC().Truncate(time.Second)})
+		a.tokens = append(a.tokens, info)
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return "", TokenInfo{}, err
 	}
-	return token, nil
+	return token, info, nil
 }
 
 // RevokeToken removes an API token from an account; it is refused from
