@@ -95,7 +95,7 @@ func (m *Manager) RevokeProjectToken(ctx context.Context, project, role, id stri
 // with an optimistic-locked status patch.
 func (m *Manager) patchProjectTokens(ctx context.Context, project, role string, change func([]soll.JWTToken) ([]soll.JWTToken, error)) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		p, err := m.getProject(ctx, project)
+		p, err := m.getProject(ctx, m.reader, project)
 		if err != nil {
 			return err
 		}
@@ -121,9 +121,9 @@ func (m *Manager) patchProjectTokens(ctx context.Context, project, role string, 
 	})
 }
 
-func (m *Manager) getProject(ctx context.Context, name string) (*soll.Project, error) {
+func (m *Manager) getProject(ctx context.Context, r client.Reader, name string) (*soll.Project, error) {
 	var p soll.Project
-	err := m.c.Get(ctx, m.objKey(name), &p)
+	err := r.Get(ctx, m.objKey(name), &p)
 	if apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("project %q: %w", name, ErrNotFound)
 	}
@@ -136,7 +136,7 @@ func (m *Manager) getProject(ctx context.Context, name string) (*soll.Project, e
 // checkProjectToken accepts a token id listed, unexpired, for the role in
 // spec.roles[].jwtTokens or status.jwtTokensByRole.
 func (m *Manager) checkProjectToken(ctx context.Context, project, role, id string) error {
-	p, err := m.getProject(ctx, project)
+	p, err := m.getProject(ctx, m.c, project)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("%w: project %q does not exist", ErrInvalidToken, project)

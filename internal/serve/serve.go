@@ -84,7 +84,7 @@ func Add(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 
 func newHandler(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, opts Options) (http.Handler, error) {
 	c := mgr.GetClient()
-	am, err := auth.New(ctx, auth.Options{Client: c, Namespace: opts.Namespace, InsecureCookies: opts.InsecureCookies, Logger: opts.Log})
+	am, err := auth.New(ctx, auth.Options{Client: c, APIReader: mgr.GetAPIReader(), Namespace: opts.Namespace, InsecureCookies: opts.InsecureCookies, Logger: opts.Log})
 	if err != nil {
 		return nil, fmt.Errorf("authentication: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -109,6 +110,10 @@ func presentToken(token string, info auth.TokenInfo) Token {
 type Duration time.Duration
 
 func (d *Duration) UnmarshalJSON(b []byte) error {
+	// An UnmarshalTypeError gets the field's name from the decoder.
+	refuse := func(why string) error {
+		return &json.UnmarshalTypeError{Value: why, Type: reflect.TypeFor[Duration]()}
+	}
 	var v any
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
@@ -119,14 +124,14 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	case string:
 		p, err := time.ParseDuration(v)
 		if err != nil {
-			return fmt.Errorf("%q is not a duration such as 24h or 90m", v)
+			return refuse(fmt.Sprintf("%q is not a duration such as 24h or 90m", v))
 		}
 		*d = Duration(p)
 	default:
-		return fmt.Errorf("want a duration such as \"24h\" or a number of seconds")
+		return refuse("want a duration such as \"24h\" or a number of seconds")
 	}
 	if *d < 0 {
-		return fmt.Errorf("a lifetime cannot be negative")
+		return refuse("a lifetime cannot be negative")
 	}
 	return nil
 }

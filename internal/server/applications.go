@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -62,6 +63,9 @@ func decode(r *http.Request, v any) error {
 			return invalid(f, "unknown field %q", f)
 		}
 		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Type == reflect.TypeFor[Duration]() {
+			return invalid(te.Field, "field %s: %s", te.Field, te.Value)
+		}
 		if errors.As(err, &te) {
 			return invalid(te.Field, "field %s: want a JSON %s, not %s", te.Field, te.Type, te.Value)
 		}

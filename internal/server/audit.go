@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/controller"
 )
 
 // The audit log records every change made through the API, and every
@@ -247,23 +247,7 @@ func (s *Server) auditEvent(spec *auditSpec, n *auditNote, e AuditEntry) {
 	if e.Status >= 400 {
 		typ = corev1.EventTypeWarning
 	}
-	s.opts.Recorder.Eventf(regarding, nil, typ, "Audit"+spec.action, spec.action, "%s", truncate(e.Message, maxEventNote))
-}
-
-// maxEventNote is the longest note, in bytes, the events API accepts.
-const maxEventNote = 1024
-
-// truncate shortens s to at most n bytes, on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const more = "…"
-	cut := n - len(more)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + more
+	s.opts.Recorder.Eventf(regarding, nil, typ, "Audit"+spec.action, spec.action, "%s", controller.EventNote(e.Message))
 }
 
 // auditID returns an entry id that sorts by time.

@@ -175,8 +175,8 @@ func (s *Server) controllerEntries(ctx context.Context) ([]AuditEntry, error) {
 		return slices.Contains(controllerReasons, e.Reason)
 	}) {
 		out = append(out, AuditEntry{
-			ID:   fmt.Sprintf("%d-%s-%s", ev.LastTimestamp.UnixNano(), ev.Reason, ev.InvolvedObject.Name),
-			Time: ev.LastTimestamp.UTC(),
+			ID:     fmt.Sprintf("%d-%s-%s", ev.LastTimestamp.UnixNano(), ev.Reason, ev.InvolvedObject.Name),
+			Time:   ev.LastTimestamp.UTC(),
 			Source: "controller", User: cmp.Or(ev.Source, "soll-controller"), Action: ev.Reason,
 			Resource: resApplications, Object: ev.InvolvedObject.Name, Project: projects[ev.InvolvedObject.Name],
 			Message: fmt.Sprintf("app %s: %s", ev.InvolvedObject.Name, ev.Message), Count: ev.Count,

@@ -26,7 +26,9 @@ func str(doc string) obj { return obj{"type": "string", "description": doc} }
 
 func integer(doc string) obj { return obj{"type": "integer", "description": doc} }
 
-func dateTime(doc string) obj { return obj{"type": "string", "format": "date-time", "description": doc} }
+func dateTime(doc string) obj {
+	return obj{"type": "string", "format": "date-time", "description": doc}
+}
 
 func listOf(doc, item string) obj {
 	return object(doc, obj{"items": obj{"type": "array", "items": ref(item)}})
@@ -102,7 +104,7 @@ var schemas = obj{
 	"RepositoryRequest": object("A repository URL and exactly one kind of credentials: username and password, bearerToken or tlsClientCert with tlsClientKey for https and oci, sshPrivateKey for ssh. "+
 		"Secret values are stored, never returned", obj{
 		"name": str("The Secret's name; absent: derived from type and url"), "type": str("repository (default) or repo-creds (a template for every repository under url)"),
-		"url": str("https://..., http://..., ssh://..., user@host:path or oci://...; never with credentials in it"),
+		"url":      str("https://..., http://..., ssh://..., user@host:path or oci://...; never with credentials in it"),
 		"username": str(""), "password": str(""), "bearerToken": str(""),
 		"sshPrivateKey": str("PEM or OpenSSH format"), "sshPassphrase": str("Decrypts sshPrivateKey"), "sshKnownHosts": str("known_hosts lines for the host, added to those of the ConfigMap soll-ssh-known-hosts"),
 		"tlsClientCert": str("PEM"), "tlsClientKey": str("PEM"), "caCert": str("PEM certificates trusted besides the system's"),
@@ -132,10 +134,10 @@ var schemas = obj{
 	}),
 	"AuditEntry": object("One record of the audit log", obj{
 		"id": str(""), "time": dateTime(""), "source": str("api or controller"),
-		"user": str("Who acted: an account, an SSO user, proj:<project>:<role>, the name a failed login claimed, or soll-controller"),
+		"user":    str("Who acted: an account, an SSO user, proj:<project>:<role>, the name a failed login claimed, or soll-controller"),
 		"tokenID": str("The API token used, when one was"),
-		"action": str("Create, Update, Patch, Delete, Sync, Rollback, Terminate, Refresh, Unpin, CreateToken, DeleteToken, SetPassword, Test, Login, Logout; OperationStarted, OperationCompleted ... from the controller"),
-		"method": str(""), "path": str(""),
+		"action":  str("Create, Update, Patch, Delete, Sync, Rollback, Terminate, Refresh, Unpin, CreateToken, DeleteToken, SetPassword, Test, Login, Logout; OperationStarted, OperationCompleted ... from the controller"),
+		"method":  str(""), "path": str(""),
 		"resource": str("applications, projects, accounts or repositories"), "object": str("The app, project, account or repository URL"),
 		"project": str("The project of the app or project"), "status": integer("The answer's HTTP status"),
 		"result":  str("accepted, created, done, connected, failed, refused (<code>) or failed (<code>)"),

@@ -17,13 +17,13 @@ type route struct {
 	// routes that change nothing.
 	audit *auditSpec
 
-	summary  string
-	query    []param
-	request  string // component schema of the body; "" for none
+	summary string
+	query   []param
+	request string // component schema of the body; "" for none
 	// optionalBody routes take an empty body as the request's defaults.
 	optionalBody bool
-	response string // component schema of the success body; "" for none
-	status   int    // success status; zero means 200
+	response     string // component schema of the success body; "" for none
+	status       int    // success status; zero means 200
 }
 
 type param struct{ name, typ, doc string }

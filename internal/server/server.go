@@ -79,11 +79,11 @@ type Server struct {
 	auditLog *slog.Logger
 	audits   *auditRing
 	git      func() (Resolver, error)
-	mux     *http.ServeMux
-	routes  []route
-	handler http.Handler
-	hub     *hub
-	openapi []byte
+	mux      *http.ServeMux
+	routes   []route
+	handler  http.Handler
+	hub      *hub
+	openapi  []byte
 }
 
 // New returns the API server for opts.
