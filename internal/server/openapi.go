@@ -10,6 +10,13 @@ import (
 
 var pathParam = regexp.MustCompile(`\{([a-zA-Z]+)\}`)
 
+// pathParamDocs describe the path parameters.
+var pathParamDocs = map[string]string{
+	"name": "the name of the application, project, account or repository Secret",
+	"role": "a role of the project's spec.roles",
+	"id":   "the token's id",
+}
+
 type obj = map[string]any
 
 func ref(schema string) obj { return obj{"$ref": "#/components/schemas/" + schema} }
@@ -197,7 +204,7 @@ func openAPI(routes []route, version string) ([]byte, error) {
 		}
 		var params []obj
 		for _, m := range pathParam.FindAllStringSubmatch(rt.path, -1) {
-			params = append(params, obj{"name": m[1], "in": "path", "required": true, "schema": obj{"type": "string"}})
+			params = append(params, obj{"name": m[1], "in": "path", "required": true, "description": pathParamDocs[m[1]], "schema": obj{"type": "string"}})
 		}
 		for _, q := range rt.query {
 			params = append(params, obj{"name": q.name, "in": "query", "description": q.doc, "schema": obj{"type": q.typ}})
@@ -241,7 +248,7 @@ func openAPI(routes []route, version string) ([]byte, error) {
 	doc := obj{
 		"openapi": "3.0.3",
 		"info": obj{"title": "soll API", "version": version,
-			"description": "soll's HTTP API. Every endpoint but the version and this description needs a bearer token. Errors are JSON objects with code, message and field."},
+			"description": "soll's HTTP API. Every endpoint needs a bearer token (or the session cookie) but the version, this description, login, SSO and webhooks. Errors are JSON objects with code, message and field."},
 		"tags":  apiTags,
 		"paths": paths,
 		"components": obj{
