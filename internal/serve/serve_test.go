@@ -25,6 +25,7 @@ import (
 	"soll.dev/internal/auth"
 	"soll.dev/internal/controller"
 	"soll.dev/internal/serve"
+	"soll.dev/internal/server"
 	"soll.dev/internal/testenv"
 	"soll.dev/internal/testenv/gitserver"
 )
@@ -235,6 +236,13 @@ func testAPIFlow(t *testing.T, separate bool) {
 	}
 	if code, _ := c.do("GET", "/api/v1/applications", nil); code != http.StatusUnauthorized {
 		t.Errorf("a logged-out token still works: %d", code)
+	}
+	var audit corev1.ConfigMap
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: server.AuditConfigMap}, &audit); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(audit.Data[server.AuditKey], `"message":"admin logged out: done"`) {
+		t.Errorf("the logout is not in the audit log: %s", audit.Data[server.AuditKey])
 	}
 }
 

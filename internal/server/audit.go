@@ -227,11 +227,11 @@ func (s *Server) audit(r *http.Request, spec *auditSpec, p *Principal, user stri
 }
 
 // auditEvent records e as an Event on the Application or Project it is
-// about. The recorder sends Events asynchronously and merges repeated
+// about, when that exists (the request read or created it). The recorder sends Events asynchronously and merges repeated
 // ones into a series, as the events API expects of its clients.
 func (s *Server) auditEvent(spec *auditSpec, n *auditNote, e AuditEntry) {
-	if s.opts.Recorder == nil || n.object == "" || e.Status == http.StatusNotFound {
-		return
+	if s.opts.Recorder == nil || n.uid == "" {
+		return // no object to attach it to
 	}
 	var regarding runtime.Object
 	meta := metav1.ObjectMeta{Name: n.object, Namespace: s.opts.Namespace, UID: n.uid}

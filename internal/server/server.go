@@ -150,9 +150,15 @@ func (s *Server) wrap(rt route) http.Handler {
 			w = rec
 			r = r.WithContext(withAuditNote(r.Context(), &auditNote{object: r.PathValue("name")}))
 			var p *Principal
-			code := ""
-			defer func() { s.audit(r, rt.audit, p, subjectOf(p), rec.status, code) }()
+			code, status := "", 0
+			defer func() {
+				if status == 0 { // the handler panicked
+					status, code = http.StatusInternalServerError, "Internal"
+				}
+				s.audit(r, rt.audit, p, subjectOf(p), status, code)
+			}()
 			p, code = s.serve(rt, w, r)
+			status = rec.status
 			return
 		}
 		s.serve(rt, w, r)
