@@ -161,13 +161,13 @@ func noteObject(ctx context.Context, object, project string, uid types.UID) {
 // auditResult says a status in words.
 func auditResult(status int, code, outcome string) string {
 	switch {
-	case status < 300 && outcome != "":
+	case status < 400 && outcome != "":
 		return outcome
 	case status == http.StatusAccepted:
 		return "accepted"
 	case status == http.StatusCreated:
 		return "created"
-	case status < 300:
+	case status < 400: // 2xx, and the redirect that ends an SSO login
 		return "done"
 	case status < 500:
 		return "refused (" + code + ")"
@@ -184,7 +184,7 @@ func auditMessage(spec *auditSpec, user string, n *auditNote, status int, result
 			what += " " + n.object
 		}
 	}
-	if status < 300 {
+	if status < 400 {
 		return fmt.Sprintf("%s %s%s%s: %s", user, spec.past, what, n.detail, result)
 	}
 	return fmt.Sprintf("%s tried to %s%s%s: %s", user, spec.verb, what, n.detail, result)

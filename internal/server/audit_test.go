@@ -200,3 +200,29 @@ func TestAuditLogShowsTheControllersOperations(t *testing.T) {
 		t.Errorf("filtered by app: %+v", l.Items)
 	}
 }
+
+func TestAuditMessage(t *testing.T) {
+	tests := []struct {
+		spec    *auditSpec
+		user    string
+		note    auditNote
+		status  int
+		code    string
+		want    string
+		wantRes string
+	}{
+		{auditSync, "admin", auditNote{object: "guestbook"}, http.StatusAccepted, "", "admin synced app guestbook: accepted", "accepted"},
+		{auditDeleteApp, "alice", auditNote{object: "web"}, http.StatusForbidden, "Forbidden", "alice tried to delete app web: refused (Forbidden)", "refused (Forbidden)"},
+		{auditCreateProjectToken, "admin", auditNote{object: "ops", detail: " (role ci, token t1)"}, http.StatusCreated, "", "admin created a token for project ops (role ci, token t1): created", "created"},
+		{auditTestRepository, "admin", auditNote{object: "https://git.example.com/a.git", outcome: "failed"}, http.StatusOK, "", "admin tested repository https://git.example.com/a.git: failed", "failed"},
+		{auditLogin, "sso:7f3a", auditNote{object: "sso:7f3a"}, http.StatusFound, "", "sso:7f3a logged in: done", "done"},
+		{auditLogin, "mallory", auditNote{object: "mallory"}, http.StatusUnauthorized, "Unauthorized", "mallory tried to log in: refused (Unauthorized)", "refused (Unauthorized)"},
+		{auditCreateApp, "admin", auditNote{}, http.StatusInternalServerError, "Internal", "admin tried to create app: failed (Internal)", "failed (Internal)"},
+	}
+	for _, tt := range tests {
+		res := auditResult(tt.status, tt.code, tt.note.outcome)
+		if got := auditMessage(tt.spec, tt.user, &tt.note, tt.status, res); got != tt.want || res != tt.wantRes {
+			t.Errorf("got %q (%s), want %q (%s)", got, res, tt.want, tt.wantRes)
+		}
+	}
+}
