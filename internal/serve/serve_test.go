@@ -250,7 +250,12 @@ func testAPIFlow(t *testing.T, separate bool) {
 // in soll run and in soll server alike.
 func checkManifests(t *testing.T, c *api) {
 	t.Helper()
+	start := time.Now()
 	code, out := c.do("GET", "/api/v1/applications/greeting/manifests", nil)
+	first := time.Since(start)
+	start = time.Now()
+	c.do("GET", "/api/v1/applications/greeting/manifests", nil)
+	t.Logf("manifests: first request %s, second %s", first.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	items, _ := out["items"].([]any)
 	revisions, _ := out["revisions"].([]any)
 	if code != http.StatusOK || len(items) != 1 || len(revisions) != 1 || len(revisions[0].(string)) != 40 {
