@@ -299,6 +299,16 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 			}
 		}
 	}
+	ids := map[string]bool{}
+	for p, ops := range doc.Paths {
+		for m, op := range ops {
+			id, _ := op["operationId"].(string)
+			if id == "" || ids[id] {
+				t.Errorf("%s %s: operationId %q is empty or taken", m, p, id)
+			}
+			ids[id] = true
+		}
+	}
 	if len(doc.Paths) == 0 || len(beside) != 5 {
 		t.Errorf("%d paths, %d routes served beside the API; want those of login, logout, SSO and webhooks", len(doc.Paths), len(beside))
 	}
