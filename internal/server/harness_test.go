@@ -63,17 +63,20 @@ func (t ruleTable) Allowed(p *Principal, resource, action, object string) bool {
 }
 
 // The callers of the tests: admin may do anything; alice may read and
-// sync the apps of project team-a.
+// sync the apps of project team-a; dave may save repository credentials,
+// not replace them.
 var (
 	testTokens = tokenAuth{
 		"admin-token": {Subject: "admin"},
 		"alice-token": {Subject: "alice", Groups: []string{"team-a"}},
+		"dave-token":  {Subject: "dave"},
 	}
 	testRules = ruleTable{
 		{"admin", "*", "*", "*"},
 		{"alice", resApplications, actGet, "team-a/*"},
 		{"alice", resApplications, actSync, "team-a/*"},
 		{"alice", resProjects, actGet, "team-a"},
+		{"dave", resRepositories, actCreate, "*"},
 	}
 )
 

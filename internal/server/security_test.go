@@ -72,6 +72,13 @@ func TestRBACDenials(t *testing.T) {
 			}
 		})
 	}
+	t.Run("repositories update: POST /api/v1/repositories?upsert=true", func(t *testing.T) {
+		h := h.in(t)
+		status, b := h.do(http.MethodPost, "/api/v1/repositories?upsert=true", "dave-token", map[string]any{"url": "https://git.example.com/a.git", "bearerToken": "other"})
+		if e := h.wantError(status, b, http.StatusForbidden, "Forbidden", ""); !strings.Contains(e.Message, "update repositories") {
+			t.Errorf("message: %s", e.Message)
+		}
+	})
 	// Nothing changed, and lists only hold what alice may get.
 	var bob Account
 	h.must(http.MethodGet, "/api/v1/accounts/bob", nil, http.StatusOK, &bob)
