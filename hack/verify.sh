@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # verify.sh fails when the committed tree is not what the tools would make of
-# it: generated code or CRDs out of date with api/, go.mod/go.sum files not
-# tidy, or Go files not gofmt'ed. CI runs it (`make verify`) on a fresh clone.
+# it: generated code or CRDs out of date with api/, the API reference out of
+# date with the server's routes, go.mod/go.sum files not tidy, or Go files
+# not gofmt'ed. CI runs it (`make verify`) on a fresh clone.
 #
 # It regenerates in place, in the work tree, and then asks git what changed.
 # The generators (controller-gen, go mod tidy) work on the module where it
@@ -37,7 +38,7 @@ for mod in localcluster/build/*/go.mod; do
 done
 
 # Paths that regeneration may change; they must match HEAD afterwards.
-checked=(api config/crd)
+checked=(api config/crd docs/user/api-reference.md)
 for m in "${modules[@]}"; do
 	checked+=("$m/go.mod")
 	[[ -f $m/go.sum ]] && checked+=("$m/go.sum")
@@ -55,7 +56,7 @@ fi
 # Remember what was already modified, to tell it apart in the report.
 modified_before=$(git status --porcelain --untracked-files=all -- "${checked[@]}")
 
-echo "verify: regenerating deepcopy code and CRDs (make generate)"
+echo "verify: regenerating deepcopy code, CRDs and the API reference (make generate)"
 # controller-gen overwrites what it generates but never deletes a file, so a
 # CRD or deepcopy file of a removed type would survive. Delete them first;
 # whatever is still wanted comes back identical and git sees no change.

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // Account capabilities.
@@ -140,7 +141,7 @@ func encodeAccounts(accts map[string]*account) (map[string][]byte, error) {
 		p := accountPrefix + name + "."
 		if len(a.hash) > 0 {
 			data[p+"password"] = a.hash
-			data[p+"passwordMtime"] = []byte(a.passwordMtime.UTC().Format(time.RFC3339))
+			data[p+"passwordMtime"] = []byte(a.passwordMtime.UTC().Format(time.RFC3339Nano))
 		}
 		data[p+"enabled"] = []byte(strconv.FormatBool(a.enabled))
 		data[p+"capabilities"] = []byte(strings.Join(a.capabilities, ","))
@@ -155,10 +156,11 @@ func encodeAccounts(accts map[string]*account) (map[string][]byte, error) {
 	return data, nil
 }
 
-// readAccounts returns the stored accounts; a missing Secret is no accounts.
-func (m *Manager) readAccounts(ctx context.Context) (map[string]*account, error) {
+// readAccounts returns the stored accounts, read with r (the cache or
+// the API server); a missing Secret is no accounts.
+func (m *Manager) readAccounts(ctx context.Context, r client.Reader) (map[string]*account, error) {
 	var s corev1.Secret
-	err := m.c.Get(ctx, m.objKey(AccountsSecretName), &s)
+	err := r.Get(ctx, m.objKey(AccountsSecretName), &s)
 	if apierrors.IsNotFound(err) {
 		return map[string]*account{}, nil
 	}
@@ -172,8 +174,8 @@ func (m *Manager) readAccounts(ctx context.Context) (map[string]*account, error)
 	return accts, nil
 }
 
-func (m *Manager) getAccount(ctx context.Context, name string) (*account, error) {
-	accts, err := m.readAccounts(ctx)
+func (m *Manager) getAccount(ctx context.Context, r client.Reader, name string) (*account, error) {
+	accts, err := m.readAccounts(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +214,7 @@ func (m *Manager) updateAccount(ctx context.Context, name string, change func(*a
 
 // ListAccounts returns the accounts sorted by name.
 func (m *Manager) ListAccounts(ctx context.Context) ([]Account, error) {
-	accts, err := m.readAccounts(ctx)
+	accts, err := m.readAccounts(ctx, m.reader)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +228,7 @@ func (m *Manager) ListAccounts(ctx context.Context) ([]Account, error) {
 
 // GetAccount returns one account.
 func (m *Manager) GetAccount(ctx context.Context, name string) (Account, error) {
-	a, err := m.getAccount(ctx, name)
+	a, err := m.getAccount(ctx, m.reader, name)
 	if err != nil {
 		return Account{}, err
 	}
@@ -247,7 +249,7 @@ func (m *Manager) CreateAccount(ctx context.Context, name string, capabilities .
 	}
 	return m.updateAccounts(ctx, func(accts map[string]*account) error {
 		if _, ok := accts[name]; ok {
-			return fmt.Errorf("account %q already exists: %w", name, ErrInvalidArgument)
+			return fmt.Errorf("account %q: %w", name, ErrAlreadyExists)
 		}
 		accts[name] = &account{name: name, enabled: true, capabilities: slices.Clone(capabilities)}
 		return nil
@@ -281,7 +283,7 @@ func (m *Manager) SetEnabled(ctx context.Context, name string, enabled bool) err
 // SetPassword sets an account's password without knowing the current one
 // (an administrator's action). Sessions issued before it are revoked.
 func (m *Manager) SetPassword(ctx context.Context, name, password string) error {
-	if err := checkPasswordPolicy(password); err != nil {
+	if err := CheckPasswordPolicy(password); err != nil {
 		return err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), m.bcryptCost)
@@ -290,7 +292,7 @@ func (m *Manager) SetPassword(ctx context.Context, name, password string) error 
 	}
 	return m.updateAccount(ctx, name, func(a *account) error {
 		a.hash = hash
-		a.passwordMtime = m.now().UTC().Truncate(time.Second)
+		a.passwordMtime = m.now().UTC().Truncate(time.Millisecond)
 		return nil
 	})
 }
@@ -298,7 +300,7 @@ func (m *Manager) SetPassword(ctx context.Context, name, password string) error 
 // ChangePassword changes an account's password after checking the current
 // one. Sessions issued before the change are revoked; API tokens are not.
 func (m *Manager) ChangePassword(ctx context.Context, name, current, password string) error {
-	a, err := m.getAccount(ctx, name)
+	a, err := m.getAccount(ctx, m.reader, name)
 	if err != nil {
 		return err
 	}
@@ -308,7 +310,9 @@ func (m *Manager) ChangePassword(ctx context.Context, name, current, password st
 	return m.SetPassword(ctx, name, password)
 }
 
-func checkPasswordPolicy(password string) error {
+// CheckPasswordPolicy refuses a password SetPassword would refuse, so
+// that callers can check one before they create anything.
+func CheckPasswordPolicy(password string) error {
 	if len([]rune(password)) < MinPasswordLength {
 		return fmt.Errorf("password must have at least %d characters: %w", MinPasswordLength, ErrInvalidArgument)
 	}

@@ -40,6 +40,12 @@ type Options struct {
 	// Client reads and writes Secrets and Projects in Namespace. A cached
 	// client is fine: tokens are checked against what it returns.
 	Client client.Client
+	// APIReader, when set, reads what the Manager is about to change
+	// (read-modify-write), and the accounts it returns to administrators
+	// and checks passwords against on a change, from the API server
+	// directly rather than from a cache that may lag behind the last
+	// write; nil means Client.
+	APIReader client.Reader
 	// Namespace is soll's namespace.
 	Namespace string
 	// SessionDuration is the lifetime of session tokens; 24h by default.
@@ -62,6 +68,7 @@ type Options struct {
 // with New; it is safe for concurrent use.
 type Manager struct {
 	c          client.Client
+	reader     client.Reader
 	ns         string
 	sessionTTL time.Duration
 	insecure   bool
@@ -85,12 +92,16 @@ func New(ctx context.Context, opts Options) (*Manager, error) {
 	}
 	m := &Manager{
 		c:          opts.Client,
+		reader:     opts.APIReader,
 		ns:         opts.Namespace,
 		sessionTTL: opts.SessionDuration,
 		insecure:   opts.InsecureCookies,
 		now:        opts.Now,
 		log:        opts.Logger,
 		bcryptCost: bcryptCost,
+	}
+	if m.reader == nil {
+		m.reader = m.c
 	}
 	if m.sessionTTL <= 0 {
 		m.sessionTTL = 24 * time.Hour
@@ -166,7 +177,7 @@ func (m *Manager) loadOrCreateKey(ctx context.Context) ([]byte, error) {
 // no password yet, gives it the password in soll-initial-admin-secret
 // (creating that Secret with a random password first).
 func (m *Manager) ensureAdmin(ctx context.Context) error {
-	accts, err := m.readAccounts(ctx)
+	accts, err := m.readAccounts(ctx, m.reader)
 	if err != nil {
 		return err
 	}
@@ -189,7 +200,7 @@ func (m *Manager) ensureAdmin(ctx context.Context) error {
 		}
 		if len(a.hash) == 0 {
 			a.hash = hash
-			a.passwordMtime = m.now().UTC().Truncate(time.Second)
+			a.passwordMtime = m.now().UTC().Truncate(time.Millisecond)
 		}
 		return nil
 	})
@@ -236,7 +247,7 @@ func (m *Manager) initialPassword(ctx context.Context) (string, error) {
 func (m *Manager) updateSecret(ctx context.Context, name string, change func(map[string][]byte) (map[string][]byte, error)) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		var s corev1.Secret
-		err := m.c.Get(ctx, m.objKey(name), &s)
+		err := m.reader.Get(ctx, m.objKey(name), &s)
 		create := apierrors.IsNotFound(err)
 		if err != nil && !create {
 			return fmt.Errorf("get secret %s/%s: %w", m.ns, name, err)

@@ -123,7 +123,7 @@ func TestAccountsAndPasswords(t *testing.T) {
 	if err := m.CreateAccount(ctx, "ci", CapabilityAPIKey, CapabilityLogin); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.CreateAccount(ctx, "ci"); !errors.Is(err, ErrInvalidArgument) {
+	if err := m.CreateAccount(ctx, "ci"); !errors.Is(err, ErrAlreadyExists) {
 		t.Errorf("duplicate CreateAccount: %v", err)
 	}
 	if err := m.CreateAccount(ctx, "Bad Name"); !errors.Is(err, ErrInvalidArgument) {

@@ -56,6 +56,11 @@ const (
 // OIDC serves the SSO login: LoginHandler at /auth/login and
 // CallbackHandler at /auth/callback.
 type OIDC struct {
+	// OnLogin, when set, is told of every callback: the subject of a
+	// login that succeeded, or the reason one was refused (which never
+	// holds a token). The audit log uses it.
+	OnLogin func(r *http.Request, subject string, err error)
+
 	m      *Manager
 	cfg    OIDCConfig
 	client *http.Client
@@ -182,7 +187,10 @@ func (o *OIDC) LoginHandler() http.Handler {
 // it in the token query parameter.
 func (o *OIDC) CallbackHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, exp, f, err := o.callback(r)
+		l, err := o.callback(r)
+		if o.OnLogin != nil {
+			o.OnLogin(r, l.subject, err)
+		}
 		// The flow cookie is single-use whatever the outcome.
 		clear := o.m.cookie(flowCookie, "", time.Time{})
 		clear.MaxAge = -1
@@ -192,6 +200,7 @@ func (o *OIDC) CallbackHandler() http.Handler {
 			http.Error(w, "SSO login failed: "+err.Error(), http.StatusUnauthorized)
 			return
 		}
+		token, exp, f := l.token, l.exp, l.flow
 		u, _ := url.Parse(f.ReturnURL)
 		if isLoopback(u) {
 			q := u.Query()
@@ -208,45 +217,52 @@ func (o *OIDC) CallbackHandler() http.Handler {
 // errSSO wraps every refusal of a callback.
 var errSSO = errors.New("sso")
 
-func (o *OIDC) callback(r *http.Request) (string, time.Time, *flow, error) {
+// ssoLogin is a callback's outcome.
+type ssoLogin struct {
+	token, subject string
+	exp            time.Time
+	flow           *flow
+}
+
+func (o *OIDC) callback(r *http.Request) (ssoLogin, error) {
 	c, err := r.Cookie(flowCookie)
 	if err != nil {
-		return "", time.Time{}, nil, fmt.Errorf("%w: no login in progress (missing %s cookie)", errSSO, flowCookie)
+		return ssoLogin{}, fmt.Errorf("%w: no login in progress (missing %s cookie)", errSSO, flowCookie)
 	}
 	f, err := o.open(c.Value)
 	if err != nil {
-		return "", time.Time{}, nil, err
+		return ssoLogin{}, err
 	}
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
-		return "", time.Time{}, nil, fmt.Errorf("%w: the provider answered %q", errSSO, e)
+		return ssoLogin{}, fmt.Errorf("%w: the provider answered %q", errSSO, e)
 	}
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(f.State)) != 1 {
-		return "", time.Time{}, nil, fmt.Errorf("%w: state does not match the login in progress", errSSO)
+		return ssoLogin{}, fmt.Errorf("%w: state does not match the login in progress", errSSO)
 	}
 	p, err := o.discover(r.Context())
 	if err != nil {
-		return "", time.Time{}, nil, err
+		return ssoLogin{}, err
 	}
 	ctx := o.ctx(r.Context())
 	tok, err := o.oauth2(p).Exchange(ctx, q.Get("code"), oauth2.VerifierOption(f.Verifier))
 	if err != nil {
-		return "", time.Time{}, nil, fmt.Errorf("%w: exchange code: %w", errSSO, err)
+		return ssoLogin{}, fmt.Errorf("%w: exchange code: %w", errSSO, err)
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return "", time.Time{}, nil, fmt.Errorf("%w: token response has no id_token", errSSO)
+		return ssoLogin{}, fmt.Errorf("%w: token response has no id_token", errSSO)
 	}
 	idt, err := p.VerifierContext(ctx, &oidc.Config{ClientID: o.cfg.ClientID, Now: o.m.now}).Verify(ctx, raw)
 	if err != nil {
-		return "", time.Time{}, nil, fmt.Errorf("%w: verify ID token: %w", errSSO, err)
+		return ssoLogin{}, fmt.Errorf("%w: verify ID token: %w", errSSO, err)
 	}
 	if idt.Nonce == "" || subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
-		return "", time.Time{}, nil, fmt.Errorf("%w: ID token nonce does not match the login in progress", errSSO)
+		return ssoLogin{}, fmt.Errorf("%w: ID token nonce does not match the login in progress", errSSO)
 	}
 	var claims map[string]any
 	if err := idt.Claims(&claims); err != nil {
-		return "", time.Time{}, nil, fmt.Errorf("%w: ID token claims: %w", errSSO, err)
+		return ssoLogin{}, fmt.Errorf("%w: ID token claims: %w", errSSO, err)
 	}
 	subject := idt.Subject
 	if email, _ := claims["email"].(string); email != "" && claims["email_verified"] != false {
@@ -255,10 +271,10 @@ func (o *OIDC) callback(r *http.Request) (string, time.Time, *flow, error) {
 	groups := stringList(claims[o.cfg.GroupsClaim])
 	token, exp, err := o.m.issue(subject, KindSSO, randomID(), o.m.sessionTTL, groups)
 	if err != nil {
-		return "", time.Time{}, nil, err
+		return ssoLogin{}, err
 	}
 	o.m.log.Info("SSO login succeeded", "subject", subject, "groups", len(groups))
-	return token, exp, f, nil
+	return ssoLogin{token: token, subject: subject, exp: exp, flow: f}, nil
 }
 
 // stringList reads a groups claim: a list of strings or a single string.

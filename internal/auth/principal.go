@@ -50,6 +50,9 @@ var (
 	// ErrInvalidArgument is wrapped when an argument breaks a rule, such as
 	// the password policy or the account name syntax.
 	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrAlreadyExists is wrapped when the account or token id to create
+	// is taken.
+	ErrAlreadyExists = errors.New("already exists")
 	// ErrCSRF is returned by CheckCSRF.
 	ErrCSRF = errors.New("missing CSRF header " + CSRFHeader + " on a cookie-authenticated request")
 )

@@ -34,23 +34,40 @@ func parseProjectSubject(sub string) (project, role string, ok bool) {
 // records it in the Project's status.jwtTokensByRole; expiresIn 0 means no
 // expiry.
 func (m *Manager) GenerateProjectToken(ctx context.Context, project, role string, expiresIn time.Duration) (string, error) {
-	id := randomID()
+	token, _, err := m.IssueProjectToken(ctx, project, role, expiresIn, "")
+	return token, err
+}
+
+// IssueProjectToken is GenerateProjectToken with a chosen id (empty: a
+// random one) that also returns the record kept on the Project.
+func (m *Manager) IssueProjectToken(ctx context.Context, project, role string, expiresIn time.Duration, id string) (string, TokenInfo, error) {
+	if id == "" {
+		id = randomID()
+	}
+	if err := checkTokenID(id); err != nil {
+		return "", TokenInfo{}, err
+	}
 	token, exp, err := m.issue(ProjectSubject(project, role), KindProject, id, expiresIn, nil)
 	if err != nil {
-		return "", err
+		return "", TokenInfo{}, err
 	}
-	entry := soll.JWTToken{ID: id, IssuedAt: metav1.NewTime(m.now().UTC().Truncate(time.Second))}
+	info := TokenInfo{ID: id, IssuedAt: m.now().UTC().Truncate(time.Second)}
+	entry := soll.JWTToken{ID: id, IssuedAt: metav1.NewTime(info.IssuedAt)}
 	if !exp.IsZero() {
-		t := metav1.NewTime(exp.UTC().Truncate(time.Second))
+		info.ExpiresAt = exp.UTC().Truncate(time.Second)
+		t := metav1.NewTime(info.ExpiresAt)
 		entry.ExpiresAt = &t
 	}
-	err = m.patchProjectTokens(ctx, project, role, func(tokens []soll.JWTToken) []soll.JWTToken {
-		return append(tokens, entry)
+	err = m.patchProjectTokens(ctx, project, role, func(tokens []soll.JWTToken) ([]soll.JWTToken, error) {
+		if slices.ContainsFunc(tokens, func(t soll.JWTToken) bool { return t.ID == id }) {
+			return nil, fmt.Errorf("role %q of project %q already has a token with id %q: %w", role, project, id, ErrAlreadyExists)
+		}
+		return append(tokens, entry), nil
 	})
 	if err != nil {
-		return "", err
+		return "", TokenInfo{}, err
 	}
-	return token, nil
+	return token, info, nil
 }
 
 // RevokeProjectToken removes a token from the Project's
@@ -59,11 +76,11 @@ func (m *Manager) GenerateProjectToken(ctx context.Context, project, role string
 // managed from Git).
 func (m *Manager) RevokeProjectToken(ctx context.Context, project, role, id string) error {
 	found := false
-	err := m.patchProjectTokens(ctx, project, role, func(tokens []soll.JWTToken) []soll.JWTToken {
+	err := m.patchProjectTokens(ctx, project, role, func(tokens []soll.JWTToken) ([]soll.JWTToken, error) {
 		n := len(tokens)
 		tokens = slices.DeleteFunc(tokens, func(t soll.JWTToken) bool { return t.ID == id })
 		found = len(tokens) < n
-		return tokens
+		return tokens, nil
 	})
 	if err != nil {
 		return err
@@ -76,9 +93,9 @@ func (m *Manager) RevokeProjectToken(ctx context.Context, project, role, id stri
 
 // patchProjectTokens changes the role's entry of status.jwtTokensByRole
 // with an optimistic-locked status patch.
-func (m *Manager) patchProjectTokens(ctx context.Context, project, role string, change func([]soll.JWTToken) []soll.JWTToken) error {
+func (m *Manager) patchProjectTokens(ctx context.Context, project, role string, change func([]soll.JWTToken) ([]soll.JWTToken, error)) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		p, err := m.getProject(ctx, project)
+		p, err := m.getProject(ctx, m.reader, project)
 		if err != nil {
 			return err
 		}
@@ -91,7 +108,11 @@ func (m *Manager) patchProjectTokens(ctx context.Context, project, role string, 
 			p.Status.JWTTokensByRole = append(p.Status.JWTTokensByRole, soll.RoleTokens{Role: role})
 			i = len(p.Status.JWTTokensByRole) - 1
 		}
-		p.Status.JWTTokensByRole[i].Tokens = change(p.Status.JWTTokensByRole[i].Tokens)
+		tokens, err := change(p.Status.JWTTokensByRole[i].Tokens)
+		if err != nil {
+			return err
+		}
+		p.Status.JWTTokensByRole[i].Tokens = tokens
 		err = m.c.Status().Patch(ctx, p, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
 		if err != nil && !apierrors.IsConflict(err) {
 			return fmt.Errorf("patch status of project %q: %w", project, err)
@@ -100,9 +121,9 @@ func (m *Manager) patchProjectTokens(ctx context.Context, project, role string, 
 	})
 }
 
-func (m *Manager) getProject(ctx context.Context, name string) (*soll.Project, error) {
+func (m *Manager) getProject(ctx context.Context, r client.Reader, name string) (*soll.Project, error) {
 	var p soll.Project
-	err := m.c.Get(ctx, m.objKey(name), &p)
+	err := r.Get(ctx, m.objKey(name), &p)
 	if apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("project %q: %w", name, ErrNotFound)
 	}
@@ -115,7 +136,7 @@ func (m *Manager) getProject(ctx context.Context, name string) (*soll.Project, e
 // checkProjectToken accepts a token id listed, unexpired, for the role in
 // spec.roles[].jwtTokens or status.jwtTokensByRole.
 func (m *Manager) checkProjectToken(ctx context.Context, project, role, id string) error {
-	p, err := m.getProject(ctx, project)
+	p, err := m.getProject(ctx, m.c, project)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("%w: project %q does not exist", ErrInvalidToken, project)

@@ -22,6 +22,18 @@ type claims struct {
 	jwt.RegisteredClaims
 	Kind   string   `json:"kind"`
 	Groups []string `json:"groups,omitempty"`
+	// IssuedAtMilli is iat in milliseconds: iat has seconds only, and a
+	// session issued in the second of a password change, before it, must
+	// be refused too.
+	IssuedAtMilli int64 `json:"iat_ms,omitempty"`
+}
+
+// issuedAt is when the token was issued, to the millisecond when it says.
+func (c *claims) issuedAt() time.Time {
+	if c.IssuedAtMilli != 0 {
+		return time.UnixMilli(c.IssuedAtMilli)
+	}
+	return c.IssuedAt.Time
 }
 
 // issue signs a token for subject with the given kind, id and lifetime
@@ -37,8 +49,9 @@ func (m *Manager) issue(subject, kind, id string, ttl time.Duration, groups []st
 			NotBefore: jwt.NewNumericDate(now),
 			ID:        id,
 		},
-		Kind:   kind,
-		Groups: groups,
+		Kind:          kind,
+		Groups:        groups,
+		IssuedAtMilli: now.UnixMilli(),
 	}
 	var exp time.Time
 	if ttl > 0 {
@@ -108,7 +121,7 @@ func (m *Manager) Authenticate(ctx context.Context, token string) (*Principal, e
 		if err != nil {
 			return nil, err
 		}
-		if c.IssuedAt.Before(a.passwordMtime) {
+		if c.issuedAt().Before(a.passwordMtime) {
 			return nil, fmt.Errorf("%w: session issued before the last password change", ErrInvalidToken)
 		}
 	case KindAPIKey:
@@ -139,7 +152,7 @@ func (m *Manager) Authenticate(ctx context.Context, token string) (*Principal, e
 
 // activeAccount returns an existing, enabled account or an ErrInvalidToken.
 func (m *Manager) activeAccount(ctx context.Context, name string) (*account, error) {
-	a, err := m.getAccount(ctx, name)
+	a, err := m.getAccount(ctx, m.c, name)
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("%w: account %q does not exist", ErrInvalidToken, name)
 	}
@@ -164,7 +177,7 @@ func (m *Manager) Login(ctx context.Context, username, password, clientAddr stri
 	ok := false
 	defer func() { release(ok) }()
 
-	a, err := m.getAccount(ctx, username)
+	a, err := m.getAccount(ctx, m.c, username)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return "", err
 	}
@@ -208,30 +221,38 @@ func (m *Manager) Logout(ctx context.Context, p *Principal) error {
 // capability and records its id on the account; expiresIn 0 means no
 // expiry, an empty id a random one.
 func (m *Manager) GenerateToken(ctx context.Context, name string, expiresIn time.Duration, id string) (string, error) {
+	token, _, err := m.IssueToken(ctx, name, expiresIn, id)
+	return token, err
+}
+
+// IssueToken is GenerateToken that also returns the record kept on the
+// account (id, issue and expiry time), for callers that report them.
+func (m *Manager) IssueToken(ctx context.Context, name string, expiresIn time.Duration, id string) (string, TokenInfo, error) {
 	if id == "" {
 		id = randomID()
 	}
 	if err := checkTokenID(id); err != nil {
-		return "", err
+		return "", TokenInfo{}, err
 	}
 	token, exp, err := m.issue(name, KindAPIKey, id, expiresIn, nil)
 	if err != nil {
-		return "", err
+		return "", TokenInfo{}, err
 	}
+	info := TokenInfo{ID: id, IssuedAt: m.now().UTC().Truncate(time.Second), ExpiresAt: exp.UTC().Truncate(time.Second)}
 	err = m.updateAccount(ctx, name, func(a *account) error {
 		if !a.can(CapabilityAPIKey) {
 			return fmt.Errorf("account %q lacks the %s capability: %w", name, CapabilityAPIKey, ErrInvalidArgument)
 		}
 		if _, ok := a.token(id); ok {
-			return fmt.Errorf("account %q already has a token with id %q: %w", name, id, ErrInvalidArgument)
+			return fmt.Errorf("account %q already has a token with id %q: %w", name, id, ErrAlreadyExists)
 		}
-		a.tokens = append(a.tokens, TokenInfo{ID: id, IssuedAt: m.now().UTC().Truncate(time.Second), ExpiresAt: exp.UTC().Truncate(time.Second)})
+		a.tokens = append(a.tokens, info)
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return "", TokenInfo{}, err
 	}
-	return token, nil
+	return token, info, nil
 }
 
 // RevokeToken removes an API token from an account; it is refused from

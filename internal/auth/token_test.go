@@ -112,18 +112,8 @@ func TestAuthenticateRefuses(t *testing.T) {
 			}
 			return tok
 		}},
-		{"session older than a password change", func(t *testing.T, m *Manager, clk *clock) string {
-			tok := login(t, m)
-			mustAuthenticate(t, m, tok)
-			clk.Add(time.Second)
-			if err := m.ChangePassword(ctx, AdminAccount, initialPassword(t, m.c), "a new password"); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := m.Login(ctx, AdminAccount, "a new password", "10.0.0.2"); err != nil {
-				t.Fatalf("login after the change: %v", err)
-			}
-			return tok
-		}},
+		{"session older than a password change", sessionBeforePasswordChange(time.Second)},
+		{"session older than a password change in the same second", sessionBeforePasswordChange(time.Millisecond)},
 		{"API token removed from the account", func(t *testing.T, m *Manager, _ *clock) string {
 			tok := apiToken(t, m, "ci")
 			if err := m.RevokeToken(ctx, "ci", "t1"); err != nil {
@@ -287,6 +277,26 @@ func login(t *testing.T, m *Manager) string {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// sessionBeforePasswordChange returns a session of admin issued d before
+// a change of admin's password, after which admin logs in again.
+func sessionBeforePasswordChange(d time.Duration) func(t *testing.T, m *Manager, clk *clock) string {
+	return func(t *testing.T, m *Manager, clk *clock) string {
+		ctx := context.Background()
+		tok := login(t, m)
+		mustAuthenticate(t, m, tok)
+		clk.Add(d)
+		if err := m.ChangePassword(ctx, AdminAccount, initialPassword(t, m.c), "a new password"); err != nil {
+			t.Fatal(err)
+		}
+		after, err := m.Login(ctx, AdminAccount, "a new password", "10.0.0.2")
+		if err != nil {
+			t.Fatalf("login after the change: %v", err)
+		}
+		mustAuthenticate(t, m, after)
+		return tok
+	}
 }
 
 func mustAuthenticate(t *testing.T, m *Manager, tok string) *Principal {

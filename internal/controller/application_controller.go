@@ -425,16 +425,16 @@ func (r *Reconciler) event(app *sollv1.Application, typ, reason, action, format 
 	if r.Recorder == nil {
 		return
 	}
-	r.Recorder.Eventf(app, nil, typ, reason, action, "%s", eventNote(fmt.Sprintf(format, args...)))
+	r.Recorder.Eventf(app, nil, typ, reason, action, "%s", EventNote(fmt.Sprintf(format, args...)))
 }
 
 // maxEventNote is the longest note, in bytes, the events API accepts; it
 // rejects longer events outright.
 const maxEventNote = 1024
 
-// eventNote shortens note to maxEventNote bytes: a sync that fails on
+// EventNote shortens note to maxEventNote bytes: a sync that fails on
 // many objects at once (an unreachable API server) joins all their errors.
-func eventNote(note string) string {
+func EventNote(note string) string {
 	if len(note) <= maxEventNote {
 		return note
 	}

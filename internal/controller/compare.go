@@ -150,19 +150,34 @@ func targetRevisions(app *sollv1.Application, srcs []sollv1.ApplicationSource) [
 // watch cache (with soll's own writes it has not delivered yet), else from
 // the API server.
 func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revisions []string) (*comparison, error) {
+	c, desired, err := r.desired(ctx, app, revisions)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.diffLive(ctx, app, c, desired); err != nil {
+		return nil, &stageError{"ComparisonError", err}
+	}
+	return c, nil
+}
+
+// desired fetches and renders app at revisions, as compare does, and
+// checks the result against the app's Project: it returns the comparison
+// so far (sources, settings, Project, pre-delete hooks) and the objects to
+// apply, without reading the cluster's live objects.
+func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revisions []string) (*comparison, []*unstructured.Unstructured, error) {
 	srcs, err := appSources(app)
 	if err != nil {
-		return nil, &stageError{"InvalidSpec", err}
+		return nil, nil, &stageError{"InvalidSpec", err}
 	}
 	if err := checkDestination(app.Spec.Destination); err != nil {
-		return nil, &stageError{"InvalidSpec", err}
+		return nil, nil, &stageError{"InvalidSpec", err}
 	}
 	proj, err := r.project(ctx, app)
 	if err != nil {
-		return nil, &stageError{"InvalidSpec", err}
+		return nil, nil, &stageError{"InvalidSpec", err}
 	}
 	if err := project.CheckApplication(proj, app); err != nil {
-		return nil, &stageError{"ProjectViolation", err}
+		return nil, nil, &stageError{"ProjectViolation", err}
 	}
 	targets := targetRevisions(app, srcs)
 	for i, rev := range revisions {
@@ -172,11 +187,11 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 	}
 	set, err := r.settings(ctx, app.Namespace)
 	if err != nil {
-		return nil, &stageError{"InvalidSettings", err}
+		return nil, nil, &stageError{"InvalidSettings", err}
 	}
 	keys, err := r.sopsKeys(ctx, app.Namespace)
 	if err != nil {
-		return nil, &stageError{"InvalidSettings", err}
+		return nil, nil, &stageError{"InvalidSettings", err}
 	}
 	c := &comparison{settings: set, sources: make([]sourceState, len(srcs)), project: proj}
 
@@ -189,23 +204,23 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 		st := &c.sources[i]
 		st.src, st.ref = *src, targets[i]
 		if creds[i], err = r.credentials(ctx, app, src, sourcePath(app, i)); err != nil {
-			return nil, &stageError{"SourceError", err}
+			return nil, nil, &stageError{"SourceError", err}
 		}
 		if src.Chart != "" {
 			continue
 		}
 		rev, err := r.Fetcher.Resolve(ctx, src.RepoURL, targets[i], creds[i])
 		if err != nil {
-			return nil, &stageError{"SourceError", fmt.Errorf("%s: resolve revision %q of %s: %w", sourcePath(app, i), targets[i], src.RepoURL, err)}
+			return nil, nil, &stageError{"SourceError", fmt.Errorf("%s: resolve revision %q of %s: %w", sourcePath(app, i), targets[i], src.RepoURL, err)}
 		}
 		snap, err := r.Fetcher.Checkout(ctx, src.RepoURL, rev.Commit, creds[i])
 		if err != nil {
-			return nil, &stageError{"SourceError", fmt.Errorf("%s: check out %s at %s: %w", sourcePath(app, i), src.RepoURL, short(rev.Commit), err)}
+			return nil, nil, &stageError{"SourceError", fmt.Errorf("%s: check out %s at %s: %w", sourcePath(app, i), src.RepoURL, short(rev.Commit), err)}
 		}
 		st.revision, st.commit, st.dir = rev.Commit, snap.Commit, snap.Dir
 		if src.Ref != "" {
 			if _, dup := refs[src.Ref]; dup {
-				return nil, &stageError{"InvalidSpec", fmt.Errorf("%s.ref: %q names two sources: give each a different ref", sourcePath(app, i), src.Ref)}
+				return nil, nil, &stageError{"InvalidSpec", fmt.Errorf("%s.ref: %q names two sources: give each a different ref", sourcePath(app, i), src.Ref)}
 			}
 			refs[src.Ref] = snap.Dir
 		}
@@ -224,7 +239,7 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 		req.Decrypter = keys
 		tool, err := render.ToolOf(req)
 		if err != nil {
-			return nil, &stageError{"RenderError", fmt.Errorf("%s: %w", sourcePath(app, i), err)}
+			return nil, nil, &stageError{"RenderError", fmt.Errorf("%s: %w", sourcePath(app, i), err)}
 		}
 		st.tool, req.Tool = tool, tool
 		if tool == render.ToolPlugin {
@@ -241,7 +256,7 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 			if src.Chart != "" {
 				at = src.Chart + " " + targets[i]
 			}
-			return nil, &stageError{"RenderError", fmt.Errorf("%s: render %s at %s: %w", sourcePath(app, i), src.Path, at, err)}
+			return nil, nil, &stageError{"RenderError", fmt.Errorf("%s: render %s at %s: %w", sourcePath(app, i), src.Path, at, err)}
 		}
 		if src.Chart != "" {
 			st.revision = res.Revision
@@ -258,23 +273,20 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 		rendered++
 	}
 	if rendered == 0 {
-		return nil, &stageError{"InvalidSpec", errors.New("spec.sources: every source only has a ref: at least one source must render manifests")}
+		return nil, nil, &stageError{"InvalidSpec", errors.New("spec.sources: every source only has a ref: at least one source must render manifests")}
 	}
 	desired, err := r.prepare(app, objs)
 	if err != nil {
-		return nil, &stageError{"RenderError", err}
+		return nil, nil, &stageError{"RenderError", err}
 	}
 	desired, c.preDelete, err = helmHooks(app, desired)
 	if err != nil {
-		return nil, &stageError{"RenderError", err}
+		return nil, nil, &stageError{"RenderError", err}
 	}
 	if err := r.checkResources(proj, append(desired, c.preDelete...)); err != nil {
-		return nil, &stageError{"ProjectViolation", err}
+		return nil, nil, &stageError{"ProjectViolation", err}
 	}
-	if err := r.diffLive(ctx, app, c, desired); err != nil {
-		return nil, &stageError{"ComparisonError", err}
-	}
-	return c, nil
+	return c, desired, nil
 }
 
 // renderRequest builds the render request of one source.

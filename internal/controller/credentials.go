@@ -56,10 +56,18 @@ func (r *Reconciler) credentials(ctx context.Context, app *sollv1.Application, s
 			data = s.Data
 		}
 	}
+	return RepositoryCredentials(ctx, r.Client, ns, src.RepoURL, data)
+}
+
+// RepositoryCredentials returns the credentials for repoURL held in the
+// data of a repository Secret (nil: none), with, for SSH URLs, the known
+// hosts of the ConfigMap KnownHostsConfigMap in namespace ns first, as the
+// controller uses them. The API's connection test uses it too.
+func RepositoryCredentials(ctx context.Context, c client.Reader, ns, repoURL string, data map[string][]byte) (source.Credentials, error) {
 	creds := credentialsFrom(data)
-	if isSSH(src.RepoURL) {
+	if isSSH(repoURL) {
 		var cm corev1.ConfigMap
-		err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: KnownHostsConfigMap}, &cm)
+		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: KnownHostsConfigMap}, &cm)
 		if client.IgnoreNotFound(err) != nil {
 			return source.Credentials{}, fmt.Errorf("read ConfigMap %s/%s: %w", ns, KnownHostsConfigMap, err)
 		}
@@ -68,6 +76,12 @@ func (r *Reconciler) credentials(ctx context.Context, app *sollv1.Application, s
 		}
 	}
 	return creds, nil
+}
+
+// CredentialsTemplateMatches reports whether a credential template
+// (SecretTypeRepoCreds) whose url is prefix serves the repository repoURL.
+func CredentialsTemplateMatches(prefix, repoURL string) bool {
+	return prefixMatch(project.NormalizeRepoURL(repoURL), project.NormalizeRepoURL(prefix))
 }
 
 // matchCredentials finds the repository Secret for url, or the credential

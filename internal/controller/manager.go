@@ -105,18 +105,26 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)
 	}
+	m := &Manager{Manager: mgr}
 	if opts.NoController {
-		if opts.Extend != nil {
-			if err := opts.Extend(mgr); err != nil {
-				return nil, err
-			}
+		m.pipeline = standalonePipeline(cfg, mgr, opts)
+	} else {
+		r, err := setupController(cfg, mgr, opts)
+		if err != nil {
+			return nil, err
 		}
-		return mgr, nil
+		m.pipeline = func() (*Reconciler, error) { return r, nil }
 	}
-	kc, err := kube.New(cfg)
-	if err != nil {
-		return nil, err
+	if opts.Extend != nil {
+		if err := opts.Extend(m); err != nil {
+			return nil, err
+		}
 	}
+	return m, nil
+}
+
+// setupController adds the Application reconciler to mgr.
+func setupController(cfg *rest.Config, mgr ctrl.Manager, opts Options) (*Reconciler, error) {
 	fetcher, err := git.New(git.Options{CacheDir: opts.CacheDir, Logger: opts.Log})
 	if err != nil {
 		return nil, err
@@ -124,34 +132,41 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	// Registering twice (several managers in one test process) keeps the
 	// first collector; the error is expected then.
 	_ = metrics.Registry.Register(newGitCollector(fetcher))
+	r, err := newPipeline(cfg, mgr, opts, fetcher)
+	if err != nil {
+		return nil, err
+	}
+	r.APIReader = mgr.GetAPIReader()
+	r.DryRuns = diff.NewDryRunCache(0)
+	r.Recorder = mgr.GetEventRecorder("soll-controller")
+	r.RefreshInterval = opts.RefreshInterval
+	r.Workers = opts.Workers
+	r.ErrorRetryInterval = opts.ErrorRetryInterval
+	return r, r.SetupWithManager(mgr)
+}
+
+// newPipeline builds a Reconciler with what fetching and rendering need:
+// the Kubernetes client, fetcher, the health checker (for the settings)
+// and the render cache.
+func newPipeline(cfg *rest.Config, mgr ctrl.Manager, opts Options, fetcher *git.Fetcher) (*Reconciler, error) {
+	kc, err := kube.New(cfg)
+	if err != nil {
+		return nil, err
+	}
 	hc, err := health.New(health.Options{})
 	if err != nil {
 		return nil, err
 	}
 	r := &Reconciler{
-		Client:             mgr.GetClient(),
-		APIReader:          mgr.GetAPIReader(),
-		Kube:               kc,
-		Fetcher:            fetcher,
-		ClusterInfo:        clusterInfoCache(kc, 10*time.Minute),
-		Health:             hc,
-		DryRuns:            diff.NewDryRunCache(0),
-		Recorder:           mgr.GetEventRecorder("soll-controller"),
-		Log:                opts.Log,
-		RefreshInterval:    opts.RefreshInterval,
-		Workers:            opts.Workers,
-		ErrorRetryInterval: opts.ErrorRetryInterval,
+		Client:      mgr.GetClient(),
+		Kube:        kc,
+		Fetcher:     fetcher,
+		ClusterInfo: clusterInfoCache(kc, 10*time.Minute),
+		Health:      hc,
+		Log:         opts.Log,
 	}
 	r.Renderer = &render.Cache{Renderer: renderers(r.pluginConfig)}
-	if err := r.SetupWithManager(mgr); err != nil {
-		return nil, err
-	}
-	if opts.Extend != nil {
-		if err := opts.Extend(mgr); err != nil {
-			return nil, err
-		}
-	}
-	return mgr, nil
+	return r, nil
 }
 
 // renderers routes each source to the renderer of its tool.

@@ -24,7 +24,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/yaml"
 
+	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/auth"
+	"soll.dev/internal/controller"
 	"soll.dev/internal/rbac"
 	"soll.dev/internal/server"
 	"soll.dev/internal/webhook"
@@ -82,7 +84,7 @@ func Add(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 
 func newHandler(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, opts Options) (http.Handler, error) {
 	c := mgr.GetClient()
-	am, err := auth.New(ctx, auth.Options{Client: c, Namespace: opts.Namespace, InsecureCookies: opts.InsecureCookies, Logger: opts.Log})
+	am, err := auth.New(ctx, auth.Options{Client: c, APIReader: mgr.GetAPIReader(), Namespace: opts.Namespace, InsecureCookies: opts.InsecureCookies, Logger: opts.Log})
 	if err != nil {
 		return nil, fmt.Errorf("authentication: %w", err)
 	}
@@ -92,11 +94,18 @@ func newHandler(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, 
 	}
 	go store.Run(ctx, 5*time.Second, func(err error) { opts.Log.Error("RBAC policy", "error", err.Error()) })
 
-	api, err := server.New(server.Options{
+	apiOpts := server.Options{
 		Client: c, APIReader: mgr.GetAPIReader(), Informers: mgr.GetCache(),
 		Namespace: opts.Namespace, Auth: authenticator{am}, RBAC: authorizer{store},
-		Kube: kc, Version: opts.Version, Log: opts.Log,
-	})
+		Kube: kc, Version: opts.Version, Log: opts.Log, AuditLog: opts.Log.With("logger", "audit"),
+		Recorder: mgr.GetEventRecorder("soll-server"), Accounts: am,
+	}
+	// The controller's manager renders with the controller's own caches
+	// (soll run), or with a pipeline of its own (soll server).
+	if m, ok := mgr.(manifestRenderer); ok {
+		apiOpts.Manifests = m.RenderManifests
+	}
+	api, err := server.New(apiOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +125,13 @@ func newHandler(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, 
 		o, err := am.NewOIDC(*cfg)
 		if err != nil {
 			return nil, fmt.Errorf("SSO: %w", err)
+		}
+		o.OnLogin = func(r *http.Request, subject string, err error) {
+			if err != nil {
+				api.AuditSession(r, true, "", "", http.StatusUnauthorized, "Unauthorized")
+				return
+			}
+			api.AuditSession(r, true, ssoSubject(subject), "", http.StatusFound, "")
 		}
 		mux.Handle("/auth/login", o.LoginHandler())
 		mux.Handle("/auth/callback", o.CallbackHandler())
@@ -154,13 +170,31 @@ func (a authenticator) Authenticate(r *http.Request) (*server.Principal, error) 
 	if err != nil || p == nil {
 		return nil, err
 	}
+	return apiPrincipal(p), nil
+}
+
+// manifestRenderer is the manager of controller.NewManager.
+type manifestRenderer interface {
+	RenderManifests(ctx context.Context, app *sollv1.Application, revisions []string) (*controller.Manifests, error)
+}
+
+var _ manifestRenderer = (*controller.Manager)(nil)
+
+// ssoSubject is the API's name of an SSO user: an SSO identity must not
+// pass for a local account or a role, since the provider, not soll, chose
+// the name.
+func ssoSubject(sub string) string {
+	if strings.Contains(sub, "@") {
+		return sub
+	}
+	return "sso:" + sub
+}
+
+// apiPrincipal is p as the API sees it.
+func apiPrincipal(p *auth.Principal) *server.Principal {
 	out := &server.Principal{Subject: p.Subject, Groups: p.Groups, Project: p.Project, Role: p.Role, TokenID: p.TokenID}
 	if p.Kind == auth.KindSSO {
-		// An SSO identity must not pass for a local account or a role:
-		// the provider, not soll, chose these names.
-		if !strings.Contains(out.Subject, "@") {
-			out.Subject = "sso:" + out.Subject
-		}
+		out.Subject = ssoSubject(out.Subject)
 		groups := out.Groups[:0:0]
 		for _, g := range out.Groups {
 			if !strings.HasPrefix(g, "role:") && !strings.HasPrefix(g, "proj:") {
@@ -169,7 +203,7 @@ func (a authenticator) Authenticate(r *http.Request) (*server.Principal, error) 
 		}
 		out.Groups = groups
 	}
-	return out, nil
+	return out
 }
 
 func (a authenticator) principal(r *http.Request) (*auth.Principal, error) {
@@ -199,25 +233,16 @@ func (a authorizer) Allowed(p *server.Principal, resource, action, object string
 
 // sessionHandler logs in (POST /api/v1/session with a JSON body
 // {"username", "password"}; the token comes back in the body and as the
-// session cookie) and out (DELETE, revoking the presented token).
+// session cookie) and out (DELETE, revoking the presented token). Both
+// go to the API's audit log, failures too.
 type sessionHandler struct {
 	m   *auth.Manager
-	api http.Handler
+	api *server.Server
 }
 
 func (s *sessionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodDelete {
-		p, err := authenticator{s.m}.principal(r)
-		if err != nil || p == nil {
-			writeError(w, http.StatusUnauthorized, "Unauthorized", "log in first: no valid session")
-			return
-		}
-		if err := s.m.Logout(r.Context(), p); err != nil {
-			writeError(w, http.StatusInternalServerError, "Internal", "logout failed")
-			return
-		}
-		s.m.ClearSessionCookie(w)
-		w.WriteHeader(http.StatusNoContent)
+		s.logout(w, r)
 		return
 	}
 	var body struct {
@@ -237,13 +262,16 @@ func (s *sessionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var throttled *auth.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
+		s.api.AuditSession(r, true, body.Username, "", http.StatusTooManyRequests, "Throttled")
 		w.Header().Set("Retry-After", fmt.Sprint(int(throttled.RetryAfter.Seconds())+1))
 		writeError(w, http.StatusTooManyRequests, "Throttled", err.Error())
 		return
 	case errors.Is(err, auth.ErrInvalidCredentials):
+		s.api.AuditSession(r, true, body.Username, "", http.StatusUnauthorized, "Unauthorized")
 		writeError(w, http.StatusUnauthorized, "Unauthorized", err.Error())
 		return
 	case err != nil:
+		s.api.AuditSession(r, true, body.Username, "", http.StatusInternalServerError, "Internal")
 		writeError(w, http.StatusInternalServerError, "Internal", "login failed")
 		return
 	}
@@ -252,9 +280,28 @@ func (s *sessionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "Internal", "login failed")
 		return
 	}
+	s.api.AuditSession(r, true, p.Subject, p.TokenID, http.StatusOK, "")
 	s.m.SetSessionCookie(w, token, p.ExpiresAt)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"token": token, "subject": p.Subject, "expiresAt": p.ExpiresAt})
+}
+
+func (s *sessionHandler) logout(w http.ResponseWriter, r *http.Request) {
+	p, err := authenticator{s.m}.principal(r)
+	if err != nil || p == nil {
+		s.api.AuditSession(r, false, "", "", http.StatusUnauthorized, "Unauthorized")
+		writeError(w, http.StatusUnauthorized, "Unauthorized", "log in first: no valid session")
+		return
+	}
+	user := apiPrincipal(p).Subject
+	if err := s.m.Logout(r.Context(), p); err != nil {
+		s.api.AuditSession(r, false, user, p.TokenID, http.StatusInternalServerError, "Internal")
+		writeError(w, http.StatusInternalServerError, "Internal", "logout failed")
+		return
+	}
+	s.api.AuditSession(r, false, user, p.TokenID, http.StatusNoContent, "")
+	s.m.ClearSessionCookie(w)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {

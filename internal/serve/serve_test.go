@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +25,7 @@ import (
 	"soll.dev/internal/auth"
 	"soll.dev/internal/controller"
 	"soll.dev/internal/serve"
+	"soll.dev/internal/server"
 	"soll.dev/internal/testenv"
 	"soll.dev/internal/testenv/gitserver"
 )
@@ -190,6 +193,9 @@ func testAPIFlow(t *testing.T, separate bool) {
 	if code, out := c.do("GET", "/api/v1/applications/greeting", nil); code != http.StatusOK {
 		t.Fatalf("get: %d %v", code, out)
 	}
+	checkManifests(t, c)
+	checkKindsOnWrite(t, c, app)
+	checkAudit(t, c)
 
 	// A push: the new commit is deployed well before the hourly refresh.
 	sha := git.Commit(t, "config", gitserver.DefaultBranch, gitserver.Change{Message: "v2", Files: map[string]string{
@@ -230,5 +236,97 @@ func testAPIFlow(t *testing.T, separate bool) {
 	}
 	if code, _ := c.do("GET", "/api/v1/applications", nil); code != http.StatusUnauthorized {
 		t.Errorf("a logged-out token still works: %d", code)
+	}
+	var audit corev1.ConfigMap
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: server.AuditConfigMap}, &audit); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(audit.Data[server.AuditKey], `"message":"admin logged out: done"`) {
+		t.Errorf("the logout is not in the audit log: %s", audit.Data[server.AuditKey])
+	}
+}
+
+// checkManifests: the API renders the app with the controller's pipeline,
+// in soll run and in soll server alike.
+func checkManifests(t *testing.T, c *api) {
+	t.Helper()
+	start := time.Now()
+	code, out := c.do("GET", "/api/v1/applications/greeting/manifests", nil)
+	first := time.Since(start)
+	start = time.Now()
+	c.do("GET", "/api/v1/applications/greeting/manifests", nil)
+	t.Logf("manifests: first request %s, second %s", first.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	items, _ := out["items"].([]any)
+	revisions, _ := out["revisions"].([]any)
+	if code != http.StatusOK || len(items) != 1 || len(revisions) != 1 || len(revisions[0].(string)) != 40 {
+		t.Fatalf("manifests: %d %v", code, out)
+	}
+	cm := items[0].(map[string]any)
+	if cm["kind"] != "ConfigMap" || cm["data"].(map[string]any)["text"] != "hello" {
+		t.Errorf("rendered ConfigMap: %v", cm)
+	}
+	if code, out := c.do("GET", "/api/v1/applications/greeting/manifests?revision=no-such-branch", nil); code != http.StatusUnprocessableEntity || out["code"] != "RenderFailed" {
+		t.Errorf("manifests of a missing revision: %d %v", code, out)
+	}
+}
+
+// checkKindsOnWrite: a Project's kind rules are checked when an app is
+// written, by rendering it, unless the caller opts out.
+func checkKindsOnWrite(t *testing.T, c *api, app sollv1.Application) {
+	t.Helper()
+	proj := map[string]any{"metadata": map[string]any{"name": "no-configmaps"}, "spec": map[string]any{
+		"sourceRepos": []string{"*"}, "destinations": []map[string]any{{"server": "*", "namespace": "*"}},
+		"namespaceResourceDenyList": []map[string]any{{"group": "", "kind": "ConfigMap"}},
+	}}
+	if code, out := c.do("POST", "/api/v1/projects", proj); code != http.StatusCreated {
+		t.Fatalf("create project: %d %v", code, out)
+	}
+	app.Name, app.Spec.Project, app.Spec.SyncPolicy = "refused", "no-configmaps", nil
+	code, out := c.do("POST", "/api/v1/applications", app)
+	if code != http.StatusBadRequest || out["field"] != "spec.source" || !strings.Contains(out["message"].(string), `ConfigMap "greeting"`) {
+		t.Errorf("an app of a kind its project denies: %d %v", code, out)
+	}
+	if code, out := c.do("POST", "/api/v1/applications?validate=false&cascade=false", app); code != http.StatusCreated {
+		t.Errorf("the same with validate=false: %d %v", code, out)
+	}
+	if code, out := c.do("DELETE", "/api/v1/applications/refused", nil); code != http.StatusNoContent {
+		t.Errorf("delete: %d %v", code, out)
+	}
+}
+
+// checkAudit: logins, changes and the controller's automated syncs are
+// in the audit log.
+func checkAudit(t *testing.T, c *api) {
+	t.Helper()
+	want := []string{
+		"admin tried to log in: refused (Unauthorized)",
+		"admin logged in: done",
+		"admin created app greeting: created",
+		"admin tried to create app refused: refused (Invalid)",
+		"app greeting: sync to ",
+	}
+	var got []string
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := testenv.Eventually(ctx, 100*time.Millisecond, func(context.Context) (bool, error) {
+		got = nil
+		_, out := c.do("GET", "/api/v1/audit?limit=1000", nil)
+		items, _ := out["items"].([]any)
+		for _, it := range items {
+			e := it.(map[string]any)
+			got = append(got, e["message"].(string))
+			if e["source"] == "controller" && e["user"] != "soll-controller" {
+				t.Errorf("controller entry: %v", e)
+			}
+		}
+		for _, w := range want {
+			if !slices.ContainsFunc(got, func(m string) bool { return strings.HasPrefix(m, w) }) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Errorf("audit log:\n%s\nwant entries starting with\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -37,6 +39,7 @@ func (s *Server) readApp(ctx context.Context, p *Principal, action, name string)
 		}
 		return nil, fmt.Errorf("read application %s: %w", name, err)
 	}
+	noteObject(ctx, name, appProject(app), app.UID)
 	if err := s.forbid(p, resApplications, action, appObject(app)); err != nil {
 		return nil, err
 	}
@@ -60,12 +63,24 @@ func decode(r *http.Request, v any) error {
 			return invalid(f, "unknown field %q", f)
 		}
 		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Type == reflect.TypeFor[Duration]() {
+			return invalid(te.Field, "field %s: %s", te.Field, te.Value)
+		}
 		if errors.As(err, &te) {
 			return invalid(te.Field, "field %s: want a JSON %s, not %s", te.Field, te.Type, te.Value)
 		}
 		return invalid("", "the body is not valid JSON: %v", err)
 	}
 	return nil
+}
+
+// decodeOptional is decode for bodies that may be left out: an empty
+// body leaves v as it is.
+func decodeOptional(r *http.Request, v any) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	return decode(r, v)
 }
 
 func (s *Server) listApps(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -149,10 +164,14 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request, p *Principal)
 	if err != nil {
 		return err
 	}
+	noteObject(r.Context(), app.Name, appProject(app), "")
 	if err := s.forbid(p, resApplications, actCreate, appObject(app)); err != nil {
 		return err
 	}
 	if err := s.checkProject(r.Context(), app); err != nil {
+		return err
+	}
+	if err := s.checkKinds(r, app); err != nil {
 		return err
 	}
 	app.ResourceVersion = ""
@@ -164,6 +183,7 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request, p *Principal)
 	if err := s.opts.Client.Create(r.Context(), app); err != nil {
 		return err
 	}
+	noteObject(r.Context(), app.Name, appProject(app), app.UID)
 	writeJSON(w, http.StatusCreated, present(app))
 	return nil
 }
@@ -177,6 +197,7 @@ func (s *Server) updateApp(w http.ResponseWriter, r *http.Request, p *Principal)
 		return err
 	}
 	var cur *sollv1.Application
+	kindsChecked := false
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if cur, err = s.readApp(r.Context(), p, actUpdate, in.Name); err != nil {
 			return err
@@ -184,9 +205,16 @@ func (s *Server) updateApp(w http.ResponseWriter, r *http.Request, p *Principal)
 		if err := s.forbid(p, resApplications, actUpdate, appObject(in)); err != nil {
 			return err
 		}
+		specChanged := !equality.Semantic.DeepEqual(cur.Spec, in.Spec)
 		cur.Spec, cur.Labels, cur.Annotations = in.Spec, in.Labels, in.Annotations
 		if err := s.checkProject(r.Context(), cur); err != nil {
 			return err
+		}
+		if specChanged && !kindsChecked {
+			if err := s.checkKinds(r, cur); err != nil {
+				return err
+			}
+			kindsChecked = true
 		}
 		if in.ResourceVersion != "" {
 			cur.ResourceVersion = in.ResourceVersion
@@ -207,23 +235,9 @@ func (s *Server) updateApp(w http.ResponseWriter, r *http.Request, p *Principal)
 // patchApp applies a JSON merge patch (RFC 7396) to an app's spec and
 // metadata labels and annotations.
 func (s *Server) patchApp(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	var patch map[string]any
-	if err := decode(r, &patch); err != nil {
+	b, patch, err := decodeMergePatch(r)
+	if err != nil {
 		return err
-	}
-	for k, v := range patch {
-		switch k {
-		case "spec":
-		case "metadata":
-			meta, _ := v.(map[string]any)
-			for mk := range meta {
-				if mk != "labels" && mk != "annotations" && mk != "resourceVersion" {
-					return invalid("metadata."+mk, "only metadata.labels and metadata.annotations can be patched")
-				}
-			}
-		default:
-			return invalid(k, "only spec and metadata can be patched; operations have their own endpoints")
-		}
 	}
 	name := r.PathValue("name")
 	app, err := s.readApp(r.Context(), p, actUpdate, name)
@@ -237,7 +251,6 @@ func (s *Server) patchApp(w http.ResponseWriter, r *http.Request, p *Principal) 
 			}
 		}
 	}
-	b, _ := json.Marshal(patch)
 	// The merged result is checked against its Project before the real
 	// write: a dry run of the same patch gives it.
 	preview := app.DeepCopy()
@@ -247,11 +260,42 @@ func (s *Server) patchApp(w http.ResponseWriter, r *http.Request, p *Principal) 
 	if err := s.checkProject(r.Context(), preview); err != nil {
 		return err
 	}
+	if !equality.Semantic.DeepEqual(app.Spec, preview.Spec) {
+		if err := s.checkKinds(r, preview); err != nil {
+			return err
+		}
+	}
 	if err := s.opts.Client.Patch(r.Context(), app, client.RawPatch(types.MergePatchType, b)); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, present(app))
 	return nil
+}
+
+// decodeMergePatch reads a JSON merge patch of an object's spec and
+// metadata labels and annotations (metadata.resourceVersion makes it
+// conditional); it returns the patch as sent and decoded.
+func decodeMergePatch(r *http.Request) ([]byte, map[string]any, error) {
+	var patch map[string]any
+	if err := decode(r, &patch); err != nil {
+		return nil, nil, err
+	}
+	for k, v := range patch {
+		switch k {
+		case "spec":
+		case "metadata":
+			meta, _ := v.(map[string]any)
+			for mk := range meta {
+				if mk != "labels" && mk != "annotations" && mk != "resourceVersion" {
+					return nil, nil, invalid("metadata."+mk, "only metadata.labels and metadata.annotations can be patched")
+				}
+			}
+		default:
+			return nil, nil, invalid(k, "only spec and metadata can be patched; operations have their own endpoints")
+		}
+	}
+	b, err := json.Marshal(patch)
+	return b, patch, err
 }
 
 // deleteApp deletes an app. ?cascade=true deletes its resources with it,

@@ -37,6 +37,7 @@ const (
 	resProjects     = "projects"
 	resRepositories = "repositories"
 	resClusters     = "clusters"
+	resAccounts     = "accounts"
 
 	actGet      = "get"
 	actCreate   = "create"

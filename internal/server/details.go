@@ -1,9 +1,15 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"net/http"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/controller"
+	"soll.dev/internal/diff"
 )
 
 // Diff is the response of GET /api/v1/applications/{name}/diff.
@@ -54,14 +60,55 @@ func (s *Server) appHistory(w http.ResponseWriter, r *http.Request, p *Principal
 	return nil
 }
 
-// appManifests answers 501: rendering needs the repositories and their
-// credentials, which only the controller holds.
+// ManifestsFunc renders an Application's desired objects at revisions
+// (one per source; nil or an empty entry: the source's target), as the
+// controller would; controller.Manager.RenderManifests is one.
+type ManifestsFunc func(ctx context.Context, app *sollv1.Application, revisions []string) (*controller.Manifests, error)
+
+// Manifests is the response of GET /api/v1/applications/{name}/manifests.
+type Manifests struct {
+	// Revisions are the rendered revisions, one per source.
+	Revisions []string `json:"revisions"`
+	// Items are the objects a sync would apply, Secret values masked.
+	Items []*unstructured.Unstructured `json:"items"`
+}
+
+// appManifests renders the app at its target revisions, or at the
+// revisions asked for (?revision=, once per source), with the same
+// pipeline and caches as the controller; Secret values are masked as in
+// diffs.
 func (s *Server) appManifests(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	if _, err := s.readApp(r.Context(), p, actGet, r.PathValue("name")); err != nil {
+	app, err := s.readApp(r.Context(), p, actGet, r.PathValue("name"))
+	if err != nil {
 		return err
 	}
-	return newError(http.StatusNotImplemented, "NotImplemented",
-		"the API server does not render manifests: rendering happens in the controller, which holds the repositories and their credentials; GET /api/v1/applications/%s/resources lists what the app manages", r.PathValue("name"))
+	if s.opts.Manifests == nil {
+		return newError(http.StatusNotImplemented, "NotImplemented",
+			"this server was started without the render pipeline, so it cannot render manifests; `soll run` and `soll server` both serve them")
+	}
+	revisions := r.URL.Query()["revision"]
+	if n := len(revisions); n > 0 {
+		sources := 1
+		if app.Spec.Source == nil {
+			sources = len(app.Spec.Sources)
+		}
+		if n != sources {
+			return invalid("revision", "application %s has %d sources: give revision once per source, in order, or not at all", app.Name, sources)
+		}
+	}
+	m, err := s.opts.Manifests(r.Context(), app, revisions)
+	if err != nil {
+		if reason := controller.ErrorReason(err); reason != "" && !errors.Is(err, context.DeadlineExceeded) {
+			return newError(http.StatusUnprocessableEntity, "RenderFailed", "render application %s (%s): %v", app.Name, reason, err)
+		}
+		return err
+	}
+	out := Manifests{Revisions: nonNil(m.Revisions), Items: []*unstructured.Unstructured{}}
+	for _, o := range m.Objects {
+		out.Items = append(out.Items, diff.Redact(o))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func nonNil[T any](s []T) []T {

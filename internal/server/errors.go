@@ -15,7 +15,7 @@ import (
 type Error struct {
 	// Code is a machine-readable class: NotFound, Invalid, Unauthorized,
 	// Forbidden, Conflict, AlreadyExists, TooLarge, MethodNotAllowed,
-	// Timeout, NotImplemented or Internal.
+	// RenderFailed, Timeout, NotImplemented or Internal.
 	Code string `json:"code"`
 	// Message says what went wrong, for people.
 	Message string `json:"message"`

@@ -18,10 +18,12 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/auth"
 	"soll.dev/internal/testenv"
 )
 
@@ -61,17 +63,20 @@ func (t ruleTable) Allowed(p *Principal, resource, action, object string) bool {
 }
 
 // The callers of the tests: admin may do anything; alice may read and
-// sync the apps of project team-a.
+// sync the apps of project team-a; dave may save repository credentials,
+// not replace them.
 var (
 	testTokens = tokenAuth{
 		"admin-token": {Subject: "admin"},
 		"alice-token": {Subject: "alice", Groups: []string{"team-a"}},
+		"dave-token":  {Subject: "dave"},
 	}
 	testRules = ruleTable{
 		{"admin", "*", "*", "*"},
 		{"alice", resApplications, actGet, "team-a/*"},
 		{"alice", resApplications, actSync, "team-a/*"},
 		{"alice", resProjects, actGet, "team-a"},
+		{"dave", resRepositories, actCreate, "*"},
 	}
 )
 
@@ -80,12 +85,14 @@ var (
 var harnessProjects = []string{"team-a", "team-b", "p1", "p2"}
 
 type harness struct {
-	t   *testing.T
-	env *testenv.Env
-	ns  string
-	srv *Server
-	url string
-	log *syncBuffer
+	t        *testing.T
+	env      *testenv.Env
+	ns       string
+	srv      *Server
+	opts     Options
+	url      string
+	log      *syncBuffer
+	accounts *auth.Manager
 }
 
 type syncBuffer struct {
@@ -135,21 +142,61 @@ func newHarness(t *testing.T, mutate ...func(*Options)) *harness {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
+	// Events go through a recorder as in soll: asynchronously, merged
+	// into series.
+	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: env.Kube.EventsV1()})
+	if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(broadcaster.Shutdown)
+	// Accounts are read from the API server, so that a test can log in
+	// right after creating one.
+	am, err := auth.New(ctx, auth.Options{Client: env.Client, Namespace: ns, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := Options{
 		Client: c, APIReader: env.Client, Informers: ca, Namespace: ns,
-		Auth: testTokens, RBAC: testRules, Kube: env.Kube, Version: "test",
-		Log: slog.New(slog.NewJSONHandler(logs, nil)),
+		Auth: accountAuth{am}, RBAC: testRules, Kube: env.Kube, Version: "test",
+		Log:      slog.New(slog.NewJSONHandler(logs, nil)),
+		Recorder: broadcaster.NewRecorder(env.Scheme, "soll-server"),
+		Accounts: am,
 	}
 	for _, m := range mutate {
 		m(&opts)
 	}
+	h := &harness{t: t, env: env, ns: ns, log: logs, accounts: am}
+	h.serve(opts)
+	return h
+}
+
+// serve serves the API with opts (again, for a restart).
+func (h *harness) serve(opts Options) {
+	h.t.Helper()
 	srv, err := New(opts)
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	return &harness{t: t, env: env, ns: ns, srv: srv, url: ts.URL, log: logs}
+	h.t.Cleanup(ts.Close)
+	h.srv, h.url, h.opts = srv, ts.URL, opts
+}
+
+// accountAuth authenticates the test tokens, then the tokens of local
+// accounts and Project roles that the auth.Manager issued.
+type accountAuth struct{ m *auth.Manager }
+
+func (a accountAuth) Authenticate(r *http.Request) (*Principal, error) {
+	h := r.Header.Get("Authorization")
+	tok, _ := strings.CutPrefix(h, "Bearer ")
+	if p := testTokens[tok]; p != nil || h == "" {
+		return p, nil
+	}
+	p, err := a.m.Authenticate(r.Context(), tok)
+	if err != nil {
+		return nil, err
+	}
+	return &Principal{Subject: p.Subject, Project: p.Project, Role: p.Role, TokenID: p.TokenID}, nil
 }
 
 // in returns h for subtest t.
@@ -299,6 +346,9 @@ func (h *harness) listNames(token, query string) ([]string, AppList) {
 	}
 	return names, AppList{Continue: l.Continue, Total: l.Total}
 }
+
+// decodeInto decodes a JSON answer, reporting whether it could.
+func decodeInto(b []byte, out any) bool { return json.Unmarshal(b, out) == nil }
 
 func objectMeta(name, ns string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: name, Namespace: ns}

@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"soll.dev/internal/controller"
 	"soll.dev/internal/version"
@@ -83,51 +81,5 @@ func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, _ *Principa
 	}
 	slices.Sort(keys)
 	writeJSON(w, http.StatusOK, Settings{Namespace: s.opts.Namespace, ResourceCustomizations: keys, MaxBodyBytes: s.opts.MaxBodyBytes, ListLimit: MaxLimit})
-	return nil
-}
-
-// Repository describes a repository Secret without its secret values.
-type Repository struct {
-	Name string `json:"name"`
-	// Type is repository (one repository) or repo-creds (credentials for
-	// every repository under URL).
-	Type     string `json:"type"`
-	URL      string `json:"url"`
-	Username string `json:"username,omitempty"`
-	// The Has fields say which secret values the Secret holds.
-	HasPassword      bool `json:"hasPassword,omitempty"`
-	HasBearerToken   bool `json:"hasBearerToken,omitempty"`
-	HasSSHPrivateKey bool `json:"hasSSHPrivateKey,omitempty"`
-	HasTLSClientCert bool `json:"hasTLSClientCert,omitempty"`
-}
-
-// listRepositories lists the repository Secrets p may get; it never
-// returns a password, token or key.
-func (s *Server) listRepositories(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	var list corev1.SecretList
-	err := s.opts.APIReader.List(r.Context(), &list, client.InNamespace(s.opts.Namespace),
-		client.HasLabels{controller.SecretTypeLabel})
-	if err != nil {
-		return fmt.Errorf("list repository secrets: %w", err)
-	}
-	items := []Repository{}
-	for _, sec := range list.Items {
-		typ := sec.Labels[controller.SecretTypeLabel]
-		if typ != controller.SecretTypeRepository && typ != controller.SecretTypeRepoCreds {
-			continue
-		}
-		url := strings.TrimSpace(string(sec.Data["url"]))
-		if !s.opts.RBAC.Allowed(p, resRepositories, actGet, url) {
-			continue
-		}
-		d := sec.Data
-		items = append(items, Repository{
-			Name: sec.Name, Type: typ, URL: url, Username: string(d["username"]),
-			HasPassword: len(d["password"]) > 0, HasBearerToken: len(d["bearerToken"]) > 0,
-			HasSSHPrivateKey: len(d["sshPrivateKey"]) > 0, HasTLSClientCert: len(d["tlsClientCert"]) > 0,
-		})
-	}
-	slices.SortFunc(items, func(a, b Repository) int { return strings.Compare(a.Name, b.Name) })
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 	return nil
 }

@@ -10,6 +10,13 @@ import (
 
 var pathParam = regexp.MustCompile(`\{([a-zA-Z]+)\}`)
 
+// pathParamDocs describe the path parameters.
+var pathParamDocs = map[string]string{
+	"name": "the name of the application, project, account or repository Secret",
+	"role": "a role of the project's spec.roles",
+	"id":   "the token's id",
+}
+
 type obj = map[string]any
 
 func ref(schema string) obj { return obj{"$ref": "#/components/schemas/" + schema} }
@@ -24,6 +31,12 @@ func object(doc string, props obj) obj {
 
 func str(doc string) obj { return obj{"type": "string", "description": doc} }
 
+func integer(doc string) obj { return obj{"type": "integer", "description": doc} }
+
+func dateTime(doc string) obj {
+	return obj{"type": "string", "format": "date-time", "description": doc}
+}
+
 func listOf(doc, item string) obj {
 	return object(doc, obj{"items": obj{"type": "array", "items": ref(item)}})
 }
@@ -33,7 +46,7 @@ func listOf(doc, item string) obj {
 var schemas = obj{
 	"Object": obj{"type": "object", "additionalProperties": true},
 	"Error": object("Every error response", obj{
-		"code":    str("NotFound, Invalid, Unauthorized, Forbidden, Conflict, AlreadyExists, TooLarge, MethodNotAllowed, Timeout, NotImplemented or Internal"),
+		"code":    str("NotFound, Invalid, Unauthorized, Forbidden, Conflict, AlreadyExists, TooLarge, MethodNotAllowed, RenderFailed, Timeout, NotImplemented or Internal"),
 		"message": str("What went wrong"),
 		"field":   str("The offending field of the request, when one is to blame (spec.destination.namespace)"),
 	}),
@@ -88,8 +101,96 @@ var schemas = obj{
 		"truncated": obj{"type": "boolean"},
 	}),
 	"EventList": listOf("Kubernetes Events", "Object"),
+	"Manifests": object("The objects a sync would apply, rendered with the controller's pipeline; Secret values are masked", obj{
+		"revisions": obj{"type": "array", "items": obj{"type": "string"}, "description": "The rendered revision of each source"},
+		"items":     obj{"type": "array", "items": ref("Object")},
+	}),
+	"LoginRequest":  object("A local account's credentials", obj{"username": str(""), "password": str("")}),
+	"LoginResponse": object("A session", obj{"token": str("The session token (also set as the soll.token cookie)"), "subject": str(""), "expiresAt": dateTime("")}),
+	"WebhookResult": object("What a push webhook did", obj{"matched": integer("Applications asked to refresh")}),
+	"RepositoryRequest": object("A repository URL and exactly one kind of credentials: username and password, bearerToken or tlsClientCert with tlsClientKey for https and oci, sshPrivateKey for ssh. "+
+		"Secret values are stored, never returned", obj{
+		"name": str("The Secret's name; absent: derived from type and url"), "type": str("repository (default) or repo-creds (a template for every repository under url)"),
+		"url":      str("https://..., http://..., ssh://..., user@host:path or oci://...; never with credentials in it"),
+		"username": str(""), "password": str(""), "bearerToken": str(""),
+		"sshPrivateKey": str("PEM or OpenSSH format"), "sshPassphrase": str("Decrypts sshPrivateKey"), "sshKnownHosts": str("known_hosts lines for the host, added to those of the ConfigMap soll-ssh-known-hosts"),
+		"tlsClientCert": str("PEM"), "tlsClientKey": str("PEM"), "caCert": str("PEM certificates trusted besides the system's"),
+	}),
+	"RepositoryTestRequest": object("Optional: for a credential template, the repository to test", obj{"url": str("")}),
+	"RepositoryTest": object("The outcome of a connection test (HEAD resolved with the credentials)", obj{
+		"ok": obj{"type": "boolean"}, "revision": str("The commit of HEAD, when ok"), "message": str("What was found, or why it failed and what to do; never a secret"),
+	}),
+	"Account": object("A local account; never its password or tokens, only their ids", obj{
+		"name": str(""), "enabled": obj{"type": "boolean"}, "capabilities": obj{"type": "array", "items": str("login or apiKey")},
+		"hasPassword": obj{"type": "boolean"}, "passwordChangedAt": dateTime("Sessions issued before are refused"),
+		"tokens": obj{"type": "array", "items": object("An API token's record", obj{"id": str(""), "issuedAt": dateTime(""), "expiresAt": dateTime("")})},
+	}),
+	"AccountList": listOf("Accounts the caller may get", "Account"),
+	"AccountRequest": object("A new local account", obj{
+		"name": str("Lower-case letters, digits and -"), "capabilities": obj{"type": "array", "items": str("login or apiKey")},
+		"password": str("Optional; at least 8 characters"), "enabled": obj{"type": "boolean", "description": "Default true"},
+	}),
+	"AccountPatch":   object("The change of an account", obj{"enabled": obj{"type": "boolean"}}),
+	"PasswordChange": object("A new password", obj{"currentPassword": str("Required for your own password"), "newPassword": str("At least 8 characters")}),
+	"TokenRequest": object("A token to issue; every field is optional", obj{
+		"expiresIn": str("Lifetime: a duration such as 24h or 90m, or a number of seconds; absent means no expiry"),
+		"id":        str("The token's id (at most 128 printable ASCII characters); absent means a random one"),
+	}),
+	"Token": object("An issued token: shown in this answer only, never again", obj{
+		"id": str(""), "token": str("The bearer token"), "issuedAt": dateTime(""), "expiresAt": dateTime("Absent: no expiry"),
+	}),
+	"AuditEntry": object("One record of the audit log", obj{
+		"id": str(""), "time": dateTime(""), "source": str("api or controller"),
+		"user":    str("Who acted: an account, an SSO user, proj:<project>:<role>, the name a failed login claimed, or soll-controller"),
+		"tokenID": str("The API token used, when one was"),
+		"action":  str("Create, Update, Patch, Delete, Sync, Rollback, Terminate, Refresh, Unpin, CreateToken, DeleteToken, SetPassword, Test, Login, Logout; OperationStarted, OperationCompleted ... from the controller"),
+		"method":  str(""), "path": str(""),
+		"resource": str("applications, projects, accounts or repositories"), "object": str("The app, project, account or repository URL"),
+		"project": str("The project of the app or project"), "status": integer("The answer's HTTP status"),
+		"result":  str("accepted, created, done, connected, failed, refused (<code>) or failed (<code>)"),
+		"message": str("The entry as a sentence: admin synced app guestbook: accepted"), "count": integer("Times the controller reported the same Event"),
+	}),
+	"AuditList": object("One page of the audit log, newest first", obj{
+		"items": obj{"type": "array", "items": ref("AuditEntry")}, "continue": str("Token for the next page; absent on the last page"),
+	}),
 	"EventStream": str("Server-sent events: event: ADDED|MODIFIED|DELETED, id: resourceVersion, data: the Application as JSON; " +
 		"comment lines (heartbeats) every 15 seconds"),
+}
+
+// apiTags group the operations, in this order, in the description and in
+// the reference generated from it.
+var apiTags = []obj{
+	{"name": "applications", "description": "Applications: read and write them, request operations, read their details, follow them live"},
+	{"name": "projects", "description": "Projects and the API tokens of their roles"},
+	{"name": "repositories", "description": "Repository credentials and connection tests"},
+	{"name": "accounts", "description": "Local accounts and their API tokens"},
+	{"name": "audit", "description": "The audit log"},
+	{"name": "session", "description": "Login, logout and SSO"},
+	{"name": "webhooks", "description": "Git push webhooks"},
+	{"name": "server", "description": "The server: version, settings, clusters and this description"},
+}
+
+// tagOf returns the tag of an operation on path.
+func tagOf(path string) string {
+	first, _, _ := strings.Cut(strings.TrimPrefix(path, "/api/v1/"), "/")
+	switch {
+	case strings.HasPrefix(path, "/auth/") || first == "session":
+		return "session"
+	case path == "/api/webhook":
+		return "webhooks"
+	case first == "stream":
+		return "applications"
+	case first == "applications" || first == "projects" || first == "repositories" || first == "accounts" || first == "audit":
+		return first
+	}
+	return "server"
+}
+
+// OpenAPI returns the OpenAPI description of the API, as GET
+// /api/openapi.json serves it but with the version "v1"; the reference in
+// the docs is generated from it.
+func OpenAPI() ([]byte, error) {
+	return openAPI((&Server{}).routeTable(), "v1")
 }
 
 // openAPI builds the OpenAPI 3 description of routes.
@@ -103,7 +204,7 @@ func openAPI(routes []route, version string) ([]byte, error) {
 		}
 		var params []obj
 		for _, m := range pathParam.FindAllStringSubmatch(rt.path, -1) {
-			params = append(params, obj{"name": m[1], "in": "path", "required": true, "schema": obj{"type": "string"}})
+			params = append(params, obj{"name": m[1], "in": "path", "required": true, "description": pathParamDocs[m[1]], "schema": obj{"type": "string"}})
 		}
 		for _, q := range rt.query {
 			params = append(params, obj{"name": q.name, "in": "query", "description": q.doc, "schema": obj{"type": q.typ}})
@@ -125,6 +226,7 @@ func openAPI(routes []route, version string) ([]byte, error) {
 		op := obj{
 			"summary":     rt.summary,
 			"operationId": operationID(rt),
+			"tags":        []string{tagOf(rt.path)},
 			"responses":   obj{strconv.Itoa(status): okResp, "default": errResp},
 		}
 		if len(params) > 0 {
@@ -135,7 +237,7 @@ func openAPI(routes []route, version string) ([]byte, error) {
 			if rt.method == http.MethodPatch {
 				ct = "application/merge-patch+json"
 			}
-			op["requestBody"] = obj{"required": rt.method != http.MethodPost || !strings.HasSuffix(rt.path, "/sync"),
+			op["requestBody"] = obj{"required": !rt.optionalBody,
 				"content": obj{ct: obj{"schema": ref(rt.request)}}}
 		}
 		if rt.public {
@@ -146,7 +248,8 @@ func openAPI(routes []route, version string) ([]byte, error) {
 	doc := obj{
 		"openapi": "3.0.3",
 		"info": obj{"title": "soll API", "version": version,
-			"description": "soll's HTTP API. Every endpoint but the version and this description needs a bearer token. Errors are JSON objects with code, message and field."},
+			"description": "soll's HTTP API. Every endpoint needs a bearer token (or the session cookie) but the version, this description, login, SSO and webhooks. Errors are JSON objects with code, message and field."},
+		"tags":  apiTags,
 		"paths": paths,
 		"components": obj{
 			"schemas":         schemas,

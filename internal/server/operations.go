@@ -108,10 +108,8 @@ func (s *Server) requestOperation(w http.ResponseWriter, r *http.Request, p *Pri
 
 func (s *Server) syncApp(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	var req SyncRequest
-	if r.ContentLength != 0 {
-		if err := decode(r, &req); err != nil {
-			return err
-		}
+	if err := decodeOptional(r, &req); err != nil {
+		return err
 	}
 	for i, res := range req.Resources {
 		if res.Kind == "" || res.Name == "" {

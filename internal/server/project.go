@@ -2,11 +2,14 @@ package server
 
 import (
 	"context"
+	"net/http"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/controller"
 	"soll.dev/internal/project"
 )
 
@@ -38,4 +41,35 @@ func (s *Server) checkProject(ctx context.Context, app *sollv1.Application) erro
 		return invalid(field, "%s", msg)
 	}
 	return nil
+}
+
+// renderCheckTimeout bounds the render of an app that checkKinds waits
+// for; a render that takes longer (a first fetch of a large repository)
+// does not hold the write back.
+const renderCheckTimeout = 10 * time.Second
+
+// checkKinds renders app, where the server can (Options.Manifests), and
+// refuses it when it would deploy an object of a kind its Project does not
+// permit, naming the object: the kinds are only known from the rendered
+// objects. Any other failure to render lets the write through, for the
+// controller to report in the app's status, as does ?validate=false.
+func (s *Server) checkKinds(r *http.Request, app *sollv1.Application) error {
+	if s.opts.Manifests == nil {
+		return nil
+	}
+	validate, err := boolParam(r, "validate", true)
+	if err != nil || !validate {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), renderCheckTimeout)
+	defer cancel()
+	_, err = s.opts.Manifests(ctx, app, nil)
+	if controller.ErrorReason(err) != "ProjectViolation" {
+		return nil
+	}
+	field := "spec.source"
+	if app.Spec.Source == nil {
+		field = "spec.sources"
+	}
+	return invalid(field, "%v", err)
 }

@@ -8,6 +8,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -49,6 +50,7 @@ func (s *Server) readProject(r *http.Request, p *Principal, action, name string)
 		}
 		return nil, fmt.Errorf("read project %s: %w", name, err)
 	}
+	noteObject(r.Context(), name, name, proj.UID)
 	return proj, nil
 }
 
@@ -84,6 +86,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, p *Princi
 	if err != nil {
 		return err
 	}
+	noteObject(r.Context(), proj.Name, proj.Name, "")
 	if err := s.forbid(p, resProjects, actCreate, proj.Name); err != nil {
 		return err
 	}
@@ -91,6 +94,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request, p *Princi
 	if err := s.opts.Client.Create(r.Context(), proj); err != nil {
 		return err
 	}
+	noteObject(r.Context(), proj.Name, proj.Name, proj.UID)
 	writeJSON(w, http.StatusCreated, presentProject(proj))
 	return nil
 }
@@ -119,6 +123,24 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request, p *Princi
 		return err
 	}
 	writeJSON(w, http.StatusOK, presentProject(cur))
+	return nil
+}
+
+// patchProject applies a JSON merge patch (RFC 7396) to a project's spec
+// and metadata labels and annotations.
+func (s *Server) patchProject(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	b, _, err := decodeMergePatch(r)
+	if err != nil {
+		return err
+	}
+	proj, err := s.readProject(r, p, actUpdate, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	if err := s.opts.Client.Patch(r.Context(), proj, client.RawPatch(types.MergePatchType, b)); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, presentProject(proj))
 	return nil
 }
 

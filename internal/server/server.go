@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -43,6 +44,24 @@ type Options struct {
 	Version string
 	// Log receives the access log; nil means slog.Default().
 	Log *slog.Logger
+	// AuditLog receives one line per change, login and logout; nil means
+	// Log with the attribute logger=audit.
+	AuditLog *slog.Logger
+	// AuditRetain is the number of audit entries kept in the ConfigMap
+	// soll-audit; zero means DefaultAuditRetain.
+	AuditRetain int
+	// Recorder records the audit's Events on Applications and Projects;
+	// nil records none.
+	Recorder events.EventRecorder
+	// Accounts manages local accounts and their tokens, and Project role
+	// tokens; nil makes those endpoints answer 501.
+	Accounts Accounts
+	// Manifests renders an Application's desired objects; nil makes
+	// GET .../manifests answer 501 and skips the kind check on writes.
+	Manifests ManifestsFunc
+	// Git resolves revisions for repository connection tests; nil means
+	// a Git fetcher of the server's own with a temporary cache.
+	Git Resolver
 	// MaxBodyBytes bounds request bodies (413 beyond); zero means 1 MiB.
 	MaxBodyBytes int64
 	// RequestTimeout bounds every request but the event streams; zero
@@ -55,13 +74,16 @@ type Options struct {
 
 // Server is soll's HTTP API; it is an http.Handler.
 type Server struct {
-	opts    Options
-	log     *slog.Logger
-	mux     *http.ServeMux
-	routes  []route
-	handler http.Handler
-	hub     *hub
-	openapi []byte
+	opts     Options
+	log      *slog.Logger
+	auditLog *slog.Logger
+	audits   *auditRing
+	git      func() (Resolver, error)
+	mux      *http.ServeMux
+	routes   []route
+	handler  http.Handler
+	hub      *hub
+	openapi  []byte
 }
 
 // New returns the API server for opts.
@@ -83,10 +105,18 @@ func New(opts Options) (*Server, error) {
 	if opts.HeartbeatInterval <= 0 {
 		opts.HeartbeatInterval = DefaultHeartbeatInterval
 	}
-	s := &Server{opts: opts, log: opts.Log, mux: http.NewServeMux()}
+	if opts.AuditRetain <= 0 {
+		opts.AuditRetain = DefaultAuditRetain
+	}
+	s := &Server{opts: opts, log: opts.Log, auditLog: opts.AuditLog, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	if s.auditLog == nil {
+		s.auditLog = s.log.With("logger", "audit")
+	}
+	s.audits = &auditRing{c: opts.Client, reader: opts.APIReader, ns: opts.Namespace, retain: opts.AuditRetain, log: s.auditLog}
+	s.git = gitResolver(opts.Git, s.log)
 	s.hub = newHub(opts.Informers, opts.RBAC, s.log)
 	s.routes = s.routeTable()
 	doc, err := openAPI(s.routes, opts.Version)
@@ -95,7 +125,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s.openapi = doc
 	for _, rt := range s.routes {
-		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
+		if rt.handler != nil {
+			s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
+		}
 	}
 	s.mux.HandleFunc("/", s.noRoute)
 	s.handler = s.recoverPanics(s.accessLog(s.mux))
@@ -109,43 +141,75 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // routes only; a returned error becomes the JSON error response.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p *Principal) error
 
-// wrap applies the per-route middleware: body limit, timeout and
-// authentication.
+// wrap applies the per-route middleware: body limit, timeout,
+// authentication and, on routes that change something, the audit log.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.opts.MaxBodyBytes {
-			writeError(w, newError(http.StatusRequestEntityTooLarge, "TooLarge", "the request body is larger than %d bytes", s.opts.MaxBodyBytes))
+		if rt.audit != nil {
+			rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+			w = rec
+			r = r.WithContext(withAuditNote(r.Context(), &auditNote{object: r.PathValue("name")}))
+			var p *Principal
+			code, status := "", 0
+			defer func() {
+				if status == 0 { // the handler panicked
+					status, code = http.StatusInternalServerError, "Internal"
+				}
+				s.audit(r, rt.audit, p, subjectOf(p), status, code)
+			}()
+			p, code = s.serve(rt, w, r)
+			status = rec.status
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
-		if !rt.stream {
-			ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
-			defer cancel()
-			r = r.WithContext(ctx)
-		}
-		var p *Principal
-		if !rt.public {
-			var err error
-			p, err = s.opts.Auth.Authenticate(r)
-			if err != nil {
-				s.log.Info("authentication failed", "method", r.Method, "path", r.URL.Path, "error", err)
-				writeError(w, newError(http.StatusUnauthorized, "Unauthorized", "invalid credentials: log in again or use a valid API token"))
-				return
-			}
-			if p == nil {
-				writeError(w, newError(http.StatusUnauthorized, "Unauthorized", "authentication required: send an Authorization: Bearer <token> header"))
-				return
-			}
-			setSubject(r, p.Subject)
-		}
-		if err := rt.handler(w, r, p); err != nil {
-			e, internal := asError(err)
-			if internal {
-				s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
-			}
-			writeError(w, e)
-		}
+		s.serve(rt, w, r)
 	})
+}
+
+// serve runs rt's handler and writes its error; it returns the caller,
+// nil when unknown, and the error code it answered.
+func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) (*Principal, string) {
+	if r.ContentLength > s.opts.MaxBodyBytes {
+		e := newError(http.StatusRequestEntityTooLarge, "TooLarge", "the request body is larger than %d bytes", s.opts.MaxBodyBytes)
+		writeError(w, e)
+		return nil, e.Code
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+	if !rt.stream {
+		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
+	var p *Principal
+	if !rt.public {
+		var err error
+		p, err = s.opts.Auth.Authenticate(r)
+		if err != nil {
+			s.log.Info("authentication failed", "method", r.Method, "path", r.URL.Path, "error", err)
+			writeError(w, newError(http.StatusUnauthorized, "Unauthorized", "invalid credentials: log in again or use a valid API token"))
+			return nil, "Unauthorized"
+		}
+		if p == nil {
+			writeError(w, newError(http.StatusUnauthorized, "Unauthorized", "authentication required: send an Authorization: Bearer <token> header"))
+			return nil, "Unauthorized"
+		}
+		setSubject(r, p.Subject)
+	}
+	if err := rt.handler(w, r, p); err != nil {
+		e, internal := asError(err)
+		if internal {
+			s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		}
+		writeError(w, e)
+		return p, e.Code
+	}
+	return p, ""
+}
+
+func subjectOf(p *Principal) string {
+	if p == nil {
+		return "(unauthenticated)"
+	}
+	return p.Subject
 }
 
 // noRoute answers requests no route matches: 405 when the path exists

@@ -1,0 +1,418 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"soll.dev/internal/auth"
+)
+
+// Accounts manages local accounts, their API tokens, and Project role
+// tokens; *auth.Manager is one.
+type Accounts interface {
+	ListAccounts(ctx context.Context) ([]auth.Account, error)
+	GetAccount(ctx context.Context, name string) (auth.Account, error)
+	CreateAccount(ctx context.Context, name string, capabilities ...string) error
+	DeleteAccount(ctx context.Context, name string) error
+	SetEnabled(ctx context.Context, name string, enabled bool) error
+	SetPassword(ctx context.Context, name, password string) error
+	ChangePassword(ctx context.Context, name, current, password string) error
+	IssueToken(ctx context.Context, name string, expiresIn time.Duration, id string) (string, auth.TokenInfo, error)
+	RevokeToken(ctx context.Context, name, id string) error
+	IssueProjectToken(ctx context.Context, project, role string, expiresIn time.Duration, id string) (string, auth.TokenInfo, error)
+	RevokeProjectToken(ctx context.Context, project, role, id string) error
+}
+
+// Account is a local account as the API shows it: never its password
+// hash nor its tokens, only their ids and times.
+type Account struct {
+	Name    string `json:"name"`
+	Enabled bool   `json:"enabled"`
+	// Capabilities are login (password logins) and apiKey (API tokens).
+	Capabilities []string `json:"capabilities"`
+	HasPassword  bool     `json:"hasPassword"`
+	// PasswordChangedAt is when the password was last set; sessions
+	// issued before it are refused.
+	PasswordChangedAt *time.Time       `json:"passwordChangedAt,omitempty"`
+	Tokens            []auth.TokenInfo `json:"tokens"`
+}
+
+func presentAccount(a auth.Account) Account {
+	out := Account{Name: a.Name, Enabled: a.Enabled, Capabilities: nonNil(a.Capabilities), HasPassword: a.HasPassword, Tokens: nonNil(a.Tokens)}
+	if !a.PasswordMtime.IsZero() {
+		t := a.PasswordMtime.UTC()
+		out.PasswordChangedAt = &t
+	}
+	return out
+}
+
+// AccountRequest is the body of POST /api/v1/accounts.
+type AccountRequest struct {
+	Name string `json:"name"`
+	// Capabilities: login, apiKey or both.
+	Capabilities []string `json:"capabilities"`
+	// Password is optional; without one the account cannot log in until
+	// one is set.
+	Password string `json:"password,omitempty"`
+	// Enabled defaults to true.
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// AccountPatch is the body of PATCH /api/v1/accounts/{name}.
+type AccountPatch struct {
+	Enabled *bool `json:"enabled"`
+}
+
+// PasswordChange is the body of PUT /api/v1/accounts/{name}/password.
+type PasswordChange struct {
+	// CurrentPassword is required to change your own password.
+	CurrentPassword string `json:"currentPassword,omitempty"`
+	NewPassword     string `json:"newPassword"`
+}
+
+// TokenRequest is the body of the token endpoints; every field is
+// optional.
+type TokenRequest struct {
+	// ExpiresIn is the token's lifetime: a duration ("24h", "90m") or a
+	// number of seconds; absent or zero means no expiry.
+	ExpiresIn Duration `json:"expiresIn,omitzero"`
+	// ID names the token (at most 128 printable ASCII characters);
+	// absent means a random one.
+	ID string `json:"id,omitempty"`
+}
+
+// Token is the answer of the token endpoints: the only time the token
+// itself is shown.
+type Token struct {
+	ID        string     `json:"id"`
+	Token     string     `json:"token"`
+	IssuedAt  time.Time  `json:"issuedAt"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+func presentToken(token string, info auth.TokenInfo) Token {
+	out := Token{ID: info.ID, Token: token, IssuedAt: info.IssuedAt}
+	if !info.ExpiresAt.IsZero() {
+		out.ExpiresAt = &info.ExpiresAt
+	}
+	return out
+}
+
+// Duration is a JSON duration: a string time.ParseDuration accepts, or a
+// number of seconds.
+type Duration time.Duration
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	// An UnmarshalTypeError gets the field's name from the decoder.
+	refuse := func(why string) error {
+		return &json.UnmarshalTypeError{Value: why, Type: reflect.TypeFor[Duration]()}
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	switch v := v.(type) {
+	case float64:
+		*d = Duration(time.Duration(v * float64(time.Second)))
+	case string:
+		p, err := time.ParseDuration(v)
+		if err != nil {
+			return refuse(fmt.Sprintf("%q is not a duration such as 24h or 90m", v))
+		}
+		*d = Duration(p)
+	default:
+		return refuse("want a duration such as \"24h\" or a number of seconds")
+	}
+	if *d < 0 {
+		return refuse("a lifetime cannot be negative")
+	}
+	return nil
+}
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// self reports whether p is the local account name itself (a session or
+// API token of it, not a Project role or an SSO user: neither can carry
+// an account's name, which has no "@" nor ":").
+func self(p *Principal, name string) bool { return p.Project == "" && p.Subject == name }
+
+func (s *Server) accounts() (Accounts, error) {
+	if s.opts.Accounts == nil {
+		return nil, newError(http.StatusNotImplemented, "NotImplemented", "this server was started without local accounts")
+	}
+	return s.opts.Accounts, nil
+}
+
+// accountError gives the errors of Accounts their HTTP meaning; field is
+// blamed for invalid arguments.
+func accountError(err error, field string) error {
+	msg := func(sentinel error) string { return strings.TrimSuffix(err.Error(), ": "+sentinel.Error()) }
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, auth.ErrNotFound):
+		return notFound("%s not found", msg(auth.ErrNotFound))
+	case errors.Is(err, auth.ErrAlreadyExists):
+		return newError(http.StatusConflict, "AlreadyExists", "%s already exists", msg(auth.ErrAlreadyExists))
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		return invalid("currentPassword", "the current password is wrong")
+	case errors.Is(err, auth.ErrInvalidArgument):
+		return invalid(field, "%s", msg(auth.ErrInvalidArgument))
+	}
+	return err
+}
+
+func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	am, err := s.accounts()
+	if err != nil {
+		return err
+	}
+	all, err := am.ListAccounts(r.Context())
+	if err != nil {
+		return err
+	}
+	items := []Account{}
+	for _, a := range all {
+		if self(p, a.Name) || s.opts.RBAC.Allowed(p, resAccounts, actGet, a.Name) {
+			items = append(items, presentAccount(a))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	return nil
+}
+
+// readAccount returns account name if p may act on it: always for p's
+// own account when own is true, else with the RBAC right action.
+func (s *Server) readAccount(r *http.Request, p *Principal, action string, own bool) (Accounts, auth.Account, error) {
+	name := r.PathValue("name")
+	noteObject(r.Context(), name, "", "")
+	am, err := s.accounts()
+	if err != nil {
+		return nil, auth.Account{}, err
+	}
+	if !own || !self(p, name) {
+		if err := s.forbid(p, resAccounts, action, name); err != nil {
+			return nil, auth.Account{}, err
+		}
+	}
+	a, err := am.GetAccount(r.Context(), name)
+	return am, a, accountError(err, "")
+}
+
+func (s *Server) getAccount(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	_, a, err := s.readAccount(r, p, actGet, true)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, presentAccount(a))
+	return nil
+}
+
+func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	am, err := s.accounts()
+	if err != nil {
+		return err
+	}
+	var req AccountRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	noteObject(r.Context(), req.Name, "", "")
+	if req.Name == "" {
+		return invalid("name", "name is required")
+	}
+	if err := s.forbid(p, resAccounts, actCreate, req.Name); err != nil {
+		return err
+	}
+	for i, c := range req.Capabilities {
+		if c != auth.CapabilityLogin && c != auth.CapabilityAPIKey {
+			return invalid(fmt.Sprintf("capabilities[%d]", i), "capability %q is not %s or %s", c, auth.CapabilityLogin, auth.CapabilityAPIKey)
+		}
+	}
+	if req.Password != "" {
+		if err := auth.CheckPasswordPolicy(req.Password); err != nil {
+			return accountError(err, "password")
+		}
+	}
+	ctx := r.Context()
+	if err := am.CreateAccount(ctx, req.Name, slices.Compact(slices.Sorted(slices.Values(req.Capabilities)))...); err != nil {
+		return accountError(err, "name")
+	}
+	if req.Password != "" {
+		if err := am.SetPassword(ctx, req.Name, req.Password); err != nil {
+			return accountError(err, "password")
+		}
+	}
+	if req.Enabled != nil && !*req.Enabled {
+		if err := am.SetEnabled(ctx, req.Name, false); err != nil {
+			return err
+		}
+	}
+	a, err := am.GetAccount(ctx, req.Name)
+	if err != nil {
+		return accountError(err, "")
+	}
+	writeJSON(w, http.StatusCreated, presentAccount(a))
+	return nil
+}
+
+// patchAccount enables or disables an account; a disabled account's
+// sessions and tokens are refused from then on.
+func (s *Server) patchAccount(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	var req AccountPatch
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.Enabled == nil {
+		return invalid("enabled", "enabled (true or false) is required")
+	}
+	am, a, err := s.readAccount(r, p, actUpdate, false)
+	if err != nil {
+		return err
+	}
+	noteOf(r.Context()).detail = fmt.Sprintf(" (enabled: %t)", *req.Enabled)
+	if err := am.SetEnabled(r.Context(), a.Name, *req.Enabled); err != nil {
+		return accountError(err, "")
+	}
+	a.Enabled = *req.Enabled
+	writeJSON(w, http.StatusOK, presentAccount(a))
+	return nil
+}
+
+func (s *Server) deleteAccount(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	am, a, err := s.readAccount(r, p, actDelete, false)
+	if err != nil {
+		return err
+	}
+	if err := am.DeleteAccount(r.Context(), a.Name); err != nil {
+		return accountError(err, "")
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// setPassword changes your own password, given the current one, or,
+// with the update right, another account's without it. Either way the
+// account's sessions issued before are refused from then on.
+func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	var req PasswordChange
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	am, a, err := s.readAccount(r, p, actUpdate, true)
+	if err != nil {
+		return err
+	}
+	if err := auth.CheckPasswordPolicy(req.NewPassword); err != nil {
+		return accountError(err, "newPassword")
+	}
+	if self(p, name) {
+		if req.CurrentPassword == "" {
+			return invalid("currentPassword", "currentPassword is required to change your own password")
+		}
+		err = am.ChangePassword(r.Context(), a.Name, req.CurrentPassword, req.NewPassword)
+	} else {
+		err = am.SetPassword(r.Context(), a.Name, req.NewPassword)
+	}
+	if err != nil {
+		return accountError(err, "newPassword")
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// createAccountToken issues an API token: for your own account, or with
+// the update right for another; either way only for an account with the
+// apiKey capability.
+func (s *Server) createAccountToken(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	var req TokenRequest
+	if err := decodeOptional(r, &req); err != nil {
+		return err
+	}
+	am, a, err := s.readAccount(r, p, actUpdate, true)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(a.Capabilities, auth.CapabilityAPIKey) {
+		return invalid("", "account %s does not have the %s capability, which API tokens need", a.Name, auth.CapabilityAPIKey)
+	}
+	token, info, err := am.IssueToken(r.Context(), a.Name, time.Duration(req.ExpiresIn), req.ID)
+	if err != nil {
+		return accountError(err, "id")
+	}
+	noteOf(r.Context()).detail = " (token " + info.ID + ")"
+	writeJSON(w, http.StatusCreated, presentToken(token, info))
+	return nil
+}
+
+// deleteAccountToken revokes an API token of your own account, or with
+// the update right of another.
+func (s *Server) deleteAccountToken(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	am, a, err := s.readAccount(r, p, actUpdate, true)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	noteOf(r.Context()).detail = " (token " + id + ")"
+	if err := am.RevokeToken(r.Context(), a.Name, id); err != nil {
+		return accountError(err, "")
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// createProjectToken issues an API token for a role of a Project; it
+// needs the update right on the Project.
+func (s *Server) createProjectToken(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	var req TokenRequest
+	if err := decodeOptional(r, &req); err != nil {
+		return err
+	}
+	am, proj, role, err := s.readProjectRole(r, p)
+	if err != nil {
+		return err
+	}
+	token, info, err := am.IssueProjectToken(r.Context(), proj, role, time.Duration(req.ExpiresIn), req.ID)
+	if err != nil {
+		return accountError(err, "id")
+	}
+	noteOf(r.Context()).detail = fmt.Sprintf(" (role %s, token %s)", role, info.ID)
+	writeJSON(w, http.StatusCreated, presentToken(token, info))
+	return nil
+}
+
+func (s *Server) deleteProjectToken(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	am, proj, role, err := s.readProjectRole(r, p)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	noteOf(r.Context()).detail = fmt.Sprintf(" (role %s, token %s)", role, id)
+	if err := am.RevokeProjectToken(r.Context(), proj, role, id); err != nil {
+		return accountError(err, "")
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// readProjectRole checks p's right to update the Project of a role token
+// request.
+func (s *Server) readProjectRole(r *http.Request, p *Principal) (Accounts, string, string, error) {
+	am, err := s.accounts()
+	if err != nil {
+		return nil, "", "", err
+	}
+	proj, err := s.readProject(r, p, actUpdate, r.PathValue("name"))
+	if err != nil {
+		return nil, "", "", err
+	}
+	return am, proj.Name, r.PathValue("role"), nil
+}

@@ -1,0 +1,544 @@
+package server
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"soll.dev/internal/controller"
+	"soll.dev/internal/project"
+	"soll.dev/internal/source"
+	"soll.dev/internal/source/git"
+)
+
+// Repository describes a repository Secret without its secret values.
+type Repository struct {
+	Name string `json:"name"`
+	// Type is repository (one repository) or repo-creds (credentials for
+	// every repository under URL).
+	Type     string `json:"type"`
+	URL      string `json:"url"`
+	Username string `json:"username,omitempty"`
+	// The Has fields say which secret values the Secret holds.
+	HasPassword      bool `json:"hasPassword,omitempty"`
+	HasBearerToken   bool `json:"hasBearerToken,omitempty"`
+	HasSSHPrivateKey bool `json:"hasSSHPrivateKey,omitempty"`
+	HasTLSClientCert bool `json:"hasTLSClientCert,omitempty"`
+}
+
+func presentRepository(sec *corev1.Secret) Repository {
+	d := sec.Data
+	return Repository{
+		Name: sec.Name, Type: sec.Labels[controller.SecretTypeLabel], URL: strings.TrimSpace(string(d["url"])), Username: string(d["username"]),
+		HasPassword: len(d["password"]) > 0, HasBearerToken: len(d["bearerToken"]) > 0,
+		HasSSHPrivateKey: len(d["sshPrivateKey"]) > 0, HasTLSClientCert: len(d["tlsClientCert"]) > 0,
+	}
+}
+
+// isRepositorySecret tells a repository Secret from the other Secrets of
+// soll's namespace, which the repository endpoints never touch.
+func isRepositorySecret(sec *corev1.Secret) bool {
+	typ := sec.Labels[controller.SecretTypeLabel]
+	return typ == controller.SecretTypeRepository || typ == controller.SecretTypeRepoCreds
+}
+
+func (s *Server) repositorySecrets(ctx context.Context) ([]corev1.Secret, error) {
+	var list corev1.SecretList
+	err := s.opts.APIReader.List(ctx, &list, client.InNamespace(s.opts.Namespace), client.HasLabels{controller.SecretTypeLabel})
+	if err != nil {
+		return nil, fmt.Errorf("list repository secrets: %w", err)
+	}
+	return slices.DeleteFunc(list.Items, func(sec corev1.Secret) bool { return !isRepositorySecret(&sec) }), nil
+}
+
+// listRepositories lists the repository Secrets p may get; it never
+// returns a password, token or key.
+func (s *Server) listRepositories(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	secrets, err := s.repositorySecrets(r.Context())
+	if err != nil {
+		return err
+	}
+	items := []Repository{}
+	for i := range secrets {
+		repo := presentRepository(&secrets[i])
+		if s.opts.RBAC.Allowed(p, resRepositories, actGet, repo.URL) {
+			items = append(items, repo)
+		}
+	}
+	slices.SortFunc(items, func(a, b Repository) int { return strings.Compare(a.Name, b.Name) })
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	return nil
+}
+
+// RepositoryRequest is the body of POST /api/v1/repositories and
+// /api/v1/repositories/test: a repository URL and one kind of
+// credentials, with the keys of repository Secrets.
+type RepositoryRequest struct {
+	// Name is the Secret's name; absent means one derived from the type
+	// and URL (repo-<hash> or creds-<hash>).
+	Name string `json:"name,omitempty"`
+	// Type is repository (the default) or repo-creds (a template for
+	// every repository whose URL starts with URL).
+	Type string `json:"type,omitempty"`
+	URL  string `json:"url"`
+
+	Username      string `json:"username,omitempty"`
+	Password      string `json:"password,omitempty"`
+	BearerToken   string `json:"bearerToken,omitempty"`
+	SSHPrivateKey string `json:"sshPrivateKey,omitempty"`
+	SSHPassphrase string `json:"sshPassphrase,omitempty"`
+	SSHKnownHosts string `json:"sshKnownHosts,omitempty"`
+	TLSClientCert string `json:"tlsClientCert,omitempty"`
+	TLSClientKey  string `json:"tlsClientKey,omitempty"`
+	CACert        string `json:"caCert,omitempty"`
+}
+
+// data is the request as the data of a repository Secret.
+func (q *RepositoryRequest) data() map[string][]byte {
+	d := map[string][]byte{}
+	for k, v := range map[string]string{
+		"url": strings.TrimSpace(q.URL), "username": q.Username, "password": q.Password, "bearerToken": q.BearerToken,
+		"sshPrivateKey": q.SSHPrivateKey, "sshPassphrase": q.SSHPassphrase, "sshKnownHosts": q.SSHKnownHosts,
+		"tlsClientCert": q.TLSClientCert, "tlsClientKey": q.TLSClientKey, "caCert": q.CACert,
+	} {
+		if v != "" {
+			d[k] = []byte(v)
+		}
+	}
+	return d
+}
+
+// Transports of repository URLs.
+const (
+	transportHTTP = "http"
+	transportSSH  = "ssh"
+	transportOCI  = "oci"
+)
+
+var scpLike = regexp.MustCompile(`^[^@/\s]+@[^:/\s]+:\S+$`)
+
+// repoTransport checks a repository URL (never echoing it: it may hold a
+// password by mistake) and returns its transport.
+func repoTransport(raw string) (string, error) {
+	u := strings.TrimSpace(raw)
+	if u == "" {
+		return "", invalid("url", "url is required")
+	}
+	scheme, _, ok := strings.Cut(u, "://")
+	if !ok {
+		if scpLike.MatchString(u) {
+			return transportSSH, nil
+		}
+		return "", invalid("url", "url must be https://host/path, http://..., ssh://..., oci://... or user@host:path")
+	}
+	pu, err := url.Parse(u)
+	if err != nil || pu.Host == "" {
+		return "", invalid("url", "url does not parse as a URL with a host")
+	}
+	if _, hasPassword := pu.User.Password(); hasPassword || (pu.User != nil && strings.ToLower(scheme) != "ssh") {
+		return "", invalid("url", "url holds credentials: give them in username and password (or another credentials field), not in the URL")
+	}
+	switch strings.ToLower(scheme) {
+	case "https", "http":
+		return transportHTTP, nil
+	case "ssh":
+		return transportSSH, nil
+	case "oci":
+		return transportOCI, nil
+	}
+	return "", invalid("url", "url scheme %q is not https, http, ssh or oci", scheme)
+}
+
+// validate checks the request and returns the URL's transport: a valid
+// URL and exactly one kind of credentials, fit for the transport and
+// well-formed; errors name the field.
+func (q *RepositoryRequest) validate() (string, error) {
+	transport, err := repoTransport(q.URL)
+	if err != nil {
+		return "", err
+	}
+	if q.Type != "" && q.Type != controller.SecretTypeRepository && q.Type != controller.SecretTypeRepoCreds {
+		return "", invalid("type", "type %q is not %s or %s", q.Type, controller.SecretTypeRepository, controller.SecretTypeRepoCreds)
+	}
+	if q.Name != "" {
+		if errs := validation.IsDNS1123Subdomain(q.Name); len(errs) > 0 {
+			return "", invalid("name", "name %q is not a valid Secret name: %s", q.Name, strings.Join(errs, "; "))
+		}
+	}
+	kinds := []struct {
+		what, field string
+		set, ssh    bool
+	}{
+		{"username and password", "password", q.Username != "" || q.Password != "", false},
+		{"bearerToken", "bearerToken", q.BearerToken != "", false},
+		{"tlsClientCert and tlsClientKey", "tlsClientCert", q.TLSClientCert != "" || q.TLSClientKey != "", false},
+		{"sshPrivateKey", "sshPrivateKey", q.SSHPrivateKey != "", true},
+	}
+	var given []int
+	var fit []string
+	firstFit := ""
+	for i, k := range kinds {
+		if k.ssh != (transport == transportSSH) {
+			if k.set {
+				return "", invalid(k.field, "%s URLs do not take %s: give %s", transport, k.what, strings.Join(fitKinds(transport), ", or "))
+			}
+			continue
+		}
+		fit = append(fit, k.what)
+		firstFit = cmp.Or(firstFit, k.field)
+		if k.set {
+			given = append(given, i)
+		}
+	}
+	switch {
+	case len(given) == 0:
+		return "", invalid(firstFit, "give one kind of credentials: %s", strings.Join(fit, ", or "))
+	case len(given) > 1:
+		return "", invalid(kinds[given[1]].field, "give one kind of credentials, not both %s and %s", kinds[given[0]].what, kinds[given[1]].what)
+	}
+	return transport, q.validateValues(transport)
+}
+
+func fitKinds(transport string) []string {
+	if transport == transportSSH {
+		return []string{"sshPrivateKey"}
+	}
+	return []string{"username and password", "bearerToken", "tlsClientCert and tlsClientKey"}
+}
+
+// validateValues checks the values of the credentials given. The parsers'
+// messages describe structure, never content.
+func (q *RepositoryRequest) validateValues(transport string) error {
+	switch {
+	case q.Password != "" && q.Username == "":
+		return invalid("username", "a password needs a username (any non-empty name for hosts that take a token as the password)")
+	case q.Username != "" && q.Password == "":
+		return invalid("password", "username %q needs a password", q.Username)
+	case q.TLSClientCert != "" && q.TLSClientKey == "":
+		return invalid("tlsClientKey", "a TLS client certificate needs its key in tlsClientKey")
+	case q.TLSClientKey != "" && q.TLSClientCert == "":
+		return invalid("tlsClientCert", "a TLS client key needs its certificate in tlsClientCert")
+	case q.SSHPassphrase != "" && q.SSHPrivateKey == "":
+		return invalid("sshPassphrase", "sshPassphrase decrypts sshPrivateKey, which is not given")
+	case q.CACert != "" && transport == transportSSH:
+		return invalid("caCert", "ssh URLs do not use a CA certificate: give the host's key in sshKnownHosts")
+	case q.SSHKnownHosts != "" && transport != transportSSH:
+		return invalid("sshKnownHosts", "sshKnownHosts is for ssh URLs only")
+	}
+	if q.TLSClientCert != "" {
+		if _, err := tls.X509KeyPair([]byte(q.TLSClientCert), []byte(q.TLSClientKey)); err != nil {
+			return invalid("tlsClientCert", "the TLS client certificate and key do not form a pair: %v", err)
+		}
+	}
+	if q.CACert != "" && !x509.NewCertPool().AppendCertsFromPEM([]byte(q.CACert)) {
+		return invalid("caCert", "caCert holds no PEM certificate")
+	}
+	if q.SSHPrivateKey != "" {
+		_, err := gossh.ParsePrivateKey([]byte(q.SSHPrivateKey))
+		var missing *gossh.PassphraseMissingError
+		if errors.As(err, &missing) {
+			if q.SSHPassphrase == "" {
+				return invalid("sshPassphrase", "the SSH private key is encrypted: give its passphrase in sshPassphrase")
+			}
+			_, err = gossh.ParsePrivateKeyWithPassphrase([]byte(q.SSHPrivateKey), []byte(q.SSHPassphrase))
+			if errors.Is(err, x509.IncorrectPasswordError) {
+				return invalid("sshPassphrase", "sshPassphrase does not decrypt the SSH private key")
+			}
+		}
+		if err != nil {
+			return invalid("sshPrivateKey", "the SSH private key does not parse: %v", err)
+		}
+	}
+	for rest := []byte(q.SSHKnownHosts); len(strings.TrimSpace(string(rest))) > 0; {
+		var err error
+		if _, _, _, _, rest, err = gossh.ParseKnownHosts(rest); err != nil {
+			return invalid("sshKnownHosts", "sshKnownHosts is not in known_hosts format (as ssh-keyscan prints it): %v", err)
+		}
+	}
+	return nil
+}
+
+// repoSecretName is the Secret name of a repository whose request names
+// none: one per type and normalised URL.
+func repoSecretName(typ, repoURL string) string {
+	h := sha256.Sum256([]byte(project.NormalizeRepoURL(repoURL)))
+	prefix := "repo-"
+	if typ == controller.SecretTypeRepoCreds {
+		prefix = "creds-"
+	}
+	return prefix + hex.EncodeToString(h[:])[:10]
+}
+
+// createRepository saves a repository's credentials as a repository
+// Secret. A repository (or template URL) has one Secret of each type: a
+// second is refused, and ?upsert=true replaces the first.
+func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	upsert, err := boolParam(r, "upsert", false)
+	if err != nil {
+		return err
+	}
+	var req RepositoryRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if _, err := req.validate(); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	repoURL, typ := strings.TrimSpace(req.URL), cmp.Or(req.Type, controller.SecretTypeRepository)
+	noteObject(ctx, repoURL, "", "")
+	if err := s.forbid(p, resRepositories, actCreate, repoURL); err != nil {
+		return err
+	}
+	secrets, err := s.repositorySecrets(ctx)
+	if err != nil {
+		return err
+	}
+	name := req.Name
+	for _, sec := range secrets {
+		if sec.Labels[controller.SecretTypeLabel] != typ || project.NormalizeRepoURL(string(sec.Data["url"])) != project.NormalizeRepoURL(repoURL) {
+			continue
+		}
+		if name == "" {
+			name = sec.Name
+		}
+		if sec.Name != name {
+			return conflictField("name", "the credentials of %s are in Secret %s already: replace them (name %s, ?upsert=true) or delete that Secret first", repoURL, sec.Name, sec.Name)
+		}
+	}
+	name = cmp.Or(name, repoSecretName(typ, repoURL))
+	noteOf(ctx).detail = " (Secret " + name + ")"
+
+	var cur corev1.Secret
+	err = s.opts.APIReader.Get(ctx, s.key(name), &cur)
+	switch {
+	case apierrors.IsNotFound(err):
+		sec := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.opts.Namespace, Labels: map[string]string{controller.SecretTypeLabel: typ}},
+			Type:       corev1.SecretTypeOpaque,
+			Data:       req.data(),
+		}
+		if err := s.opts.Client.Create(ctx, sec); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, presentRepository(sec))
+		return nil
+	case err != nil:
+		return fmt.Errorf("read Secret %s: %w", name, err)
+	case !isRepositorySecret(&cur):
+		return conflictField("name", "Secret %s exists and does not hold repository credentials: choose another name", name)
+	case !upsert:
+		return &Error{status: http.StatusConflict, Code: "AlreadyExists", Field: "name",
+			Message: fmt.Sprintf("repository Secret %s exists already: pass ?upsert=true to replace its credentials", name)}
+	}
+	if old := strings.TrimSpace(string(cur.Data["url"])); old != repoURL {
+		if err := s.forbid(p, resRepositories, actUpdate, old); err != nil {
+			return err
+		}
+	}
+	if err := s.forbid(p, resRepositories, actUpdate, repoURL); err != nil {
+		return err
+	}
+	cur.Labels[controller.SecretTypeLabel] = typ
+	cur.Data, cur.StringData = req.data(), nil
+	if err := s.opts.Client.Update(ctx, &cur); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, presentRepository(&cur))
+	return nil
+}
+
+func conflictField(field, format string, args ...any) *Error {
+	e := conflict(format, args...)
+	e.Field = field
+	return e
+}
+
+// readRepository reads the repository Secret name and checks p's right to
+// action on its URL; other Secrets are not found.
+func (s *Server) readRepository(r *http.Request, p *Principal, action string) (*corev1.Secret, error) {
+	name := r.PathValue("name")
+	var sec corev1.Secret
+	err := s.opts.APIReader.Get(r.Context(), s.key(name), &sec)
+	if apierrors.IsNotFound(err) || (err == nil && !isRepositorySecret(&sec)) {
+		return nil, notFound("no repository Secret %s; GET /api/v1/repositories lists them", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read Secret %s: %w", name, err)
+	}
+	repoURL := strings.TrimSpace(string(sec.Data["url"]))
+	noteObject(r.Context(), repoURL, "", sec.UID)
+	noteOf(r.Context()).detail = " (Secret " + name + ")"
+	return &sec, s.forbid(p, resRepositories, action, repoURL)
+}
+
+func (s *Server) deleteRepository(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	sec, err := s.readRepository(r, p, actDelete)
+	if err != nil {
+		return err
+	}
+	if err := s.opts.Client.Delete(r.Context(), sec, client.Preconditions{UID: &sec.UID}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// RepositoryTestRequest is the optional body of POST
+// /api/v1/repositories/{name}/test.
+type RepositoryTestRequest struct {
+	// URL is the repository to test a credential template (repo-creds)
+	// with; it must lie under the template's URL.
+	URL string `json:"url,omitempty"`
+}
+
+// RepositoryTest is the answer of a connection test.
+type RepositoryTest struct {
+	OK bool `json:"ok"`
+	// Revision is the commit HEAD points to, when OK.
+	Revision string `json:"revision,omitempty"`
+	// Message says what was found, or why the test failed and what to
+	// do; it never holds a secret.
+	Message string `json:"message"`
+}
+
+// repoTestTimeout bounds a connection test.
+const repoTestTimeout = 15 * time.Second
+
+// testRepository tests credentials that are not saved; it needs the
+// right to save them, so that nobody else can make soll connect to
+// arbitrary hosts.
+func (s *Server) testRepository(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	var req RepositoryRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	transport, err := req.validate()
+	if err != nil {
+		return err
+	}
+	repoURL := strings.TrimSpace(req.URL)
+	noteObject(r.Context(), repoURL, "", "")
+	if err := s.forbid(p, resRepositories, actCreate, repoURL); err != nil {
+		return err
+	}
+	return s.testConnection(w, r, transport, repoURL, req.data())
+}
+
+// testSavedRepository tests the credentials of a repository Secret.
+func (s *Server) testSavedRepository(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	var req RepositoryTestRequest
+	if err := decodeOptional(r, &req); err != nil {
+		return err
+	}
+	sec, err := s.readRepository(r, p, actGet)
+	if err != nil {
+		return err
+	}
+	repoURL := strings.TrimSpace(string(sec.Data["url"]))
+	switch {
+	case sec.Labels[controller.SecretTypeLabel] == controller.SecretTypeRepoCreds && req.URL == "":
+		return invalid("url", "Secret %s is a credential template for the repositories under %s: give the url of one of them to test", sec.Name, repoURL)
+	case sec.Labels[controller.SecretTypeLabel] == controller.SecretTypeRepoCreds:
+		if !controller.CredentialsTemplateMatches(repoURL, req.URL) {
+			return invalid("url", "%s is not under %s, the URL of credential template %s", req.URL, repoURL, sec.Name)
+		}
+		repoURL = strings.TrimSpace(req.URL)
+	case req.URL != "" && project.NormalizeRepoURL(req.URL) != project.NormalizeRepoURL(repoURL):
+		return invalid("url", "Secret %s holds the credentials of %s only", sec.Name, repoURL)
+	}
+	transport, err := repoTransport(repoURL)
+	if err != nil {
+		return err
+	}
+	return s.testConnection(w, r, transport, repoURL, sec.Data)
+}
+
+// testConnection resolves HEAD of repoURL with the credentials of a
+// repository Secret's data, as the controller would use them, and answers
+// whether it worked; a failure is an answer, not an error.
+func (s *Server) testConnection(w http.ResponseWriter, r *http.Request, transport, repoURL string, data map[string][]byte) error {
+	if transport == transportOCI {
+		return invalid("url", "connection tests cover Git repositories (https, http and ssh URLs), not OCI registries")
+	}
+	ctx := r.Context()
+	creds, err := controller.RepositoryCredentials(ctx, s.opts.APIReader, s.opts.Namespace, repoURL, data)
+	if err != nil {
+		return err
+	}
+	resolver, err := s.git()
+	if err != nil {
+		return fmt.Errorf("git for connection tests: %w", err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, repoTestTimeout)
+	defer cancel()
+	out := RepositoryTest{}
+	rev, err := resolver.Resolve(tctx, repoURL, "HEAD", creds)
+	if err != nil {
+		out.Message = scrub(err.Error(), data)
+		noteOf(ctx).outcome = "failed"
+	} else {
+		out.OK, out.Revision = true, rev.Commit
+		out.Message = "connected: HEAD is " + rev.Commit
+		noteOf(ctx).outcome = "connected"
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// scrub removes the secret values of data from msg; the Git layer never
+// puts them there, and this makes sure.
+func scrub(msg string, data map[string][]byte) string {
+	for _, k := range []string{"password", "bearerToken", "sshPassphrase", "sshPrivateKey", "tlsClientKey"} {
+		if v := strings.TrimSpace(string(data[k])); len(v) >= 4 {
+			msg = strings.ReplaceAll(msg, v, "<redacted>")
+		}
+	}
+	return msg
+}
+
+// Resolver resolves a revision of a Git repository; *git.Fetcher is one.
+type Resolver interface {
+	Resolve(ctx context.Context, repoURL, revision string, creds source.Credentials) (source.Revision, error)
+}
+
+// gitResolver returns r, or a Git fetcher of the server's own, built at
+// the first test: a cache in a new temporary directory and no reuse of
+// ref listings, so every test asks the remote.
+func gitResolver(r Resolver, log *slog.Logger) func() (Resolver, error) {
+	if r != nil {
+		return func() (Resolver, error) { return r, nil }
+	}
+	return sync.OnceValues(func() (Resolver, error) {
+		dir, err := os.MkdirTemp("", "soll-repo-test-")
+		if err != nil {
+			return nil, err
+		}
+		f, err := git.New(git.Options{CacheDir: dir, RevisionTTL: -1, Timeout: repoTestTimeout, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	})
+}
