@@ -201,10 +201,18 @@ func TestAppStatusCommandsAgainstCluster(t *testing.T) {
 		t.Errorf("after rollback: operation %+v, want a rollback to 1", op)
 	}
 
+	// The requested rollback has not started: terminate-op withdraws it.
+	if out := mustSoll(t, env, ns, "app", "terminate-op", "web"); !strings.Contains(out, "requested operation of application web withdrawn") {
+		t.Errorf("terminate-op of a requested operation printed %q", out)
+	}
+	if op := getApp(t, env, ns, "web").Operation; op != nil {
+		t.Errorf("after terminate-op: operation %+v still requested", op)
+	}
 	_, err = sollCLI(t, env, ns, "app", "terminate-op", "web")
 	wantError(t, err, "application web has no running operation to terminate (last operation: none)")
 	app = getApp(t, env, ns, "web")
-	app.Status.OperationState = &sollv1.OperationState{Operation: *app.Operation, Phase: sollv1.OperationRunning, StartedAt: deployed}
+	rollback := sollv1.Operation{Rollback: &sollv1.RollbackOperation{ID: 1}}
+	app.Status.OperationState = &sollv1.OperationState{Operation: rollback, Phase: sollv1.OperationRunning, StartedAt: deployed}
 	if err := env.Client.Status().Update(ctx, app); err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +248,7 @@ func TestListAppsPaginates(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	apps, err := listApps(context.Background(), env.Client, ns, 1)
+	apps, err := listApps(context.Background(), env.Client, ns, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
