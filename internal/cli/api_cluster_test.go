@@ -183,6 +183,7 @@ func TestCLIThroughTheAPI(t *testing.T) {
 		t.Error("the configuration holds the password")
 	}
 	wantContains(t, "soll version", mustRun(t, "version"), "server "+base+": soll ")
+	checkClientShapes(t, &target{server: base, token: cfg.current().Token}, ns)
 
 	out.out = mustRun(t, "app", "create", "greeting", "--repo", git.HTTPURL("config"), "--path", "app", "--dest-namespace", dest)
 	wantContains(t, "app create", out.out, "application greeting created on soll at "+base)
@@ -300,5 +301,39 @@ func waitConfigMap(t *testing.T, env *testenv.Env, ns, text string) {
 	})
 	if err != nil {
 		t.Fatalf("ConfigMap %s/greeting never said %q: %v", ns, text, err)
+	}
+}
+
+// checkClientShapes reads the server's other endpoints with the API
+// client, so that a change of their JSON shapes on either side shows.
+func checkClientShapes(t *testing.T, tg *target, ns string) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := tg.client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := c.Settings(ctx); err != nil || s.Namespace != ns || s.ListLimit == 0 {
+		t.Errorf("settings: %+v, %v", s, err)
+	}
+	if cl, err := c.Clusters(ctx); err != nil || len(cl) != 1 || cl[0].Server != controller.InClusterServer {
+		t.Errorf("clusters: %+v, %v", cl, err)
+	}
+	if _, err := c.Repositories(ctx); err != nil {
+		t.Errorf("repositories: %v", err)
+	}
+	p := &sollv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "team-a"}, Spec: sollv1.ProjectSpec{
+		SourceRepos: []string{"*"}, Destinations: []sollv1.ProjectDestination{{Server: "*", Namespace: "*"}}}}
+	if _, err := c.CreateProject(ctx, p); err != nil {
+		t.Fatalf("create project: %v", err)
+	}
+	if ps, err := c.ListProjects(ctx); err != nil || len(ps) != 1 || ps[0].Name != "team-a" {
+		t.Errorf("projects: %+v, %v", ps, err)
+	}
+	if err := c.DeleteProject(ctx, "team-a"); err != nil {
+		t.Errorf("delete project: %v", err)
+	}
+	if who, err := c.Session(ctx); err != nil || who.Subject != "admin" {
+		t.Errorf("session: %+v, %v", who, err)
 	}
 }
