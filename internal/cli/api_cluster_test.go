@@ -196,6 +196,11 @@ func TestCLIThroughTheAPI(t *testing.T) {
 		t.Errorf("app list -o name = %q", got)
 	}
 	wantContains(t, "app get", mustRun(t, "app", "get", "greeting"), "Name:             "+ns+"/greeting", "Path:           app")
+	// --kubeconfig and -n choose the Kubernetes API even with a context.
+	if got := mustRun(t, "app", "list", "--kubeconfig", env.KubeconfigPath, "-n", ns, "-o", "name"); got != "greeting\n" {
+		t.Errorf("app list in --core mode = %q", got)
+	}
+	wantError(t, soll(t, nil, "app", "list", "--core", "--server", base).err, "give one or the other")
 	// The shell completes app names from the server.
 	wantContains(t, "completion of app get", mustRun(t, "__complete", "app", "get", ""), "greeting\n:4\n")
 	r = soll(t, nil, "app", "get", "nope")
@@ -257,6 +262,11 @@ func TestCLIThroughTheAPI(t *testing.T) {
 
 	wantContains(t, "app resources", mustRun(t, "app", "resources", "greeting", "-o", "wide"), "VERSION", "greeting")
 	wantContains(t, "app tree", mustRun(t, "app", "tree", "greeting"), "ConfigMap", "greeting")
+	wantContains(t, "app events", mustRun(t, "app", "events", "greeting"), "OperationCompleted", "soll.dev/Application/"+ns+"/greeting")
+	mustRun(t, "app", "set", "greeting", "--revision", "main", "--auto-sync")
+	if a := getApp(t, env, ns, "greeting"); a.Spec.Source.TargetRevision != "main" || a.Spec.SyncPolicy == nil || a.Spec.SyncPolicy.Automated == nil {
+		t.Errorf("after app set: %+v", a.Spec)
+	}
 	if r = soll(t, nil, "app", "manifests", "greeting"); r.err != nil {
 		// Servers that cannot render say so, and the CLI passes it on.
 		wantError(t, r.err, "soll at "+base+" does not serve rendered manifests: ")
