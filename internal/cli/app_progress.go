@@ -24,9 +24,11 @@ type progressWriter struct {
 	width int
 	now   func() time.Time
 
+	// lastApp is the app's last summary line (on a terminal: the whole
+	// last drawing but its time), lastRes each resource's last line.
 	lastApp string
 	lastRes map[string]string
-	drawn   int // lines of the last redraw
+	drawn   int // lines of the last drawing
 }
 
 func newProgressWriter(w io.Writer, name string) *progressWriter {
@@ -128,7 +130,6 @@ func qualifiedName(namespace, name string) string {
 // moves back over exactly the lines drawn.
 func (p *progressWriter) redraw(app *sollv1.Application) error {
 	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "%s  %s: %s\n", p.now().Format("15:04:05"), p.name, progress(app))
 	if res := resourcesProgress(app); len(res) > 0 {
 		t := newTable(&buf, "  ", false)
 		t.row([]string{"GROUP/KIND", "NAMESPACE", "NAME", "SYNC", "HEALTH", "RESULT"})
@@ -139,6 +140,14 @@ func (p *progressWriter) redraw(app *sollv1.Application) error {
 			return err
 		}
 	}
+	state := progress(app) + "\n" + buf.String()
+	if state == p.lastApp {
+		return nil // a change that does not show, such as status.reconciledAt
+	}
+	p.lastApp = state
+	table := buf.String()
+	buf.Reset()
+	fmt.Fprintf(&buf, "%s  %s: %s\n%s", p.now().Format("15:04:05"), p.name, progress(app), table)
 	var out strings.Builder
 	if p.drawn > 0 {
 		fmt.Fprintf(&out, "\r\x1b[%dA\x1b[J", p.drawn)

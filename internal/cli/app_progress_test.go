@@ -77,12 +77,15 @@ func TestProgressRedraw(t *testing.T) {
 	p := newProgressWriter(&out, "web")
 	p.now, p.width = fixedClock, 60
 	states := syncing()
-	for _, app := range states[:2] {
+	for _, app := range states[:3] { // the third is the second again: no redraw
 		if err := p.update(app); err != nil {
 			t.Fatal(err)
 		}
 	}
 	first, second, ok := strings.Cut(out.String(), "\r\x1b[4A\x1b[J")
+	if n := strings.Count(out.String(), "\x1b[J"); n != 1 {
+		t.Errorf("%d redraws for 3 states of which 2 differ, want 1", n)
+	}
 	if !ok {
 		t.Fatalf("the second drawing does not move back over the 4 lines of the first:\n%q", out.String())
 	}
