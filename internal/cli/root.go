@@ -1,5 +1,11 @@
 // Package cli holds the soll command tree: the long-running modes
 // (controller, server, run) and the verbs that talk to the server's API.
+//
+// The verbs find the server and a token in the contexts of the CLI's
+// configuration file (soll login saves them), or in flags and the
+// environment. The app commands work on an appBackend: soll's API when a
+// server is configured, the Kubernetes API with the user's kubeconfig
+// otherwise (--core); reading, printing and waiting are shared.
 package cli
 
 import (
