@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"soll.dev/internal/testenv/oidcprovider"
 )
 
 // ssoEnv is a soll server with SSO against a test provider.
@@ -19,7 +21,7 @@ type ssoEnv struct {
 	m        *Manager
 	clk      *clock
 	soll     *httptest.Server
-	provider *testProvider
+	provider *oidcprovider.Provider
 	oidc     *OIDC
 }
 
@@ -34,11 +36,11 @@ func newSSOEnv(t *testing.T, mutate func(*OIDCConfig)) *ssoEnv {
 	mux := http.NewServeMux()
 	e.soll = httptest.NewServer(mux)
 	t.Cleanup(e.soll.Close)
-	e.provider = newTestProvider(t, e.soll.URL+"/auth/callback")
+	e.provider = oidcprovider.New(t, e.soll.URL+"/auth/callback")
 	cfg := OIDCConfig{
-		Issuer:       e.provider.srv.URL,
-		ClientID:     "soll",
-		ClientSecret: "client-secret",
+		Issuer:       e.provider.URL,
+		ClientID:     oidcprovider.ClientID,
+		ClientSecret: oidcprovider.ClientSecret,
 		RedirectURL:  e.soll.URL + "/auth/callback",
 	}
 	if mutate != nil {
@@ -124,7 +126,7 @@ func TestSSOLogin(t *testing.T) {
 		t.Fatal("no session cookie after the callback")
 	}
 	p := mustAuthenticate(t, e.m, tok)
-	if p.Kind != KindSSO || p.Subject != testUserEmail || !slices.Equal(p.Groups, testUserGroups) {
+	if p.Kind != KindSSO || p.Subject != oidcprovider.UserEmail || !slices.Equal(p.Groups, oidcprovider.UserGroups) {
 		t.Errorf("principal = %+v", p)
 	}
 	// Logging out revokes the SSO session.
@@ -141,7 +143,7 @@ func TestSSOLogin(t *testing.T) {
 // tests fail for the reason they name.
 func TestSSORewrittenToken(t *testing.T) {
 	e := newSSOEnv(t, nil)
-	e.provider.storage.rewrite = func(map[string]any) {}
+	e.provider.SetRewrite(func(map[string]any) {})
 	c := browser(t)
 	if resp := e.login(t, c, "/", nil); resp.StatusCode != http.StatusFound {
 		t.Fatalf("callback: status %d", resp.StatusCode)
@@ -158,7 +160,7 @@ func TestSSOLoginForCLI(t *testing.T) {
 		t.Fatalf("callback: status %d, location %v, %v", resp.StatusCode, loc, err)
 	}
 	p := mustAuthenticate(t, e.m, loc.Query().Get("token"))
-	if p.Subject != testUserEmail {
+	if p.Subject != oidcprovider.UserEmail {
 		t.Errorf("principal = %+v", p)
 	}
 }
@@ -187,24 +189,24 @@ func TestSSORefuses(t *testing.T) {
 			u.RawQuery = q.Encode()
 		}},
 		{name: "ID token for another nonce", want: "nonce does not match", setup: func(e *ssoEnv) {
-			e.provider.storage.nonce = func(string) string { return "another-nonce" }
+			e.provider.SetNonce(func(string) string { return "another-nonce" })
 		}},
 		{name: "ID token without nonce", want: "nonce does not match", setup: func(e *ssoEnv) {
-			e.provider.storage.nonce = func(string) string { return "" }
+			e.provider.SetNonce(func(string) string { return "" })
 		}},
 		{name: "ID token for another client", want: "audience", setup: func(e *ssoEnv) {
-			e.provider.storage.rewrite = func(c map[string]any) {
+			e.provider.SetRewrite(func(c map[string]any) {
 				c["aud"], c["azp"], c["client_id"] = []string{"another-client"}, "another-client", "another-client"
-			}
+			})
 		}},
 		{name: "ID token with a rewritten nonce", want: "nonce does not match", setup: func(e *ssoEnv) {
-			e.provider.storage.rewrite = func(c map[string]any) { c["nonce"] = "replayed" }
+			e.provider.SetRewrite(func(c map[string]any) { c["nonce"] = "replayed" })
 		}},
 		{name: "ID token from another issuer", want: "different provider", setup: func(e *ssoEnv) {
-			e.provider.storage.tokenIssuer.Store("https://evil.example.com")
+			e.provider.SetTokenIssuer("https://evil.example.com")
 		}},
 		{name: "expired ID token", want: "expired", setup: func(e *ssoEnv) {
-			e.provider.storage.idTokenTTL = time.Minute
+			e.provider.SetIDTokenTTL(time.Minute)
 			// soll's clock runs ahead of the provider's; the flow cookie
 			// (10 minutes) is still valid.
 			e.clk.Add(2 * time.Minute)

@@ -2,250 +2,259 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"io"
 	"os"
-	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/retry"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apiclient"
 )
 
-// listPageSize is how many Applications one List request returns; the
-// list is read in pages so that thousands of apps neither time out nor
-// hold the API server's memory.
-const listPageSize = 500
-
-// appCmd holds what every `soll app` subcommand shares: the kubeconfig and
-// namespace flags and, once made, the client. Until soll's API server
-// exists, these commands read and write Application objects directly with
-// the user's own Kubernetes credentials.
+// appCmd holds what every `soll app` subcommand shares: the flags that
+// choose where Applications are read and written, and, once made, the
+// backend there.
 type appCmd struct {
+	g *globals
 	kubeFlags
-	c client.Client
+	core bool
+	be   appBackend
 }
 
-func newAppCommand() *cobra.Command {
-	a := &appCmd{}
+func newAppCommand(g *globals) *cobra.Command {
+	a := &appCmd{g: g}
 	cmd := &cobra.Command{
 		Use:     "app",
 		Aliases: []string{"apps", "application"},
-		Short:   "Manage Applications directly through the Kubernetes API",
-		Long: "Manage Applications directly through the Kubernetes API, with the credentials of your kubeconfig.\n" +
-			"The Applications live in soll's namespace (-n, default $SOLL_NAMESPACE, then soll).",
+		Short:   "Manage Applications",
+		Long: "Manage Applications through soll's API server, or directly through the Kubernetes API.\n\n" +
+			"With a server configured (the current context of soll login, --server or $" + ServerEnv + "), the commands talk to its API: " +
+			"it checks your RBAC permissions and the Projects' rules and records who asked for each operation.\n" +
+			"Without one, or with --core (also implied by --kubeconfig or -n), they read and write the Application objects " +
+			"directly with the credentials of your kubeconfig, in soll's namespace (-n, default $SOLL_NAMESPACE, then soll).",
 		Args: cobra.NoArgs,
 	}
-	a.register(cmd, "soll's namespace, where Applications live")
+	a.register(cmd, "soll's namespace, where Applications live (--core mode)")
+	cmd.PersistentFlags().BoolVar(&a.core, "core", false, "talk to the Kubernetes API directly with your kubeconfig instead of soll's API server")
 	cmd.AddCommand(
 		a.listCommand(), a.getCommand(), a.historyCommand(), a.resourcesCommand(),
 		a.createCommand(), a.setCommand(), a.deleteCommand(),
 		a.syncCommand(), a.waitCommand(), a.refreshCommand(),
 		a.rollbackCommand(), a.unpinCommand(), a.terminateOpCommand(),
+		a.diffCommand(), a.manifestsCommand(), a.treeCommand(), a.eventsCommand(),
 	)
 	return cmd
 }
 
-// kube returns the client, creating it on first use so that flag errors
-// are reported before the kubeconfig is read.
-func (a *appCmd) kube() (client.Client, error) {
-	if a.c != nil {
-		return a.c, nil
+// backend returns where the commands work, choosing it on first use so
+// that flag errors come before any connection: the Kubernetes API with
+// --core, --kubeconfig or -n, or when no server is configured; soll's API
+// otherwise.
+func (a *appCmd) backend(cmd *cobra.Command) (appBackend, error) {
+	if a.be != nil {
+		return a.be, nil
 	}
-	c, err := a.client()
-	if err != nil {
-		return nil, err
-	}
-	a.c = c
-	return c, nil
-}
-
-func (a *appCmd) key(name string) client.ObjectKey {
-	return client.ObjectKey{Namespace: a.namespace, Name: name}
-}
-
-// get reads the Application name.
-func (a *appCmd) get(ctx context.Context, name string) (*sollv1.Application, error) {
-	c, err := a.kube()
-	if err != nil {
-		return nil, err
-	}
-	app := &sollv1.Application{}
-	if err := c.Get(ctx, a.key(name), app); err != nil {
-		return nil, apiError("get", "application "+name, a.namespace, err)
-	}
-	return app, nil
-}
-
-// patchApp changes the Application name: it reads it, lets build compute a
-// JSON merge patch from what it read, and sends the patch to the object, or
-// to its status subresource when status is true. The patch carries the
-// resourceVersion read, so that a concurrent change (by the controller, for
-// example) makes the API server refuse it; then the whole read-modify-write
-// is retried, and build sees the new state. A nil patch means there is
-// nothing to change. The returned Application is the patched one.
-func (a *appCmd) patchApp(ctx context.Context, verb, name string, status bool, build func(*sollv1.Application) (map[string]any, error)) (*sollv1.Application, error) {
-	c, err := a.kube()
-	if err != nil {
-		return nil, err
-	}
-	var app *sollv1.Application
-	var buildErr error
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if app, buildErr = a.get(ctx, name); buildErr != nil {
-			return nil
+	kubeFlagsGiven := cmd.Flags().Changed("kubeconfig") || cmd.Flags().Changed("namespace")
+	core := a.core || kubeFlagsGiven
+	var t *target
+	if !core {
+		var err error
+		if t, err = a.g.target(cmd); err != nil {
+			return nil, err
 		}
-		var patch map[string]any
-		if patch, buildErr = build(app); buildErr != nil || patch == nil {
-			return nil
-		}
-		meta, _ := patch["metadata"].(map[string]any)
-		if meta == nil {
-			meta = map[string]any{}
-			patch["metadata"] = meta
-		}
-		meta["resourceVersion"] = app.ResourceVersion
-		b, err := json.Marshal(patch)
+		core = t == nil
+	} else if a.g.server != "" || a.g.authToken != "" {
+		return nil, fmt.Errorf("--server and --auth-token choose soll's API, and --core, --kubeconfig or -n the Kubernetes API: give one or the other")
+	}
+	if core {
+		c, err := a.client()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		p := client.RawPatch(types.MergePatchType, b)
-		if status {
-			return c.Status().Patch(ctx, app, p)
-		}
-		return c.Patch(ctx, app, p)
-	})
-	if buildErr != nil {
-		return nil, buildErr
+		a.be = &coreBackend{c: c, ns: a.namespace}
+		return a.be, nil
 	}
+	c, err := t.client()
 	if err != nil {
-		return nil, apiError(verb, "application "+name, a.namespace, err)
+		return nil, err
 	}
-	return app, nil
+	a.be = &apiBackend{c: c}
+	return a.be, nil
 }
 
-// listApps lists all Applications in ns, pageSize at a time, sorted by name.
-func listApps(ctx context.Context, c client.Client, ns string, pageSize int64) ([]sollv1.Application, error) {
-	var apps []sollv1.Application
-	cont := ""
-	for {
-		var page sollv1.ApplicationList
-		if err := c.List(ctx, &page, client.InNamespace(ns), client.Limit(pageSize), client.Continue(cont)); err != nil {
-			return nil, apiError("list", "applications", ns, err)
-		}
-		apps = append(apps, page.Items...)
-		if cont = page.Continue; cont == "" {
-			break
-		}
+// completeApp completes an app name as the first argument: one list
+// request, bounded in time, and nothing at all if it fails.
+func (a *appCmd) completeApp(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	slices.SortFunc(apps, func(x, y sollv1.Application) int { return strings.Compare(x.Name, y.Name) })
-	return apps, nil
+	be, err := a.backend(cmd)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Second)
+	defer cancel()
+	apps, err := be.list(ctx, apiclient.ListOptions{})
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	names := make([]string, len(apps))
+	for i := range apps {
+		names[i] = apps[i].Name
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
+}
+
+// nameCommand is a command whose arguments start with an app NAME, which
+// the shell completes.
+func (a *appCmd) nameCommand(cmd *cobra.Command) *cobra.Command {
+	cmd.ValidArgsFunction = a.completeApp
+	return cmd
+}
+
+// listFlags are the filters of soll app list.
+type listFlags struct {
+	projects, syncStatuses, healths, namespaces []string
+	selector, search, sort                      string
 }
 
 func (a *appCmd) listCommand() *cobra.Command {
+	var f listFlags
 	var output string
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
 		Short:   "List Applications with their sync and health status",
+		Example: "  soll app list --sync-status OutOfSync --project team-a\n  soll app list -o name --health Degraded,Missing",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			c, err := a.kube()
+			be, err := a.backend(cmd)
 			if err != nil {
 				return err
 			}
-			apps, err := listApps(cmd.Context(), c, a.namespace, listPageSize)
+			apps, err := be.list(cmd.Context(), apiclient.ListOptions{
+				Projects: f.projects, SyncStatuses: f.syncStatuses, Healths: f.healths, Namespaces: f.namespaces,
+				Selector: f.selector, Search: f.search, Sort: f.sort,
+			})
 			if err != nil {
 				return err
 			}
-			if output != outputTable {
-				list := &sollv1.ApplicationList{Items: apps}
-				return printObject(cmd.OutOrStdout(), output, list)
-			}
-			if len(apps) == 0 {
-				_, err := fmt.Fprintf(cmd.ErrOrStderr(), "no applications in namespace %s: create one with soll app create -n %s\n", a.namespace, a.namespace)
-				return err
-			}
-			return writeAppTable(cmd.OutOrStdout(), apps)
+			return view{
+				value: &sollv1.ApplicationList{Items: apps},
+				empty: len(apps) == 0,
+				none:  fmt.Sprintf("no applications %s match (or none you may see): create one with soll app create%s", be.where(), be.flags()),
+				table: func(w io.Writer, wide bool) error { return writeAppTable(w, apps, wide) },
+				names: func() []string { return appNames(apps) },
+			}.print(cmd, output)
 		},
 	}
+	fl := cmd.Flags()
+	fl.StringSliceVar(&f.projects, "project", nil, "only apps of these projects (comma-separated or repeated)")
+	fl.StringSliceVar(&f.syncStatuses, "sync-status", nil, "only apps with these sync statuses: Synced, OutOfSync, Unknown")
+	fl.StringSliceVar(&f.healths, "health", nil, "only apps with these health statuses: Healthy, Progressing, Degraded, Suspended, Missing, Unknown")
+	fl.StringSliceVar(&f.namespaces, "dest-namespace", nil, "only apps deploying to these namespaces")
+	fl.StringVarP(&f.selector, "selector", "l", "", "only apps whose labels match this label selector")
+	fl.StringVar(&f.search, "search", "", "only apps whose name contains this text")
+	fl.StringVar(&f.sort, "sort", "", "order: name (default), syncedAt or health (needs the API); prefix - to reverse")
 	addOutputFlag(cmd, &output)
 	return cmd
+}
+
+func appNames(apps []sollv1.Application) []string {
+	out := make([]string, len(apps))
+	for i := range apps {
+		out[i] = apps[i].Name
+	}
+	return out
+}
+
+// showCommand completes cmd into a command that reads something about
+// the app NAME with show and prints it in the format of -o.
+func (a *appCmd) showCommand(cmd *cobra.Command, show func(ctx context.Context, be appBackend, name string) (view, error)) *cobra.Command {
+	var output string
+	cmd.Args = exactlyArgs("NAME")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := checkOutput(output); err != nil {
+			return err
+		}
+		be, err := a.backend(cmd)
+		if err != nil {
+			return err
+		}
+		v, err := show(cmd.Context(), be, args[0])
+		if err != nil {
+			return err
+		}
+		return v.print(cmd, output)
+	}
+	addOutputFlag(cmd, &output)
+	return a.nameCommand(cmd)
 }
 
 func (a *appCmd) getCommand() *cobra.Command {
-	return a.viewCommand("get NAME", "Show an Application: source, destination, status, operation, history and resources",
-		func(app *sollv1.Application) any { return app },
-		func(cmd *cobra.Command, app *sollv1.Application) error {
-			return writeAppSummary(cmd.OutOrStdout(), app)
-		})
+	return a.showCommand(&cobra.Command{
+		Use:   "get NAME",
+		Short: "Show an Application: source, destination, status, operation, history and resources",
+	}, func(ctx context.Context, be appBackend, name string) (view, error) {
+		app, err := be.get(ctx, name)
+		if err != nil {
+			return view{}, err
+		}
+		return view{
+			value: app,
+			table: func(w io.Writer, _ bool) error { return writeAppSummary(w, app) },
+			names: func() []string { return []string{app.Name} },
+		}, nil
+	})
 }
 
 func (a *appCmd) historyCommand() *cobra.Command {
-	return a.viewCommand("history NAME", "List the past syncs of an Application, the targets of soll app rollback",
-		func(app *sollv1.Application) any { return app.Status.History },
-		func(cmd *cobra.Command, app *sollv1.Application) error {
-			if len(app.Status.History) == 0 {
-				return noItems(cmd, app, "has no history yet: it is recorded by each successful sync")
-			}
-			return writeHistoryTable(cmd.OutOrStdout(), "", app.Status.History)
-		})
+	return a.showCommand(&cobra.Command{
+		Use:   "history NAME",
+		Short: "List the past syncs of an Application, the targets of soll app rollback",
+	}, func(ctx context.Context, be appBackend, name string) (view, error) {
+		h, err := be.history(ctx, name)
+		return view{
+			value: nonNil(h),
+			empty: len(h) == 0,
+			none:  "application " + name + " has no history yet: it is recorded by each successful sync",
+			table: func(w io.Writer, wide bool) error { return writeHistoryTable(w, h, wide) },
+			names: func() []string { return historyIDs(h) },
+		}, err
+	})
 }
 
 func (a *appCmd) resourcesCommand() *cobra.Command {
-	return a.viewCommand("resources NAME", "List the objects an Application manages, with their sync and health status",
-		func(app *sollv1.Application) any { return app.Status.Resources },
-		func(cmd *cobra.Command, app *sollv1.Application) error {
-			if len(app.Status.Resources) == 0 {
-				return noItems(cmd, app, "reports no resources yet: is the soll controller running?")
-			}
-			return writeResourceTable(cmd.OutOrStdout(), "", app.Status.Resources)
-		})
+	return a.showCommand(&cobra.Command{
+		Use:   "resources NAME",
+		Short: "List the objects an Application manages, with their sync and health status",
+	}, func(ctx context.Context, be appBackend, name string) (view, error) {
+		res, err := be.resources(ctx, name)
+		return view{
+			value: nonNil(res),
+			empty: len(res) == 0,
+			none:  noResources(name),
+			table: func(w io.Writer, wide bool) error { return writeResourceTable(w, res, wide) },
+			names: func() []string { return resourceStatusIDs(res) },
+		}, err
+	})
 }
 
-// viewCommand builds a command that reads one Application and shows it, or
-// a part of it: value is what -o json and -o yaml print, table writes the
-// human-readable form.
-func (a *appCmd) viewCommand(use, short string, value func(*sollv1.Application) any, table func(*cobra.Command, *sollv1.Application) error) *cobra.Command {
-	var output string
-	cmd := &cobra.Command{
-		Use:   use,
-		Short: short,
-		Args:  exactlyArgs("NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			app, err := a.get(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if output == outputTable {
-				return table(cmd, app)
-			}
-			if obj, ok := value(app).(runtime.Object); ok {
-				return printObject(cmd.OutOrStdout(), output, obj)
-			}
-			return printValue(cmd.OutOrStdout(), output, value(app))
-		},
+func noResources(name string) string {
+	return "application " + name + " reports no resources yet: is the soll controller running?"
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
 	}
-	addOutputFlag(cmd, &output)
-	return cmd
-}
-
-// noItems tells the user on stderr why a list is empty, keeping stdout
-// empty for scripts.
-func noItems(cmd *cobra.Command, app *sollv1.Application, why string) error {
-	_, err := fmt.Fprintf(cmd.ErrOrStderr(), "application %s %s\n", app.Name, why)
-	return err
+	return s
 }
 
 // exactlyArgs is cobra.ExactArgs with an error that names the arguments.
@@ -259,7 +268,8 @@ func exactlyArgs(names ...string) cobra.PositionalArgs {
 	}
 }
 
-// username is who operations are recorded as initiated by.
+// username is who operations are recorded as initiated by in --core
+// mode; the API server records the logged-in user itself.
 func username() string {
 	if u := os.Getenv("USER"); u != "" {
 		return u

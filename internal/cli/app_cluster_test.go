@@ -201,10 +201,18 @@ func TestAppStatusCommandsAgainstCluster(t *testing.T) {
 		t.Errorf("after rollback: operation %+v, want a rollback to 1", op)
 	}
 
+	// The requested rollback has not started: terminate-op withdraws it.
+	if out := mustSoll(t, env, ns, "app", "terminate-op", "web"); !strings.Contains(out, "requested operation of application web withdrawn") {
+		t.Errorf("terminate-op of a requested operation printed %q", out)
+	}
+	if op := getApp(t, env, ns, "web").Operation; op != nil {
+		t.Errorf("after terminate-op: operation %+v still requested", op)
+	}
 	_, err = sollCLI(t, env, ns, "app", "terminate-op", "web")
 	wantError(t, err, "application web has no running operation to terminate (last operation: none)")
 	app = getApp(t, env, ns, "web")
-	app.Status.OperationState = &sollv1.OperationState{Operation: *app.Operation, Phase: sollv1.OperationRunning, StartedAt: deployed}
+	rollback := sollv1.Operation{Rollback: &sollv1.RollbackOperation{ID: 1}}
+	app.Status.OperationState = &sollv1.OperationState{Operation: rollback, Phase: sollv1.OperationRunning, StartedAt: deployed}
 	if err := env.Client.Status().Update(ctx, app); err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +248,7 @@ func TestListAppsPaginates(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	apps, err := listApps(context.Background(), env.Client, ns, 1)
+	apps, err := listApps(context.Background(), env.Client, ns, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,5 +322,61 @@ func TestSyncWaitFollowsTheOperation(t *testing.T) {
 		if !strings.Contains(out, "web: sync Synced, health Healthy, operation Succeeded (done)") {
 			t.Errorf("sync --wait did not report the end:\n%s", out)
 		}
+	}
+}
+
+// TestAppDiffExitStatus checks the exit statuses of soll app diff that CI
+// jobs rely on, in --core mode, playing the controller by writing status:
+// 2 while the app was never compared (and for a missing app), 1 while it
+// differs, 0 once it is in sync.
+func TestAppDiffExitStatus(t *testing.T) {
+	env := testenv.Cluster(t)
+	env.InstallCRDs(t)
+	ns := env.Namespace(t)
+	mustSoll(t, env, ns, "app", "create", "web", "--repo", "https://git.example.com/apps.git", "--path", "web", "--cascade=false")
+	diff := func(args ...string) (string, int) {
+		out, err := sollCLI(t, env, ns, append([]string{"app", "diff", "web"}, args...)...)
+		return out, ExitCode(err)
+	}
+	if _, code := diff(); code != 2 {
+		t.Errorf("diff of an app never compared: exit %d, want 2", code)
+	}
+	if out, err := sollCLI(t, env, ns, "app", "diff", "nope"); ExitCode(err) != 2 || out != "" {
+		t.Errorf("diff of a missing app: exit %d, output %q; want 2 and nothing", ExitCode(err), out)
+	}
+
+	app := getApp(t, env, ns, "web")
+	app.Status = sollv1.ApplicationStatus{
+		ObservedGeneration: app.Generation,
+		Sync:               &sollv1.SyncStatus{Status: sollv1.SyncStatusOutOfSync, Revision: shaA},
+		Resources: []sollv1.ResourceStatus{
+			{Group: "apps", Kind: "Deployment", Namespace: "web", Name: "web", Status: sollv1.SyncStatusOutOfSync},
+			{Kind: "Service", Namespace: "web", Name: "web", Status: sollv1.SyncStatusSynced},
+			{Kind: "ConfigMap", Namespace: "web", Name: "old", Status: sollv1.SyncStatusSynced, RequiresPruning: true},
+		},
+	}
+	if err := env.Client.Status().Update(context.Background(), app); err != nil {
+		t.Fatal(err)
+	}
+	out, code := diff()
+	want := "application web differs from Git at 1a2b3c4d: 2 resource(s)\n" +
+		"GROUP/KIND        NAMESPACE   NAME   STATUS                      HEALTH\n" +
+		"apps/Deployment   web         web    OutOfSync                   -\n" +
+		"ConfigMap         web         old    Synced (requires pruning)   -\n"
+	if diff := cmp.Diff(want, out); code != 1 || diff != "" {
+		t.Errorf("diff of an app that differs: exit %d, want 1; output (-want +got):\n%s", code, diff)
+	}
+	if out, code := diff("-o", "name"); code != 1 || out != "apps:Deployment:web/web\n:ConfigMap:web/old\n" {
+		t.Errorf("diff -o name: exit %d, %q", code, out)
+	}
+
+	app = getApp(t, env, ns, "web")
+	app.Status.Sync.Status = sollv1.SyncStatusSynced
+	app.Status.Resources = app.Status.Resources[1:2]
+	if err := env.Client.Status().Update(context.Background(), app); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := diff(); code != 0 || out != "" {
+		t.Errorf("diff of an app in sync: exit %d, output %q; want 0 and nothing on stdout", code, out)
 	}
 }

@@ -3,11 +3,10 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"slices"
+	"io"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/controller"
@@ -95,28 +94,34 @@ func (a *appCmd) createCommand() *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			app, err := f.application(args[0], a.namespace)
+			app, err := f.application(args[0], "")
 			if err != nil {
 				return err
 			}
-			c, err := a.kube()
+			be, err := a.backend(cmd)
 			if err != nil {
 				return err
 			}
-			if err := c.Create(cmd.Context(), app); err != nil {
-				return apiError("create", "application "+app.Name, a.namespace, err)
+			if app, err = be.create(cmd.Context(), app, f.cascade); err != nil {
+				return err
 			}
-			if output != outputTable {
-				return printObject(cmd.OutOrStdout(), output, app)
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "application %s created in namespace %s: follow it with soll app get %s -n %s\n",
-				app.Name, a.namespace, app.Name, a.namespace)
-			return err
+			return showChanged(cmd, output, app, fmt.Sprintf("application %s created %s: follow it with soll app get %s%s",
+				app.Name, be.where(), app.Name, be.flags()))
 		},
 	}
 	f.register(cmd)
 	addOutputFlag(cmd, &output)
 	return cmd
+}
+
+// showChanged shows an app a command changed: the message, or the app in
+// the other output formats.
+func showChanged(cmd *cobra.Command, output string, app *sollv1.Application, msg string) error {
+	return view{
+		value: app,
+		table: func(w io.Writer, _ bool) error { _, err := fmt.Fprintln(w, msg); return err },
+		names: func() []string { return []string{app.Name} },
+	}.print(cmd, output)
 }
 
 // setFlags are the flags of soll app set.
@@ -180,17 +185,17 @@ func (a *appCmd) setCommand() *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			app, err := a.patchApp(cmd.Context(), "update", args[0], false, func(app *sollv1.Application) (map[string]any, error) {
+			be, err := a.backend(cmd)
+			if err != nil {
+				return err
+			}
+			app, err := patchApp(cmd.Context(), be, args[0], func(app *sollv1.Application) (map[string]any, error) {
 				return f.patch(app, cmd.Flags().Changed)
 			})
 			if err != nil {
 				return err
 			}
-			if output != outputTable {
-				return printObject(cmd.OutOrStdout(), output, app)
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "application %s updated: sync policy %s\n", app.Name, syncPolicyText(app.Spec.SyncPolicy))
-			return err
+			return showChanged(cmd, output, app, fmt.Sprintf("application %s updated: sync policy %s", app.Name, syncPolicyText(app.Spec.SyncPolicy)))
 		},
 	}
 	cmd.Flags().BoolVar(&f.autoSync, "auto-sync", false, "turn automated sync on or off")
@@ -198,7 +203,7 @@ func (a *appCmd) setCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&f.autoPrune, "auto-prune", false, "turn pruning of automated sync on or off")
 	cmd.Flags().StringVar(&f.revision, "revision", "", "set the source's target revision (branch, tag or commit)")
 	addOutputFlag(cmd, &output)
-	return cmd
+	return a.nameCommand(cmd)
 }
 
 func (a *appCmd) deleteCommand() *cobra.Command {
@@ -208,29 +213,13 @@ func (a *appCmd) deleteCommand() *cobra.Command {
 		Short: "Delete an Application, and with --cascade (the default) the objects it deployed",
 		Args:  exactlyArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, name := cmd.Context(), args[0]
-			// The finalizer decides what the controller does on deletion:
-			// with it, it deletes the Application's objects first.
-			app, err := a.patchApp(ctx, "update", name, false, func(app *sollv1.Application) (map[string]any, error) {
-				has := slices.Contains(app.Finalizers, controller.ResourcesFinalizer)
-				if has == cascade {
-					return nil, nil
-				}
-				fins := slices.DeleteFunc(slices.Clone(app.Finalizers), func(f string) bool { return f == controller.ResourcesFinalizer })
-				if cascade {
-					fins = append(fins, controller.ResourcesFinalizer)
-				}
-				return map[string]any{"metadata": map[string]any{"finalizers": fins}}, nil
-			})
+			be, err := a.backend(cmd)
 			if err != nil {
 				return err
 			}
-			c, err := a.kube()
-			if err != nil {
+			name := args[0]
+			if err := be.delete(cmd.Context(), name, cascade); err != nil {
 				return err
-			}
-			if err := c.Delete(ctx, app, client.Preconditions{UID: &app.UID}); err != nil {
-				return apiError("delete", "application "+name, a.namespace, err)
 			}
 			what := "its objects are left in place"
 			if cascade {
@@ -241,5 +230,5 @@ func (a *appCmd) deleteCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&cascade, "cascade", true, "delete the objects the Application deployed; false leaves them in place (orphaned)")
-	return cmd
+	return a.nameCommand(cmd)
 }

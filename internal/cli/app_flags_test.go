@@ -166,20 +166,20 @@ func TestSyncFlagsOperation(t *testing.T) {
 func TestOperationFree(t *testing.T) {
 	app := &sollv1.Application{}
 	app.Name, app.Namespace = "web", "soll"
-	if err := operationFree(app); err != nil {
+	if err := operationFree(app, " -n soll"); err != nil {
 		t.Errorf("app without operations: %v", err)
 	}
 	app.Status.OperationState = &sollv1.OperationState{Phase: sollv1.OperationSucceeded}
-	if err := operationFree(app); err != nil {
+	if err := operationFree(app, " -n soll"); err != nil {
 		t.Errorf("app with a finished operation: %v", err)
 	}
 	app.Status.OperationState.Phase = sollv1.OperationRunning
-	if err := operationFree(app); err == nil || !strings.Contains(err.Error(), "soll app terminate-op web -n soll") {
+	if err := operationFree(app, " -n soll"); err == nil || !strings.Contains(err.Error(), "soll app terminate-op web -n soll") {
 		t.Errorf("running operation: got %v, want an error pointing at terminate-op", err)
 	}
 	app.Status.OperationState = nil
 	app.Operation = &sollv1.Operation{Sync: &sollv1.SyncOperation{}}
-	if err := operationFree(app); err == nil || !strings.Contains(err.Error(), "not started yet") {
+	if err := operationFree(app, " -n soll"); err == nil || !strings.Contains(err.Error(), "not started yet") {
 		t.Errorf("pending operation: got %v, want an error", err)
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,23 +20,94 @@ import (
 // Output formats of -o/--output.
 const (
 	outputTable = "table"
+	outputWide  = "wide"
 	outputJSON  = "json"
 	outputYAML  = "yaml"
+	outputName  = "name"
 )
 
 // historyInSummary is how many history entries soll app get shows.
 const historyInSummary = 5
 
 func addOutputFlag(cmd *cobra.Command, output *string) {
-	cmd.Flags().StringVarP(output, "output", "o", outputTable, "output format: table, json or yaml")
+	cmd.Flags().StringVarP(output, "output", "o", outputTable, "output format: table, wide (more columns), json, yaml or name (one identifier a line)")
 }
 
 func checkOutput(output string) error {
 	switch output {
-	case outputTable, outputJSON, outputYAML:
+	case outputTable, outputWide, outputJSON, outputYAML, outputName:
 		return nil
 	}
-	return fmt.Errorf("unknown output format %q for --output: use table, json or yaml", output)
+	return fmt.Errorf("unknown output format %q for --output: use table, wide, json, yaml or name", output)
+}
+
+// view is what a command shows, in every output format.
+type view struct {
+	// value is what -o json and -o yaml print.
+	value any
+	// empty says there is nothing to show: table, wide and name print
+	// nothing on stdout and none on stderr, so scripts see an empty
+	// output and people see why.
+	empty bool
+	none  string
+	// table writes the human-readable form (-o table and wide).
+	table func(w io.Writer, wide bool) error
+	// yaml, when set, writes -o yaml instead of value.
+	yaml func(w io.Writer, wide bool) error
+	// names are the identifiers -o name prints, one a line.
+	names func() []string
+}
+
+func (v view) print(cmd *cobra.Command, output string) error {
+	out := cmd.OutOrStdout()
+	switch {
+	case output == outputYAML && v.yaml != nil:
+		return v.yaml(out, false)
+	case output == outputJSON || output == outputYAML:
+		if obj, ok := v.value.(runtime.Object); ok {
+			return printObject(out, output, obj)
+		}
+		return printValue(out, output, v.value)
+	case v.empty:
+		if v.none == "" {
+			return nil
+		}
+		_, err := fmt.Fprintln(cmd.ErrOrStderr(), v.none)
+		return err
+	case output == outputName:
+		for _, n := range v.names() {
+			if _, err := fmt.Fprintln(out, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return v.table(out, output == outputWide)
+}
+
+// resourceID names an object as soll app sync --resource takes it:
+// GROUP:KIND:NAME or GROUP:KIND:NAMESPACE/NAME.
+func resourceID(group, kind, namespace, name string) string {
+	if namespace != "" {
+		name = namespace + "/" + name
+	}
+	return group + ":" + kind + ":" + name
+}
+
+func resourceStatusIDs(res []sollv1.ResourceStatus) []string {
+	out := make([]string, len(res))
+	for i, r := range res {
+		out[i] = resourceID(r.Group, r.Kind, r.Namespace, r.Name)
+	}
+	return out
+}
+
+func historyIDs(h []sollv1.RevisionHistory) []string {
+	out := make([]string, len(h))
+	for i, e := range h {
+		out[i] = fmt.Sprint(e.ID)
+	}
+	return out
 }
 
 // printObject prints a Kubernetes object as JSON or YAML, with apiVersion
@@ -78,34 +150,53 @@ func printValue(w io.Writer, format string, v any) error {
 	return err
 }
 
-func newTable(w io.Writer) *tabwriter.Writer {
-	return tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+// table writes aligned columns; some columns show only with -o wide.
+type table struct {
+	tw     *tabwriter.Writer
+	indent string
+	wide   bool
 }
 
-// row writes cells as one table row, "-" for empty cells.
-func row(tw io.Writer, indent string, cells ...string) {
+func newTable(w io.Writer, indent string, wide bool) *table {
+	return &table{tw: tabwriter.NewWriter(w, 0, 4, 3, ' ', 0), indent: indent, wide: wide}
+}
+
+// row writes cells, then with -o wide the wide cells, as one row; empty
+// cells show as "-".
+func (t *table) row(cells []string, wide ...string) {
+	if t.wide {
+		cells = append(cells, wide...)
+	}
 	for i, c := range cells {
 		if c == "" {
 			cells[i] = "-"
 		}
 	}
-	fmt.Fprintln(tw, indent+strings.Join(cells, "\t"))
+	fmt.Fprintln(t.tw, t.indent+strings.Join(cells, "\t"))
 }
 
+func (t *table) flush() error { return t.tw.Flush() }
+
 // writeAppTable writes the table of soll app list.
-func writeAppTable(w io.Writer, apps []sollv1.Application) error {
-	tw := newTable(w)
-	row(tw, "", "NAME", "PROJECT", "SYNC", "HEALTH", "REVISION", "OPERATION", "DESTINATION")
+func writeAppTable(w io.Writer, apps []sollv1.Application, wide bool) error {
+	t := newTable(w, "", wide)
+	t.row([]string{"NAME", "PROJECT", "SYNC", "HEALTH", "REVISION", "OPERATION", "DESTINATION"}, "CLUSTER", "REPOSITORY", "PATH", "TARGET", "SYNC POLICY")
 	for i := range apps {
 		app := &apps[i]
 		sync, rev := "", ""
 		if s := app.Status.Sync; s != nil {
 			sync, rev = string(s.Status), shortRev(s.Revision)
 		}
-		row(tw, "", app.Name, app.Spec.Project, sync, healthCode(app.Status.Health), rev,
-			operationPhase(app), app.Spec.Destination.Namespace)
+		repo, path, target := "", "", ""
+		if src := app.Spec.Source; src != nil {
+			repo, path, target = src.RepoURL, cmp.Or(src.Chart, src.Path), src.TargetRevision
+		} else if n := len(app.Spec.Sources); n > 0 {
+			repo = fmt.Sprintf("(%d sources)", n)
+		}
+		t.row([]string{app.Name, app.Spec.Project, sync, healthCode(app.Status.Health), rev, operationPhase(app), app.Spec.Destination.Namespace},
+			cmp.Or(app.Spec.Destination.Server, app.Spec.Destination.Name), repo, path, target, syncPolicyText(app.Spec.SyncPolicy))
 	}
-	return tw.Flush()
+	return t.flush()
 }
 
 // operationPhase is the phase of the current or last operation, or
@@ -222,11 +313,11 @@ func writeAppSummary(w io.Writer, app *sollv1.Application) error {
 	s.line(0, "Health", healthText(app.Status.Health))
 	if len(app.Status.Conditions) > 0 {
 		s.text("Conditions:")
-		tw := newTable(w)
+		t := newTable(w, "  ", false)
 		for _, c := range app.Status.Conditions {
-			row(tw, "  ", c.Type, string(c.Status), c.Reason, c.Message)
+			t.row([]string{c.Type, string(c.Status), c.Reason, c.Message})
 		}
-		if err := tw.Flush(); err != nil {
+		if err := t.flush(); err != nil {
 			return err
 		}
 	}
@@ -241,7 +332,7 @@ func writeAppSummary(w io.Writer, app *sollv1.Application) error {
 			h = h[len(h)-historyInSummary:]
 		}
 		s.text(title)
-		if err := writeHistoryTable(w, "  ", h); err != nil {
+		if err := historyTable(newTable(w, "  ", false), h); err != nil {
 			return err
 		}
 	}
@@ -252,7 +343,7 @@ func writeAppSummary(w io.Writer, app *sollv1.Application) error {
 	if s.err != nil {
 		return s.err
 	}
-	return writeResourceTable(w, "", app.Status.Resources)
+	return writeResourceTable(w, app.Status.Resources, false)
 }
 
 func writeSourceDetails(s *summary, src *sollv1.ApplicationSource) {
@@ -397,25 +488,28 @@ func syncPolicyText(p *sollv1.SyncPolicy) string {
 }
 
 // writeHistoryTable writes the table of soll app history.
-func writeHistoryTable(w io.Writer, indent string, history []sollv1.RevisionHistory) error {
-	tw := newTable(w)
-	row(tw, indent, "ID", "REVISION", "DEPLOYED AT", "INITIATED BY")
+func writeHistoryTable(w io.Writer, history []sollv1.RevisionHistory, wide bool) error {
+	return historyTable(newTable(w, "", wide), history)
+}
+
+func historyTable(t *table, history []sollv1.RevisionHistory) error {
+	t.row([]string{"ID", "REVISION", "DEPLOYED AT", "INITIATED BY"}, "STARTED AT", "SOURCES")
 	for _, h := range history {
-		row(tw, indent, fmt.Sprint(h.ID), shortRevs(h.Revisions), timeText(&h.DeployedAt),
-			strings.TrimPrefix(initiatorText(h.InitiatedBy), " by "))
+		var sources []string
+		for _, src := range h.Sources {
+			sources = append(sources, src.RepoURL+" "+cmp.Or(src.Chart, src.Path))
+		}
+		t.row([]string{fmt.Sprint(h.ID), shortRevs(h.Revisions), timeText(&h.DeployedAt), strings.TrimPrefix(initiatorText(h.InitiatedBy), " by ")},
+			timeText(h.DeployStartedAt), strings.Join(sources, ", "))
 	}
-	return tw.Flush()
+	return t.flush()
 }
 
 // writeResourceTable writes the table of soll app resources.
-func writeResourceTable(w io.Writer, indent string, resources []sollv1.ResourceStatus) error {
-	tw := newTable(w)
-	row(tw, indent, "GROUP/KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH")
+func writeResourceTable(w io.Writer, resources []sollv1.ResourceStatus, wide bool) error {
+	t := newTable(w, "", wide)
+	t.row([]string{"GROUP/KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH"}, "VERSION", "WAVE")
 	for _, r := range resources {
-		kind := r.Kind
-		if r.Group != "" {
-			kind = r.Group + "/" + r.Kind
-		}
 		status := string(r.Status)
 		if r.RequiresPruning {
 			status += " (requires pruning)"
@@ -424,7 +518,15 @@ func writeResourceTable(w io.Writer, indent string, resources []sollv1.ResourceS
 		if r.Hook {
 			name += " (hook)"
 		}
-		row(tw, indent, kind, r.Namespace, name, strings.TrimSpace(status), healthText(r.Health))
+		t.row([]string{groupKind(r.Group, r.Kind), r.Namespace, name, strings.TrimSpace(status), healthText(r.Health)}, r.Version, fmt.Sprint(r.SyncWave))
 	}
-	return tw.Flush()
+	return t.flush()
+}
+
+// groupKind is GROUP/KIND, or KIND for the core group.
+func groupKind(group, kind string) string {
+	if group == "" {
+		return kind
+	}
+	return group + "/" + kind
 }

@@ -102,7 +102,7 @@ func TestWriteAppTable(t *testing.T) {
 		},
 	}
 	var out bytes.Buffer
-	if err := writeAppTable(&out, []sollv1.Application{fresh, chart, *wordpress()}); err != nil {
+	if err := writeAppTable(&out, []sollv1.Application{fresh, chart, *wordpress()}, false); err != nil {
 		t.Fatal(err)
 	}
 	want := `NAME        PROJECT   SYNC        HEALTH     REVISION   OPERATION   DESTINATION

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -9,42 +10,41 @@ import (
 	"github.com/spf13/cobra"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/controller"
 )
 
 // operationFree says why a new operation cannot be requested on app: one
-// was requested and not started yet, or one is running.
-func operationFree(app *sollv1.Application) error {
+// was requested and not started yet, or one is running. flags are the
+// flags that name the app's place in the commands it suggests.
+func operationFree(app *sollv1.Application, flags string) error {
 	if op := app.Operation; op != nil {
 		return fmt.Errorf("application %s already has a requested %s%s that has not started yet: is the soll controller running? "+
-			"Wait for it with soll app wait %s -n %s, or withdraw it with kubectl patch application %s -n %s --type merge -p '{\"operation\":null}'",
-			app.Name, operationText(op), initiatorText(op.InitiatedBy), app.Name, app.Namespace, app.Name, app.Namespace)
+			"Wait for it with soll app wait %s%s, or withdraw it with soll app terminate-op %s%s",
+			app.Name, operationText(op), initiatorText(op.InitiatedBy), app.Name, flags, app.Name, flags)
 	}
 	if st := app.Status.OperationState; st != nil && (st.Phase == sollv1.OperationRunning || st.Phase == sollv1.OperationTerminating) {
-		return fmt.Errorf("application %s is running an operation (%s %s%s, started %s): wait for it with soll app wait %s -n %s, or cancel it with soll app terminate-op %s -n %s",
+		return fmt.Errorf("application %s is running an operation (%s %s%s, started %s): wait for it with soll app wait %s%s, or cancel it with soll app terminate-op %s%s",
 			app.Name, operationText(&st.Operation), st.Phase, initiatorText(st.Operation.InitiatedBy), timeText(&st.StartedAt),
-			app.Name, app.Namespace, app.Name, app.Namespace)
+			app.Name, flags, app.Name, flags)
 	}
 	return nil
 }
 
-// requestOperation sets app.operation to what build returns, unless an
-// operation is pending or running. It returns the operation state before
-// the request, so that a waiter can tell the new operation's end from the
-// old one's.
-func (a *appCmd) requestOperation(cmd *cobra.Command, verb, name string, build func(*sollv1.Application) (*sollv1.Operation, error)) (*sollv1.OperationState, error) {
+// requestOperation requests the operation build returns for the app
+// name, unless an operation is pending or running. It returns the
+// operation state before the request, so that a waiter can tell the new
+// operation's end from the old one's.
+func requestOperation(ctx context.Context, be appBackend, name string, build func(*sollv1.Application) (*sollv1.Operation, error)) (*sollv1.OperationState, error) {
 	var before *sollv1.OperationState
-	_, err := a.patchApp(cmd.Context(), verb, name, false, func(app *sollv1.Application) (map[string]any, error) {
-		if err := operationFree(app); err != nil {
-			return nil, err
+	_, err := modify(ctx, be, name, func(app *sollv1.Application) error {
+		if err := operationFree(app, be.flags()); err != nil {
+			return err
 		}
 		op, err := build(app)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		op.InitiatedBy = &sollv1.OperationInitiator{Username: username()}
 		before = app.Status.OperationState.DeepCopy()
-		return map[string]any{"operation": op}, nil
+		return be.requestOperation(ctx, app, op)
 	})
 	return before, err
 }
@@ -115,8 +115,12 @@ func (a *appCmd) syncCommand() *cobra.Command {
 			if f.timeout <= 0 {
 				return fmt.Errorf("--timeout %s: must be positive", f.timeout)
 			}
+			be, err := a.backend(cmd)
+			if err != nil {
+				return err
+			}
 			name := args[0]
-			before, err := a.requestOperation(cmd, "sync", name, f.operation)
+			before, err := requestOperation(cmd.Context(), be, name, f.operation)
 			if err != nil {
 				return err
 			}
@@ -127,16 +131,16 @@ func (a *appCmd) syncCommand() *cobra.Command {
 				return nil
 			}
 			w := waiter{operation: true, operationBefore: before, sync: !f.dryRun, health: !f.dryRun, timeout: f.timeout}
-			return a.wait(cmd, name, w)
+			return w.wait(cmd, be, name)
 		},
 	}
 	cmd.Flags().BoolVar(&f.prune, "prune", false, "delete objects that are no longer in Git")
 	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "only show what would change (server-side dry run)")
 	cmd.Flags().StringArrayVar(&f.resources, "resource", nil, "sync only this object, as GROUP:KIND:NAME or GROUP:KIND:NAMESPACE/NAME (repeatable)")
 	cmd.Flags().StringVar(&f.revision, "revision", "", "sync to this revision instead of the target revision")
-	cmd.Flags().BoolVar(&f.wait, "wait", false, "wait for the sync to finish and the app to be Synced and Healthy")
+	cmd.Flags().BoolVar(&f.wait, "wait", false, "wait for the sync to finish and the app to be Synced and Healthy, showing the progress")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "how long --wait waits")
-	return cmd
+	return a.nameCommand(cmd)
 }
 
 func (a *appCmd) rollbackCommand() *cobra.Command {
@@ -149,15 +153,19 @@ func (a *appCmd) rollbackCommand() *cobra.Command {
 			name := args[0]
 			id, err := strconv.ParseInt(args[1], 10, 64)
 			if err != nil || id < 0 {
-				return fmt.Errorf("history ID %q is not a number: list the IDs with soll app history %s -n %s", args[1], name, a.namespace)
+				return fmt.Errorf("history ID %q is not a number: list the IDs with soll app history %s", args[1], name)
 			}
-			_, err = a.requestOperation(cmd, "roll back", name, func(app *sollv1.Application) (*sollv1.Operation, error) {
+			be, err := a.backend(cmd)
+			if err != nil {
+				return err
+			}
+			_, err = requestOperation(cmd.Context(), be, name, func(app *sollv1.Application) (*sollv1.Operation, error) {
 				for _, h := range app.Status.History {
 					if h.ID == id {
 						return &sollv1.Operation{Rollback: &sollv1.RollbackOperation{ID: id, Prune: prune, DryRun: dryRun}}, nil
 					}
 				}
-				return nil, fmt.Errorf("application %s has no history entry %d: list the entries with soll app history %s -n %s", name, id, name, app.Namespace)
+				return nil, fmt.Errorf("application %s has no history entry %d: list the entries with soll app history %s%s", name, id, name, be.flags())
 			})
 			if err != nil {
 				return err
@@ -168,34 +176,44 @@ func (a *appCmd) rollbackCommand() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&prune, "prune", false, "delete objects the rolled-back state does not contain")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only show what the rollback would change")
-	return cmd
+	return a.nameCommand(cmd)
 }
 
 func (a *appCmd) terminateOpCommand() *cobra.Command {
-	return &cobra.Command{
+	return a.nameCommand(&cobra.Command{
 		Use:   "terminate-op NAME",
-		Short: "Cancel the running operation of an Application",
+		Short: "Cancel the running operation of an Application, or withdraw a requested one",
 		Args:  exactlyArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			be, err := a.backend(cmd)
+			if err != nil {
+				return err
+			}
 			name := args[0]
-			_, err := a.patchApp(cmd.Context(), "terminate the operation of", name, true, func(app *sollv1.Application) (map[string]any, error) {
+			running := false
+			_, err = modify(cmd.Context(), be, name, func(app *sollv1.Application) error {
 				st := app.Status.OperationState
-				if st == nil || st.Phase != sollv1.OperationRunning {
+				running = st != nil && st.Phase == sollv1.OperationRunning
+				if !running && app.Operation == nil {
 					last := "none"
 					if st != nil {
 						last = string(st.Phase)
 					}
-					return nil, fmt.Errorf("application %s has no running operation to terminate (last operation: %s)", name, last)
+					return fmt.Errorf("application %s has no running operation to terminate (last operation: %s)", name, last)
 				}
-				return map[string]any{"status": map[string]any{"operationState": map[string]any{"phase": sollv1.OperationTerminating}}}, nil
+				return be.terminate(cmd.Context(), app)
 			})
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "operation of application %s is terminating: the controller stops it after the current step\n", name)
+			msg := "operation of application %s is terminating: the controller stops it after the current step\n"
+			if !running {
+				msg = "requested operation of application %s withdrawn before it started\n"
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), msg, name)
 			return err
 		},
-	}
+	})
 }
 
 func (a *appCmd) refreshCommand() *cobra.Command {
@@ -205,36 +223,41 @@ func (a *appCmd) refreshCommand() *cobra.Command {
 		Short: "Ask the controller to compare an Application with Git now",
 		Args:  exactlyArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			be, err := a.backend(cmd)
+			if err != nil {
+				return err
+			}
+			if err := be.refresh(cmd.Context(), args[0], hard); err != nil {
+				return err
+			}
 			mode := "normal"
 			if hard {
 				mode = "hard"
-			}
-			_, err := a.patchApp(cmd.Context(), "refresh", args[0], false, func(*sollv1.Application) (map[string]any, error) {
-				return map[string]any{"metadata": map[string]any{"annotations": map[string]any{controller.RefreshAnnotation: mode}}}, nil
-			})
-			if err != nil {
-				return err
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s refresh of application %s requested\n", mode, args[0])
 			return err
 		},
 	}
 	cmd.Flags().BoolVar(&hard, "hard", false, "bypass the caches: fetch the repository again")
-	return cmd
+	return a.nameCommand(cmd)
 }
 
 func (a *appCmd) unpinCommand() *cobra.Command {
-	return &cobra.Command{
+	return a.nameCommand(&cobra.Command{
 		Use:   "unpin NAME",
 		Short: "Remove an Application's pin (set by a rollback) so that it follows its target revision again",
 		Args:  exactlyArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			be, err := a.backend(cmd)
+			if err != nil {
+				return err
+			}
 			pinned := false
-			_, err := a.patchApp(cmd.Context(), "unpin", args[0], false, func(app *sollv1.Application) (map[string]any, error) {
+			_, err = modify(cmd.Context(), be, args[0], func(app *sollv1.Application) error {
 				if pinned = app.Spec.Pin != nil; !pinned {
-					return nil, nil
+					return nil
 				}
-				return map[string]any{"spec": map[string]any{"pin": nil}}, nil
+				return be.unpin(cmd.Context(), app)
 			})
 			if err != nil {
 				return err
@@ -246,5 +269,5 @@ func (a *appCmd) unpinCommand() *cobra.Command {
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), msg, args[0])
 			return err
 		},
-	}
+	})
 }

@@ -9,13 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	sollv1 "soll.dev/api/v1alpha1"
 )
-
-// waitInterval is how often soll app wait reads the Application.
-const waitInterval = 500 * time.Millisecond
 
 // waiter describes what soll app wait (and sync --wait) waits for.
 type waiter struct {
@@ -58,8 +54,8 @@ func (w waiter) done(app *sollv1.Application) (bool, error) {
 			return false, nil // the controller has not taken the request yet
 		}
 		if st.Phase == sollv1.OperationFailed || st.Phase == sollv1.OperationError {
-			return false, fmt.Errorf("%s of application %s %s: %s: see soll app get %s -n %s",
-				operationText(&st.Operation), app.Name, strings.ToLower(string(st.Phase)), st.Message, app.Name, app.Namespace)
+			return false, fmt.Errorf("%s of application %s %s: %s: see soll app get %s",
+				operationText(&st.Operation), app.Name, strings.ToLower(string(st.Phase)), st.Message, app.Name)
 		}
 	}
 	if (w.sync || w.health) && app.Status.ObservedGeneration < app.Generation {
@@ -74,7 +70,7 @@ func (w waiter) done(app *sollv1.Application) (bool, error) {
 	return true, nil
 }
 
-// progress is the line printed when the Application's state changes.
+// progress is the one-line summary of app's state.
 func progress(app *sollv1.Application) string {
 	sync := ""
 	if s := app.Status.Sync; s != nil {
@@ -94,57 +90,31 @@ func dash(s string) string {
 	return s
 }
 
-// wait polls the Application until w is done, printing a line whenever its
-// state changes.
-func (a *appCmd) wait(cmd *cobra.Command, name string, w waiter) error {
-	c, err := a.kube()
-	if err != nil {
-		return err
-	}
+// wait follows the app name until w is done, showing its progress.
+func (w waiter) wait(cmd *cobra.Command, be appBackend, name string) error {
 	ctx, cancel := context.WithTimeout(cmd.Context(), w.timeout)
 	defer cancel()
-	out := cmd.OutOrStdout()
+	p := newProgressWriter(cmd.OutOrStdout(), name)
 	last := ""
-	var lastErr error
-	ticker := time.NewTicker(waitInterval)
-	defer ticker.Stop()
-	for {
-		app := &sollv1.Application{}
-		err := c.Get(ctx, a.key(name), app)
-		switch {
-		case apierrors.IsNotFound(err):
-			return apiError("wait for", "application "+name, a.namespace, err)
-		case err != nil:
-			lastErr = err // API servers have transient errors: try again
-		case err == nil:
-			lastErr = nil
-			if line := progress(app); line != last {
-				last = line
-				if _, err := fmt.Fprintf(out, "%s  %s: %s\n", time.Now().Format("15:04:05"), name, line); err != nil {
-					return err
-				}
-			}
-			ok, err := w.done(app)
-			if err != nil {
-				return err
-			}
-			if ok {
-				return nil
-			}
+	err := be.watch(ctx, name, func(app *sollv1.Application) (bool, error) {
+		last = progress(app)
+		if err := p.update(app); err != nil {
+			return false, err
 		}
-		select {
-		case <-ctx.Done():
-			if err := cmd.Context().Err(); err != nil {
-				return err
-			}
-			msg := fmt.Sprintf("timed out after %s waiting for application %s to be %s; last status: %s", w.timeout, name, w.goal(), dash(last))
-			if lastErr != nil {
-				msg += "; last error: " + lastErr.Error()
-			}
-			return errors.New(msg)
-		case <-ticker.C:
-		}
+		return w.done(app)
+	})
+	var ended *watchEnded
+	if !errors.As(err, &ended) {
+		return err
 	}
+	if err := cmd.Context().Err(); err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("timed out after %s waiting for application %s to be %s; last status: %s", w.timeout, name, w.goal(), dash(last))
+	if ended.lastErr != nil {
+		msg += "; last error: " + ended.lastErr.Error()
+	}
+	return errors.New(msg)
 }
 
 func (a *appCmd) waitCommand() *cobra.Command {
@@ -154,20 +124,25 @@ func (a *appCmd) waitCommand() *cobra.Command {
 		Short: "Wait until an Application is Synced and Healthy",
 		Long: "Wait until an Application is Synced and Healthy (or only one of them with --sync or --health), " +
 			"no operation is pending or running, and its status describes its current spec.\n" +
-			"Prints a line whenever sync, health or operation change; fails with the last status on timeout.",
+			"On a terminal, shows a table of the resources redrawn as they change; otherwise prints a line whenever " +
+			"the app or one of its resources changes. Fails with the last status on timeout.",
 		Args: exactlyArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if w.timeout <= 0 {
 				return fmt.Errorf("--timeout %s: must be positive", w.timeout)
 			}
+			be, err := a.backend(cmd)
+			if err != nil {
+				return err
+			}
 			if !w.sync && !w.health {
 				w.sync, w.health = true, true
 			}
-			return a.wait(cmd, args[0], w)
+			return w.wait(cmd, be, args[0])
 		},
 	}
 	cmd.Flags().BoolVar(&w.sync, "sync", false, "wait for Synced (without --health: only for Synced)")
 	cmd.Flags().BoolVar(&w.health, "health", false, "wait for Healthy (without --sync: only for Healthy)")
 	cmd.Flags().DurationVar(&w.timeout, "timeout", 5*time.Minute, "how long to wait")
-	return cmd
+	return a.nameCommand(cmd)
 }

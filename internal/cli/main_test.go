@@ -1,12 +1,28 @@
 package cli
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"soll.dev/internal/testenv"
 )
 
 // TestMain lets the integration tests share one cluster; see testenv.Main.
-// The unit tests of this package do not touch it.
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+// The unit tests of this package do not touch it. No test reads the
+// configuration or the environment of the user running them: tests that
+// need contexts set their own $SOLL_CONFIG.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "soll-cli-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv(ConfigEnv, filepath.Join(dir, "config"))
+	os.Unsetenv(ServerEnv)
+	os.Unsetenv(AuthTokenEnv)
+	code := testenv.Main(m)
+	os.RemoveAll(dir)
+	os.Exit(code)
+}

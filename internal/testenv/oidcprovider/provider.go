@@ -1,10 +1,11 @@
-package auth
+package oidcprovider
 
 import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -20,27 +21,44 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
 
-// testProvider is an OpenID provider for one client and one user, built on
-// the op package with a minimal in-memory storage. Its knobs make it
-// misbehave in the ways soll must refuse.
-type testProvider struct {
+// Registration of the one client.
+const (
+	ClientID     = "soll"
+	ClientSecret = "client-secret"
+)
+
+// The one user: every login is this user's.
+const (
+	UserSubject = "user-1"
+	UserEmail   = "alice@example.com"
+)
+
+// UserGroups are the user's groups, in the groups claim.
+var UserGroups = []string{"team-a", "admins"}
+
+// Provider is an OpenID provider for one client and one user.
+type Provider struct {
+	// URL is the provider's issuer and base URL.
+	URL string
+
 	srv      *httptest.Server
-	issuer   atomic.Value // string: the issuer of discovery and tokens
 	storage  *providerStorage
 	provider *op.Provider
 }
 
-func newTestProvider(t *testing.T, redirectURI string) *testProvider {
+// New starts a provider whose client redirects to redirectURI (the
+// relying party's callback) and stops it when the test ends.
+func New(t testing.TB, redirectURI string) *Provider {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp := &testProvider{}
+	tp := &Provider{}
 	st := &providerStorage{
 		key:          key,
-		clientID:     "soll",
-		clientSecret: "client-secret",
+		clientID:     ClientID,
+		clientSecret: ClientSecret,
 		redirectURI:  redirectURI,
 		requests:     map[string]*authRequest{},
 		codes:        map[string]string{},
@@ -52,14 +70,14 @@ func newTestProvider(t *testing.T, redirectURI string) *testProvider {
 		switch {
 		case r.URL.Path == "/login":
 			tp.login(w, r)
-		case r.URL.Path == "/oauth/token" && st.rewrite != nil:
+		case r.URL.Path == "/oauth/token" && st.rewriter() != nil:
 			tp.rewriteToken(w, r, handler)
 		default:
 			handler.ServeHTTP(w, r)
 		}
 	}))
 	t.Cleanup(tp.srv.Close)
-	tp.issuer.Store(tp.srv.URL)
+	tp.URL = tp.srv.URL
 	st.loginURL = tp.srv.URL + "/login?id="
 	issuer := func(bool) (op.IssuerFromRequest, error) {
 		return func(r *http.Request) string {
@@ -68,7 +86,7 @@ func newTestProvider(t *testing.T, redirectURI string) *testProvider {
 			if iss, _ := st.tokenIssuer.Load().(string); iss != "" && r.URL.Path == "/oauth/token" {
 				return iss
 			}
-			return tp.issuer.Load().(string)
+			return tp.URL
 		}, nil
 	}
 	cfg := &op.Config{CodeMethodS256: true, SupportedScopes: []string{"openid", "profile", "email", "groups"}}
@@ -83,21 +101,48 @@ func newTestProvider(t *testing.T, redirectURI string) *testProvider {
 	return tp
 }
 
+// SetNonce makes the provider put nonce(requested nonce) in ID tokens.
+func (tp *Provider) SetNonce(nonce func(string) string) {
+	tp.storage.mu.Lock()
+	defer tp.storage.mu.Unlock()
+	tp.storage.nonce = nonce
+}
+
+// SetRewrite makes the token endpoint change the ID token's claims with
+// rewrite and sign it again with the provider's key: a well-signed token
+// with wrong contents.
+func (tp *Provider) SetRewrite(rewrite func(claims map[string]any)) {
+	tp.storage.mu.Lock()
+	defer tp.storage.mu.Unlock()
+	tp.storage.rewrite = rewrite
+}
+
+// SetTokenIssuer makes the token endpoint issue tokens in the name of
+// issuer while discovery still names URL.
+func (tp *Provider) SetTokenIssuer(issuer string) { tp.storage.tokenIssuer.Store(issuer) }
+
+// SetIDTokenTTL sets the lifetime of the ID tokens issued from now on.
+func (tp *Provider) SetIDTokenTTL(d time.Duration) {
+	tp.storage.mu.Lock()
+	defer tp.storage.mu.Unlock()
+	tp.storage.idTokenTTL = d
+}
+
 // login approves every authorization request for the one user.
-func (tp *testProvider) login(w http.ResponseWriter, r *http.Request) {
+func (tp *Provider) login(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("id")
 	if err := tp.storage.approve(id); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	ctx := op.ContextWithIssuer(r.Context(), tp.issuer.Load().(string))
+	ctx := op.ContextWithIssuer(r.Context(), tp.URL)
 	http.Redirect(w, r, op.AuthCallbackURL(tp.provider)(ctx, id), http.StatusFound)
 }
 
 // rewriteToken serves the token endpoint, then changes the claims of the
 // ID token in the response with storage.rewrite and signs it again with
 // the provider's key: a well-signed token with wrong contents.
-func (tp *testProvider) rewriteToken(w http.ResponseWriter, r *http.Request, h http.Handler) {
+func (tp *Provider) rewriteToken(w http.ResponseWriter, r *http.Request, h http.Handler) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)
 	var body map[string]any
@@ -116,7 +161,7 @@ func (tp *testProvider) rewriteToken(w http.ResponseWriter, r *http.Request, h h
 		http.Error(w, "malformed id_token", http.StatusInternalServerError)
 		return
 	}
-	tp.storage.rewrite(claims)
+	tp.storage.rewriter()(claims)
 	signer, err := op.SignerFromKey(signingKey{tp.storage.key})
 	if err == nil {
 		payload, err = json.Marshal(claims)
@@ -161,15 +206,8 @@ func (a *authRequest) GetResponseType() oidc.ResponseType    { return a.response
 func (a *authRequest) GetResponseMode() oidc.ResponseMode    { return "" }
 func (a *authRequest) GetScopes() []string                   { return a.scopes }
 func (a *authRequest) GetState() string                      { return a.state }
-func (a *authRequest) GetSubject() string                    { return testUserSub }
+func (a *authRequest) GetSubject() string                    { return UserSubject }
 func (a *authRequest) Done() bool                            { return a.done }
-
-const (
-	testUserSub   = "user-1"
-	testUserEmail = "alice@example.com"
-)
-
-var testUserGroups = []string{"team-a", "admins"}
 
 type providerStorage struct {
 	key                              *rsa.PrivateKey
@@ -177,19 +215,31 @@ type providerStorage struct {
 	redirectURI                      string
 
 	// Knobs for negative tests.
-	nonce       func(string) string  // rewrites the nonce put in ID tokens
-	rewrite     func(map[string]any) // changes the ID token's claims
-	tokenIssuer atomic.Value         // string: the issuer of issued tokens
-	idTokenTTL  time.Duration
+	tokenIssuer atomic.Value // string: the issuer of issued tokens
 
-	mu       sync.Mutex
-	requests map[string]*authRequest
-	codes    map[string]string
+	mu         sync.Mutex
+	nonce      func(string) string  // rewrites the nonce put in ID tokens
+	rewrite    func(map[string]any) // changes the ID token's claims
+	idTokenTTL time.Duration
+	requests   map[string]*authRequest
+	codes      map[string]string
+}
+
+func (s *providerStorage) rewriter() func(map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rewrite
 }
 
 var _ op.Storage = (*providerStorage)(nil)
 
 var errNotFound = errors.New("not found")
+
+func randomID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
 
 func (s *providerStorage) approve(id string) error {
 	s.mu.Lock()
@@ -325,11 +375,11 @@ func (s *providerStorage) SetUserinfoFromScopes(_ context.Context, ui *oidc.User
 	for _, sc := range scopes {
 		switch sc {
 		case oidc.ScopeEmail:
-			ui.Email, ui.EmailVerified = testUserEmail, true
+			ui.Email, ui.EmailVerified = UserEmail, true
 		case oidc.ScopeProfile:
 			ui.Name = "Alice"
 		case "groups":
-			ui.AppendClaims("groups", testUserGroups)
+			ui.AppendClaims("groups", UserGroups)
 		}
 	}
 	return nil
@@ -372,9 +422,13 @@ func (c *providerClient) ResponseTypes() []oidc.ResponseType {
 func (c *providerClient) GrantTypes() []oidc.GrantType {
 	return []oidc.GrantType{oidc.GrantTypeCode}
 }
-func (c *providerClient) LoginURL(id string) string            { return c.s.loginURL + id }
-func (c *providerClient) AccessTokenType() op.AccessTokenType  { return op.AccessTokenTypeBearer }
-func (c *providerClient) IDTokenLifetime() time.Duration       { return c.s.idTokenTTL }
+func (c *providerClient) LoginURL(id string) string           { return c.s.loginURL + id }
+func (c *providerClient) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeBearer }
+func (c *providerClient) IDTokenLifetime() time.Duration {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return c.s.idTokenTTL
+}
 func (c *providerClient) DevMode() bool                        { return true }
 func (c *providerClient) IsScopeAllowed(string) bool           { return true }
 func (c *providerClient) IDTokenUserinfoClaimsAssertion() bool { return true }

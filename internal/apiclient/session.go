@@ -1,0 +1,90 @@
+package apiclient
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+
+	"soll.dev/internal/server"
+)
+
+// Paths outside the API's route table, served by soll's front.
+const (
+	sessionPath  = "/api/v1/session"
+	ssoLoginPath = "/auth/login"
+)
+
+// LoginResult is the answer of a password login.
+type LoginResult struct {
+	// Token is the session token; it is a secret.
+	Token     string    `json:"token"`
+	Subject   string    `json:"subject"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// Login exchanges a local account's username and password for a session
+// token. A wrong password is a 401 *Error, a throttled account a 429
+// *Error whose RetryAfter says when to try again.
+func (c *Client) Login(ctx context.Context, username, password string) (*LoginResult, error) {
+	body := map[string]string{"username": username, "password": password}
+	return call[LoginResult](ctx, c, request{method: http.MethodPost, path: sessionPath, body: body})
+}
+
+// Logout revokes the client's token on the server.
+func (c *Client) Logout(ctx context.Context) error {
+	return c.do(ctx, request{method: http.MethodDelete, path: sessionPath}, nil)
+}
+
+// Session says who the server takes the client's token for.
+func (c *Client) Session(ctx context.Context) (*server.Session, error) {
+	return getAs[server.Session](ctx, c, sessionPath)
+}
+
+// SSOLoginURL is where a browser starts a single sign-on that ends at
+// returnURL (the CLI's loopback callback), which receives the session
+// token in its token query parameter.
+func (c *Client) SSOLoginURL(returnURL string) string {
+	return c.URL(ssoLoginPath, url.Values{"return_url": {returnURL}})
+}
+
+// WithToken returns a copy of the client that sends token.
+func (c *Client) WithToken(token string) *Client {
+	cc := *c
+	cc.token = token
+	return &cc
+}
+
+// Version returns the server's version; it needs no token.
+func (c *Client) Version(ctx context.Context) (*server.VersionInfo, error) {
+	return getAs[server.VersionInfo](ctx, c, "/api/v1/version")
+}
+
+// Settings returns the server's non-secret settings.
+func (c *Client) Settings(ctx context.Context) (*server.Settings, error) {
+	return getAs[server.Settings](ctx, c, "/api/v1/settings")
+}
+
+// Clusters lists the deployment targets the caller may see.
+func (c *Client) Clusters(ctx context.Context) ([]server.Cluster, error) {
+	return listItems[server.Cluster](ctx, c, "/api/v1/clusters")
+}
+
+// Repositories lists the repository credentials the caller may see,
+// without their secret values.
+func (c *Client) Repositories(ctx context.Context) ([]server.Repository, error) {
+	return listItems[server.Repository](ctx, c, "/api/v1/repositories")
+}
+
+// items is the shape of the API's plain lists.
+type items[T any] struct {
+	Items []T `json:"items"`
+}
+
+func listItems[T any](ctx context.Context, c *Client, path string) ([]T, error) {
+	out, err := getAs[items[T]](ctx, c, path)
+	if err != nil {
+		return nil, err
+	}
+	return out.Items, nil
+}
