@@ -88,7 +88,11 @@ type Reconciler struct {
 	// lastRepoRefresh: normalized repository URL -> time.Time of the last
 	// refresh request passed to the fetcher.
 	lastRepoRefresh gosync.Map
-	liveEvent       chan event.GenericEvent
+	// remoteBases: remoteBasesKey -> the repository URLs of the remote
+	// Kustomize bases of a source at its last comparison, refreshed with
+	// the app's own repositories.
+	remoteBases gosync.Map
+	liveEvent   chan event.GenericEvent
 }
 
 // SetupWithManager registers the reconciler and its live-state watches.
@@ -219,13 +223,20 @@ func (r *Reconciler) handleRefresh(ctx context.Context, app *sollv1.Application,
 	// a push that refreshes many apps of one repository costs one
 	// listing. A hard refresh also forgets cached dry runs.
 	srcs, _ := appSources(app)
-	for _, src := range srcs {
+	var repos []string
+	for i, src := range srcs {
 		if src.Chart == "" {
-			key := project.NormalizeRepoURL(src.RepoURL)
-			if last, ok := r.lastRepoRefresh.Load(key); mode == "hard" || !ok || time.Since(last.(time.Time)) > refreshDebounce {
-				r.lastRepoRefresh.Store(key, time.Now())
-				r.Fetcher.Refresh(src.RepoURL)
-			}
+			repos = append(repos, src.RepoURL)
+		}
+		if bases, ok := r.remoteBases.Load(remoteBasesKey(app, sourcePath(app, i))); ok {
+			repos = append(repos, bases.([]string)...)
+		}
+	}
+	for _, repo := range repos {
+		key := project.NormalizeRepoURL(repo)
+		if last, ok := r.lastRepoRefresh.Load(key); mode == "hard" || !ok || time.Since(last.(time.Time)) > refreshDebounce {
+			r.lastRepoRefresh.Store(key, time.Now())
+			r.Fetcher.Refresh(repo)
 		}
 	}
 	if mode == "hard" {

@@ -54,6 +54,9 @@ type Options struct {
 	// Extend, when set, adds more to the manager once the controller is
 	// set up (the API server of `soll run`).
 	Extend func(mgr ctrl.Manager) error
+	// RenderLimits bound every render (sizes, time, memory); zero fields
+	// take their defaults (see render.Limits).
+	RenderLimits render.Limits
 }
 
 // Run runs the controller until ctx ends.
@@ -141,7 +144,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Workers:            opts.Workers,
 		ErrorRetryInterval: opts.ErrorRetryInterval,
 	}
-	r.Renderer = &render.Cache{Renderer: renderers(r.pluginConfig)}
+	r.Renderer = &render.Cache{Renderer: renderers(r.pluginConfig, opts.RenderLimits)}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, err
 	}
@@ -153,14 +156,17 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	return mgr, nil
 }
 
-// renderers routes each source to the renderer of its tool.
-func renderers(plugins func() *plugin.Config) *render.Mux {
+// renderers routes each source to the renderer of its tool, each bounded
+// by limits. Kustomize inflates helmCharts with the Helm renderer, so that
+// downloaded charts are cached once.
+func renderers(plugins func() *plugin.Config, limits render.Limits) *render.Mux {
+	h := &helm.Renderer{Limits: limits}
 	return &render.Mux{Renderers: map[render.Tool]render.Renderer{
-		render.ToolDirectory: &directory.Renderer{},
-		render.ToolKustomize: &kustomize.Renderer{},
-		render.ToolHelm:      &helm.Renderer{},
-		render.ToolJsonnet:   &jsonnet.Renderer{},
-		render.ToolPlugin:    &plugin.Renderer{Config: plugins},
+		render.ToolDirectory: &directory.Renderer{Limits: limits},
+		render.ToolKustomize: &kustomize.Renderer{Limits: limits, Helm: h},
+		render.ToolHelm:      h,
+		render.ToolJsonnet:   &jsonnet.Renderer{Limits: limits},
+		render.ToolPlugin:    &plugin.Renderer{Config: plugins, Limits: limits},
 	}}
 }
 
