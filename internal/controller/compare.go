@@ -242,11 +242,11 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 		}
 		res, err := r.Renderer.Render(ctx, req)
 		if err != nil {
-			at := short(st.revision)
+			what := fmt.Sprintf("%s at %s", src.Path, short(st.revision))
 			if src.Chart != "" {
-				at = src.Chart + " " + targets[i]
+				what = fmt.Sprintf("chart %s %s", src.Chart, targets[i])
 			}
-			return nil, &stageError{renderReason(proj, err), fmt.Errorf("%s: render %s at %s: %w", sourcePath(app, i), src.Path, at, err)}
+			return nil, &stageError{renderReason(proj, err), fmt.Errorf("%s: render %s: %w", sourcePath(app, i), what, err)}
 		}
 		if src.Chart != "" {
 			st.revision = res.Revision

@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -93,6 +94,9 @@ func (e *LimitError) Error() string {
 		return fmt.Sprintf("evaluation needed more than %s of memory, the limit per render: look for a loop or a huge array or string, or raise %s",
 			formatBytes(e.Max), e.Limit)
 	default:
+		if strings.HasSuffix(e.Limit, "Bytes") {
+			return fmt.Sprintf("larger than %s, the %s limit", formatBytes(e.Max), e.Limit)
+		}
 		return fmt.Sprintf("above the limit %s of %d", e.Limit, e.Max)
 	}
 }

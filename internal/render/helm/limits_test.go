@@ -209,19 +209,27 @@ func TestTemplateExplodes(t *testing.T) {
 }
 
 // chartFromArchive renders a chart served by a repository as archive.
-func chartFromArchive(t *testing.T, r *helm.Renderer, archive []byte) error {
+// serveChart serves a repository under dir ("" or "/path") whose index
+// lists archive as demo 0.1.0, at a relative URL.
+func serveChart(t *testing.T, dir string, archive []byte) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		switch req.URL.Path {
-		case "/index.yaml":
+		case dir + "/index.yaml":
 			w.Write([]byte("apiVersion: v1\nentries:\n  demo:\n    - apiVersion: v2\n      name: demo\n      version: 0.1.0\n      urls: [demo-0.1.0.tgz]\n"))
-		case "/demo-0.1.0.tgz":
+		case dir + "/demo-0.1.0.tgz":
 			w.Write(archive)
 		default:
 			http.NotFound(w, req)
 		}
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func chartFromArchive(t *testing.T, r *helm.Renderer, archive []byte) error {
+	t.Helper()
+	srv := serveChart(t, "", archive)
 	res, err := r.Render(context.Background(), render.Request{
 		Chart: &render.ChartRef{RepoURL: srv.URL, Chart: "demo", Version: "0.1.0"},
 		App:   render.AppInfo{Name: "demo"},
@@ -257,7 +265,7 @@ func TestBadArchives(t *testing.T) {
 		entry helmtest.TarEntry
 		text  string
 	}{
-		"../ entry": {helmtest.TarEntry{Name: "demo/../../evil.yaml", Body: "x"}, `".."`},
+		"../ entry": {helmtest.TarEntry{Name: "demo/../../evil.yaml", Body: "x"}, "a .. element"},
 		"absolute":  {helmtest.TarEntry{Name: "/etc/evil.yaml", Body: "x"}, "absolute"},
 		"symlink":   {helmtest.TarEntry{Name: "demo/templates/link.yaml", Type: tar.TypeSymlink, Linkname: "/etc/passwd"}, "symlink"},
 		"hard link": {helmtest.TarEntry{Name: "demo/templates/link.yaml", Type: tar.TypeLink, Linkname: "demo/Chart.yaml"}, "link"},

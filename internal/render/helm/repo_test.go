@@ -167,3 +167,18 @@ func TestOCIRegistry(t *testing.T) {
 	}
 	t.Logf("wrong password: %v", err)
 }
+
+// TestRepositoryUnderAPath fetches a chart whose index gives a relative
+// URL, from a repository whose URL has a path and no final slash: the
+// URL is relative to the repository's directory, as in helm.
+func TestRepositoryUnderAPath(t *testing.T) {
+	archive, _ := helmtest.PackageChart(t, map[string]string{"Chart.yaml": chartYAML("demo", "0.1.0")})
+	srv := serveChart(t, "/charts", archive)
+	_, err := (&helm.Renderer{}).Render(context.Background(), render.Request{
+		Chart: &render.ChartRef{RepoURL: srv.URL + "/charts", Chart: "demo", Version: "0.1.0"},
+		App:   render.AppInfo{Name: "demo"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -9,9 +9,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"syscall"
+	"time"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/render"
@@ -108,20 +109,42 @@ func childMain(in io.Reader, out io.Writer) int {
 	return 0
 }
 
-// limitMemory makes the kernel refuse the process memory beyond max bytes
-// of data (RLIMIT_DATA: the heap; unlike RLIMIT_AS it leaves alone the
-// address space Go reserves without using), so that an evaluation that
-// grows without end dies with "out of memory". The garbage collector works
-// harder as the limit nears.
+// childExitMemory is the child's exit code when its live heap passed the
+// memory limit.
+const childExitMemory = 4
+
+// limitMemory bounds the child's memory to max bytes of live heap. A
+// watchdog reads the live heap the garbage collector measured at its last
+// cycle (every 10 ms) and ends the process once it passes max; a program
+// that grows gradually is stopped at the first cycle after. Between
+// cycles the heap may grow to twice the live heap (GOGC=100), so the
+// kernel refuses the process data memory beyond twice max and some more
+// (RLIMIT_DATA: the heap; unlike RLIMIT_AS it leaves alone the address
+// space Go reserves without using), which also stops a single huge
+// allocation at once with "out of memory".
 func limitMemory(max int64) {
 	if max <= 0 {
 		return
 	}
-	lim := uint64(max)
-	if err := syscall.Setrlimit(syscall.RLIMIT_DATA, &syscall.Rlimit{Cur: lim, Max: lim}); err != nil {
+	backstop := 2*uint64(max) + 64<<20
+	if err := syscall.Setrlimit(syscall.RLIMIT_DATA, &syscall.Rlimit{Cur: backstop, Max: backstop}); err != nil {
 		fmt.Fprintf(os.Stderr, "limit memory: %v\n", err)
 	}
-	debug.SetMemoryLimit(max / 4 * 3)
+	go watchMemory(uint64(max))
+}
+
+// watchMemory ends the process with childExitMemory once the live heap
+// holds more than max bytes.
+func watchMemory(max uint64) {
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	for {
+		metrics.Read(live)
+		if live[0].Value.Kind() == metrics.KindUint64 && live[0].Value.Uint64() > max {
+			fmt.Fprintln(os.Stderr, "the live heap passed the memory limit")
+			os.Exit(childExitMemory)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // evaluateRequest evaluates the files of req in order.
@@ -263,7 +286,7 @@ func childFailure(ctx context.Context, req childRequest, err error) error {
 	case errors.Is(pe.Err, process.ErrOutputLimit):
 		return &render.Error{File: req.App, Err: fmt.Errorf("output: %w",
 			&render.LimitError{Limit: render.LimitTotalBytes, Max: req.Limits.MaxTotalBytes})}
-	case outOfMemory(pe.StderrHead):
+	case pe.ExitCode == childExitMemory || outOfMemory(pe.StderrHead):
 		return &render.Error{File: req.App, Err: &render.LimitError{Limit: render.LimitMemory, Max: req.Limits.MaxMemoryBytes}}
 	}
 	// The Go runtime's own reason, never the program's values: a crash

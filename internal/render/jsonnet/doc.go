@@ -27,9 +27,11 @@
 // neither interrupted nor bounded in memory, so the evaluation runs in a
 // child process: the soll binary itself, started again with an environment
 // marker that this package's init recognises (child.go), with nothing else
-// in its environment. The child refuses itself memory beyond
-// MaxMemoryBytes (RLIMIT_DATA) and dies when an evaluation needs more,
-// which the parent reports as a LimitError; at the render's deadline its
+// in its environment. The child ends itself once its live heap passes
+// MaxMemoryBytes (a watchdog reads the garbage collector's measure every
+// 10 ms), and the kernel refuses it data memory beyond about twice that
+// (RLIMIT_DATA), which stops one huge allocation at once; the parent
+// reports either as a LimitError. At the render's deadline the child's
 // process group is killed, so a runaway evaluation never outlives its
 // render. Its answer is read up to MaxTotalBytes. A child costs about
 // 0.15 s of CPU (the binary's package initialisation) per render, which

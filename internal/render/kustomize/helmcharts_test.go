@@ -2,6 +2,7 @@ package kustomize
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -28,14 +29,9 @@ func webChart(prefix string) map[string]string {
 	}
 }
 
-func withFiles(base map[string]string, more map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range base {
-		out[k] = v
-	}
-	for k, v := range more {
-		out[k] = v
-	}
+func withFiles(a, b map[string]string) map[string]string {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
 	return out
 }
 
