@@ -6,6 +6,7 @@ import (
 	"time"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/render/helm/helmtest"
 	"soll.dev/internal/testenv/gitserver"
 )
 
@@ -77,4 +78,55 @@ func TestKustomizeRemoteBase(t *testing.T) {
 	h.waitForApp("remote", "synced at the base's new commit", 2*time.Minute, func(a *sollv1.Application) bool {
 		return syncedHealthy(a) && h.configMap("prod-web").Data["from"] == "shared-v2"
 	})
+}
+
+// TestKustomizeHelmCharts deploys a kustomization whose helmCharts list a
+// chart of the repository and one of a chart repository that needs the
+// credentials registered for it, when the source enables them; a Project
+// whose sourceRepos do not list the chart repository refuses it.
+func TestKustomizeHelmCharts(t *testing.T) {
+	chart := func(name string) map[string]string {
+		return map[string]string{
+			"Chart.yaml":        "apiVersion: v2\nname: " + name + "\nversion: 1.0.0\n",
+			"values.yaml":       "size: small\n",
+			"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  size: {{ .Values.size | quote }}\n",
+		}
+	}
+	archive, _ := helmtest.PackageChart(t, chart("cache"))
+	charts := helmtest.NewRepo(t, true, archive)
+	charts.User, charts.Password = "charts", "s3cret-chart-password"
+	files := map[string]string{
+		"shop/kustomization.yaml": "commonLabels: {team: shop}\nhelmCharts:\n- name: web\n  valuesInline: {size: large}\n" +
+			"- name: cache\n  repo: " + charts.URL + "\n  version: 1.0.0\n",
+	}
+	for name, content := range chart("web") {
+		files["shop/charts/web/"+name] = content
+	}
+	h := newHarnessWith(t, harnessOptions{files: files})
+	creds := credentialTemplate(h.sollNS, charts.URL, "charts", "s3cret-chart-password")
+	creds.StringData["caCert"] = string(helmtest.CAPEM(charts.Server))
+	mustCreate(t, h, creds)
+	mustCreate(t, h, newProject(h.sollNS, "narrow", func(s *sollv1.ProjectSpec) { s.SourceRepos = []string{h.git.HTTPURL(h.repo)} }))
+	enable := func(project string) func(*sollv1.Application) {
+		return func(a *sollv1.Application) {
+			a.Spec.Project = project
+			a.Spec.Source.Kustomize = &sollv1.KustomizeSource{EnableHelm: true}
+			a.Spec.SyncPolicy = &sollv1.SyncPolicy{Automated: &sollv1.AutomatedSyncPolicy{}}
+		}
+	}
+	h.createAppNamed("shop", "shop", enable(""))
+	h.createAppNamed("narrow", "shop", enable("narrow"))
+
+	h.waitForApp("shop", "synced with both charts", 2*time.Minute, syncedHealthy)
+	for name, size := range map[string]string{"web": "large", "cache": "small"} {
+		cm := h.configMap(name)
+		if cm.Data["size"] != size || cm.Labels["team"] != "shop" {
+			t.Errorf("ConfigMap %s: data %v, labels %v; want size %s and the kustomization's label", name, cm.Data, cm.Labels, size)
+		}
+	}
+	msg := comparisonError(h, "narrow")
+	t.Log(msg)
+	if !strings.Contains(msg, charts.URL) || !strings.Contains(msg, "helmCharts") || !strings.Contains(msg, "spec.sourceRepos") {
+		t.Errorf("chart repository not in sourceRepos: condition %q does not name it, helmCharts and the project field", msg)
+	}
 }
