@@ -159,6 +159,15 @@ type KustomizeSource struct {
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=1024
 	Components []string `json:"components,omitempty"`
+
+	// EnableHelm inflates the Helm charts that kustomizations list in
+	// helmCharts, as `kustomize build --enable-helm` would, but in process
+	// with soll's own Helm renderer (no helm program runs): charts from the
+	// chart home in the repository, or from a chart repository at an exact
+	// version, with the repository credentials and limits of Helm sources.
+	// Without it, a kustomization with helmCharts fails to render.
+	// +optional
+	EnableHelm bool `json:"enableHelm,omitempty"`
 }
 
 // KustomizeImage overrides one container image, as the images field of a
@@ -327,7 +336,10 @@ type HelmSource struct {
 	// +optional
 	SkipCrds bool `json:"skipCrds,omitempty"`
 
-	// SkipTests leaves out the chart's test hooks.
+	// SkipTests is deprecated and has no effect: soll never applies a
+	// chart's test hooks (helm.sh/hook test, test-success or test-failure),
+	// with or without it, because a sync is not `helm test`. It is accepted
+	// so that Applications written for Argo CD keep working.
 	// +optional
 	SkipTests bool `json:"skipTests,omitempty"`
 

@@ -130,9 +130,13 @@ type ProjectSpec struct {
 	// +optional
 	OrphanedResources *OrphanedResourcesMonitor `json:"orphanedResources,omitempty"`
 
-	// AllowRemoteKustomizeBases lets kustomizations refer to bases and
-	// resources by URL. It is off by default because such a base is
-	// fetched from a repository that sourceRepos does not restrict.
+	// AllowRemoteKustomizeBases lets the kustomizations of the Project's
+	// Applications name remote bases in Git repositories
+	// ("https://git.example.com/org/repo.git//deploy?ref=v1"). soll fetches
+	// them itself, with the repository credentials and SSH known hosts of
+	// Application sources, and only from repositories that sourceRepos
+	// allows. It is off by default: a remote base makes an Application
+	// depend on a repository and revision its own spec does not show.
 	// +optional
 	AllowRemoteKustomizeBases bool `json:"allowRemoteKustomizeBases,omitempty"`
 

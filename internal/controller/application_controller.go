@@ -95,7 +95,11 @@ type Reconciler struct {
 	// lastWrite: app key -> the resourceVersion (uint64) of soll's last
 	// write of the Application, until the cache has caught up with it.
 	lastWrite gosync.Map
-	liveEvent chan event.GenericEvent
+	// remoteBases: remoteBasesKey -> the repository URLs of the remote
+	// Kustomize bases of a source at its last comparison, refreshed with
+	// the app's own repositories.
+	remoteBases gosync.Map
+	liveEvent   chan event.GenericEvent
 }
 
 // SetupWithManager registers the reconciler and its live-state watches.
@@ -260,13 +264,20 @@ func (r *Reconciler) handleRefresh(ctx context.Context, app *sollv1.Application,
 	// a push that refreshes many apps of one repository costs one
 	// listing. A hard refresh also forgets cached dry runs.
 	srcs, _ := appSources(app)
-	for _, src := range srcs {
+	var repos []string
+	for i, src := range srcs {
 		if src.Chart == "" {
-			key := project.NormalizeRepoURL(src.RepoURL)
-			if last, ok := r.lastRepoRefresh.Load(key); mode == "hard" || !ok || time.Since(last.(time.Time)) > refreshDebounce {
-				r.lastRepoRefresh.Store(key, time.Now())
-				r.Fetcher.Refresh(src.RepoURL)
-			}
+			repos = append(repos, src.RepoURL)
+		}
+		if bases, ok := r.remoteBases.Load(remoteBasesKey(app, sourcePath(app, i))); ok {
+			repos = append(repos, bases.([]string)...)
+		}
+	}
+	for _, repo := range repos {
+		key := project.NormalizeRepoURL(repo)
+		if last, ok := r.lastRepoRefresh.Load(key); mode == "hard" || !ok || time.Since(last.(time.Time)) > refreshDebounce {
+			r.lastRepoRefresh.Store(key, time.Now())
+			r.Fetcher.Refresh(repo)
 		}
 	}
 	if mode == "hard" {

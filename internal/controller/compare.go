@@ -250,13 +250,18 @@ func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revis
 			// would lose their cached renders whenever a CRD comes.
 			req.App.KubeVersion, req.App.APIVersions = r.clusterInfo()
 		}
+		if tool == render.ToolKustomize {
+			if err := r.resolveKustomize(ctx, app, proj, sourcePath(app, i), &req); err != nil {
+				return nil, nil, err
+			}
+		}
 		res, err := r.Renderer.Render(ctx, req)
 		if err != nil {
-			at := short(st.revision)
+			what := fmt.Sprintf("%s at %s", src.Path, short(st.revision))
 			if src.Chart != "" {
-				at = src.Chart + " " + targets[i]
+				what = fmt.Sprintf("chart %s %s", src.Chart, targets[i])
 			}
-			return nil, nil, &stageError{"RenderError", fmt.Errorf("%s: render %s at %s: %w", sourcePath(app, i), src.Path, at, err)}
+			return nil, nil, &stageError{renderReason(proj, err), fmt.Errorf("%s: render %s: %w", sourcePath(app, i), what, err)}
 		}
 		if src.Chart != "" {
 			st.revision = res.Revision

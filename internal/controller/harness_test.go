@@ -19,6 +19,7 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/controller"
+	"soll.dev/internal/render"
 	"soll.dev/internal/testenv"
 	"soll.dev/internal/testenv/gitserver"
 )
@@ -54,6 +55,8 @@ type harnessOptions struct {
 	// clientQPS, when set, is the controller's client-side rate limit
 	// (QPS and burst): a lower bound on how long its API calls take.
 	clientQPS float32
+	// renderLimits are the controller's RenderLimits.
+	renderLimits render.Limits
 }
 
 // fixture copies examples/wordpress, renaming the cluster-scoped
@@ -122,6 +125,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		Namespace:          h.sollNS,
 		CacheDir:           t.TempDir(),
 		ErrorRetryInterval: o.errorRetryInterval,
+		RenderLimits:       o.renderLimits,
 		Log:                slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	h.startController()

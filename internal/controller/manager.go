@@ -54,6 +54,9 @@ type Options struct {
 	// Extend, when set, adds more to the manager once the controller is
 	// set up (the API server of `soll run`).
 	Extend func(mgr ctrl.Manager) error
+	// RenderLimits bound every render (sizes, time, memory); zero fields
+	// take their defaults (see render.Limits).
+	RenderLimits render.Limits
 }
 
 // Run runs the controller until ctx ends.
@@ -165,18 +168,21 @@ func newPipeline(cfg *rest.Config, mgr ctrl.Manager, opts Options, fetcher *git.
 		Health:      hc,
 		Log:         opts.Log,
 	}
-	r.Renderer = &render.Cache{Renderer: renderers(r.pluginConfig)}
+	r.Renderer = &render.Cache{Renderer: renderers(r.pluginConfig, opts.RenderLimits)}
 	return r, nil
 }
 
-// renderers routes each source to the renderer of its tool.
-func renderers(plugins func() *plugin.Config) *render.Mux {
+// renderers routes each source to the renderer of its tool, each bounded
+// by limits. Kustomize inflates helmCharts with the Helm renderer, so that
+// downloaded charts are cached once.
+func renderers(plugins func() *plugin.Config, limits render.Limits) *render.Mux {
+	h := &helm.Renderer{Limits: limits}
 	return &render.Mux{Renderers: map[render.Tool]render.Renderer{
-		render.ToolDirectory: &directory.Renderer{},
-		render.ToolKustomize: &kustomize.Renderer{},
-		render.ToolHelm:      &helm.Renderer{},
-		render.ToolJsonnet:   &jsonnet.Renderer{},
-		render.ToolPlugin:    &plugin.Renderer{Config: plugins},
+		render.ToolDirectory: &directory.Renderer{Limits: limits},
+		render.ToolKustomize: &kustomize.Renderer{Limits: limits, Helm: h},
+		render.ToolHelm:      h,
+		render.ToolJsonnet:   &jsonnet.Renderer{Limits: limits},
+		render.ToolPlugin:    &plugin.Renderer{Config: plugins, Limits: limits},
 	}}
 }
 

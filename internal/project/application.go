@@ -33,16 +33,19 @@ import (
 func CheckApplication(p *sollv1.Project, app *sollv1.Application) error {
 	var errs []error
 	if src := app.Spec.Source; src != nil {
-		errs = append(errs, checkRepo(p, "spec.source.repoURL", src.RepoURL))
+		errs = append(errs, CheckRepo(p, "spec.source.repoURL", src.RepoURL))
 	}
 	for i, src := range app.Spec.Sources {
-		errs = append(errs, checkRepo(p, fmt.Sprintf("spec.sources[%d].repoURL", i), src.RepoURL))
+		errs = append(errs, CheckRepo(p, fmt.Sprintf("spec.sources[%d].repoURL", i), src.RepoURL))
 	}
 	errs = append(errs, checkDestination(p, app.Spec.Destination))
 	return errors.Join(errs...)
 }
 
-func checkRepo(p *sollv1.Project, field, repoURL string) error {
+// CheckRepo reports whether spec.sourceRepos of p allows repoURL, which the
+// Application's field names: its sources, or a repository they use (a
+// kustomization's remote base, a chart repository of its helmCharts).
+func CheckRepo(p *sollv1.Project, field, repoURL string) error {
 	u := NormalizeRepoURL(repoURL)
 	allowed := false
 	for _, pattern := range p.Spec.SourceRepos {

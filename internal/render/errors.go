@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -45,6 +46,7 @@ const (
 	LimitDepth      = "MaxDepth"
 	LimitAliasNodes = "MaxAliasNodes"
 	LimitTimeout    = "Timeout"
+	LimitMemory     = "MaxMemoryBytes"
 )
 
 // LimitError reports that a render went past one of its Limits. It usually
@@ -88,7 +90,13 @@ func (e *LimitError) Error() string {
 	case LimitTimeout:
 		return fmt.Sprintf("rendering took longer than %s, the limit per render: make the application smaller or raise %s",
 			time.Duration(e.Max), e.Limit)
+	case LimitMemory:
+		return fmt.Sprintf("evaluation needed more than %s of memory, the limit per render: look for a loop or a huge array or string, or raise %s",
+			formatBytes(e.Max), e.Limit)
 	default:
+		if strings.HasSuffix(e.Limit, "Bytes") {
+			return fmt.Sprintf("larger than %s, the %s limit", formatBytes(e.Max), e.Limit)
+		}
 		return fmt.Sprintf("above the limit %s of %d", e.Limit, e.Max)
 	}
 }

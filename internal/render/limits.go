@@ -39,6 +39,11 @@ type Limits struct {
 	// Timeout bounds the time of one render. The renderer checks it between
 	// files and documents.
 	Timeout time.Duration
+	// MaxMemoryBytes bounds the memory of renders that run in a child
+	// process (Jsonnet evaluations): the process ends once its live heap
+	// passes it. Renders in the controller's own process cannot be bounded
+	// this way; their other limits bound what they hold.
+	MaxMemoryBytes int64
 }
 
 // The defaults: generous for real applications (the largest real manifests,
@@ -52,18 +57,22 @@ const (
 	DefaultMaxDepth      = 100
 	DefaultMaxAliasNodes = 100_000
 	DefaultTimeout       = time.Minute
+	// DefaultMaxMemoryBytes leaves room for large Jsonnet programs (a
+	// whole monitoring stack evaluates in a few hundred MiB).
+	DefaultMaxMemoryBytes = 1 << 30
 )
 
 // DefaultLimits returns the limits used for zero fields.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxTotalBytes: DefaultMaxTotalBytes,
-		MaxFileBytes:  DefaultMaxFileBytes,
-		MaxFiles:      DefaultMaxFiles,
-		MaxDocuments:  DefaultMaxDocuments,
-		MaxDepth:      DefaultMaxDepth,
-		MaxAliasNodes: DefaultMaxAliasNodes,
-		Timeout:       DefaultTimeout,
+		MaxTotalBytes:  DefaultMaxTotalBytes,
+		MaxFileBytes:   DefaultMaxFileBytes,
+		MaxFiles:       DefaultMaxFiles,
+		MaxDocuments:   DefaultMaxDocuments,
+		MaxDepth:       DefaultMaxDepth,
+		MaxAliasNodes:  DefaultMaxAliasNodes,
+		Timeout:        DefaultTimeout,
+		MaxMemoryBytes: DefaultMaxMemoryBytes,
 	}
 }
 
@@ -77,6 +86,7 @@ func (l Limits) WithDefaults() Limits {
 	orDefault(&l.MaxDepth, d.MaxDepth)
 	orDefault(&l.MaxAliasNodes, d.MaxAliasNodes)
 	orDefault(&l.Timeout, d.Timeout)
+	orDefault(&l.MaxMemoryBytes, d.MaxMemoryBytes)
 	return l
 }
 

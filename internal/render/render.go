@@ -57,6 +57,19 @@ type Request struct {
 	// reads path from that source. Each root is confined like Root.
 	Refs map[string]string `json:",omitempty"`
 
+	// Remotes maps the remote bases that kustomizations name, by
+	// kustomize.Remote.Key (repository and revision), to the roots of
+	// snapshots of them that the caller fetched beforehand (see
+	// kustomize.Resolver). The Kustomize renderer never fetches: a remote
+	// base missing here fails the render. Each root is confined like Root.
+	// The roots name commits, so a base's new revision is a new request.
+	Remotes map[string]string `json:",omitempty"`
+
+	// ChartCredentials holds the credentials of the chart repositories that
+	// kustomizations' helmCharts name, by repository URL. They redact
+	// themselves when printed and are not part of the request's identity.
+	ChartCredentials map[string]source.Credentials `json:"-"`
+
 	// Config identifies operator configuration the render depends on
 	// beyond the request (a plugin's definition), so that cached results
 	// are not reused after it changes.

@@ -136,14 +136,16 @@ func (f *fetcher) fetchHTTP(client *http.Client, repoURL *url.URL, src chartSour
 	if len(cv.URLs) == 0 {
 		return nil, "", fmt.Errorf("repository index lists no URL for %s %s", src.name, cv.Version)
 	}
-	chartURL, err := repoURL.Parse(cv.URLs[0])
+	// Relative chart URLs are relative to the repository directory, which
+	// the repository URL names with or without a final slash (helm's own
+	// resolution).
+	resolved, err := repo.ResolveReferenceURL(repoURL.String(), cv.URLs[0])
 	if err != nil {
 		return nil, "", fmt.Errorf("repository index lists an invalid URL for %s %s", src.name, cv.Version)
 	}
-	if !strings.HasSuffix(repoURL.Path, "/") && !chartURL.IsAbs() {
-		// Relative chart URLs are relative to the repository directory,
-		// which the repository URL names with or without a final slash.
-		chartURL = repoURL.JoinPath(cv.URLs[0])
+	chartURL, err := url.Parse(resolved)
+	if err != nil {
+		return nil, "", fmt.Errorf("repository index lists an invalid URL for %s %s", src.name, cv.Version)
 	}
 	sameHost := chartURL.Scheme == repoURL.Scheme && chartURL.Host == repoURL.Host
 	data, err := f.get(client, chartURL, src, sameHost || src.passCredentials, f.maxChartBytes, LimitChartBytes)

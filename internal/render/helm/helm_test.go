@@ -13,12 +13,13 @@ import (
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/helm"
+	"soll.dev/internal/render/helm/helmtest"
 	"soll.dev/internal/render/rendertest"
 )
 
 func TestContract(t *testing.T) {
 	rendertest.Contract(t, &helm.Renderer{}, func(t *testing.T, dir string) {
-		writeFiles(t, dir, map[string]string{
+		helmtest.WriteFiles(t, dir, map[string]string{
 			"Chart.yaml":          chartYAML("demo", "0.1.0"),
 			"values.yaml":         "greeting: hello\n",
 			"templates/cm.yaml":   configMap("{{ .Release.Name }}-cm", "greeting", "{{ .Values.greeting }}"),
@@ -31,7 +32,7 @@ func TestContract(t *testing.T) {
 
 // dbChart is the dependency served by a repository, in three versions.
 func dbChart(t *testing.T, version string) []byte {
-	data, _ := packageChart(t, map[string]string{
+	data, _ := helmtest.PackageChart(t, map[string]string{
 		"Chart.yaml":            chartYAML("db", version),
 		"values.yaml":           "size: small\n",
 		"templates/db.yaml":     configMap("{{ .Release.Name }}-db", "version", fmt.Sprintf("%q", version)),
@@ -45,7 +46,7 @@ func dbChart(t *testing.T, version string) []byte {
 // second source with shared values. It returns both roots.
 func webRepo(t *testing.T, repoURL string) (root, config string) {
 	root, config = t.TempDir(), t.TempDir()
-	writeFiles(t, filepath.Join(root, "apps", "web"), map[string]string{
+	helmtest.WriteFiles(t, filepath.Join(root, "apps", "web"), map[string]string{
 		"Chart.yaml": `apiVersion: v2
 name: web
 version: 1.0.0
@@ -116,14 +117,14 @@ spec: {}
 		"charts/common/values.yaml":      "label: none\n",
 		"charts/common/templates/x.yaml": configMap("common-{{ .Release.Name }}", "label", "{{ .Values.label }}"),
 	})
-	writeFiles(t, config, map[string]string{
+	helmtest.WriteFiles(t, config, map[string]string{
 		"web/values.yaml": "region: eu-1\n",
 	})
 	return root, config
 }
 
 func TestRenderChartWithDependencies(t *testing.T) {
-	deps := newChartRepo(t, false, dbChart(t, "1.2.0"), dbChart(t, "1.2.3"), dbChart(t, "1.3.0"))
+	deps := helmtest.NewRepo(t, false, dbChart(t, "1.2.0"), dbChart(t, "1.2.3"), dbChart(t, "1.3.0"))
 	root, config := webRepo(t, deps.URL)
 	req := render.Request{
 		Root: root,
@@ -239,7 +240,7 @@ func get(obj any, path ...any) any {
 
 func TestFileDependency(t *testing.T) {
 	root := t.TempDir()
-	writeFiles(t, root, map[string]string{
+	helmtest.WriteFiles(t, root, map[string]string{
 		"apps/web/Chart.yaml":          "apiVersion: v2\nname: web\nversion: 1.0.0\ndependencies:\n  - name: lib\n    version: 1.0.0\n    repository: file://../../charts/lib\n",
 		"apps/web/templates/cm.yaml":   configMap("web", "k", "v"),
 		"charts/lib/Chart.yaml":        chartYAML("lib", "1.0.0"),
@@ -254,7 +255,7 @@ func TestFileDependency(t *testing.T) {
 		t.Errorf("objects (-want +got):\n%s", diff)
 	}
 
-	writeFiles(t, root, map[string]string{
+	helmtest.WriteFiles(t, root, map[string]string{
 		"apps/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 1.0.0\ndependencies:\n  - name: lib\n    version: 1.0.0\n    repository: file://../../../outside\n",
 	})
 	_, err = (&helm.Renderer{}).Render(context.Background(), render.Request{Root: root, Path: "apps/web", App: render.AppInfo{Name: "web"}})

@@ -16,6 +16,7 @@ import (
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/confine"
 	"soll.dev/internal/render/helm"
+	"soll.dev/internal/render/helm/helmtest"
 )
 
 // demoRepo writes a small chart at apps/demo and returns the root.
@@ -29,7 +30,7 @@ func demoRepo(t *testing.T, extra map[string]string) string {
 	for k, v := range extra {
 		files[k] = v
 	}
-	writeFiles(t, root, files)
+	helmtest.WriteFiles(t, root, files)
 	return root
 }
 
@@ -47,7 +48,7 @@ func renderDemo(t *testing.T, r *helm.Renderer, root string, h *sollv1.HelmSourc
 
 func TestValueFilesConfined(t *testing.T) {
 	outside := t.TempDir()
-	writeFiles(t, outside, map[string]string{"secret.yaml": "k: stolen\n"})
+	helmtest.WriteFiles(t, outside, map[string]string{"secret.yaml": "k: stolen\n"})
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, root string)
@@ -208,19 +209,27 @@ func TestTemplateExplodes(t *testing.T) {
 }
 
 // chartFromArchive renders a chart served by a repository as archive.
-func chartFromArchive(t *testing.T, r *helm.Renderer, archive []byte) error {
+// serveChart serves a repository under dir ("" or "/path") whose index
+// lists archive as demo 0.1.0, at a relative URL.
+func serveChart(t *testing.T, dir string, archive []byte) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		switch req.URL.Path {
-		case "/index.yaml":
+		case dir + "/index.yaml":
 			w.Write([]byte("apiVersion: v1\nentries:\n  demo:\n    - apiVersion: v2\n      name: demo\n      version: 0.1.0\n      urls: [demo-0.1.0.tgz]\n"))
-		case "/demo-0.1.0.tgz":
+		case dir + "/demo-0.1.0.tgz":
 			w.Write(archive)
 		default:
 			http.NotFound(w, req)
 		}
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func chartFromArchive(t *testing.T, r *helm.Renderer, archive []byte) error {
+	t.Helper()
+	srv := serveChart(t, "", archive)
 	res, err := r.Render(context.Background(), render.Request{
 		Chart: &render.ChartRef{RepoURL: srv.URL, Chart: "demo", Version: "0.1.0"},
 		App:   render.AppInfo{Name: "demo"},
@@ -232,9 +241,9 @@ func chartFromArchive(t *testing.T, r *helm.Renderer, archive []byte) error {
 }
 
 func TestBadArchives(t *testing.T) {
-	chartFile := tarEntry{name: "demo/Chart.yaml", body: chartYAML("demo", "0.1.0")}
+	chartFile := helmtest.TarEntry{Name: "demo/Chart.yaml", Body: chartYAML("demo", "0.1.0")}
 	t.Run("expands beyond the limit", func(t *testing.T) {
-		archive := makeArchive(t, chartFile, tarEntry{name: "demo/files/zeros", size: 4 << 20})
+		archive := helmtest.MakeArchive(t, chartFile, helmtest.TarEntry{Name: "demo/files/zeros", Size: 4 << 20})
 		err := chartFromArchive(t, &helm.Renderer{Limits: render.Limits{MaxTotalBytes: 1 << 20}}, archive)
 		var le *render.LimitError
 		if !errors.As(err, &le) || le.Limit != render.LimitTotalBytes {
@@ -242,29 +251,29 @@ func TestBadArchives(t *testing.T) {
 		}
 	})
 	t.Run("too many files", func(t *testing.T) {
-		entries := []tarEntry{chartFile}
+		entries := []helmtest.TarEntry{chartFile}
 		for i := range 50 {
-			entries = append(entries, tarEntry{name: "demo/files/f" + string(rune('a'+i%26)) + string(rune('a'+i/26)), body: "x"})
+			entries = append(entries, helmtest.TarEntry{Name: "demo/files/f" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Body: "x"})
 		}
-		err := chartFromArchive(t, &helm.Renderer{Limits: render.Limits{MaxFiles: 20}}, makeArchive(t, entries...))
+		err := chartFromArchive(t, &helm.Renderer{Limits: render.Limits{MaxFiles: 20}}, helmtest.MakeArchive(t, entries...))
 		var le *render.LimitError
 		if !errors.As(err, &le) || le.Limit != render.LimitFiles {
 			t.Errorf("error %v is not a MaxFiles LimitError", err)
 		}
 	})
 	refused := map[string]struct {
-		entry tarEntry
+		entry helmtest.TarEntry
 		text  string
 	}{
-		"../ entry": {tarEntry{name: "demo/../../evil.yaml", body: "x"}, `".."`},
-		"absolute":  {tarEntry{name: "/etc/evil.yaml", body: "x"}, "absolute"},
-		"symlink":   {tarEntry{name: "demo/templates/link.yaml", typ: tar.TypeSymlink, linkname: "/etc/passwd"}, "symlink"},
-		"hard link": {tarEntry{name: "demo/templates/link.yaml", typ: tar.TypeLink, linkname: "demo/Chart.yaml"}, "link"},
-		"device":    {tarEntry{name: "demo/templates/dev", typ: tar.TypeChar}, "not a regular file"},
+		"../ entry": {helmtest.TarEntry{Name: "demo/../../evil.yaml", Body: "x"}, "a .. element"},
+		"absolute":  {helmtest.TarEntry{Name: "/etc/evil.yaml", Body: "x"}, "absolute"},
+		"symlink":   {helmtest.TarEntry{Name: "demo/templates/link.yaml", Type: tar.TypeSymlink, Linkname: "/etc/passwd"}, "symlink"},
+		"hard link": {helmtest.TarEntry{Name: "demo/templates/link.yaml", Type: tar.TypeLink, Linkname: "demo/Chart.yaml"}, "link"},
+		"device":    {helmtest.TarEntry{Name: "demo/templates/dev", Type: tar.TypeChar}, "not a regular file"},
 	}
 	for name, tt := range refused {
 		t.Run(name, func(t *testing.T) {
-			err := chartFromArchive(t, &helm.Renderer{}, makeArchive(t, chartFile, tt.entry))
+			err := chartFromArchive(t, &helm.Renderer{}, helmtest.MakeArchive(t, chartFile, tt.entry))
 			var re *render.Error
 			if !errors.As(err, &re) {
 				t.Errorf("error %v is not a *render.Error", err)

@@ -26,7 +26,7 @@ import (
 
 // The reasons an archive entry is refused.
 var (
-	errArchiveParent   = errors.New(`chart archive holds an entry with "..": charts must not write outside their directory`)
+	errArchiveParent   = errors.New("chart archive holds an entry with a .. element: charts must not write outside their directory")
 	errArchiveAbsolute = errors.New("chart archive holds an entry with an absolute path")
 	errArchiveLink     = errors.New("chart archive holds a symlink or hard link: charts must hold regular files only")
 	errArchiveType     = errors.New("chart archive holds an entry that is not a regular file or directory")

@@ -16,13 +16,14 @@ import (
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/helm"
+	"soll.dev/internal/render/helm/helmtest"
 	"soll.dev/internal/source"
 )
 
 // appChart packages chart "app" at version, rendering a ConfigMap that
 // tells its version.
 func appChart(t *testing.T, version string) []byte {
-	data, _ := packageChart(t, map[string]string{
+	data, _ := helmtest.PackageChart(t, map[string]string{
 		"Chart.yaml":        chartYAML("app", version),
 		"values-extra.yaml": "extra: from-chart-file\n",
 		"templates/cm.yaml": configMap("app", "version", `"{{ .Chart.Version }}"`) + "  extra: {{ .Values.extra | default \"none\" }}\n",
@@ -31,9 +32,9 @@ func appChart(t *testing.T, version string) []byte {
 }
 
 func TestHTTPRepository(t *testing.T) {
-	repo := newChartRepo(t, true, appChart(t, "1.0.0"), appChart(t, "1.4.2"), appChart(t, "2.0.0"), appChart(t, "1.5.0-rc.1"))
-	repo.user, repo.password = "ci", "s3cret"
-	creds := source.Credentials{Username: "ci", Password: "s3cret", CACert: caPEM(repo.Server)}
+	repo := helmtest.NewRepo(t, true, appChart(t, "1.0.0"), appChart(t, "1.4.2"), appChart(t, "2.0.0"), appChart(t, "1.5.0-rc.1"))
+	repo.User, repo.Password = "ci", "s3cret"
+	creds := source.Credentials{Username: "ci", Password: "s3cret", CACert: helmtest.CAPEM(repo.Server)}
 	r := &helm.Renderer{}
 	versionOf := func(t *testing.T, version string, creds source.Credentials) (string, error) {
 		t.Helper()
@@ -67,7 +68,7 @@ func TestHTTPRepository(t *testing.T) {
 	} else if strings.Contains(err.Error(), "guess") {
 		t.Errorf("error %q quotes the password", err)
 	}
-	none := source.Credentials{CACert: caPEM(repo.Server)}
+	none := source.Credentials{CACert: helmtest.CAPEM(repo.Server)}
 	if _, err := versionOf(t, "^1.0.0", none); err == nil || !strings.Contains(err.Error(), "needs credentials") {
 		t.Errorf("no credentials: error %v, want one saying credentials are needed", err)
 	}
@@ -107,7 +108,7 @@ func TestCredentialsStayOnTheRepositoryHost(t *testing.T) {
 	}))
 	defer index.Close()
 	_, err := (&helm.Renderer{}).Render(context.Background(), render.Request{
-		Chart: &render.ChartRef{RepoURL: index.URL, Chart: "app", Credentials: source.Credentials{BearerToken: "tok", CACert: caPEM(index)}},
+		Chart: &render.ChartRef{RepoURL: index.URL, Chart: "app", Credentials: source.Credentials{BearerToken: "tok", CACert: helmtest.CAPEM(index)}},
 		App:   render.AppInfo{Name: "app"},
 	})
 	if err != nil {
@@ -141,7 +142,7 @@ func TestOCIRegistry(t *testing.T) {
 		}
 	}
 	r := &helm.Renderer{}
-	ref := &render.ChartRef{RepoURL: "oci://" + host + "/charts", Chart: "app", Version: "~1.2", Credentials: source.Credentials{Username: "robot", Password: "pw", CACert: caPEM(srv)}}
+	ref := &render.ChartRef{RepoURL: "oci://" + host + "/charts", Chart: "app", Version: "~1.2", Credentials: source.Credentials{Username: "robot", Password: "pw", CACert: helmtest.CAPEM(srv)}}
 	res, err := r.Render(context.Background(), render.Request{Chart: ref, App: render.AppInfo{Name: "app"}})
 	if err != nil {
 		t.Fatalf("Render: %v", err)
@@ -165,4 +166,19 @@ func TestOCIRegistry(t *testing.T) {
 		t.Errorf("error %q quotes the password", err)
 	}
 	t.Logf("wrong password: %v", err)
+}
+
+// TestRepositoryUnderAPath fetches a chart whose index gives a relative
+// URL, from a repository whose URL has a path and no final slash: the
+// URL is relative to the repository's directory, as in helm.
+func TestRepositoryUnderAPath(t *testing.T) {
+	archive, _ := helmtest.PackageChart(t, map[string]string{"Chart.yaml": chartYAML("demo", "0.1.0")})
+	srv := serveChart(t, "/charts", archive)
+	_, err := (&helm.Renderer{}).Render(context.Background(), render.Request{
+		Chart: &render.ChartRef{RepoURL: srv.URL + "/charts", Chart: "demo", Version: "0.1.0"},
+		App:   render.AppInfo{Name: "demo"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -22,14 +22,20 @@
 // where the snapshot lives.
 //
 // Limits: the depth of calls (Renderer.MaxStack), the size of each file's
-// JSON and of all of them (MaxFileBytes, MaxTotalBytes), and time
-// (Limits.Timeout). go-jsonnet cannot be interrupted, so the evaluation runs
-// on a goroutine of its own: at the deadline Render returns a LimitError
-// and the goroutine runs on in the background until its next import, which
-// then fails, or until it ends. A loop without imports runs until it ends,
-// possibly never; while a few such goroutines run, Render refuses new
-// renders. Memory is not bounded: one builtin call such as
-// std.range(1, 1e9) allocates gigabytes at once.
+// JSON and of all of them (MaxFileBytes, MaxTotalBytes), time
+// (Limits.Timeout) and memory (Limits.MaxMemoryBytes). go-jsonnet can be
+// neither interrupted nor bounded in memory, so the evaluation runs in a
+// child process: the soll binary itself, started again with an environment
+// marker that this package's init recognises (child.go), with nothing else
+// in its environment. The child ends itself once its live heap passes
+// MaxMemoryBytes (a watchdog reads the garbage collector's measure every
+// 10 ms), and the kernel refuses it data memory beyond about twice that
+// (RLIMIT_DATA), which stops one huge allocation at once; the parent
+// reports either as a LimitError. At the render's deadline the child's
+// process group is killed, so a runaway evaluation never outlives its
+// render. Its answer is read up to MaxTotalBytes. A child costs about
+// 0.15 s of CPU (the binary's package initialisation) per render, which
+// the render cache pays once per commit and application.
 //
 // Errors are *render.Error values located at the file and line go-jsonnet
 // reports, which may be in a library. Their messages go through

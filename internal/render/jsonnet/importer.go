@@ -1,7 +1,6 @@
 package jsonnet
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,10 +21,9 @@ import (
 // locations go-jsonnet puts in errors and std.thisFile never show where the
 // snapshot lives on the host.
 //
-// It runs on the evaluating goroutine only; the Budget is not touched by
-// anyone else until the evaluation has ended or been abandoned.
+// It runs in the evaluation's child process, which is killed at the
+// render's deadline.
 type importer struct {
-	ctx    context.Context
 	root   *confine.Root
 	budget *render.Budget
 	app    string   // the application directory, clean
@@ -63,8 +61,8 @@ func (e notFoundError) Error() string {
 
 func (notFoundError) Is(target error) bool { return target == fs.ErrNotExist }
 
-func newImporter(ctx context.Context, root *confine.Root, b *render.Budget, app string, libs []string) *importer {
-	return &importer{ctx: ctx, root: root, budget: b, app: app, libs: libs, files: map[string]gojsonnet.Contents{}}
+func newImporter(root *confine.Root, b *render.Budget, app string, libs []string) *importer {
+	return &importer{root: root, budget: b, app: app, libs: libs, files: map[string]gojsonnet.Contents{}}
 }
 
 // Import implements gojsonnet.Importer. from is a path this importer
@@ -87,11 +85,6 @@ func (im *importer) Import(from, imported string) (gojsonnet.Contents, string, e
 }
 
 func (im *importer) find(from, imported string) (gojsonnet.Contents, string, error) {
-	// After the deadline, an evaluation that goes on in the background
-	// fails at its next import.
-	if err := im.budget.Check(im.ctx); err != nil {
-		return gojsonnet.Contents{}, "", err
-	}
 	switch {
 	case imported == "":
 		return gojsonnet.Contents{}, "", confine.ErrInvalid

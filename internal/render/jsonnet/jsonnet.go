@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"path"
 	"strings"
-	"sync/atomic"
 
 	gojsonnet "github.com/google/go-jsonnet"
 
@@ -20,35 +19,25 @@ import (
 // Renderer.MaxStack is zero, go-jsonnet's own default.
 const DefaultMaxStack = 500
 
-// maxAbandoned bounds the evaluations that went past their deadline and
-// still run in the background (see Renderer). Past it, renders fail at once
-// rather than pile up goroutines that burn CPU.
-const maxAbandoned = 4
-
 // Renderer renders the *.jsonnet files of an application directory. The
-// zero value is ready to use, with the default limits; it must not be copied
-// after first use.
+// zero value is ready to use, with the default limits.
 type Renderer struct {
 	// Limits bound every render; zero fields take their defaults.
 	// MaxFileBytes and MaxTotalBytes bound both the files imported and the
-	// JSON each file evaluates to.
+	// JSON each file evaluates to; MaxMemoryBytes bounds the evaluation's
+	// process.
 	Limits render.Limits
 
 	// MaxStack bounds the depth of Jsonnet calls; 0 means DefaultMaxStack.
 	MaxStack int
-
-	// abandoned counts evaluations that outlived their render.
-	abandoned atomic.Int32
 }
 
 var _ render.Renderer = (*Renderer)(nil)
 
 // Render evaluates the *.jsonnet files directly in req.Path, sorted by name,
-// with the options in req.Jsonnet (nil means none).
+// with the options in req.Jsonnet (nil means none), in a child process (see
+// childEnv).
 func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Result, error) {
-	if n := r.abandoned.Load(); n >= maxAbandoned {
-		return nil, &render.Error{Err: fmt.Errorf("%d Jsonnet evaluations that went past the render time limit are still running: retry later, and look for applications whose Jsonnet never ends", n)}
-	}
 	ctx, cancel := render.WithTimeout(ctx, r.Limits)
 	defer cancel()
 	budget := render.NewBudget(r.Limits)
@@ -68,8 +57,6 @@ func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Resu
 	if err != nil {
 		return nil, err
 	}
-	// Closing the root under an abandoned evaluation is wanted: its next
-	// read fails.
 	defer root.Close()
 	files, err := entryFiles(root, budget, app)
 	if err != nil {
@@ -79,8 +66,10 @@ func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Resu
 		return nil, &render.Error{File: app, Err: err}
 	}
 
-	imp := newImporter(ctx, root, budget, app, libs)
-	outputs, err := r.evaluate(ctx, r.newVM(opts, imp), imp, files)
+	outputs, err := evaluateInChild(ctx, childRequest{
+		Root: root.Name(), App: app, Libs: libs, Files: files,
+		Options: opts, MaxStack: r.MaxStack, Limits: budget.Limits(),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -127,13 +116,13 @@ func entryFiles(root *confine.Root, b *render.Budget, app string) ([]string, err
 	return files, nil
 }
 
-// newVM configures a VM for one render. std.trace output is dropped: it
-// would print values into the controller's log.
-func (r *Renderer) newVM(opts sollv1.JsonnetSource, imp *importer) *gojsonnet.VM {
+// newVM configures a VM for one evaluation. std.trace output is dropped:
+// it would print values into the controller's log.
+func newVM(opts sollv1.JsonnetSource, maxStack int, imp *importer) *gojsonnet.VM {
 	vm := gojsonnet.MakeVM()
 	vm.Importer(imp)
 	vm.SetTraceOut(io.Discard)
-	vm.MaxStack = r.MaxStack
+	vm.MaxStack = maxStack
 	if vm.MaxStack <= 0 {
 		vm.MaxStack = DefaultMaxStack
 	}
@@ -152,59 +141,6 @@ func (r *Renderer) newVM(opts sollv1.JsonnetSource, imp *importer) *gojsonnet.VM
 		}
 	}
 	return vm
-}
-
-// evaluated is what the evaluating goroutine hands back.
-type evaluated struct {
-	outputs []string
-	err     error
-}
-
-// evaluate evaluates files, in order, to JSON.
-//
-// go-jsonnet takes no context, so the evaluation runs on a goroutine of its
-// own and evaluate stops waiting for it when ctx ends. The goroutine cannot
-// be stopped: it runs on until its evaluation ends. Its next import fails
-// once ctx has ended, which ends most real programs soon; a loop without
-// imports runs to completion, or forever. Those goroutines are counted, and
-// while maxAbandoned of them run, Render refuses new renders.
-func (r *Renderer) evaluate(ctx context.Context, vm *gojsonnet.VM, imp *importer, files []string) ([]string, error) {
-	done := make(chan evaluated, 1)
-	limits := imp.budget.Limits()
-	go func() {
-		var ev evaluated
-		defer func() {
-			if p := recover(); p != nil {
-				ev = evaluated{err: &render.Error{Err: fmt.Errorf("jsonnet evaluation crashed: %v", p)}}
-			}
-			done <- ev
-		}()
-		var total int64
-		for _, f := range files {
-			out, err := evaluateFile(vm, imp, f)
-			if err != nil {
-				ev.err = err
-				return
-			}
-			total += int64(len(out))
-			if err := outputFits(limits, int64(len(out)), total); err != nil {
-				ev.err = &render.Error{File: f, Err: fmt.Errorf("output: %w", err)}
-				return
-			}
-			ev.outputs = append(ev.outputs, out)
-		}
-	}()
-	select {
-	case ev := <-done:
-		return ev.outputs, ev.err
-	case <-ctx.Done():
-		r.abandoned.Add(1)
-		go func() {
-			<-done
-			r.abandoned.Add(-1)
-		}()
-		return nil, &render.Error{File: imp.app, Err: context.Cause(ctx)}
-	}
 }
 
 // evaluateFile evaluates the file name, relative to the root, to JSON.

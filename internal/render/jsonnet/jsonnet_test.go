@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -320,31 +321,89 @@ func TestRenderErrors(t *testing.T) {
 	}
 }
 
-// TestTimeoutEndsEvaluation checks that an evaluation abandoned at the
-// deadline ends at its next import, and that while too many run, renders
-// are refused.
-func TestTimeoutEndsEvaluation(t *testing.T) {
-	root := app(t, map[string]string{
-		"apps/demo/main.jsonnet":  "local f(n) = if n == 0 then import 'one.libsonnet' else f(n - 1) + f(n - 1);\nf(60)",
-		"apps/demo/one.libsonnet": "1",
-	})
-	r := &Renderer{Limits: render.Limits{Timeout: 100 * time.Millisecond}}
-	if _, err := r.Render(context.Background(), render.Request{Root: root, Path: "apps/demo"}); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Render = %v, want a timeout", err)
+// TestRunawayEvaluationIsKilled checks that evaluations that never end
+// or grow without end are stopped at the render's time or memory limit,
+// with an error saying which, and that nothing of them keeps running: the
+// evaluation runs in a child process, killed with its process group.
+func TestRunawayEvaluationIsKilled(t *testing.T) {
+	tests := []struct {
+		name    string
+		code    string
+		timeout time.Duration
+		limit   string
+		msg     string
+	}{
+		{
+			// 2^60 calls, without an import to fail at.
+			name:    "time",
+			code:    "local f(n) = if n == 0 then 1 else f(n - 1) + f(n - 1);\nf(60)",
+			timeout: 2 * time.Second,
+			limit:   render.LimitTimeout, msg: "rendering took longer than 2s",
+		},
+		{
+			// One allocation of 8 GB.
+			name:    "memory at once",
+			code:    "std.length(std.range(1, 1e9))",
+			timeout: time.Minute,
+			limit:   render.LimitMemory, msg: "needed more than 64 MiB of memory",
+		},
+		{
+			// An array growing one element at a time.
+			name:    "memory growing",
+			code:    "std.length(std.makeArray(1e9, function(i) i))",
+			timeout: time.Minute,
+			limit:   render.LimitMemory, msg: "needed more than 64 MiB of memory",
+		},
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for r.abandoned.Load() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the abandoned evaluation still runs after 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := app(t, map[string]string{"apps/demo/main.jsonnet": tt.code})
+			r := &Renderer{Limits: render.Limits{Timeout: tt.timeout, MaxMemoryBytes: 64 << 20}}
+			start := time.Now()
+			_, err := r.Render(context.Background(), render.Request{Root: root, Path: "apps/demo"})
+			took := time.Since(start)
+			var le *render.LimitError
+			if !errors.As(err, &le) || le.Limit != tt.limit {
+				t.Fatalf("Render = %v, want a LimitError on %s", err, tt.limit)
+			}
+			if !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("error %q does not say %q", err, tt.msg)
+			}
+			if took > tt.timeout+5*time.Second {
+				t.Errorf("Render took %s", took)
+			}
+			if kids := children(t); len(kids) > 0 {
+				t.Errorf("child processes %v still run after Render returned", kids)
+			}
+		})
 	}
+}
 
-	r.abandoned.Store(maxAbandoned)
-	_, err := r.Render(context.Background(), render.Request{Root: root, Path: "apps/demo"})
-	if err == nil || !strings.Contains(err.Error(), "still running") {
-		t.Errorf("Render with %d abandoned evaluations = %v, want a refusal", maxAbandoned, err)
+// children lists the processes whose parent is this one.
+func children(t *testing.T) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
 	}
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// The state and the parent's pid follow the command name in
+		// parentheses.
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid()) {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
 
 // TestCodeImportsFromApp checks that code given in the Application imports

@@ -16,15 +16,20 @@ import (
 
 // The refusals, for errors.Is. Their messages say what to do instead.
 var (
-	// ErrRemote refuses remote bases and resources.
-	ErrRemote = errors.New("remote bases and resources are refused: soll renders only the repository snapshot and never fetches (kustomize would run git or download it); copy it into the repository or pin it as a path")
-	// ErrHelm refuses Helm chart inflation.
-	ErrHelm = errors.New("inflating Helm charts from a kustomization is refused (it needs the helm program): render the chart with a Helm source instead")
+	// ErrRemote refuses remote bases that were not fetched for the render:
+	// those of applications whose Project does not allow them.
+	ErrRemote = errors.New("remote bases are fetched only for applications whose Project allows them (spec.allowRemoteKustomizeBases): ask an admin to allow them, or copy the base into the repository")
+	// ErrHelm refuses Helm chart inflation where the application does not
+	// enable it.
+	ErrHelm = errors.New("inflating Helm charts is off for this application: set spec.source.kustomize.enableHelm to true (soll inflates them with its own Helm renderer, in process), or render the chart with a Helm source")
 	// ErrPlugin refuses KRM functions, exec and Go plugins.
 	ErrPlugin = errors.New("KRM functions, exec and Go plugins are refused: only kustomize's builtin generators and transformers run in soll")
 	// ErrAbsolute refuses absolute paths in kustomizations.
 	ErrAbsolute = errors.New("absolute paths are refused: give a path relative to the kustomization")
 )
+
+// errHelmGenerator refuses the older ways to inflate a chart.
+var errHelmGenerator = errors.New("the HelmChartInflationGenerator builtin is not supported: list the chart in the kustomization's helmCharts")
 
 // fieldError is a refusal about one entry of a kustomization field.
 type fieldError struct {
@@ -36,22 +41,38 @@ type fieldError struct {
 func (e *fieldError) Error() string { return fmt.Sprintf("%s: %q: %v", e.field, e.entry, e.err) }
 func (e *fieldError) Unwrap() error { return e.err }
 
-// checkKustomization refuses what a kustomization at file (relative to the
-// root) may not do in soll, before kustomize acts on it: remote bases and
-// resources (kustomize would exec git or download them), Helm charts
-// (it would exec helm), plugins other than builtins, absolute paths, and
-// relative paths that climb out of the repository.
-func checkKustomization(file string, data []byte) error {
+// checkOptions say what kustomizations may do beyond kustomize's builtins.
+type checkOptions struct {
+	// remote returns the path, relative to the kustomization's directory,
+	// of the fetched snapshot directory of a remote base entry; nil refuses
+	// remote bases.
+	remote func(entry string) (string, error)
+	// helm allows helmCharts.
+	helm bool
+}
+
+// checkKustomization refuses what a kustomization at rel (relative to its
+// snapshot's root) may not do in soll, before kustomize acts on it: remote
+// bases and resources that were not fetched and remote files (kustomize
+// would exec git or download them), Helm charts unless allowed (kustomize
+// would exec helm), plugins other than builtins, absolute paths, and
+// relative paths that climb out of the snapshot. It returns the parsed
+// kustomization and, for each remote base entry, the local path to read it
+// from instead.
+func checkKustomization(rel string, data []byte, opts checkOptions) (*types.Kustomization, map[string]string, error) {
 	var k types.Kustomization
 	if err := kyaml.Unmarshal(data, &k); err != nil {
 		// Fail closed: what cannot be checked is not built.
 		msg, _, _ := strings.Cut(err.Error(), "\n")
-		return fmt.Errorf("invalid kustomization: %s", msg)
+		return nil, nil, fmt.Errorf("invalid kustomization: %s", msg)
 	}
-	if len(k.HelmCharts) > 0 || len(k.HelmChartInflationGenerator) > 0 || k.HelmGlobals != nil {
-		return fmt.Errorf("helmCharts: %w", ErrHelm)
+	if len(k.HelmChartInflationGenerator) > 0 {
+		return nil, nil, fmt.Errorf("helmChartInflationGenerator: %w", errHelmGenerator)
 	}
-	c := checker{dir: path.Dir(file)}
+	if (len(k.HelmCharts) > 0 || k.HelmGlobals != nil) && !opts.helm {
+		return nil, nil, fmt.Errorf("helmCharts: %w", ErrHelm)
+	}
+	c := checker{dir: path.Dir(rel), opts: opts}
 	for _, f := range []struct {
 		name  string
 		paths []string
@@ -103,24 +124,68 @@ func checkKustomization(file string, data []byte) error {
 	for _, g := range k.SecretGenerator {
 		c.sources("secretGenerator", g.KvPairSources)
 	}
-	return c.err
+	for i, h := range k.HelmCharts {
+		field := fmt.Sprintf("helmCharts[%d]", i)
+		c.optional(field+".valuesFile", h.ValuesFile)
+		for _, f := range h.AdditionalValuesFiles {
+			c.path(field+".additionalValuesFiles", f)
+		}
+	}
+	if k.HelmGlobals != nil {
+		c.optional("helmGlobals.chartHome", k.HelmGlobals.ChartHome)
+	}
+	if c.err != nil {
+		return nil, nil, c.err
+	}
+	return &k, c.rewrites, nil
 }
 
 // checker collects the refusals of one kustomization's paths.
 type checker struct {
-	dir string // the kustomization's directory, relative to the root
-	err error
+	dir      string // the kustomization's directory, relative to the root
+	opts     checkOptions
+	rewrites map[string]string // remote base entries to their local paths
+	err      error
 }
 
 // path checks p, a path or URL written in field.
 func (c *checker) path(field, p string) {
+	if remoteFields[field] && isRemote(p) {
+		c.remote(field, p)
+		return
+	}
 	if err := checkPath(c.dir, p); err != nil {
 		entry := p
-		if errors.Is(err, ErrRemote) {
+		if errors.Is(err, errRemoteField) {
 			entry = redact(p)
 		}
 		c.err = errors.Join(c.err, &fieldError{field: field, entry: entry, err: err})
 	}
+}
+
+// remote checks the remote base p, written in field, and records where to
+// read it from.
+func (c *checker) remote(field, p string) {
+	local, err := c.localOf(p)
+	if err != nil {
+		c.err = errors.Join(c.err, &fieldError{field: field, entry: redact(p), err: err})
+		return
+	}
+	if c.rewrites == nil {
+		c.rewrites = map[string]string{}
+	}
+	c.rewrites[p] = local
+}
+
+// localOf returns the local path of the remote base p.
+func (c *checker) localOf(p string) (string, error) {
+	if _, err := ParseRemote(p); err != nil {
+		return "", err
+	}
+	if c.opts.remote == nil {
+		return "", ErrRemote
+	}
+	return c.opts.remote(p)
 }
 
 // optional checks p when it is set.
@@ -144,12 +209,13 @@ func (c *checker) sources(field string, s types.KvPairSources) {
 	c.optional(field, s.EnvSource)
 }
 
-// checkPath checks p, written in a kustomization in dir: it must be local,
-// relative and stay inside the root.
+// checkPath checks p, written in a kustomization in dir where a file or a
+// local directory is expected: it must be local, relative and stay inside
+// the root.
 func checkPath(dir, p string) error {
 	switch {
 	case isRemote(p):
-		return ErrRemote
+		return errRemoteField
 	case strings.HasPrefix(p, "/") || strings.HasPrefix(p, `\`):
 		return ErrAbsolute
 	case dir != "" && escapes(path.Join(dir, p)):
@@ -221,7 +287,7 @@ func checkPluginConfigs(field string, data []byte, inline bool) error {
 			continue
 		}
 		if doc.Kind == "HelmChartInflationGenerator" {
-			return fmt.Errorf("%s: %w", what, ErrHelm)
+			return fmt.Errorf("%s: %w", what, errHelmGenerator)
 		}
 		if err := checkConfigPaths(what, &n); err != nil {
 			return err
@@ -260,7 +326,7 @@ func checkConfigPaths(field string, n *yaml.Node) error {
 						p = after
 					}
 					if err := checkPath("", p); err != nil && !strings.Contains(p, "\n") {
-						if errors.Is(err, ErrRemote) {
+						if errors.Is(err, errRemoteField) {
 							p = redact(p)
 						}
 						return &fieldError{field: field, entry: p, err: err}

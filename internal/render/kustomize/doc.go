@@ -21,12 +21,27 @@
 //     encrypted resources and generator inputs work; plaintext is never
 //     written nor quoted in errors;
 //   - nothing is written, fetched or executed. Each kustomization is
-//     checked as it is read (check.go): remote bases and resources (which
-//     kustomize would clone with git or download), Helm chart inflation
-//     (which needs the helm program), KRM functions and exec or Go plugins
-//     are refused with an error naming the kustomization and the entry.
-//     Kustomize itself runs with builtin plugins only and Helm disabled, a
-//     second line of defence.
+//     checked as it is read (check.go): remote files, KRM functions and
+//     exec or Go plugins are refused with an error naming the
+//     kustomization and the entry. Kustomize itself runs with builtin
+//     plugins only and Helm disabled, a second line of defence.
+//
+// Two things kustomize would fetch or execute are done by soll instead,
+// when allowed:
+//
+//   - remote bases (resources, bases and components naming a directory of
+//     a Git repository, "https://host/org/repo.git//deploy?ref=v1") are
+//     fetched before the render by the caller, through a Resolver that
+//     walks the kustomizations the build will read; the render reads each
+//     from its snapshot (Request.Remotes), mounted beside the
+//     application's repository and confined to it, the kustomization
+//     pointing to it by a relative path (prepare.go). Without a fetched
+//     snapshot a remote base is refused (ErrRemote);
+//   - Helm charts of helmCharts are inflated, for applications that enable
+//     it, with soll's Helm renderer (helmcharts.go) into generated files
+//     the kustomization lists as resources, so that its transformers apply
+//     to them; charts come from the chart home in the repository or from
+//     a chart repository at an exact version.
 //
 // The objects come out in kustomize's output order, each with the
 // application's kustomization file as its origin. Kustomize's own errors

@@ -27,25 +27,36 @@ var errOutside = errors.New("the path leads outside the repository: every file a
 // build never needs to write.
 var errReadOnly = errors.New("the repository is read-only while rendering")
 
-// fileSystem is kustomize's view of the repository snapshot: a
-// filesys.FileSystem whose every read goes through a confine.Root and the
-// render's Budget, is decrypted when a Decrypter is set, and is checked for
-// YAML bombs before kustomize parses it.
+// fileSystem is kustomize's view of the repository snapshot and of the
+// snapshots of its remote bases: a filesys.FileSystem whose every read goes
+// through a confine.Root and the render's Budget, is decrypted when a
+// Decrypter is set, and is checked for YAML bombs before kustomize parses
+// it.
 //
 // Kustomize works with absolute paths; the fileSystem accepts those under
-// dir, the absolute path of the root, and nothing else. It is used by one
-// build goroutine at a time: the Budget is not safe for concurrent use.
+// its mounts' directories, and nothing else. It is used by one build
+// goroutine at a time: the Budget is not safe for concurrent use.
 type fileSystem struct {
 	ctx       context.Context
-	root      *confine.Root
-	dir       string // the root's absolute path, as kustomize sees it
 	budget    *render.Budget
 	decrypter render.Decrypter
 
+	// mounts are the snapshot roots read: the application's repository
+	// first, then the remote bases' snapshots, mounted as kustomizations
+	// name them.
+	mounts []*mount
+	// remotes are the fetched remote bases (render.Request.Remotes).
+	remotes map[string]string
+	// helm inflates helmCharts; nil when they are refused.
+	helm *inflater
+
 	// edited holds the files served from memory instead of the snapshot,
-	// by path relative to the root: the application's kustomization with
-	// the overrides applied.
+	// by loc: the application's kustomization with the overrides applied.
 	edited map[string][]byte
+	// built holds kustomizations as kustomize reads them, by loc, once
+	// checked: remote bases pointed to their snapshots, Helm charts
+	// inflated into generated files (also in built).
+	built map[string][]byte
 
 	// failure is the first refusal (confinement, limits, decryption, a
 	// forbidden kustomization). Kustomize may wrap it beyond recognition
@@ -55,27 +66,87 @@ type fileSystem struct {
 
 var _ filesys.FileSystem = (*fileSystem)(nil)
 
-// abs returns the absolute path kustomize uses for rel, a path relative
-// to the root.
-func (f *fileSystem) abs(rel string) string {
-	return filepath.Join(f.dir, filepath.FromSlash(rel))
+// mount is one snapshot root the build reads.
+type mount struct {
+	dir    string // the root's absolute path, as kustomize sees it
+	root   *confine.Root
+	remote *Remote // the remote base it was mounted for; nil for the application's repository
 }
 
-// rel returns name, an absolute path under the root (or one relative to
-// it), as a slash-separated path relative to the root.
-func (f *fileSystem) rel(name string) (string, error) {
+// loc is a path in a mount.
+type loc struct {
+	m   *mount
+	rel string // slash-separated, relative to the mount's root
+}
+
+// String names the path in errors and keys: relative to the repository
+// root, or as a remote base URL (see display).
+func (l loc) String() string { return display(l.m.remote, l.rel) }
+
+// abs returns the absolute path kustomize uses for l.
+func (l loc) abs() string {
+	return filepath.Join(l.m.dir, filepath.FromSlash(l.rel))
+}
+
+// newFileSystem returns the file system of a build of the application in
+// root.
+func newFileSystem(ctx context.Context, root *confine.Root, budget *render.Budget, req render.Request) *fileSystem {
+	return &fileSystem{
+		ctx: ctx, budget: budget, decrypter: req.Decrypter,
+		mounts:  []*mount{{dir: root.Name(), root: root}},
+		remotes: req.Remotes,
+		edited:  map[string][]byte{}, built: map[string][]byte{},
+	}
+}
+
+// app returns the location of rel in the application's repository.
+func (f *fileSystem) app(rel string) loc { return loc{m: f.mounts[0], rel: rel} }
+
+// close closes the remote bases' roots; the caller closes the
+// application's.
+func (f *fileSystem) close() {
+	for _, m := range f.mounts[1:] {
+		m.root.Close()
+	}
+}
+
+// mount returns the mount of the snapshot root dir, mounting it for
+// remote on first use.
+func (f *fileSystem) mount(dir string, remote *Remote) (*mount, error) {
+	for _, m := range f.mounts {
+		if m.dir == dir {
+			return m, nil
+		}
+	}
+	root, err := confine.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	m := &mount{dir: root.Name(), root: root, remote: remote}
+	f.mounts = append(f.mounts, m)
+	return m, nil
+}
+
+// locate maps name, an absolute path under a mount (or one relative to
+// the application's repository root), to its loc.
+func (f *fileSystem) locate(name string) (loc, error) {
 	if !filepath.IsAbs(name) {
-		name = filepath.Join(f.dir, name)
+		name = filepath.Join(f.mounts[0].dir, name)
 	}
 	name = filepath.Clean(name)
-	if name == f.dir {
-		return ".", nil
+	var best *mount
+	for _, m := range f.mounts {
+		if (name == m.dir || strings.HasPrefix(name, m.dir+string(filepath.Separator))) && (best == nil || len(m.dir) > len(best.dir)) {
+			best = m
+		}
 	}
-	rest, ok := strings.CutPrefix(name, f.dir+string(filepath.Separator))
-	if !ok {
-		return "", errOutside
+	if best == nil {
+		return loc{}, errOutside
 	}
-	return filepath.ToSlash(rest), nil
+	if name == best.dir {
+		return loc{m: best, rel: "."}, nil
+	}
+	return loc{m: best, rel: filepath.ToSlash(name[len(best.dir)+1:])}, nil
 }
 
 // fail records err about file as the render's failure, unless one is
@@ -97,73 +168,89 @@ func refused(err error) bool {
 	return err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, confine.ErrNotRegular)
 }
 
-// resolve maps name to a path relative to the root, recording a refusal.
-func (f *fileSystem) resolve(name string) (string, error) {
+// resolve maps name to its loc, recording a refusal.
+func (f *fileSystem) resolve(name string) (loc, error) {
 	if err := f.budget.Check(f.ctx); err != nil {
-		return "", f.fail("", err)
+		return loc{}, f.fail("", err)
 	}
-	rel, err := f.rel(name)
+	l, err := f.locate(name)
 	if err != nil {
-		return "", f.fail(f.display(name), err)
+		return loc{}, f.fail(f.display(name), err)
 	}
-	return rel, nil
+	return l, nil
 }
 
-// display names a path outside the root relative to it ("../../etc"), so
-// that messages never show where the snapshot is on disk.
+// display names a path outside the mounts relative to the application's
+// repository root ("../../etc"), so that messages never show where the
+// snapshot is on disk.
 func (f *fileSystem) display(name string) string {
-	if r, err := filepath.Rel(f.dir, name); err == nil {
+	if r, err := filepath.Rel(f.mounts[0].dir, name); err == nil {
 		return filepath.ToSlash(r)
 	}
 	return name
 }
 
 // stat describes name, recording refusals.
-func (f *fileSystem) stat(name string) (string, fs.FileInfo, error) {
-	rel, err := f.resolve(name)
+func (f *fileSystem) stat(name string) (loc, fs.FileInfo, error) {
+	l, err := f.resolve(name)
 	if err != nil {
-		return "", nil, err
+		return loc{}, nil, err
 	}
-	info, err := f.root.Stat(rel)
+	info, err := l.m.root.Stat(l.rel)
 	if refused(err) {
-		return rel, nil, f.fail(rel, err)
+		return l, nil, f.fail(l.String(), err)
 	}
-	return rel, info, err
+	return l, info, err
 }
 
-// ReadFile reads name through the Budget, decrypts it and checks it.
-// Kustomization files are checked for what soll refuses (see check.go);
-// every file is measured for YAML bombs, since kustomize parses many of
-// them.
+// ReadFile reads name (see read). Kustomization files are checked for what
+// soll refuses (see check.go) and prepared for kustomize (see
+// kustomization); other files are checked for builtin plugin configs.
 func (f *fileSystem) ReadFile(name string) ([]byte, error) {
-	rel, err := f.resolve(name)
+	l, err := f.resolve(name)
 	if err != nil {
 		return nil, err
 	}
-	data, ok := f.edited[rel]
-	if !ok {
-		if data, err = f.budget.ReadFile(f.root, rel); err != nil {
-			if refused(err) {
-				return nil, f.fail(rel, err)
-			}
-			return nil, &fs.PathError{Op: "read", Path: rel, Err: err}
-		}
-		if f.decrypter != nil {
-			if data, _, err = f.decrypter.Decrypt(f.ctx, rel, data); err != nil {
-				return nil, f.fail(rel, fmt.Errorf("decrypt: %w", err))
-			}
-		}
+	if data, ok := f.built[l.String()]; ok {
+		return data, nil
 	}
-	if isKustomization(rel) {
-		err = checkKustomization(rel, data)
+	data, err := f.read(l)
+	if err != nil {
+		return nil, err
+	}
+	if isKustomization(l.rel) {
+		data, err = f.kustomization(l, data)
 	} else if bytes.Contains(data, []byte("builtin")) {
 		err = checkPluginConfigs("", data, false)
 	}
 	if err != nil {
-		return nil, f.fail(rel, err)
+		return nil, f.fail(l.String(), err)
 	}
-	if err := manifest.CheckYAML(f.ctx, rel, data, f.budget); err != nil {
-		return nil, f.fail(rel, err)
+	return data, nil
+}
+
+// read reads the file at l through the Budget, or its edited version,
+// decrypts it, and measures it for YAML bombs, since kustomize parses most
+// files it reads.
+func (f *fileSystem) read(l loc) ([]byte, error) {
+	file := l.String()
+	data, ok := f.edited[file]
+	if !ok {
+		var err error
+		if data, err = f.budget.ReadFile(l.m.root, l.rel); err != nil {
+			if refused(err) {
+				return nil, f.fail(file, err)
+			}
+			return nil, &fs.PathError{Op: "read", Path: file, Err: err}
+		}
+		if f.decrypter != nil {
+			if data, _, err = f.decrypter.Decrypt(f.ctx, file, data); err != nil {
+				return nil, f.fail(file, fmt.Errorf("decrypt: %w", err))
+			}
+		}
+	}
+	if err := manifest.CheckYAML(f.ctx, file, data, f.budget); err != nil {
+		return nil, f.fail(file, err)
 	}
 	return data, nil
 }
@@ -195,26 +282,26 @@ func (f *fileSystem) Exists(name string) bool {
 // loop made of symlinked directories is stopped by the kernel's limit on
 // symlinks in a path.
 func (f *fileSystem) CleanedAbs(name string) (filesys.ConfirmedDir, string, error) {
-	rel, info, err := f.stat(name)
+	l, info, err := f.stat(name)
 	if err != nil {
 		return "", "", err
 	}
 	if info.IsDir() {
-		return filesys.ConfirmedDir(f.abs(rel)), "", nil
+		return filesys.ConfirmedDir(l.abs()), "", nil
 	}
-	return filesys.ConfirmedDir(f.abs(path.Dir(rel))), path.Base(rel), nil
+	return filesys.ConfirmedDir(loc{m: l.m, rel: path.Dir(l.rel)}.abs()), path.Base(l.rel), nil
 }
 
 // ReadDir lists the names in the directory name, counted by the Budget.
 func (f *fileSystem) ReadDir(name string) ([]string, error) {
-	rel, err := f.resolve(name)
+	l, err := f.resolve(name)
 	if err != nil {
 		return nil, err
 	}
-	entries, err := f.budget.ReadDir(f.root, rel)
+	entries, err := f.budget.ReadDir(l.m.root, l.rel)
 	if err != nil {
 		if refused(err) {
-			return nil, f.fail(rel, err)
+			return nil, f.fail(l.String(), err)
 		}
 		return nil, err
 	}

@@ -20,6 +20,10 @@ import (
 type Renderer struct {
 	// Limits bound every render; zero fields take their defaults.
 	Limits render.Limits
+
+	// Helm inflates the charts of helmCharts, for applications that enable
+	// it (spec.source.kustomize.enableHelm); nil refuses them.
+	Helm render.Renderer
 }
 
 var _ render.Renderer = (*Renderer)(nil)
@@ -49,9 +53,13 @@ func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Resu
 		return nil, err
 	}
 
-	fsys := &fileSystem{ctx: ctx, root: root, dir: root.Name(), budget: budget, decrypter: req.Decrypter}
+	fsys := newFileSystem(ctx, root, budget, req)
+	defer fsys.close()
+	if req.Kustomize != nil && req.Kustomize.EnableHelm {
+		fsys.helm = &inflater{fsys: fsys, helm: r.Helm, req: req}
+	}
 	if hasOverrides(req.Kustomize) {
-		data, err := fsys.ReadFile(fsys.abs(kfile))
+		data, err := fsys.read(fsys.app(kfile))
 		if err != nil {
 			return nil, fsys.error(kfile, err)
 		}
@@ -59,9 +67,9 @@ func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Resu
 		if err != nil {
 			return nil, &render.Error{File: kfile, Err: err}
 		}
-		fsys.edited = map[string][]byte{kfile: edited}
+		fsys.edited[kfile] = edited
 	}
-	out, err := build(ctx, fsys, fsys.abs(app))
+	out, err := build(ctx, fsys, fsys.app(app).abs())
 	if err != nil {
 		return nil, fsys.error(kfile, err)
 	}
@@ -198,8 +206,11 @@ func (f *fileSystem) clean(msg string) string {
 			msg = msg[:i] + "(contents omitted)"
 		}
 	}
-	msg = strings.ReplaceAll(msg, f.dir+"/", "")
-	msg = strings.ReplaceAll(msg, f.dir, ".")
+	for i := len(f.mounts) - 1; i >= 0; i-- {
+		m := f.mounts[i]
+		msg = strings.ReplaceAll(msg, m.dir+"/", display(m.remote, ""))
+		msg = strings.ReplaceAll(msg, m.dir, display(m.remote, "."))
+	}
 	msg = strings.Join(strings.Fields(msg), " ")
 	if len(msg) > 1000 {
 		msg = strings.ToValidUTF8(msg[:1000], "") + "..."

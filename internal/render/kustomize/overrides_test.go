@@ -174,7 +174,7 @@ func TestOverridesRefused(t *testing.T) {
 		{"patch path out of the repository", sollv1.KustomizeSource{Patches: []sollv1.KustomizePatch{{Path: "../../x.yaml"}}}, errOutside, "kustomize.patches[0]: path"},
 		{"absolute patch path", sollv1.KustomizeSource{Patches: []sollv1.KustomizePatch{{Path: "/etc/passwd"}}}, ErrAbsolute, "kustomize.patches[0]"},
 		{"component out of the repository", sollv1.KustomizeSource{Components: []string{"../.."}}, errOutside, "kustomize.components[0]"},
-		{"remote component", sollv1.KustomizeSource{Components: []string{"github.com/org/repo/comp"}}, ErrRemote, "kustomize.components[0]"},
+		{"remote component", sollv1.KustomizeSource{Components: []string{"github.com/org/repo/comp"}}, errRemoteField, "kustomize.components[0]"},
 		{"unknown patch option", sollv1.KustomizeSource{Patches: []sollv1.KustomizePatch{{Patch: "[]", Options: map[string]bool{"force": true}}}}, nil, `unknown option "force"`},
 	}
 	for _, tt := range tests {

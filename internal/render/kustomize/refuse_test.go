@@ -107,14 +107,19 @@ func TestRefused(t *testing.T) {
 			match: ErrRemote,
 		},
 		{
+			name:  "remote file",
+			files: map[string]string{"kustomization.yaml": "resources:\n- https://example.com/deploy.yaml\n"},
+			match: errNotGit, want: "soll fetches remote bases from Git only",
+		},
+		{
 			name:  "remote patch file",
 			files: map[string]string{"kustomization.yaml": "resources:\n- cm.yaml\npatches:\n- path: http://example.com/p.yaml\n", "cm.yaml": configMap},
-			match: ErrRemote,
+			match: errRemoteField,
 		},
 		{
 			name:  "helmCharts",
 			files: map[string]string{"kustomization.yaml": "helmCharts:\n- name: redis\n  repo: https://charts.example.com\n"},
-			match: ErrHelm, want: "with a Helm source",
+			match: ErrHelm, want: "set spec.source.kustomize.enableHelm to true",
 		},
 		{
 			name: "Helm chart generator in a file",
@@ -122,7 +127,7 @@ func TestRefused(t *testing.T) {
 				"kustomization.yaml": "generators:\n- helm.yaml\n",
 				"helm.yaml":          "apiVersion: builtin\nkind: HelmChartInflationGenerator\nmetadata:\n  name: x\nchartName: redis\n",
 			},
-			file: "apps/demo/helm.yaml", match: ErrHelm,
+			file: "apps/demo/helm.yaml", match: errHelmGenerator,
 		},
 		{
 			name: "exec KRM function transformer",
@@ -268,7 +273,7 @@ func TestWritesRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	f := &fileSystem{ctx: context.Background(), root: r, dir: root, budget: render.NewBudget(render.Limits{})}
+	f := newFileSystem(context.Background(), r, render.NewBudget(render.Limits{}), render.Request{})
 	for name, err := range map[string]error{
 		"WriteFile": f.WriteFile(filepath.Join(root, "x"), []byte("x")),
 		"MkdirAll":  f.MkdirAll(filepath.Join(root, "d")),

@@ -1,0 +1,186 @@
+package helmtest
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	repo "helm.sh/helm/v4/pkg/repo/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// WriteFiles writes files (slash-separated names relative to dir) into dir.
+func WriteFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// PackageChart builds a chart directory from files (slash-separated names)
+// and packages it with helm's own packaging, returning the .tgz.
+func PackageChart(t *testing.T, files map[string]string) ([]byte, *chart.Chart) {
+	t.Helper()
+	dir := t.TempDir()
+	WriteFiles(t, dir, files)
+	ch, err := loader.LoadDir(dir)
+	if err != nil {
+		t.Fatalf("load test chart: %v", err)
+	}
+	out := t.TempDir()
+	file, err := chartutil.Save(ch, out)
+	if err != nil {
+		t.Fatalf("package test chart: %v", err)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, ch
+}
+
+// Repo is an in-test Helm chart repository.
+type Repo struct {
+	*httptest.Server
+	index  *repo.IndexFile
+	charts map[string][]byte // file name → archive
+	// User and Password, when set, are required as basic auth.
+	User, Password string
+}
+
+// NewRepo serves charts (archives) as a Helm repository, over TLS when tls
+// is set, until the test ends.
+func NewRepo(t *testing.T, tls bool, archives ...[]byte) *Repo {
+	t.Helper()
+	r := &Repo{index: repo.NewIndexFile(), charts: map[string][]byte{}}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if r.User != "" {
+			u, p, ok := req.BasicAuth()
+			if !ok || u != r.User || p != r.Password {
+				w.Header().Set("WWW-Authenticate", `Basic realm="charts"`)
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+		}
+		name := strings.TrimPrefix(req.URL.Path, "/")
+		if name == "index.yaml" {
+			data, err := yaml.Marshal(r.index)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.Write(data)
+			return
+		}
+		data, ok := r.charts[name]
+		if !ok {
+			http.NotFound(w, req)
+			return
+		}
+		w.Write(data)
+	})
+	if tls {
+		r.Server = httptest.NewTLSServer(handler)
+	} else {
+		r.Server = httptest.NewServer(handler)
+	}
+	t.Cleanup(r.Close)
+	for _, a := range archives {
+		r.Add(t, a)
+	}
+	return r
+}
+
+// Add adds a packaged chart to the repository.
+func (r *Repo) Add(t *testing.T, archive []byte) {
+	t.Helper()
+	ch, err := loader.LoadArchive(bytes.NewReader(archive))
+	if err != nil {
+		t.Fatalf("load test archive: %v", err)
+	}
+	name := fmt.Sprintf("%s-%s.tgz", ch.Name(), ch.Metadata.Version)
+	r.charts[name] = archive
+	// Relative URLs, as `helm repo index` writes without --url.
+	if err := r.index.MustAdd(ch.Metadata, name, "", "sha256:0"); err != nil {
+		t.Fatal(err)
+	}
+	r.index.SortEntries()
+}
+
+// CAPEM returns the PEM of a TLS test server's certificate, to trust it.
+func CAPEM(s *httptest.Server) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
+}
+
+// TarEntry is one entry of a hand-made archive.
+type TarEntry struct {
+	Name     string
+	Type     byte // tar.TypeReg when zero
+	Body     string
+	Size     int64 // for a body of zeros, instead of Body
+	Linkname string
+}
+
+// MakeArchive writes a .tgz with the given entries, for archives helm's
+// packaging would not write.
+func MakeArchive(t *testing.T, entries ...TarEntry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for _, e := range entries {
+		typ := e.Type
+		if typ == 0 {
+			typ = tar.TypeReg
+		}
+		size := int64(len(e.Body))
+		if e.Size > 0 {
+			size = e.Size
+		}
+		if typ != tar.TypeReg {
+			size = 0
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: e.Name, Typeflag: typ, Size: size, Mode: 0o644, Linkname: e.Linkname}); err != nil {
+			t.Fatal(err)
+		}
+		if typ != tar.TypeReg {
+			continue
+		}
+		if e.Size > 0 {
+			zeros := make([]byte, 1<<20)
+			for left := e.Size; left > 0; left -= int64(len(zeros)) {
+				if _, err := tw.Write(zeros[:min(left, int64(len(zeros)))]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			continue
+		}
+		if _, err := tw.Write([]byte(e.Body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
