@@ -303,7 +303,7 @@ func checkAudit(t *testing.T, c *api) {
 		"admin logged in: done",
 		"admin created app greeting: created",
 		"admin tried to create app refused: refused (Invalid)",
-		"app greeting: sync to ",
+		"app greeting: automated sync to ",
 	}
 	var got []string
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
