@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,53 +15,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/auth"
 	"soll.dev/internal/controller"
-	"soll.dev/internal/serve"
+	"soll.dev/internal/serve/servetest"
 	"soll.dev/internal/testenv"
 	"soll.dev/internal/testenv/gitserver"
 )
-
-// startSoll runs soll in this process as `soll run` does, the controller
-// and the API of namespace ns, on addr (127.0.0.1:0 for any port), until
-// the test ends; it returns the API's base URL.
-func startSoll(t *testing.T, env *testenv.Env, ns, addr string) string {
-	t.Helper()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ready := make(chan string, 1)
-	mgr, err := controller.NewManager(env.Config, controller.Options{
-		Namespace: ns, CacheDir: t.TempDir(), Log: quiet, RefreshInterval: time.Hour,
-		Extend: func(mgr ctrl.Manager) error {
-			return serve.Add(context.Background(), mgr, serve.Options{Addr: addr, Namespace: ns, Version: "test",
-				InsecureCookies: true, Log: quiet, Ready: func(a string) { ready <- a }})
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("soll: %v", err)
-		}
-	})
-	select {
-	case a := <-ready:
-		return "http://" + a
-	case err := <-done:
-		t.Fatalf("soll stopped: %v", err)
-	case <-time.After(2 * time.Minute):
-		t.Fatal("soll's API did not start")
-	}
-	return ""
-}
 
 // freeAddr returns a loopback address with a port free a moment ago, for
 // servers whose URL must be known before they start.
@@ -153,7 +114,7 @@ func TestCLIThroughTheAPI(t *testing.T) {
 		return map[string]string{"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: greeting\ndata:\n  text: " + text + "\n"}
 	}
 	git.Commit(t, "config", gitserver.DefaultBranch, gitserver.Change{Message: "v1", Files: configMap("hello")})
-	base := startSoll(t, env, ns, "127.0.0.1:0")
+	base := servetest.Start(t, env, ns, servetest.Options{InsecureCookies: true})
 	password := initialPassword(t, env, ns)
 
 	r := soll(t, withStdin("wrong-password\n"), "login", base, "--username", "admin", "--password-stdin")

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"soll.dev/internal/serve"
+	"soll.dev/internal/serve/servetest"
 	"soll.dev/internal/testenv"
 	"soll.dev/internal/testenv/oidcprovider"
 )
@@ -104,7 +105,7 @@ func TestSSOLoginSavesContext(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	base := startSoll(t, env, ns, addr)
+	base := servetest.Start(t, env, ns, servetest.Options{Addr: addr, InsecureCookies: true})
 
 	seen, forged := make(chan browsed, 1), make(chan int, 1)
 	g := newGlobals(strings.NewReader(""))

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"slices"
@@ -18,13 +17,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/auth"
 	"soll.dev/internal/controller"
 	"soll.dev/internal/serve"
+	"soll.dev/internal/serve/servetest"
 	"soll.dev/internal/server"
 	"soll.dev/internal/testenv"
 	"soll.dev/internal/testenv/gitserver"
@@ -79,48 +78,6 @@ func TestRunServesTheAPI(t *testing.T) {
 	t.Run("as a separate server", func(t *testing.T) { testAPIFlow(t, true) })
 }
 
-// startSoll starts the controller with the API mounted (soll run), or the
-// controller and, in another manager, the API alone (soll controller and
-// soll server); it returns the API's base URL.
-func startSoll(t *testing.T, env *testenv.Env, ns string, separate bool) string {
-	t.Helper()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	addr := make(chan string, 1)
-	extend := func(mgr ctrl.Manager) error {
-		return serve.Add(context.Background(), mgr, serve.Options{Addr: "127.0.0.1:0", Namespace: ns, Version: "test",
-			Log: quiet, Ready: func(a string) { addr <- a }})
-	}
-	// The hourly refresh: only the webhook can bring a new commit in time.
-	ctrlOpts := controller.Options{Namespace: ns, CacheDir: t.TempDir(), Log: quiet, RefreshInterval: time.Hour, Extend: extend}
-	managers := []controller.Options{ctrlOpts}
-	if separate {
-		managers[0].Extend = nil
-		managers = append(managers, controller.Options{Namespace: ns, Log: quiet, NoController: true, Extend: extend})
-	}
-	for _, opts := range managers {
-		mgr, err := controller.NewManager(env.Config, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- mgr.Start(mctx) }()
-		t.Cleanup(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("manager: %v", err)
-			}
-		})
-	}
-	select {
-	case a := <-addr:
-		return "http://" + a
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the API did not start")
-	}
-	return ""
-}
-
 func testAPIFlow(t *testing.T, separate bool) {
 	env := testenv.Cluster(t)
 	env.InstallCRDs(t)
@@ -139,7 +96,7 @@ func testAPIFlow(t *testing.T, separate bool) {
 		t.Fatal(err)
 	}
 
-	base := startSoll(t, env, ns, separate)
+	base := servetest.Start(t, env, ns, servetest.Options{Separate: separate})
 	c := &api{t: t, base: base}
 
 	if code, _ := c.do("GET", "/api/v1/applications", nil); code != http.StatusUnauthorized {
