@@ -2,6 +2,8 @@ package diff
 
 import (
 	"context"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -113,5 +115,56 @@ func TestSeededApplySkipsTheNextDryRun(t *testing.T) {
 	d.Diff(context.Background(), []Item{{Desired: desired, Live: later}})
 	if n := kube.calls.Load(); n != 1 {
 		t.Fatalf("%d dry runs once the object changed, want 1", n)
+	}
+}
+
+// racingKube simulates another controller that writes the object once
+// more after each of the first writes reads: every dry run sees a
+// version one ahead of what the last reread returned.
+type racingKube struct {
+	mu      sync.Mutex
+	version int
+	writes  int // writes still to come
+}
+
+func (k *racingKube) object(obj *unstructured.Unstructured) *unstructured.Unstructured {
+	o := obj.DeepCopy()
+	o.SetResourceVersion(strconv.Itoa(k.version))
+	o.SetAnnotations(map[string]string{"revision": strconv.Itoa(k.version)})
+	return o
+}
+
+func (k *racingKube) Apply(_ context.Context, obj *unstructured.Unstructured, _ bool) (*unstructured.Unstructured, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.writes > 0 {
+		k.writes--
+		k.version++
+	}
+	return k.object(obj), nil
+}
+
+func (k *racingKube) reread(_ context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.object(obj), nil
+}
+
+func TestRereadWhileAnotherControllerWrites(t *testing.T) {
+	desired := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "a", "namespace": "n"}}}
+	for _, tc := range []struct {
+		writes int
+		want   Status
+	}{
+		{writes: 0, want: Synced},
+		{writes: 2, want: Synced},                     // the controller wrote twice: settles within the attempts
+		{writes: rereadAttempts + 1, want: OutOfSync}, // never settles: bounded, reported as is
+	} {
+		kube := &racingKube{version: 1, writes: tc.writes}
+		live, _ := kube.reread(context.Background(), desired)
+		d := &Differ{Kube: kube, Reread: kube.reread}
+		if got := d.Diff(context.Background(), []Item{{Desired: desired, Live: live}})[0].Status; got != tc.want {
+			t.Errorf("%d concurrent writes: %s, want %s", tc.writes, got, tc.want)
+		}
 	}
 }

@@ -119,14 +119,23 @@ func (d *Differ) Diff(ctx context.Context, items []Item) []Result {
 	return results
 }
 
+// rereadAttempts bounds how often one comparison rereads an object that
+// keeps changing under it.
+const rereadAttempts = 3
+
 func (d *Differ) diffOne(ctx context.Context, it Item) Result {
 	res := d.diffOnce(ctx, it)
-	if d.Reread != nil && res.Err == nil && res.Live != nil && res.Target != nil &&
-		res.Target.GetResourceVersion() != "" && res.Target.GetResourceVersion() != res.Live.GetResourceVersion() {
-		if live, err := d.Reread(ctx, it.Desired); err == nil && live != nil {
-			it.Live = live
-			res = d.diffOnce(ctx, it)
+	// Another controller may write between the reread and the next dry
+	// run (the Deployment controller sets its revision annotation right
+	// after a template change), so a few attempts are allowed.
+	for attempt := 0; attempt < rereadAttempts && d.Reread != nil && res.Err == nil && res.Live != nil && res.Target != nil &&
+		res.Target.GetResourceVersion() != "" && res.Target.GetResourceVersion() != res.Live.GetResourceVersion(); attempt++ {
+		live, err := d.Reread(ctx, it.Desired)
+		if err != nil || live == nil {
+			break
 		}
+		it.Live = live
+		res = d.diffOnce(ctx, it)
 	}
 	return res
 }
