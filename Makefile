@@ -29,13 +29,15 @@ build: ## build the soll binary into bin/
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN_DIR)/soll ./cmd/soll
 
 .PHONY: generate
-generate: ## regenerate deepcopy code and CRD manifests from api/, and the API reference from the server's routes
+generate: ## regenerate deepcopy code and CRD manifests from api/, the API reference from the server's routes and the CLI reference from the commands
 	@# controller-gen never deletes files: start clean so a removed type leaves no stale CRD.
 	find api -name zz_generated.deepcopy.go -delete
 	rm -f config/crd/soll.dev_*.yaml
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=false paths=./api/... output:crd:artifacts:config=config/crd
 	$(GO) run ./hack/apidoc -o docs/user/api-reference.md
+	@# TMPDIR fixed: some flag defaults name the temporary directory.
+	TMPDIR=/tmp $(GO) run ./hack/clidoc -o docs/user/cli-reference.md
 
 .PHONY: verify
 verify: ## fail when generated code or go.mod files are stale, or code is unformatted

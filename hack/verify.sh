@@ -38,7 +38,7 @@ for mod in localcluster/build/*/go.mod; do
 done
 
 # Paths that regeneration may change; they must match HEAD afterwards.
-checked=(api config/crd docs/user/api-reference.md)
+checked=(api config/crd docs/user/api-reference.md docs/user/cli-reference.md)
 for m in "${modules[@]}"; do
 	checked+=("$m/go.mod")
 	[[ -f $m/go.sum ]] && checked+=("$m/go.sum")
