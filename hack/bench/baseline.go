@@ -48,7 +48,7 @@ func (b *bench) baseline(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cpBefore := cpuOf(b.controlPlanePIDs())
+	cpBefore := b.controlPlaneCPU()
 
 	start := time.Now()
 	var retries atomic.Int64
@@ -70,7 +70,7 @@ func (b *bench) baseline(ctx context.Context) error {
 	} else {
 		fmt.Printf("    all %d Deployments Available after %s\n", n, r.baseAvailable.Round(time.Millisecond))
 	}
-	r.baseControlPlaneCPU = cpuOf(b.controlPlanePIDs()) - cpBefore
+	r.baseControlPlaneCPU = b.controlPlaneCPU().sub(cpBefore)
 	if apiAfter, err := apiServerRequests(ctx, b.kube); err == nil {
 		r.baseAPI = apiAfter.sub(apiBefore)
 	}

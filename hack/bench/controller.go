@@ -42,9 +42,9 @@ func (b *bench) startController(ctx context.Context) (controllerRun, error) {
 	cacheDir := filepath.Join(b.work, "soll-cache")
 	logPath := filepath.Join(b.work, "soll.log")
 	if b.cfg.controller == "inprocess" {
-		return startInProcess(ctx, b.restCfg, cacheDir, logPath, b.cfg.workers)
+		return startInProcess(ctx, b.restCfg, cacheDir, logPath, b.cfg.workers, b.cfg.writes)
 	}
-	return startChild(ctx, b.sollBin, b.cluster.Kubeconfig, cacheDir, logPath, b.cfg.workers)
+	return startChild(ctx, b.sollBin, b.cluster.Kubeconfig, cacheDir, logPath, b.cfg.workers, b.cfg.writes)
 }
 
 // childController is `soll controller` as a child process.
@@ -55,7 +55,7 @@ type childController struct {
 	exited     chan struct{}
 }
 
-func startChild(ctx context.Context, bin, kubeconfig, cacheDir, logPath string, workers int) (*childController, error) {
+func startChild(ctx context.Context, bin, kubeconfig, cacheDir, logPath string, workers, writes int) (*childController, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -66,7 +66,7 @@ func startChild(ctx context.Context, bin, kubeconfig, cacheDir, logPath string, 
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.Command(bin, "controller", "--kubeconfig", kubeconfig, "--namespace", sollNamespace,
-		"--cache-dir", cacheDir, "--workers", strconv.Itoa(workers), "--metrics-addr", addr)
+		"--cache-dir", cacheDir, "--workers", strconv.Itoa(workers), "--max-parallel-writes", strconv.Itoa(writes), "--metrics-addr", addr)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Should this program die without cleaning up, the kernel stops soll.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -145,7 +145,7 @@ type inProcessController struct {
 	log        io.Closer
 }
 
-func startInProcess(ctx context.Context, cfg *rest.Config, cacheDir, logPath string, workers int) (*inProcessController, error) {
+func startInProcess(ctx context.Context, cfg *rest.Config, cacheDir, logPath string, workers, writes int) (*inProcessController, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -162,11 +162,12 @@ func startInProcess(ctx context.Context, cfg *rest.Config, cacheDir, logPath str
 	cfg.QPS, cfg.Burst = 0, 0
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &countingTransport{next: rt, counter: counter} })
 	mgr, err := controller.NewManager(cfg, controller.Options{
-		Namespace:   sollNamespace,
-		CacheDir:    cacheDir,
-		Workers:     workers,
-		MetricsAddr: addr,
-		Log:         slog.New(slog.NewJSONHandler(logFile, nil)),
+		Namespace:         sollNamespace,
+		CacheDir:          cacheDir,
+		Workers:           workers,
+		MaxParallelWrites: writes,
+		MetricsAddr:       addr,
+		Log:               slog.New(slog.NewJSONHandler(logFile, nil)),
 	})
 	if err != nil {
 		logFile.Close()

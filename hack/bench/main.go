@@ -26,6 +26,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"soll.dev/internal/controller"
 )
 
 // config is what the flags set.
@@ -37,6 +39,7 @@ type config struct {
 	keep          bool
 	timeout       time.Duration
 	workers       int
+	writes        int
 	controller    string // "process" or "inprocess"
 	sollBin       string
 	cpuProfile    string
@@ -53,7 +56,8 @@ func main() {
 	flag.StringVar(&cfg.clusterDir, "cluster-dir", "", "directory for the local cluster (default: a temporary directory); its contents are replaced")
 	flag.BoolVar(&cfg.keep, "keep", false, "leave the cluster running and keep the work directory (Git repository, soll log) after the run")
 	flag.DurationVar(&cfg.timeout, "timeout", 15*time.Minute, "the longest wait for one phase (all Deployments Available, all apps Synced and Healthy)")
-	flag.IntVar(&cfg.workers, "workers", 32, "soll's --workers: applications reconciled in parallel")
+	flag.IntVar(&cfg.workers, "workers", controller.DefaultWorkers, "soll's --workers: applications reconciled in parallel")
+	flag.IntVar(&cfg.writes, "max-parallel-writes", controller.DefaultMaxParallelWrites, "soll's --max-parallel-writes: writes in flight at once over all apps (0: no limit)")
 	flag.StringVar(&cfg.controller, "controller", "process", `where soll runs: "process" (the built binary, measured alone) or "inprocess" (in this process, for profiling)`)
 	flag.StringVar(&cfg.sollBin, "soll-bin", "", "a prebuilt soll binary (default: build ./cmd/soll into the work directory)")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "with -controller=inprocess: write a CPU profile of the sync phase to this file")

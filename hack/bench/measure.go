@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,15 +43,49 @@ func procMem(pid int) (rss, peak int64, err error) {
 	return rss, peak, nil
 }
 
-// cpuOf sums the CPU time of several processes; gone ones count zero.
-func cpuOf(pids []int) time.Duration {
-	var total time.Duration
-	for _, pid := range pids {
-		if d, err := localcluster.ProcessCPU(pid); err == nil {
-			total += d
+// cpuTimes is the CPU time of the control plane's processes by name.
+type cpuTimes map[string]time.Duration
+
+func (c cpuTimes) total() time.Duration {
+	var t time.Duration
+	for _, d := range c {
+		t += d
+	}
+	return t
+}
+
+func (c cpuTimes) sub(before cpuTimes) cpuTimes {
+	out := cpuTimes{}
+	for k, d := range c {
+		out[k] = d - before[k]
+	}
+	return out
+}
+
+// String is the total and the share of each process, largest first.
+func (c cpuTimes) String() string {
+	names := make([]string, 0, len(c))
+	for k := range c {
+		names = append(names, k)
+	}
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(c[b], c[a]), cmp.Compare(a, b)) })
+	var parts []string
+	for _, k := range names {
+		parts = append(parts, fmt.Sprintf("%s %.0f", strings.TrimPrefix(k, "kube-"), c[k].Seconds()))
+	}
+	return fmt.Sprintf("%s (%s)", secs(c.total()), strings.Join(parts, ", "))
+}
+
+// controlPlaneCPU reads the CPU time of each control-plane process; gone
+// ones count zero. Processes of the same name (the nodes) are summed.
+func (b *bench) controlPlaneCPU() cpuTimes {
+	out := cpuTimes{}
+	for _, p := range b.cluster.Processes {
+		if d, err := localcluster.ProcessCPU(p.PID); err == nil {
+			out[p.Name] += d
 		}
 	}
-	return total
+	return out
 }
 
 // rssSampler records the largest resident set of a process, sampled every

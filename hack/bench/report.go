@@ -33,7 +33,7 @@ type report struct {
 	baseAvailableCount  int
 	baseDelete          time.Duration
 	baseAPI             requestCounts
-	baseControlPlaneCPU time.Duration
+	baseControlPlaneCPU cpuTimes
 
 	sollCreate          time.Duration
 	sollAllSynced       time.Duration // zero: never all at once
@@ -45,7 +45,7 @@ type report struct {
 	sollAPI             requestCounts
 	sollAPIServer       requestCounts
 	sollGit             devenv.GitCounts
-	sollControlPlaneCPU time.Duration
+	sollControlPlaneCPU cpuTimes
 
 	idleWindow time.Duration
 	idleCPU    time.Duration
@@ -121,7 +121,7 @@ func (r *report) print(out io.Writer) {
 		}
 		row("baseline: all Deployments Available", avail, "", "")
 		row("baseline: API server requests (all clients)", byKey(r.baseAPI), "", "")
-		row("baseline: control plane CPU", secs(r.baseControlPlaneCPU), "", "")
+		row("baseline: control plane CPU (by process)", r.baseControlPlaneCPU.String(), "", "")
 		row("baseline: namespace deletion (not timed against)", secs(r.baseDelete), "", "")
 	} else {
 		row("baseline", "skipped", "", "")
@@ -157,7 +157,7 @@ func (r *report) print(out io.Writer) {
 	row("  reconciles (by result)", byKey(st.reconciles), "", fmt.Sprintf("%.1f per app", st.reconciles[""]/float64(r.apps)))
 	row("  mean reconcile / queue wait", st.reconcileTime.mean()+" / "+st.queueWait.mean(), "", "")
 	row("  compares (mean) / sync operations (mean)", fmt.Sprintf("%.0f (%s) / %.0f (%s)", st.compare.count, st.compare.mean(), st.syncOps.count, st.syncOps.mean()), "", "")
-	row("control plane CPU during sync", secs(r.sollControlPlaneCPU), "", "")
+	row("control plane CPU during sync (by process)", r.sollControlPlaneCPU.String(), "", "")
 	row("Git ref listings (GET info/refs)", fmt.Sprint(r.sollGit.RefLists), "", "")
 	row("Git fetches (POST git-upload-pack)", fmt.Sprint(r.sollGit.Fetches), "", "")
 

@@ -27,7 +27,7 @@ type snapshot struct {
 	sollAPI      requestCounts
 	apiServer    requestCounts
 	git          devenv.GitCounts
-	controlPlane time.Duration
+	controlPlane cpuTimes
 	byPath       map[string]int64 // in-process only
 	latency      map[string]time.Duration
 	bytes        map[string]int64
@@ -35,7 +35,7 @@ type snapshot struct {
 }
 
 func (b *bench) snapshot(ctx context.Context, ctl controllerRun) (snapshot, error) {
-	s := snapshot{at: time.Now(), git: b.git.Counts(), controlPlane: cpuOf(b.controlPlanePIDs())}
+	s := snapshot{at: time.Now(), git: b.git.Counts(), controlPlane: b.controlPlaneCPU()}
 	var err error
 	if s.sollCPU, err = localcluster.ProcessCPU(ctl.PID()); err != nil {
 		return s, err
@@ -55,19 +55,11 @@ func (b *bench) snapshot(ctx context.Context, ctl controllerRun) (snapshot, erro
 	return s, nil
 }
 
-func (b *bench) controlPlanePIDs() []int {
-	var pids []int
-	for _, p := range b.cluster.Processes {
-		pids = append(pids, p.PID)
-	}
-	return pids
-}
-
 // soll runs the controller, creates the Applications and measures until
 // they are all Synced and Healthy, then the idle window and self-heal.
 func (b *bench) soll(ctx context.Context) error {
 	r := b.report
-	b.step("soll: starting the controller (%s, --workers %d), log in %s", b.cfg.controller, b.cfg.workers, b.work+"/soll.log")
+	b.step("soll: starting the controller (%s, --workers %d --max-parallel-writes %d), log in %s", b.cfg.controller, b.cfg.workers, b.cfg.writes, b.work+"/soll.log")
 	ctl, err := b.startController(ctx)
 	if err != nil {
 		return err
@@ -107,7 +99,7 @@ func (b *bench) soll(ctx context.Context) error {
 	r.sollAPI = after.sollAPI.sub(before.sollAPI)
 	r.sollAPIServer = after.apiServer.sub(before.apiServer)
 	r.sollGit = after.git.Sub(before.git)
-	r.sollControlPlaneCPU = after.controlPlane - before.controlPlane
+	r.sollControlPlaneCPU = after.controlPlane.sub(before.controlPlane)
 	r.sollByPath = subCounts(after.byPath, before.byPath)
 	r.sollLatency = subCounts(after.latency, before.latency)
 	r.sollBytes = subCounts(after.bytes, before.bytes)

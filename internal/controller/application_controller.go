@@ -377,12 +377,10 @@ func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Applicatio
 	change(next)
 	if prev == nil || time.Since(prev.Time) >= reconciledAtHeartbeat || !equality.Semantic.DeepEqual(*next, app.Status) {
 		now := metav1.Now()
-		change = func(s *sollv1.ApplicationStatus) {
-			next.DeepCopyInto(s)
-			s.ReconciledAt = &now
-		}
+		next.ReconciledAt = &now
 	}
-	return r.patchStatus(ctx, app, change)
+	// Unchanged (and no heartbeat due): patchStatus writes nothing.
+	return r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) { next.DeepCopyInto(s) })
 }
 
 func outOfSyncMessage(c *comparison) string {

@@ -441,7 +441,10 @@ func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *c
 					return
 				}
 			}
-			live, err := r.Kube.Get(ctx, ref.GroupVersionKind(), ref.GetNamespace(), ref.GetName())
+			// Not in the watch: an object soll does not manage (yet),
+			// or one of a kind not watched yet. A slightly stale answer
+			// is enough: the apply that follows settles it.
+			live, err := r.Kube.GetRecent(ctx, ref.GroupVersionKind(), ref.GetNamespace(), ref.GetName())
 			if err != nil && p.desired != nil && kube.IsUnknownKind(err) {
 				err = nil // its CRD is not installed yet
 			}

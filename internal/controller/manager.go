@@ -39,6 +39,10 @@ type Options struct {
 	RefreshInterval time.Duration
 	// Workers is the number of apps reconciled in parallel.
 	Workers int
+	// MaxParallelWrites bounds the controller's writes to the cluster in
+	// flight at once, over all apps (see kube.Client.LimitWrites); zero
+	// means no limit.
+	MaxParallelWrites int
 	// ErrorRetryInterval is the time before an app whose comparison
 	// failed (Git unreachable, a broken manifest) is compared again;
 	// zero means 30 seconds.
@@ -126,6 +130,12 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	return m, nil
 }
 
+// Defaults of the controller's flags.
+const (
+	DefaultWorkers           = 16
+	DefaultMaxParallelWrites = 32
+)
+
 // setupController adds the Application reconciler to mgr.
 func setupController(cfg *rest.Config, mgr ctrl.Manager, opts Options) (*Reconciler, error) {
 	fetcher, err := git.New(git.Options{CacheDir: opts.CacheDir, Logger: opts.Log})
@@ -156,6 +166,7 @@ func newPipeline(cfg *rest.Config, mgr ctrl.Manager, opts Options, fetcher *git.
 	if err != nil {
 		return nil, err
 	}
+	kc.LimitWrites(opts.MaxParallelWrites)
 	hc, err := health.New(health.Options{})
 	if err != nil {
 		return nil, err

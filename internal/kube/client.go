@@ -30,6 +30,34 @@ type Client struct {
 	dyn    dynamic.Interface
 	disco  discovery.CachedDiscoveryInterface
 	mapper *restmapper.DeferredDiscoveryRESTMapper
+	writes chan struct{} // nil: unlimited
+}
+
+// LimitWrites bounds the writes (applies, dry runs included, creates and
+// deletes) in flight at once through c; n <= 0 means no limit. Call it
+// before the first write.
+//
+// The API server handles some writes one at a time (a Service's cluster
+// IP is allocated under a lock, by a request of its own), and every
+// request in flight slows those down: a fleet of syncs that each apply
+// their objects in parallel is faster overall with fewer writes at once.
+func (c *Client) LimitWrites(n int) {
+	if n > 0 {
+		c.writes = make(chan struct{}, n)
+	}
+}
+
+// write waits for a write slot; the returned func frees it.
+func (c *Client) write(ctx context.Context) (func(), error) {
+	if c.writes == nil {
+		return func() {}, nil
+	}
+	select {
+	case c.writes <- struct{}{}:
+		return func() { <-c.writes }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // New returns a Client for cfg. The caller sets cfg's rate limits; the
@@ -125,6 +153,11 @@ func (c *Client) Apply(ctx context.Context, obj *unstructured.Unstructured, dryR
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
+	done, err := c.write(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	return ri.Apply(ctx, obj.GetName(), obj, opts)
 }
 
@@ -135,17 +168,34 @@ func (c *Client) Create(ctx context.Context, obj *unstructured.Unstructured) (*u
 	if err != nil {
 		return nil, err
 	}
+	done, err := c.write(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	return ri.Create(ctx, obj, metav1.CreateOptions{FieldManager: FieldManager})
 }
 
 // Get reads the live object for key at the given API version. It returns
 // (nil, nil) when the object does not exist.
 func (c *Client) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
+	return c.get(ctx, gvk, namespace, name, metav1.GetOptions{})
+}
+
+// GetRecent is Get served from the API server's own cache (resource
+// version "0"): it costs the API server no storage read, and may miss the
+// last moments' changes. For checks that a later write settles anyway,
+// such as whether an object about to be applied exists.
+func (c *Client) GetRecent(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
+	return c.get(ctx, gvk, namespace, name, metav1.GetOptions{ResourceVersion: "0"})
+}
+
+func (c *Client) get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, opts metav1.GetOptions) (*unstructured.Unstructured, error) {
 	ri, err := c.resourceFor(gvk, namespace)
 	if err != nil {
 		return nil, err
 	}
-	u, err := ri.Get(ctx, name, metav1.GetOptions{})
+	u, err := ri.Get(ctx, name, opts)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -166,6 +216,11 @@ func (c *Client) Delete(ctx context.Context, gvk schema.GroupVersionKind, namesp
 		u := types.UID(uid)
 		opts.Preconditions = &metav1.Preconditions{UID: &u}
 	}
+	done, err := c.write(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
 	err = ri.Delete(ctx, name, opts)
 	if apierrors.IsNotFound(err) {
 		return nil
