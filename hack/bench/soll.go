@@ -11,7 +11,9 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
@@ -234,50 +236,69 @@ func (b *bench) waitAllSynced(ctx context.Context, start time.Time) error {
 	}
 }
 
-// selfHeal deletes managed Deployments one at a time and times how long
-// soll takes to recreate each.
+// selfHeal deletes managed objects one at a time (each app's Deployment,
+// or its first object when it has none) and times how long soll takes to
+// recreate each.
 func (b *bench) selfHeal(ctx context.Context) error {
 	r := b.report
 	n := len(b.workload.apps)
-	b.step("soll: deleting %d managed Deployments one at a time (self-heal)", b.cfg.heals)
-	deps := b.kube.AppsV1().Deployments(appsNamespace)
+	dyn, err := dynamic.NewForConfig(b.restCfg)
+	if err != nil {
+		return err
+	}
+	gvr := schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	r.healKind = "ConfigMap"
+	if b.workload.withDeployments() {
+		gvr = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+		r.healKind = "Deployment"
+	}
+	objs := dyn.Resource(gvr).Namespace(appsNamespace)
+	b.step("soll: deleting %d managed %ss one at a time (self-heal)", b.cfg.heals, r.healKind)
 	for i := range b.cfg.heals {
-		name := b.workload.apps[i*n/b.cfg.heals].name
-		old, err := deps.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return fmt.Errorf("get deployment %s: %w", name, err)
+		a := b.workload.apps[i*n/b.cfg.heals]
+		var name string
+		for _, o := range a.objects {
+			if o.GetKind() == r.healKind {
+				name = o.GetName()
+				break
+			}
 		}
+		old, err := objs.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("get %s %s: %w", r.healKind, name, err)
+		}
+		uid := old.GetUID()
 		start := time.Now()
-		if err := deps.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &old.UID}}); err != nil {
-			return fmt.Errorf("delete deployment %s: %w", name, err)
+		if err := objs.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}); err != nil {
+			return fmt.Errorf("delete %s %s: %w", r.healKind, name, err)
 		}
 		var took time.Duration
 		err = poll(ctx, time.Minute, 20*time.Millisecond, func() (bool, error) {
-			d, err := deps.Get(ctx, name, metav1.GetOptions{})
+			o, err := objs.Get(ctx, name, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
 				return false, nil
 			}
 			if err != nil {
 				return false, err
 			}
-			if d.UID == old.UID || d.DeletionTimestamp != nil {
+			if o.GetUID() == uid || o.GetDeletionTimestamp() != nil {
 				return false, nil
 			}
 			took = time.Since(start)
 			return true, nil
 		})
 		if err != nil {
-			return fmt.Errorf("deployment %s not recreated: %w", name, err)
+			return fmt.Errorf("%s %s not recreated: %w", r.healKind, name, err)
 		}
 		r.heals = append(r.heals, took)
 		fmt.Printf("    %s recreated after %s\n", name, took.Round(time.Millisecond))
 		// One at a time: let the app settle before the next deletion.
 		_ = poll(ctx, time.Minute, 200*time.Millisecond, func() (bool, error) {
-			var a sollv1.Application
-			if err := b.kc.Get(ctx, types.NamespacedName{Namespace: sollNamespace, Name: name}, &a); err != nil {
+			var app sollv1.Application
+			if err := b.kc.Get(ctx, types.NamespacedName{Namespace: sollNamespace, Name: a.name}, &app); err != nil {
 				return false, err
 			}
-			s := a.Status
+			s := app.Status
 			return s.Sync != nil && s.Sync.Status == sollv1.SyncStatusSynced && s.Health != nil && s.Health.Status == sollv1.HealthHealthy, nil
 		})
 	}

@@ -13,8 +13,9 @@ import (
 )
 
 // workload is the set of apps: N directories apps/<name>, each with a
-// ConfigMap, ServiceAccount, Service and Deployment (and extra ConfigMaps
-// beyond four objects per app), without namespaces.
+// ConfigMap, ServiceAccount, Service and Deployment (the first of these
+// only, below four objects per app; extra ConfigMaps beyond four), without
+// namespaces.
 type workload struct {
 	apps []app
 }
@@ -86,6 +87,7 @@ func appObjects(name string, index, count int) []*unstructured.Unstructured {
 			},
 		},
 	}
+	objs = objs[:min(count, len(objs))]
 	for i := 4; i < count; i++ {
 		objs = append(objs, map[string]any{
 			"apiVersion": "v1", "kind": "ConfigMap",
@@ -98,6 +100,17 @@ func appObjects(name string, index, count int) []*unstructured.Unstructured {
 		out[i] = &unstructured.Unstructured{Object: runtime.DeepCopyJSON(o)}
 	}
 	return out
+}
+
+// withDeployments reports whether the apps have a Deployment (four objects
+// or more each).
+func (w *workload) withDeployments() bool {
+	for _, o := range w.apps[0].objects {
+		if o.GetKind() == "Deployment" {
+			return true
+		}
+	}
+	return false
 }
 
 // writeTree writes every app's objects, one file per object, under dir.
