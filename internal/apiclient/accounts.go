@@ -3,20 +3,13 @@ package apiclient
 import (
 	"context"
 	"net/http"
-	"net/url"
 
 	"soll.dev/internal/server"
 )
 
 const accountsPath = "/api/v1/accounts"
 
-func accountPath(name string, sub ...string) string {
-	p := accountsPath + "/" + url.PathEscape(name)
-	for _, s := range sub {
-		p += "/" + url.PathEscape(s)
-	}
-	return p
-}
+func accountPath(name string, sub ...string) string { return pathOf(accountsPath, name, sub...) }
 
 // ListAccounts lists the local accounts the caller may get (their own
 // always).

@@ -130,6 +130,16 @@ func (c *Client) URL(path string, query url.Values) string {
 	return u.String()
 }
 
+// pathOf is base followed by name and sub, each escaped into one path
+// segment.
+func pathOf(base, name string, sub ...string) string {
+	p := base + "/" + url.PathEscape(name)
+	for _, s := range sub {
+		p += "/" + url.PathEscape(s)
+	}
+	return p
+}
+
 // request is one API call.
 type request struct {
 	method, path string

@@ -3,7 +3,6 @@ package apiclient
 import (
 	"context"
 	"net/http"
-	"net/url"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/server"
@@ -11,7 +10,7 @@ import (
 
 const projectsPath = "/api/v1/projects"
 
-func projectPath(name string) string { return projectsPath + "/" + url.PathEscape(name) }
+func projectPath(name string, sub ...string) string { return pathOf(projectsPath, name, sub...) }
 
 // ListProjects lists the projects the caller may see, by name.
 func (c *Client) ListProjects(ctx context.Context) ([]sollv1.Project, error) {
@@ -44,16 +43,12 @@ func (c *Client) PatchProject(ctx context.Context, name string, patch map[string
 // CreateProjectToken issues an API token for a role of a project; the
 // answer is the only place the token appears.
 func (c *Client) CreateProjectToken(ctx context.Context, project, role string, req server.TokenRequest) (*server.Token, error) {
-	return call[server.Token](ctx, c, request{method: http.MethodPost, path: projectRoleTokensPath(project, role), body: req})
+	return call[server.Token](ctx, c, request{method: http.MethodPost, path: projectPath(project, "roles", role, "tokens"), body: req})
 }
 
 // DeleteProjectToken revokes a token of a project role.
 func (c *Client) DeleteProjectToken(ctx context.Context, project, role, id string) error {
-	return c.do(ctx, request{method: http.MethodDelete, path: projectRoleTokensPath(project, role) + "/" + url.PathEscape(id)}, nil)
-}
-
-func projectRoleTokensPath(project, role string) string {
-	return projectPath(project) + "/roles/" + url.PathEscape(role) + "/tokens"
+	return c.do(ctx, request{method: http.MethodDelete, path: projectPath(project, "roles", role, "tokens", id)}, nil)
 }
 
 // DeleteProject deletes a project.

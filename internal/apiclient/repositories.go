@@ -11,13 +11,7 @@ import (
 
 const reposPath = "/api/v1/repositories"
 
-func repoPath(name string, sub ...string) string {
-	p := reposPath + "/" + url.PathEscape(name)
-	for _, s := range sub {
-		p += "/" + s
-	}
-	return p
-}
+func repoPath(name string, sub ...string) string { return pathOf(reposPath, name, sub...) }
 
 // Repositories lists the repository credentials the caller may see,
 // without their secret values.
