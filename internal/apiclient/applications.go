@@ -14,13 +14,7 @@ import (
 
 const appsPath = "/api/v1/applications"
 
-func appPath(name string, sub ...string) string {
-	p := appsPath + "/" + url.PathEscape(name)
-	for _, s := range sub {
-		p += "/" + s
-	}
-	return p
-}
+func appPath(name string, sub ...string) string { return pathOf(appsPath, name, sub...) }
 
 // ListOptions filter, sort and page a list of Applications; the zero
 // value lists every app the caller may see, by name.

@@ -117,12 +117,27 @@ func ParseServer(s string, plaintext bool) (string, error) {
 // Server returns the server's base URL.
 func (c *Client) Server() string { return c.base.String() }
 
-// URL returns the absolute URL of path (which starts with /) with query.
+// URL returns the absolute URL of path (which starts with / and is
+// escaped: names in it went through url.PathEscape) with query.
 func (c *Client) URL(path string, query url.Values) string {
 	u := *c.base
-	u.Path = c.base.Path + path
+	u.RawPath = c.base.EscapedPath() + path
+	u.Path = u.RawPath
+	if p, err := url.PathUnescape(u.RawPath); err == nil {
+		u.Path = p
+	}
 	u.RawQuery = query.Encode()
 	return u.String()
+}
+
+// pathOf is base followed by name and sub, each escaped into one path
+// segment.
+func pathOf(base, name string, sub ...string) string {
+	p := base + "/" + url.PathEscape(name)
+	for _, s := range sub {
+		p += "/" + url.PathEscape(s)
+	}
+	return p
 }
 
 // request is one API call.

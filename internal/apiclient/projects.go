@@ -3,14 +3,14 @@ package apiclient
 import (
 	"context"
 	"net/http"
-	"net/url"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/server"
 )
 
 const projectsPath = "/api/v1/projects"
 
-func projectPath(name string) string { return projectsPath + "/" + url.PathEscape(name) }
+func projectPath(name string, sub ...string) string { return pathOf(projectsPath, name, sub...) }
 
 // ListProjects lists the projects the caller may see, by name.
 func (c *Client) ListProjects(ctx context.Context) ([]sollv1.Project, error) {
@@ -27,9 +27,28 @@ func (c *Client) CreateProject(ctx context.Context, p *sollv1.Project) (*sollv1.
 	return c.projectCall(ctx, http.MethodPost, projectsPath, p)
 }
 
-// UpdateProject replaces a project's spec, labels and annotations.
+// UpdateProject replaces a project's spec, labels and annotations. With
+// metadata.resourceVersion set, a concurrent change is a Conflict error.
 func (c *Client) UpdateProject(ctx context.Context, p *sollv1.Project) (*sollv1.Project, error) {
 	return c.projectCall(ctx, http.MethodPut, projectPath(p.Name), p)
+}
+
+// PatchProject applies a JSON merge patch to a project's spec and
+// metadata labels and annotations; metadata.resourceVersion in the patch
+// makes a concurrent change a Conflict error.
+func (c *Client) PatchProject(ctx context.Context, name string, patch map[string]any) (*sollv1.Project, error) {
+	return call[sollv1.Project](ctx, c, request{method: http.MethodPatch, path: projectPath(name), body: patch, contentType: "application/merge-patch+json"})
+}
+
+// CreateProjectToken issues an API token for a role of a project; the
+// answer is the only place the token appears.
+func (c *Client) CreateProjectToken(ctx context.Context, project, role string, req server.TokenRequest) (*server.Token, error) {
+	return call[server.Token](ctx, c, request{method: http.MethodPost, path: projectPath(project, "roles", role, "tokens"), body: req})
+}
+
+// DeleteProjectToken revokes a token of a project role.
+func (c *Client) DeleteProjectToken(ctx context.Context, project, role, id string) error {
+	return c.do(ctx, request{method: http.MethodDelete, path: projectPath(project, "roles", role, "tokens", id)}, nil)
 }
 
 // DeleteProject deletes a project.

@@ -70,12 +70,6 @@ func (c *Client) Clusters(ctx context.Context) ([]server.Cluster, error) {
 	return listItems[server.Cluster](ctx, c, "/api/v1/clusters")
 }
 
-// Repositories lists the repository credentials the caller may see,
-// without their secret values.
-func (c *Client) Repositories(ctx context.Context) ([]server.Repository, error) {
-	return listItems[server.Repository](ctx, c, "/api/v1/repositories")
-}
-
 // items is the shape of the API's plain lists.
 type items[T any] struct {
 	Items []T `json:"items"`

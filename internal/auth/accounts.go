@@ -242,10 +242,8 @@ func (m *Manager) CreateAccount(ctx context.Context, name string, capabilities .
 	if !accountNameRE.MatchString(name) || len(name) > 63 {
 		return fmt.Errorf("account name %q: must be at most 63 lower-case letters, digits and '-': %w", name, ErrInvalidArgument)
 	}
-	for _, c := range capabilities {
-		if c != CapabilityLogin && c != CapabilityAPIKey {
-			return fmt.Errorf("capability %q: must be %q or %q: %w", c, CapabilityLogin, CapabilityAPIKey, ErrInvalidArgument)
-		}
+	if err := checkCapabilities(capabilities); err != nil {
+		return err
 	}
 	return m.updateAccounts(ctx, func(accts map[string]*account) error {
 		if _, ok := accts[name]; ok {
@@ -280,6 +278,28 @@ func (m *Manager) SetEnabled(ctx context.Context, name string, enabled bool) err
 	})
 }
 
+// SetCapabilities replaces an account's capabilities. Without
+// CapabilityAPIKey its API tokens are refused, without CapabilityLogin
+// its sessions, from then on.
+func (m *Manager) SetCapabilities(ctx context.Context, name string, capabilities ...string) error {
+	if err := checkCapabilities(capabilities); err != nil {
+		return err
+	}
+	return m.updateAccount(ctx, name, func(a *account) error {
+		a.capabilities = slices.Clone(capabilities)
+		return nil
+	})
+}
+
+func checkCapabilities(capabilities []string) error {
+	for _, c := range capabilities {
+		if c != CapabilityLogin && c != CapabilityAPIKey {
+			return fmt.Errorf("capability %q: must be %q or %q: %w", c, CapabilityLogin, CapabilityAPIKey, ErrInvalidArgument)
+		}
+	}
+	return nil
+}
+
 // SetPassword sets an account's password without knowing the current one
 // (an administrator's action). Sessions issued before it are revoked.
 func (m *Manager) SetPassword(ctx context.Context, name, password string) error {
@@ -299,14 +319,26 @@ func (m *Manager) SetPassword(ctx context.Context, name, password string) error 
 
 // ChangePassword changes an account's password after checking the current
 // one. Sessions issued before the change are revoked; API tokens are not.
-func (m *Manager) ChangePassword(ctx context.Context, name, current, password string) error {
+// A wrong current password is a failed login: it counts towards the
+// throttling of the account and of clientAddr, and while either is
+// throttled ChangePassword returns a *ThrottledError without checking the
+// password.
+func (m *Manager) ChangePassword(ctx context.Context, name, current, password, clientAddr string) error {
+	release, err := m.throttle.attempt(name, clientAddr)
+	if err != nil {
+		return err
+	}
+	ok := false
+	defer func() { release(ok) }()
 	a, err := m.getAccount(ctx, m.reader, name)
 	if err != nil {
 		return err
 	}
 	if bcrypt.CompareHashAndPassword(a.hash, []byte(current)) != nil || len(a.hash) == 0 {
+		m.log.Info("password change refused: wrong current password", "account", name, "client", clientAddr)
 		return fmt.Errorf("account %q: current password: %w", name, ErrInvalidCredentials)
 	}
+	ok = true
 	return m.SetPassword(ctx, name, password)
 }
 

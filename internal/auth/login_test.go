@@ -116,3 +116,37 @@ func TestThrottleBoundedMemory(t *testing.T) {
 		t.Errorf("%d entries tracked, want at most 100", n)
 	}
 }
+
+// TestWrongCurrentPasswordsThrottle: guessing the current password of a
+// password change counts as failed logins of the account, so a stolen
+// session gains no second channel for guessing.
+func TestWrongCurrentPasswordsThrottle(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	c := newClient(t)
+	m := newManager(t, c, clk)
+	password := initialPassword(t, c)
+	for i := range 5 {
+		err := m.ChangePassword(ctx, AdminAccount, fmt.Sprintf("wrong-%d", i), "a new password", "10.0.0.1")
+		if !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("wrong current password %d: %v", i, err)
+		}
+	}
+	// The right password is not even checked now, neither for a change
+	// nor for a login.
+	var te *ThrottledError
+	if err := m.ChangePassword(ctx, AdminAccount, password, "a new password", "10.0.0.1"); !errors.As(err, &te) || te.RetryAfter <= 0 {
+		t.Fatalf("change during throttling: %v", err)
+	}
+	if _, err := m.Login(ctx, AdminAccount, password, "192.0.2.1"); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("login during throttling: %v", err)
+	}
+	clk.Add(te.RetryAfter)
+	if err := m.ChangePassword(ctx, AdminAccount, password, "a new password", "10.0.0.1"); err != nil {
+		t.Fatalf("change after the backoff: %v", err)
+	}
+	// Success cleared the counters: one wrong guess is not throttled.
+	if err := m.ChangePassword(ctx, AdminAccount, "wrong", "another password", "10.0.0.1"); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("wrong password after a success: %v", err)
+	}
+}

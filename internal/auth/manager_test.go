@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -138,10 +139,10 @@ func TestAccountsAndPasswords(t *testing.T) {
 	if err := m.SetPassword(ctx, "ci", "long enough"); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.ChangePassword(ctx, "ci", "wrong one", "new password"); !errors.Is(err, ErrInvalidCredentials) {
+	if err := m.ChangePassword(ctx, "ci", "wrong one", "new password", "a"); !errors.Is(err, ErrInvalidCredentials) {
 		t.Errorf("change with wrong current password: %v", err)
 	}
-	if err := m.ChangePassword(ctx, "ci", "long enough", "new password"); err != nil {
+	if err := m.ChangePassword(ctx, "ci", "long enough", "new password", "a"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := m.Login(ctx, "ci", "new password", "a"); err != nil {
@@ -155,5 +156,43 @@ func TestAccountsAndPasswords(t *testing.T) {
 	}
 	if _, err := m.GetAccount(ctx, "ci"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("deleted account: %v", err)
+	}
+}
+
+// TestSetCapabilities: taking a capability away refuses what it allowed
+// from then on, sessions and API tokens alike; giving it back restores
+// them.
+func TestSetCapabilities(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, newClient(t), newClock())
+	tok := apiToken(t, m, "ci")
+	if err := m.SetCapabilities(ctx, "ci", CapabilityLogin, "root"); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("unknown capability: %v", err)
+	}
+	if err := m.SetCapabilities(ctx, "nobody", CapabilityLogin); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown account: %v", err)
+	}
+	if err := m.SetCapabilities(ctx, "ci", CapabilityLogin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Authenticate(ctx, tok); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("API token without apiKey: %v", err)
+	}
+	if err := m.SetPassword(ctx, "ci", "long enough"); err != nil {
+		t.Fatal(err)
+	}
+	session, err := m.Login(ctx, "ci", "long enough", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetCapabilities(ctx, "ci", CapabilityAPIKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Authenticate(ctx, session); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("session without login: %v", err)
+	}
+	mustAuthenticate(t, m, tok)
+	if a, err := m.GetAccount(ctx, "ci"); err != nil || !slices.Equal(a.Capabilities, []string{CapabilityAPIKey}) {
+		t.Errorf("account: %+v, %v", a, err)
 	}
 }

@@ -121,6 +121,9 @@ func (m *Manager) Authenticate(ctx context.Context, token string) (*Principal, e
 		if err != nil {
 			return nil, err
 		}
+		if !a.can(CapabilityLogin) {
+			return nil, fmt.Errorf("%w: account %q may not log in", ErrInvalidToken, c.Subject)
+		}
 		if c.issuedAt().Before(a.passwordMtime) {
 			return nil, fmt.Errorf("%w: session issued before the last password change", ErrInvalidToken)
 		}

@@ -287,7 +287,7 @@ func sessionBeforePasswordChange(d time.Duration) func(t *testing.T, m *Manager,
 		tok := login(t, m)
 		mustAuthenticate(t, m, tok)
 		clk.Add(d)
-		if err := m.ChangePassword(ctx, AdminAccount, initialPassword(t, m.c), "a new password"); err != nil {
+		if err := m.ChangePassword(ctx, AdminAccount, initialPassword(t, m.c), "a new password", "10.0.0.2"); err != nil {
 			t.Fatal(err)
 		}
 		after, err := m.Login(ctx, AdminAccount, "a new password", "10.0.0.2")

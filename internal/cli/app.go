@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -88,24 +87,14 @@ func (a *appCmd) backend(cmd *cobra.Command) (appBackend, error) {
 // completeApp completes an app name as the first argument: one list
 // request, bounded in time, and nothing at all if it fails.
 func (a *appCmd) completeApp(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-	if len(args) > 0 {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	be, err := a.backend(cmd)
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Second)
-	defer cancel()
-	apps, err := be.list(ctx, apiclient.ListOptions{})
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	names := make([]string, len(apps))
-	for i := range apps {
-		names[i] = apps[i].Name
-	}
-	return names, cobra.ShellCompDirectiveNoFileComp
+	return completeFirst(cmd, args, func(ctx context.Context) ([]string, error) {
+		be, err := a.backend(cmd)
+		if err != nil {
+			return nil, err
+		}
+		apps, err := be.list(ctx, apiclient.ListOptions{})
+		return appNames(apps), err
+	})
 }
 
 // nameCommand is a command whose arguments start with an app NAME, which

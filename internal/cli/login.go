@@ -138,13 +138,9 @@ func (g *globals) passwordLogin(cmd *cobra.Command, c *apiclient.Client, f login
 				return "", err
 			}
 		}
-		fmt.Fprint(cmd.ErrOrStderr(), "Password: ")
-		b, err := term.ReadPassword(fd)
-		fmt.Fprintln(cmd.ErrOrStderr())
-		if err != nil {
-			return "", fmt.Errorf("read the password: %w", err)
+		if password, err = askHidden(cmd, fd, "Password: "); err != nil {
+			return "", err
 		}
-		password = string(b)
 	}
 	if username == "" {
 		return "", errors.New("the username is empty: pass --username")
@@ -155,11 +151,7 @@ func (g *globals) passwordLogin(cmd *cobra.Command, c *apiclient.Client, f login
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
 		return "", fmt.Errorf("login refused for %s at %s: wrong username or password (or the account is disabled)", username, c.Server())
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusTooManyRequests:
-		when := "later"
-		if apiErr.RetryAfter > 0 {
-			when = fmt.Sprintf("in %s (at %s)", apiErr.RetryAfter, time.Now().Add(apiErr.RetryAfter).Format("15:04:05"))
-		}
-		return "", fmt.Errorf("login refused for %s at %s: too many failed logins: retry %s", username, c.Server(), when)
+		return "", fmt.Errorf("login refused for %s at %s: too many failed logins: retry %s", username, c.Server(), retryWhen(apiErr))
 	case err != nil:
 		return "", fmt.Errorf("log in as %s: %w", username, err)
 	}

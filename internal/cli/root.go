@@ -83,7 +83,8 @@ func newRootCommand(g *globals) *cobra.Command {
 	}
 	g.register(root)
 	root.AddCommand(newVersionCommand(g), newControllerCommand(), newRunCommand(), newServerCommand(), newAppCommand(g),
-		newInstallCommand(), newAdminCommand(), newLoginCommand(g), newLogoutCommand(g), newContextCommand(g))
+		newInstallCommand(), newAdminCommand(), newLoginCommand(g), newLogoutCommand(g), newContextCommand(g),
+		newProjCommand(g), newRepoCommand(g), newAccountCommand(g))
 	return root
 }
 

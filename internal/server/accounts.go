@@ -1,13 +1,16 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,8 +25,12 @@ type Accounts interface {
 	CreateAccount(ctx context.Context, name string, capabilities ...string) error
 	DeleteAccount(ctx context.Context, name string) error
 	SetEnabled(ctx context.Context, name string, enabled bool) error
+	SetCapabilities(ctx context.Context, name string, capabilities ...string) error
 	SetPassword(ctx context.Context, name, password string) error
-	ChangePassword(ctx context.Context, name, current, password string) error
+	// ChangePassword counts a wrong current password as a failed login of
+	// the account from clientAddr and returns an *auth.ThrottledError
+	// while either is throttled.
+	ChangePassword(ctx context.Context, name, current, password, clientAddr string) error
 	IssueToken(ctx context.Context, name string, expiresIn time.Duration, id string) (string, auth.TokenInfo, error)
 	RevokeToken(ctx context.Context, name, id string) error
 	IssueProjectToken(ctx context.Context, project, role string, expiresIn time.Duration, id string) (string, auth.TokenInfo, error)
@@ -65,9 +72,14 @@ type AccountRequest struct {
 	Enabled *bool `json:"enabled,omitempty"`
 }
 
-// AccountPatch is the body of PATCH /api/v1/accounts/{name}.
+// AccountPatch is the body of PATCH /api/v1/accounts/{name}; absent
+// fields are left as they are.
 type AccountPatch struct {
-	Enabled *bool `json:"enabled"`
+	Enabled *bool `json:"enabled,omitempty"`
+	// Capabilities replace the account's: login, apiKey, both or none.
+	// Sessions of an account without login and API tokens of one without
+	// apiKey are refused from then on.
+	Capabilities *[]string `json:"capabilities,omitempty"`
 }
 
 // PasswordChange is the body of PUT /api/v1/accounts/{name}/password.
@@ -231,10 +243,8 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, p *Princi
 	if err := s.forbid(p, resAccounts, actCreate, req.Name); err != nil {
 		return err
 	}
-	for i, c := range req.Capabilities {
-		if c != auth.CapabilityLogin && c != auth.CapabilityAPIKey {
-			return invalid(fmt.Sprintf("capabilities[%d]", i), "capability %q is not %s or %s", c, auth.CapabilityLogin, auth.CapabilityAPIKey)
-		}
+	if err := checkCapabilities(req.Capabilities); err != nil {
+		return err
 	}
 	if req.Password != "" {
 		if err := auth.CheckPasswordPolicy(req.Password); err != nil {
@@ -242,7 +252,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, p *Princi
 		}
 	}
 	ctx := r.Context()
-	if err := am.CreateAccount(ctx, req.Name, slices.Compact(slices.Sorted(slices.Values(req.Capabilities)))...); err != nil {
+	if err := am.CreateAccount(ctx, req.Name, normalCapabilities(req.Capabilities)...); err != nil {
 		return accountError(err, "name")
 	}
 	if req.Password != "" {
@@ -263,25 +273,63 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, p *Princi
 	return nil
 }
 
-// patchAccount enables or disables an account; a disabled account's
-// sessions and tokens are refused from then on.
+func checkCapabilities(caps []string) error {
+	for i, c := range caps {
+		if c != auth.CapabilityLogin && c != auth.CapabilityAPIKey {
+			return invalid(fmt.Sprintf("capabilities[%d]", i), "capability %q is not %s or %s", c, auth.CapabilityLogin, auth.CapabilityAPIKey)
+		}
+	}
+	return nil
+}
+
+// normalCapabilities sorts capabilities and drops repeats.
+func normalCapabilities(caps []string) []string {
+	return slices.Compact(slices.Sorted(slices.Values(caps)))
+}
+
+// patchAccount enables or disables an account and replaces its
+// capabilities; a disabled account's sessions and tokens are refused from
+// then on, as are the sessions of an account without login and the API
+// tokens of one without apiKey.
 func (s *Server) patchAccount(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	var req AccountPatch
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	if req.Enabled == nil {
-		return invalid("enabled", "enabled (true or false) is required")
-	}
 	am, a, err := s.readAccount(r, p, actUpdate, false)
 	if err != nil {
 		return err
 	}
-	noteOf(r.Context()).detail = fmt.Sprintf(" (enabled: %t)", *req.Enabled)
-	if err := am.SetEnabled(r.Context(), a.Name, *req.Enabled); err != nil {
-		return accountError(err, "")
+	var caps, changes []string
+	if req.Enabled != nil {
+		changes = append(changes, fmt.Sprintf("enabled: %t", *req.Enabled))
 	}
-	a.Enabled = *req.Enabled
+	if req.Capabilities != nil {
+		caps = normalCapabilities(*req.Capabilities)
+		changes = append(changes, "capabilities: "+cmp.Or(strings.Join(caps, ","), "none"))
+	}
+	if len(changes) == 0 {
+		return invalid("enabled", "give enabled (true or false), capabilities (a list of %s and %s), or both", auth.CapabilityLogin, auth.CapabilityAPIKey)
+	}
+	noteOf(r.Context()).detail = " (" + strings.Join(changes, ", ") + ")"
+	if req.Capabilities != nil {
+		if err := checkCapabilities(*req.Capabilities); err != nil {
+			return err
+		}
+	}
+	ctx := r.Context()
+	if req.Capabilities != nil {
+		if err := am.SetCapabilities(ctx, a.Name, caps...); err != nil {
+			return accountError(err, "capabilities")
+		}
+		a.Capabilities = caps
+	}
+	if req.Enabled != nil {
+		if err := am.SetEnabled(ctx, a.Name, *req.Enabled); err != nil {
+			return accountError(err, "")
+		}
+		a.Enabled = *req.Enabled
+	}
 	writeJSON(w, http.StatusOK, presentAccount(a))
 	return nil
 }
@@ -318,7 +366,15 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, p *Principa
 		if req.CurrentPassword == "" {
 			return invalid("currentPassword", "currentPassword is required to change your own password")
 		}
-		err = am.ChangePassword(r.Context(), a.Name, req.CurrentPassword, req.NewPassword)
+		err = am.ChangePassword(r.Context(), a.Name, req.CurrentPassword, req.NewPassword, clientHost(r))
+		var throttled *auth.ThrottledError
+		if errors.As(err, &throttled) {
+			// As the login answers: the client learns when to try
+			// again, not whether the password was right.
+			w.Header().Set("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())+1))
+			return newError(http.StatusTooManyRequests, "Throttled",
+				"too many wrong passwords for account %s: retry in %s", a.Name, throttled.RetryAfter.Round(time.Second))
+		}
 	} else {
 		err = am.SetPassword(r.Context(), a.Name, req.NewPassword)
 	}
@@ -327,6 +383,16 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, p *Principa
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// clientHost is the address of the request's client, as the login
+// throttles it.
+func clientHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // createAccountToken issues an API token: for your own account, or with

@@ -2,13 +2,18 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/auth"
 )
 
 // login logs name in with password, as POST /api/v1/session does, and
@@ -205,4 +210,162 @@ func TestProjectRoleTokensAndPatch(t *testing.T) {
 	h.wantError(status, b, http.StatusBadRequest, "Invalid", "status")
 	status, b = h.do(http.MethodPatch, "/api/v1/projects/ops", "admin-token", map[string]any{"metadata": map[string]any{"resourceVersion": "1"}, "spec": map[string]any{"description": "stale"}})
 	h.wantError(status, b, http.StatusConflict, "Conflict", "")
+}
+
+// TestAccountCapabilities: PATCH replaces an account's capabilities with
+// the update right; what a capability allowed is refused once it is
+// taken away, and the audit log says what changed.
+func TestAccountCapabilities(t *testing.T) {
+	h := newHarness(t)
+	h.must(http.MethodPost, "/api/v1/accounts", map[string]any{"name": "erin", "capabilities": []string{"login"}, "password": "erin's password"}, http.StatusCreated, nil)
+	session := h.login("erin", "erin's password")
+	h.wantStatus(http.MethodGet, "/api/v1/accounts/erin", session, http.StatusOK)
+	// Her own account, but changing capabilities needs the update right.
+	status, b := h.do(http.MethodPatch, "/api/v1/accounts/erin", session, map[string]any{"capabilities": []string{"login", "apiKey"}})
+	h.wantError(status, b, http.StatusForbidden, "Forbidden", "")
+
+	var erin Account
+	h.must(http.MethodPatch, "/api/v1/accounts/erin", map[string]any{"capabilities": []string{"login", "apiKey", "login"}}, http.StatusOK, &erin)
+	if !slices.Equal(erin.Capabilities, []string{"apiKey", "login"}) || !erin.Enabled {
+		t.Fatalf("patched account: %+v", erin)
+	}
+	var tok Token
+	h.must(http.MethodPost, "/api/v1/accounts/erin/tokens", map[string]any{"id": "ci"}, http.StatusCreated, &tok)
+	h.wantStatus(http.MethodGet, "/api/v1/session", tok.Token, http.StatusOK)
+
+	for _, tt := range []struct {
+		name  string
+		body  map[string]any
+		field string
+	}{
+		{"unknown capability", map[string]any{"capabilities": []string{"apiKey", "root"}}, "capabilities[1]"},
+		{"nothing to change", map[string]any{}, "enabled"},
+		{"not a list", map[string]any{"capabilities": "login"}, "capabilities"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := h.in(t)
+			status, b := h.do(http.MethodPatch, "/api/v1/accounts/erin", "admin-token", tt.body)
+			h.wantError(status, b, http.StatusBadRequest, "Invalid", tt.field)
+		})
+	}
+	h.must(http.MethodGet, "/api/v1/accounts/erin", nil, http.StatusOK, &erin)
+	if !slices.Equal(erin.Capabilities, []string{"apiKey", "login"}) {
+		t.Errorf("a refused patch changed the capabilities: %+v", erin.Capabilities)
+	}
+
+	// Without login her session ends; without apiKey her token.
+	h.must(http.MethodPatch, "/api/v1/accounts/erin", map[string]any{"capabilities": []string{"apiKey"}}, http.StatusOK, &erin)
+	h.wantStatus(http.MethodGet, "/api/v1/session", session, http.StatusUnauthorized)
+	h.wantStatus(http.MethodGet, "/api/v1/session", tok.Token, http.StatusOK)
+	h.must(http.MethodPatch, "/api/v1/accounts/erin", map[string]any{"capabilities": []string{}, "enabled": true}, http.StatusOK, &erin)
+	if len(erin.Capabilities) != 0 || !erin.Enabled {
+		t.Errorf("account without capabilities: %+v", erin)
+	}
+	h.wantStatus(http.MethodGet, "/api/v1/session", tok.Token, http.StatusUnauthorized)
+
+	var got []string
+	for _, m := range messages(h.auditPage("admin-token", "")) {
+		if strings.Contains(m, "update account erin") || strings.Contains(m, "updated account erin") {
+			got = append(got, m)
+		}
+	}
+	want := []string{
+		"admin updated account erin (enabled: true, capabilities: none): done",
+		"admin updated account erin (capabilities: apiKey): done",
+		"admin tried to update account erin: refused (Invalid)",
+		"admin tried to update account erin: refused (Invalid)",
+		"admin tried to update account erin (capabilities: apiKey,root): refused (Invalid)",
+		"admin updated account erin (capabilities: apiKey,login): done",
+		"erin tried to update account erin: refused (Forbidden)",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit log of the patches:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestWrongCurrentPasswordsThrottle: guessing the current password
+// through a password change is throttled as guessing it at the login is,
+// with the same counters: 429 with Retry-After, even for the right
+// password, until the backoff has passed. The accounts run on a clock of
+// the test's, so that a slow run cannot outlast the backoff.
+func TestWrongCurrentPasswordsThrottle(t *testing.T) {
+	clk := &testClock{now: time.Now()}
+	var am *auth.Manager
+	h := newHarness(t, func(o *Options) {
+		var err error
+		am, err = auth.New(context.Background(), auth.Options{Client: o.Client, APIReader: o.APIReader, Namespace: o.Namespace, Now: clk.Now, Logger: o.Log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Accounts = am
+	})
+	h.must(http.MethodPost, "/api/v1/accounts", map[string]any{"name": "frank", "capabilities": []string{"login"}, "password": "frank's password"}, http.StatusCreated, nil)
+	session := h.login("frank", "frank's password")
+	h.wantStatus(http.MethodGet, "/api/v1/accounts/frank", session, http.StatusOK)
+	change := func(current string) (int, []byte, http.Header) {
+		t.Helper()
+		body := strings.NewReader(`{"currentPassword": "` + current + `", "newPassword": "frank's new password"}`)
+		req, err := http.NewRequest(http.MethodPut, h.url+"/api/v1/accounts/frank/password", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+session)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b, resp.Header
+	}
+	for i := range 5 {
+		status, b, _ := change(fmt.Sprintf("wrong guess %d", i))
+		h.wantError(status, b, http.StatusBadRequest, "Invalid", "currentPassword")
+	}
+	status, b, header := change("frank's password")
+	e := h.wantError(status, b, http.StatusTooManyRequests, "Throttled", "")
+	if !strings.Contains(e.Message, "too many wrong passwords for account frank: retry in 2s") || strings.Contains(e.Message, "frank's password") {
+		t.Errorf("throttled answer: %q", e.Message)
+	}
+	if got := header.Get("Retry-After"); got != "3" {
+		t.Errorf("Retry-After %q, want 3 (the 2s backoff, rounded up)", got)
+	}
+	if _, err := am.Login(context.Background(), "frank", "frank's password", "192.0.2.7"); !errors.Is(err, auth.ErrThrottled) {
+		t.Errorf("login while the password change is throttled: %v", err)
+	}
+	clk.Add(2 * time.Second)
+	if status, b, _ := change("frank's password"); status != http.StatusNoContent {
+		t.Fatalf("change after the backoff: %d %s", status, b)
+	}
+	if _, err := am.Login(context.Background(), "frank", "frank's new password", "192.0.2.7"); err != nil {
+		t.Errorf("login with the new password: %v", err)
+	}
+	var throttled int
+	for _, entry := range h.auditPage("admin-token", "").Items {
+		if entry.Action == "SetPassword" && entry.Status == http.StatusTooManyRequests {
+			throttled++
+		}
+	}
+	if throttled != 1 {
+		t.Errorf("the audit log has %d throttled password changes, want 1", throttled)
+	}
+}
+
+// testClock is a clock that moves when the test says.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }

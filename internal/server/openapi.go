@@ -130,7 +130,10 @@ var schemas = obj{
 		"name": str("Lower-case letters, digits and -"), "capabilities": obj{"type": "array", "items": str("login or apiKey")},
 		"password": str("Optional; at least 8 characters"), "enabled": obj{"type": "boolean", "description": "Default true"},
 	}),
-	"AccountPatch":   object("The change of an account", obj{"enabled": obj{"type": "boolean"}}),
+	"AccountPatch": object("The change of an account; absent fields stay as they are", obj{
+		"enabled":      obj{"type": "boolean"},
+		"capabilities": obj{"type": "array", "description": "Replace the capabilities: login (password logins and their sessions), apiKey (API tokens); an empty list removes both", "items": str("login or apiKey")},
+	}),
 	"PasswordChange": object("A new password", obj{"currentPassword": str("Required for your own password"), "newPassword": str("At least 8 characters")}),
 	"TokenRequest": object("A token to issue; every field is optional", obj{
 		"expiresIn": str("Lifetime: a duration such as 24h or 90m, or a number of seconds; absent means no expiry"),

@@ -110,7 +110,7 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodGet, path: accounts, handler: s.listAccounts, summary: "Local accounts the caller may get (their own always)", response: "AccountList"},
 		{method: http.MethodPost, path: accounts, handler: s.createAccount, audit: auditCreateAccount, summary: "Create a local account", request: "AccountRequest", response: "Account", status: http.StatusCreated},
 		{method: http.MethodGet, path: account, handler: s.getAccount, summary: "Get a local account (never its password or token values)", response: "Account"},
-		{method: http.MethodPatch, path: account, handler: s.patchAccount, audit: auditUpdateAccount, summary: "Enable or disable a local account", request: "AccountPatch", response: "Account"},
+		{method: http.MethodPatch, path: account, handler: s.patchAccount, audit: auditUpdateAccount, summary: "Enable or disable a local account, or replace its capabilities (login, apiKey)", request: "AccountPatch", response: "Account"},
 		{method: http.MethodDelete, path: account, handler: s.deleteAccount, audit: auditDeleteAccount, summary: "Delete a local account and its tokens", status: http.StatusNoContent},
 		{method: http.MethodPut, path: account + "/password", handler: s.setPassword, audit: auditSetPassword, summary: "Change a password: your own with the current one, another account's with the update right", request: "PasswordChange", status: http.StatusNoContent},
 		{method: http.MethodPost, path: account + "/tokens", optionalBody: true, handler: s.createAccountToken, audit: auditCreateAccountToken, summary: "Issue an API token for an account with the apiKey capability; the token is in this answer only", request: "TokenRequest", response: "Token", status: http.StatusCreated},
