@@ -23,6 +23,7 @@ type controllerFlags struct {
 	refreshInterval time.Duration
 	workers         int
 	maxWrites       int
+	maxRenders      int
 	metricsAddr     string
 	logLevel        string
 	// listen and insecureCookies serve the API (soll run only).
@@ -37,6 +38,7 @@ func (f *controllerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", filepath.Join(os.TempDir(), "soll-cache"), "directory for Git caches and snapshots")
 	cmd.Flags().DurationVar(&f.refreshInterval, "refresh-interval", 3*time.Minute, "default time between comparisons of an app with Git")
 	cmd.Flags().IntVar(&f.workers, "workers", controller.DefaultWorkers, "applications reconciled in parallel")
+	cmd.Flags().IntVar(&f.maxRenders, "max-parallel-renders", 0, "renders (Kustomize, Helm, Jsonnet, plugins, directories) in flight at once over all applications; 0 for one per CPU")
 	cmd.Flags().IntVar(&f.maxWrites, "max-parallel-writes", controller.DefaultMaxParallelWrites, "writes to the cluster (applies, dry runs, deletes) in flight at once over all applications; 0 for no limit")
 	cmd.Flags().StringVar(&f.metricsAddr, "metrics-addr", "0", `address for Prometheus metrics ("0" disables)`)
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -62,14 +64,15 @@ func (f *controllerFlags) run(cmd *cobra.Command) error {
 	cfg.UserAgent = "soll-controller/" + version.Version
 	log.Info("starting controller", "namespace", f.kube.namespace, "server", cfg.Host)
 	opts := controller.Options{
-		Namespace:         f.kube.namespace,
-		CacheDir:          f.cacheDir,
-		RefreshInterval:   f.refreshInterval,
-		Workers:           f.workers,
-		MaxParallelWrites: f.maxWrites,
-		MetricsAddr:       f.metricsAddr,
-		Log:               log,
-		NoController:      f.noController,
+		Namespace:          f.kube.namespace,
+		CacheDir:           f.cacheDir,
+		RefreshInterval:    f.refreshInterval,
+		Workers:            f.workers,
+		MaxParallelWrites:  f.maxWrites,
+		MaxParallelRenders: f.maxRenders,
+		MetricsAddr:        f.metricsAddr,
+		Log:                log,
+		NoController:       f.noController,
 	}
 	if f.serveAPI {
 		opts.Extend = func(mgr ctrl.Manager) error {

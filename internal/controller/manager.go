@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	goruntime "runtime"
 	gosync "sync"
 	"time"
 
@@ -39,6 +40,9 @@ type Options struct {
 	RefreshInterval time.Duration
 	// Workers is the number of apps reconciled in parallel.
 	Workers int
+	// MaxParallelRenders bounds the renders in flight at once over all
+	// apps; zero means one per CPU.
+	MaxParallelRenders int
 	// MaxParallelWrites bounds the controller's writes to the cluster in
 	// flight at once, over all apps (see kube.Client.LimitWrites); zero
 	// means no limit.
@@ -179,7 +183,11 @@ func newPipeline(cfg *rest.Config, mgr ctrl.Manager, opts Options, fetcher *git.
 		Health:      hc,
 		Log:         opts.Log,
 	}
-	r.Renderer = &render.Cache{Renderer: renderers(r.pluginConfig, opts.RenderLimits)}
+	parallel := opts.MaxParallelRenders
+	if parallel <= 0 {
+		parallel = goruntime.NumCPU()
+	}
+	r.Renderer = &render.Cache{Renderer: renderers(r.pluginConfig, opts.RenderLimits), Parallel: parallel}
 	return r, nil
 }
 

@@ -18,9 +18,34 @@ type Cache struct {
 	// Max bounds the number of cached results (0: 10,000); when full the
 	// cache starts over.
 	Max int
+	// Parallel bounds the renders in flight at once (0: no bound).
+	// Rendering is CPU work, and Jsonnet children may each take up to
+	// Limits.MaxMemoryBytes: many workers waiting on the network must not
+	// mean as many renders at once. Set it before the first Render.
+	Parallel int
 
-	mu gosync.Mutex
-	m  map[string]*Result
+	mu    gosync.Mutex
+	m     map[string]*Result
+	slots chan struct{}
+	once  gosync.Once
+}
+
+// render calls the renderer within the bound of Parallel.
+func (c *Cache) render(ctx context.Context, req Request) (*Result, error) {
+	c.once.Do(func() {
+		if c.Parallel > 0 {
+			c.slots = make(chan struct{}, c.Parallel)
+		}
+	})
+	if c.slots != nil {
+		select {
+		case c.slots <- struct{}{}:
+			defer func() { <-c.slots }()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return c.Renderer.Render(ctx, req)
 }
 
 var _ Renderer = (*Cache)(nil)
@@ -31,11 +56,11 @@ func (c *Cache) Render(ctx context.Context, req Request) (*Result, error) {
 		// A chart reference is no snapshot: a version range or "latest"
 		// moves, and its credentials are not part of the key. The Helm
 		// renderer caches the downloaded charts themselves.
-		return c.Renderer.Render(ctx, req)
+		return c.render(ctx, req)
 	}
 	b, err := json.Marshal(req)
 	if err != nil {
-		return c.Renderer.Render(ctx, req)
+		return c.render(ctx, req)
 	}
 	key := string(b)
 	c.mu.Lock()
@@ -44,7 +69,7 @@ func (c *Cache) Render(ctx context.Context, req Request) (*Result, error) {
 	if ok {
 		return res, nil
 	}
-	res, err = c.Renderer.Render(ctx, req)
+	res, err = c.render(ctx, req)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,8 @@ package render
 import (
 	"context"
 	"errors"
+	"fmt"
+	gosync "sync"
 	"testing"
 )
 
@@ -56,5 +58,56 @@ func TestCacheNeverKeepsChartReferences(t *testing.T) {
 	}
 	if inner.calls != 3 {
 		t.Errorf("renderer called %d times for 3 renders of a moving chart reference, want 3", inner.calls)
+	}
+}
+
+// gateRenderer blocks every render until released and records the most
+// renders it saw at once.
+type gateRenderer struct {
+	mu       gosync.Mutex
+	inFlight int
+	most     int
+	started  chan struct{}
+	release  chan struct{}
+}
+
+func (r *gateRenderer) Render(ctx context.Context, _ Request) (*Result, error) {
+	r.mu.Lock()
+	r.inFlight++
+	r.most = max(r.most, r.inFlight)
+	r.mu.Unlock()
+	r.started <- struct{}{}
+	<-r.release
+	r.mu.Lock()
+	r.inFlight--
+	r.mu.Unlock()
+	return &Result{}, nil
+}
+
+func TestCacheBoundsParallelRenders(t *testing.T) {
+	inner := &gateRenderer{started: make(chan struct{}, 10), release: make(chan struct{})}
+	c := &Cache{Renderer: inner, Parallel: 2}
+	var wg gosync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			if _, err := c.Render(context.Background(), Request{Root: fmt.Sprintf("/snap/%d", i)}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	// Two start; the others wait for a slot until a render ends.
+	<-inner.started
+	<-inner.started
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.Render(ctx, Request{Root: "/snap/cancelled"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("render waiting for a slot with its context cancelled: %v", err)
+	}
+	for range 6 {
+		inner.release <- struct{}{}
+	}
+	wg.Wait()
+	if inner.most != 2 {
+		t.Errorf("%d renders ran at once, want at most 2 (Parallel)", inner.most)
 	}
 }
