@@ -97,9 +97,30 @@ func TestAppDiffShowsUnifiedDiffs(t *testing.T) {
 	// lines, and of the Secret only that its value changed.
 	mustRun(t, "app", "sync", "greeting", "--wait", "--timeout", "2m")
 	waitConfigMap(t, env, dest, "hello")
+
+	// In sync, and compared again on request although nothing changed:
+	// --refresh waits for a comparison later than the request (to the
+	// second), so the clock first passes the last recorded one.
+	last := getApp(t, env, ns, "greeting").Status.ReconciledAt
+	if last == nil {
+		t.Fatal("the synced app has no status.reconciledAt")
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := testenv.Eventually(wctx, 50*time.Millisecond, func(context.Context) (bool, error) {
+		return time.Now().Truncate(time.Second).After(last.Time), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if r = soll(t, nil, "app", "diff", "greeting", "--refresh", "--timeout", "20s"); r.err != nil {
+		t.Fatalf("app diff --refresh of an app in sync: exit %d (%v), want 0", ExitCode(r.err), r.err)
+	}
+	if at := getApp(t, env, ns, "greeting").Status.ReconciledAt; at == nil || !at.After(last.Time) {
+		t.Errorf("the requested comparison did not record its time: reconciledAt %v, before %v", at, last)
+	}
 	git.Commit(t, "config", gitserver.DefaultBranch, gitserver.Change{Message: "v2", Files: files("bonjour", newSecret)})
 	mustRun(t, "app", "refresh", "greeting", "--hard")
-	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	wctx, cancel = context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if err := testenv.Eventually(wctx, 200*time.Millisecond, func(context.Context) (bool, error) {
 		return ExitCode(soll(t, nil, "app", "diff", "greeting", "-o", "name").err) == 1, nil
