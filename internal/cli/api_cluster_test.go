@@ -173,7 +173,7 @@ func TestCLIThroughTheAPI(t *testing.T) {
 	if ExitCode(r.err) != 1 {
 		t.Fatalf("app diff of an app never synced: exit %d (%v), want 1", ExitCode(r.err), r.err)
 	}
-	wantContains(t, "app diff", r.out, "application greeting differs from Git", "ConfigMap", "greeting   OutOfSync")
+	wantContains(t, "app diff", r.out, "application greeting differs from Git", "===== ConfigMap "+dest+"/greeting (OutOfSync, health Missing) =====", "+  text: hello")
 	if r = soll(t, nil, "app", "diff", "greeting", "-o", "name"); r.out != ":ConfigMap:"+dest+"/greeting\n" || ExitCode(r.err) != 1 {
 		t.Errorf("app diff -o name = %q, exit %d", r.out, ExitCode(r.err))
 	}

@@ -250,7 +250,9 @@ func (b *coreBackend) diff(ctx context.Context, name string) (*server.Diff, erro
 	if err != nil {
 		return nil, err
 	}
-	return diffFromStatus(app), nil
+	d := diffFromStatus(app)
+	d.Note = "--core reads the app's status, which records which resources differ from Git but not how: soll's API shows their diffs"
+	return d, nil
 }
 
 // needsAPI is the error of the commands that only soll's API serves.

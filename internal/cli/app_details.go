@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
@@ -25,21 +27,29 @@ const (
 	diffExitError   = 2
 )
 
+// diffFlags are the flags of soll app diff.
+type diffFlags struct {
+	output  string
+	refresh bool
+	brief   bool
+	timeout time.Duration
+}
+
 func (a *appCmd) diffCommand() *cobra.Command {
-	var output string
-	var refresh bool
-	var timeout time.Duration
+	var f diffFlags
 	cmd := &cobra.Command{
 		Use:   "diff NAME",
-		Short: "Show the resources of an Application that differ from Git; exit 1 if any do",
+		Short: "Show how the resources of an Application differ from Git; exit 1 if any do",
 		Long: "Show the resources of an Application that differ from Git as of the last comparison (--refresh compares again first): " +
-			"the objects that are out of sync or would be pruned.\n\n" +
+			"the objects that are out of sync or would be pruned, each with a unified diff of the live object (---) and of what a sync " +
+			"would make of it (+++), Secret values redacted. --brief lists the resources only. Diffs are coloured on a terminal " +
+			"(unless $NO_COLOR is set); through --core, which reads only the app's status, the resources are listed without diffs.\n\n" +
 			"Exit status: 0 when the app is in sync with Git, 1 when it differs, 2 when that cannot be told " +
 			"(an error, or an app not compared yet), so that CI jobs can act on it.",
-		Example: "  soll app diff guestbook\n  soll app diff guestbook --refresh -o name || echo \"guestbook differs from Git\"",
+		Example: "  soll app diff guestbook\n  soll app diff guestbook --brief\n  soll app diff guestbook --refresh -o name || echo \"guestbook differs from Git\"",
 		Args:    exactlyArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			differs, err := a.diff(cmd, args[0], output, refresh, timeout)
+			differs, err := a.diff(cmd, args[0], f)
 			switch {
 			case err != nil:
 				return &ExitError{Code: diffExitError, Err: err}
@@ -49,16 +59,17 @@ func (a *appCmd) diffCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&refresh, "refresh", false, "compare the app with Git again before showing the difference")
-	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "with --refresh: how long to wait for the comparison")
-	addOutputFlag(cmd, &output)
+	cmd.Flags().BoolVar(&f.refresh, "refresh", false, "compare the app with Git again before showing the difference")
+	cmd.Flags().BoolVar(&f.brief, "brief", false, "list the differing resources without their diffs")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 2*time.Minute, "with --refresh: how long to wait for the comparison")
+	addOutputFlag(cmd, &f.output)
 	return a.nameCommand(cmd)
 }
 
 // diff shows the difference of the app name and reports whether there
 // is one.
-func (a *appCmd) diff(cmd *cobra.Command, name, output string, refresh bool, timeout time.Duration) (bool, error) {
-	if err := checkOutput(output); err != nil {
+func (a *appCmd) diff(cmd *cobra.Command, name string, f diffFlags) (bool, error) {
+	if err := checkOutput(f.output); err != nil {
 		return false, err
 	}
 	be, err := a.backend(cmd)
@@ -66,8 +77,8 @@ func (a *appCmd) diff(cmd *cobra.Command, name, output string, refresh bool, tim
 		return false, err
 	}
 	ctx := cmd.Context()
-	if refresh {
-		if err := refreshAndWait(ctx, be, name, timeout); err != nil {
+	if f.refresh {
+		if err := refreshAndWait(ctx, be, name, f.timeout); err != nil {
 			return false, err
 		}
 	}
@@ -88,20 +99,87 @@ func (a *appCmd) diff(cmd *cobra.Command, name, output string, refresh bool, tim
 			if _, err := fmt.Fprintf(w, "application %s differs from Git at %s: %d resource(s)\n", name, dash(shortRevs(syncRevisions(d.Sync))), len(d.Resources)); err != nil {
 				return err
 			}
-			if len(d.Resources) > 0 {
-				if err := writeResourceTable(w, d.Resources, wide); err != nil {
-					return err
-				}
+			if len(d.Resources) == 0 {
+				return nil
 			}
-			if d.Note != "" {
+			if !f.brief && len(d.Diffs) == len(d.Resources) {
+				return writeResourceDiffs(w, d, colourful(w))
+			}
+			if err := writeResourceTable(w, d.Resources, wide); err != nil {
+				return err
+			}
+			if !f.brief && d.Note != "" {
+				// No diffs to show: the note says why.
 				_, err := fmt.Fprintf(cmd.ErrOrStderr(), "note: %s\n", d.Note)
 				return err
 			}
 			return nil
 		},
 		names: func() []string { return resourceStatusIDs(d.Resources) },
-	}.print(cmd, output)
+	}.print(cmd, f.output)
 	return differs, err
+}
+
+// ANSI styles of a diff on a terminal.
+const (
+	styleBold  = "\x1b[1m"
+	styleRed   = "\x1b[31m"
+	styleGreen = "\x1b[32m"
+	styleCyan  = "\x1b[36m"
+	styleReset = "\x1b[0m"
+)
+
+// colourful reports whether w is a terminal that takes colours: not when
+// $NO_COLOR is set (https://no-color.org) or $TERM is dumb.
+func colourful(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+}
+
+// writeResourceDiffs writes, for each resource of d, a header naming it
+// and its unified diff, coloured when colour is set. d.Diffs must hold
+// one entry per resource.
+func writeResourceDiffs(w io.Writer, d *server.Diff, colour bool) error {
+	style := func(s, line string) string {
+		if !colour || line == "" {
+			return line
+		}
+		return s + line + styleReset
+	}
+	var b strings.Builder
+	for i, r := range d.Resources {
+		status := string(r.Status)
+		if r.RequiresPruning {
+			status += ", requires pruning"
+		}
+		if r.Health != nil && r.Health.Status != "" {
+			status += ", health " + string(r.Health.Status)
+		}
+		fmt.Fprintf(&b, "\n%s\n", style(styleBold, fmt.Sprintf("===== %s %s (%s) =====", groupKind(r.Group, r.Kind), qualifiedName(r.Namespace, r.Name), status)))
+		text := d.Diffs[i].Diff
+		if text == "" {
+			b.WriteString("(no difference now: the resource changed since the last comparison; soll app diff --refresh compares again)\n")
+			continue
+		}
+		hunks := false // the file names come before the first hunk
+		for line := range strings.Lines(text) {
+			line = strings.TrimSuffix(line, "\n")
+			switch {
+			case strings.HasPrefix(line, "@@"):
+				hunks = true
+				line = style(styleCyan, line)
+			case !hunks:
+				line = style(styleBold, line)
+			case strings.HasPrefix(line, "-"):
+				line = style(styleRed, line)
+			case strings.HasPrefix(line, "+"):
+				line = style(styleGreen, line)
+			}
+			b.WriteString(line + "\n")
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 func syncRevisions(s *sollv1.SyncStatus) []string {

@@ -3,10 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,56 +18,14 @@ import (
 	"soll.dev/internal/testenv/oidcprovider"
 )
 
-// browsed is what the test's browser saw at the end of a login.
-type browsed struct {
-	status int
-	body   string
-	err    error
-}
-
 // browser is an opener for soll login --sso that plays a person's
-// browser: an HTTP client with a cookie jar that follows every redirect
-// (soll, the provider's approval, soll's callback, the CLI's loopback
-// callback). Before the real flow it sends the CLI a callback with a
-// forged state, which must be refused.
-func browser(seen chan<- browsed, forged chan<- int) func(string) error {
+// browser (oidcprovider.Browse) in the background and reports what it saw.
+func browser(seen chan<- oidcprovider.Browsed, errs chan<- error) func(string) error {
 	return func(loginURL string) error {
-		jar, err := cookiejar.New(nil)
-		if err != nil {
-			return err
-		}
-		c := &http.Client{Jar: jar}
 		go func() {
-			u, err := url.Parse(loginURL)
-			if err != nil {
-				seen <- browsed{err: err}
-				return
-			}
-			ret, err := url.Parse(u.Query().Get("return_url"))
-			if err != nil {
-				seen <- browsed{err: err}
-				return
-			}
-			q := ret.Query()
-			q.Set("state", "forged")
-			q.Set("token", "a-token-from-elsewhere")
-			ret.RawQuery = q.Encode()
-			resp, err := c.Get(ret.String())
-			if err != nil {
-				seen <- browsed{err: err}
-				return
-			}
-			resp.Body.Close()
-			forged <- resp.StatusCode
-
-			resp, err = c.Get(loginURL)
-			if err != nil {
-				seen <- browsed{err: err}
-				return
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			seen <- browsed{status: resp.StatusCode, body: string(body)}
+			b, err := oidcprovider.Browse(loginURL)
+			errs <- err
+			seen <- b
 		}()
 		return nil
 	}
@@ -107,19 +62,19 @@ func TestSSOLoginSavesContext(t *testing.T) {
 	}
 	base := servetest.Start(t, env, ns, servetest.Options{Addr: addr, InsecureCookies: true})
 
-	seen, forged := make(chan browsed, 1), make(chan int, 1)
+	seen, errs := make(chan oidcprovider.Browsed, 1), make(chan error, 1)
 	g := newGlobals(strings.NewReader(""))
-	g.openBrowser = browser(seen, forged)
+	g.openBrowser = browser(seen, errs)
 	r := soll(t, g, "login", base, "--sso", "--name", "sso")
 	if r.err != nil {
 		t.Fatalf("login --sso: %v", r.err)
 	}
-	if code := <-forged; code != http.StatusBadRequest {
-		t.Errorf("a callback with a forged state: status %d, want 400", code)
+	err, b := <-errs, <-seen
+	if b.Forged != http.StatusBadRequest {
+		t.Errorf("a callback with a forged state: status %d, want 400", b.Forged)
 	}
-	b := <-seen
-	if b.err != nil || b.status != http.StatusOK || !strings.Contains(b.body, "You can close this tab") {
-		t.Errorf("the browser ended on status %d, %v:\n%s", b.status, b.err, b.body)
+	if err != nil || b.Status != http.StatusOK || !strings.Contains(b.Body, "You can close this tab") {
+		t.Errorf("the browser ended on status %d, %v:\n%s", b.Status, err, b.Body)
 	}
 	wantContains(t, "login --sso", r.out, "logged in to "+base+" as "+oidcprovider.UserEmail+"; context sso saved")
 	cfg, _, err := g.loadConfig(newRootCommand(g))

@@ -178,7 +178,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			setCondition(s, app.Generation, "Ready", metav1.ConditionFalse, "Suspended", "reconciliation is suspended (spec.suspend)")
 		})
 	}
-	if mode, ok := app.Annotations[RefreshAnnotation]; ok {
+	mode, refreshed := app.Annotations[RefreshAnnotation]
+	if refreshed {
 		if err := r.handleRefresh(ctx, &app, mode); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -206,7 +207,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 	}
 	r.live.ensure(c)
-	if err := r.writeComparison(ctx, &app, c, finish); err != nil {
+	if err := r.writeComparison(ctx, &app, c, finish, refreshed); err != nil {
 		return ctrl.Result{}, err
 	}
 	after := r.refreshInterval(&app)
@@ -330,8 +331,11 @@ func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Applicati
 const reconciledAtHeartbeat = 10 * time.Minute
 
 // writeComparison stores the comparison in status, with also (when not
-// nil) the end of the operation that ran before it.
-func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Application, c *comparison, also statusChange) error {
+// nil) the end of the operation that ran before it. A comparison that was
+// asked for (refreshed) always records its time in reconciledAt, even when
+// nothing else changed: that is how whoever asked (soll app diff
+// --refresh) learns that it is done.
+func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Application, c *comparison, also statusChange, refreshed bool) error {
 	srcs, _ := appSources(app)
 	prev := app.Status.ReconciledAt
 	change := func(s *sollv1.ApplicationStatus) {
@@ -375,7 +379,7 @@ func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Applicatio
 	}
 	next := app.Status.DeepCopy()
 	change(next)
-	if prev == nil || time.Since(prev.Time) >= reconciledAtHeartbeat || !equality.Semantic.DeepEqual(*next, app.Status) {
+	if refreshed || prev == nil || time.Since(prev.Time) >= reconciledAtHeartbeat || !equality.Semantic.DeepEqual(*next, app.Status) {
 		now := metav1.Now()
 		next.ReconciledAt = &now
 	}

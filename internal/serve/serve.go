@@ -104,6 +104,7 @@ func newHandler(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, 
 	// (soll run), or with a pipeline of its own (soll server).
 	if m, ok := mgr.(manifestRenderer); ok {
 		apiOpts.Manifests = m.RenderManifests
+		apiOpts.Diffs = m.DiffManifests
 	}
 	api, err := server.New(apiOpts)
 	if err != nil {
@@ -173,9 +174,11 @@ func (a authenticator) Authenticate(r *http.Request) (*server.Principal, error) 
 	return apiPrincipal(p), nil
 }
 
-// manifestRenderer is the manager of controller.NewManager.
+// manifestRenderer is the manager of controller.NewManager: it renders
+// and compares Applications for the API.
 type manifestRenderer interface {
 	RenderManifests(ctx context.Context, app *sollv1.Application, revisions []string) (*controller.Manifests, error)
+	DiffManifests(ctx context.Context, app *sollv1.Application, revisions []string) (*controller.Diffs, error)
 }
 
 var _ manifestRenderer = (*controller.Manager)(nil)

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -10,6 +11,7 @@ import (
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/controller"
 	"soll.dev/internal/diff"
+	"soll.dev/internal/resource"
 )
 
 // Diff is the response of GET /api/v1/applications/{name}/diff.
@@ -19,13 +21,39 @@ type Diff struct {
 	// Resources are the managed resources that differ from Git: OutOfSync
 	// ones and ones that would be pruned.
 	Resources []sollv1.ResourceStatus `json:"resources"`
+	// Diffs are the unified diffs of Resources, in their order, when the
+	// server could compute them; absent otherwise (Note says why).
+	Diffs []ResourceDiff `json:"diffs,omitempty"`
 	// Note explains what the diff holds.
 	Note string `json:"note"`
 }
 
-// diffNote is said with every diff: status holds which resources differ,
-// not how, and the server cannot render Git to compute it.
-const diffNote = "resources that differ from Git as of the last comparison; the controller records which resources differ, not the field-level diff, so the API cannot show it"
+// ResourceDiff is the field-level difference of one resource.
+type ResourceDiff struct {
+	Group     string `json:"group,omitempty"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	// Diff is a unified diff of the live object (---) and of what a sync
+	// would make of it (+++), both as YAML without status and
+	// server-maintained metadata, Secret values redacted. Empty when the
+	// resource no longer differs.
+	Diff string `json:"diff"`
+}
+
+// DiffsFunc compares an Application at revisions (one per source) with the
+// live objects, as the controller would, and returns the objects that
+// differ; controller.Manager.DiffManifests is one.
+type DiffsFunc func(ctx context.Context, app *sollv1.Application, revisions []string) (*controller.Diffs, error)
+
+// Notes said with a diff: which resources differ comes from the
+// controller's last comparison (status), and how they differ from a
+// comparison of the same revisions made for the request.
+const (
+	diffNote          = "resources that differ from Git as of the last comparison; each diff compares the live object now with what a sync of the compared revision would make of it (a server-side-apply dry run), Secret values redacted"
+	diffNoteNoCompare = "resources that differ from Git as of the last comparison; this server was started without the render pipeline, so it cannot show how they differ"
+	diffNoteUnknown   = "the app has not been compared with Git yet, so no resource can be said to differ"
+)
 
 func (s *Server) appDiff(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	app, err := s.readApp(r.Context(), p, actGet, r.PathValue("name"))
@@ -38,7 +66,51 @@ func (s *Server) appDiff(w http.ResponseWriter, r *http.Request, p *Principal) e
 			d.Resources = append(d.Resources, res)
 		}
 	}
+	revisions := comparedRevisions(app.Status.Sync)
+	switch {
+	case s.opts.Diffs == nil:
+		d.Note = diffNoteNoCompare
+	case len(revisions) == 0:
+		d.Note = diffNoteUnknown
+	case len(d.Resources) > 0:
+		if err := s.resourceDiffs(r.Context(), app, revisions, &d); err != nil {
+			d.Note = fmt.Sprintf("resources that differ from Git as of the last comparison; how they differ could not be computed now: %v", err)
+		}
+	}
 	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+// resourceDiffs fills d.Diffs from a comparison of app at revisions, the
+// ones of its last comparison, so that the diffs explain d.Resources.
+func (s *Server) resourceDiffs(ctx context.Context, app *sollv1.Application, revisions []string, d *Diff) error {
+	c, err := s.opts.Diffs(ctx, app, revisions)
+	if err != nil {
+		return err
+	}
+	texts := map[resource.Key]string{}
+	for _, res := range c.Results {
+		texts[res.Key] = res.Diff
+	}
+	d.Diffs = make([]ResourceDiff, len(d.Resources))
+	for i, rs := range d.Resources {
+		k := resource.Key{Group: rs.Group, Kind: rs.Kind, Namespace: rs.Namespace, Name: rs.Name}
+		d.Diffs[i] = ResourceDiff{Group: rs.Group, Kind: rs.Kind, Namespace: rs.Namespace, Name: rs.Name, Diff: texts[k]}
+	}
+	return nil
+}
+
+// comparedRevisions are the revisions of the app's last comparison, one
+// per source; nil when it was never compared.
+func comparedRevisions(s *sollv1.SyncStatus) []string {
+	switch {
+	case s == nil || s.Status == "" || s.Status == sollv1.SyncStatusUnknown:
+		return nil
+	case len(s.Revisions) > 0:
+		return s.Revisions
+	case s.Revision != "":
+		return []string{s.Revision}
+	}
 	return nil
 }
 

@@ -89,8 +89,13 @@ var schemas = obj{
 	"RepositoryList": listOf("Repository Secrets", "Repository"),
 	"ResourceList":   listOf("Managed resources (status.resources)", "Object"),
 	"HistoryList":    listOf("Sync history (status.history)", "Object"),
-	"Diff": object("Resources that differ from Git as of the last comparison; the field-level diff is not recorded", obj{
-		"sync": ref("Object"), "resources": obj{"type": "array", "items": ref("Object")}, "note": str(""),
+	"Diff": object("Resources that differ from Git as of the last comparison, with their unified diffs when the server can compute them", obj{
+		"sync": ref("Object"), "resources": obj{"type": "array", "items": ref("Object")},
+		"diffs": obj{"type": "array", "description": "One per resource, in the same order; absent when the server cannot compare (note says why)", "items": object("The field-level difference of one resource", obj{
+			"group": str(""), "kind": str(""), "namespace": str(""), "name": str(""),
+			"diff": str("Unified diff of the live object (---) and of what a sync would make of it (+++), as YAML, Secret values redacted; empty when it no longer differs"),
+		})},
+		"note": str(""),
 	}),
 	"Tree": object("Managed resources and their children", obj{
 		"nodes": obj{"type": "array", "items": object("An object", obj{

@@ -59,6 +59,9 @@ type Options struct {
 	// Manifests renders an Application's desired objects; nil makes
 	// GET .../manifests answer 501 and skips the kind check on writes.
 	Manifests ManifestsFunc
+	// Diffs compares an Application with the live objects; nil makes
+	// GET .../diff list the differing resources without their diffs.
+	Diffs DiffsFunc
 	// Git resolves revisions for repository connection tests; nil means
 	// a Git fetcher of the server's own with a temporary cache.
 	Git Resolver

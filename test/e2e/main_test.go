@@ -6,12 +6,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"soll.dev/internal/testenv"
 )
 
 // sollBin is the binary under test, built once by TestMain.
 var sollBin string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(browserResultEnv) != "" && len(os.Args) == 2 {
+		// soll login --sso started this binary as its browser.
+		os.Exit(browse(os.Args[1]))
+	}
 	os.Exit(run(m))
 }
 
@@ -29,5 +35,5 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "build soll:", err)
 		return 1
 	}
-	return m.Run()
+	return testenv.Main(m)
 }
