@@ -441,10 +441,17 @@ func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *c
 					return
 				}
 			}
-			// Not in the watch: an object soll does not manage (yet),
-			// or one of a kind not watched yet. A slightly stale answer
-			// is enough: the apply that follows settles it.
-			live, err := r.Kube.GetRecent(ctx, ref.GroupVersionKind(), ref.GetNamespace(), ref.GetName())
+			// Not in a synced watch: an object soll does not manage
+			// (yet), for which the API server's cache is enough (the
+			// apply that follows settles it). Without a synced watch
+			// of the kind, read consistently: the object may be one
+			// soll just wrote, and no watch event would correct a
+			// stale answer.
+			get := r.Kube.Get
+			if r.live != nil && r.live.covers(ref.GroupVersionKind()) {
+				get = r.Kube.GetRecent
+			}
+			live, err := get(ctx, ref.GroupVersionKind(), ref.GetNamespace(), ref.GetName())
 			if err != nil && p.desired != nil && kube.IsUnknownKind(err) {
 				err = nil // its CRD is not installed yet
 			}

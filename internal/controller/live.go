@@ -165,6 +165,20 @@ func (w *liveWatcher) notify(obj any) {
 // without soll's label, as an object about to be adopted does), and the
 // caller must read the API server. The returned object is the caller's to
 // change.
+// covers reports whether the watch of gvk's resource runs and has synced:
+// an object absent from it then is absent from soll's managed objects
+// (soll's own recent writes included, through the written overlay).
+func (w *liveWatcher) covers(gvk schema.GroupVersionKind) bool {
+	m, err := w.kube.Mapping(gvk)
+	if err != nil {
+		return false
+	}
+	w.mu.Lock()
+	watched := w.watched[m.Resource]
+	w.mu.Unlock()
+	return watched && w.factory.ForResource(m.Resource).Informer().HasSynced()
+}
+
 func (w *liveWatcher) get(gvk schema.GroupVersionKind, namespace, name string) (obj *unstructured.Unstructured, ok bool) {
 	m, err := w.kube.Mapping(gvk)
 	if err != nil {

@@ -136,7 +136,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 
 // Defaults of the controller's flags.
 const (
-	DefaultWorkers           = 16
+	DefaultWorkers           = 64
 	DefaultMaxParallelWrites = 32
 )
 

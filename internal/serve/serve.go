@@ -319,14 +319,41 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 // "webhook.gitea.secret" (Gitea and Forgejo), "webhook.generic.secret",
 // "webhook.bitbucket.token" for the ?token= form, and
 // "webhook.allowUnsigned": "true" to accept providers without a secret).
+// The Secret is read for every request from the manager's cache, so a
+// rotated secret takes effect without a restart.
 func webhookHandler(ctx context.Context, c client.Client, opts Options) (http.Handler, error) {
+	// Read once now: a cluster that refuses it fails at start, not at
+	// the first push.
+	if _, err := webhookConfig(ctx, c, opts.Namespace); err != nil {
+		return nil, err
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cfg, err := webhookConfig(r.Context(), c, opts.Namespace)
+		if err != nil {
+			opts.Log.Error("webhook", "error", err.Error())
+			writeError(w, http.StatusServiceUnavailable, "Unavailable", "the webhook secrets cannot be read; try again later")
+			return
+		}
+		// The refresh requests make the controller list the repository's
+		// refs anew, once for all its apps (see controller's
+		// refreshDebounce).
+		h := &webhook.Handler{Config: cfg, Log: opts.Log, OnPush: func(ctx context.Context, p webhook.Push) (int, error) {
+			return webhook.RefreshApps(ctx, c, opts.Namespace, p)
+		}}
+		h.ServeHTTP(w, r)
+	}), nil
+}
+
+// webhookConfig reads the webhook secrets; without the Secret, every
+// provider is off (unless allowed unsigned, which needs the Secret too).
+func webhookConfig(ctx context.Context, c client.Client, ns string) (webhook.Config, error) {
 	var s corev1.Secret
-	err := c.Get(ctx, client.ObjectKey{Namespace: opts.Namespace, Name: WebhookSecretName}, &s)
+	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: WebhookSecretName}, &s)
 	if err != nil && !apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("read Secret %s/%s: %w", opts.Namespace, WebhookSecretName, err)
+		return webhook.Config{}, fmt.Errorf("read Secret %s/%s: %w", ns, WebhookSecretName, err)
 	}
 	get := func(k string) string { return strings.TrimSpace(string(s.Data[webhookKeyPrefix+k])) }
-	cfg := webhook.Config{
+	return webhook.Config{
 		GitHubSecret:          get("github.secret"),
 		GitLabSecret:          get("gitlab.secret"),
 		BitbucketCloudSecret:  get("bitbucket.secret"),
@@ -335,12 +362,7 @@ func webhookHandler(ctx context.Context, c client.Client, opts Options) (http.Ha
 		GenericSecret:         get("generic.secret"),
 		BitbucketCloudToken:   get("bitbucket.token"),
 		AllowUnsigned:         get("allowUnsigned") == "true",
-	}
-	// The refresh requests make the controller list the repository's refs
-	// anew, once for all its apps (see controller's refreshDebounce).
-	return &webhook.Handler{Config: cfg, Log: opts.Log, OnPush: func(ctx context.Context, p webhook.Push) (int, error) {
-		return webhook.RefreshApps(ctx, c, opts.Namespace, p)
-	}}, nil
+	}, nil
 }
 
 // oidcConfig reads the SSO settings; nil when SSO is not configured.

@@ -186,6 +186,7 @@ func testAPIFlow(t *testing.T, separate bool) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("unsigned webhook: %d, want 401", resp.StatusCode)
 	}
+	checkWebhookSecretRotation(t, env, ns, base, payload)
 
 	// Logout revokes the session.
 	if code, _ := c.do("DELETE", "/api/v1/session", nil); code != http.StatusNoContent {
@@ -285,5 +286,44 @@ func checkAudit(t *testing.T, c *api) {
 	})
 	if err != nil {
 		t.Errorf("audit log:\n%s\nwant entries starting with\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// checkWebhookSecretRotation: a new secret in soll-secret is used without
+// a restart, and the old one is refused from then on.
+func checkWebhookSecretRotation(t *testing.T, env *testenv.Env, ns, base string, payload []byte) {
+	t.Helper()
+	ctx := context.Background()
+	var sec corev1.Secret
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: serve.WebhookSecretName}, &sec); err != nil {
+		t.Fatal(err)
+	}
+	sec.Data["webhook.generic.secret"] = []byte("rotated-" + webhookSecret)
+	if err := env.Client.Update(ctx, &sec); err != nil {
+		t.Fatal(err)
+	}
+	post := func(secret string) int {
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(payload)
+		req, _ := http.NewRequest("POST", base+"/api/webhook", bytes.NewReader(payload))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Soll-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	// The cache sees the update within moments.
+	if err := testenv.Eventually(wctx, 50*time.Millisecond, func(context.Context) (bool, error) {
+		return post("rotated-"+webhookSecret) == http.StatusOK, nil
+	}); err != nil {
+		t.Fatalf("a push signed with the rotated secret is still refused: %v", err)
+	}
+	if code := post(webhookSecret); code != http.StatusUnauthorized {
+		t.Errorf("a push signed with the old secret after rotation: %d, want 401", code)
 	}
 }
