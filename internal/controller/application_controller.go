@@ -379,11 +379,11 @@ func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Applicatio
 	}
 	next := app.Status.DeepCopy()
 	change(next)
-	if refreshed || prev == nil || time.Since(prev.Time) >= reconciledAtHeartbeat || !equality.Semantic.DeepEqual(*next, app.Status) {
-		now := metav1.Now()
-		next.ReconciledAt = &now
+	if !refreshed && prev != nil && time.Since(prev.Time) < reconciledAtHeartbeat && equality.Semantic.DeepEqual(*next, app.Status) {
+		return nil // unchanged, no heartbeat due: the idle path writes nothing
 	}
-	// Unchanged (and no heartbeat due): patchStatus writes nothing.
+	now := metav1.Now()
+	next.ReconciledAt = &now
 	return r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) { next.DeepCopyInto(s) })
 }
 

@@ -159,39 +159,39 @@ func (w *liveWatcher) notify(obj any) {
 	}
 }
 
+// synced returns the watch of gvk's resource when it runs and has synced.
+func (w *liveWatcher) synced(gvk schema.GroupVersionKind) (schema.GroupVersionResource, cache.SharedIndexInformer, bool) {
+	m, err := w.kube.Mapping(gvk)
+	if err != nil {
+		return schema.GroupVersionResource{}, nil, false
+	}
+	w.mu.Lock()
+	watched := w.watched[m.Resource]
+	w.mu.Unlock()
+	if !watched {
+		return m.Resource, nil, false
+	}
+	inf := w.factory.ForResource(m.Resource).Informer()
+	return m.Resource, inf, inf.HasSynced()
+}
+
+// covers reports whether the watch of gvk's resource runs and has synced:
+// an object absent from it then is absent from soll's managed objects
+// (soll's own recent writes included, through the written overlay).
+func (w *liveWatcher) covers(gvk schema.GroupVersionKind) bool {
+	_, _, ok := w.synced(gvk)
+	return ok
+}
+
 // get returns the live object from the watch cache, or soll's own newer
 // write of it. ok is false when the cache cannot answer: the kind is not
 // watched or not synced yet, or the object is not in it (it may exist
 // without soll's label, as an object about to be adopted does), and the
 // caller must read the API server. The returned object is the caller's to
 // change.
-// covers reports whether the watch of gvk's resource runs and has synced:
-// an object absent from it then is absent from soll's managed objects
-// (soll's own recent writes included, through the written overlay).
-func (w *liveWatcher) covers(gvk schema.GroupVersionKind) bool {
-	m, err := w.kube.Mapping(gvk)
-	if err != nil {
-		return false
-	}
-	w.mu.Lock()
-	watched := w.watched[m.Resource]
-	w.mu.Unlock()
-	return watched && w.factory.ForResource(m.Resource).Informer().HasSynced()
-}
-
 func (w *liveWatcher) get(gvk schema.GroupVersionKind, namespace, name string) (obj *unstructured.Unstructured, ok bool) {
-	m, err := w.kube.Mapping(gvk)
-	if err != nil {
-		return nil, false
-	}
-	w.mu.Lock()
-	watched := w.watched[m.Resource]
-	w.mu.Unlock()
-	if !watched {
-		return nil, false
-	}
-	inf := w.factory.ForResource(m.Resource).Informer()
-	if !inf.HasSynced() {
+	resource, inf, ok := w.synced(gvk)
+	if !ok {
 		return nil, false
 	}
 	key := name
@@ -203,7 +203,7 @@ func (w *liveWatcher) get(gvk schema.GroupVersionKind, namespace, name string) (
 		return nil, false
 	}
 	cached, _ := item.(*unstructured.Unstructured)
-	if newer := w.newerWrite(writtenKey{m.Resource, namespace, name}, cached); newer != nil {
+	if newer := w.newerWrite(writtenKey{resource, namespace, name}, cached); newer != nil {
 		cached = newer
 	}
 	if cached == nil || cached.GroupVersionKind() != gvk {

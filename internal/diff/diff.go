@@ -128,8 +128,7 @@ func (d *Differ) diffOne(ctx context.Context, it Item) Result {
 	// Another controller may write between the reread and the next dry
 	// run (the Deployment controller sets its revision annotation right
 	// after a template change), so a few attempts are allowed.
-	for attempt := 0; attempt < rereadAttempts && d.Reread != nil && res.Err == nil && res.Live != nil && res.Target != nil &&
-		res.Target.GetResourceVersion() != "" && res.Target.GetResourceVersion() != res.Live.GetResourceVersion(); attempt++ {
+	for attempt := 0; attempt < rereadAttempts && d.Reread != nil && staleLive(res); attempt++ {
 		live, err := d.Reread(ctx, it.Desired)
 		if err != nil || live == nil {
 			break
@@ -138,6 +137,13 @@ func (d *Differ) diffOne(ctx context.Context, it Item) Result {
 		res = d.diffOnce(ctx, it)
 	}
 	return res
+}
+
+// staleLive reports whether the dry run saw a newer version of the object
+// than the live copy it is compared with.
+func staleLive(res Result) bool {
+	return res.Err == nil && res.Live != nil && res.Target != nil &&
+		res.Target.GetResourceVersion() != "" && res.Target.GetResourceVersion() != res.Live.GetResourceVersion()
 }
 
 func (d *Differ) diffOnce(ctx context.Context, it Item) Result {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/sync/semaphore"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,7 +31,7 @@ type Client struct {
 	dyn    dynamic.Interface
 	disco  discovery.CachedDiscoveryInterface
 	mapper *restmapper.DeferredDiscoveryRESTMapper
-	writes chan struct{} // nil: unlimited
+	writes *semaphore.Weighted // nil: unlimited
 }
 
 // LimitWrites bounds the writes (applies, dry runs included, creates and
@@ -43,7 +44,7 @@ type Client struct {
 // their objects in parallel is faster overall with fewer writes at once.
 func (c *Client) LimitWrites(n int) {
 	if n > 0 {
-		c.writes = make(chan struct{}, n)
+		c.writes = semaphore.NewWeighted(int64(n))
 	}
 }
 
@@ -52,12 +53,10 @@ func (c *Client) write(ctx context.Context) (func(), error) {
 	if c.writes == nil {
 		return func() {}, nil
 	}
-	select {
-	case c.writes <- struct{}{}:
-		return func() { <-c.writes }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := c.writes.Acquire(ctx, 1); err != nil {
+		return nil, err
 	}
+	return func() { c.writes.Release(1) }, nil
 }
 
 // New returns a Client for cfg. The caller sets cfg's rate limits; the

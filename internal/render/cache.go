@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	gosync "sync"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // Cache wraps a Renderer and remembers its results by request. A request
@@ -26,7 +28,7 @@ type Cache struct {
 
 	mu    gosync.Mutex
 	m     map[string]*Result
-	slots chan struct{}
+	slots *semaphore.Weighted // from Parallel, at the first render
 	once  gosync.Once
 }
 
@@ -34,16 +36,14 @@ type Cache struct {
 func (c *Cache) render(ctx context.Context, req Request) (*Result, error) {
 	c.once.Do(func() {
 		if c.Parallel > 0 {
-			c.slots = make(chan struct{}, c.Parallel)
+			c.slots = semaphore.NewWeighted(int64(c.Parallel))
 		}
 	})
 	if c.slots != nil {
-		select {
-		case c.slots <- struct{}{}:
-			defer func() { <-c.slots }()
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		if err := c.slots.Acquire(ctx, 1); err != nil {
+			return nil, err
 		}
+		defer c.slots.Release(1)
 	}
 	return c.Renderer.Render(ctx, req)
 }

@@ -22,13 +22,10 @@ func (s *Server) checkProject(ctx context.Context, app *sollv1.Application) erro
 	if name == "" {
 		name = project.DefaultName
 	}
+	// From the API server, not the cache: a Project created a moment
+	// ago (soll proj create, then soll app create) must be found.
 	var p sollv1.Project
-	err := s.opts.Client.Get(ctx, s.key(name), &p)
-	if apierrors.IsNotFound(err) && s.opts.APIReader != nil {
-		// The cache may not have seen a Project created a moment ago
-		// (soll proj create, then soll app create): ask the API server.
-		err = s.opts.APIReader.Get(ctx, s.key(name), &p)
-	}
+	err := s.opts.APIReader.Get(ctx, s.key(name), &p)
 	switch {
 	case apierrors.IsNotFound(err) && name == project.DefaultName:
 		p = *project.Default()
