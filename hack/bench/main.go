@@ -32,21 +32,22 @@ import (
 
 // config is what the flags set.
 type config struct {
-	apps          int
-	renderOnly    bool
-	objectsPerApp int
-	clusterDir    string
-	keep          bool
-	timeout       time.Duration
-	workers       int
-	writes        int
-	controller    string // "process" or "inprocess"
-	sollBin       string
-	cpuProfile    string
-	memProfile    string
-	idle          time.Duration
-	heals         int
-	skipBaseline  bool
+	apps           int
+	renderOnly     bool
+	objectsPerApp  int
+	clusterDir     string
+	keep           bool
+	timeout        time.Duration
+	workers        int
+	writes         int
+	controller     string // "process" or "inprocess"
+	sollBin        string
+	cpuProfile     string
+	idleCPUProfile string
+	memProfile     string
+	idle           time.Duration
+	heals          int
+	skipBaseline   bool
 }
 
 func main() {
@@ -61,6 +62,7 @@ func main() {
 	flag.StringVar(&cfg.controller, "controller", "process", `where soll runs: "process" (the built binary, measured alone) or "inprocess" (in this process, for profiling)`)
 	flag.StringVar(&cfg.sollBin, "soll-bin", "", "a prebuilt soll binary (default: build ./cmd/soll into the work directory)")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "with -controller=inprocess: write a CPU profile of the sync phase to this file")
+	flag.StringVar(&cfg.idleCPUProfile, "idle-cpuprofile", "", "with -controller=inprocess: write a CPU profile of the idle window to this file")
 	flag.StringVar(&cfg.memProfile, "memprofile", "", "with -controller=inprocess: write a heap profile at the end of the sync phase to this file")
 	flag.DurationVar(&cfg.idle, "idle", 30*time.Second, "length of the idle window measured after all apps are synced")
 	flag.IntVar(&cfg.heals, "heals", 10, "number of managed Deployments deleted, one at a time, to time self-heal")
@@ -85,8 +87,8 @@ func (c *config) validate() error {
 		return errors.New("-objects-per-app must be at least 1")
 	case c.controller != "process" && c.controller != "inprocess":
 		return fmt.Errorf(`-controller %q: use "process" or "inprocess"`, c.controller)
-	case (c.cpuProfile != "" || c.memProfile != "") && c.controller != "inprocess":
-		return errors.New("-cpuprofile and -memprofile need -controller=inprocess")
+	case (c.cpuProfile != "" || c.idleCPUProfile != "" || c.memProfile != "") && c.controller != "inprocess":
+		return errors.New("-cpuprofile, -idle-cpuprofile and -memprofile need -controller=inprocess")
 	case c.heals > c.apps:
 		c.heals = c.apps
 	}
@@ -116,7 +118,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	if cfg.clusterDir == "" {
 		cfg.clusterDir = filepath.Join(work, "cluster")
 	}
-	for _, p := range []*string{&cfg.clusterDir, &cfg.cpuProfile, &cfg.memProfile, &cfg.sollBin} {
+	for _, p := range []*string{&cfg.clusterDir, &cfg.cpuProfile, &cfg.idleCPUProfile, &cfg.memProfile, &cfg.sollBin} {
 		if *p != "" {
 			if *p, err = filepath.Abs(*p); err != nil {
 				return err

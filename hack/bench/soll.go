@@ -76,7 +76,7 @@ func (b *bench) soll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	stopProfile, err := b.startProfile()
+	stopProfile, err := b.startProfile(b.cfg.cpuProfile)
 	if err != nil {
 		return err
 	}
@@ -111,11 +111,17 @@ func (b *bench) soll(ctx context.Context) error {
 	}
 
 	b.step("soll: idle for %s", b.cfg.idle)
+	stopProfile, err = b.startProfile(b.cfg.idleCPUProfile)
+	if err != nil {
+		return err
+	}
 	select {
 	case <-time.After(b.cfg.idle):
 	case <-ctx.Done():
+		stopProfile()
 		return ctx.Err()
 	}
+	stopProfile()
 	idle, err := b.snapshot(ctx, ctl)
 	if err != nil {
 		return err
@@ -306,12 +312,12 @@ func (b *bench) selfHeal(ctx context.Context) error {
 	return nil
 }
 
-// startProfile starts the CPU profile of the sync phase, if asked for.
-func (b *bench) startProfile() (stop func(), err error) {
-	if b.cfg.cpuProfile == "" {
+// startProfile starts a CPU profile into file, if one is asked for.
+func (b *bench) startProfile(file string) (stop func(), err error) {
+	if file == "" {
 		return func() {}, nil
 	}
-	f, err := os.Create(b.cfg.cpuProfile)
+	f, err := os.Create(file)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +328,7 @@ func (b *bench) startProfile() (stop func(), err error) {
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
-		fmt.Println("    CPU profile written to", b.cfg.cpuProfile)
+		fmt.Println("    CPU profile written to", file)
 	}, nil
 }
 

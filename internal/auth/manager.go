@@ -67,8 +67,10 @@ type Options struct {
 // Manager authenticates users and manages accounts and tokens. Create it
 // with New; it is safe for concurrent use.
 type Manager struct {
-	c          client.Client
-	reader     client.Reader
+	c      client.Client
+	reader client.Reader
+	// cached is whether c reads a cache that reader reads around.
+	cached     bool
 	ns         string
 	sessionTTL time.Duration
 	insecure   bool
@@ -100,6 +102,7 @@ func New(ctx context.Context, opts Options) (*Manager, error) {
 		log:        opts.Logger,
 		bcryptCost: bcryptCost,
 	}
+	m.cached = m.reader != nil
 	if m.reader == nil {
 		m.reader = m.c
 	}

@@ -135,8 +135,8 @@ func (m *Manager) getProject(ctx context.Context, r client.Reader, name string) 
 
 // checkProjectToken accepts a token id listed, unexpired, for the role in
 // spec.roles[].jwtTokens or status.jwtTokensByRole.
-func (m *Manager) checkProjectToken(ctx context.Context, project, role, id string) error {
-	p, err := m.getProject(ctx, m.c, project)
+func (m *Manager) checkProjectToken(ctx context.Context, r client.Reader, project, role, id string) error {
+	p, err := m.getProject(ctx, r, project)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("%w: project %q does not exist", ErrInvalidToken, project)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/crypto/bcrypt"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // Issuer and audience of every token soll issues.
@@ -101,61 +102,79 @@ func (m *Manager) Authenticate(ctx context.Context, token string) (*Principal, e
 	if c.ExpiresAt != nil {
 		p.ExpiresAt = c.ExpiresAt.Time
 	}
-	switch c.Kind {
-	case KindSession, KindSSO:
-		if c.ExpiresAt == nil {
-			return nil, fmt.Errorf("%w: session without expiry", ErrInvalidToken)
-		}
-		revoked, err := m.revoked.contains(ctx, c.ID)
-		if err != nil {
-			return nil, err
-		}
-		if revoked {
-			return nil, fmt.Errorf("%w: session was logged out", ErrInvalidToken)
-		}
-		if c.Kind == KindSSO {
-			p.Groups = c.Groups
-			return p, nil
-		}
-		a, err := m.activeAccount(ctx, c.Subject)
-		if err != nil {
-			return nil, err
-		}
-		if !a.can(CapabilityLogin) {
-			return nil, fmt.Errorf("%w: account %q may not log in", ErrInvalidToken, c.Subject)
-		}
-		if c.issuedAt().Before(a.passwordMtime) {
-			return nil, fmt.Errorf("%w: session issued before the last password change", ErrInvalidToken)
-		}
-	case KindAPIKey:
-		a, err := m.activeAccount(ctx, c.Subject)
-		if err != nil {
-			return nil, err
-		}
-		if !a.can(CapabilityAPIKey) {
-			return nil, fmt.Errorf("%w: account %q may not use API tokens", ErrInvalidToken, c.Subject)
-		}
-		if _, ok := a.token(c.ID); !ok {
-			return nil, fmt.Errorf("%w: API token %q of account %q was revoked", ErrInvalidToken, c.ID, c.Subject)
-		}
-	case KindProject:
-		project, role, ok := parseProjectSubject(c.Subject)
-		if !ok {
-			return nil, fmt.Errorf("%w: malformed project token subject", ErrInvalidToken)
-		}
-		if err := m.checkProjectToken(ctx, project, role, c.ID); err != nil {
-			return nil, err
-		}
-		p.Project, p.Role = project, role
-	default:
-		return nil, fmt.Errorf("%w: unknown token kind %q", ErrInvalidToken, c.Kind)
+	err = m.checkClaims(ctx, m.c, c, p)
+	if errors.Is(err, ErrInvalidToken) && m.cached {
+		// The cache may not have seen a change made a moment ago (a token
+		// just issued, an account just enabled): a refusal is confirmed
+		// with a read from the API server. Only tokens with a valid
+		// signature get here.
+		err = m.checkClaims(ctx, m.reader, c, p)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return p, nil
 }
 
+// checkClaims checks a parsed token against the state it depends on
+// (revocations, the account, the project), read through r, and fills in
+// p's kind-specific fields.
+func (m *Manager) checkClaims(ctx context.Context, r client.Reader, c *claims, p *Principal) error {
+	switch c.Kind {
+	case KindSession, KindSSO:
+		if c.ExpiresAt == nil {
+			return fmt.Errorf("%w: session without expiry", ErrInvalidToken)
+		}
+		revoked, err := m.revoked.contains(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		if revoked {
+			return fmt.Errorf("%w: session was logged out", ErrInvalidToken)
+		}
+		if c.Kind == KindSSO {
+			p.Groups = c.Groups
+			return nil
+		}
+		a, err := m.activeAccount(ctx, r, c.Subject)
+		if err != nil {
+			return err
+		}
+		if !a.can(CapabilityLogin) {
+			return fmt.Errorf("%w: account %q may not log in", ErrInvalidToken, c.Subject)
+		}
+		if c.issuedAt().Before(a.passwordMtime) {
+			return fmt.Errorf("%w: session issued before the last password change", ErrInvalidToken)
+		}
+	case KindAPIKey:
+		a, err := m.activeAccount(ctx, r, c.Subject)
+		if err != nil {
+			return err
+		}
+		if !a.can(CapabilityAPIKey) {
+			return fmt.Errorf("%w: account %q may not use API tokens", ErrInvalidToken, c.Subject)
+		}
+		if _, ok := a.token(c.ID); !ok {
+			return fmt.Errorf("%w: API token %q of account %q was revoked", ErrInvalidToken, c.ID, c.Subject)
+		}
+	case KindProject:
+		project, role, ok := parseProjectSubject(c.Subject)
+		if !ok {
+			return fmt.Errorf("%w: malformed project token subject", ErrInvalidToken)
+		}
+		if err := m.checkProjectToken(ctx, r, project, role, c.ID); err != nil {
+			return err
+		}
+		p.Project, p.Role = project, role
+	default:
+		return fmt.Errorf("%w: unknown token kind %q", ErrInvalidToken, c.Kind)
+	}
+	return nil
+}
+
 // activeAccount returns an existing, enabled account or an ErrInvalidToken.
-func (m *Manager) activeAccount(ctx context.Context, name string) (*account, error) {
-	a, err := m.getAccount(ctx, m.c, name)
+func (m *Manager) activeAccount(ctx context.Context, r client.Reader, name string) (*account, error) {
+	a, err := m.getAccount(ctx, r, name)
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("%w: account %q does not exist", ErrInvalidToken, name)
 	}
@@ -180,7 +199,9 @@ func (m *Manager) Login(ctx context.Context, username, password, clientAddr stri
 	ok := false
 	defer func() { release(ok) }()
 
-	a, err := m.getAccount(ctx, m.c, username)
+	// A consistent read: an account created or enabled a moment ago can
+	// log in at once. Logins are rare next to token checks.
+	a, err := m.getAccount(ctx, m.reader, username)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return "", err
 	}

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	soll "soll.dev/api/v1alpha1"
 )
@@ -333,4 +335,75 @@ func projectToken(t *testing.T, m *Manager, role, id string, ttl time.Duration) 
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// staleReads is a client whose reads come from a snapshot taken before the
+// writes, as an informer cache that has not caught up yet; writes go
+// through.
+type staleReads struct {
+	client.Client
+	snapshot client.Reader
+}
+
+func (s staleReads) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	return s.snapshot.Get(ctx, key, obj, opts...)
+}
+
+func (s staleReads) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	return s.snapshot.List(ctx, list, opts...)
+}
+
+// TestAuthenticateConfirmsRefusalsWithTheAPIServer: a token issued, or an
+// account created, a moment ago is accepted although the cache has not
+// seen it yet; a revoked token is still refused.
+func TestAuthenticateConfirmsRefusalsWithTheAPIServer(t *testing.T) {
+	ctx := context.Background()
+	c, clk := newClient(t), newClock()
+	newManager(t, c, clk) // creates the key and the admin account
+	snapshot := newClient(t)
+	var secrets corev1.SecretList
+	if err := c.List(ctx, &secrets); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secrets.Items {
+		s.ResourceVersion = ""
+		if err := snapshot.Create(ctx, &s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := New(ctx, Options{Client: staleReads{Client: c, snapshot: snapshot}, APIReader: c, Namespace: testNS, Now: clk.Now, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CreateAccount(ctx, "ci", CapabilityAPIKey); err != nil {
+		t.Fatal(err)
+	}
+	token, err := m.GenerateToken(ctx, "ci", time.Hour, "build")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Authenticate(ctx, token)
+	if err != nil || p.Subject != "ci" || p.Kind != KindAPIKey {
+		t.Fatalf("a token issued before the cache caught up: Authenticate = %+v, %v", p, err)
+	}
+	if err := m.RevokeToken(ctx, "ci", "build"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Authenticate(ctx, token); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("a revoked token: Authenticate error = %v, want ErrInvalidToken", err)
+	}
+
+	if err := m.CreateAccount(ctx, "alice", CapabilityLogin); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetPassword(ctx, "alice", "alice's password"); err != nil {
+		t.Fatal(err)
+	}
+	session, err := m.Login(ctx, "alice", "alice's password", "10.0.0.2")
+	if err != nil {
+		t.Fatalf("login to an account the cache has not seen: %v", err)
+	}
+	if p, err := m.Authenticate(ctx, session); err != nil || p.Subject != "alice" {
+		t.Fatalf("its session: Authenticate = %+v, %v", p, err)
+	}
 }

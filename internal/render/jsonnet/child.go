@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime/debug"
 	"runtime/metrics"
 	"strings"
 	"syscall"
@@ -130,6 +131,10 @@ func limitMemory(max int64) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_DATA, &syscall.Rlimit{Cur: backstop, Max: backstop}); err != nil {
 		fmt.Fprintf(os.Stderr, "limit memory: %v\n", err)
 	}
+	// The garbage collector works harder as the heap nears max, so the
+	// watchdog sees a live heap past max well before the kernel's limit
+	// is reached (see childFailure).
+	debug.SetMemoryLimit(max)
 	go watchMemory(uint64(max))
 }
 
@@ -260,7 +265,7 @@ func evaluateInChild(ctx context.Context, req childRequest) ([]string, error) {
 // oomMessages are the Go runtime's wordings of running out of memory. A
 // thread stack is memory under RLIMIT_DATA too, so a thread that cannot be
 // created is one of them.
-var oomMessages = []string{"out of memory", "cannot allocate memory", "failed to create new OS thread", "cannot map pages"}
+var oomMessages = []string{"out of memory", "cannot allocate memory", "failed to create new OS thread", "pthread_create failed", "cannot map pages"}
 
 // outOfMemory tells whether the start of a child's standard error is the
 // Go runtime failing for want of memory.
@@ -286,7 +291,11 @@ func childFailure(ctx context.Context, req childRequest, err error) error {
 	case errors.Is(pe.Err, process.ErrOutputLimit):
 		return &render.Error{File: req.App, Err: fmt.Errorf("output: %w",
 			&render.LimitError{Limit: render.LimitTotalBytes, Max: req.Limits.MaxTotalBytes})}
-	case pe.ExitCode == childExitMemory || outOfMemory(pe.StderrHead):
+	case pe.ExitCode == childExitMemory || outOfMemory(pe.StderrHead),
+		// Go's runtime can crash, rather than fail cleanly, when the
+		// kernel refuses it memory in the middle of a collection: a
+		// crash after holding more than the limit is the limit.
+		req.Limits.MaxMemoryBytes > 0 && pe.MaxRSS > req.Limits.MaxMemoryBytes:
 		return &render.Error{File: req.App, Err: &render.LimitError{Limit: render.LimitMemory, Max: req.Limits.MaxMemoryBytes}}
 	}
 	// The Go runtime's own reason, never the program's values: a crash

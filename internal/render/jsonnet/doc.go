@@ -30,8 +30,11 @@
 // in its environment. The child ends itself once its live heap passes
 // MaxMemoryBytes (a watchdog reads the garbage collector's measure every
 // 10 ms), and the kernel refuses it data memory beyond about twice that
-// (RLIMIT_DATA), which stops one huge allocation at once; the parent
-// reports either as a LimitError. At the render's deadline the child's
+// (RLIMIT_DATA), which stops one huge allocation at once. Go's runtime
+// can crash rather than fail cleanly when the kernel refuses it memory
+// mid-collection, so a child that crashed after holding more than
+// MaxMemoryBytes (its peak resident set) ran out of memory too; the
+// parent reports each of these as a LimitError. At the render's deadline the child's
 // process group is killed, so a runaway evaluation never outlives its
 // render. Its answer is read up to MaxTotalBytes. A child costs about
 // 0.15 s of CPU (the binary's package initialisation) per render, which

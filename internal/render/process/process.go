@@ -69,6 +69,11 @@ func Run(ctx context.Context, c Command) ([]byte, error) {
 		return stdout.buf.Bytes(), nil
 	}
 	e := &Error{Err: err, Stderr: stderr.tail(), StderrHead: string(stderr.head)}
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			e.MaxRSS = ru.Maxrss * 1024 // Linux counts in KiB
+		}
+	}
 	switch cause := context.Cause(ctx); {
 	case stdout.exceeded || errors.Is(cause, ErrOutputLimit):
 		e.Err = ErrOutputLimit
@@ -95,6 +100,9 @@ type Error struct {
 	// StderrHead is its start.
 	Stderr     string
 	StderrHead string
+	// MaxRSS is the most memory the program held at once (its peak
+	// resident set), in bytes; 0 when unknown.
+	MaxRSS int64
 }
 
 func (e *Error) Error() string {
