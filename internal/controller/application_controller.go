@@ -99,6 +99,7 @@ type Reconciler struct {
 	// Kustomize bases of a source at its last comparison, refreshed with
 	// the app's own repositories.
 	remoteBases gosync.Map
+	tools       toolCache
 	liveEvent   chan event.GenericEvent
 }
 

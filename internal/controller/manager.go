@@ -4,15 +4,18 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	goruntime "runtime"
 	gosync "sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -112,6 +115,14 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		Cache:      cache.Options{DefaultNamespaces: map[string]cache.Config{opts.Namespace: {}}},
 		Metrics:    metricsserver.Options{BindAddress: metricsAddr},
 		Controller: config.Controller{SkipNameValidation: &skipNameValidation},
+		// Every read of the cache looks up its kind's scope.
+		MapperProvider: func(cfg *rest.Config, hc *http.Client) (meta.RESTMapper, error) {
+			m, err := apiutil.NewDynamicRESTMapper(cfg, hc)
+			if err != nil {
+				return nil, err
+			}
+			return kube.MemoizeMappings(m), nil
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)

@@ -27,7 +27,19 @@ type DryRunCache struct {
 type cacheEntry struct {
 	desired [32]byte
 	live    string
-	target  *unstructured.Unstructured
+	// liveVersion is the uid and resourceVersion of the live object last
+	// found to have key live: while they stay, so does the content, and
+	// live need not be computed again.
+	liveVersion string
+	target      *unstructured.Unstructured
+}
+
+// liveVersion identifies one version of live; "" if it has none.
+func liveVersion(live *unstructured.Unstructured) string {
+	if live == nil || live.GetResourceVersion() == "" {
+		return ""
+	}
+	return string(live.GetUID()) + "/" + live.GetResourceVersion()
 }
 
 // NewDryRunCache returns a cache holding at most max objects (0: 200,000);
@@ -110,12 +122,27 @@ func (c *DryRunCache) get(k resource.Key, desired, live *unstructured.Unstructur
 	if c == nil || !ok {
 		return nil, h, false
 	}
+	v := liveVersion(live)
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	e, found := c.m[k]
-	if !found || e.desired != h || e.live != liveKey(live) {
+	c.mu.Unlock()
+	if !found || e.desired != h {
 		return nil, h, false
 	}
+	if v != "" && v == e.liveVersion {
+		return e.target, h, true
+	}
+	if e.live != liveKey(live) {
+		return nil, h, false
+	}
+	// A new version with the same content (a status update): remember
+	// it, so the next comparison of this version skips liveKey.
+	c.mu.Lock()
+	if cur, ok := c.m[k]; ok && cur.desired == e.desired && cur.live == e.live {
+		cur.liveVersion = v
+		c.m[k] = cur
+	}
+	c.mu.Unlock()
 	return e.target, h, true
 }
 
@@ -128,7 +155,7 @@ func (c *DryRunCache) put(k resource.Key, h [32]byte, live, target *unstructured
 	if len(c.m) >= c.max {
 		c.m = map[resource.Key]cacheEntry{}
 	}
-	c.m[k] = cacheEntry{desired: h, live: liveKey(live), target: target}
+	c.m[k] = cacheEntry{desired: h, live: liveKey(live), liveVersion: liveVersion(live), target: target}
 }
 
 // Seed records the answer of a real apply of desired: the live object right

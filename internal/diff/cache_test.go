@@ -50,6 +50,11 @@ func TestDryRunCacheSkipsUnchanged(t *testing.T) {
 	if n := kube.calls.Load(); n != calls {
 		t.Fatalf("a status update with new times: %d dry runs, want %d", n, calls)
 	}
+	// The same version again: the answer stands, without hashing it.
+	d.Diff(context.Background(), []Item{{Desired: desired, Live: timeOnly}})
+	if n := kube.calls.Load(); n != calls {
+		t.Fatalf("the same version: %d dry runs, want %d", n, calls)
+	}
 	// The live content changed: a new dry run.
 	live2 := timeOnly.DeepCopy()
 	live2.SetResourceVersion("4")
@@ -61,6 +66,7 @@ func TestDryRunCacheSkipsUnchanged(t *testing.T) {
 	// Another field manager: a new dry run (ownership decides what an
 	// apply removes).
 	owners := live2.DeepCopy()
+	owners.SetResourceVersion("5")
 	_ = unstructured.SetNestedSlice(owners.Object, []any{map[string]any{"manager": "kubectl-edit", "operation": "Update"}}, "metadata", "managedFields")
 	d.Diff(context.Background(), []Item{{Desired: desired, Live: owners}})
 	if n := kube.calls.Load(); n != calls+2 {

@@ -31,6 +31,7 @@ type Client struct {
 	dyn    dynamic.Interface
 	disco  discovery.CachedDiscoveryInterface
 	mapper *restmapper.DeferredDiscoveryRESTMapper
+	memo   *memoMapper         // mapper's answers
 	writes *semaphore.Weighted // nil: unlimited
 }
 
@@ -71,7 +72,8 @@ func New(cfg *rest.Config) (*Client, error) {
 		return nil, fmt.Errorf("create discovery client: %w", err)
 	}
 	cached := memory.NewMemCacheClient(dc)
-	return &Client{dyn: dyn, disco: cached, mapper: restmapper.NewDeferredDiscoveryRESTMapper(cached)}, nil
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(cached)
+	return &Client{dyn: dyn, disco: cached, mapper: mapper, memo: &memoMapper{RESTMapper: mapper}}, nil
 }
 
 // ServerInfo returns the cluster's version ("v1.37.2") and the API versions
@@ -103,10 +105,11 @@ func (c *Client) ServerInfo() (version string, apiVersions []string, err error) 
 // Mapping resolves a group/version/kind, refreshing discovery once when the
 // kind is unknown.
 func (c *Client) Mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
-	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	m, err := c.memo.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if meta.IsNoMatchError(err) {
 		c.mapper.Reset()
-		m, err = c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		c.memo.forget()
+		m, err = c.memo.RESTMapping(gvk.GroupKind(), gvk.Version)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("resolve kind %s: %w", gvk, err)

@@ -98,8 +98,16 @@ func (f *Fetcher) Checkout(ctx context.Context, repoURL, commitSHA string, creds
 	if err != nil {
 		return source.Snapshot{}, fmt.Errorf("checkout commit %s: %w", sha, err)
 	}
-	ch := f.checkouts.DoChan(a.ep.key+"\x00"+sha, func() (any, error) {
-		return f.checkout(context.WithoutCancel(ctx), a, adv, sha)
+	key := a.ep.key + "\x00" + sha
+	if snap, ok := f.checkedOut(key); ok {
+		return snap, nil
+	}
+	ch := f.checkouts.DoChan(key, func() (any, error) {
+		snap, err := f.checkout(context.WithoutCancel(ctx), a, adv, sha)
+		if err == nil {
+			f.rememberCheckout(key, snap)
+		}
+		return snap, err
 	})
 	select {
 	case <-ctx.Done():
@@ -110,6 +118,30 @@ func (f *Fetcher) Checkout(ctx context.Context, repoURL, commitSHA string, creds
 		}
 		return r.Val.(source.Snapshot), nil
 	}
+}
+
+// maxRememberedCheckouts bounds the snapshots Checkout answers from
+// memory; past it, they are forgotten all at once and read again from the
+// repository (a cheap, local read).
+const maxRememberedCheckouts = 4096
+
+// checkedOut returns the snapshot of a checkout done before: snapshots
+// never change, and every app's periodic comparison checks its commit
+// out again, which would otherwise read the commit from the pack files.
+func (f *Fetcher) checkedOut(key string) (source.Snapshot, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	snap, ok := f.snapshots[key]
+	return snap, ok
+}
+
+func (f *Fetcher) rememberCheckout(key string, snap source.Snapshot) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.snapshots) >= maxRememberedCheckouts {
+		clear(f.snapshots)
+	}
+	f.snapshots[key] = snap
 }
 
 func (f *Fetcher) checkout(ctx context.Context, a *access, adv *advert, sha string) (source.Snapshot, error) {

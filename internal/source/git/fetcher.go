@@ -81,6 +81,8 @@ type Fetcher struct {
 	gens     map[string]uint64 // Refresh generation per repository key
 	repos    map[string]*repoState
 	stats    map[string]*RepoStats
+	// snapshots: repository key and commit -> a checkout's snapshot.
+	snapshots map[string]source.Snapshot
 }
 
 // RepoStats counts the remote work done for one repository, so tests and
@@ -122,6 +124,7 @@ func New(opts Options) (*Fetcher, error) {
 		gens:         map[string]uint64{},
 		repos:        map[string]*repoState{},
 		stats:        map[string]*RepoStats{},
+		snapshots:    map[string]source.Snapshot{},
 	}
 	if f.ttl == 0 {
 		f.ttl = DefaultRevisionTTL

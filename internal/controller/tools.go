@@ -1,0 +1,48 @@
+package controller
+
+import (
+	gosync "sync"
+
+	"soll.dev/internal/render"
+)
+
+// maxCachedTools bounds toolCache; past it, the cache starts over.
+const maxCachedTools = 16384
+
+// toolCache remembers the tool render.ToolOf detected for an app's path in
+// a snapshot. Snapshots never change once checked out, and detecting reads
+// the app's directory: without it, every periodic comparison of every app
+// would list its directory again.
+type toolCache struct {
+	mu    gosync.Mutex
+	tools map[toolKey]render.Tool
+}
+
+type toolKey struct{ root, path string }
+
+// of returns the tool of req, as render.ToolOf.
+func (c *toolCache) of(req render.Request) (render.Tool, error) {
+	named := req.Chart != nil || req.Tool != "" || req.Kustomize != nil || req.Helm != nil ||
+		req.Jsonnet != nil || req.Plugin != nil || req.Directory != nil
+	if named {
+		return render.ToolOf(req) // reads no files
+	}
+	k := toolKey{req.Root, req.Path}
+	c.mu.Lock()
+	tool, ok := c.tools[k]
+	c.mu.Unlock()
+	if ok {
+		return tool, nil
+	}
+	tool, err := render.ToolOf(req)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tools == nil || len(c.tools) >= maxCachedTools {
+		c.tools = map[toolKey]render.Tool{}
+	}
+	c.tools[k] = tool
+	return tool, nil
+}
