@@ -69,9 +69,9 @@ type ApplicationStatus struct {
 
 	// ReconciledAt is when the controller last compared desired and live
 	// state. A comparison that changes nothing else in status updates it
-	// only when it is older than 10 minutes, to spare the API server a
-	// write per app and refresh; the soll_compare_duration_seconds metric
-	// counts every comparison.
+	// only when it is older than an hour, to spare the API server a write
+	// per app and refresh; the soll_compare_duration_seconds metric counts
+	// every comparison.
 	// +optional
 	ReconciledAt *metav1.Time `json:"reconciledAt,omitempty"`
 

@@ -158,7 +158,13 @@ func (r *report) print(out io.Writer) {
 	}
 	if haveBase {
 		ratio := r.sollDone.Seconds() / r.baseAvailable.Seconds()
-		row("ratio soll / baseline (Available)", fmt.Sprintf("%.2fx", ratio), fmt.Sprintf("<= %.1fx (design: 1.5x)", targetRatio), verdict(done && ratio <= targetRatio))
+		if r.objects == 4*r.apps {
+			row("ratio soll / baseline (Available)", fmt.Sprintf("%.2fx", ratio), fmt.Sprintf("<= %.1fx (design: 1.5x)", targetRatio), verdict(done && ratio <= targetRatio))
+		} else {
+			// The ratio target is for apps of 4 objects; apps of one
+			// ConfigMap are bound by per-app latency, not throughput.
+			row("ratio soll / baseline (Available)", fmt.Sprintf("%.2fx", ratio), fmt.Sprintf("<= %.1fx at 4 objects per app", targetRatio), "")
+		}
 	}
 	if r.apps == 10000 && r.objects == 10000 {
 		row("soll: peak RSS", fmt.Sprintf("%.0f MB", float64(r.sollPeakRSS)/(1<<20)), fmt.Sprintf("< %.0f MB", float64(targetRSS10k)/(1<<20)), verdict(r.sollPeakRSS < targetRSS10k))

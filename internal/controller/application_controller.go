@@ -100,7 +100,9 @@ type Reconciler struct {
 	// the app's own repositories.
 	remoteBases gosync.Map
 	tools       toolCache
-	liveEvent   chan event.GenericEvent
+	// unchanged: app key -> unchangedMemo of its last full comparison.
+	unchanged gosync.Map
+	liveEvent chan event.GenericEvent
 }
 
 // SetupWithManager registers the reconciler and its live-state watches.
@@ -169,6 +171,9 @@ func (r *Reconciler) projectApps(ctx context.Context, obj client.Object) []recon
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var app sollv1.Application
 	if err := r.getApp(ctx, req.NamespacedName, &app); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.unchanged.Delete(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !app.DeletionTimestamp.IsZero() {
@@ -187,6 +192,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 
 	started := time.Now()
+	if !refreshed && r.isUnchanged(ctx, &app) {
+		observeUnchanged(started)
+		r.Log.Debug("comparison unchanged", "app", req.String())
+		return ctrl.Result{RequeueAfter: r.refreshInterval(&app)}, nil
+	}
 	c, err := r.compare(ctx, &app, nil)
 	observeCompare(err, started)
 	if err != nil {
@@ -209,8 +219,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	r.live.ensure(c)
 	if err := r.writeComparison(ctx, &app, c, finish, refreshed); err != nil {
+		r.unchanged.Delete(req.NamespacedName)
 		return ctrl.Result{}, err
 	}
+	r.remember(&app, c, started)
 	after := r.refreshInterval(&app)
 	if c.window != nil && c.window.NextChange != nil {
 		// Look again when the window opens.
@@ -303,6 +315,7 @@ func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Applicati
 	if errors.As(err, &se) {
 		reason = se.reason
 	}
+	r.unchanged.Delete(client.ObjectKeyFromObject(app))
 	r.Log.Info("comparison failed", "app", app.Namespace+"/"+app.Name, "reason", reason, "error", err.Error())
 	r.event(app, corev1.EventTypeWarning, reason, "Compare", "%s", err.Error())
 	perr := r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
@@ -329,7 +342,7 @@ func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Applicati
 // comparison changes nothing else: writing it after every periodic
 // comparison would cost one API write per app per refresh interval for
 // nothing (thousands of apps idle).
-const reconciledAtHeartbeat = 10 * time.Minute
+const reconciledAtHeartbeat = time.Hour
 
 // writeComparison stores the comparison in status, with also (when not
 // nil) the end of the operation that ran before it. A comparison that was

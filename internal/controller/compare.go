@@ -51,6 +51,9 @@ type comparison struct {
 	// window is the sync window state when it held an automated sync
 	// back; nil otherwise.
 	window *project.WindowState
+	// sopsVersion identifies the SOPS keys the renders used;
+	// clusterInfo, the cluster capabilities Helm saw ("" without Helm).
+	sopsVersion, clusterInfo string
 }
 
 // sourceState is one source of a comparison, resolved.
@@ -189,11 +192,11 @@ func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revis
 	if err != nil {
 		return nil, nil, &stageError{"InvalidSettings", err}
 	}
-	keys, err := r.sopsKeys(ctx, app.Namespace)
+	keys, keysVersion, err := r.sopsKeys(ctx, app.Namespace)
 	if err != nil {
 		return nil, nil, &stageError{"InvalidSettings", err}
 	}
-	c := &comparison{settings: set, sources: make([]sourceState, len(srcs)), project: proj}
+	c := &comparison{settings: set, sources: make([]sourceState, len(srcs)), project: proj, sopsVersion: keysVersion}
 
 	// Resolve and check out every Git source first: others may read
 	// their files through refs.
@@ -249,6 +252,7 @@ func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revis
 			// Only Helm sees the cluster's capabilities: other tools
 			// would lose their cached renders whenever a CRD comes.
 			req.App.KubeVersion, req.App.APIVersions = r.clusterInfo()
+			c.clusterInfo = clusterDigest(req.App.KubeVersion, req.App.APIVersions)
 		}
 		if tool == render.ToolKustomize {
 			if err := r.resolveKustomize(ctx, app, proj, sourcePath(app, i), &req); err != nil {

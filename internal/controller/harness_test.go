@@ -57,6 +57,10 @@ type harnessOptions struct {
 	clientQPS float32
 	// renderLimits are the controller's RenderLimits.
 	renderLimits render.Limits
+	// log receives the controller's log; nil discards it.
+	log *slog.Logger
+	// refreshInterval is the controller's RefreshInterval.
+	refreshInterval time.Duration
 }
 
 // fixture copies examples/wordpress, renaming the cluster-scoped
@@ -126,7 +130,11 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		CacheDir:           t.TempDir(),
 		ErrorRetryInterval: o.errorRetryInterval,
 		RenderLimits:       o.renderLimits,
-		Log:                slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Log:                o.log,
+		RefreshInterval:    o.refreshInterval,
+	}
+	if h.opts.Log == nil {
+		h.opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	h.startController()
 	return h

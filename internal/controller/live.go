@@ -190,6 +190,26 @@ func (w *liveWatcher) covers(gvk schema.GroupVersionKind) bool {
 // caller must read the API server. The returned object is the caller's to
 // change.
 func (w *liveWatcher) get(gvk schema.GroupVersionKind, namespace, name string) (obj *unstructured.Unstructured, ok bool) {
+	cached, ok := w.lookup(gvk, namespace, name)
+	if !ok {
+		return nil, false
+	}
+	return cached.DeepCopy(), true
+}
+
+// version returns the resourceVersion get would return the object at,
+// without copying it.
+func (w *liveWatcher) version(gvk schema.GroupVersionKind, namespace, name string) (string, bool) {
+	cached, ok := w.lookup(gvk, namespace, name)
+	if !ok {
+		return "", false
+	}
+	return cached.GetResourceVersion(), true
+}
+
+// lookup is get without the copy: the object is shared and must not be
+// changed.
+func (w *liveWatcher) lookup(gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, bool) {
 	resource, inf, ok := w.synced(gvk)
 	if !ok {
 		return nil, false
@@ -211,7 +231,7 @@ func (w *liveWatcher) get(gvk schema.GroupVersionKind, namespace, name string) (
 		// converts, the cache does not.
 		return nil, false
 	}
-	return cached.DeepCopy(), true
+	return cached, true
 }
 
 // wrote records what the API server answered to soll's write of an

@@ -24,7 +24,7 @@ var (
 	}, []string{"result"})
 	compareDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "soll_compare_duration_seconds",
-		Help:    "Duration of comparing an application with the cluster (fetch, render, diff, health), by outcome.",
+		Help:    "Duration of comparing an application with the cluster (fetch, render, diff, health), by outcome (ok, error, or unchanged: nothing it depends on changed since the last comparison, which stands).",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 	}, []string{"outcome"})
 )
@@ -51,6 +51,10 @@ func observeCompare(err error, started time.Time) {
 		outcome = "error"
 	}
 	compareDuration.WithLabelValues(outcome).Observe(time.Since(started).Seconds())
+}
+
+func observeUnchanged(started time.Time) {
+	compareDuration.WithLabelValues("unchanged").Observe(time.Since(started).Seconds())
 }
 
 // gitStats is what the Git metrics read.

@@ -1,0 +1,122 @@
+package controller_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/controller"
+	"soll.dev/internal/testenv"
+)
+
+// logBuffer is a log destination tests read while the controller writes.
+type logBuffer struct {
+	mu  gosync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// count counts the lines holding every one of parts.
+func (b *logBuffer) count(parts ...string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, line := range strings.Split(b.buf.String(), "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
+}
+
+// TestIdleComparisonStandsUntilAnInputChanges: an idle app's periodic
+// comparisons are skipped while nothing they depend on changes, and a
+// change is still seen, whether a watch reports it (the cluster) or only
+// the next refresh does (settings, Git).
+func TestIdleComparisonStandsUntilAnInputChanges(t *testing.T) {
+	logs := &logBuffer{}
+	h := newHarnessWith(t, harnessOptions{
+		files: map[string]string{
+			"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: idle-demo}\ndata: {mode: broken}\n",
+		},
+		log:             slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		refreshInterval: 300 * time.Millisecond,
+	})
+	h.createAppNamed("idle", "app", func(a *sollv1.Application) {
+		a.Spec.SyncPolicy = &sollv1.SyncPolicy{Automated: &sollv1.AutomatedSyncPolicy{Prune: true}}
+	})
+	synced := h.waitForApp("idle", "Synced and Healthy", time.Minute, syncedHealthy)
+	skipped := func() int { return logs.count("comparison unchanged", "app="+h.sollNS+"/idle") }
+
+	// Idle: the refreshes come, and their comparisons are skipped.
+	waitUntil(t, "three skipped comparisons", 30*time.Second, func() bool { return skipped() >= 3 })
+	if app := h.appNamed("idle"); app.ResourceVersion != synced.ResourceVersion {
+		t.Errorf("an idle app was written: resourceVersion %s -> %s (%s)", synced.ResourceVersion, app.ResourceVersion, describe(app))
+	}
+
+	// A change only the next refresh can see: a settings ConfigMap whose
+	// Lua health check finds the ConfigMap broken. No refresh request.
+	settings := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: controller.SettingsConfigMap, Namespace: h.sollNS},
+		Data: map[string]string{"resource.customizations.health.ConfigMap": `hs = {}
+if obj.data ~= nil and obj.data.mode == "broken" then
+  hs.status = "Degraded"
+  hs.message = "mode is broken"
+  return hs
+end
+hs.status = "Healthy"
+return hs`},
+	}
+	if err := h.env.Client.Create(context.Background(), settings); err != nil {
+		t.Fatal(err)
+	}
+	h.waitForApp("idle", "Degraded by the new settings at a periodic refresh", 30*time.Second, func(a *sollv1.Application) bool {
+		return a.Status.Health != nil && a.Status.Health.Status == sollv1.HealthDegraded
+	})
+	if err := h.env.Client.Delete(context.Background(), settings); err != nil {
+		t.Fatal(err)
+	}
+	h.waitForApp("idle", "Healthy again without the settings", 30*time.Second, syncedHealthy)
+
+	// A change the watch reports: the managed ConfigMap edited in the
+	// cluster is drift, and auto-sync (no self-heal) leaves it OutOfSync.
+	before := skipped()
+	waitUntil(t, "idle again", 30*time.Second, func() bool { return skipped() >= before+2 })
+	live := h.configMap("idle-demo")
+	patch := client.MergeFrom(live.DeepCopy())
+	live.Data["mode"] = "edited"
+	if err := h.env.Client.Patch(context.Background(), live, patch); err != nil {
+		t.Fatal(err)
+	}
+	h.waitForApp("idle", "OutOfSync after an edit in the cluster", 30*time.Second, func(a *sollv1.Application) bool {
+		return a.Status.Sync != nil && a.Status.Sync.Status == sollv1.SyncStatusOutOfSync
+	})
+}
+
+// waitUntil polls cond until it holds, or fails the test after timeout.
+func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := testenv.Eventually(ctx, 50*time.Millisecond, func(context.Context) (bool, error) { return cond(), nil }); err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
