@@ -89,7 +89,7 @@ func (f *fetcher) checkOCI(client *http.Client, u *url.URL, creds source.Credent
 	}
 	switch {
 	case errors.Is(err, errdef.ErrNotFound):
-		return "", fmt.Errorf("%s does not serve the OCI distribution API (GET /v2/ is 404 Not Found): check the URL: %w", u.Host, source.ErrRepositoryNotFound)
+		return "", &statusError{u.Host + " does not serve the OCI distribution API (GET /v2/ is 404 Not Found): check the URL", source.ErrRepositoryNotFound}
 	case err != nil:
 		return "", f.ociError(err, "log in to registry "+u.Host)
 	}
@@ -136,11 +136,11 @@ func (f *fetcher) checkOCI(client *http.Client, u *url.URL, creds source.Credent
 		parent := *u
 		parent.Path = u.Path[:strings.LastIndex(strings.TrimSuffix(u.Path, "/"), "/")]
 		chart := strings.TrimPrefix(path, strings.Trim(parent.Path, "/")+"/")
-		return "", fmt.Errorf("%s is a chart, not the repository holding charts: give the URL %s and the chart name %s: %w",
-			u.Redacted(), parent.Redacted(), chart, source.ErrRepositoryNotFound)
+		return "", &statusError{fmt.Sprintf("%s is a chart, not the repository holding charts: give the URL %s and the chart name %s",
+			u.Redacted(), parent.Redacted(), chart), source.ErrRepositoryNotFound}
 	case complete:
-		return "", fmt.Errorf("%s; but it holds no repository under %s that these credentials can see: check the URL, which names the namespace holding the charts (oci://host/charts for the chart oci://host/charts/app): %w",
-			accepted, where, source.ErrRepositoryNotFound)
+		return "", &statusError{fmt.Sprintf("%s; but it holds no repository under %s that these credentials can see: check the URL, which names the namespace holding the charts (oci://host/charts for the chart oci://host/charts/app)",
+			accepted, where), source.ErrRepositoryNotFound}
 	}
 	return accepted + "; it does not list its repositories to these credentials, so the path " + where + " is not checked", nil
 }
