@@ -32,15 +32,16 @@ func (c *Client) DeleteRepository(ctx context.Context, name string) error {
 	return c.do(ctx, request{method: http.MethodDelete, path: repoPath(name)}, nil)
 }
 
-// TestRepository resolves HEAD of req.URL with the credentials of req,
-// which are not saved. A failed connection is an answer (OK false, with
-// the reason in Message), not an error.
+// TestRepository tests the credentials of req, which are not saved, with
+// req.URL: a Git repository, Helm chart repository or OCI registry. A
+// failed connection is an answer (OK false, with the reason in Message),
+// not an error.
 func (c *Client) TestRepository(ctx context.Context, req server.RepositoryRequest) (*server.RepositoryTest, error) {
 	return call[server.RepositoryTest](ctx, c, request{method: http.MethodPost, path: reposPath + "/test", body: req})
 }
 
-// TestSavedRepository resolves HEAD with the credentials of the
-// repository Secret name; a credential template (repo-creds) needs the
+// TestSavedRepository tests the credentials of the repository Secret
+// name, as TestRepository does; a credential template (repo-creds) needs the
 // URL of a repository under it in req.URL.
 func (c *Client) TestSavedRepository(ctx context.Context, name string, req server.RepositoryTestRequest) (*server.RepositoryTest, error) {
 	return call[server.RepositoryTest](ctx, c, request{method: http.MethodPost, path: repoPath(name, "test"), body: req})

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,9 +27,10 @@ func newRepoCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "repo",
 		Aliases: []string{"repos", "repository"},
-		Short:   "Manage the credentials soll uses for Git repositories",
+		Short:   "Manage the credentials soll uses for Git repositories, Helm chart repositories and OCI registries",
 		Long: "Manage repository credentials through soll's API server: each is a Secret in soll's namespace " +
-			"(labelled soll.dev/secret-type) with a repository URL and one kind of credentials.\n\n" +
+			"(labelled soll.dev/secret-type) with a repository URL and one kind of credentials. " +
+			"soll repo add tests them before it saves them.\n\n" +
 			"Passwords, tokens and passphrases are read from standard input (--password-stdin ...) or asked on the terminal, " +
 			"keys and certificates from files: never from flag values, which land in shell history and process lists. " +
 			"No command prints them, and the API never returns them.",
@@ -154,15 +156,22 @@ func serverAdvice(err error) error {
 
 func (r *repoCmd) addCommand() *cobra.Command {
 	var f repoCredFlags
-	var name, output string
-	var upsert, template bool
+	var name, output, testURL string
+	var upsert, template, skipTest bool
 	cmd := &cobra.Command{
 		Use:   "add URL",
-		Short: "Save the credentials of a Git repository (or, with --template, of every repository under a URL)",
+		Short: "Test and save the credentials of a repository (or, with --template, of every repository under a URL)",
+		Long: "Save the credentials of a Git repository, Helm chart repository or OCI registry, after testing them from soll's server " +
+			"as soll repo test does: when the test fails, nothing is saved and the command exits 1 with the reason; " +
+			"--skip-test saves without a test (for a repository soll's server cannot reach yet, say).\n\n" +
+			"A template (--template) has no one repository to test: it is saved untested, unless --test-url names a repository " +
+			"under it to test the credentials with.",
 		Example: "  echo \"$TOKEN\" | soll repo add https://git.example.com/team/apps.git --username ci --password-stdin\n" +
 			"  soll repo add git@git.example.com:team/apps.git --ssh-private-key-path ~/.ssh/deploy_key \\\n" +
 			"      --ssh-known-hosts-path known_hosts\n" +
-			"  soll repo add https://git.example.com/team/ --template --username ci --password-stdin < token",
+			"  soll repo add oci://registry.example.com/charts --username robot --password-stdin < token\n" +
+			"  soll repo add https://git.example.com/team/ --template --test-url https://git.example.com/team/apps.git \\\n" +
+			"      --username ci --password-stdin < token",
 		Args: exactlyArgs("URL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
@@ -170,6 +179,14 @@ func (r *repoCmd) addCommand() *cobra.Command {
 			}
 			if !f.given() {
 				return errors.New("give the credentials: --username (with --password-stdin), --bearer-token-stdin, --ssh-private-key-path, or --tls-client-cert-path and --tls-client-key-path")
+			}
+			switch {
+			case testURL != "" && skipTest:
+				return errors.New("--test-url names the repository to test and --skip-test saves without a test: give one of them")
+			case testURL != "" && !template:
+				return fmt.Errorf("--test-url is for --template: the credentials of %s are tested with %s itself", args[0], args[0])
+			case testURL != "" && !controller.CredentialsTemplateMatches(args[0], testURL):
+				return fmt.Errorf("--test-url %s is not under %s: give the URL of a repository the template serves", testURL, args[0])
 			}
 			c, err := r.client(cmd)
 			if err != nil {
@@ -183,6 +200,12 @@ func (r *repoCmd) addCommand() *cobra.Command {
 			if template {
 				req.Type = controller.SecretTypeRepoCreds
 			}
+			tested := ""
+			if !skipTest && (!template || testURL != "") {
+				if tested, err = testBeforeSave(cmd, c, req, cmp.Or(testURL, args[0])); err != nil {
+					return err
+				}
+			}
 			repo, err := c.CreateRepository(cmd.Context(), req, upsert)
 			if err != nil {
 				return fmt.Errorf("save the credentials of %s: %w", args[0], serverAdvice(err))
@@ -190,8 +213,15 @@ func (r *repoCmd) addCommand() *cobra.Command {
 			return view{
 				value: repo,
 				table: func(w io.Writer, _ bool) error {
-					_, err := fmt.Fprintf(w, "credentials of %s (%s) saved in Secret %s: test them with soll repo test %s\n",
-						repo.URL, credentialsText(repo), repo.Name, repo.Name)
+					saved := fmt.Sprintf("credentials of %s (%s) saved in Secret %s", repo.URL, credentialsText(repo), repo.Name)
+					switch {
+					case tested != "":
+						_, err = fmt.Fprintf(w, "%s\n%s\n", tested, saved)
+					case template:
+						_, err = fmt.Fprintf(w, "%s without a test: test them with soll repo test URL, the URL of a repository under %s\n", saved, repo.URL)
+					default:
+						_, err = fmt.Fprintf(w, "%s without a test: test them with soll repo test %s\n", saved, repo.Name)
+					}
 					return err
 				},
 				names: func() []string { return []string{repo.Name} },
@@ -203,8 +233,26 @@ func (r *repoCmd) addCommand() *cobra.Command {
 	fl.StringVar(&name, "name", "", "name of the Secret (default: derived from the URL)")
 	fl.BoolVar(&upsert, "upsert", false, "replace the credentials when the repository has some already")
 	fl.BoolVar(&template, "template", false, "save a credential template for every repository whose URL starts with URL")
+	fl.BoolVar(&skipTest, "skip-test", false, "save the credentials without testing them first")
+	fl.StringVar(&testURL, "test-url", "", "with --template: test the credentials with this repository under URL before saving them")
 	addOutputFlag(cmd, &output)
 	return cmd
+}
+
+// testBeforeSave tests the credentials of req with the repository
+// repoURL, and returns what the test found ("URL: connected: ..."); a
+// failed test is an error that says nothing was saved.
+func testBeforeSave(cmd *cobra.Command, c *apiclient.Client, req server.RepositoryRequest, repoURL string) (string, error) {
+	req.URL, req.Type, req.Name = repoURL, "", ""
+	res, err := c.TestRepository(cmd.Context(), req)
+	if err != nil {
+		return "", fmt.Errorf("test the credentials of %s: %w", repoURL, serverAdvice(err))
+	}
+	if !res.OK {
+		return "", &ExitError{Code: 1, Err: fmt.Errorf("test of %s failed, so the credentials are not saved: %s; "+
+			"fix them (or the URL) and add them again, or save them untested with --skip-test", repoURL, res.Message)}
+	}
+	return repoURL + ": " + res.Message, nil
 }
 
 // credentialsText names the kinds of credentials a repository Secret
@@ -328,8 +376,11 @@ func (r *repoCmd) testCommand() *cobra.Command {
 	var f repoCredFlags
 	cmd := &cobra.Command{
 		Use:   "test NAME|URL",
-		Short: "Test repository credentials: resolve HEAD as the controller would; exit 1 when it fails",
-		Long: "Test repository credentials by resolving the repository's HEAD from soll's server, as the controller would. " +
+		Short: "Test repository credentials from soll's server, as the controller would use them; exit 1 when it fails",
+		Long: "Test repository credentials from soll's server, as the controller would use them: " +
+			"an https, http or ssh URL is tried as a Git repository (resolving HEAD), then, over https, as a Helm chart repository " +
+			"(reading its index.yaml); an oci:// URL is an OCI registry, which must accept the credentials " +
+			"(and, when it lists its repositories, hold some under the URL's path). " +
 			"NAME is a saved repository Secret; a URL is tested with the saved credentials that serve it, " +
 			"or, with credentials flags, with those (which are not saved). Exits 1 when the test fails, with the reason.",
 		Example: "  soll repo test repo-0a1b2c3d4e\n" +

@@ -122,8 +122,9 @@ var schemas = obj{
 		"tlsClientCert": str("PEM"), "tlsClientKey": str("PEM"), "caCert": str("PEM certificates trusted besides the system's"),
 	}),
 	"RepositoryTestRequest": object("Optional: for a credential template, the repository to test", obj{"url": str("")}),
-	"RepositoryTest": object("The outcome of a connection test (HEAD resolved with the credentials)", obj{
-		"ok": obj{"type": "boolean"}, "revision": str("The commit of HEAD, when ok"), "message": str("What was found, or why it failed and what to do; never a secret"),
+	"RepositoryTest": object("The outcome of a connection test: HEAD of a Git repository resolved, the index.yaml of a Helm repository read, or an OCI registry logged in to, with the credentials", obj{
+		"ok": obj{"type": "boolean"}, "kind": str("What was found, when ok: git, helm or oci"), "revision": str("The commit of HEAD, when ok and kind is git"),
+		"message": str("What was found, or why it failed and what to do; never a secret"),
 	}),
 	"Account": object("A local account; never its password or tokens, only their ids", obj{
 		"name": str(""), "enabled": obj{"type": "boolean"}, "capabilities": obj{"type": "array", "items": str("login or apiKey")},

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -28,6 +29,7 @@ import (
 
 	"soll.dev/internal/controller"
 	"soll.dev/internal/project"
+	"soll.dev/internal/render/helm"
 	"soll.dev/internal/source"
 	"soll.dev/internal/source/git"
 )
@@ -416,12 +418,23 @@ type RepositoryTestRequest struct {
 // RepositoryTest is the answer of a connection test.
 type RepositoryTest struct {
 	OK bool `json:"ok"`
-	// Revision is the commit HEAD points to, when OK.
+	// Kind is what the test found, when OK: git (a Git repository), helm
+	// (a Helm chart repository with an index.yaml) or oci (an OCI
+	// registry).
+	Kind string `json:"kind,omitempty"`
+	// Revision is the commit HEAD points to, when OK and Kind is git.
 	Revision string `json:"revision,omitempty"`
 	// Message says what was found, or why the test failed and what to
 	// do; it never holds a secret.
 	Message string `json:"message"`
 }
+
+// The kinds of repository a connection test finds.
+const (
+	repoKindGit  = "git"
+	repoKindHelm = "helm"
+	repoKindOCI  = "oci"
+)
 
 // repoTestTimeout bounds a connection test.
 const repoTestTimeout = 15 * time.Second
@@ -475,36 +488,88 @@ func (s *Server) testSavedRepository(w http.ResponseWriter, r *http.Request, p *
 	return s.testConnection(w, r, transport, repoURL, sec.Data)
 }
 
-// testConnection resolves HEAD of repoURL with the credentials of a
-// repository Secret's data, as the controller would use them, and answers
-// whether it worked; a failure is an answer, not an error.
+// testConnection tests the credentials of a repository Secret's data, as
+// the controller would use them, and answers whether they work; a failure
+// is an answer, not an error. An oci:// URL is an OCI registry; another
+// URL is tried as a Git repository (resolving HEAD), then, over http(s),
+// as a Helm chart repository (reading its index.yaml).
 func (s *Server) testConnection(w http.ResponseWriter, r *http.Request, transport, repoURL string, data map[string][]byte) error {
-	if transport == transportOCI {
-		return invalid("url", "connection tests cover Git repositories (https, http and ssh URLs), not OCI registries")
-	}
 	ctx := r.Context()
 	creds, err := controller.RepositoryCredentials(ctx, s.opts.APIReader, s.opts.Namespace, repoURL, data)
 	if err != nil {
 		return err
 	}
-	resolver, err := s.git()
-	if err != nil {
-		return fmt.Errorf("git for connection tests: %w", err)
-	}
 	tctx, cancel := context.WithTimeout(ctx, repoTestTimeout)
 	defer cancel()
-	out := RepositoryTest{}
-	rev, err := resolver.Resolve(tctx, repoURL, "HEAD", creds)
-	if err != nil {
-		out.Message = scrub(err.Error(), data)
-		noteOf(ctx).outcome = "failed"
-	} else {
-		out.OK, out.Revision = true, rev.Commit
-		out.Message = "connected: HEAD is " + rev.Commit
+	var out RepositoryTest
+	if transport == transportOCI {
+		out, _ = testChartRepository(tctx, repoKindOCI, repoURL, creds)
+	} else if out, err = s.testGit(tctx, transport, repoURL, creds); err != nil {
+		return err
+	}
+	out.Message = scrub(out.Message, data)
+	noteOf(ctx).outcome = "failed"
+	if out.OK {
 		noteOf(ctx).outcome = "connected"
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// testGit resolves HEAD of repoURL; when that fails over http(s), it tries
+// repoURL as a Helm chart repository.
+func (s *Server) testGit(ctx context.Context, transport, repoURL string, creds source.Credentials) (RepositoryTest, error) {
+	resolver, err := s.git()
+	if err != nil {
+		return RepositoryTest{}, fmt.Errorf("git for connection tests: %w", err)
+	}
+	rev, gitErr := resolver.Resolve(ctx, repoURL, "HEAD", creds)
+	switch {
+	case gitErr == nil:
+		return RepositoryTest{OK: true, Kind: repoKindGit, Revision: rev.Commit, Message: "connected: Git repository, HEAD is " + rev.Commit}, nil
+	case transport != transportHTTP || ctx.Err() != nil || unreachable(gitErr) ||
+		(strings.HasPrefix(strings.ToLower(repoURL), "http://") && !creds.IsZero()):
+		// Chart repositories get credentials over https:// only, and a
+		// host Git could not reach is not reached by another try.
+		return RepositoryTest{Message: gitErr.Error()}, nil
+	}
+	out, helmErr := testChartRepository(ctx, repoKindHelm, repoURL, creds)
+	// The Git failure comes first, being the likelier intent; the Helm
+	// one is told when it adds something: not when the server refused
+	// the credentials to Git already.
+	switch {
+	case helmErr == nil:
+		return out, nil
+	case errors.Is(gitErr, source.ErrAuthentication):
+		out.Message = gitErr.Error()
+	case errors.Is(helmErr, source.ErrRepositoryNotFound):
+		out.Message = gitErr.Error() + "; not a Helm repository either (no index.yaml)"
+	default:
+		out.Message = gitErr.Error() + "; as a Helm repository: " + out.Message
+	}
+	return out, nil
+}
+
+// unreachable reports a failure to reach a host or to trust it.
+func unreachable(err error) bool {
+	var (
+		netErr *net.OpError
+		tlsErr *tls.CertificateVerificationError
+		uaErr  x509.UnknownAuthorityError
+		hnErr  x509.HostnameError
+		ciErr  x509.CertificateInvalidError
+	)
+	return errors.As(err, &netErr) || errors.As(err, &tlsErr) || errors.As(err, &uaErr) || errors.As(err, &hnErr) || errors.As(err, &ciErr)
+}
+
+// testChartRepository tests repoURL as a chart repository of kind (helm
+// or oci); a failure is in the answer and, for the caller, the error.
+func testChartRepository(ctx context.Context, kind, repoURL string, creds source.Credentials) (RepositoryTest, error) {
+	found, err := helm.CheckRepository(ctx, repoURL, creds, repoTestTimeout)
+	if err != nil {
+		return RepositoryTest{Message: err.Error()}, err
+	}
+	return RepositoryTest{OK: true, Kind: kind, Message: "connected: " + found}, nil
 }
 
 // scrub removes the secret values of data from msg; the Git layer never

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -11,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"soll.dev/internal/controller"
+	"soll.dev/internal/render/helm/helmtest"
 	"soll.dev/internal/testenv/gitserver"
 )
 
@@ -148,7 +151,7 @@ func TestRepositoryConnection(t *testing.T) {
 			h := h.in(t)
 			var res RepositoryTest
 			h.must(http.MethodPost, "/api/v1/repositories/test", tt.body, http.StatusOK, &res)
-			if res.OK != tt.ok || !strings.Contains(res.Message, tt.want) || (tt.ok && res.Revision != head) {
+			if res.OK != tt.ok || !strings.Contains(res.Message, tt.want) || (tt.ok && (res.Revision != head || res.Kind != "git")) {
 				t.Errorf("got %+v, want ok %v and a message with %q", res, tt.ok, tt.want)
 			}
 			if strings.Contains(res.Message, repoPassword) || strings.Contains(res.Message, "PRIVATE KEY") {
@@ -185,5 +188,89 @@ func TestRepositoryConnection(t *testing.T) {
 	h.must(http.MethodPost, "/api/v1/repositories/creds/test", map[string]any{"url": web.HTTPURL("app")}, http.StatusOK, &res)
 	if !res.OK {
 		t.Errorf("template: %+v", res)
+	}
+}
+
+// TestChartRepositoryConnection tests credentials against a Helm chart
+// repository (found after Git says no) and an OCI registry: what the test
+// finds, refused credentials and wrong URLs, saved and unsaved, and that
+// no answer shows the password.
+func TestChartRepositoryConnection(t *testing.T) {
+	h := newHarness(t)
+	app, _ := helmtest.PackageChart(t, map[string]string{"Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\n"})
+	web, _ := helmtest.PackageChart(t, map[string]string{"Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.2.0\n"})
+	charts := helmtest.NewRepo(t, true, app, web)
+	charts.User, charts.Password = "bot", repoPassword
+	reg := helmtest.NewRegistry(t, "robot", repoPassword)
+	reg.Push(t, "charts", app)
+	const wrong = "wrong-password-41c9"
+	helmBody := func(url, password string) map[string]any {
+		return map[string]any{"url": url, "username": "bot", "password": password, "caCert": string(helmtest.CAPEM(charts.Server))}
+	}
+	ociBody := func(url, password string) map[string]any {
+		return map[string]any{"url": url, "username": "robot", "password": password, "caCert": string(helmtest.CAPEM(reg.Server))}
+	}
+	oci := "oci://" + reg.Host
+	closed := httptest.NewServer(http.NotFoundHandler())
+	unused := "https://" + closed.Listener.Addr().String() + "/charts"
+	closed.Close()
+
+	tests := []struct {
+		name    string
+		body    map[string]any
+		kind    string // "" when the test fails
+		want    string // in the message
+		without string // not in the message, when set
+	}{
+		{"Helm, good credentials", helmBody(charts.URL, repoPassword), "helm", "connected: Helm repository with 2 charts", ""},
+		{"Helm, wrong password", helmBody(charts.URL, wrong), "", "authentication failed for " + charts.URL + ": check the repository credentials", ""},
+		{"Helm, wrong path", helmBody(charts.URL+"/stable", repoPassword), "",
+			"repository " + charts.URL + "/stable not found: check the URL, and that the credentials can read it; not a Helm repository either (no index.yaml)", ""},
+		// A host Git cannot reach or trust is not tried again for Helm.
+		{"Helm, untrusted server", map[string]any{"url": charts.URL, "username": "bot", "password": repoPassword}, "",
+			"the server's TLS certificate is not trusted", "Helm"},
+		{"nothing listening", helmBody(unused, repoPassword), "", "connection refused", "Helm"},
+		{"OCI, good credentials", ociBody(oci+"/charts", repoPassword), "oci", "connected: OCI registry " + reg.Host + " accepted the credentials; 1 repository under charts/: app", ""},
+		{"OCI, wrong password", ociBody(oci+"/charts", wrong), "", "the registry refused the request (check the repository secret)", ""},
+		{"OCI, wrong path", ociBody(oci+"/stable", repoPassword), "", "holds no repository under stable/ that these credentials can see: check the URL", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := h.in(t)
+			status, b := h.do(http.MethodPost, "/api/v1/repositories/test", "admin-token", tt.body)
+			if status != http.StatusOK {
+				t.Fatalf("status %d: %s", status, b)
+			}
+			var res RepositoryTest
+			if err := json.Unmarshal(b, &res); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s", res.Message)
+			if res.OK != (tt.kind != "") || res.Kind != tt.kind || res.Revision != "" || !strings.Contains(res.Message, tt.want) ||
+				(tt.without != "" && strings.Contains(res.Message, tt.without)) {
+				t.Errorf("got %+v, want kind %q and a message with %q (without %q)", res, tt.kind, tt.want, tt.without)
+			}
+			for _, secret := range []string{repoPassword, wrong} {
+				if strings.Contains(string(b), secret) {
+					t.Errorf("the answer shows a password: %s", b)
+				}
+			}
+		})
+	}
+
+	// Saved: a repository, and a template tested with a path under it.
+	var saved Repository
+	h.must(http.MethodPost, "/api/v1/repositories", ociBody(oci+"/charts", repoPassword), http.StatusCreated, &saved)
+	var res RepositoryTest
+	h.must(http.MethodPost, "/api/v1/repositories/"+saved.Name+"/test", nil, http.StatusOK, &res)
+	if !res.OK || res.Kind != "oci" {
+		t.Errorf("saved OCI repository: %+v", res)
+	}
+	tmpl := helmBody(charts.URL, repoPassword)
+	tmpl["type"], tmpl["name"] = "repo-creds", "chart-creds"
+	h.must(http.MethodPost, "/api/v1/repositories", tmpl, http.StatusCreated, nil)
+	h.must(http.MethodPost, "/api/v1/repositories/chart-creds/test", map[string]any{"url": charts.URL + "/"}, http.StatusOK, &res)
+	if !res.OK || res.Kind != "helm" {
+		t.Errorf("template of a Helm repository: %+v", res)
 	}
 }

@@ -65,9 +65,9 @@ func (f *fetcher) fetch(src chartSource) ([]byte, string, error) {
 	if src.name == "" {
 		return nil, "", errors.New("chart name is empty")
 	}
-	u, err := url.Parse(src.repoURL)
-	if err != nil || u.Host == "" {
-		return nil, "", fmt.Errorf("repository URL is not a URL with a host: give https://host/path or oci://host/path")
+	u, err := parseRepoURL(src.repoURL, src.creds)
+	if err != nil {
+		return nil, "", err
 	}
 	if exact(src.version) {
 		if data, ok := f.cache.get(cacheKey(src, src.version)); ok {
@@ -78,18 +78,29 @@ func (f *fetcher) fetch(src chartSource) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	switch u.Scheme {
-	case "http":
-		if !src.creds.IsZero() {
-			return nil, "", errors.New("credentials are only sent over https://: change the repository URL")
-		}
-		return f.fetchHTTP(client, u, src)
-	case "https":
-		return f.fetchHTTP(client, u, src)
-	case "oci":
+	if u.Scheme == "oci" {
 		return f.fetchOCI(client, u, src)
 	}
-	return nil, "", fmt.Errorf("repository URL scheme %q is not supported: use https:// or oci://", u.Scheme)
+	return f.fetchHTTP(client, u, src)
+}
+
+// parseRepoURL parses the URL of a chart repository (http:// or https://)
+// or registry (oci://); credentials are sent over https:// and oci:// only.
+func parseRepoURL(repoURL string, creds source.Credentials) (*url.URL, error) {
+	u, err := url.Parse(repoURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("repository URL is not a URL with a host: give https://host/path or oci://host/path")
+	}
+	switch u.Scheme {
+	case "http":
+		if !creds.IsZero() {
+			return nil, errors.New("credentials are only sent over https://: change the repository URL")
+		}
+		return u, nil
+	case "https", "oci":
+		return u, nil
+	}
+	return nil, fmt.Errorf("repository URL scheme %q is not supported: use https:// or oci://", u.Scheme)
 }
 
 // exact reports whether version names one version rather than a range.
@@ -102,26 +113,10 @@ func exact(version string) bool {
 }
 
 func (f *fetcher) fetchHTTP(client *http.Client, repoURL *url.URL, src chartSource) ([]byte, string, error) {
-	indexURL := repoURL.JoinPath("index.yaml")
-	raw, err := f.get(client, indexURL, src, true, f.maxIndexBytes, LimitIndexBytes)
+	index, err := f.index(client, repoURL, src.creds)
 	if err != nil {
-		return nil, "", fmt.Errorf("fetch repository index: %w", err)
+		return nil, "", err
 	}
-	var index repo.IndexFile
-	if err := yaml.UnmarshalStrict(raw, &index); err != nil {
-		return nil, "", fmt.Errorf("repository index.yaml is not a valid index: %s", manifest.Sanitize(err.Error()))
-	}
-	raw = nil
-	for name, versions := range index.Entries {
-		kept := versions[:0]
-		for _, v := range versions {
-			if v != nil && v.Metadata != nil {
-				kept = append(kept, v)
-			}
-		}
-		index.Entries[name] = kept
-	}
-	index.SortEntries()
 	cv, err := index.Get(src.name, src.version)
 	if err != nil {
 		if _, ok := index.Entries[src.name]; !ok {
@@ -148,7 +143,7 @@ func (f *fetcher) fetchHTTP(client *http.Client, repoURL *url.URL, src chartSour
 		return nil, "", fmt.Errorf("repository index lists an invalid URL for %s %s", src.name, cv.Version)
 	}
 	sameHost := chartURL.Scheme == repoURL.Scheme && chartURL.Host == repoURL.Host
-	data, err := f.get(client, chartURL, src, sameHost || src.passCredentials, f.maxChartBytes, LimitChartBytes)
+	data, err := f.get(client, chartURL, src.creds, sameHost || src.passCredentials, f.maxChartBytes, LimitChartBytes)
 	if err != nil {
 		return nil, "", fmt.Errorf("download chart %s %s: %w", src.name, cv.Version, err)
 	}
@@ -156,9 +151,33 @@ func (f *fetcher) fetchHTTP(client *http.Client, repoURL *url.URL, src chartSour
 	return data, cv.Version, nil
 }
 
+// index fetches and parses the index.yaml of the repository at repoURL,
+// within the index size limit, without the entries that have no metadata.
+func (f *fetcher) index(client *http.Client, repoURL *url.URL, creds source.Credentials) (*repo.IndexFile, error) {
+	raw, err := f.get(client, repoURL.JoinPath("index.yaml"), creds, true, f.maxIndexBytes, LimitIndexBytes)
+	if err != nil {
+		return nil, fmt.Errorf("fetch repository index: %w", err)
+	}
+	var index repo.IndexFile
+	if err := yaml.UnmarshalStrict(raw, &index); err != nil {
+		return nil, fmt.Errorf("repository index.yaml is not a valid index: %s", manifest.Sanitize(err.Error()))
+	}
+	for name, versions := range index.Entries {
+		kept := versions[:0]
+		for _, v := range versions {
+			if v != nil && v.Metadata != nil {
+				kept = append(kept, v)
+			}
+		}
+		index.Entries[name] = kept
+	}
+	index.SortEntries()
+	return &index, nil
+}
+
 // get fetches u, sending the credentials when withCreds, and reads at most
 // maxBytes of the body.
-func (f *fetcher) get(client *http.Client, u *url.URL, src chartSource, withCreds bool, maxBytes int64, limit string) ([]byte, error) {
+func (f *fetcher) get(client *http.Client, u *url.URL, creds source.Credentials, withCreds bool, maxBytes int64, limit string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(f.ctx, f.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -168,11 +187,11 @@ func (f *fetcher) get(client *http.Client, u *url.URL, src chartSource, withCred
 	authSent := false
 	if withCreds {
 		switch {
-		case src.creds.BearerToken != "":
-			req.Header.Set("Authorization", "Bearer "+src.creds.BearerToken)
+		case creds.BearerToken != "":
+			req.Header.Set("Authorization", "Bearer "+creds.BearerToken)
 			authSent = true
-		case src.creds.Username != "" || src.creds.Password != "":
-			req.SetBasicAuth(src.creds.Username, src.creds.Password)
+		case creds.Username != "" || creds.Password != "":
+			req.SetBasicAuth(creds.Username, creds.Password)
 			authSent = true
 		}
 	}
@@ -184,9 +203,11 @@ func (f *fetcher) get(client *http.Client, u *url.URL, src chartSource, withCred
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		if authSent {
-			return nil, fmt.Errorf("GET %s: %s: the repository refused the credentials; check the repository secret", u.Redacted(), resp.Status)
+			return nil, &statusError{fmt.Sprintf("GET %s: %s: the repository refused the credentials; check the repository secret", u.Redacted(), resp.Status), source.ErrAuthentication}
 		}
-		return nil, fmt.Errorf("GET %s: %s: the repository needs credentials; add a repository secret", u.Redacted(), resp.Status)
+		return nil, &statusError{fmt.Sprintf("GET %s: %s: the repository needs credentials; add a repository secret", u.Redacted(), resp.Status), source.ErrAuthentication}
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, &statusError{fmt.Sprintf("GET %s: %s", u.Redacted(), resp.Status), source.ErrRepositoryNotFound}
 	case resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("GET %s: %s", u.Redacted(), resp.Status)
 	}
@@ -199,6 +220,16 @@ func (f *fetcher) get(client *http.Client, u *url.URL, src chartSource, withCred
 	}
 	return data, nil
 }
+
+// statusError is a refusal of a repository request; errors.Is matches its
+// kind, a source.Err* sentinel.
+type statusError struct {
+	msg  string
+	kind error
+}
+
+func (e *statusError) Error() string { return e.msg }
+func (e *statusError) Unwrap() error { return e.kind }
 
 // requestError tells a timeout from other failures of a request.
 func (f *fetcher) requestError(ctx context.Context, u *url.URL, err error) error {
@@ -216,29 +247,10 @@ func (f *fetcher) requestError(ctx context.Context, u *url.URL, err error) error
 }
 
 func (f *fetcher) fetchOCI(client *http.Client, u *url.URL, src chartSource) ([]byte, string, error) {
-	host := u.Host
-	ref := host + strings.TrimSuffix(u.Path, "/") + "/" + src.name
-	creds := auth.EmptyCredential
-	switch {
-	case src.creds.BearerToken != "":
-		creds = auth.Credential{AccessToken: src.creds.BearerToken}
-	case src.creds.Username != "" || src.creds.Password != "":
-		creds = auth.Credential{Username: src.creds.Username, Password: src.creds.Password}
-	}
-	authorizer := auth.Client{
-		Client: client,
-		// Token services may live on other hosts: they get the
-		// credentials only with passCredentials, the registry always.
-		Credential: func(_ context.Context, hostport string) (auth.Credential, error) {
-			if hostport == host || src.passCredentials {
-				return creds, nil
-			}
-			return auth.EmptyCredential, nil
-		},
-	}
+	ref := u.Host + strings.TrimSuffix(u.Path, "/") + "/" + src.name
 	rc, err := registry.NewClient(
 		registry.ClientOptHTTPClient(client),
-		registry.ClientOptAuthorizer(authorizer),
+		registry.ClientOptAuthorizer(*ociAuthorizer(client, u.Host, src.creds, src.passCredentials)),
 		// Never read the controller's own registry logins.
 		registry.ClientOptCredentialsFile("/nonexistent/soll/registry-config.json"),
 	)
@@ -271,6 +283,28 @@ func (f *fetcher) fetchOCI(client *http.Client, u *url.URL, src chartSource) ([]
 	return res.Chart.Data, version, nil
 }
 
+// ociAuthorizer authenticates requests to the registry host with creds.
+// Token services may live on other hosts: they get the credentials only
+// with passCredentials, the registry always.
+func ociAuthorizer(client *http.Client, host string, creds source.Credentials, passCredentials bool) *auth.Client {
+	cred := auth.EmptyCredential
+	switch {
+	case creds.BearerToken != "":
+		cred = auth.Credential{AccessToken: creds.BearerToken}
+	case creds.Username != "" || creds.Password != "":
+		cred = auth.Credential{Username: creds.Username, Password: creds.Password}
+	}
+	return &auth.Client{
+		Client: client,
+		Credential: func(_ context.Context, hostport string) (auth.Credential, error) {
+			if hostport == host || passCredentials {
+				return cred, nil
+			}
+			return auth.EmptyCredential, nil
+		},
+	}
+}
+
 // ociError turns the registry client's errors into ours: the render's
 // timeout and the response cap as LimitErrors, the rest without the bodies
 // registries echo.
@@ -283,8 +317,11 @@ func (f *fetcher) ociError(err error, what string) error {
 		return le
 	}
 	msg := manifest.Sanitize(err.Error())
+	if errors.Is(err, auth.ErrBasicCredentialNotFound) || strings.Contains(msg, "missing username or password") {
+		return &statusError{what + ": the registry needs a username and password; check the repository secret", source.ErrAuthentication}
+	}
 	if strings.Contains(msg, "401") || strings.Contains(msg, "403") || strings.Contains(strings.ToLower(msg), "unauthorized") {
-		return fmt.Errorf("%s: the registry refused the request (check the repository secret): %s", what, msg)
+		return &statusError{fmt.Sprintf("%s: the registry refused the request (check the repository secret): %s", what, msg), source.ErrAuthentication}
 	}
 	return fmt.Errorf("%s: %s", what, msg)
 }

@@ -2,16 +2,12 @@ package helm_test
 
 import (
 	"context"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	ggcr "github.com/google/go-containerregistry/pkg/registry"
-	"helm.sh/helm/v4/pkg/registry"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/render"
@@ -120,27 +116,11 @@ func TestCredentialsStayOnTheRepositoryHost(t *testing.T) {
 }
 
 func TestOCIRegistry(t *testing.T) {
-	regHandler := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if u, p, ok := req.BasicAuth(); !ok || u != "robot" || p != "pw" {
-			w.Header().Set("WWW-Authenticate", `Basic realm="registry"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		regHandler.ServeHTTP(w, req)
-	}))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "https://")
-	push, err := registry.NewClient(registry.ClientOptHTTPClient(srv.Client()), registry.ClientOptBasicAuth("robot", "pw"),
-		registry.ClientOptCredentialsFile(t.TempDir()+"/config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := helmtest.NewRegistry(t, "robot", "pw")
 	for _, v := range []string{"0.9.0", "1.2.0", "1.3.1"} {
-		if _, err := push.Push(appChart(t, v), host+"/charts/app:"+v); err != nil {
-			t.Fatalf("push %s: %v", v, err)
-		}
+		reg.Push(t, "charts", appChart(t, v))
 	}
+	host, srv := reg.Host, reg.Server
 	r := &helm.Renderer{}
 	ref := &render.ChartRef{RepoURL: "oci://" + host + "/charts", Chart: "app", Version: "~1.2", Credentials: source.Credentials{Username: "robot", Password: "pw", CACert: helmtest.CAPEM(srv)}}
 	res, err := r.Render(context.Background(), render.Request{Chart: ref, App: render.AppInfo{Name: "app"}})

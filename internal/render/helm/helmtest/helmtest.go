@@ -6,16 +6,21 @@ import (
 	"compress/gzip"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	ggcr "github.com/google/go-containerregistry/pkg/registry"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	"helm.sh/helm/v4/pkg/registry"
 	repo "helm.sh/helm/v4/pkg/repo/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -123,6 +128,63 @@ func (r *Repo) Add(t *testing.T, archive []byte) {
 	}
 	r.index.SortEntries()
 }
+
+// Registry is an in-test OCI registry over TLS that takes basic auth.
+type Registry struct {
+	*httptest.Server
+	// Host is the registry's host:port, as in oci://Host/path.
+	Host        string
+	push        *registry.Client
+	hideCatalog atomic.Bool
+}
+
+// NewRegistry serves an OCI registry (go-containerregistry's) over TLS
+// until the test ends; every request needs basic auth as user and
+// password.
+func NewRegistry(t *testing.T, user, password string) *Registry {
+	t.Helper()
+	r := &Registry{}
+	handler := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
+	r.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if u, p, ok := req.BasicAuth(); !ok || u != user || p != password {
+			w.Header().Set("WWW-Authenticate", `Basic realm="registry"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		if r.hideCatalog.Load() && req.URL.Path == "/v2/_catalog" {
+			http.NotFound(w, req)
+			return
+		}
+		handler.ServeHTTP(w, req)
+	}))
+	t.Cleanup(r.Close)
+	r.Host = strings.TrimPrefix(r.URL, "https://")
+	var err error
+	r.push, err = registry.NewClient(registry.ClientOptHTTPClient(r.Client()), registry.ClientOptBasicAuth(user, password),
+		registry.ClientOptCredentialsFile(t.TempDir()+"/config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// Push pushes a packaged chart into the namespace path of the registry,
+// such as charts: as path/<name>:<version>, as helm push does.
+func (r *Registry) Push(t *testing.T, path string, archive []byte) {
+	t.Helper()
+	ch, err := loader.LoadArchive(bytes.NewReader(archive))
+	if err != nil {
+		t.Fatalf("load test archive: %v", err)
+	}
+	ref := fmt.Sprintf("%s/%s/%s:%s", r.Host, path, ch.Name(), ch.Metadata.Version)
+	if _, err := r.push.Push(archive, ref); err != nil {
+		t.Fatalf("push %s: %v", ref, err)
+	}
+}
+
+// HideCatalog makes the registry answer the catalog (GET /v2/_catalog)
+// with 404 Not Found, as most public registries do.
+func (r *Registry) HideCatalog() { r.hideCatalog.Store(true) }
 
 // CAPEM returns the PEM of a TLS test server's certificate, to trust it.
 func CAPEM(s *httptest.Server) []byte {
