@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"soll.dev/internal/testenv"
 )
@@ -46,7 +47,7 @@ func TestAccountCommands(t *testing.T) {
 	wantError(t, soll(t, nil, "account", "generate-token", "alice").err, "soll account set alice --capability apiKey")
 	wantError(t, soll(t, nil, "account", "delete-token", "ci", "nope").err, "account ci has no token nope: its tokens are listed by soll account get ci")
 	wantContains(t, "delete-token", mustRun(t, "account", "delete-token", "ci", "build"), "token build of account ci revoked")
-	eventuallyCLI(t, "the revoked token to be refused", func() bool {
+	testenv.WaitFor(t, "the revoked token to be refused", time.Minute, func() bool {
 		return strings.Contains(errText(soll(t, nil, "account", "get", "--auth-token", token).err), "HTTP 401")
 	})
 

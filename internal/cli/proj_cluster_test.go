@@ -41,17 +41,6 @@ func getProject(t *testing.T, env *testenv.Env, ns, name string) *sollv1.Project
 	return p
 }
 
-// eventuallyCLI polls a command until ok says its result is the one
-// wanted, failing the test after a minute.
-func eventuallyCLI(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := testenv.Eventually(ctx, 200*time.Millisecond, func(context.Context) (bool, error) { return ok(), nil }); err != nil {
-		t.Fatalf("timed out waiting for %s", what)
-	}
-}
-
 // TestProjCommands drives soll proj against soll's API: create, the
 // helpers that change one list (sources, destinations, kinds, sync
 // windows, roles, policies, groups), a role token that reads the apps of
@@ -155,7 +144,7 @@ func TestProjCommands(t *testing.T) {
 	}
 	wantContains(t, "create-token", r.errOut, "token t1 for role reader of project team-a, expires at ")
 	wantContains(t, "proj get", mustRun(t, "proj", "get", "team-a"), "Roles:", "reader", "t1 (until ")
-	eventuallyCLI(t, "the role token to read web-a", func() bool {
+	testenv.WaitFor(t, "the role token to read web-a", time.Minute, func() bool {
 		r := soll(t, nil, "app", "get", "web-a", "--auth-token", token)
 		return r.err == nil && strings.Contains(r.out, "Project:          team-a")
 	})
@@ -163,7 +152,7 @@ func TestProjCommands(t *testing.T) {
 	wantError(t, soll(t, nil, "app", "sync", "web-a", "--auth-token", token).err, "HTTP 403")
 	wantError(t, soll(t, nil, "proj", "role", "delete-token", "team-a", "reader", "nope").err, "role reader of project team-a has no token nope")
 	wantContains(t, "delete-token", mustRun(t, "proj", "role", "delete-token", "team-a", "reader", "t1"), "token t1 of role reader of project team-a revoked")
-	eventuallyCLI(t, "the revoked token to be refused", func() bool {
+	testenv.WaitFor(t, "the revoked token to be refused", time.Minute, func() bool {
 		return strings.Contains(errText(soll(t, nil, "app", "get", "web-a", "--auth-token", token).err), "HTTP 401")
 	})
 

@@ -206,15 +206,15 @@ func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revis
 		src := &srcs[i]
 		st := &c.sources[i]
 		st.src, st.ref = *src, targets[i]
-		if creds[i], err = r.credentials(ctx, app, src, sourcePath(app, i)); err != nil {
-			return nil, nil, &stageError{"SourceError", err}
-		}
 		if src.Chart != "" {
+			if creds[i], err = r.credentials(ctx, app, src, sourcePath(app, i)); err != nil {
+				return nil, nil, &stageError{"SourceError", err}
+			}
 			continue
 		}
-		rev, err := r.Fetcher.Resolve(ctx, src.RepoURL, targets[i], creds[i])
-		if err != nil {
-			return nil, nil, &stageError{"SourceError", fmt.Errorf("%s: resolve revision %q of %s: %w", sourcePath(app, i), targets[i], src.RepoURL, err)}
+		var rev source.Revision
+		if creds[i], rev, err = r.resolve(ctx, app, src, i, targets[i]); err != nil {
+			return nil, nil, &stageError{"SourceError", err}
 		}
 		snap, err := r.Fetcher.Checkout(ctx, src.RepoURL, rev.Commit, creds[i])
 		if err != nil {
@@ -296,6 +296,20 @@ func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revis
 		return nil, nil, &stageError{"ProjectViolation", err}
 	}
 	return c, desired, nil
+}
+
+// resolve returns the credentials of src, app's Git source i, and the commit
+// its target revision is at, from the ref listing its repository shares.
+func (r *Reconciler) resolve(ctx context.Context, app *sollv1.Application, src *sollv1.ApplicationSource, i int, target string) (source.Credentials, source.Revision, error) {
+	creds, err := r.credentials(ctx, app, src, sourcePath(app, i))
+	if err != nil {
+		return creds, source.Revision{}, err
+	}
+	rev, err := r.Fetcher.Resolve(ctx, src.RepoURL, target, creds)
+	if err != nil {
+		return creds, rev, fmt.Errorf("%s: resolve revision %q of %s: %w", sourcePath(app, i), target, src.RepoURL, err)
+	}
+	return creds, rev, nil
 }
 
 // renderRequest builds the render request of one source.

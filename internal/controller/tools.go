@@ -22,10 +22,8 @@ type toolKey struct{ root, path string }
 
 // of returns the tool of req, as render.ToolOf.
 func (c *toolCache) of(req render.Request) (render.Tool, error) {
-	named := req.Chart != nil || req.Tool != "" || req.Kustomize != nil || req.Helm != nil ||
-		req.Jsonnet != nil || req.Plugin != nil || req.Directory != nil
-	if named {
-		return render.ToolOf(req) // reads no files
+	if tool, ok := render.NamedTool(req); ok {
+		return tool, nil
 	}
 	k := toolKey{req.Root, req.Path}
 	c.mu.Lock()
@@ -34,7 +32,7 @@ func (c *toolCache) of(req render.Request) (render.Tool, error) {
 	if ok {
 		return tool, nil
 	}
-	tool, err := render.ToolOf(req)
+	tool, err := render.Detect(req.Root, req.Path)
 	if err != nil {
 		return "", err
 	}

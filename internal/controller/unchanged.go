@@ -185,12 +185,7 @@ func (r *Reconciler) isUnchanged(ctx context.Context, app *sollv1.Application) b
 	targets := targetRevisions(app, srcs)
 	revisions := make([]string, len(srcs))
 	for i := range srcs {
-		src := &srcs[i]
-		creds, err := r.credentials(ctx, app, src, sourcePath(app, i))
-		if err != nil {
-			return false
-		}
-		rev, err := r.Fetcher.Resolve(ctx, src.RepoURL, targets[i], creds)
+		_, rev, err := r.resolve(ctx, app, &srcs[i], i, targets[i])
 		if err != nil {
 			return false
 		}

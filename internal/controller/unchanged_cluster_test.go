@@ -1,11 +1,9 @@
 package controller_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	gosync "sync"
 	"testing"
 	"time"
 
@@ -18,24 +16,10 @@ import (
 	"soll.dev/internal/testenv"
 )
 
-// logBuffer is a log destination tests read while the controller writes.
-type logBuffer struct {
-	mu  gosync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// count counts the lines holding every one of parts.
-func (b *logBuffer) count(parts ...string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+// countLines counts the lines of log holding every one of parts.
+func countLines(log *testenv.SyncBuffer, parts ...string) int {
 	n := 0
-	for _, line := range strings.Split(b.buf.String(), "\n") {
+	for _, line := range strings.Split(log.String(), "\n") {
 		all := true
 		for _, p := range parts {
 			all = all && strings.Contains(line, p)
@@ -52,7 +36,7 @@ func (b *logBuffer) count(parts ...string) int {
 // change is still seen, whether a watch reports it (the cluster) or only
 // the next refresh does (settings, Git).
 func TestIdleComparisonStandsUntilAnInputChanges(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &testenv.SyncBuffer{}
 	h := newHarnessWith(t, harnessOptions{
 		files: map[string]string{
 			"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: idle-demo}\ndata: {mode: broken}\n",
@@ -64,10 +48,10 @@ func TestIdleComparisonStandsUntilAnInputChanges(t *testing.T) {
 		a.Spec.SyncPolicy = &sollv1.SyncPolicy{Automated: &sollv1.AutomatedSyncPolicy{Prune: true}}
 	})
 	synced := h.waitForApp("idle", "Synced and Healthy", time.Minute, syncedHealthy)
-	skipped := func() int { return logs.count("comparison unchanged", "app="+h.sollNS+"/idle") }
+	skipped := func() int { return countLines(logs, "comparison unchanged", "app="+h.sollNS+"/idle") }
 
 	// Idle: the refreshes come, and their comparisons are skipped.
-	waitUntil(t, "three skipped comparisons", 30*time.Second, func() bool { return skipped() >= 3 })
+	testenv.WaitFor(t, "three skipped comparisons", 30*time.Second, func() bool { return skipped() >= 3 })
 	if app := h.appNamed("idle"); app.ResourceVersion != synced.ResourceVersion {
 		t.Errorf("an idle app was written: resourceVersion %s -> %s (%s)", synced.ResourceVersion, app.ResourceVersion, describe(app))
 	}
@@ -99,7 +83,7 @@ return hs`},
 	// A change the watch reports: the managed ConfigMap edited in the
 	// cluster is drift, and auto-sync (no self-heal) leaves it OutOfSync.
 	before := skipped()
-	waitUntil(t, "idle again", 30*time.Second, func() bool { return skipped() >= before+2 })
+	testenv.WaitFor(t, "idle again", 30*time.Second, func() bool { return skipped() >= before+2 })
 	live := h.configMap("idle-demo")
 	patch := client.MergeFrom(live.DeepCopy())
 	live.Data["mode"] = "edited"
@@ -109,14 +93,4 @@ return hs`},
 	h.waitForApp("idle", "OutOfSync after an edit in the cluster", 30*time.Second, func(a *sollv1.Application) bool {
 		return a.Status.Sync != nil && a.Status.Sync.Status == sollv1.SyncStatusOutOfSync
 	})
-}
-
-// waitUntil polls cond until it holds, or fails the test after timeout.
-func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	if err := testenv.Eventually(ctx, 50*time.Millisecond, func(context.Context) (bool, error) { return cond(), nil }); err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
-	}
 }

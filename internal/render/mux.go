@@ -32,21 +32,30 @@ func (m *Mux) Render(ctx context.Context, req Request) (*Result, error) {
 
 // ToolOf tells which tool renders req (see Mux).
 func ToolOf(req Request) (Tool, error) {
-	switch {
-	case req.Chart != nil:
-		return ToolHelm, nil
-	case req.Tool != "":
-		return req.Tool, nil
-	case req.Kustomize != nil:
-		return ToolKustomize, nil
-	case req.Helm != nil:
-		return ToolHelm, nil
-	case req.Jsonnet != nil:
-		return ToolJsonnet, nil
-	case req.Plugin != nil:
-		return ToolPlugin, nil
-	case req.Directory != nil:
-		return ToolDirectory, nil
+	if tool, ok := NamedTool(req); ok {
+		return tool, nil
 	}
 	return Detect(req.Root, req.Path)
+}
+
+// NamedTool returns the tool req names (a chart, a tool, or one tool's
+// options); ok is false when only its files can tell (Detect).
+func NamedTool(req Request) (tool Tool, ok bool) {
+	switch {
+	case req.Chart != nil:
+		return ToolHelm, true
+	case req.Tool != "":
+		return req.Tool, true
+	case req.Kustomize != nil:
+		return ToolKustomize, true
+	case req.Helm != nil:
+		return ToolHelm, true
+	case req.Jsonnet != nil:
+		return ToolJsonnet, true
+	case req.Plugin != nil:
+		return ToolPlugin, true
+	case req.Directory != nil:
+		return ToolDirectory, true
+	}
+	return "", false
 }

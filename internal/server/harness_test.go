@@ -13,7 +13,6 @@ import (
 	"path"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -91,25 +90,8 @@ type harness struct {
 	srv      *Server
 	opts     Options
 	url      string
-	log      *syncBuffer
+	log      *testenv.SyncBuffer
 	accounts *auth.Manager
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // newHarness serves the API for a fresh namespace of the shared cluster,
@@ -141,7 +123,7 @@ func newHarness(t *testing.T, mutate ...func(*Options)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	// Events go through a recorder as in soll: asynchronously, merged
 	// into series.
 	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: env.Kube.EventsV1()})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -42,6 +43,7 @@ func (e *Env) installCRDs() error {
 		return err
 	}
 	var names []string
+	var kinds []schema.GroupVersionKind
 	for _, doc := range docs {
 		var c apiextensionsv1.CustomResourceDefinition
 		if err := yaml.UnmarshalStrict(doc, &c); err != nil {
@@ -53,6 +55,7 @@ func (e *Env) installCRDs() error {
 			return fmt.Errorf("apply CRD %s: %w", c.Name, err)
 		}
 		names = append(names, c.Name)
+		kinds = append(kinds, schema.GroupVersionKind{Group: c.Spec.Group, Version: c.Spec.Versions[0].Name, Kind: c.Spec.Names.Kind})
 	}
 	for _, name := range names {
 		err := Eventually(ctx, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
@@ -69,6 +72,18 @@ func (e *Env) installCRDs() error {
 		})
 		if err != nil {
 			return fmt.Errorf("CRD %s never became Established: %w", name, err)
+		}
+	}
+	// The API server's discovery can lag the Established condition: wait
+	// until the client maps each kind, so a test's first request does not
+	// fail with "no matches for kind".
+	for _, gvk := range kinds {
+		err := Eventually(ctx, 100*time.Millisecond, func(context.Context) (bool, error) {
+			_, err := e.Client.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+			return err == nil, err
+		})
+		if err != nil {
+			return fmt.Errorf("kind %s is not served after its CRD became Established: %w", gvk, err)
 		}
 	}
 	return nil
