@@ -84,6 +84,13 @@ type Reconciler struct {
 	// ErrorRetryInterval is the time before a failed comparison is
 	// retried; zero means 30 seconds.
 	ErrorRetryInterval time.Duration
+	// QuietOperation is how long a new automated sync runs before its
+	// state is written while it runs; zero means 5 seconds. Most are
+	// one step that ends sooner, and are then written once, at their
+	// end, together with the comparison that follows: at thousands of
+	// apps every status write counts. Syncs that wait (waves, hooks)
+	// are written when they start waiting, and requested ones at once.
+	QuietOperation time.Duration
 
 	settingsCache settingsCache
 	sops          sopsCache
@@ -118,6 +125,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	if r.ErrorRetryInterval == 0 {
 		r.ErrorRetryInterval = 30 * time.Second
+	}
+	if r.QuietOperation <= 0 {
+		r.QuietOperation = 5 * time.Second
 	}
 	if r.Log == nil {
 		r.Log = slog.Default()

@@ -61,6 +61,8 @@ type harnessOptions struct {
 	log *slog.Logger
 	// refreshInterval is the controller's RefreshInterval.
 	refreshInterval time.Duration
+	// quietOperation is the controller's QuietOperation.
+	quietOperation time.Duration
 }
 
 // fixture copies examples/wordpress, renaming the cluster-scoped
@@ -132,6 +134,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		RenderLimits:       o.renderLimits,
 		Log:                o.log,
 		RefreshInterval:    o.refreshInterval,
+		QuietOperation:     o.quietOperation,
 	}
 	if h.opts.Log == nil {
 		h.opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -54,6 +54,10 @@ type Options struct {
 	// failed (Git unreachable, a broken manifest) is compared again;
 	// zero means 30 seconds.
 	ErrorRetryInterval time.Duration
+	// QuietOperation is how long a new automated sync runs before its
+	// state is written while it runs (it is always written at its end);
+	// zero means 5 seconds. See Reconciler.QuietOperation.
+	QuietOperation time.Duration
 	// MetricsAddr serves Prometheus metrics; "0" or "" disables them.
 	MetricsAddr string
 	// Log is the logger; nil means slog.Default().
@@ -170,6 +174,7 @@ func setupController(cfg *rest.Config, mgr ctrl.Manager, opts Options) (*Reconci
 	r.RefreshInterval = opts.RefreshInterval
 	r.Workers = opts.Workers
 	r.ErrorRetryInterval = opts.ErrorRetryInterval
+	r.QuietOperation = opts.QuietOperation
 	return r, r.SetupWithManager(mgr)
 }
 

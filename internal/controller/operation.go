@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	gosync "sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -37,6 +38,56 @@ func operationTimeout(app *sollv1.Application) time.Duration {
 // progressInterval is the least time between two writes of an operation's
 // progress that finished no hook.
 const progressInterval = 2 * time.Second
+
+// recorder writes a running operation's state to the app's status, from
+// the operation's progress reports and from a timer, one write at a time.
+type recorder struct {
+	r       *Reconciler
+	app     *sollv1.Application
+	mu      gosync.Mutex
+	timer   *time.Timer
+	stopped bool
+	written bool
+}
+
+// write records st now.
+func (w *recorder) write(ctx context.Context, st *sollv1.OperationState) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.writeLocked(ctx, st)
+}
+
+func (w *recorder) writeLocked(ctx context.Context, st *sollv1.OperationState) error {
+	if w.stopped {
+		return nil
+	}
+	w.written = true
+	return w.r.patchStatus(context.WithoutCancel(ctx), w.app, func(s *sollv1.ApplicationStatus) { s.OperationState = st })
+}
+
+// after records st in d unless something was written by then.
+func (w *recorder) after(ctx context.Context, d time.Duration, st *sollv1.OperationState) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.timer = time.AfterFunc(d, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if !w.written {
+			_ = w.writeLocked(ctx, st)
+		}
+	})
+}
+
+// stop ends recording. It returns once no write is under way: the app is
+// the caller's alone again.
+func (w *recorder) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopped = true
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
 
 // nextOperation decides whether an operation runs now: a requested one, an
 // interrupted or retried one (resumed), or an automated sync. automated
@@ -111,8 +162,17 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 			return r.finishOperation(app, state, false, "sync denied by the project's sync windows: "+ws.Reason, nil), nil
 		}
 	}
-	if err := r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) { s.OperationState = state.DeepCopy() }); err != nil {
-		return nil, err
+	// rec records the operation's state while it runs. A requested
+	// operation is recorded at once (its request is taken from spec
+	// next); a new automated one only once it lasts (QuietOperation), or
+	// waits, or has finished a hook. Until then, a restarted controller
+	// simply starts it again.
+	rec := &recorder{r: r, app: app}
+	quiet := automated && !resumed
+	if !quiet {
+		if err := rec.write(ctx, state.DeepCopy()); err != nil {
+			return nil, err
+		}
 	}
 	if app.Operation != nil {
 		// The request is taken: remove it, so it runs once.
@@ -177,7 +237,7 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 		st := state.DeepCopy()
 		st.SyncResult = syncResult(c.revisions(), res)
 		st.Message = fmt.Sprintf("%d objects done", len(res.Objects))
-		_ = r.patchStatus(context.WithoutCancel(ctx), app, func(s *sollv1.ApplicationStatus) { s.OperationState = st })
+		_ = rec.write(ctx, st)
 	}
 	if resumed && state.SyncResult != nil {
 		opts.DoneHooks = map[resource.Key]bool{}
@@ -205,8 +265,12 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	stopWatch := r.watchTerminate(opCtx, client.ObjectKeyFromObject(app), cancel)
 	opts.OnApplied = r.DryRuns.Seed
 	engine := &syncengine.Engine{Kube: liveKube{r.Kube, r.live}, Health: c.settings.health}
+	if quiet {
+		rec.after(ctx, r.QuietOperation, state.DeepCopy())
+	}
 	res := engine.Sync(opCtx, c.objects, opts)
 	stopWatch()
+	rec.stop()
 	if ctx.Err() != nil {
 		// The controller is stopping: the operation was interrupted,
 		// not failed. It stays Running, with the progress OnProgress

@@ -6,6 +6,7 @@ import (
 	gosync "sync"
 
 	"golang.org/x/sync/semaphore"
+	"k8s.io/utils/lru"
 )
 
 // Cache wraps a Renderer and remembers its results by request. A request
@@ -17,8 +18,9 @@ import (
 // modify the returned objects.
 type Cache struct {
 	Renderer Renderer
-	// Max bounds the number of cached results (0: 10,000); when full the
-	// cache starts over.
+	// Max bounds the number of cached results (0: 10,000); when full,
+	// the least recently used result makes room. Set it before the
+	// first Render.
 	Max int
 	// Parallel bounds the renders in flight at once (0: no bound).
 	// Rendering is CPU work, and Jsonnet children may each take up to
@@ -26,19 +28,26 @@ type Cache struct {
 	// mean as many renders at once. Set it before the first Render.
 	Parallel int
 
-	mu    gosync.Mutex
-	m     map[string]*Result
-	slots *semaphore.Weighted // from Parallel, at the first render
-	once  gosync.Once
+	results *lru.Cache          // from Max, at the first render
+	slots   *semaphore.Weighted // from Parallel, at the first render
+	once    gosync.Once
 }
 
-// render calls the renderer within the bound of Parallel.
-func (c *Cache) render(ctx context.Context, req Request) (*Result, error) {
+func (c *Cache) init() {
 	c.once.Do(func() {
 		if c.Parallel > 0 {
 			c.slots = semaphore.NewWeighted(int64(c.Parallel))
 		}
+		size := c.Max
+		if size <= 0 {
+			size = 10_000
+		}
+		c.results = lru.New(size)
 	})
+}
+
+// render calls the renderer within the bound of Parallel.
+func (c *Cache) render(ctx context.Context, req Request) (*Result, error) {
 	if c.slots != nil {
 		if err := c.slots.Acquire(ctx, 1); err != nil {
 			return nil, err
@@ -52,6 +61,7 @@ var _ Renderer = (*Cache)(nil)
 
 // Render returns the cached result for req, or renders and caches it.
 func (c *Cache) Render(ctx context.Context, req Request) (*Result, error) {
+	c.init()
 	if req.Chart != nil {
 		// A chart reference is no snapshot: a version range or "latest"
 		// moves, and its credentials are not part of the key. The Helm
@@ -63,25 +73,13 @@ func (c *Cache) Render(ctx context.Context, req Request) (*Result, error) {
 		return c.render(ctx, req)
 	}
 	key := string(b)
-	c.mu.Lock()
-	res, ok := c.m[key]
-	c.mu.Unlock()
-	if ok {
-		return res, nil
+	if res, ok := c.results.Get(key); ok {
+		return res.(*Result), nil
 	}
-	res, err = c.render(ctx, req)
+	res, err := c.render(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	max := c.Max
-	if max <= 0 {
-		max = 10_000
-	}
-	if c.m == nil || len(c.m) >= max {
-		c.m = map[string]*Result{}
-	}
-	c.m[key] = res
+	c.results.Add(key, res)
 	return res, nil
 }

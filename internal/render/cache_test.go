@@ -111,3 +111,33 @@ func TestCacheBoundsParallelRenders(t *testing.T) {
 		t.Errorf("%d renders ran at once, want at most 2 (Parallel)", inner.most)
 	}
 }
+
+// TestCacheEvictsLeastRecentlyUsed: a full cache makes room by dropping
+// the result used longest ago, and keeps the others.
+func TestCacheEvictsLeastRecentlyUsed(t *testing.T) {
+	inner := &countingRenderer{}
+	c := &Cache{Renderer: inner, Max: 2}
+	req := func(name string) Request { return Request{Root: "/snap/" + name} }
+	for _, name := range []string{"a", "b", "a", "c"} { // c evicts b, not a
+		if _, err := c.Render(context.Background(), req(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if inner.calls != 3 {
+		t.Fatalf("%d renders, want 3", inner.calls)
+	}
+	for _, name := range []string{"a", "c"} {
+		if _, err := c.Render(context.Background(), req(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if inner.calls != 3 {
+		t.Errorf("a or c was rendered again (%d renders): evicted instead of b", inner.calls)
+	}
+	if _, err := c.Render(context.Background(), req("b")); err != nil {
+		t.Fatal(err)
+	}
+	if inner.calls != 4 {
+		t.Errorf("b was kept (%d renders), want it evicted", inner.calls)
+	}
+}

@@ -93,7 +93,9 @@ type Options struct {
 	// OnProgress, when set, receives the results so far after each step's
 	// applies and after each wait, so the caller can persist them;
 	// waiting says the engine now waits for the step's objects to become
-	// healthy (or its hooks to complete).
+	// healthy (or its hooks to complete). It is not called after the
+	// applies of a last step that waits for nothing: the operation ends
+	// there, and Sync returns the same results.
 	OnProgress func(res Result, waiting bool)
 	// OnApplied, when set, receives each object applied for real (not
 	// hooks, not in a dry run) with the API server's answer: the live
@@ -342,7 +344,13 @@ func (r *run) runStep(ctx context.Context, group []task, last bool) error {
 	}
 	wg.Wait()
 	err := errors.Join(errs...)
-	r.progress(err == nil && !r.opts.DryRun && awaits(group, applied, last))
+	waiting := err == nil && !r.opts.DryRun && awaits(group, applied, last)
+	if err != nil || !last || waiting {
+		// A last step that waits for nothing ends the operation
+		// right here: its result is the operation's, and a report
+		// now would only cost the caller a write.
+		r.progress(waiting)
+	}
 	if err != nil {
 		return err
 	}

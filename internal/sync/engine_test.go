@@ -2,7 +2,9 @@ package sync_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -387,5 +389,46 @@ data: {k: v}`)
 	res = e.Sync(ctx, in, syncengine.Options{Only: []resource.Key{resource.KeyOf(docs[0])}})
 	if !res.Succeeded {
 		t.Errorf("selective sync without the conflicting object: %s", res.Message)
+	}
+}
+
+// TestProgressReports shows when the engine reports progress: after each
+// step's applies (waiting, when the step is awaited) and after each wait,
+// but not after the applies of a last step that waits for nothing, since
+// the operation ends there.
+func TestProgressReports(t *testing.T) {
+	e, _ := newEngine(t)
+	ns := testenv.Namespace(t)
+	docs := objs(t, ns, `apiVersion: v1
+kind: ConfigMap
+metadata: {name: first}
+data: {k: v}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: second, annotations: {soll.dev/sync-wave: "1"}}
+data: {k: v}`)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sync := func(objs ...*unstructured.Unstructured) []string {
+		var in []syncengine.Object
+		for _, o := range objs {
+			in = append(in, syncengine.Object{Desired: o})
+		}
+		var reports []string
+		res := e.Sync(ctx, in, syncengine.Options{OnProgress: func(res syncengine.Result, waiting bool) {
+			reports = append(reports, fmt.Sprintf("%d objects, waiting=%v", len(res.Objects), waiting))
+		}})
+		if !res.Succeeded {
+			t.Fatalf("sync failed: %s", res.Message)
+		}
+		return reports
+	}
+	if got := sync(docs[0]); len(got) != 0 {
+		t.Errorf("one step that waits for nothing reported %q, want no report", got)
+	}
+	want := []string{"1 objects, waiting=true", "1 objects, waiting=false"}
+	if got := sync(docs...); !slices.Equal(got, want) {
+		t.Errorf("two waves reported %q, want %q", got, want)
 	}
 }
