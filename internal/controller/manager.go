@@ -170,6 +170,7 @@ func setupController(cfg *rest.Config, mgr ctrl.Manager, opts Options) (*Reconci
 	}
 	r.APIReader = mgr.GetAPIReader()
 	r.DryRuns = diff.NewDryRunCache(0)
+	r.DryRuns.Manager = kube.FieldManager
 	r.Recorder = mgr.GetEventRecorder("soll-controller")
 	r.RefreshInterval = opts.RefreshInterval
 	r.Workers = opts.Workers

@@ -3,6 +3,7 @@ package diff
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"reflect"
 	gosync "sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -18,7 +19,16 @@ import (
 // comparison, nor does a Deployment whose status moves while its Pods
 // start: only changes of what soll compares, or a new commit, cost a dry
 // run.
+//
+// With Manager set (the field manager of soll's applies), an object the
+// last answer found in sync stays in sync while what Manager owns of it
+// stays: other managers' changes (the Deployment controller's revision
+// annotation, a label added by hand) cost no dry run either.
 type DryRunCache struct {
+	// Manager is the field manager of the applies dry-run; "" turns the
+	// ownership shortcut off.
+	Manager string
+
 	mu  gosync.Mutex
 	m   map[resource.Key]cacheEntry
 	max int
@@ -31,7 +41,11 @@ type cacheEntry struct {
 	// found to have key live: while they stay, so does the content, and
 	// live need not be computed again.
 	liveVersion string
-	target      *unstructured.Unstructured
+	// owned, set only when the answer left the live object as it was
+	// (in sync), is the uid of the live object and what Manager owns of
+	// it (ownedKey).
+	owned  string
+	target *unstructured.Unstructured
 }
 
 // liveVersion identifies one version of live; "" if it has none.
@@ -117,6 +131,31 @@ func managedFieldsWithoutTimes(v any) any {
 	return out
 }
 
+// ownedKey identifies what manager owns of live: the object's uid and
+// manager's managedFields entries without their times; "" when it owns
+// nothing there.
+func ownedKey(live *unstructured.Unstructured, manager string) string {
+	if live == nil || manager == "" || live.GetUID() == "" {
+		return ""
+	}
+	var mine []any
+	entries, _, _ := unstructured.NestedSlice(live.Object, "metadata", "managedFields")
+	for _, e := range managedFieldsWithoutTimes(entries).([]any) {
+		if m, ok := e.(map[string]any); ok && m["manager"] == manager {
+			mine = append(mine, m)
+		}
+	}
+	if len(mine) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(mine)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return string(live.GetUID()) + "/" + string(sum[:])
+}
+
 func (c *DryRunCache) get(k resource.Key, desired, live *unstructured.Unstructured) (*unstructured.Unstructured, [32]byte, bool) {
 	h, ok := hashObject(desired)
 	if c == nil || !ok {
@@ -132,8 +171,23 @@ func (c *DryRunCache) get(k resource.Key, desired, live *unstructured.Unstructur
 	if v != "" && v == e.liveVersion {
 		return e.target, h, true
 	}
-	if e.live != liveKey(live) {
-		return nil, h, false
+	lk := liveKey(live)
+	if e.live != lk {
+		if e.owned == "" || ownedKey(live, c.Manager) != e.owned {
+			return nil, h, false
+		}
+		// The object was in sync, and since then only fields of
+		// other managers changed: an apply of the same desired
+		// object still changes nothing, so the answer is the live
+		// object itself. (A change of a field the manager owns moves
+		// or drops its ownership, and shows in its entry.)
+		target := live.DeepCopy()
+		c.mu.Lock()
+		if cur, ok := c.m[k]; ok && cur.desired == e.desired {
+			c.m[k] = cacheEntry{desired: h, live: lk, liveVersion: v, owned: e.owned, target: target}
+		}
+		c.mu.Unlock()
+		return target, h, true
 	}
 	// A new version with the same content (a status update): remember
 	// it, so the next comparison of this version skips liveKey.
@@ -146,16 +200,32 @@ func (c *DryRunCache) get(k resource.Key, desired, live *unstructured.Unstructur
 	return e.target, h, true
 }
 
-func (c *DryRunCache) put(k resource.Key, h [32]byte, live, target *unstructured.Unstructured) {
+// put records target, the answer of an apply of the desired object with
+// hash h to live: a dry run's, or a real one's (applied; live is then the
+// answer itself).
+func (c *DryRunCache) put(k resource.Key, h [32]byte, live, target *unstructured.Unstructured, applied bool) {
 	if c == nil {
 		return
+	}
+	e := cacheEntry{desired: h, live: liveKey(live), liveVersion: liveVersion(live), target: target}
+	if owned := ownedKey(live, c.Manager); owned != "" && (applied || leftAsItWas(live, target, owned, c.Manager)) {
+		e.owned = owned
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
 		c.m = map[resource.Key]cacheEntry{}
 	}
-	c.m[k] = cacheEntry{desired: h, live: liveKey(live), liveVersion: liveVersion(live), target: target}
+	c.m[k] = e
+}
+
+// leftAsItWas reports whether target, the answer of a dry-run apply to
+// live, changes nothing of it: neither what is compared nor what the
+// manager owns (an apply that would take over a field already at its
+// value changes only the ownership, and later changes of that field
+// would otherwise go unseen).
+func leftAsItWas(live, target *unstructured.Unstructured, owned, manager string) bool {
+	return ownedKey(target, manager) == owned && reflect.DeepEqual(Normalize(live).Object, Normalize(target).Object)
 }
 
 // Seed records the answer of a real apply of desired: the live object right
@@ -170,7 +240,7 @@ func (c *DryRunCache) Seed(desired, applied *unstructured.Unstructured) {
 	if !ok {
 		return
 	}
-	c.put(resource.KeyOf(desired), h, applied, applied.DeepCopy())
+	c.put(resource.KeyOf(desired), h, applied, applied.DeepCopy(), true)
 }
 
 // Forget drops every entry (a hard refresh).

@@ -2,12 +2,16 @@ package diff
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"soll.dev/internal/resource"
 )
 
 // countingKube answers dry runs with the desired object and counts them.
@@ -172,5 +176,110 @@ func TestRereadWhileAnotherControllerWrites(t *testing.T) {
 		if got := d.Diff(context.Background(), []Item{{Desired: desired, Live: live}})[0].Status; got != tc.want {
 			t.Errorf("%d concurrent writes: %s, want %s", tc.writes, got, tc.want)
 		}
+	}
+}
+
+// answerKube answers dry runs with answer(desired, live) for the live
+// object it is told about, and counts them.
+type answerKube struct {
+	calls  atomic.Int64
+	live   *unstructured.Unstructured
+	answer func(live *unstructured.Unstructured) *unstructured.Unstructured
+}
+
+func (k *answerKube) Apply(_ context.Context, _ *unstructured.Unstructured, _ bool) (*unstructured.Unstructured, error) {
+	k.calls.Add(1)
+	return k.answer(k.live), nil
+}
+
+// owners sets the managedFields of obj: manager -> fieldsV1.
+func owners(t *testing.T, obj *unstructured.Unstructured, rv string, entries ...[2]string) *unstructured.Unstructured {
+	t.Helper()
+	o := obj.DeepCopy()
+	o.SetResourceVersion(rv)
+	var mf []any
+	for _, e := range entries {
+		var fields map[string]any
+		if err := yaml.Unmarshal([]byte(e[1]), &fields); err != nil {
+			t.Fatal(err)
+		}
+		mf = append(mf, map[string]any{"manager": e[0], "operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV1", "fieldsV1": fields, "time": "2026-11-26T10:00:0" + rv + "Z"})
+	}
+	if err := unstructured.SetNestedSlice(o.Object, mf, "metadata", "managedFields"); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// TestDryRunCacheKeepsAnAnswerWhileItsFieldsStay: an object in sync stays
+// in sync, without a dry run, while only fields of other managers change;
+// a change of a field soll owns, or an answer that would take a field
+// over or found drift, gets dry runs again.
+func TestDryRunCacheKeepsAnAnswerWhileItsFieldsStay(t *testing.T) {
+	desired := mustObj(t, `{apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: n}, data: {k: v, x: "1"}}`)
+	sollFields := `{f:data: {f:k: {}, f:x: {}}}`
+	base := desired.DeepCopy()
+	base.SetUID("u1")
+	applied := owners(t, base, "1", [2]string{"soll", sollFields})
+	// Another controller annotates the object (as the Deployment
+	// controller sets its revision).
+	annotated := owners(t, applied, "2", [2]string{"soll", sollFields}, [2]string{"kcm", `{f:metadata: {f:annotations: {f:rev: {}}}}`})
+	annotated.SetAnnotations(map[string]string{"rev": "1"})
+	// Someone edits a field soll owns: soll's entry loses it.
+	edited := owners(t, annotated, "3", [2]string{"soll", `{f:data: {f:k: {}}}`}, [2]string{"kubectl-edit", `{f:data: {f:x: {}}}`})
+	_ = unstructured.SetNestedField(edited.Object, "2", "data", "x")
+
+	kube := &answerKube{}
+	d := &Differ{Kube: kube, Cache: &DryRunCache{Manager: "soll", m: map[resource.Key]cacheEntry{}, max: 10}}
+	diff := func(live *unstructured.Unstructured) Status {
+		kube.live = live
+		return d.Diff(context.Background(), []Item{{Desired: desired, Live: live}})[0].Status
+	}
+	// The dry-run answer: the live object with soll's fields at their
+	// desired values and soll owning them.
+	kube.answer = func(live *unstructured.Unstructured) *unstructured.Unstructured {
+		out := live.DeepCopy()
+		_ = unstructured.SetNestedField(out.Object, "1", "data", "x")
+		var mf []any
+		for _, e := range out.GetManagedFields() {
+			if e.Manager != "soll" {
+				b, _ := json.Marshal(e)
+				var m map[string]any
+				_ = json.Unmarshal(b, &m)
+				mf = append(mf, m)
+			}
+		}
+		mf = append(mf, owners(t, out, "9", [2]string{"soll", sollFields}).Object["metadata"].(map[string]any)["managedFields"].([]any)...)
+		_ = unstructured.SetNestedSlice(out.Object, mf, "metadata", "managedFields")
+		return out
+	}
+
+	d.Cache.Seed(desired, applied)
+	if s := diff(annotated); s != Synced || kube.calls.Load() != 0 {
+		t.Fatalf("another manager's annotation: %s after %d dry runs, want Synced after none", s, kube.calls.Load())
+	}
+	if s := diff(edited); s != OutOfSync || kube.calls.Load() != 1 {
+		t.Fatalf("a field soll owns edited: %s after %d dry runs, want OutOfSync after 1", s, kube.calls.Load())
+	}
+	// Still drifted, and another manager changes something else: the
+	// drift must not be hidden, so this costs a dry run.
+	edited2 := edited.DeepCopy()
+	edited2.SetResourceVersion("4")
+	edited2.SetAnnotations(map[string]string{"rev": "2"})
+	if s := diff(edited2); s != OutOfSync || kube.calls.Load() != 2 {
+		t.Fatalf("drifted, then annotated: %s after %d dry runs, want OutOfSync after 2", s, kube.calls.Load())
+	}
+
+	// In sync by value, but the apply would take x over from another
+	// manager: a later change of x by that manager must still be seen.
+	shared := owners(t, base, "5", [2]string{"soll", `{f:data: {f:k: {}}}`}, [2]string{"helm", `{f:data: {f:x: {}}}`})
+	if s := diff(shared); s != Synced || kube.calls.Load() != 3 {
+		t.Fatalf("in sync by value: %s after %d dry runs, want Synced after 3", s, kube.calls.Load())
+	}
+	moved := shared.DeepCopy()
+	moved.SetResourceVersion("6")
+	_ = unstructured.SetNestedField(moved.Object, "2", "data", "x")
+	if s := diff(moved); s != OutOfSync || kube.calls.Load() != 4 {
+		t.Fatalf("a field soll would take over changed: %s after %d dry runs, want OutOfSync after 4", s, kube.calls.Load())
 	}
 }

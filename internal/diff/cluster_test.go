@@ -30,18 +30,25 @@ func manifest(t *testing.T, ns, s string) *unstructured.Unstructured {
 	return u
 }
 
-// TestDiffAgainstCluster runs the differ against a real API server: defaults
-// are not drift, a missing object is Missing, an edit by another field
-// manager is OutOfSync and attributed to it, and Secret values never show.
-func TestDiffAgainstCluster(t *testing.T) {
+// setup returns the cluster, a namespace of the test's own, a context for
+// the test and a client.
+func setup(t *testing.T) (*testenv.Env, string, context.Context, *kube.Client) {
+	t.Helper()
 	env := testenv.Cluster(t)
-	ns := testenv.Namespace(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	kc, err := kube.New(env.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return env, testenv.Namespace(t), ctx, kc
+}
+
+// TestDiffAgainstCluster runs the differ against a real API server: defaults
+// are not drift, a missing object is Missing, an edit by another field
+// manager is OutOfSync and attributed to it, and Secret values never show.
+func TestDiffAgainstCluster(t *testing.T) {
+	env, ns, ctx, kc := setup(t)
 	dep := manifest(t, ns, `
 apiVersion: apps/v1
 kind: Deployment
@@ -135,3 +142,72 @@ spec:
 }
 
 var deploymentsGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+
+// countingApplies counts the dry runs the differ makes.
+type countingApplies struct {
+	*kube.Client
+	dryRuns int
+}
+
+func (c *countingApplies) Apply(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
+	if dryRun {
+		c.dryRuns++
+	}
+	return c.Client.Apply(ctx, obj, dryRun)
+}
+
+// TestDryRunCacheAgainstCluster checks the dry-run cache's ownership
+// shortcut against a real API server's managedFields: another manager's
+// annotation costs no dry run, and an edit of a field soll owns, or of
+// one soll's apply would only take over, is still seen.
+func TestDryRunCacheAgainstCluster(t *testing.T) {
+	env, ns, ctx, kc := setup(t)
+	counting := &countingApplies{Client: kc}
+	cache := diff.NewDryRunCache(0)
+	cache.Manager = kube.FieldManager
+	d := &diff.Differ{Kube: counting, Cache: cache}
+	cms := env.Dynamic.Resource(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}).Namespace(ns)
+	patch := func(manager, body string) *unstructured.Unstructured {
+		t.Helper()
+		out, err := cms.Patch(ctx, "cfg", types.MergePatchType, []byte(body), metav1.PatchOptions{FieldManager: manager})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	check := func(what string, desired, live *unstructured.Unstructured, want diff.Status, dryRuns int) {
+		t.Helper()
+		counting.dryRuns = 0
+		if r := d.Diff(ctx, []diff.Item{{Desired: desired, Live: live}})[0]; r.Status != want || r.Err != nil || counting.dryRuns != dryRuns {
+			t.Errorf("%s: %s (err %v) after %d dry runs, want %s after %d; diff:\n%s", what, r.Status, r.Err, counting.dryRuns, want, dryRuns, r.Diff)
+		}
+	}
+
+	desired := manifest(t, ns, `{apiVersion: v1, kind: ConfigMap, metadata: {name: cfg}, data: {k: v}}`)
+	applied, err := kc.Apply(ctx, desired, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache.Seed(desired, applied)
+	check("right after the apply", desired, applied, diff.Synced, 0)
+	annotated := patch("annotator", `{"metadata":{"annotations":{"rev":"1"}}}`)
+	check("annotated by another manager", desired, annotated, diff.Synced, 0)
+	edited := patch("kubectl-edit", `{"data":{"k":"edited"}}`)
+	check("a field soll owns edited", desired, edited, diff.OutOfSync, 1)
+	check("still edited, unchanged", desired, edited, diff.OutOfSync, 0)
+	edited = patch("annotator", `{"metadata":{"annotations":{"rev":"2"}}}`)
+	check("still edited, annotated again", desired, edited, diff.OutOfSync, 1)
+
+	// Another manager sets x; then soll's desired state gains x at that
+	// same value: in sync, but soll does not own x yet.
+	restored, err := kc.Apply(ctx, desired, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache.Seed(desired, restored)
+	withX := patch("helm", `{"data":{"x":"1"}}`)
+	desiredX := manifest(t, ns, `{apiVersion: v1, kind: ConfigMap, metadata: {name: cfg}, data: {k: v, x: "1"}}`)
+	check("x already at its desired value", desiredX, withX, diff.Synced, 1)
+	movedX := patch("helm", `{"data":{"x":"2"}}`)
+	check("x changed by its manager", desiredX, movedX, diff.OutOfSync, 1)
+}

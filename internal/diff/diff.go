@@ -162,7 +162,7 @@ func (d *Differ) diffOnce(ctx context.Context, it Item) Result {
 	if !hit {
 		target, err = d.Kube.Apply(ctx, it.Desired, true)
 		if err == nil {
-			d.Cache.put(k, hash, it.Live, target)
+			d.Cache.put(k, hash, it.Live, target, false)
 		}
 	}
 	if err != nil {
