@@ -85,7 +85,7 @@ type Reconciler struct {
 	// retried; zero means 30 seconds.
 	ErrorRetryInterval time.Duration
 	// QuietOperation is how long a new automated sync runs before its
-	// state is written while it runs; zero means 5 seconds. Most are
+	// state is written while it runs; zero means 15 seconds. Most are
 	// one step that ends sooner, and are then written once, at their
 	// end, together with the comparison that follows: at thousands of
 	// apps every status write counts. Syncs that wait (waves, hooks)
@@ -127,7 +127,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.ErrorRetryInterval = 30 * time.Second
 	}
 	if r.QuietOperation <= 0 {
-		r.QuietOperation = 5 * time.Second
+		r.QuietOperation = 15 * time.Second
 	}
 	if r.Log == nil {
 		r.Log = slog.Default()

@@ -56,7 +56,7 @@ type Options struct {
 	ErrorRetryInterval time.Duration
 	// QuietOperation is how long a new automated sync runs before its
 	// state is written while it runs (it is always written at its end);
-	// zero means 5 seconds. See Reconciler.QuietOperation.
+	// zero means 15 seconds. See Reconciler.QuietOperation.
 	QuietOperation time.Duration
 	// MetricsAddr serves Prometheus metrics; "0" or "" disables them.
 	MetricsAddr string
