@@ -273,12 +273,32 @@ func (r *Reconciler) wrote(app *sollv1.Application) {
 	}
 }
 
+// refreshInterval is the time until app's next periodic comparison: its
+// interval plus up to 10% of jitter, ending on a tick of refreshTick(d)
+// so that apps due within one tick wake together: thousands of idle apps
+// then cost the work queue one timer a tick rather than one per app.
 func (r *Reconciler) refreshInterval(app *sollv1.Application) time.Duration {
 	d := r.RefreshInterval
 	if app.Spec.RefreshInterval != nil && app.Spec.RefreshInterval.Duration > 0 {
 		d = app.Spec.RefreshInterval.Duration
 	}
-	return d + time.Duration(rand.Int64N(int64(d)/10+1))
+	return untilTick(time.Now(), d+time.Duration(rand.Int64N(int64(d)/10+1)), refreshTick(d))
+}
+
+// refreshTick is the granularity of periodic comparisons of interval d:
+// a second, or a tenth of d when that is shorter.
+func refreshTick(d time.Duration) time.Duration {
+	return max(min(time.Second, d/10), time.Millisecond)
+}
+
+// untilTick returns the time from now until the first multiple of tick
+// at or after now+after.
+func untilTick(now time.Time, after, tick time.Duration) time.Duration {
+	at := now.Add(after)
+	if t := at.Truncate(tick); t.Before(at) {
+		at = t.Add(tick)
+	}
+	return at.Sub(now)
 }
 
 // handleRefresh honours the refresh annotation and removes it.

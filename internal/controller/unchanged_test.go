@@ -2,6 +2,7 @@ package controller
 
 import (
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -105,5 +106,33 @@ func TestIdleEligible(t *testing.T) {
 		if idleEligible(app) {
 			t.Errorf("%s: eligible", name)
 		}
+	}
+}
+
+// TestRefreshesWakeOnTicks: periodic comparisons end on whole ticks, so
+// apps due within one tick share one wake-up, and none comes early.
+func TestRefreshesWakeOnTicks(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 300_000_000, time.UTC)
+	for _, tc := range []struct {
+		after, tick, want time.Duration
+	}{
+		{3 * time.Minute, time.Second, 3*time.Minute + 700*time.Millisecond},
+		{3*time.Minute + 500*time.Millisecond, time.Second, 3*time.Minute + 700*time.Millisecond},
+		{700 * time.Millisecond, time.Second, 700 * time.Millisecond}, // on a tick already
+		{260 * time.Millisecond, 50 * time.Millisecond, 300 * time.Millisecond},
+	} {
+		got := untilTick(now, tc.after, tc.tick)
+		if got != tc.want {
+			t.Errorf("untilTick(%v, tick %v) = %v, want %v", tc.after, tc.tick, got, tc.want)
+		}
+		if got < tc.after {
+			t.Errorf("untilTick(%v, tick %v) = %v: earlier than asked", tc.after, tc.tick, got)
+		}
+	}
+	if got := refreshTick(3 * time.Minute); got != time.Second {
+		t.Errorf("refreshTick(3m) = %v, want 1s", got)
+	}
+	if got := refreshTick(300 * time.Millisecond); got != 30*time.Millisecond {
+		t.Errorf("refreshTick(300ms) = %v, want 30ms", got)
 	}
 }
