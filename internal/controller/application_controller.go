@@ -106,7 +106,7 @@ type Reconciler struct {
 	// Kustomize bases of a source at its last comparison, refreshed with
 	// the app's own repositories.
 	remoteBases gosync.Map
-	tools       toolCache
+	tools       *toolCache
 	// unchanged: app key -> unchangedMemo of its last full comparison.
 	unchanged gosync.Map
 	liveEvent chan event.GenericEvent

@@ -199,6 +199,7 @@ func newPipeline(cfg *rest.Config, mgr ctrl.Manager, opts Options, fetcher *git.
 		ClusterInfo: clusterInfoCache(kc, 10*time.Minute),
 		Health:      hc,
 		Log:         opts.Log,
+		tools:       newToolCache(),
 	}
 	parallel := opts.MaxParallelRenders
 	if parallel <= 0 {

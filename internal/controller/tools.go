@@ -1,12 +1,13 @@
 package controller
 
 import (
-	gosync "sync"
+	"k8s.io/utils/lru"
 
 	"soll.dev/internal/render"
 )
 
-// maxCachedTools bounds toolCache; past it, the cache starts over.
+// maxCachedTools bounds toolCache; past it, the least recently used entry
+// makes room.
 const maxCachedTools = 16384
 
 // toolCache remembers the tool render.ToolOf detected for an app's path in
@@ -14,11 +15,14 @@ const maxCachedTools = 16384
 // the app's directory: without it, every periodic comparison of every app
 // would list its directory again.
 type toolCache struct {
-	mu    gosync.Mutex
-	tools map[toolKey]render.Tool
+	tools *lru.Cache // toolKey -> render.Tool
 }
 
 type toolKey struct{ root, path string }
+
+func newToolCache() *toolCache {
+	return &toolCache{tools: lru.New(maxCachedTools)}
+}
 
 // of returns the tool of req, as render.ToolOf.
 func (c *toolCache) of(req render.Request) (render.Tool, error) {
@@ -26,21 +30,13 @@ func (c *toolCache) of(req render.Request) (render.Tool, error) {
 		return tool, nil
 	}
 	k := toolKey{req.Root, req.Path}
-	c.mu.Lock()
-	tool, ok := c.tools[k]
-	c.mu.Unlock()
-	if ok {
-		return tool, nil
+	if tool, ok := c.tools.Get(k); ok {
+		return tool.(render.Tool), nil
 	}
 	tool, err := render.Detect(req.Root, req.Path)
 	if err != nil {
 		return "", err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.tools == nil || len(c.tools) >= maxCachedTools {
-		c.tools = map[toolKey]render.Tool{}
-	}
-	c.tools[k] = tool
+	c.tools.Add(k, tool)
 	return tool, nil
 }

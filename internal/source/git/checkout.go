@@ -105,7 +105,7 @@ func (f *Fetcher) Checkout(ctx context.Context, repoURL, commitSHA string, creds
 	ch := f.checkouts.DoChan(key, func() (any, error) {
 		snap, err := f.checkout(context.WithoutCancel(ctx), a, adv, sha)
 		if err == nil {
-			f.rememberCheckout(key, snap)
+			f.snapshots.Add(key, snap)
 		}
 		return snap, err
 	})
@@ -121,27 +121,19 @@ func (f *Fetcher) Checkout(ctx context.Context, repoURL, commitSHA string, creds
 }
 
 // maxRememberedCheckouts bounds the snapshots Checkout answers from
-// memory; past it, they are forgotten all at once and read again from the
-// repository (a cheap, local read).
+// memory; past it, the least recently used is forgotten and read again
+// from the repository (a cheap, local read) when asked for.
 const maxRememberedCheckouts = 4096
 
 // checkedOut returns the snapshot of a checkout done before: snapshots
 // never change, and every app's periodic comparison checks its commit
 // out again, which would otherwise read the commit from the pack files.
 func (f *Fetcher) checkedOut(key string) (source.Snapshot, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	snap, ok := f.snapshots[key]
-	return snap, ok
-}
-
-func (f *Fetcher) rememberCheckout(key string, snap source.Snapshot) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.snapshots) >= maxRememberedCheckouts {
-		clear(f.snapshots)
+	snap, ok := f.snapshots.Get(key)
+	if !ok {
+		return source.Snapshot{}, false
 	}
-	f.snapshots[key] = snap
+	return snap.(source.Snapshot), true
 }
 
 func (f *Fetcher) checkout(ctx context.Context, a *access, adv *advert, sha string) (source.Snapshot, error) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+	"k8s.io/utils/lru"
 
 	"soll.dev/internal/source"
 )
@@ -75,14 +76,15 @@ type Fetcher struct {
 
 	lists     singleflight.Group
 	checkouts singleflight.Group
+	// snapshots: repository key and commit -> a checkout's snapshot
+	// (source.Snapshot). It locks itself.
+	snapshots *lru.Cache
 
 	mu       sync.Mutex
 	refCache map[refsKey]*refsEntry
 	gens     map[string]uint64 // Refresh generation per repository key
 	repos    map[string]*repoState
 	stats    map[string]*RepoStats
-	// snapshots: repository key and commit -> a checkout's snapshot.
-	snapshots map[string]source.Snapshot
 }
 
 // RepoStats counts the remote work done for one repository, so tests and
@@ -124,7 +126,7 @@ func New(opts Options) (*Fetcher, error) {
 		gens:         map[string]uint64{},
 		repos:        map[string]*repoState{},
 		stats:        map[string]*RepoStats{},
-		snapshots:    map[string]source.Snapshot{},
+		snapshots:    lru.New(maxRememberedCheckouts),
 	}
 	if f.ttl == 0 {
 		f.ttl = DefaultRevisionTTL
