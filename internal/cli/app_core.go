@@ -219,7 +219,12 @@ func (b *coreBackend) refresh(ctx context.Context, name string, hard bool) error
 		mode = "hard"
 	}
 	_, err := patchApp(ctx, b, name, func(*sollv1.Application) (map[string]any, error) {
-		return map[string]any{"metadata": map[string]any{"annotations": map[string]any{controller.RefreshAnnotation: mode}}}, nil
+		return map[string]any{"metadata": map[string]any{"annotations": map[string]any{
+			sollv1.RefreshAnnotation: mode,
+			// Newer than any pending webhook's request: the listing for
+			// the push need not cover this one.
+			sollv1.RefreshPushAnnotation: nil,
+		}}}, nil
 	})
 	return err
 }

@@ -22,11 +22,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/diff"
@@ -39,17 +37,17 @@ import (
 
 // Annotations users set on an Application.
 const (
-	// RefreshAnnotation asks for a refresh now: "normal" re-reads the
-	// revision within the shared cache's rules, "hard" bypasses caches.
-	RefreshAnnotation = "soll.dev/refresh"
+	// RefreshAnnotation asks for a refresh now; see
+	// sollv1.RefreshAnnotation.
+	RefreshAnnotation = sollv1.RefreshAnnotation
 	// ResourcesFinalizer makes deleting an Application delete its
 	// resources first (cascade); without it they are left in place.
 	ResourcesFinalizer = "soll.dev/resources-finalizer"
 )
 
-// refreshDebounce is the least time between two ref listings that refresh
-// requests of apps of one repository cause.
-const refreshDebounce = 2 * time.Second
+// defaultRefreshCoalesce is the default least time between two ref
+// listings that refresh requests of apps of one repository cause.
+const defaultRefreshCoalesce = 2 * time.Second
 
 // SyncWindowCondition is True while the Project's sync windows hold an
 // automated sync of the Application back.
@@ -91,14 +89,16 @@ type Reconciler struct {
 	// apps every status write counts. Syncs that wait (waves, hooks)
 	// are written when they start waiting, and requested ones at once.
 	QuietOperation time.Duration
+	// RefreshCoalesce is the least time between two ref listings of one
+	// repository that refresh requests cause; requests within it wait for
+	// its end, none is dropped. Zero means 2 seconds.
+	RefreshCoalesce time.Duration
 
 	settingsCache settingsCache
 	sops          sopsCache
 	live          *liveWatcher
 	lastHeal      gosync.Map // app key -> time.Time
-	// lastRepoRefresh: normalized repository URL -> time.Time of the last
-	// refresh request passed to the fetcher.
-	lastRepoRefresh gosync.Map
+	refreshes     *refreshCoalescer
 	// lastWrite: app key -> the resourceVersion (uint64) of soll's last
 	// write of the Application, until the cache has caught up with it.
 	lastWrite gosync.Map
@@ -109,7 +109,7 @@ type Reconciler struct {
 	tools       *toolCache
 	// unchanged: app key -> unchangedMemo of its last full comparison.
 	unchanged gosync.Map
-	liveEvent chan event.GenericEvent
+	wake      appWaker
 }
 
 // SetupWithManager registers the reconciler and its live-state watches.
@@ -129,12 +129,15 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.QuietOperation <= 0 {
 		r.QuietOperation = 15 * time.Second
 	}
+	if r.RefreshCoalesce <= 0 {
+		r.RefreshCoalesce = defaultRefreshCoalesce
+	}
+	r.refreshes = newRefreshCoalescer(r.RefreshCoalesce)
 	if r.Log == nil {
 		r.Log = slog.Default()
 	}
-	r.liveEvent = make(chan event.GenericEvent, 1024)
 	var err error
-	r.live, err = newLiveWatcher(mgr.GetConfig(), r.Kube, r.liveEvent, r.Log)
+	r.live, err = newLiveWatcher(mgr.GetConfig(), r.Kube, &r.wake, r.Log)
 	if err != nil {
 		return err
 	}
@@ -147,7 +150,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// annotation changes (refresh requests) do.
 		For(&sollv1.Application{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		WatchesRawSource(source.Channel(r.liveEvent, &handler.EnqueueRequestForObject{})).
+		WatchesRawSource(r.wake.source()).
 		// A changed Project (rules, sync windows) is checked again by
 		// its apps now, not at their next refresh.
 		Watches(&sollv1.Project{}, handler.EnqueueRequestsFromMapFunc(r.projectApps),
@@ -196,8 +199,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	mode, refreshed := app.Annotations[RefreshAnnotation]
 	if refreshed {
-		if err := r.handleRefresh(ctx, &app, mode); err != nil {
+		wait, err := r.handleRefresh(ctx, &app, mode)
+		if err != nil {
 			return ctrl.Result{}, err
+		}
+		if wait > 0 {
+			// Compared when the repository's listing that covers the
+			// request is due: comparing now would only repeat the last one.
+			return ctrl.Result{RequeueAfter: wait}, nil
 		}
 	}
 
@@ -237,6 +246,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if c.window != nil && c.window.NextChange != nil {
 		// Look again when the window opens.
 		after = min(after, max(time.Until(*c.window.NextChange), time.Second))
+	}
+	if c.healAfter > 0 {
+		after = min(after, c.healAfter)
 	}
 	return ctrl.Result{RequeueAfter: after}, nil
 }
@@ -301,12 +313,15 @@ func untilTick(now time.Time, after, tick time.Duration) time.Duration {
 	return at.Sub(now)
 }
 
-// handleRefresh honours the refresh annotation and removes it.
-func (r *Reconciler) handleRefresh(ctx context.Context, app *sollv1.Application, mode string) error {
+// handleRefresh honours the refresh annotation and removes it, unless
+// the request has to wait for the end of its repositories' coalescing
+// window: then it returns how long, and the annotation stays until then.
+func (r *Reconciler) handleRefresh(ctx context.Context, app *sollv1.Application, mode string) (time.Duration, error) {
 	// Both modes list the repository's refs anew (a webhook's push must
-	// be seen now), but at most once per repository in refreshDebounce:
-	// a push that refreshes many apps of one repository costs one
-	// listing. A hard refresh also forgets cached dry runs.
+	// be seen now), coalesced per repository (see refreshCoalescer): a
+	// push that refreshes many apps of one repository costs one listing,
+	// and no request is dropped. A hard refresh also forgets cached dry
+	// runs.
 	srcs, _ := appSources(app)
 	var repos []string
 	for i, src := range srcs {
@@ -317,23 +332,34 @@ func (r *Reconciler) handleRefresh(ctx context.Context, app *sollv1.Application,
 			repos = append(repos, bases.([]string)...)
 		}
 	}
+	rv, err := strconv.ParseUint(app.ResourceVersion, 10, 64)
+	force := mode == "hard" || err != nil
+	now := time.Now()
+	var wait time.Duration
 	for _, repo := range repos {
-		key := project.NormalizeRepoURL(repo)
-		if last, ok := r.lastRepoRefresh.Load(key); mode == "hard" || !ok || time.Since(last.(time.Time)) > refreshDebounce {
-			r.lastRepoRefresh.Store(key, time.Now())
+		list, w := r.refreshes.request(refreshRequest{
+			repo: project.NormalizeRepoURL(repo), rv: rv, force: force,
+			token: app.Annotations[sollv1.RefreshPushAnnotation],
+		}, now)
+		if list {
 			r.Fetcher.Refresh(repo)
 		}
+		wait = max(wait, w)
+	}
+	if wait > 0 {
+		return wait, nil
 	}
 	if mode == "hard" {
 		r.DryRuns.Forget()
 	}
 	patch := client.MergeFrom(app.DeepCopy())
 	delete(app.Annotations, RefreshAnnotation)
+	delete(app.Annotations, sollv1.RefreshPushAnnotation)
 	if err := r.Client.Patch(ctx, app, patch); err != nil {
-		return err
+		return 0, err
 	}
 	r.wrote(app)
-	return nil
+	return 0, nil
 }
 
 // comparisonFailed records a failed comparison, with also (when not nil)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	gosync "sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -51,6 +52,9 @@ type comparison struct {
 	// window is the sync window state when it held an automated sync
 	// back; nil otherwise.
 	window *project.WindowState
+	// healAfter, when positive, is when drift that the self-heal backoff
+	// held back is to be healed.
+	healAfter time.Duration
 	// sopsVersion identifies the SOPS keys the renders used;
 	// clusterInfo, the cluster capabilities Helm saw ("" without Helm).
 	sopsVersion, clusterInfo string

@@ -63,6 +63,8 @@ type harnessOptions struct {
 	refreshInterval time.Duration
 	// quietOperation is the controller's QuietOperation.
 	quietOperation time.Duration
+	// refreshCoalesce is the controller's RefreshCoalesce.
+	refreshCoalesce time.Duration
 }
 
 // fixture copies examples/wordpress, renaming the cluster-scoped
@@ -135,6 +137,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		Log:                o.log,
 		RefreshInterval:    o.refreshInterval,
 		QuietOperation:     o.quietOperation,
+		RefreshCoalesce:    o.refreshCoalesce,
 	}
 	if h.opts.Log == nil {
 		h.opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))

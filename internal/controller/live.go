@@ -5,18 +5,21 @@ import (
 	"log/slog"
 	"strconv"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
-	"sigs.k8s.io/controller-runtime/pkg/event"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
-	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/kube"
 	"soll.dev/internal/resource"
 )
@@ -28,7 +31,7 @@ import (
 type liveWatcher struct {
 	kube    *kube.Client
 	factory dynamicinformer.DynamicSharedInformerFactory
-	out     chan<- event.GenericEvent
+	wake    *appWaker
 	log     *slog.Logger
 
 	mu      gosync.Mutex
@@ -64,7 +67,7 @@ const (
 	maxWritten = 50_000
 )
 
-func newLiveWatcher(cfg *rest.Config, kc *kube.Client, out chan<- event.GenericEvent, log *slog.Logger) (*liveWatcher, error) {
+func newLiveWatcher(cfg *rest.Config, kc *kube.Client, wake *appWaker, log *slog.Logger) (*liveWatcher, error) {
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -72,7 +75,7 @@ func newLiveWatcher(cfg *rest.Config, kc *kube.Client, out chan<- event.GenericE
 	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, metav1.NamespaceAll, func(o *metav1.ListOptions) {
 		o.LabelSelector = ManagedLabel + "=true"
 	})
-	return &liveWatcher{kube: kc, factory: factory, out: out, log: log, watched: map[schema.GroupVersionResource]bool{}, written: map[writtenKey]writtenObj{}}, nil
+	return &liveWatcher{kube: kc, factory: factory, wake: wake, log: log, watched: map[schema.GroupVersionResource]bool{}, written: map[writtenKey]writtenObj{}}, nil
 }
 
 // Start runs until ctx ends (manager.Runnable).
@@ -150,13 +153,7 @@ func (w *liveWatcher) notify(obj any) {
 	if !ok {
 		return
 	}
-	app := &sollv1.Application{}
-	app.Namespace, app.Name = ns, name
-	select {
-	case w.out <- event.GenericEvent{Object: app}:
-	default:
-		// The queue is saturated; the periodic refresh catches up.
-	}
+	w.wake.wake(types.NamespacedName{Namespace: ns, Name: name})
 }
 
 // synced returns the watch of gvk's resource when it runs and has synced.
@@ -346,4 +343,27 @@ func (k liveKube) Get(ctx context.Context, gvk schema.GroupVersionKind, namespac
 		}
 	}
 	return k.Client.Get(ctx, gvk, namespace, name)
+}
+
+// appWaker puts apps whose live objects changed on the controller's work
+// queue. The queue de-duplicates, so a burst of changes costs one
+// reconcile per app and none is dropped, however many apps change at
+// once (a bounded channel in between would have to drop when full).
+type appWaker struct {
+	q atomic.Pointer[workqueue.TypedRateLimitingInterface[reconcile.Request]]
+}
+
+// source is the controller's source of these wake-ups. Changes seen before
+// the controller starts need no wake-up: it reconciles every app then.
+func (a *appWaker) source() source.Source {
+	return source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+		a.q.Store(&q)
+		return nil
+	})
+}
+
+func (a *appWaker) wake(app types.NamespacedName) {
+	if q := a.q.Load(); q != nil {
+		(*q).Add(reconcile.Request{NamespacedName: app})
+	}
 }

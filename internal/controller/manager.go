@@ -58,6 +58,11 @@ type Options struct {
 	// state is written while it runs (it is always written at its end);
 	// zero means 15 seconds. See Reconciler.QuietOperation.
 	QuietOperation time.Duration
+	// RefreshCoalesce is the least time between two ref listings of one
+	// repository that refresh requests (webhooks, soll app diff
+	// --refresh) cause; zero means 2 seconds. See
+	// Reconciler.RefreshCoalesce.
+	RefreshCoalesce time.Duration
 	// MetricsAddr serves Prometheus metrics; "0" or "" disables them.
 	MetricsAddr string
 	// Log is the logger; nil means slog.Default().
@@ -176,6 +181,7 @@ func setupController(cfg *rest.Config, mgr ctrl.Manager, opts Options) (*Reconci
 	r.Workers = opts.Workers
 	r.ErrorRetryInterval = opts.ErrorRetryInterval
 	r.QuietOperation = opts.QuietOperation
+	r.RefreshCoalesce = opts.RefreshCoalesce
 	return r, r.SetupWithManager(mgr)
 }
 

@@ -121,6 +121,9 @@ func (r *Reconciler) nextOperation(app *sollv1.Application, c *comparison) (op *
 		}
 		key := app.Namespace + "/" + app.Name
 		if last, ok := r.lastHeal.Load(key); ok && time.Since(last.(time.Time)) < r.SelfHealBackoff {
+			// Not dropped: the drift is healed when the backoff ends,
+			// even if no other event wakes the app before then.
+			c.healAfter = r.SelfHealBackoff - time.Since(last.(time.Time))
 			return nil, false
 		}
 		r.lastHeal.Store(key, time.Now())

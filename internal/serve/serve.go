@@ -335,8 +335,8 @@ func webhookHandler(ctx context.Context, c client.Client, opts Options) (http.Ha
 			return
 		}
 		// The refresh requests make the controller list the repository's
-		// refs anew, once for all its apps (see controller's
-		// refreshDebounce).
+		// refs anew, once per push for all its apps (see the controller's
+		// refreshCoalescer).
 		h := &webhook.Handler{Config: cfg, Log: opts.Log, OnPush: func(ctx context.Context, p webhook.Push) (int, error) {
 			return webhook.RefreshApps(ctx, c, opts.Namespace, p)
 		}}

@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/controller"
 )
 
 // SyncRequest is the body of POST /api/v1/applications/{name}/sync; every
@@ -195,7 +194,12 @@ func (s *Server) refreshApp(w http.ResponseWriter, r *http.Request, p *Principal
 		mode = "hard"
 	}
 	app, err := s.mutateApp(r.Context(), p, actGet, r.PathValue("name"), false, func(*sollv1.Application) (map[string]any, error) {
-		return map[string]any{"metadata": map[string]any{"annotations": map[string]any{controller.RefreshAnnotation: mode}}}, nil
+		return map[string]any{"metadata": map[string]any{"annotations": map[string]any{
+			sollv1.RefreshAnnotation: mode,
+			// Newer than any pending webhook's request: the listing for
+			// the push need not cover this one.
+			sollv1.RefreshPushAnnotation: nil,
+		}}}, nil
 	})
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 
@@ -12,34 +13,30 @@ import (
 	sollv1 "soll.dev/api/v1alpha1"
 )
 
-// refreshAnnotation is the controller's RefreshAnnotation. It is repeated
-// here rather than imported so that this package does not depend on the
-// controller package and everything it pulls in.
-const refreshAnnotation = "soll.dev/refresh"
-
-var refreshPatch = client.RawPatch(types.MergePatchType,
-	[]byte(`{"metadata":{"annotations":{"`+refreshAnnotation+`":"normal"}}}`))
-
 // RefreshApps asks for a normal refresh of every Application in namespace
 // with a Git source that p Matches, by setting the soll.dev/refresh
 // annotation, and returns how many Applications now have a refresh pending.
 // Pass the manager's cached client: the list is served from its cache.
 //
-// Applications that are suspended or being deleted are left alone, and
-// one that already has a refresh pending is counted but not patched, so a
-// pending "hard" refresh is not weakened to "normal". A failed patch does
-// not stop the others; the errors are returned joined.
-//
-// A normal refresh reuses the Git fetcher's cached ref listing while it is
-// fresh, so the caller should also make the fetcher forget it for
-// p.RepoURLs (source.Fetcher's Refresh) before calling RefreshApps;
-// otherwise the push may only be seen when that cache expires.
+// Applications that are suspended or being deleted are left alone; one
+// that already has a refresh pending keeps its mode, so a pending "hard"
+// refresh is not weakened to "normal". Every app gets the push's token in
+// soll.dev/refresh-push, so that the controller lists the repository once
+// for all of them, after the push. A failed patch does not stop the
+// others; the errors are returned joined.
 func RefreshApps(ctx context.Context, c client.Client, namespace string, p Push) (int, error) {
 	var list sollv1.ApplicationList
 	if err := c.List(ctx, &list, client.InNamespace(namespace)); err != nil {
 		return 0, fmt.Errorf("list applications in %s: %w", namespace, err)
 	}
 	m := newMatcher(p)
+	// One token for every app of this push: the controller lists the
+	// repository once for all of them (sollv1.RefreshPushAnnotation).
+	token := rand.Text()
+	mark := client.RawPatch(types.MergePatchType,
+		[]byte(`{"metadata":{"annotations":{"`+sollv1.RefreshPushAnnotation+`":"`+token+`"}}}`))
+	request := client.RawPatch(types.MergePatchType,
+		[]byte(`{"metadata":{"annotations":{"`+sollv1.RefreshAnnotation+`":"normal","`+sollv1.RefreshPushAnnotation+`":"`+token+`"}}}`))
 	matched := 0
 	var errs []error
 	for i := range list.Items {
@@ -47,13 +44,15 @@ func RefreshApps(ctx context.Context, c client.Client, namespace string, p Push)
 		if app.Spec.Suspend || !app.DeletionTimestamp.IsZero() || !m.matchesApp(app) {
 			continue
 		}
-		if _, pending := app.Annotations[refreshAnnotation]; !pending {
-			if err := c.Patch(ctx, app, refreshPatch); err != nil {
-				if !apierrors.IsNotFound(err) {
-					errs = append(errs, fmt.Errorf("annotate application %s/%s: %w", app.Namespace, app.Name, err))
-				}
-				continue
+		patch := request
+		if _, pending := app.Annotations[sollv1.RefreshAnnotation]; pending {
+			patch = mark // a pending "hard" stays hard
+		}
+		if err := c.Patch(ctx, app, patch); err != nil {
+			if !apierrors.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("annotate application %s/%s: %w", app.Namespace, app.Name, err))
 			}
+			continue
 		}
 		matched++
 	}

@@ -59,7 +59,7 @@ func refreshed(t *testing.T, c client.Client) map[string]string {
 	}
 	out := map[string]string{}
 	for _, a := range list.Items {
-		if mode, ok := a.Annotations[refreshAnnotation]; ok {
+		if mode, ok := a.Annotations[sollv1.RefreshAnnotation]; ok {
 			out[a.Name] = mode
 		}
 	}
@@ -79,7 +79,7 @@ func TestRefreshAppsAnnotatesExactlyTheMatchingApps(t *testing.T) {
 	suspended := app("suspended", src("https://github.com/acme/deploy-config", "main"))
 	suspended.Spec.Suspend = true
 	hardPending := app("hard-pending", src("https://github.com/acme/deploy-config", "main"))
-	hardPending.Annotations = map[string]string{refreshAnnotation: "hard"}
+	hardPending.Annotations = map[string]string{sollv1.RefreshAnnotation: "hard"}
 	chart := app("chart-same-url", sollv1.ApplicationSource{RepoURL: "https://github.com/acme/deploy-config", Chart: "web", TargetRevision: "main"})
 	other := app("other-namespace", src("https://github.com/acme/deploy-config", "main"))
 	other.Namespace = "elsewhere"
@@ -203,7 +203,7 @@ func TestHandlerLatencyWithThousandApps(t *testing.T) {
 		if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: fmt.Sprintf("app-%04d", i)}, &a); err != nil {
 			t.Fatal(err)
 		}
-		if a.Annotations[refreshAnnotation] != "normal" {
+		if a.Annotations[sollv1.RefreshAnnotation] != "normal" {
 			t.Errorf("%s not annotated", a.Name)
 		}
 	}

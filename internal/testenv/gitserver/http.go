@@ -59,6 +59,9 @@ type HTTPServer struct {
 	password string
 	auth     bool
 	backend  *cgi.Handler
+	// listings counts ref advertisements served for fetching, by
+	// repository path.
+	listings map[string]int
 }
 
 // NewHTTP starts an HTTP Git server on a loopback port; it is shut down when
@@ -204,7 +207,23 @@ func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.ContentLength = int64(len(body))
 		r.TransferEncoding = nil
 	}
+	if strings.HasSuffix(r.URL.Path, "/info/refs") && r.URL.Query().Get("service") == "git-upload-pack" {
+		s.mu.Lock()
+		if s.listings == nil {
+			s.listings = map[string]int{}
+		}
+		s.listings[strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/info/refs")]++
+		s.mu.Unlock()
+	}
 	s.backend.ServeHTTP(w, r)
+}
+
+// RefListings is how many times clients asked for repository name's refs
+// to fetch from it (git ls-remote and the first step of a fetch).
+func (s *HTTPServer) RefListings(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.listings[strings.TrimSuffix(name, ".git")+".git"]
 }
 
 func (s *HTTPServer) authorized(r *http.Request) bool {
