@@ -21,6 +21,7 @@ type controllerFlags struct {
 	kube            kubeFlags
 	cacheDir        string
 	refreshInterval time.Duration
+	refreshCoalesce time.Duration
 	workers         int
 	maxWrites       int
 	maxRenders      int
@@ -37,6 +38,7 @@ func (f *controllerFlags) register(cmd *cobra.Command) {
 	f.kube.register(cmd, "soll's namespace, where Applications live")
 	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", filepath.Join(os.TempDir(), "soll-cache"), "directory for Git caches and snapshots")
 	cmd.Flags().DurationVar(&f.refreshInterval, "refresh-interval", 3*time.Minute, "default time between comparisons of an app with Git")
+	cmd.Flags().DurationVar(&f.refreshCoalesce, "refresh-coalesce", 2*time.Second, "least time between two ref listings of one repository that refresh requests (webhooks, refresh buttons) cause; requests within it wait for its end, none is dropped")
 	cmd.Flags().IntVar(&f.workers, "workers", controller.DefaultWorkers, "applications reconciled in parallel")
 	cmd.Flags().IntVar(&f.maxRenders, "max-parallel-renders", 0, "renders (Kustomize, Helm, Jsonnet, plugins, directories) in flight at once over all applications; 0 for one per CPU")
 	cmd.Flags().IntVar(&f.maxWrites, "max-parallel-writes", controller.DefaultMaxParallelWrites, "writes to the cluster (applies, dry runs, deletes) in flight at once over all applications; 0 for no limit")
@@ -67,6 +69,7 @@ func (f *controllerFlags) run(cmd *cobra.Command) error {
 		Namespace:          f.kube.namespace,
 		CacheDir:           f.cacheDir,
 		RefreshInterval:    f.refreshInterval,
+		RefreshCoalesce:    f.refreshCoalesce,
 		Workers:            f.workers,
 		MaxParallelWrites:  f.maxWrites,
 		MaxParallelRenders: f.maxRenders,

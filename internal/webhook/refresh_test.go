@@ -114,6 +114,45 @@ func TestRefreshAppsAnnotatesExactlyTheMatchingApps(t *testing.T) {
 	if n != len(want) {
 		t.Errorf("RefreshApps = %d, want %d", n, len(want))
 	}
+	// Every app of the push carries the push's token, a second push
+	// another one, so the controller lists once per push, not per app.
+	first := pushTokens(t, c)
+	if len(first) != 1 {
+		t.Fatalf("push tokens after one push: %v, want one token shared by the %d apps", first, len(want))
+	}
+	if _, err := RefreshApps(context.Background(), c, ns, mainPush); err != nil {
+		t.Fatal(err)
+	}
+	second := pushTokens(t, c)
+	if len(second) != 1 || second[0] == first[0] {
+		t.Errorf("push tokens after a second push: %v, want one token other than %v", second, first)
+	}
+	if got := refreshed(t, c)["hard-pending"]; got != "hard" {
+		t.Errorf("pending hard refresh is %q after another push, want hard", got)
+	}
+}
+
+// pushTokens returns the distinct push tokens of the apps with a pending
+// refresh.
+func pushTokens(t *testing.T, c client.Client) []string {
+	t.Helper()
+	var list sollv1.ApplicationList
+	if err := c.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range list.Items {
+		if _, ok := a.Annotations[sollv1.RefreshAnnotation]; !ok {
+			continue
+		}
+		tok := a.Annotations[sollv1.RefreshPushAnnotation]
+		if !seen[tok] {
+			seen[tok] = true
+			out = append(out, tok)
+		}
+	}
+	return out
 }
 
 func equalMaps(a, b map[string]string) bool {
