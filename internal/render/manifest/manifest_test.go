@@ -341,13 +341,19 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(data)
 	}
+	f.Add([]byte(`{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		objs, err := Decode(context.Background(), "f.yaml", data, render.NewBudget(render.Limits{}))
-		if err != nil && objs != nil {
-			t.Errorf("objects returned with error %v", err)
-		}
-		for _, o := range objs {
-			_ = o.Unstructured.DeepCopy() // panics on non-JSON values
+		for _, file := range []string{"f.yaml", "f.json"} {
+			objs, err := Decode(context.Background(), file, data, render.NewBudget(render.Limits{}))
+			if err != nil && objs != nil {
+				t.Errorf("%s: objects returned with error %v", file, err)
+			}
+			for _, o := range objs {
+				u := o.Unstructured.DeepCopy() // panics on non-JSON values
+				if u.GetAPIVersion() == "" || u.GetKind() == "" {
+					t.Errorf("%s: object without apiVersion or kind: %v", file, u.Object)
+				}
+			}
 		}
 	})
 }
