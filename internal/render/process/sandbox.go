@@ -42,12 +42,13 @@ type Sandbox struct {
 }
 
 // SystemDirs are the directories every sandboxed program may read and
-// execute: the system's programs, libraries and configuration, and
-// /proc (Landlock keeps a sandboxed program from inspecting processes
-// outside its sandbox through it). Missing ones are left out. Nothing
-// else is granted: not /var/run/secrets (the service-account token),
-// /tmp, /home or soll's cache.
-var SystemDirs = []string{"/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc", "/proc"}
+// execute: the system's programs, libraries and configuration. Missing
+// ones are left out. Nothing else is granted: not /var/run/secrets (the
+// service-account token), /tmp, /home, soll's cache, nor /proc, whose
+// files would show soll's own environment. (Landlock does not restrict
+// looking paths up, so readlink /proc/self/exe and the pipes of
+// /dev/fd still work.)
+var SystemDirs = []string{"/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc"}
 
 // deviceFiles are the device files every sandboxed program may read and
 // write.

@@ -45,6 +45,7 @@ cat /etc/hostname /etc/passwd >/dev/null 2>&1 || [ ! -e /etc/passwd ] || { echo 
 echo x > rw/new && mkdir rw/d && mv rw/new rw/d/moved || { echo "cannot write rw" >&2; exit 1; }
 if cat secret/token 2>/dev/null; then echo "read secret/token" >&2; exit 1; fi
 if ls secret 2>/dev/null; then echo "listed secret" >&2; exit 1; fi
+if cat /proc/$PPID/environ 2>/dev/null; then echo "read the environment of soll" >&2; exit 1; fi
 if echo x > ro/new 2>/dev/null; then echo "wrote into ro" >&2; exit 1; fi
 if echo x > other/new 2>/dev/null; then echo "wrote into other" >&2; exit 1; fi
 env
