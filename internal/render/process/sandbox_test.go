@@ -3,8 +3,10 @@ package process
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -97,5 +99,83 @@ func TestSandboxMissingProgram(t *testing.T) {
 	var pe *Error
 	if !errors.As(err, &pe) || pe.ExitCode != trampolineNotFound || !strings.Contains(pe.Stderr, "/no/such/program") {
 		t.Errorf("Run = %v, want exit %d naming the program", err, trampolineNotFound)
+	}
+}
+
+// restrictSelfEnv makes the test binary the child of TestRestrictSelf.
+const restrictSelfEnv = "SOLL_TEST_RESTRICT_SELF"
+
+func init() {
+	if dir := os.Getenv(restrictSelfEnv); dir != "" {
+		os.Exit(restrictSelfChild(dir))
+	}
+}
+
+// restrictSelfChild confines itself to reading dir/ro, then tries, on
+// threads that existed before and on new ones, to read dir/ro/file (which
+// must work), dir/secret and to write dir/ro/new (which must not).
+func restrictSelfChild(dir string) int {
+	const threads = 4
+	start, done := make(chan struct{}), make(chan string)
+	try := func() {
+		var errs []string
+		if _, err := os.ReadFile(filepath.Join(dir, "ro", "file")); err != nil {
+			errs = append(errs, "cannot read ro/file: "+err.Error())
+		}
+		if _, err := os.ReadFile(filepath.Join(dir, "secret")); err == nil {
+			errs = append(errs, "read secret")
+		}
+		if err := os.WriteFile(filepath.Join(dir, "ro", "new"), nil, 0o644); err == nil {
+			errs = append(errs, "wrote ro/new")
+		}
+		done <- strings.Join(errs, "; ")
+	}
+	ready := make(chan struct{})
+	for range threads {
+		go func() {
+			runtime.LockOSThread() // a thread of its own, from before the restriction
+			ready <- struct{}{}
+			<-start
+			try()
+		}()
+	}
+	for range threads {
+		<-ready
+	}
+	if err := RestrictSelf(Sandbox{ReadOnly: []string{filepath.Join(dir, "ro")}}); err != nil {
+		fmt.Fprintln(os.Stderr, "RestrictSelf:", err)
+		return 1
+	}
+	close(start)
+	go try()
+	for range threads + 1 {
+		if msg := <-done; msg != "" {
+			fmt.Fprintln(os.Stderr, msg)
+			return 1
+		}
+	}
+	fmt.Println("confined")
+	return 0
+}
+
+// TestRestrictSelf: RestrictSelf confines every thread of the process.
+func TestRestrictSelf(t *testing.T) {
+	requireLandlock(t)
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "ro"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"ro/file", "secret"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Run(context.Background(), Command{Path: self, Env: []string{restrictSelfEnv + "=" + dir}, MaxOutput: 1 << 20})
+	if err != nil || strings.TrimSpace(string(out)) != "confined" {
+		t.Errorf("child: %q, %v; want it confined", out, err)
 	}
 }
