@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -36,8 +37,16 @@ func run(ctx context.Context, dir string, env, argv []string, max int64, sandbox
 	}
 	out, err := process.Run(ctx, process.Command{Path: prog, Args: argv[1:], Dir: dir, Env: env, MaxOutput: max, Sandbox: &sb})
 	var pe *process.Error
-	if errors.As(err, &pe) && errors.Is(pe.Err, process.ErrOutputLimit) {
+	var exit *exec.ExitError
+	switch {
+	case !errors.As(err, &pe):
+	case errors.Is(pe.Err, process.ErrOutputLimit):
 		pe.Err = fmt.Errorf("printed more than %d bytes, the plugin's maxOutputBytes", max)
+	case errors.As(pe.Err, &exit) && sb.MaxMemoryBytes > 0 && pe.MaxRSS >= sb.MaxMemoryBytes/2:
+		// Programs refused memory crash or fail in their own words; the
+		// peak shows which limit they probably met.
+		pe.Err = fmt.Errorf("%w (it held %d MiB at its peak and probably ran out of memory: each process of a plugin may hold at most %d MiB of data memory, the render's memory limit)",
+			pe.Err, pe.MaxRSS>>20, sb.MaxMemoryBytes>>20)
 	}
 	return out, err
 }

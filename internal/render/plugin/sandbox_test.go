@@ -111,7 +111,8 @@ func TestPluginMemoryLimit(t *testing.T) {
 	r.Limits = render.Limits{MaxMemoryBytes: 16 << 20}
 	_, err := r.Render(context.Background(), request(repo(t, nil), &sollv1.PluginSource{Name: "big"}))
 	var pe *process.Error
-	if !errors.As(err, &pe) || pe.ExitCode == 0 || strings.Contains(err.Error(), "held 64000000 bytes") {
-		t.Errorf("Render = %v, want the plugin to fail for want of memory", err)
+	if !errors.As(err, &pe) || strings.Contains(err.Error(), "held 64000000 bytes") ||
+		!strings.Contains(err.Error(), "probably ran out of memory: each process of a plugin may hold at most 16 MiB of data memory") {
+		t.Errorf("Render = %v, want the plugin to fail for want of memory, and say so", err)
 	}
 }
