@@ -442,8 +442,10 @@ type JsonnetVar struct {
 }
 
 // PluginSource selects a configured rendering plugin. Plugins run as child
-// processes with the source directory as working directory, a clean
-// environment plus env, and a time limit; they print the manifests.
+// processes in a private copy of the repository, with the source directory
+// as working directory, a clean environment plus env, a sandbox that keeps
+// them from other files where the kernel has Landlock, and time and
+// memory limits; they print the manifests.
 type PluginSource struct {
 	// Name is the name of the plugin as configured in soll. Empty means
 	// the plugin whose discovery rule matches the source directory.
@@ -451,10 +453,17 @@ type PluginSource struct {
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name,omitempty"`
 
-	// Env are environment variables passed to the plugin. soll also sets
-	// SOLL_APP_NAME, SOLL_APP_NAMESPACE, SOLL_APP_PROJECT,
-	// SOLL_APP_REVISION and SOLL_DESTINATION_NAMESPACE, which env cannot
-	// override.
+	// Env are environment variables passed to the plugin, each under a
+	// prefix: a variable named STAGE reaches the plugin as SOLL_ENV_STAGE,
+	// and also as ARGOCD_ENV_STAGE for plugins written for Argo CD. The
+	// prefix keeps an Application from setting variables that change how
+	// the plugin's programs run (LD_PRELOAD, BASH_ENV, PATH). At most 100
+	// variables, with names of letters, digits and underscores that do not
+	// start with a digit, and at most 64 KiB of names and values together.
+	// soll also sets PATH, LANG, HOME, TMPDIR, SOLL_APP_NAME,
+	// SOLL_APP_NAMESPACE, SOLL_APP_PROJECT, SOLL_APP_REVISION and
+	// SOLL_DESTINATION_NAMESPACE; nothing else of its own environment
+	// reaches the plugin.
 	// +optional
 	// +listType=map
 	// +listMapKey=name

@@ -72,7 +72,7 @@ stringData:
 		Data: map[string]string{"plugins.yaml": `plugins:
 - name: gen
   discover: "*.gen"
-  generate: ["/bin/sh", "-c", "printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s-generated\ndata:\n  greeting: %s\n  path: %s\n' \"$SOLL_APP_NAME\" \"$GREETING\" \"$PATH\""]
+  generate: ["/bin/sh", "-c", "printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s-generated\ndata:\n  greeting: %s\n  path: %s\n' \"$SOLL_APP_NAME\" \"$SOLL_ENV_GREETING\" \"$PATH\""]
 `},
 	})
 	mustCreate(t, h, &corev1.Secret{

@@ -96,7 +96,15 @@ func childMain(in io.Reader, out io.Writer) int {
 	}
 	limitMemory(req.Limits.MaxMemoryBytes)
 	var resp childResponse
-	outputs, err := evaluateRequest(req)
+	// From here on the child reads the snapshot and nothing else, and
+	// writes nothing: whatever a bug in the evaluator or the importer
+	// would let a repository do.
+	outputs, err := []string(nil), process.RestrictSelf(process.Sandbox{ReadOnly: []string{req.Root}})
+	if err == nil {
+		outputs, err = evaluateRequest(req)
+	} else {
+		err = &render.Error{File: req.App, Err: fmt.Errorf("confine the Jsonnet evaluation: %w", err)}
+	}
 	if err != nil {
 		resp.Error = toWire(err)
 	}

@@ -27,7 +27,11 @@
 // neither interrupted nor bounded in memory, so the evaluation runs in a
 // child process: the soll binary itself, started again with an environment
 // marker that this package's init recognises (child.go), with nothing else
-// in its environment. The child ends itself once its live heap passes
+// in its environment. Before it evaluates anything, the child confines
+// itself with Landlock where the kernel has it (process.RestrictSelf): it
+// may then read the snapshot and the system directories and write nothing,
+// so that a flaw in the evaluator or the importer could not reach other
+// files. The child ends itself once its live heap passes
 // MaxMemoryBytes (a watchdog reads the garbage collector's measure every
 // 10 ms), and the kernel refuses it data memory beyond about twice that
 // (RLIMIT_DATA), which stops one huge allocation at once. Go's runtime

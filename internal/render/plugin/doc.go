@@ -10,23 +10,36 @@
 // renderer, into a private temporary directory (symlinks that leave the
 // repository or loop are left out of the copy), and the plugin's Init and
 // Generate programs run there with the application directory as working
-// directory. Their environment is clean: PATH=/usr/local/bin:/usr/bin:/bin,
-// HOME in the temporary directory, the Application's declared env (which
-// may not set PATH, HOME or SOLL_*), and SOLL_APP_NAME, SOLL_APP_NAMESPACE,
-// SOLL_APP_PROJECT, SOLL_APP_REVISION and SOLL_DESTINATION_NAMESPACE.
+// directory.
 //
-// Each run gets a process group of its own, killed as a whole when the
-// plugin's Timeout passes, the render is canceled, Generate prints more
-// than MaxOutputBytes, or the program exits. A failure quotes the last
-// 4 KiB of standard error, with the temporary directory taken out of it.
-// Standard output is decoded with render/manifest; objects come from the
-// file "<app path> (plugin <name>)", and lines are lines of the output.
+// Their environment is clean: PATH=/usr/local/bin:/usr/bin:/bin, LANG=C,
+// HOME and TMPDIR in the private directory, SOLL_APP_NAME,
+// SOLL_APP_NAMESPACE, SOLL_APP_PROJECT, SOLL_APP_REVISION and
+// SOLL_DESTINATION_NAMESPACE, and the Application's declared env, each
+// variable under a prefix: STAGE arrives as SOLL_ENV_STAGE and, for
+// plugins written for Argo CD, ARGOCD_ENV_STAGE. An Application can thus
+// never set a variable that changes how programs run (LD_PRELOAD,
+// BASH_ENV, PATH, ...): the repository's files would become code in the
+// plugin's process. Names are checked (letters, digits and _, not first a
+// digit; at most MaxEnvNameBytes), as are their number (MaxEnv) and size
+// (MaxEnvBytes).
 //
-// Plugins are the operator's programs, not the repository's: the copy,
-// the clean environment and the process group keep a plugin from changing
-// the snapshot, reading the controller's environment or outliving its
-// render, but they are not a sandbox. A program that reads files outside
-// its working directory, uses the network or leaves its process group
-// (setsid) is not stopped; run the controller with the isolation those
-// need.
+// The programs run sandboxed (process.Sandbox): with Landlock, they may
+// read and execute the system directories (process.SystemDirs) and the
+// program named by an absolute path, read and write their private
+// directory (the copy, HOME, TMPDIR), and nothing else: not the
+// service-account token, soll's cache, the shared snapshots, /proc or
+// /tmp. Each of their processes may hold at most the render's
+// MaxMemoryBytes of data memory. Each run gets a process group of its
+// own, killed as a whole when the plugin's Timeout passes, the render is
+// canceled, Generate prints more than MaxOutputBytes, or the program
+// exits. A failure quotes the last 4 KiB of standard error, with the
+// temporary directory taken out of it. Standard output is decoded with
+// render/manifest; objects come from the file "<app path> (plugin
+// <name>)", and lines are lines of the output.
+//
+// The network is not restricted (plugins may fetch dependencies), and
+// where the kernel has no Landlock the programs can read every file the
+// controller can; the copy, the clean environment, the process group and
+// the limits still hold.
 package plugin

@@ -6,12 +6,14 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/confine"
 	"soll.dev/internal/render/manifest"
+	"soll.dev/internal/render/process"
 )
 
 // Renderer renders applications with the plugins of its Config.
@@ -69,8 +71,8 @@ func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Resu
 		return nil, &render.Error{Err: fmt.Errorf("plugin %s: %w", p.Name, err)}
 	}
 	defer removeAll(tmp)
-	repo, home := filepath.Join(tmp, "repo"), filepath.Join(tmp, "home")
-	for _, d := range []string{repo, home} {
+	repo, home, tmpdir := filepath.Join(tmp, "repo"), filepath.Join(tmp, "home"), filepath.Join(tmp, "tmp")
+	for _, d := range []string{repo, home, tmpdir} {
 		if err := os.Mkdir(d, 0o700); err != nil {
 			return nil, &render.Error{Err: fmt.Errorf("plugin %s: %w", p.Name, err)}
 		}
@@ -80,7 +82,9 @@ func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Resu
 		return nil, err
 	}
 
-	out, err := generate(ctx, p, filepath.Join(repo, filepath.FromSlash(app)), append(env, "HOME="+home))
+	env = append(env, "HOME="+home, "TMPDIR="+tmpdir)
+	sandbox := &process.Sandbox{ReadWrite: []string{tmp}, MaxMemoryBytes: budget.Limits().MaxMemoryBytes}
+	out, err := generate(ctx, p, filepath.Join(repo, filepath.FromSlash(app)), env, sandbox)
 	if err != nil {
 		msg := strings.ReplaceAll(err.Error(), repo+"/", "")
 		msg = strings.ReplaceAll(msg, tmp, "$TMP")
@@ -95,18 +99,18 @@ func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Resu
 }
 
 // generate runs the plugin's Init, then its Generate, in dir, within the
-// plugin's Timeout.
-func generate(ctx context.Context, p Plugin, dir string, env []string) ([]byte, error) {
+// plugin's Timeout, confined by sandbox.
+func generate(ctx context.Context, p Plugin, dir string, env []string, sandbox *process.Sandbox) ([]byte, error) {
 	p = p.withDefaults()
 	ctx, cancel := context.WithTimeoutCause(ctx, p.Timeout,
 		fmt.Errorf("ran longer than %s, the plugin's timeout: %w", p.Timeout, context.DeadlineExceeded))
 	defer cancel()
 	if len(p.Init) > 0 {
-		if _, err := run(ctx, dir, env, p.Init, p.MaxOutputBytes); err != nil {
+		if _, err := run(ctx, dir, env, p.Init, p.MaxOutputBytes, sandbox); err != nil {
 			return nil, fmt.Errorf("init: %w", err)
 		}
 	}
-	out, err := run(ctx, dir, env, p.Generate, p.MaxOutputBytes)
+	out, err := run(ctx, dir, env, p.Generate, p.MaxOutputBytes, sandbox)
 	if err != nil {
 		return nil, fmt.Errorf("generate: %w", err)
 	}
@@ -164,20 +168,54 @@ func choose(cfg *Config, name string, root *confine.Root, b *render.Budget, app 
 	return Plugin{}, &render.Error{File: app, Err: fmt.Errorf("the discover patterns of several plugins match files in the application directory (%s): set plugin.name", strings.Join(names, ", "))}
 }
 
-// environment builds a plugin's whole environment but HOME: the clean PATH,
-// the application's declared variables and the SOLL_ variables.
+// EnvPrefix is put before the name of each variable of an Application's
+// plugin env: STAGE reaches the plugin as SOLL_ENV_STAGE. The prefix keeps
+// an Application from setting the variables that change how programs run
+// (LD_PRELOAD, BASH_ENV, PATH, PYTHONPATH, ...), which would let the
+// repository run its own code in the plugin's process.
+const EnvPrefix = "SOLL_ENV_"
+
+// ArgoCDEnvPrefix is the prefix Argo CD gives the same variables; soll sets
+// it too, so that plugins written for Argo CD read their variables
+// unchanged.
+const ArgoCDEnvPrefix = "ARGOCD_ENV_"
+
+// The bounds of an Application's plugin env.
+const (
+	MaxEnv          = 100
+	MaxEnvNameBytes = 253
+	MaxEnvBytes     = 64 << 10 // names and values together
+)
+
+// envName is what a variable name of an Application's plugin env may be.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// environment builds a plugin's whole environment but HOME and TMPDIR:
+// the clean PATH, LANG=C, the application's declared variables, each
+// under EnvPrefix and ArgoCDEnvPrefix, and the SOLL_APP_ variables.
 func environment(declared []sollv1.EnvEntry, app render.AppInfo) ([]string, error) {
-	env := []string{"PATH=" + cleanPath}
+	if len(declared) > MaxEnv {
+		return nil, fmt.Errorf("plugin.env: %d variables, at most %d are allowed", len(declared), MaxEnv)
+	}
+	env := []string{"PATH=" + cleanPath, "LANG=C"}
+	seen := map[string]bool{}
+	size := 0
 	for i, e := range declared {
 		switch {
-		case e.Name == "PATH" || e.Name == "HOME" || strings.HasPrefix(e.Name, "SOLL_"):
-			return nil, fmt.Errorf("plugin.env[%d]: %s is set by soll and cannot be overridden", i, e.Name)
-		case e.Name == "" || strings.ContainsAny(e.Name, "=\x00"):
-			return nil, fmt.Errorf("plugin.env[%d]: invalid variable name", i)
+		case len(e.Name) > MaxEnvNameBytes:
+			return nil, fmt.Errorf("plugin.env[%d].name: longer than %d characters", i, MaxEnvNameBytes)
+		case !envName.MatchString(e.Name):
+			return nil, fmt.Errorf("plugin.env[%d].name %q: a name is a letter or _ followed by letters, digits and _ ([A-Za-z_][A-Za-z0-9_]*)", i, e.Name)
+		case seen[e.Name]:
+			return nil, fmt.Errorf("plugin.env[%d].name %q: another variable has this name", i, e.Name)
 		case strings.ContainsRune(e.Value, 0):
-			return nil, fmt.Errorf("plugin.env[%d] %s: the value holds a NUL byte", i, e.Name)
+			return nil, fmt.Errorf("plugin.env[%d].value of %s: holds a NUL byte", i, e.Name)
 		}
-		env = append(env, e.Name+"="+e.Value)
+		seen[e.Name] = true
+		if size += len(e.Name) + len(e.Value); size > MaxEnvBytes {
+			return nil, fmt.Errorf("plugin.env[%d]: the names and values of plugin.env pass %d bytes together", i, MaxEnvBytes)
+		}
+		env = append(env, EnvPrefix+e.Name+"="+e.Value, ArgoCDEnvPrefix+e.Name+"="+e.Value)
 	}
 	return append(env,
 		"SOLL_APP_NAME="+app.Name,

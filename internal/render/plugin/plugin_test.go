@@ -86,12 +86,17 @@ env | sort | while IFS='=' read -r k v; do printf '  %s: "%s"\n' "$k" "$v"; done
 	if pwd, _ := data["PWD"].(string); !strings.HasSuffix(pwd, "/repo/apps/demo") {
 		t.Errorf("PWD = %q, want the application directory in the copy", pwd)
 	}
-	for _, k := range []string{"HOME", "PWD", "SHLVL", "_"} { // set by the shell or checked above
+	if tmp, _ := data["TMPDIR"].(string); filepath.Dir(tmp) != filepath.Dir(data["HOME"].(string)) {
+		t.Errorf("TMPDIR = %q, want a private directory beside HOME", tmp)
+	}
+	for _, k := range []string{"HOME", "TMPDIR", "PWD", "SHLVL", "_"} { // set by the shell or checked above
 		delete(data, k)
 	}
 	want := map[string]any{
 		"PATH":                       "/usr/local/bin:/usr/bin:/bin",
-		"GREETING":                   "hello",
+		"LANG":                       "C",
+		"SOLL_ENV_GREETING":          "hello",
+		"ARGOCD_ENV_GREETING":        "hello",
 		"SOLL_APP_NAME":              "demo",
 		"SOLL_APP_NAMESPACE":         "soll",
 		"SOLL_APP_PROJECT":           "default",
@@ -103,13 +108,45 @@ env | sort | while IFS='=' read -r k v; do printf '  %s: "%s"\n' "$k" "$v"; done
 	}
 }
 
-func TestDeclaredEnvCannotOverride(t *testing.T) {
-	for _, name := range []string{"PATH", "HOME", "SOLL_APP_NAME"} {
-		_, err := renderer(sh("cat", "true")).Render(context.Background(), request(repo(t, nil), &sollv1.PluginSource{
-			Name: "cat", Env: []sollv1.EnvEntry{{Name: name, Value: "x"}},
-		}))
-		if err == nil || !strings.Contains(err.Error(), name+" is set by soll") {
-			t.Errorf("env %s: error %v, want a refusal", name, err)
+// TestDeclaredEnvNames: an Application's variables only ever arrive under
+// the prefixes, so that PATH or SOLL_APP_NAME in env change nothing, and
+// names that are no shell names, too many variables or too large ones
+// are refused with the field.
+func TestDeclaredEnvNames(t *testing.T) {
+	p := sh("env", `printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: env\ndata:\n  path: "%s"\n  app: "%s"\n  soll: "%s"\n' "$PATH" "$SOLL_APP_NAME" "$SOLL_ENV_PATH"`)
+	res, err := renderer(p).Render(context.Background(), request(repo(t, nil), &sollv1.PluginSource{
+		Name: "env", Env: []sollv1.EnvEntry{{Name: "PATH", Value: "/evil"}, {Name: "SOLL_APP_NAME", Value: "other"}},
+	}))
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	data, _ := res.Objects[0].Unstructured.Object["data"].(map[string]any)
+	if diff := cmp.Diff(map[string]any{"path": cleanPath, "app": "demo", "soll": "/evil"}, data); diff != "" {
+		t.Errorf("environment (-want +got):\n%s", diff)
+	}
+
+	many := make([]sollv1.EnvEntry, MaxEnv+1)
+	for i := range many {
+		many[i] = sollv1.EnvEntry{Name: "V" + strconv.Itoa(i)}
+	}
+	tests := []struct {
+		env  []sollv1.EnvEntry
+		want string
+	}{
+		{[]sollv1.EnvEntry{{Name: "OK"}, {Name: "LD-PRELOAD"}}, `plugin.env[1].name "LD-PRELOAD": a name is a letter or _ followed by letters, digits and _`},
+		{[]sollv1.EnvEntry{{Name: "1X"}}, `plugin.env[0].name "1X"`},
+		{[]sollv1.EnvEntry{{Name: ""}}, `plugin.env[0].name ""`},
+		{[]sollv1.EnvEntry{{Name: "A=B"}}, `plugin.env[0].name "A=B"`},
+		{[]sollv1.EnvEntry{{Name: strings.Repeat("A", MaxEnvNameBytes+1)}}, "plugin.env[0].name: longer than 253 characters"},
+		{[]sollv1.EnvEntry{{Name: "A"}, {Name: "A"}}, `plugin.env[1].name "A": another variable has this name`},
+		{[]sollv1.EnvEntry{{Name: "A", Value: "a\x00b"}}, "plugin.env[0].value of A: holds a NUL byte"},
+		{[]sollv1.EnvEntry{{Name: "A", Value: strings.Repeat("x", 40<<10)}, {Name: "B", Value: strings.Repeat("x", 40<<10)}}, "plugin.env[1]: the names and values of plugin.env pass 65536 bytes together"},
+		{many, "plugin.env: 101 variables, at most 100 are allowed"},
+	}
+	for _, tt := range tests {
+		_, err := renderer(sh("cat", "true")).Render(context.Background(), request(repo(t, nil), &sollv1.PluginSource{Name: "cat", Env: tt.env}))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("env %.40v: error %v, want one saying %q", tt.env, err, tt.want)
 		}
 	}
 }

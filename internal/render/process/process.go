@@ -42,6 +42,12 @@ type Command struct {
 	Stdin io.Reader
 	// MaxOutput bounds what the program may print on standard output.
 	MaxOutput int64
+	// Sandbox, when not nil, confines the program and everything it starts
+	// (see Sandbox): Run starts the soll binary itself as a trampoline that
+	// applies the sandbox to its own thread and then executes Path in its
+	// place, with Env. Path must then be an absolute path or one relative
+	// to Dir (no search in PATH).
+	Sandbox *Sandbox
 }
 
 // Run runs c and returns what it printed on standard output. It fails
@@ -53,8 +59,16 @@ func Run(ctx context.Context, c Command) ([]byte, error) {
 	stdout := &limitedBuffer{max: c.MaxOutput, full: func() { cancel(ErrOutputLimit) }}
 	stderr := &stderrBuffer{}
 	cmd := exec.CommandContext(ctx, c.Path, c.Args...)
-	cmd.Dir = c.Dir
 	cmd.Env = c.Env
+	if c.Sandbox != nil {
+		self, env, err := c.sandboxed()
+		if err != nil {
+			return nil, &Error{Err: err}
+		}
+		cmd = exec.CommandContext(ctx, self)
+		cmd.Env = env
+	}
+	cmd.Dir = c.Dir
 	cmd.Stdin = c.Stdin
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr
