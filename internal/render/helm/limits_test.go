@@ -395,3 +395,109 @@ func TestArchiveExtendedHeaders(t *testing.T) {
 		t.Errorf("the refusal took %s", elapsed)
 	}
 }
+
+// TestRunawayTemplateIsKilled: three nested range loops over a list of
+// 1,500 items run for hours and grow their output without end, calling no
+// function. The render fails at its time or memory limit, naming the
+// chart, and nothing of it goes on: the controller's heap stays flat
+// during and after the render, no goroutine is left running, and the
+// process that ran the templates is gone.
+func TestRunawayTemplateIsKilled(t *testing.T) {
+	var items strings.Builder
+	items.WriteString("items:\n")
+	for i := range 1500 {
+		fmt.Fprintf(&items, "  - %d\n", i)
+	}
+	root := demoRepo(t, map[string]string{
+		"apps/demo/values.yaml": items.String(),
+		"apps/demo/templates/loop.yaml": "{{- range $a := .Values.items }}{{- range $b := $.Values.items }}" +
+			"{{- range $c := $.Values.items }}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n{{ end }}{{ end }}{{ end }}\n",
+	})
+	const timeout = 5 * time.Second
+	r := &helm.Renderer{Limits: render.Limits{Timeout: timeout, MaxMemoryBytes: 256 << 20}}
+
+	runtime.GC()
+	goroutines := runtime.NumGoroutine()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	peak := base
+	sample := func() {
+		runtime.ReadMemStats(&ms)
+		peak = max(peak, ms.HeapAlloc)
+	}
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				sample()
+			}
+		}
+	}()
+
+	start := time.Now()
+	err := renderDemo(t, r, root, nil)
+	elapsed := time.Since(start)
+
+	var le *render.LimitError
+	if !errors.As(err, &le) || (le.Limit != render.LimitTimeout && le.Limit != render.LimitMemory) {
+		t.Errorf("error %v is not a Timeout or MaxMemoryBytes LimitError", err)
+	}
+	if !strings.Contains(err.Error(), "render apps/demo") {
+		t.Errorf("error %q does not name the chart", err)
+	}
+	t.Logf("after %s: %v", elapsed, err)
+	if elapsed > timeout+10*time.Second {
+		t.Errorf("the render took %s, with a timeout of %s", elapsed, timeout)
+	}
+
+	// After the render: every goroutine it started ends (the heap is
+	// measured meanwhile), and no child process is left.
+	close(stop)
+	<-sampled
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
+		sample()
+		time.Sleep(20 * time.Millisecond)
+	}
+	sample()
+	if n := runtime.NumGoroutine(); n > goroutines {
+		t.Errorf("%d goroutines run after the render, %d before", n, goroutines)
+	}
+	if grew := int64(peak) - int64(base); grew > 50<<20 {
+		t.Errorf("the heap grew by %d MiB during and after the render", grew>>20)
+	}
+	if kids := children(t); len(kids) > 0 {
+		t.Errorf("processes %v started by the render still run", kids)
+	}
+}
+
+// children returns the processes whose parent is this one.
+func children(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := fmt.Sprint(os.Getpid())
+	var kids []string
+	for _, e := range entries {
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue // not a process, or gone
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, not ")".
+		_, rest, ok := strings.Cut(string(stat), ") ")
+		if f := strings.Fields(rest); ok && len(f) > 1 && f[1] == self {
+			kids = append(kids, e.Name())
+		}
+	}
+	return kids
+}

@@ -48,6 +48,9 @@ type files struct {
 	limits  render.Limits
 	bytes   int64
 	entries int
+	// own are the files each chart was loaded from, without charts/, to
+	// build it again in the template process.
+	own map[*chart.Chart][]*archive.BufferedFile
 }
 
 // entry counts one more archive entry against MaxFiles.
@@ -244,6 +247,10 @@ func (c *files) load(bf []*archive.BufferedFile, depth int) (*chart.Chart, error
 	if err != nil {
 		return nil, err
 	}
+	if c.own == nil {
+		c.own = map[*chart.Chart][]*archive.BufferedFile{}
+	}
+	c.own[ch] = own
 	for _, name := range slices.Sorted(maps.Keys(subcharts)) {
 		sub, err := c.loadSubchart(name, subcharts[name], depth)
 		if err != nil {
@@ -254,6 +261,16 @@ func (c *files) load(bf []*archive.BufferedFile, depth int) (*chart.Chart, error
 		}
 	}
 	return ch, nil
+}
+
+// tree returns ch and its dependencies as the template process builds
+// them again.
+func (c *files) tree(ch *chart.Chart) chartNode {
+	n := chartNode{Files: c.own[ch]}
+	for _, d := range ch.Dependencies() {
+		n.Deps = append(n.Deps, c.tree(d))
+	}
+	return n
 }
 
 // loadSubchart loads charts/<name>, an archive or a directory.
