@@ -40,7 +40,7 @@ type Limits struct {
 	// files and documents.
 	Timeout time.Duration
 	// MaxMemoryBytes bounds the memory of renders that run in a child
-	// process (Jsonnet evaluations): the process ends once its live heap
+	// process (Jsonnet evaluations, Helm templates): the process ends once its live heap
 	// passes it. Renders in the controller's own process cannot be bounded
 	// this way; their other limits bound what they hold.
 	MaxMemoryBytes int64

@@ -23,10 +23,21 @@
 // documents.
 //
 // Untrusted charts are bounded: archives are expanded within the render's
-// byte and file limits and may hold regular files only (no links, no ".."),
-// repository indexes and archives are read up to a size, and templates run
-// under the render's Timeout. helm's engine takes no context, so it runs in
-// a goroutine that the render abandons on timeout; the template functions
-// are wrapped to fail once the render has ended, which stops most runaway
-// templates at their next function call (see runEngine).
+// byte and file limits, every decompressed byte counted (headers, PAX and
+// long-name records included) before it is kept, and may hold regular
+// files only (no links, no "..", no sparse files); repository indexes and
+// archives are read up to a size. Go templates can be neither interrupted
+// nor bounded in memory, so the templates run in a child process, as
+// Jsonnet evaluations do (child.go): the soll binary itself, started again
+// with an environment marker this package's init recognises. The parent
+// fetches and reads the chart files and merges the values; the child
+// builds the charts with helm's loader, processes dependencies, validates
+// values against the schemas, runs the engine and answers with the
+// rendered files, which the parent decodes within the render's budget.
+// The child ends itself once its live heap passes Limits.MaxMemoryBytes
+// (the kernel refuses it data memory beyond about twice that) and once it
+// has used twice the render's remaining time in CPU time; at the render's
+// Timeout its process group is killed. Each is reported as a LimitError
+// naming the chart, and so is an answer larger than the render's output
+// limits.
 package helm

@@ -1,7 +1,6 @@
 package helm
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -12,9 +11,6 @@ import (
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
-	"helm.sh/helm/v4/pkg/chart/common"
-	chart "helm.sh/helm/v4/pkg/chart/v2"
-	"helm.sh/helm/v4/pkg/engine"
 
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/manifest"
@@ -31,33 +27,30 @@ var unguarded = map[string]bool{
 	"include": true, "tpl": true, "required": true, "fail": true, "lookup": true,
 }
 
-// guardedFuncs returns the sprig functions wrapped so that each call first
-// checks ctx and fails once it has ended, and so that the functions that
-// build lists or strings from a count stay within the limits. A template
-// that calls any function therefore stops soon after the render's timeout.
-func guardedFuncs(ctx context.Context, maxBytes int64) *guards {
+// guardedFuncs returns the sprig functions wrapped so that the functions
+// that build lists or strings from a count stay within the limits: they
+// fail with a clear error before they allocate, where the template process
+// would otherwise run out of memory.
+func guardedFuncs(maxBytes int64) *guards {
 	g := &guards{funcs: template.FuncMap{}}
 	for name, fn := range sprig.TxtFuncMap() {
 		if unguarded[name] {
 			continue
 		}
-		g.funcs[name] = g.guard(ctx, name, reflect.ValueOf(fn), maxBytes)
+		g.funcs[name] = g.guard(name, reflect.ValueOf(fn), maxBytes)
 	}
 	return g
 }
 
-func (g *guards) guard(ctx context.Context, name string, fn reflect.Value, maxBytes int64) any {
+func (g *guards) guard(name string, fn reflect.Value, maxBytes int64) any {
 	t := fn.Type()
 	return reflect.MakeFunc(t, func(args []reflect.Value) []reflect.Value {
-		if ctx.Err() != nil {
-			// text/template turns a panic in a function into an error that
-			// ends the execution.
-			panic(context.Cause(ctx))
-		}
 		if err := checkArgs(name, args, maxBytes); err != nil {
 			if le, ok := err.(*render.LimitError); ok {
 				g.hit.Store(le)
 			}
+			// text/template turns a panic in a function into an error that
+			// ends the execution.
 			panic(err)
 		}
 		var res []reflect.Value
@@ -149,35 +142,6 @@ func toInt(v reflect.Value) int64 {
 type guards struct {
 	funcs template.FuncMap
 	hit   atomic.Pointer[render.LimitError]
-}
-
-type engineResult struct {
-	files map[string]string
-	err   error
-}
-
-// runEngine runs helm's engine on ch with vals. The engine takes no
-// context, so it runs in a goroutine: when ctx ends first (the render's
-// Timeout), runEngine returns the LimitError at once and the goroutine is
-// left to finish on its own. It ends at its next call of a template function
-// (see guardedFuncs); a template that loops without calling any function
-// runs to its end in the background and its output is dropped. Nothing the
-// goroutine uses is shared with the caller after runEngine returns.
-func runEngine(ctx context.Context, e engine.Engine, ch *chart.Chart, vals common.Values) (map[string]string, error) {
-	done := make(chan engineResult, 1)
-	go func() {
-		files, err := e.Render(ch, vals)
-		done <- engineResult{files, err}
-	}()
-	select {
-	case r := <-done:
-		if ctx.Err() != nil {
-			return nil, context.Cause(ctx)
-		}
-		return r.files, r.err
-	case <-ctx.Done():
-		return nil, context.Cause(ctx)
-	}
 }
 
 // location matches "name:line" or "name:line:col" of a template in helm's

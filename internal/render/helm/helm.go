@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"net/url"
 	"os"
 	"path"
@@ -15,10 +14,8 @@ import (
 	"time"
 
 	"helm.sh/helm/v4/pkg/chart/common"
-	"helm.sh/helm/v4/pkg/chart/common/util"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
-	"helm.sh/helm/v4/pkg/engine"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/render"
@@ -78,6 +75,7 @@ type rendering struct {
 	fetcher *fetcher
 	files   *files
 	root    *confine.Root // nil for a chart from a repository
+	app     string        // the chart's directory in root
 	// dirs are the repository directories of the charts read from the
 	// repository, for their file:// dependencies.
 	dirs map[*chart.Chart]string
@@ -108,15 +106,11 @@ func (r *Renderer) render(ctx context.Context, req render.Request, budget *rende
 	defer vs.close()
 
 	var ch *chart.Chart
-	var originOf func(string) string
 	if req.Chart != nil {
 		var err error
 		if ch, vs.chartFiles, err = st.fetchRoot(); err != nil {
 			return nil, err
 		}
-		// Template names start with the chart's name, which is how a chart
-		// from a repository is known.
-		originOf = func(name string) string { return name }
 	} else {
 		app, err := confine.Path(req.Path)
 		if err != nil {
@@ -130,10 +124,7 @@ func (r *Renderer) render(ctx context.Context, req render.Request, budget *rende
 			return nil, err
 		}
 		vs.root, vs.app = st.root, app
-		originOf = func(name string) string {
-			_, rest, _ := strings.Cut(name, "/")
-			return path.Join(app, rest)
-		}
+		st.app = app
 	}
 	if err := st.resolveDependencies(ctx, ch, 0); err != nil {
 		return nil, err
@@ -145,7 +136,7 @@ func (r *Renderer) render(ctx context.Context, req render.Request, budget *rende
 	if err := budget.Check(ctx); err != nil {
 		return nil, &render.Error{Err: err}
 	}
-	return st.renderChart(ctx, ch, vals, originOf)
+	return st.renderChart(ctx, ch, vals)
 }
 
 // fetchRoot downloads the chart of req.Chart and returns it with its own
@@ -200,71 +191,50 @@ func (st *rendering) loadDir(ctx context.Context, dir string, depth int) (*chart
 // renderChart renders ch with the user's values vals into objects: the
 // CRDs of crds/ first (unless skipCrds), then the rendered templates sorted
 // by template path, each in document order, without NOTES.txt, empty
-// documents and test hooks.
-func (st *rendering) renderChart(ctx context.Context, ch *chart.Chart, vals map[string]any, originOf func(string) string) ([]render.Object, error) {
-	h := st.helm
-	opts, caps, err := st.releaseOptions()
+// documents and test hooks. The templates run in a child process (see
+// renderInChild); the objects are decoded here, within the render's
+// budget.
+func (st *rendering) renderChart(ctx context.Context, ch *chart.Chart, vals map[string]any) ([]render.Object, error) {
+	rel, err := st.release()
 	if err != nil {
 		return nil, err
 	}
-	if err := chartutil.ProcessDependencies(ch, vals); err != nil {
-		return nil, &render.Error{Err: fmt.Errorf("chart dependencies: %s", manifest.Sanitize(err.Error()))}
-	}
-	if kv := ch.Metadata.KubeVersion; kv != "" && !chartutil.IsCompatibleRange(kv, caps.KubeVersion.String()) {
-		return nil, &render.Error{Err: fmt.Errorf("chart %s requires Kubernetes %s, not %s: set helm.kubeVersion", ch.Name(), kv, caps.KubeVersion.String())}
-	}
-	top, err := util.ToRenderValuesWithSchemaValidation(ch, vals, opts, caps, true)
+	wv, err := toWireValue(vals)
 	if err != nil {
-		return nil, &render.Error{Err: fmt.Errorf("chart values: %s", manifest.Sanitize(err.Error()))}
+		return nil, &render.Error{Err: fmt.Errorf("helm values: %w", err)}
 	}
-	if err := validateSchema(ch, top["Values"]); err != nil {
+	req := childRequest{
+		Chart:    st.files.tree(ch),
+		Values:   wv,
+		Release:  rel,
+		SkipCRDs: st.helm.SkipCrds,
+		Dir:      st.app,
+		FromDir:  st.req.Chart == nil,
+		Limits:   st.budget.Limits(),
+	}
+	label := st.app
+	if st.req.Chart != nil {
+		label = st.req.Chart.Chart
+	}
+	resp, err := renderInChild(ctx, req, label)
+	if err != nil {
 		return nil, err
-	}
-
-	limits := st.budget.Limits()
-	g := guardedFuncs(ctx, limits.MaxFileBytes)
-	rendered, err := runEngine(ctx, engine.Engine{CustomTemplateFuncs: g.funcs}, ch, top)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, &render.Error{Err: context.Cause(ctx)}
-		}
-		re := templateError(err, templateNames(ch), originOf)
-		if le := g.hit.Load(); le != nil {
-			re.Err = le
-		}
-		return nil, re
 	}
 
 	var objs []render.Object
-	if !h.SkipCrds {
-		for _, crd := range ch.CRDObjects() {
-			more, err := manifest.Decode(ctx, originOf(crd.Filename), crd.File.Data, st.budget)
-			if err != nil {
-				return nil, err
-			}
-			objs = append(objs, more...)
+	for _, crd := range resp.CRDs {
+		more, err := manifest.Decode(ctx, crd.File, []byte(crd.Data), st.budget)
+		if err != nil {
+			return nil, err
 		}
+		objs = append(objs, more...)
 	}
-	var total int64
-	for _, name := range slices.Sorted(maps.Keys(rendered)) {
-		content := rendered[name]
-		file := originOf(name)
-		size := int64(len(content))
-		total += size
-		if limits.MaxFileBytes > 0 && size > limits.MaxFileBytes {
-			return nil, &render.Error{File: file, Err: &render.LimitError{Limit: render.LimitFileBytes, Max: limits.MaxFileBytes, Actual: size}}
-		}
-		if limits.MaxTotalBytes > 0 && total > limits.MaxTotalBytes {
-			return nil, &render.Error{File: file, Err: &render.LimitError{Limit: render.LimitTotalBytes, Max: limits.MaxTotalBytes, Actual: total}}
-		}
-		if path.Base(name) == "NOTES.txt" || strings.TrimSpace(content) == "" {
-			continue
-		}
+	for _, t := range resp.Templates {
 		if err := st.budget.Check(ctx); err != nil {
-			return nil, &render.Error{File: file, Err: err}
+			return nil, &render.Error{File: t.File, Err: err}
 		}
 		// Rendered templates are YAML whatever their extension, as in helm.
-		more, err := manifest.DecodeYAML(ctx, file, []byte(content), st.budget)
+		more, err := manifest.DecodeYAML(ctx, t.File, []byte(t.Data), st.budget)
 		if err != nil {
 			return nil, err
 		}
@@ -277,37 +247,48 @@ func (st *rendering) renderChart(ctx context.Context, ch *chart.Chart, vals map[
 	return objs, nil
 }
 
-// releaseOptions returns the release and the capabilities the chart is
-// rendered for.
-func (st *rendering) releaseOptions() (common.ReleaseOptions, *common.Capabilities, error) {
+// release returns the release the chart is rendered for, checked.
+func (st *rendering) release() (releaseSpec, error) {
 	h, app := st.helm, st.req.App
-	name := cmpOr(h.ReleaseName, app.Name)
-	if name == "" {
+	rel := releaseSpec{
+		Name:        cmpOr(h.ReleaseName, app.Name),
+		Namespace:   cmpOr(h.Namespace, app.DestinationNamespace, "default"),
+		KubeVersion: cmpOr(h.KubeVersion, app.KubeVersion),
+		APIVersions: h.APIVersions,
+	}
+	if len(rel.APIVersions) == 0 {
+		rel.APIVersions = app.APIVersions
+	}
+	if _, _, err := rel.options(); err != nil {
+		return releaseSpec{}, err
+	}
+	return rel, nil
+}
+
+// options returns the release options and the capabilities of r.
+func (r releaseSpec) options() (common.ReleaseOptions, *common.Capabilities, error) {
+	if r.Name == "" {
 		return common.ReleaseOptions{}, nil, &render.Error{Err: errors.New("no release name: set helm.releaseName")}
 	}
-	if err := chartutil.ValidateReleaseName(name); err != nil {
-		return common.ReleaseOptions{}, nil, &render.Error{Err: fmt.Errorf("release name %q: %w", name, err)}
+	if err := chartutil.ValidateReleaseName(r.Name); err != nil {
+		return common.ReleaseOptions{}, nil, &render.Error{Err: fmt.Errorf("release name %q: %w", r.Name, err)}
 	}
 	opts := common.ReleaseOptions{
-		Name:      name,
-		Namespace: cmpOr(h.Namespace, app.DestinationNamespace, "default"),
+		Name:      r.Name,
+		Namespace: r.Namespace,
 		Revision:  1,
 		IsInstall: true,
 	}
 	caps := common.DefaultCapabilities.Copy()
-	if v := cmpOr(h.KubeVersion, app.KubeVersion); v != "" {
+	if v := r.KubeVersion; v != "" {
 		kv, err := common.ParseKubeVersion(v)
 		if err != nil {
 			return opts, nil, &render.Error{Err: fmt.Errorf("kubeVersion %q is not a Kubernetes version", v)}
 		}
 		caps.KubeVersion = *kv
 	}
-	apis := h.APIVersions
-	if len(apis) == 0 {
-		apis = app.APIVersions
-	}
 	// Concat, not append: the default set is shared by every render.
-	caps.APIVersions = slices.Concat(caps.APIVersions, apis)
+	caps.APIVersions = slices.Concat(caps.APIVersions, r.APIVersions)
 	return opts, caps, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	sollv1 "soll.dev/api/v1alpha1"
@@ -281,4 +282,30 @@ func checkError(t *testing.T, err error, file, text string) *render.Error {
 		t.Errorf("error %q does not say %q", err, text)
 	}
 	return re
+}
+
+// TestValuesKeepTheirTypes: the user's values reach the templates, which
+// run in another process, with their Go types: an integer parameter stays
+// an integer (a float would print 1e+06), an empty list stays a list
+// (toYaml would print null for nil), null stays null.
+func TestValuesKeepTheirTypes(t *testing.T) {
+	root := demoRepo(t, map[string]string{
+		"apps/demo/templates/cm.yaml": configMap("demo", "v", `{{ printf "%v|%T|%s|%s|%v" .Values.n .Values.n (toYaml .Values.empty) (toYaml .Values.nested) (hasKey .Values "gone") | quote }}`),
+		"apps/demo/values.yaml":       "gone: 1\n",
+	})
+	res, err := (&helm.Renderer{}).Render(context.Background(), render.Request{
+		Root: root, Path: "apps/demo", App: render.AppInfo{Name: "demo"},
+		Helm: &sollv1.HelmSource{
+			Values:     "empty: []\nnested: {a: [], b: {}, c: 1.5}\ngone: null\n",
+			Parameters: []sollv1.HelmParameter{{Name: "n", Value: "1000000"}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ := unstructured.NestedString(res.Objects[0].Unstructured.Object, "data", "v")
+	want := "1000000|int64|[]|a: []\nb: {}\nc: 1.5|false"
+	if got != want {
+		t.Errorf("rendered %q, want %q", got, want)
+	}
 }

@@ -2,12 +2,17 @@ package helm_test
 
 import (
 	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -305,4 +310,194 @@ func TestEndlessIndex(t *testing.T) {
 	if !errors.As(err, &le) || le.Limit != helm.LimitIndexBytes {
 		t.Errorf("error %v is not a MaxIndexBytes LimitError", err)
 	}
+}
+
+// paxPadding returns n local extended (PAX) headers of about 1 MiB each,
+// the most Go's tar reader takes in one, which the reader skips between
+// two entries on its own: each holds a comment record of padding.
+func paxPadding(n int) []byte {
+	const size = 1000 << 10
+	value := strings.Repeat("a", size-len("1024000 comment=\n"))
+	record := fmt.Sprintf("%d comment=%s\n", size, value)
+	hdr := make([]byte, 512)
+	copy(hdr, "PaxHeaders/padding")
+	copy(hdr[100:], "0000644\x00")
+	copy(hdr[108:], "0000000\x00")
+	copy(hdr[116:], "0000000\x00")
+	copy(hdr[124:], fmt.Sprintf("%011o\x00", len(record)))
+	copy(hdr[136:], "00000000000\x00")
+	hdr[156] = tar.TypeXHeader
+	copy(hdr[257:], "ustar\x0000")
+	copy(hdr[148:], "        ")
+	sum := 0
+	for _, b := range hdr {
+		sum += int(b)
+	}
+	copy(hdr[148:], fmt.Sprintf("%06o\x00 ", sum))
+	block := append(hdr, record...)
+	block = append(block, make([]byte, (512-len(record)%512)%512)...)
+	return bytes.Repeat(block, n)
+}
+
+// TestArchiveExtendedHeaders: extended headers count against the render's
+// byte limit like file bodies, so an archive of a few hundred KiB that
+// inflates to hundreds of MiB of PAX headers is refused at the limit,
+// without reading or allocating the rest.
+func TestArchiveExtendedHeaders(t *testing.T) {
+	plain := helmtest.MakeArchive(t,
+		helmtest.TarEntry{Name: "demo/Chart.yaml", Body: chartYAML("demo", "0.1.0")},
+		helmtest.TarEntry{Name: "demo/templates/cm.yaml", Body: configMap("demo", "k", "v")})
+	// The PAX headers go before the archive's first entry, which they
+	// describe.
+	gz, err := gzip.NewReader(bytes.NewReader(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := io.ReadAll(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var archive bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&archive, gzip.BestCompression)
+	const headers = 300 // 300 MiB inflated
+	w.Write(paxPadding(headers))
+	w.Write(entries)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if archive.Len() > 1<<20 {
+		t.Fatalf("archive is %d bytes, want under 1 MiB", archive.Len())
+	}
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	err = chartFromArchive(t, &helm.Renderer{Limits: render.Limits{MaxTotalBytes: 8 << 20}}, archive.Bytes())
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+
+	var le *render.LimitError
+	if !errors.As(err, &le) || le.Limit != render.LimitTotalBytes {
+		t.Fatalf("error %v is not a MaxTotalBytes LimitError", err)
+	}
+	for _, want := range []string{"render demo:", "chart demo 0.1.0", "headers included"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	// Everything the render allocated, garbage included: the 8 MiB
+	// allowed and the tar reader's buffers, not the 300 MiB of headers.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+		t.Errorf("the render allocated %d MiB", alloc>>20)
+	}
+	if elapsed > 10*time.Second {
+		t.Errorf("the refusal took %s", elapsed)
+	}
+}
+
+// TestRunawayTemplateIsKilled: three nested range loops over a list of
+// 1,500 items run for hours and grow their output without end, calling no
+// function. The render fails at its time or memory limit, naming the
+// chart, and nothing of it goes on: the controller's heap stays flat
+// during and after the render, no goroutine is left running, and the
+// process that ran the templates is gone.
+func TestRunawayTemplateIsKilled(t *testing.T) {
+	var items strings.Builder
+	items.WriteString("items:\n")
+	for i := range 1500 {
+		fmt.Fprintf(&items, "  - %d\n", i)
+	}
+	root := demoRepo(t, map[string]string{
+		"apps/demo/values.yaml": items.String(),
+		"apps/demo/templates/loop.yaml": "{{- range $a := .Values.items }}{{- range $b := $.Values.items }}" +
+			"{{- range $c := $.Values.items }}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n{{ end }}{{ end }}{{ end }}\n",
+	})
+	const timeout = 5 * time.Second
+	r := &helm.Renderer{Limits: render.Limits{Timeout: timeout, MaxMemoryBytes: 256 << 20}}
+
+	runtime.GC()
+	goroutines := runtime.NumGoroutine()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	peak := base
+	sample := func() {
+		runtime.ReadMemStats(&ms)
+		peak = max(peak, ms.HeapAlloc)
+	}
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				sample()
+			}
+		}
+	}()
+
+	start := time.Now()
+	err := renderDemo(t, r, root, nil)
+	elapsed := time.Since(start)
+
+	var le *render.LimitError
+	if !errors.As(err, &le) || (le.Limit != render.LimitTimeout && le.Limit != render.LimitMemory) {
+		t.Errorf("error %v is not a Timeout or MaxMemoryBytes LimitError", err)
+	}
+	if !strings.Contains(err.Error(), "render apps/demo") {
+		t.Errorf("error %q does not name the chart", err)
+	}
+	t.Logf("after %s: %v", elapsed, err)
+	if elapsed > timeout+10*time.Second {
+		t.Errorf("the render took %s, with a timeout of %s", elapsed, timeout)
+	}
+
+	// After the render: every goroutine it started ends (the heap is
+	// measured meanwhile), and no child process is left.
+	close(stop)
+	<-sampled
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
+		sample()
+		time.Sleep(20 * time.Millisecond)
+	}
+	sample()
+	if n := runtime.NumGoroutine(); n > goroutines {
+		t.Errorf("%d goroutines run after the render, %d before", n, goroutines)
+	}
+	if grew := int64(peak) - int64(base); grew > 50<<20 {
+		t.Errorf("the heap grew by %d MiB during and after the render", grew>>20)
+	}
+	if kids := children(t); len(kids) > 0 {
+		t.Errorf("processes %v started by the render still run", kids)
+	}
+}
+
+// children returns the processes whose parent is this one.
+func children(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := fmt.Sprint(os.Getpid())
+	var kids []string
+	for _, e := range entries {
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue // not a process, or gone
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, not ")".
+		_, rest, ok := strings.Cut(string(stat), ") ")
+		if f := strings.Fields(rest); ok && len(f) > 1 && f[1] == self {
+			kids = append(kids, e.Name())
+		}
+	}
+	return kids
 }

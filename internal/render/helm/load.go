@@ -41,39 +41,110 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 const maxChartDepth = 10
 
 // files counts what the chart files of one render take, read from the
-// repository or expanded from archives: the archive bytes and entries are
-// counted against the render's MaxTotalBytes and MaxFiles (repository
-// files are counted by the render.Budget itself).
+// repository or expanded from archives: the archives' decompressed bytes
+// and entries are counted against the render's MaxTotalBytes and MaxFiles
+// (repository files are counted by the render.Budget itself).
 type files struct {
 	limits  render.Limits
 	bytes   int64
 	entries int
+	// own are the files each chart was loaded from, without charts/, to
+	// build it again in the template process.
+	own map[*chart.Chart][]*archive.BufferedFile
 }
 
-func (c *files) add(size int64) error {
-	c.bytes += size
+// entry counts one more archive entry against MaxFiles.
+func (c *files) entry() error {
 	c.entries++
-	if max := c.limits.MaxTotalBytes; max > 0 && c.bytes > max {
-		return &render.LimitError{Limit: render.LimitTotalBytes, Max: max, Actual: c.bytes}
-	}
 	if max := c.limits.MaxFiles; max > 0 && c.entries > max {
 		return &render.LimitError{Limit: render.LimitFiles, Max: int64(max), Actual: int64(c.entries)}
 	}
 	return nil
 }
 
+// overLimit returns the LimitError of n decompressed bytes beyond those
+// counted, if they would take the render past MaxTotalBytes.
+func (c *files) overLimit(n int64) error {
+	if max := c.limits.MaxTotalBytes; max > 0 && c.bytes+n > max {
+		return &render.LimitError{Limit: render.LimitTotalBytes, Max: max, Actual: c.bytes + n}
+	}
+	return nil
+}
+
+// inflated counts the bytes of an archive's decompressed stream as the tar
+// reader reads them: every header, extended (PAX) and long-name header,
+// padding and file body. Past max it reads nothing more and fails, so the
+// tar reader never holds more than the render allows, however many
+// extended headers it skips on its own between two entries.
+type inflated struct {
+	r    io.Reader
+	n    int64
+	max  int64 // < 0: no limit
+	over bool
+}
+
+func (in *inflated) Read(p []byte) (int, error) {
+	if in.over {
+		return 0, errInflateLimit
+	}
+	if in.max >= 0 && int64(len(p)) > in.max-in.n+1 {
+		// One byte more than allowed, to tell "at the limit" from "above".
+		p = p[:in.max-in.n+1]
+	}
+	n, err := in.r.Read(p)
+	in.n += int64(n)
+	if in.max >= 0 && in.n > in.max {
+		in.over = true
+		return n, errInflateLimit
+	}
+	return n, err
+}
+
+// sparse tells a sparse file, whose holes would be allocated without being
+// in the stream: charts have none.
+func sparse(hd *tar.Header) bool {
+	for k := range hd.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
+}
+
+// errInflateLimit stops the tar reader once an archive inflates beyond the
+// render's bytes; readArchive turns it into a LimitError.
+var errInflateLimit = errors.New("chart archive inflates beyond the limit")
+
 // readArchive expands a chart archive (.tgz) into memory. Unlike helm's
 // loader, which turns links into empty files and counts only bytes, it
 // refuses links and other special entries, and counts the entries and
-// decompressed bytes against the render's limits while it reads, so an
-// archive that expands without end stops at the limit.
+// every decompressed byte (headers included) against the render's limits
+// while it reads, so an archive that expands without end, in files or in
+// headers, stops at the limit before more is allocated.
 func (c *files) readArchive(data []byte) ([]*archive.BufferedFile, error) {
 	gz, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("chart archive is not gzip-compressed: %w", err)
 	}
 	defer gz.Close()
-	tr := tar.NewReader(gz)
+	stream := &inflated{r: gz, max: -1}
+	if max := c.limits.MaxTotalBytes; max > 0 {
+		stream.max = max - c.bytes
+	}
+	out, err := c.readTar(tar.NewReader(stream), stream)
+	// The limit is checked whatever the tar reader made of the refused read.
+	if stream.over {
+		return nil, fmt.Errorf("archive inflates beyond the limit, headers included: %w", c.overLimit(stream.n))
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.bytes += stream.n
+	return out, nil
+}
+
+// readTar reads the entries of tr, whose decompressed stream is stream.
+func (c *files) readTar(tr *tar.Reader, stream *inflated) ([]*archive.BufferedFile, error) {
 	var out []*archive.BufferedFile
 	top := ""
 	for {
@@ -84,14 +155,20 @@ func (c *files) readArchive(data []byte) ([]*archive.BufferedFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read chart archive: %w", err)
 		}
+		if err := c.entry(); err != nil {
+			return nil, err
+		}
 		switch hd.Typeflag {
-		case tar.TypeXGlobalHeader, tar.TypeXHeader:
+		case tar.TypeXGlobalHeader:
 			continue
 		case tar.TypeSymlink, tar.TypeLink:
 			return nil, errArchiveLink
 		case tar.TypeDir:
 		case tar.TypeReg:
 		default:
+			return nil, errArchiveType
+		}
+		if sparse(hd) {
 			return nil, errArchiveType
 		}
 		name := strings.ReplaceAll(hd.Name, `\`, "/")
@@ -101,7 +178,8 @@ func (c *files) readArchive(data []byte) ([]*archive.BufferedFile, error) {
 		if slices.Contains(strings.Split(name, "/"), "..") {
 			return nil, errArchiveParent
 		}
-		if err := c.add(max(hd.Size, 0)); err != nil {
+		// The body is refused on its declared size before it is read.
+		if err := c.overLimit(stream.n + max(hd.Size, 0)); err != nil {
 			return nil, err
 		}
 		if hd.Typeflag == tar.TypeDir {
@@ -119,8 +197,8 @@ func (c *files) readArchive(data []byte) ([]*archive.BufferedFile, error) {
 		if first != top {
 			return nil, fmt.Errorf("chart archive holds more than one top directory")
 		}
-		// hd.Size is counted already; a body longer than its header is a
-		// broken archive, which the tar reader reports.
+		// A body longer than its header is a broken archive, which the tar
+		// reader reports.
 		body, err := io.ReadAll(io.LimitReader(tr, hd.Size))
 		if err != nil {
 			return nil, fmt.Errorf("read chart archive: %w", err)
@@ -169,6 +247,10 @@ func (c *files) load(bf []*archive.BufferedFile, depth int) (*chart.Chart, error
 	if err != nil {
 		return nil, err
 	}
+	if c.own == nil {
+		c.own = map[*chart.Chart][]*archive.BufferedFile{}
+	}
+	c.own[ch] = own
 	for _, name := range slices.Sorted(maps.Keys(subcharts)) {
 		sub, err := c.loadSubchart(name, subcharts[name], depth)
 		if err != nil {
@@ -179,6 +261,16 @@ func (c *files) load(bf []*archive.BufferedFile, depth int) (*chart.Chart, error
 		}
 	}
 	return ch, nil
+}
+
+// tree returns ch and its dependencies as the template process builds
+// them again.
+func (c *files) tree(ch *chart.Chart) chartNode {
+	n := chartNode{Files: c.own[ch]}
+	for _, d := range ch.Dependencies() {
+		n.Deps = append(n.Deps, c.tree(d))
+	}
+	return n
 }
 
 // loadSubchart loads charts/<name>, an archive or a directory.
