@@ -134,7 +134,15 @@ func childMain(in io.Reader, out io.Writer) int {
 	}
 	limitMemory(req.Limits.MaxMemoryBytes)
 	limitCPU(req.CPUSeconds)
-	resp, err := renderRequest(req)
+	// Everything the templates need arrived on in: from here on the
+	// child reads no file and writes none, whatever a chart makes Helm's
+	// template functions do.
+	resp, err := (*childResponse)(nil), process.RestrictSelf(process.Sandbox{})
+	if err == nil {
+		resp, err = renderRequest(req)
+	} else {
+		err = fmt.Errorf("confine the Helm template process: %w", err)
+	}
 	if err != nil {
 		resp = &childResponse{Error: toWire(err)}
 	}
