@@ -49,6 +49,14 @@ lint: ## go vet and gofmt over all modules
 	$(GO) vet ./...
 	$(GO) -C localcluster vet ./...
 
+.PHONY: vulncheck
+vulncheck: ## report vulnerabilities soll's code reaches (govulncheck, database from golang.org/x/vulndb); fails on those of required modules
+	$(GO) run ./hack/vulncheck $(VULNCHECK_FLAGS) ./...
+
+.PHONY: fuzz
+fuzz: ## run each fuzz test for FUZZTIME (default 5s; FUZZTIME=10m to explore locally)
+	hack/fuzz.sh $(FUZZTIME)
+
 .PHONY: cluster-build
 cluster-build: ## build the local cluster's binaries (cached)
 	$(LOCALCLUSTER) build

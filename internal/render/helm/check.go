@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -124,6 +125,8 @@ func (f *fetcher) checkOCI(client *http.Client, u *url.URL, creds source.Credent
 	}
 	switch {
 	case len(under) > 0:
+		// Registries need not list their catalog in order.
+		slices.Sort(under)
 		names := under[:min(len(under), shownRepositories)]
 		for i, n := range names {
 			names[i] = strings.TrimPrefix(n, path+"/")
