@@ -3,6 +3,7 @@ package serve_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"soll.dev/internal/auth"
@@ -138,6 +140,46 @@ func TestLoginEndpoint(t *testing.T) {
 			t.Fatal("a trickled login succeeded")
 		}
 		t.Logf("trickled body cut off after %s", elapsed.Round(time.Millisecond))
+	})
+
+	t.Run("logout that cannot be recorded", func(t *testing.T) {
+		code, body := login(direct, "application/json", creds(auth.AdminAccount, password), "")
+		if code != http.StatusOK {
+			t.Fatalf("login: %d %s", code, body)
+		}
+		var out struct{ Token string }
+		if err := json.Unmarshal([]byte(body), &out); err != nil {
+			t.Fatal(err)
+		}
+		// A list filled to its limit with entries that cannot be
+		// compacted (of an older version, without a subject).
+		data := map[string][]byte{}
+		exp := []byte(time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+		for i := range auth.DefaultRevocationLimit / 40 {
+			data[fmt.Sprintf("filler-%06d", i)] = exp
+		}
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: auth.RevokedTokensName, Namespace: ns}, Data: data}
+		if err := env.Client.Create(context.Background(), secret); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = env.Client.Delete(context.Background(), secret) })
+		session := func(method string) (int, string) {
+			req, _ := http.NewRequest(method, base+"/api/v1/session", nil)
+			req.Header.Set("Authorization", "Bearer "+out.Token)
+			resp, err := direct.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		if code, body := session(http.MethodDelete); code != http.StatusServiceUnavailable || !strings.Contains(body, "still valid") {
+			t.Errorf("logout with a full revocation list: %d %s, want 503 saying the session is still valid", code, body)
+		}
+		if code, body := session(http.MethodGet); code != http.StatusOK {
+			t.Errorf("the session after a failed logout: %d %s, want it to work as the answer said", code, body)
+		}
 	})
 
 	// From here on the direct client's address is throttled.

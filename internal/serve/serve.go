@@ -137,7 +137,7 @@ func newMux(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, opts
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
-	sessions := &sessionHandler{m: am, api: api}
+	sessions := &sessionHandler{m: am, api: api, log: opts.Log}
 	mux.Handle("POST /api/v1/session", sessions)
 	mux.Handle("DELETE /api/v1/session", sessions)
 	mux.Handle(webhook.Path, wh)
@@ -269,6 +269,7 @@ func (a authorizer) Allowed(p *server.Principal, resource, action, object string
 type sessionHandler struct {
 	m   *auth.Manager
 	api *server.Server
+	log *slog.Logger
 }
 
 func (s *sessionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -341,8 +342,16 @@ func (s *sessionHandler) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	user := apiPrincipal(p).Subject
 	if err := s.m.Logout(r.Context(), p); err != nil {
-		s.api.AuditSession(r, false, user, p.TokenID, http.StatusInternalServerError, "Internal")
-		writeError(w, http.StatusInternalServerError, "Internal", "logout failed")
+		// The session could not be revoked and still works: say so,
+		// rather than let the client believe it is logged out.
+		s.api.AuditSession(r, false, user, p.TokenID, http.StatusServiceUnavailable, "Unavailable")
+		msg := "logout failed: the session could not be revoked and is still valid; try again later"
+		if errors.Is(err, auth.ErrRevocationFull) {
+			msg = "logout failed: the revocation list is full, so the session is still valid until it expires; an administrator can see the server log"
+		}
+		s.log.Error("logout failed", "subject", user, "error", err.Error())
+		w.Header().Set("Retry-After", "10")
+		writeError(w, http.StatusServiceUnavailable, "Unavailable", msg)
 		return
 	}
 	s.api.AuditSession(r, false, user, p.TokenID, http.StatusNoContent, "")
