@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -112,8 +113,92 @@ func TestThrottleBoundedMemory(t *testing.T) {
 			release(false)
 		}
 	}
-	if n := len(th.entries); n > 100 {
-		t.Errorf("%d entries tracked, want at most 100", n)
+	if n := th.entries(); n > 200 {
+		t.Errorf("%d entries tracked, want at most 100 accounts and 100 addresses", n)
+	}
+}
+
+// TestThrottleRefusesLongNames: a name longer than MaxUsernameLength is
+// refused before it is counted, so that 2,000 logins with names of 64 KiB
+// leave nothing behind.
+func TestThrottleRefusesLongNames(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	c := newClient(t)
+	m := newManager(t, c, clk)
+	long := strings.Repeat("x", 64<<10)
+	for i := range 2000 {
+		_, err := m.Login(ctx, fmt.Sprint(i, long), "password", fmt.Sprint("10.1.", i/256, ".", i%256))
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("login with a name of %d bytes: %v", len(long), err)
+		}
+	}
+	if n := m.throttle.entries(); n != 0 {
+		t.Errorf("%d throttling entries after logins with over-long names, want 0", n)
+	}
+	name := strings.Repeat("x", MaxUsernameLength)
+	if _, err := m.Login(ctx, name, "password", "10.0.0.1"); !errors.Is(err, ErrInvalidCredentials) {
+		t.Errorf("login with a name of exactly %d bytes: %v, want invalid credentials", MaxUsernameLength, err)
+	}
+}
+
+// TestThrottleJunkDoesNotEvictLockout: once an account is locked, failed
+// logins for 1,000 other names from 1,000 other addresses, ten times more
+// than the tables hold, do not push it out of the table: the lockout
+// stands until its backoff ends.
+func TestThrottleJunkDoesNotEvictLockout(t *testing.T) {
+	clk := newClock()
+	th := newThrottle(ThrottlePolicy{Threshold: 3, BaseDelay: time.Minute, MaxDelay: time.Hour, MaxEntries: 100}, clk.Now)
+	fail := func(account, addr string) error {
+		release, err := th.attempt(account, addr)
+		if err == nil {
+			release(false)
+		}
+		return err
+	}
+	for i := range 3 {
+		if err := fail("admin", fmt.Sprint("192.0.2.", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fail("admin", "192.0.2.100"); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("admin after 3 failures from 3 addresses: %v, want throttled", err)
+	}
+	for i := range 1000 {
+		clk.Add(10 * time.Millisecond)
+		if err := fail(fmt.Sprint("junk-", i), fmt.Sprint("198.51.", i/256, ".", i%256)); err != nil {
+			t.Fatalf("junk login %d: %v", i, err)
+		}
+	}
+	var te *ThrottledError
+	if err := fail("admin", "203.0.113.1"); !errors.As(err, &te) {
+		t.Fatalf("admin after 1,000 junk logins: %v, want still throttled", err)
+	}
+	if n := th.entries(); n > 200 {
+		t.Errorf("%d entries tracked, want at most 200", n)
+	}
+	clk.Add(te.RetryAfter)
+	if err := fail("admin", "203.0.113.1"); err != nil {
+		t.Fatalf("admin after the backoff: %v", err)
+	}
+}
+
+// TestThrottleAccountAcrossAddresses: guesses at one account from as many
+// addresses as guesses lock the account all the same.
+func TestThrottleAccountAcrossAddresses(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	c := newClient(t)
+	m := newManager(t, c, clk)
+	password := initialPassword(t, c)
+	for i := range 5 {
+		if _, err := m.Login(ctx, AdminAccount, "wrong", fmt.Sprint("10.2.0.", i)); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	var te *ThrottledError
+	if _, err := m.Login(ctx, AdminAccount, password, "10.2.0.200"); !errors.As(err, &te) || te.RetryAfter <= 0 {
+		t.Fatalf("the right password from a new address while the account is locked: %v, want throttled", err)
 	}
 }
 
@@ -149,4 +234,11 @@ func TestWrongCurrentPasswordsThrottle(t *testing.T) {
 	if err := m.ChangePassword(ctx, AdminAccount, "wrong", "another password", "10.0.0.1"); !errors.Is(err, ErrInvalidCredentials) {
 		t.Fatalf("wrong password after a success: %v", err)
 	}
+}
+
+// entries is the number of accounts and addresses tracked.
+func (t *throttle) entries() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.accounts.lru.Len() + t.addresses.lru.Len()
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -58,6 +59,11 @@ type Options struct {
 	// RevocationRefresh is how often the revocation list is re-read, so
 	// that logouts on other replicas take effect; 30s by default.
 	RevocationRefresh time.Duration
+	// RevocationLimit bounds the size of the revocation list (the
+	// soll-revoked-tokens Secret) in bytes; DefaultRevocationLimit by
+	// default. Past it, the list is compacted (see Logout in the user
+	// docs), and a logout that still does not fit fails.
+	RevocationLimit int
 	// Now is the clock, time.Now by default; tests inject their own.
 	Now func() time.Time
 	// Logger receives events without secrets; slog.Default() by default.
@@ -120,7 +126,7 @@ func New(ctx context.Context, opts Options) (*Manager, error) {
 	if refresh <= 0 {
 		refresh = 30 * time.Second
 	}
-	m.revoked = &revocationList{m: m, refresh: refresh}
+	m.revoked = &revocationList{m: m, refresh: refresh, limit: cmp.Or(opts.RevocationLimit, DefaultRevocationLimit)}
 
 	key, err := m.loadOrCreateKey(ctx)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	soll "soll.dev/api/v1alpha1"
+	"soll.dev/internal/testenv"
 )
 
 const testNS = "soll"
@@ -42,7 +43,7 @@ func (c *clock) Add(d time.Duration) {
 
 func TestMain(m *testing.M) {
 	bcryptCost = bcrypt.MinCost
-	os.Exit(m.Run())
+	os.Exit(testenv.Main(m))
 }
 
 var quiet = slog.New(slog.DiscardHandler)

@@ -264,10 +264,7 @@ func (o *OIDC) callback(r *http.Request) (ssoLogin, error) {
 	if err := idt.Claims(&claims); err != nil {
 		return ssoLogin{}, fmt.Errorf("%w: ID token claims: %w", errSSO, err)
 	}
-	subject := idt.Subject
-	if email, _ := claims["email"].(string); email != "" && claims["email_verified"] != false {
-		subject = email
-	}
+	subject := ssoIdentity(idt.Subject, claims)
 	groups := stringList(claims[o.cfg.GroupsClaim])
 	token, exp, err := o.m.issue(subject, KindSSO, randomID(), o.m.sessionTTL, groups)
 	if err != nil {
@@ -275,6 +272,30 @@ func (o *OIDC) callback(r *http.Request) (ssoLogin, error) {
 	}
 	o.m.log.Info("SSO login succeeded", "subject", subject, "groups", len(groups))
 	return ssoLogin{token: token, subject: subject, exp: exp, flow: f}, nil
+}
+
+// ssoIdentity is the soll subject of an SSO user: the email claim when
+// the provider vouches for it (email_verified is true), the sub claim
+// otherwise. An unverified email is whatever the user typed into their
+// profile at the provider, possibly someone else's address, so it must
+// not name them in soll nor in RBAC policies. Some providers send
+// email_verified as the string "true"; that counts as true too.
+func ssoIdentity(sub string, claims map[string]any) string {
+	email, _ := claims["email"].(string)
+	if email == "" {
+		return sub
+	}
+	switch v := claims["email_verified"].(type) {
+	case bool:
+		if v {
+			return email
+		}
+	case string:
+		if strings.EqualFold(v, "true") {
+			return email
+		}
+	}
+	return sub
 }
 
 // stringList reads a groups claim: a list of strings or a single string.

@@ -275,3 +275,40 @@ func TestCheckReturnURL(t *testing.T) {
 		}
 	}
 }
+
+// TestSSOUnverifiedEmail: the email claim names the user only when the
+// provider says it verified it; otherwise the user is their sub claim, so
+// that an address typed into a profile at the provider cannot pass for
+// the person who owns it (in soll's subject and so in RBAC policies).
+func TestSSOUnverifiedEmail(t *testing.T) {
+	cases := []struct {
+		name    string
+		rewrite func(map[string]any)
+		want    string
+	}{
+		{"verified", func(c map[string]any) { c["email_verified"] = true }, oidcprovider.UserEmail},
+		{"verified as a string", func(c map[string]any) { c["email_verified"] = "true" }, oidcprovider.UserEmail},
+		{"unverified", func(c map[string]any) { c["email_verified"] = false }, oidcprovider.UserSubject},
+		{"unverified as a string", func(c map[string]any) { c["email_verified"] = "false" }, oidcprovider.UserSubject},
+		{"verification not said", func(c map[string]any) { delete(c, "email_verified") }, oidcprovider.UserSubject},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSSOEnv(t, nil)
+			e.provider.SetRewrite(func(c map[string]any) {
+				if c["email"] != oidcprovider.UserEmail {
+					t.Errorf("the provider's ID token has email %v, want %s", c["email"], oidcprovider.UserEmail)
+				}
+				tc.rewrite(c)
+			})
+			c := browser(t)
+			if resp := e.login(t, c, "/", nil); resp.StatusCode != http.StatusFound {
+				t.Fatalf("callback: status %d", resp.StatusCode)
+			}
+			p := mustAuthenticate(t, e.m, e.sessionCookie(c))
+			if p.Subject != tc.want {
+				t.Errorf("subject %q, want %q", p.Subject, tc.want)
+			}
+		})
+	}
+}

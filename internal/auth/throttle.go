@@ -1,22 +1,38 @@
 package auth
 
 import (
+	"fmt"
 	"sync"
 	"time"
+
+	"k8s.io/utils/lru"
 )
 
+// MaxUsernameLength bounds the user names a login may name, in bytes: a
+// longer name is refused before any other work, so that the throttling
+// tables stay small whatever clients send.
+const MaxUsernameLength = 256
+
 // ThrottlePolicy configures login rate limiting. Failed logins are counted
-// per account and per client address; once either reaches Threshold
-// failures, logins for it are refused for BaseDelay, doubling with each
-// further failure up to MaxDelay. Failures older than ResetAfter are
-// forgotten, and a successful login resets both counters. Zero fields take
-// the defaults shown.
+// per account and per client address, in two tables: guesses spread over
+// many addresses still lock the account, and many accounts tried from one
+// address lock the address. Once either reaches Threshold failures, logins
+// for it are refused for BaseDelay, doubling with each further failure up
+// to MaxDelay. Failures older than ResetAfter are forgotten, and a
+// successful login resets both counters. Zero fields take the defaults
+// shown.
+//
+// Each table keeps at most MaxEntries accounts (or addresses). When one is
+// full, the least recently used entry that is not locked makes room: logins
+// for other names or from other addresses cannot push a locked account or
+// address out of its table, and so cannot end its lockout. Only when every
+// entry of a table is locked does the least recently used locked one go.
 type ThrottlePolicy struct {
 	Threshold  int           // 5
 	BaseDelay  time.Duration // 2s
 	MaxDelay   time.Duration // 5m
 	ResetAfter time.Duration // 15m
-	MaxEntries int           // 10000 tracked accounts and addresses
+	MaxEntries int           // 10000 accounts and 10000 addresses
 }
 
 func (p ThrottlePolicy) withDefaults() ThrottlePolicy {
@@ -44,38 +60,54 @@ type failures struct {
 	until time.Time
 }
 
+// locked says whether f refuses logins at now.
+func (f *failures) locked(now time.Time) bool { return now.Before(f.until) }
+
 type throttle struct {
 	policy ThrottlePolicy
 	now    func() time.Time
 
-	mu      sync.Mutex
-	entries map[string]*failures
+	// mu guards the tables and the failures in them: an attempt reads
+	// and updates both tables at once.
+	mu        sync.Mutex
+	accounts  *table
+	addresses *table
 }
 
 func newThrottle(p ThrottlePolicy, now func() time.Time) *throttle {
-	return &throttle{policy: p.withDefaults(), now: now, entries: map[string]*failures{}}
+	p = p.withDefaults()
+	return &throttle{policy: p, now: now, accounts: newTable(p.MaxEntries), addresses: newTable(p.MaxEntries)}
 }
 
 // attempt registers a login attempt. It counts as a failure right away, so
 // that parallel attempts cannot all slip past the threshold while their
 // passwords are being checked; release(true) after a successful login
 // clears the counters. While throttled, attempt returns a *ThrottledError.
+// A name longer than MaxUsernameLength is refused with ErrInvalidArgument
+// and leaves no trace.
 func (t *throttle) attempt(account, addr string) (release func(ok bool), err error) {
-	keys := []string{"account:" + account, "addr:" + addr}
+	if len(account) > MaxUsernameLength {
+		return nil, fmt.Errorf("user name longer than %d bytes: %w", MaxUsernameLength, ErrInvalidArgument)
+	}
+	type slot struct {
+		t   *table
+		key string
+	}
+	slots := []slot{{t.accounts, account}, {t.addresses, addr}}
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var wait time.Duration
-	for _, k := range keys {
-		if f := t.entries[k]; f != nil && now.Before(f.until) {
+	for _, s := range slots {
+		if f := s.t.get(s.key); f != nil && f.locked(now) {
 			wait = max(wait, f.until.Sub(now))
 		}
 	}
 	if wait > 0 {
 		return nil, &ThrottledError{RetryAfter: wait}
 	}
-	for _, k := range keys {
-		f := t.entry(k, now)
+	for _, s := range slots {
+		f := s.t.entry(s.key, now)
 		if now.Sub(f.last) > t.policy.ResetAfter {
 			f.count = 0
 		}
@@ -95,37 +127,61 @@ func (t *throttle) attempt(account, addr string) (release func(ok bool), err err
 		}
 		t.mu.Lock()
 		defer t.mu.Unlock()
-		for _, k := range keys {
-			delete(t.entries, k)
+		for _, s := range slots {
+			s.t.lru.Remove(s.key)
 		}
 	}, nil
 }
 
-func (t *throttle) entry(k string, now time.Time) *failures {
-	if f, ok := t.entries[k]; ok {
-		return f
-	}
-	if len(t.entries) >= t.policy.MaxEntries {
-		t.prune(now)
-	}
-	f := &failures{}
-	t.entries[k] = f
-	return f
+// table is one of the throttle's bounded tables, an LRU cache of
+// *failures by account or address.
+type table struct {
+	lru *lru.Cache
+	max int
+	// evicted is the entry the last RemoveOldest removed.
+	evicted *evictedEntry
 }
 
-// prune forgets entries that no longer throttle nor count; if that is not
-// enough, arbitrary entries go, so that memory stays bounded whatever
-// names and addresses clients send.
-func (t *throttle) prune(now time.Time) {
-	for k, f := range t.entries {
-		if now.After(f.until) && now.Sub(f.last) > t.policy.ResetAfter {
-			delete(t.entries, k)
-		}
+type evictedEntry struct {
+	key string
+	f   *failures
+}
+
+func newTable(size int) *table {
+	t := &table{max: size}
+	t.lru = lru.NewWithEvictionFunc(size, func(k lru.Key, v any) {
+		t.evicted = &evictedEntry{key: k.(string), f: v.(*failures)}
+	})
+	return t
+}
+
+func (t *table) get(key string) *failures {
+	if v, ok := t.lru.Get(key); ok {
+		return v.(*failures)
 	}
-	for k := range t.entries {
-		if len(t.entries) < t.policy.MaxEntries {
+	return nil
+}
+
+// entry returns key's failures, adding a new entry if needed. A full
+// table first drops its least recently used entry that is not locked:
+// locked entries met on the way get a second chance (they become the most
+// recently used) unless every entry is locked.
+func (t *table) entry(key string, now time.Time) *failures {
+	if f := t.get(key); f != nil {
+		return f
+	}
+	for i := 0; t.lru.Len() >= t.max; i++ {
+		t.evicted = nil
+		t.lru.RemoveOldest()
+		e := t.evicted
+		if e == nil {
 			break
 		}
-		delete(t.entries, k)
+		if e.f.locked(now) && i < t.max {
+			t.lru.Add(e.key, e.f)
+		}
 	}
+	f := &failures{}
+	t.lru.Add(key, f)
+	return f
 }

@@ -125,7 +125,7 @@ func (m *Manager) checkClaims(ctx context.Context, r client.Reader, c *claims, p
 		if c.ExpiresAt == nil {
 			return fmt.Errorf("%w: session without expiry", ErrInvalidToken)
 		}
-		revoked, err := m.revoked.contains(ctx, c.ID)
+		revoked, err := m.revoked.contains(ctx, c.ID, c.Kind, c.Subject, c.issuedAt())
 		if err != nil {
 			return err
 		}
@@ -229,7 +229,9 @@ func (m *Manager) Login(ctx context.Context, username, password, clientAddr stri
 func (m *Manager) SessionDuration() time.Duration { return m.sessionTTL }
 
 // Logout revokes a session (local or SSO) until its expiry. API and
-// Project tokens are revoked with RevokeToken and RevokeProjectToken.
+// Project tokens are revoked with RevokeToken and RevokeProjectToken. An
+// error means the session was not revoked and still works (it wraps
+// ErrRevocationFull when the revocation list has no room left).
 func (m *Manager) Logout(ctx context.Context, p *Principal) error {
 	if p == nil || (p.Kind != KindSession && p.Kind != KindSSO) {
 		return fmt.Errorf("logout: not a session: %w", ErrInvalidArgument)
@@ -238,7 +240,7 @@ func (m *Manager) Logout(ctx context.Context, p *Principal) error {
 	if exp.IsZero() {
 		exp = m.now().Add(m.sessionTTL)
 	}
-	return m.revoked.add(ctx, p.TokenID, exp)
+	return m.revoked.add(ctx, p.TokenID, p.Kind, p.Subject, exp)
 }
 
 // GenerateToken issues an API token for an account with the apiKey

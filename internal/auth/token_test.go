@@ -267,7 +267,7 @@ func TestAuthenticateAccepts(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids, err := m.revoked.read(ctx)
-	if err != nil || len(ids) != 1 {
+	if err != nil || len(ids.tokens) != 1 {
 		t.Errorf("revocation list after cleanup = %v, %v; want one entry", ids, err)
 	}
 }

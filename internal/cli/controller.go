@@ -30,6 +30,7 @@ type controllerFlags struct {
 	// listen and insecureCookies serve the API (soll run only).
 	listen          string
 	insecureCookies bool
+	trustedProxies  []string
 	serveAPI        bool
 	noController    bool
 }
@@ -78,10 +79,14 @@ func (f *controllerFlags) run(cmd *cobra.Command) error {
 		NoController:       f.noController,
 	}
 	if f.serveAPI {
+		trusted, err := serve.ParseTrustedProxies(f.trustedProxies)
+		if err != nil {
+			return fmt.Errorf("--trusted-proxies: %w; give addresses or CIDR ranges, such as 10.0.0.0/8", err)
+		}
 		opts.Extend = func(mgr ctrl.Manager) error {
 			return serve.Add(cmd.Context(), mgr, serve.Options{
 				Addr: f.listen, Namespace: f.kube.namespace, Version: version.Version,
-				InsecureCookies: f.insecureCookies, Log: log,
+				InsecureCookies: f.insecureCookies, TrustedProxies: trusted, Log: log,
 			})
 		}
 	}
@@ -119,6 +124,7 @@ func newServerCommand() *cobra.Command {
 func (f *controllerFlags) registerServe(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.listen, "listen", ":8080", "address of the API server (/api/v1, /api/webhook, /auth)")
 	cmd.Flags().BoolVar(&f.insecureCookies, "insecure-cookies", false, "send session cookies without the Secure flag (plain-HTTP local use only)")
+	cmd.Flags().StringSliceVar(&f.trustedProxies, "trusted-proxies", nil, "reverse proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For header names the client, for login throttling and the logs; the header of any other peer is ignored")
 }
 
 func newRunCommand() *cobra.Command {

@@ -6,13 +6,16 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -56,6 +59,16 @@ type Options struct {
 	// InsecureCookies drops the Secure flag of cookies, for plain-HTTP
 	// local use only.
 	InsecureCookies bool
+	// TrustedProxies are the reverse proxies (addresses or CIDR ranges)
+	// whose X-Forwarded-For header names the client: the client address
+	// of a request from one of them, for login throttling and the logs,
+	// is the last address of the header that is not a trusted proxy. The
+	// header of any other peer is ignored. None by default.
+	TrustedProxies []netip.Prefix
+	// BodyTimeout bounds the time a client may take to send a request
+	// body, from the end of its headers; a client still sending when it
+	// passes is cut off. Zero means server.DefaultRequestTimeout.
+	BodyTimeout time.Duration
 	// Log is the logger; nil means slog.Default().
 	Log *slog.Logger
 	// Ready, when set, is called with the bound address once the listener
@@ -83,6 +96,14 @@ func Add(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 }
 
 func newHandler(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, opts Options) (http.Handler, error) {
+	mux, err := newMux(ctx, mgr, kc, opts)
+	if err != nil {
+		return nil, err
+	}
+	return withBodyDeadline(withClientAddress(mux, opts.TrustedProxies), cmp.Or(opts.BodyTimeout, server.DefaultRequestTimeout)), nil
+}
+
+func newMux(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, opts Options) (*http.ServeMux, error) {
 	c := mgr.GetClient()
 	am, err := auth.New(ctx, auth.Options{Client: c, APIReader: mgr.GetAPIReader(), Namespace: opts.Namespace, InsecureCookies: opts.InsecureCookies, Logger: opts.Log})
 	if err != nil {
@@ -116,7 +137,7 @@ func newHandler(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, 
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
-	sessions := &sessionHandler{m: am, api: api}
+	sessions := &sessionHandler{m: am, api: api, log: opts.Log}
 	mux.Handle("POST /api/v1/session", sessions)
 	mux.Handle("DELETE /api/v1/session", sessions)
 	mux.Handle(webhook.Path, wh)
@@ -145,7 +166,9 @@ func listen(ctx context.Context, h http.Handler, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", opts.Addr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// No ReadTimeout: it would end the event streams. Bodies have a
+	// deadline of their own (withBodyDeadline).
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	if opts.Ready != nil {
 		opts.Ready(l.Addr().String())
 	}
@@ -238,9 +261,15 @@ func (a authorizer) Allowed(p *server.Principal, resource, action, object string
 // {"username", "password"}; the token comes back in the body and as the
 // session cookie) and out (DELETE, revoking the presented token). Both
 // go to the API's audit log, failures too.
+//
+// A login must say Content-Type: application/json: a cross-site form can
+// post text/plain without a preflight, which would log a victim's browser
+// in as the attacker (login CSRF); a JSON content type needs a preflight,
+// which soll does not grant.
 type sessionHandler struct {
 	m   *auth.Manager
 	api *server.Server
+	log *slog.Logger
 }
 
 func (s *sessionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -248,13 +277,25 @@ func (s *sessionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.logout(w, r)
 		return
 	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "UnsupportedMediaType", `a login must be sent with "Content-Type: application/json"`)
+		return
+	}
 	var body struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxLoginBody))
 	if err := dec.Decode(&body); err != nil || body.Username == "" {
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "TooLarge", fmt.Sprintf("a login body must be at most %d bytes", maxLoginBody))
+			return
+		}
 		writeError(w, http.StatusBadRequest, "Invalid", `send {"username": ..., "password": ...}`)
+		return
+	}
+	if len(body.Username) > auth.MaxUsernameLength {
+		writeError(w, http.StatusBadRequest, "Invalid", fmt.Sprintf("username: at most %d bytes", auth.MaxUsernameLength))
 		return
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -264,6 +305,9 @@ func (s *sessionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	token, err := s.m.Login(r.Context(), body.Username, body.Password, host)
 	var throttled *auth.ThrottledError
 	switch {
+	case errors.Is(err, auth.ErrInvalidArgument):
+		writeError(w, http.StatusBadRequest, "Invalid", err.Error())
+		return
 	case errors.As(err, &throttled):
 		s.api.AuditSession(r, true, body.Username, "", http.StatusTooManyRequests, "Throttled")
 		w.Header().Set("Retry-After", fmt.Sprint(int(throttled.RetryAfter.Seconds())+1))
@@ -298,14 +342,26 @@ func (s *sessionHandler) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	user := apiPrincipal(p).Subject
 	if err := s.m.Logout(r.Context(), p); err != nil {
-		s.api.AuditSession(r, false, user, p.TokenID, http.StatusInternalServerError, "Internal")
-		writeError(w, http.StatusInternalServerError, "Internal", "logout failed")
+		// The session could not be revoked and still works: say so,
+		// rather than let the client believe it is logged out.
+		s.api.AuditSession(r, false, user, p.TokenID, http.StatusServiceUnavailable, "Unavailable")
+		msg := "logout failed: the session could not be revoked and is still valid; try again later"
+		if errors.Is(err, auth.ErrRevocationFull) {
+			msg = "logout failed: the revocation list is full, so the session is still valid until it expires; an administrator can see the server log"
+		}
+		s.log.Error("logout failed", "subject", user, "error", err.Error())
+		w.Header().Set("Retry-After", "10")
+		writeError(w, http.StatusServiceUnavailable, "Unavailable", msg)
 		return
 	}
 	s.api.AuditSession(r, false, user, p.TokenID, http.StatusNoContent, "")
 	s.m.ClearSessionCookie(w)
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// maxLoginBody bounds a login's body: a name of MaxUsernameLength bytes
+// and a password, JSON-escaped, fit with room to spare.
+const maxLoginBody = 8 << 10
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")

@@ -19,6 +19,7 @@ const (
 	DefaultMaxBodyBytes      = 1 << 20
 	DefaultRequestTimeout    = 30 * time.Second
 	DefaultHeartbeatInterval = 15 * time.Second
+	DefaultStreamRecheck     = time.Minute
 )
 
 // Options configure a Server.
@@ -73,6 +74,11 @@ type Options struct {
 	// HeartbeatInterval is the time between comments on an idle event
 	// stream; zero means 15 seconds.
 	HeartbeatInterval time.Duration
+	// StreamRecheck is how often an event stream checks its caller's
+	// credentials (expiry, logout, revocation, disabled account) and,
+	// for a single app's stream, the right to get the app again; the
+	// stream ends when they fail. Zero means one minute.
+	StreamRecheck time.Duration
 }
 
 // Server is soll's HTTP API; it is an http.Handler.
@@ -107,6 +113,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.HeartbeatInterval <= 0 {
 		opts.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if opts.StreamRecheck <= 0 {
+		opts.StreamRecheck = DefaultStreamRecheck
 	}
 	if opts.AuditRetain <= 0 {
 		opts.AuditRetain = DefaultAuditRetain

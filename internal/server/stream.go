@@ -156,7 +156,10 @@ func encodeEvent(typ string, app *sollv1.Application) (streamEvent, error) {
 // streamApps serves server-sent events of the apps p may get: first the
 // current state as ADDED events, then every change, and a comment line
 // every heartbeat interval so that proxies keep the connection open. It
-// ends when the client goes.
+// ends when the client goes, and when a periodic check (StreamRecheck)
+// finds the caller's credentials no longer valid or, on a single app's
+// stream, the right to get the app gone; the rights of the all-apps
+// stream are checked for every event.
 func (s *Server) streamApps(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	ctx := r.Context()
 	name := r.PathValue("name")
@@ -211,11 +214,18 @@ func (s *Server) streamApps(w http.ResponseWriter, r *http.Request, p *Principal
 	}
 	heartbeat := time.NewTicker(s.opts.HeartbeatInterval)
 	defer heartbeat.Stop()
+	recheck := time.NewTicker(s.opts.StreamRecheck)
+	defer recheck.Stop()
 	for {
 		var err error
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-recheck.C:
+			if why := s.recheckStream(r, name); why != "" {
+				_ = write(": %s\n\n", why)
+				return nil
+			}
 		case <-sub.lost:
 			_ = write(": too far behind; reconnect for a fresh snapshot\n\n")
 			return nil
@@ -228,4 +238,28 @@ func (s *Server) streamApps(w http.ResponseWriter, r *http.Request, p *Principal
 			return nil // the client went
 		}
 	}
+}
+
+// recheckStream authenticates a stream's request again and, for a single
+// app's stream, checks the right to get the app; it says why the stream
+// must end, or "".
+func (s *Server) recheckStream(r *http.Request, name string) string {
+	p, err := s.opts.Auth.Authenticate(r)
+	if err != nil || p == nil {
+		s.log.Info("event stream ended: credentials no longer valid", "path", r.URL.Path, "error", err)
+		return "credentials no longer valid; log in again"
+	}
+	if name == "" {
+		return ""
+	}
+	app := &sollv1.Application{}
+	if err := s.opts.Client.Get(r.Context(), s.key(name), app); err != nil {
+		// A deleted app was announced with a DELETED event; its stream
+		// goes on in case it comes back.
+		return ""
+	}
+	if !s.opts.RBAC.Allowed(p, resApplications, actGet, appObject(app)) {
+		return "permission denied: " + p.Subject + " may no longer get application " + appObject(app)
+	}
+	return ""
 }

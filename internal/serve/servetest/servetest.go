@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -24,6 +25,9 @@ type Options struct {
 	Separate bool
 	// InsecureCookies lets session cookies travel over plain HTTP.
 	InsecureCookies bool
+	// TrustedProxies and BodyTimeout are passed to serve.Options.
+	TrustedProxies []netip.Prefix
+	BodyTimeout    time.Duration
 }
 
 // Start runs soll for namespace ns until the test ends and returns the
@@ -38,7 +42,7 @@ func Start(t testing.TB, env *testenv.Env, ns string, o Options) string {
 	ready := make(chan string, 1)
 	extend := func(mgr ctrl.Manager) error {
 		return serve.Add(context.Background(), mgr, serve.Options{Addr: o.Addr, Namespace: ns, Version: "test",
-			InsecureCookies: o.InsecureCookies, Log: quiet, Ready: func(a string) { ready <- a }})
+			InsecureCookies: o.InsecureCookies, TrustedProxies: o.TrustedProxies, BodyTimeout: o.BodyTimeout, Log: quiet, Ready: func(a string) { ready <- a }})
 	}
 	managers := []controller.Options{{Namespace: ns, CacheDir: t.TempDir(), Log: quiet, RefreshInterval: time.Hour, Extend: extend}}
 	if o.Separate {
