@@ -1,81 +1,75 @@
 package webhook
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 )
 
-// FuzzPayloads feeds arbitrary bodies to every provider's payload parser
-// and to the matcher: none may panic, and a parsed push always names a ref
-// and at least one repository URL, each without surrounding space.
-func FuzzPayloads(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil {
-		f.Fatal(err)
+// FuzzHandler sends arbitrary bodies, correctly signed for an arbitrary
+// provider and event, and checks that the Handler answers with one of its
+// documented statuses and JSON, and that every push it reports is usable.
+// The seeds are the provider samples in testdata.
+func FuzzHandler(f *testing.F) {
+	for i, s := range senders {
+		f.Add(uint8(i), "", false, readTestdata(f, s.file))
+		f.Add(uint8(i), "ping", false, []byte(`{}`))
 	}
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
+	for _, file := range []string{"gitlab-tag-push.json", "gitlab-issue.json", "github-ping.json", "bitbucket-server-ping.json"} {
+		f.Add(uint8(1), "Tag Push Hook", false, readTestdata(f, file))
 	}
-	f.Add([]byte(`{"ref":"refs/heads/main","repository":{"clone_url":" "}}`))
-	f.Add([]byte(`{"changes":[{"ref":{"id":"refs/tags/v1"}}]}`))
-	f.Add([]byte(`[]`))
-	parsers := map[string]func([]byte) ([]Push, error){
-		"github":           parseGitHubLike("github"),
-		"gitlab":           parseGitLab,
-		"bitbucket-cloud":  parseBitbucketCloud,
-		"bitbucket-server": parseBitbucketServer,
-		"generic":          parseGeneric,
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		for name, parse := range parsers {
-			pushes, err := parse(body)
-			if err != nil {
-				if pushes != nil {
-					t.Errorf("%s: pushes %v with error %v", name, pushes, err)
-				}
-				continue
-			}
-			for _, p := range pushes {
-				if p.Ref == "" || len(p.RepoURLs) == 0 {
-					t.Errorf("%s: push without a ref or URL: %+v", name, p)
-				}
-				for _, u := range p.RepoURLs {
-					if u == "" || strings.TrimSpace(u) != u {
-						t.Errorf("%s: repository URL %q is empty or padded", name, u)
-					}
-					// Matching never panics, whatever the URL.
-					Matches(p, u, p.Branch)
-					Matches(p, u, "HEAD")
-				}
-			}
-		}
-	})
-}
+	f.Add(uint8(0), "push", true, []byte("payload=%7B%22ref%22%3A%22refs%2Fheads%2Fmain%22%7D"))
+	f.Add(uint8(2), "", false, []byte(`{"repository":{"links":{"html":{"href":"https://bitbucket.org/"}}},"push":{"changes":[{"old":{"type":"tag","name":""}}]}}`))
 
-// FuzzMatches checks the repository matching on arbitrary URLs: it never
-// panics, and a URL always matches a push of itself to its branch.
-func FuzzMatches(f *testing.F) {
-	f.Add("https://github.com/acme/deploy-config.git", "main")
-	f.Add("git@github.com:acme/deploy-config.git", "refs/heads/main")
-	f.Add("ssh://git@[2001:db8::1]:2222/org/repo.git", "v1")
-	f.Add("HTTPS://GitHub.com:443/Acme/Repo/", "")
-	f.Add("%zz://::", "refs/tags/x")
-	f.Fuzz(func(t *testing.T, url, branch string) {
-		if strings.TrimSpace(url) == "" || strings.ContainsAny(branch, " \t\n") || branch == "" || strings.HasPrefix(branch, "refs/") {
+	allowed := map[int]bool{
+		http.StatusOK: true, http.StatusAccepted: true, http.StatusBadRequest: true,
+		http.StatusRequestEntityTooLarge: true,
+	}
+	f.Fuzz(func(t *testing.T, which uint8, event string, form bool, body []byte) {
+		s := senders[int(which)%len(senders)]
+		headers := map[string]string{}
+		for k, v := range s.push {
+			headers[k] = v
+			if event != "" && k != "X-Hook-UUID" && k != "X-Request-UUID" && k != "X-Request-Id" && k != "X-Attempt-Number" {
+				headers[k] = event
+			}
+		}
+		cfg := testConfig
+		cfg.MaxBodyBytes = 64 << 10
+		r := s.newRequest(headers, body, s.secret(cfg))
+		if form {
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		rec := &recorder{}
+		w := httptest.NewRecorder()
+		(&Handler{Config: cfg, OnPush: rec.onPush, Log: quiet}).ServeHTTP(w, r)
+
+		if !allowed[w.Code] {
+			t.Fatalf("status %d %s", w.Code, w.Body)
+		}
+		var answer map[string]any
+		if err := json.Unmarshal(w.Body.Bytes(), &answer); err != nil {
+			t.Fatalf("answer %q is not JSON: %v", w.Body, err)
+		}
+		if w.Code != http.StatusOK {
+			if len(rec.pushes) != 0 {
+				t.Fatalf("status %d after OnPush was called", w.Code)
+			}
 			return
 		}
-		p, err := newPush("generic", "refs/heads/"+branch, "", "", url)
-		if err != nil {
-			return
+		if answer["matched"] != float64(len(rec.pushes)) || len(rec.pushes) > maxChanges {
+			t.Fatalf("answer %v for %d pushes", answer, len(rec.pushes))
 		}
-		if repoKey(url) != "" && !Matches(p, url, branch) {
-			t.Errorf("a push of %q to %q does not match the same URL and branch (key %q)", url, branch, repoKey(url))
+		for _, p := range rec.pushes {
+			if p.Ref == "" || len(p.RepoURLs) == 0 || p.Provider != s.name {
+				t.Fatalf("unusable push %+v", p)
+			}
+			for _, u := range p.RepoURLs {
+				if repoKey(u) != "" && !Matches(p, u, p.Ref) {
+					t.Fatalf("push %+v does not match its own URL %q and ref", p, u)
+				}
+			}
 		}
 	})
 }
