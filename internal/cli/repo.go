@@ -156,8 +156,8 @@ func serverAdvice(err error) error {
 
 func (r *repoCmd) addCommand() *cobra.Command {
 	var f repoCredFlags
-	var name, output, testURL string
-	var upsert, template, skipTest bool
+	var name, output, testURL, proj string
+	var upsert, template, skipTest, shared bool
 	cmd := &cobra.Command{
 		Use:   "add URL",
 		Short: "Test and save the credentials of a repository (or, with --template, of every repository under a URL)",
@@ -165,13 +165,17 @@ func (r *repoCmd) addCommand() *cobra.Command {
 			"as soll repo test does: when the test fails, nothing is saved and the command exits 1 with the reason; " +
 			"--skip-test saves without a test (for a repository soll's server cannot reach yet, say).\n\n" +
 			"A template (--template) has no one repository to test: it is saved untested, unless --test-url names a repository " +
-			"under it to test the credentials with.",
+			"under it to test the credentials with.\n\n" +
+			"--project P saves credentials that only the applications of Project P use; each Project can have its own credentials " +
+			"for the same URL. Without --project, the credentials serve the applications of the default Project, and, with --shared, " +
+			"those of every Project.",
 		Example: "  echo \"$TOKEN\" | soll repo add https://git.example.com/team/apps.git --username ci --password-stdin\n" +
 			"  soll repo add git@git.example.com:team/apps.git --ssh-private-key-path ~/.ssh/deploy_key \\\n" +
 			"      --ssh-known-hosts-path known_hosts\n" +
 			"  soll repo add oci://registry.example.com/charts --username robot --password-stdin < token\n" +
 			"  soll repo add https://git.example.com/team/ --template --test-url https://git.example.com/team/apps.git \\\n" +
-			"      --username ci --password-stdin < token",
+			"      --username ci --password-stdin < token\n" +
+			"  soll repo add https://git.example.com/team-a/ --template --project team-a --username ci --password-stdin < token",
 		Args: exactlyArgs("URL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
@@ -187,6 +191,8 @@ func (r *repoCmd) addCommand() *cobra.Command {
 				return fmt.Errorf("--test-url is for --template: the credentials of %s are tested with %s itself", args[0], args[0])
 			case testURL != "" && !controller.CredentialsTemplateMatches(args[0], testURL):
 				return fmt.Errorf("--test-url %s is not under %s: give the URL of a repository the template serves", testURL, args[0])
+			case proj != "" && shared:
+				return fmt.Errorf("--project %s saves credentials for that Project only, and --shared for every Project: give one of them", proj)
 			}
 			c, err := r.client(cmd)
 			if err != nil {
@@ -196,7 +202,7 @@ func (r *repoCmd) addCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req.Name = name
+			req.Name, req.Project, req.Shared = name, proj, shared
 			if template {
 				req.Type = controller.SecretTypeRepoCreds
 			}
@@ -213,7 +219,7 @@ func (r *repoCmd) addCommand() *cobra.Command {
 			return view{
 				value: repo,
 				table: func(w io.Writer, _ bool) error {
-					saved := fmt.Sprintf("credentials of %s (%s) saved in Secret %s", repo.URL, credentialsText(repo), repo.Name)
+					saved := fmt.Sprintf("credentials of %s (%s)%s saved in Secret %s", repo.URL, credentialsText(repo), scopeText(repo), repo.Name)
 					switch {
 					case tested != "":
 						_, err = fmt.Fprintf(w, "%s\n%s\n", tested, saved)
@@ -235,6 +241,8 @@ func (r *repoCmd) addCommand() *cobra.Command {
 	fl.BoolVar(&template, "template", false, "save a credential template for every repository whose URL starts with URL")
 	fl.BoolVar(&skipTest, "skip-test", false, "save the credentials without testing them first")
 	fl.StringVar(&testURL, "test-url", "", "with --template: test the credentials with this repository under URL before saving them")
+	fl.StringVar(&proj, "project", "", "save the credentials for the applications of this Project only (default: those of the default Project)")
+	fl.BoolVar(&shared, "shared", false, "without --project: let the applications of every Project use the credentials")
 	addOutputFlag(cmd, &output)
 	return cmd
 }
@@ -271,6 +279,30 @@ func credentialsText(r *server.Repository) string {
 	return strings.Join(kinds, ", ")
 }
 
+// projectText says which Projects' applications may use a repository's
+// credentials.
+func projectText(r *server.Repository) string {
+	switch {
+	case r.Project != "":
+		return r.Project
+	case r.Shared:
+		return "(all, shared)"
+	}
+	return project.DefaultName
+}
+
+// scopeText is " for project P" or " for every project" for credentials
+// that do not only serve the default Project.
+func scopeText(r *server.Repository) string {
+	switch {
+	case r.Project != "":
+		return " for project " + r.Project
+	case r.Shared:
+		return " for every project"
+	}
+	return ""
+}
+
 func (r *repoCmd) listCommand() *cobra.Command {
 	return r.viewCommand(&cobra.Command{
 		Use:     "list",
@@ -285,9 +317,9 @@ func (r *repoCmd) listCommand() *cobra.Command {
 			none:  "no repository credentials on soll at " + c.Server() + " (or none you may see): add some with soll repo add URL",
 			table: func(w io.Writer, wide bool) error {
 				t := newTable(w, "", wide)
-				t.row([]string{"NAME", "TYPE", "URL", "CREDENTIALS"})
+				t.row([]string{"NAME", "TYPE", "URL", "PROJECT", "CREDENTIALS"})
 				for i := range repos {
-					t.row([]string{repos[i].Name, repos[i].Type, repos[i].URL, credentialsText(&repos[i])})
+					t.row([]string{repos[i].Name, repos[i].Type, repos[i].URL, projectText(&repos[i]), credentialsText(&repos[i])})
 				}
 				return t.flush()
 			},
