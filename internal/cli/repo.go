@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -348,13 +349,15 @@ func (r *repoCmd) nameCommand(cmd *cobra.Command) *cobra.Command {
 
 // find returns the saved repository arg names: a Secret by name, or by
 // URL the Secret of that repository, else the credential template that
-// serves it (the one with the longest URL).
+// serves it (the one with the longest URL). A URL that several Secrets
+// serve alike (the credentials of several Projects) is an error that
+// names them: the command then takes one by name.
 func (r *repoCmd) find(cmd *cobra.Command, c *apiclient.Client, arg string) (*server.Repository, error) {
 	repos, err := c.Repositories(cmd.Context())
 	if err != nil {
 		return nil, kindRepository.err(c, "list", "", err)
 	}
-	var template *server.Repository
+	var exact, templates []*server.Repository
 	for i := range repos {
 		repo := &repos[i]
 		switch {
@@ -362,19 +365,41 @@ func (r *repoCmd) find(cmd *cobra.Command, c *apiclient.Client, arg string) (*se
 			return repo, nil
 		case !isRepoURL(arg):
 		case repo.Type == controller.SecretTypeRepository && project.NormalizeRepoURL(repo.URL) == project.NormalizeRepoURL(arg):
-			return repo, nil
-		case repo.Type == controller.SecretTypeRepoCreds && controller.CredentialsTemplateMatches(repo.URL, arg) &&
-			(template == nil || len(repo.URL) > len(template.URL)):
-			template = repo
+			exact = append(exact, repo)
+		case repo.Type == controller.SecretTypeRepoCreds && controller.CredentialsTemplateMatches(repo.URL, arg):
+			templates = append(templates, repo)
 		}
 	}
-	if template != nil {
-		return template, nil
+	// The templates with the longest URL serve arg.
+	longest := 0
+	for _, repo := range templates {
+		longest = max(longest, len(project.NormalizeRepoURL(repo.URL)))
 	}
-	if isRepoURL(arg) {
+	templates = slices.DeleteFunc(templates, func(repo *server.Repository) bool { return len(project.NormalizeRepoURL(repo.URL)) < longest })
+	candidates := exact
+	if len(candidates) == 0 {
+		candidates = templates
+	}
+	switch {
+	case len(candidates) == 0 && isRepoURL(arg):
 		return nil, fmt.Errorf("no saved credentials serve %s on soll at %s: list them with soll repo list, or save some with soll repo add %s", arg, c.Server(), arg)
+	case len(candidates) == 0:
+		return nil, fmt.Errorf("repository %s not found on soll at %s: list them with soll repo list", arg, c.Server())
+	case len(candidates) > 1:
+		var names []string
+		for _, repo := range candidates {
+			scope := "default project"
+			switch {
+			case repo.Project != "":
+				scope = "project " + repo.Project
+			case repo.Shared:
+				scope = "shared"
+			}
+			names = append(names, fmt.Sprintf("%s (%s)", repo.Name, scope))
+		}
+		return nil, fmt.Errorf("several saved credentials serve %s: %s; give the name of one", arg, strings.Join(names, ", "))
 	}
-	return nil, fmt.Errorf("repository %s not found on soll at %s: list them with soll repo list", arg, c.Server())
+	return candidates[0], nil
 }
 
 func (r *repoCmd) removeCommand() *cobra.Command {

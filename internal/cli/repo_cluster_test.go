@@ -120,6 +120,11 @@ func TestRepoCommands(t *testing.T) {
 	wantContains(t, "repo add --shared", run(password, "repo", "add", url, "--shared", "--skip-test", "--username", "git-user", "--password-stdin").out,
 		"credentials of "+url+" (username git-user and password) for every project saved in Secret repo-")
 	wantContains(t, "repo list with projects", run("", "repo", "list").out, "PROJECT", "team-x", "(all, shared)")
+	// Two Secrets serve the URL now: commands by URL ask for a name.
+	for _, cmd := range []string{"test", "rm"} {
+		wantError(t, run("", "repo", cmd, url).err, "several saved credentials serve "+url+": repo-")
+		wantError(t, run("", "repo", cmd, url).err, "(project team-x)")
+	}
 
 	for _, p := range printed {
 		for _, secret := range []string{password, wrong} {

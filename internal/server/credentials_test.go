@@ -56,6 +56,10 @@ func TestRepositoryProjects(t *testing.T) {
 	status, body = h.do(http.MethodPost, "/api/v1/repositories", "admin-token", map[string]any{"url": repo, "project": "team-a", "shared": true, "bearerToken": "t"})
 	h.wantError(status, body, http.StatusBadRequest, "Invalid", "shared")
 
+	// A saved Secret is tested with its own URL only, never sent elsewhere.
+	status, body = h.do(http.MethodPost, "/api/v1/repositories/"+a.Name+"/test", "admin-token", map[string]any{"url": "https://attacker.example.net/x.git"})
+	h.wantError(status, body, http.StatusBadRequest, "Invalid", "url")
+
 	var list struct{ Items []Repository }
 	h.must(http.MethodGet, "/api/v1/repositories", nil, http.StatusOK, &list)
 	projects := map[string]bool{}
