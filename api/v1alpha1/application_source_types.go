@@ -54,10 +54,16 @@ type ApplicationSource struct {
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_-]+$`
 	Ref string `json:"ref,omitempty"`
 
-	// CredentialsRef names a Secret in soll's namespace with the credentials
-	// for repoURL (keys "username" and "password", or "sshPrivateKey", or
-	// "bearerToken"). Empty means soll looks up credentials registered for
-	// the repository, and otherwise fetches anonymously.
+	// CredentialsRef names a repository Secret in soll's namespace with the
+	// credentials for repoURL (keys "username" and "password", or
+	// "sshPrivateKey", or "bearerToken"). The Secret must be labelled
+	// soll.dev/secret-type=repository (its "url" is repoURL) or repo-creds
+	// (its "url" is a prefix of repoURL), and serve the Application's
+	// Project: its "project" key names that Project, or it names none and
+	// the Application is of the default Project or the Secret is labelled
+	// soll.dev/shared=true. Any other Secret is refused. Empty means soll
+	// looks up credentials registered for the repository and the Project,
+	// and otherwise fetches anonymously.
 	// +optional
 	CredentialsRef *LocalSecretReference `json:"credentialsRef,omitempty"`
 

@@ -29,7 +29,7 @@ func (f *createFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.repo, "repo", "", "URL of the Git repository (required)")
 	fl.StringVar(&f.path, "path", "", `directory in the repository to deploy, relative to its root ("." for the root; required)`)
 	fl.StringVar(&f.revision, "revision", "", "branch, tag or commit to deploy (default: HEAD, the default branch)")
-	fl.StringVar(&f.credentials, "credentials", "", "Secret in soll's namespace with the repository credentials")
+	fl.StringVar(&f.credentials, "credentials", "", "repository Secret (soll repo list) with the credentials for --repo, saved for its URL and the app's project")
 	fl.StringVar(&f.destServer, "dest-server", inClusterServer, "API server URL of the cluster to deploy to")
 	fl.StringVar(&f.destNamespace, "dest-namespace", "", "namespace to deploy namespaced objects without a namespace to")
 	fl.StringVar(&f.project, "project", "default", "Project the Application belongs to")

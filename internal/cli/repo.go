@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -156,8 +157,8 @@ func serverAdvice(err error) error {
 
 func (r *repoCmd) addCommand() *cobra.Command {
 	var f repoCredFlags
-	var name, output, testURL string
-	var upsert, template, skipTest bool
+	var name, output, testURL, proj string
+	var upsert, template, skipTest, shared bool
 	cmd := &cobra.Command{
 		Use:   "add URL",
 		Short: "Test and save the credentials of a repository (or, with --template, of every repository under a URL)",
@@ -165,13 +166,17 @@ func (r *repoCmd) addCommand() *cobra.Command {
 			"as soll repo test does: when the test fails, nothing is saved and the command exits 1 with the reason; " +
 			"--skip-test saves without a test (for a repository soll's server cannot reach yet, say).\n\n" +
 			"A template (--template) has no one repository to test: it is saved untested, unless --test-url names a repository " +
-			"under it to test the credentials with.",
+			"under it to test the credentials with.\n\n" +
+			"--project P saves credentials that only the applications of Project P use; each Project can have its own credentials " +
+			"for the same URL. Without --project, the credentials serve the applications of the default Project, and, with --shared, " +
+			"those of every Project.",
 		Example: "  echo \"$TOKEN\" | soll repo add https://git.example.com/team/apps.git --username ci --password-stdin\n" +
 			"  soll repo add git@git.example.com:team/apps.git --ssh-private-key-path ~/.ssh/deploy_key \\\n" +
 			"      --ssh-known-hosts-path known_hosts\n" +
 			"  soll repo add oci://registry.example.com/charts --username robot --password-stdin < token\n" +
 			"  soll repo add https://git.example.com/team/ --template --test-url https://git.example.com/team/apps.git \\\n" +
-			"      --username ci --password-stdin < token",
+			"      --username ci --password-stdin < token\n" +
+			"  soll repo add https://git.example.com/team-a/ --template --project team-a --username ci --password-stdin < token",
 		Args: exactlyArgs("URL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
@@ -187,6 +192,8 @@ func (r *repoCmd) addCommand() *cobra.Command {
 				return fmt.Errorf("--test-url is for --template: the credentials of %s are tested with %s itself", args[0], args[0])
 			case testURL != "" && !controller.CredentialsTemplateMatches(args[0], testURL):
 				return fmt.Errorf("--test-url %s is not under %s: give the URL of a repository the template serves", testURL, args[0])
+			case proj != "" && shared:
+				return fmt.Errorf("--project %s saves credentials for that Project only, and --shared for every Project: give one of them", proj)
 			}
 			c, err := r.client(cmd)
 			if err != nil {
@@ -196,7 +203,7 @@ func (r *repoCmd) addCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req.Name = name
+			req.Name, req.Project, req.Shared = name, proj, shared
 			if template {
 				req.Type = controller.SecretTypeRepoCreds
 			}
@@ -213,7 +220,7 @@ func (r *repoCmd) addCommand() *cobra.Command {
 			return view{
 				value: repo,
 				table: func(w io.Writer, _ bool) error {
-					saved := fmt.Sprintf("credentials of %s (%s) saved in Secret %s", repo.URL, credentialsText(repo), repo.Name)
+					saved := fmt.Sprintf("credentials of %s (%s)%s saved in Secret %s", repo.URL, credentialsText(repo), scopeText(repo), repo.Name)
 					switch {
 					case tested != "":
 						_, err = fmt.Fprintf(w, "%s\n%s\n", tested, saved)
@@ -235,6 +242,8 @@ func (r *repoCmd) addCommand() *cobra.Command {
 	fl.BoolVar(&template, "template", false, "save a credential template for every repository whose URL starts with URL")
 	fl.BoolVar(&skipTest, "skip-test", false, "save the credentials without testing them first")
 	fl.StringVar(&testURL, "test-url", "", "with --template: test the credentials with this repository under URL before saving them")
+	fl.StringVar(&proj, "project", "", "save the credentials for the applications of this Project only (default: those of the default Project)")
+	fl.BoolVar(&shared, "shared", false, "without --project: let the applications of every Project use the credentials")
 	addOutputFlag(cmd, &output)
 	return cmd
 }
@@ -271,6 +280,30 @@ func credentialsText(r *server.Repository) string {
 	return strings.Join(kinds, ", ")
 }
 
+// projectText says which Projects' applications may use a repository's
+// credentials.
+func projectText(r *server.Repository) string {
+	switch {
+	case r.Project != "":
+		return r.Project
+	case r.Shared:
+		return "(all, shared)"
+	}
+	return project.DefaultName
+}
+
+// scopeText is " for project P" or " for every project" for credentials
+// that do not only serve the default Project.
+func scopeText(r *server.Repository) string {
+	switch {
+	case r.Project != "":
+		return " for project " + r.Project
+	case r.Shared:
+		return " for every project"
+	}
+	return ""
+}
+
 func (r *repoCmd) listCommand() *cobra.Command {
 	return r.viewCommand(&cobra.Command{
 		Use:     "list",
@@ -285,9 +318,9 @@ func (r *repoCmd) listCommand() *cobra.Command {
 			none:  "no repository credentials on soll at " + c.Server() + " (or none you may see): add some with soll repo add URL",
 			table: func(w io.Writer, wide bool) error {
 				t := newTable(w, "", wide)
-				t.row([]string{"NAME", "TYPE", "URL", "CREDENTIALS"})
+				t.row([]string{"NAME", "TYPE", "URL", "PROJECT", "CREDENTIALS"})
 				for i := range repos {
-					t.row([]string{repos[i].Name, repos[i].Type, repos[i].URL, credentialsText(&repos[i])})
+					t.row([]string{repos[i].Name, repos[i].Type, repos[i].URL, projectText(&repos[i]), credentialsText(&repos[i])})
 				}
 				return t.flush()
 			},
@@ -316,13 +349,15 @@ func (r *repoCmd) nameCommand(cmd *cobra.Command) *cobra.Command {
 
 // find returns the saved repository arg names: a Secret by name, or by
 // URL the Secret of that repository, else the credential template that
-// serves it (the one with the longest URL).
+// serves it (the one with the longest URL). A URL that several Secrets
+// serve alike (the credentials of several Projects) is an error that
+// names them: the command then takes one by name.
 func (r *repoCmd) find(cmd *cobra.Command, c *apiclient.Client, arg string) (*server.Repository, error) {
 	repos, err := c.Repositories(cmd.Context())
 	if err != nil {
 		return nil, kindRepository.err(c, "list", "", err)
 	}
-	var template *server.Repository
+	var exact, templates []*server.Repository
 	for i := range repos {
 		repo := &repos[i]
 		switch {
@@ -330,19 +365,41 @@ func (r *repoCmd) find(cmd *cobra.Command, c *apiclient.Client, arg string) (*se
 			return repo, nil
 		case !isRepoURL(arg):
 		case repo.Type == controller.SecretTypeRepository && project.NormalizeRepoURL(repo.URL) == project.NormalizeRepoURL(arg):
-			return repo, nil
-		case repo.Type == controller.SecretTypeRepoCreds && controller.CredentialsTemplateMatches(repo.URL, arg) &&
-			(template == nil || len(repo.URL) > len(template.URL)):
-			template = repo
+			exact = append(exact, repo)
+		case repo.Type == controller.SecretTypeRepoCreds && controller.CredentialsTemplateMatches(repo.URL, arg):
+			templates = append(templates, repo)
 		}
 	}
-	if template != nil {
-		return template, nil
+	// The templates with the longest URL serve arg.
+	longest := 0
+	for _, repo := range templates {
+		longest = max(longest, len(project.NormalizeRepoURL(repo.URL)))
 	}
-	if isRepoURL(arg) {
+	templates = slices.DeleteFunc(templates, func(repo *server.Repository) bool { return len(project.NormalizeRepoURL(repo.URL)) < longest })
+	candidates := exact
+	if len(candidates) == 0 {
+		candidates = templates
+	}
+	switch {
+	case len(candidates) == 0 && isRepoURL(arg):
 		return nil, fmt.Errorf("no saved credentials serve %s on soll at %s: list them with soll repo list, or save some with soll repo add %s", arg, c.Server(), arg)
+	case len(candidates) == 0:
+		return nil, fmt.Errorf("repository %s not found on soll at %s: list them with soll repo list", arg, c.Server())
+	case len(candidates) > 1:
+		var names []string
+		for _, repo := range candidates {
+			scope := "default project"
+			switch {
+			case repo.Project != "":
+				scope = "project " + repo.Project
+			case repo.Shared:
+				scope = "shared"
+			}
+			names = append(names, fmt.Sprintf("%s (%s)", repo.Name, scope))
+		}
+		return nil, fmt.Errorf("several saved credentials serve %s: %s; give the name of one", arg, strings.Join(names, ", "))
 	}
-	return nil, fmt.Errorf("repository %s not found on soll at %s: list them with soll repo list", arg, c.Server())
+	return candidates[0], nil
 }
 
 func (r *repoCmd) removeCommand() *cobra.Command {

@@ -109,6 +109,23 @@ func TestRepoCommands(t *testing.T) {
 	wantError(t, run(password, "repo", "add", git.URL, "--template", "--test-url", url, "--skip-test", "--username", "git-user", "--password-stdin").err,
 		"give one of them")
 
+	// Credentials for one Project, which must exist; not shared as well.
+	wantError(t, run(password, "repo", "add", url, "--project", "team-x", "--username", "git-user", "--password-stdin").err,
+		"Project team-x does not exist")
+	wantError(t, run(password, "repo", "add", url, "--project", "team-x", "--shared", "--username", "git-user", "--password-stdin").err,
+		"--project team-x saves credentials for that Project only, and --shared for every Project: give one of them")
+	run("", "proj", "create", "team-x", "--source", "*", "--dest", "*,*")
+	wantContains(t, "repo add --project", run(password, "repo", "add", url, "--project", "team-x", "--username", "git-user", "--password-stdin").out,
+		"credentials of "+url+" (username git-user and password) for project team-x saved in Secret repo-")
+	wantContains(t, "repo add --shared", run(password, "repo", "add", url, "--shared", "--skip-test", "--username", "git-user", "--password-stdin").out,
+		"credentials of "+url+" (username git-user and password) for every project saved in Secret repo-")
+	wantContains(t, "repo list with projects", run("", "repo", "list").out, "PROJECT", "team-x", "(all, shared)")
+	// Two Secrets serve the URL now: commands by URL ask for a name.
+	for _, cmd := range []string{"test", "rm"} {
+		wantError(t, run("", "repo", cmd, url).err, "several saved credentials serve "+url+": repo-")
+		wantError(t, run("", "repo", cmd, url).err, "(project team-x)")
+	}
+
 	for _, p := range printed {
 		for _, secret := range []string{password, wrong} {
 			if strings.Contains(p, secret) {

@@ -1,11 +1,13 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
@@ -18,7 +20,10 @@ import (
 // one repository named by its "url" key; SecretTypeRepoCreds makes it a
 // template for every repository whose URL starts with "url". An exact
 // repository Secret wins over templates, and the longest matching prefix
-// wins among templates. An Application's credentialsRef wins over both.
+// wins among templates. An Application's credentialsRef wins over both; it
+// must name one of these Secrets, saved for the source's repository (see
+// CheckCredentialsRef). Only Secrets that serve the Application's Project
+// are ever used (see SecretProjectKey).
 const (
 	SecretTypeLabel      = "soll.dev/secret-type"
 	SecretTypeRepository = "repository"
@@ -34,21 +39,45 @@ const (
 	KnownHostsKey       = "ssh_known_hosts"
 )
 
+// Repository credentials belong to Projects. A Secret whose data key
+// SecretProjectKey names a Project serves the Applications of that Project
+// only. A Secret that names no Project serves the Applications of the
+// default Project, and those of every Project when it is labelled
+// SharedLabel="true" (shared credentials, which only someone who may write
+// Secrets in soll's namespace or save credentials through the API can
+// mark). A Secret that names a Project is never shared, whatever its
+// labels. Unscoped Secrets keep serving the default Project, as they did
+// before Projects scoped credentials.
+const (
+	SecretProjectKey = "project"
+	SharedLabel      = "soll.dev/shared"
+)
+
 // credentials returns the credentials for src of app, found as described at
-// SecretTypeLabel. Values never leave this function except inside the
-// returned Credentials, whose String form is redacted.
+// SecretTypeLabel among the Secrets that serve app's Project. A
+// credentialsRef is honoured only when it names a repository Secret of
+// that Project (or a shared one) saved for src.RepoURL: a Secret is never
+// sent to a repository it was not saved for. Values never leave this
+// function except inside the returned Credentials, whose String form is
+// redacted.
 func (r *Reconciler) credentials(ctx context.Context, app *sollv1.Application, src *sollv1.ApplicationSource, path string) (source.Credentials, error) {
 	ns := app.Namespace
 	var data map[string][]byte
 	if src.CredentialsRef != nil {
 		var s corev1.Secret
 		key := client.ObjectKey{Namespace: ns, Name: src.CredentialsRef.Name}
-		if err := r.Client.Get(ctx, key, &s); err != nil {
+		found := &s
+		if err := r.Client.Get(ctx, key, &s); apierrors.IsNotFound(err) {
+			found = nil
+		} else if err != nil {
 			return source.Credentials{}, fmt.Errorf("%s.credentialsRef: read Secret %s: %w", path, key, err)
+		}
+		if err := CheckCredentialsRef(found, src.CredentialsRef.Name, app.Spec.Project, src.RepoURL, path+".credentialsRef"); err != nil {
+			return source.Credentials{}, err
 		}
 		data = s.Data
 	} else {
-		s, err := r.matchCredentials(ctx, ns, src.RepoURL)
+		s, err := r.matchCredentials(ctx, ns, app.Spec.Project, src.RepoURL)
 		if err != nil {
 			return source.Credentials{}, err
 		}
@@ -57,6 +86,80 @@ func (r *Reconciler) credentials(ctx context.Context, app *sollv1.Application, s
 		}
 	}
 	return RepositoryCredentials(ctx, r.Client, ns, src.RepoURL, data)
+}
+
+// IsRepositorySecret reports whether s is labelled as repository
+// credentials (SecretTypeRepository or SecretTypeRepoCreds); no other
+// Secret of soll's namespace is ever used as credentials.
+func IsRepositorySecret(s *corev1.Secret) bool {
+	typ := s.Labels[SecretTypeLabel]
+	return typ == SecretTypeRepository || typ == SecretTypeRepoCreds
+}
+
+// CredentialsProject returns the Project the repository Secret s is
+// scoped to, "" when it names none.
+func CredentialsProject(s *corev1.Secret) string {
+	return strings.TrimSpace(string(s.Data[SecretProjectKey]))
+}
+
+// CredentialsServeProject reports whether the repository Secret s may
+// serve the Applications of Project proj ("" is the default Project), as
+// described at SecretProjectKey.
+func CredentialsServeProject(s *corev1.Secret, proj string) bool {
+	proj = cmp.Or(proj, project.DefaultName)
+	if p := CredentialsProject(s); p != "" {
+		return p == proj
+	}
+	return proj == project.DefaultName || s.Labels[SharedLabel] == "true"
+}
+
+// CredentialsServeURL reports whether the repository Secret s was saved
+// for repoURL: its url is repoURL for SecretTypeRepository, and a prefix of
+// it at a path boundary for SecretTypeRepoCreds, both compared normalised
+// (project.NormalizeRepoURL). Any other Secret serves no URL.
+func CredentialsServeURL(s *corev1.Secret, repoURL string) bool {
+	u := project.NormalizeRepoURL(string(s.Data["url"]))
+	want := project.NormalizeRepoURL(repoURL)
+	if u == "" || want == "" {
+		return false
+	}
+	switch s.Labels[SecretTypeLabel] {
+	case SecretTypeRepository:
+		return u == want
+	case SecretTypeRepoCreds:
+		return prefixMatch(want, u)
+	}
+	return false
+}
+
+// CheckCredentialsRef returns nil when the Secret name, which field (an
+// Application's credentialsRef) names and which is s (nil: it does not
+// exist), may give its credentials to repoURL for an Application of
+// Project proj: it is a repository Secret, it serves proj and it was saved
+// for repoURL. Otherwise the error names field and the Secret and says
+// what to do; it never shows a value of the Secret, its url included.
+// A missing Secret and one that is not a repository Secret get the same
+// error, so that credentialsRef cannot probe the other Secrets of soll's
+// namespace.
+func CheckCredentialsRef(s *corev1.Secret, name, proj, repoURL, field string) error {
+	proj = cmp.Or(proj, project.DefaultName)
+	switch {
+	case s == nil || !IsRepositorySecret(s):
+		return fmt.Errorf("%s: there is no repository Secret %s in soll's namespace (a Secret labelled %s=%s or %s): "+
+			"save the repository's credentials with soll repo add and name that Secret, or leave credentialsRef out to use the credentials saved for the repository",
+			field, name, SecretTypeLabel, SecretTypeRepository, SecretTypeRepoCreds)
+	case !CredentialsServeProject(s, proj):
+		return fmt.Errorf("%s: repository Secret %s does not serve project %s: "+
+			"name credentials saved for project %s (soll repo add --project %s), or ask an admin to share these",
+			field, name, proj, proj, proj)
+	case !CredentialsServeURL(s, repoURL) && s.Labels[SecretTypeLabel] == SecretTypeRepoCreds:
+		return fmt.Errorf("%s: repository Secret %s is a credential template for other repositories than this source's repoURL: "+
+			"name the credentials saved for this repository, or leave credentialsRef out", field, name)
+	case !CredentialsServeURL(s, repoURL):
+		return fmt.Errorf("%s: repository Secret %s holds the credentials of another repository than this source's repoURL: "+
+			"name the credentials saved for this repository, or leave credentialsRef out", field, name)
+	}
+	return nil
 }
 
 // RepositoryCredentials returns the credentials for repoURL held in the
@@ -84,34 +187,60 @@ func CredentialsTemplateMatches(prefix, repoURL string) bool {
 	return prefixMatch(project.NormalizeRepoURL(repoURL), project.NormalizeRepoURL(prefix))
 }
 
-// matchCredentials finds the repository Secret for url, or the credential
-// template with the longest matching prefix; nil when none matches.
-func (r *Reconciler) matchCredentials(ctx context.Context, ns, url string) (*corev1.Secret, error) {
+// matchCredentials finds the credentials for url of an Application of
+// Project proj among the repository Secrets of namespace ns, as
+// SelectCredentials does; nil when none matches.
+func (r *Reconciler) matchCredentials(ctx context.Context, ns, proj, url string) (*corev1.Secret, error) {
 	var list corev1.SecretList
 	if err := r.Client.List(ctx, &list, client.InNamespace(ns), client.HasLabels{SecretTypeLabel}); err != nil {
 		return nil, fmt.Errorf("list repository credentials in %s: %w", ns, err)
 	}
-	want := project.NormalizeRepoURL(url)
+	return SelectCredentials(list.Items, proj, url), nil
+}
+
+// SelectCredentials picks, among secrets, the credentials for repoURL of
+// an Application of Project proj: only repository Secrets that serve proj
+// (CredentialsServeProject) and repoURL (CredentialsServeURL) are
+// candidates. A repository Secret for repoURL itself wins over templates,
+// and among templates the longest URL wins; then a Secret scoped to proj
+// wins over an unscoped one, and last the name decides, so the choice
+// never depends on the order of the list. nil when none is a candidate.
+func SelectCredentials(secrets []corev1.Secret, proj, repoURL string) *corev1.Secret {
 	var best *corev1.Secret
-	bestLen := -1
-	for i := range list.Items {
-		s := &list.Items[i]
-		u := project.NormalizeRepoURL(string(s.Data["url"]))
-		if u == "" {
+	for i := range secrets {
+		s := &secrets[i]
+		if !IsRepositorySecret(s) || !CredentialsServeProject(s, proj) || !CredentialsServeURL(s, repoURL) {
 			continue
 		}
-		switch s.Labels[SecretTypeLabel] {
-		case SecretTypeRepository:
-			if u == want {
-				return s, nil
-			}
-		case SecretTypeRepoCreds:
-			if prefixMatch(want, u) && len(u) > bestLen {
-				best, bestLen = s, len(u)
-			}
+		if best == nil || credentialsRank(s, best) < 0 {
+			best = s
 		}
 	}
-	return best, nil
+	return best
+}
+
+// credentialsRank orders two candidates of SelectCredentials, the better
+// first.
+func credentialsRank(a, b *corev1.Secret) int {
+	exact := func(s *corev1.Secret) int {
+		if s.Labels[SecretTypeLabel] == SecretTypeRepository {
+			return 0
+		}
+		return 1
+	}
+	scoped := func(s *corev1.Secret) int {
+		if CredentialsProject(s) != "" {
+			return 0
+		}
+		return 1
+	}
+	urlLen := func(s *corev1.Secret) int { return len(project.NormalizeRepoURL(string(s.Data["url"]))) }
+	return cmp.Or(
+		cmp.Compare(exact(a), exact(b)),
+		-cmp.Compare(urlLen(a), urlLen(b)),
+		cmp.Compare(scoped(a), scoped(b)),
+		strings.Compare(a.Name, b.Name),
+	)
 }
 
 // prefixMatch reports whether the repository URL want lies under the

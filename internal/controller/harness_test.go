@@ -117,10 +117,14 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	}
 	h.git.Commit(t, h.repo, gitserver.DefaultBranch, gitserver.Change{Message: "add wordpress", Files: files})
 
-	// Repository credentials live in a Secret in soll's namespace.
+	// Repository credentials live in a Secret in soll's namespace: a
+	// credential template for every repository of the Git server, shared
+	// with every Project.
 	creds := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "git-creds", Namespace: h.sollNS},
-		StringData: map[string]string{"username": "ci", "password": "s3cret-git-password"},
+		ObjectMeta: metav1.ObjectMeta{Name: "git-creds", Namespace: h.sollNS, Labels: map[string]string{
+			controller.SecretTypeLabel: controller.SecretTypeRepoCreds, controller.SharedLabel: "true",
+		}},
+		StringData: map[string]string{"url": h.git.URL, "username": "ci", "password": "s3cret-git-password"},
 	}
 	if err := env.Client.Create(context.Background(), creds); err != nil {
 		t.Fatal(err)

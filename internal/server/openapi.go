@@ -85,6 +85,8 @@ var schemas = obj{
 	"Repository": object("A repository Secret without its secret values", obj{
 		"name": str(""), "type": str("repository or repo-creds"), "url": str(""), "username": str(""),
 		"hasPassword": obj{"type": "boolean"}, "hasBearerToken": obj{"type": "boolean"}, "hasSSHPrivateKey": obj{"type": "boolean"}, "hasTLSClientCert": obj{"type": "boolean"},
+		"project": str("The Project whose applications may use the credentials; absent: the default Project's, and every Project's when shared"),
+		"shared":  obj{"type": "boolean", "description": "The credentials name no Project and serve the applications of every Project"},
 	}),
 	"RepositoryList": listOf("Repository Secrets", "Repository"),
 	"ResourceList":   listOf("Managed resources (status.resources)", "Object"),
@@ -117,6 +119,8 @@ var schemas = obj{
 		"Secret values are stored, never returned", obj{
 		"name": str("The Secret's name; absent: derived from type and url"), "type": str("repository (default) or repo-creds (a template for every repository under url)"),
 		"url":      str("https://..., http://..., ssh://..., user@host:path or oci://...; never with credentials in it"),
+		"project":  str("The one Project whose applications may use the credentials (it must exist); absent: the default Project's applications, and every Project's with shared"),
+		"shared":   obj{"type": "boolean", "description": "Without project: the applications of every Project may use the credentials"},
 		"username": str(""), "password": str(""), "bearerToken": str(""),
 		"sshPrivateKey": str("PEM or OpenSSH format"), "sshPassphrase": str("Decrypts sshPrivateKey"), "sshKnownHosts": str("known_hosts lines for the host, added to those of the ConfigMap soll-ssh-known-hosts"),
 		"tlsClientCert": str("PEM"), "tlsClientKey": str("PEM"), "caCert": str("PEM certificates trusted besides the system's"),

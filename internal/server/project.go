@@ -14,9 +14,10 @@ import (
 )
 
 // checkProject refuses an Application its Project does not permit (source
-// repositories, destination), before it is written: the controller checks
-// the same rules again at every comparison, so an app edited in the cluster
-// cannot escape either. The error names the field at fault.
+// repositories, destination, repository credentials), before it is
+// written: the controller checks the same rules again at every comparison,
+// so an app edited in the cluster cannot escape either. The error names the
+// field at fault.
 func (s *Server) checkProject(ctx context.Context, app *sollv1.Application) error {
 	name := app.Spec.Project
 	if name == "" {
@@ -42,7 +43,7 @@ func (s *Server) checkProject(ctx context.Context, app *sollv1.Application) erro
 		}
 		return invalid(field, "%s", msg)
 	}
-	return nil
+	return s.checkCredentialsRefs(ctx, app)
 }
 
 // renderCheckTimeout bounds the render of an app that checkKinds waits

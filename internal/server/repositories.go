@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/controller"
 	"soll.dev/internal/project"
 	"soll.dev/internal/render/helm"
@@ -47,23 +48,28 @@ type Repository struct {
 	HasBearerToken   bool `json:"hasBearerToken,omitempty"`
 	HasSSHPrivateKey bool `json:"hasSSHPrivateKey,omitempty"`
 	HasTLSClientCert bool `json:"hasTLSClientCert,omitempty"`
+	// Project is the Project whose Applications may use the credentials;
+	// empty means the default Project's, and every Project's when Shared.
+	Project string `json:"project,omitempty"`
+	// Shared says that the credentials, which name no Project, serve the
+	// Applications of every Project.
+	Shared bool `json:"shared,omitempty"`
 }
 
 func presentRepository(sec *corev1.Secret) Repository {
 	d := sec.Data
+	proj := controller.CredentialsProject(sec)
 	return Repository{
 		Name: sec.Name, Type: sec.Labels[controller.SecretTypeLabel], URL: strings.TrimSpace(string(d["url"])), Username: string(d["username"]),
 		HasPassword: len(d["password"]) > 0, HasBearerToken: len(d["bearerToken"]) > 0,
 		HasSSHPrivateKey: len(d["sshPrivateKey"]) > 0, HasTLSClientCert: len(d["tlsClientCert"]) > 0,
+		Project: proj, Shared: proj == "" && sec.Labels[controller.SharedLabel] == "true",
 	}
 }
 
 // isRepositorySecret tells a repository Secret from the other Secrets of
 // soll's namespace, which the repository endpoints never touch.
-func isRepositorySecret(sec *corev1.Secret) bool {
-	typ := sec.Labels[controller.SecretTypeLabel]
-	return typ == controller.SecretTypeRepository || typ == controller.SecretTypeRepoCreds
-}
+func isRepositorySecret(sec *corev1.Secret) bool { return controller.IsRepositorySecret(sec) }
 
 func (s *Server) repositorySecrets(ctx context.Context) ([]corev1.Secret, error) {
 	var list corev1.SecretList
@@ -104,6 +110,13 @@ type RepositoryRequest struct {
 	// every repository whose URL starts with URL).
 	Type string `json:"type,omitempty"`
 	URL  string `json:"url"`
+	// Project, when set, is the one Project whose Applications may use
+	// the credentials. Without it they serve the Applications of the
+	// default Project, and, with Shared, those of every Project.
+	Project string `json:"project,omitempty"`
+	// Shared makes credentials that name no Project serve the
+	// Applications of every Project.
+	Shared bool `json:"shared,omitempty"`
 
 	Username      string `json:"username,omitempty"`
 	Password      string `json:"password,omitempty"`
@@ -120,7 +133,7 @@ type RepositoryRequest struct {
 func (q *RepositoryRequest) data() map[string][]byte {
 	d := map[string][]byte{}
 	for k, v := range map[string]string{
-		"url": strings.TrimSpace(q.URL), "username": q.Username, "password": q.Password, "bearerToken": q.BearerToken,
+		"url": strings.TrimSpace(q.URL), controller.SecretProjectKey: q.Project, "username": q.Username, "password": q.Password, "bearerToken": q.BearerToken,
 		"sshPrivateKey": q.SSHPrivateKey, "sshPassphrase": q.SSHPassphrase, "sshKnownHosts": q.SSHKnownHosts,
 		"tlsClientCert": q.TLSClientCert, "tlsClientKey": q.TLSClientKey, "caCert": q.CACert,
 	} {
@@ -186,6 +199,14 @@ func (q *RepositoryRequest) validate() (string, error) {
 	if q.Name != "" {
 		if errs := validation.IsDNS1123Subdomain(q.Name); len(errs) > 0 {
 			return "", invalid("name", "name %q is not a valid Secret name: %s", q.Name, strings.Join(errs, "; "))
+		}
+	}
+	if q.Project != "" {
+		if errs := validation.IsDNS1123Subdomain(q.Project); len(errs) > 0 {
+			return "", invalid("project", "project %q is not a valid Project name: %s", q.Project, strings.Join(errs, "; "))
+		}
+		if q.Shared {
+			return "", invalid("shared", "credentials of project %s serve that Project only: give project or shared, not both", q.Project)
 		}
 	}
 	kinds := []struct {
@@ -282,9 +303,15 @@ func (q *RepositoryRequest) validateValues(transport string) error {
 }
 
 // repoSecretName is the Secret name of a repository whose request names
-// none: one per type and normalised URL.
-func repoSecretName(typ, repoURL string) string {
-	h := sha256.Sum256([]byte(project.NormalizeRepoURL(repoURL)))
+// none: one per type, normalised URL and Project (none for unscoped
+// credentials, whose names are those they had before Projects scoped
+// credentials).
+func repoSecretName(typ, repoURL, proj string) string {
+	key := project.NormalizeRepoURL(repoURL)
+	if proj != "" {
+		key = proj + " " + key
+	}
+	h := sha256.Sum256([]byte(key))
 	prefix := "repo-"
 	if typ == controller.SecretTypeRepoCreds {
 		prefix = "creds-"
@@ -293,8 +320,9 @@ func repoSecretName(typ, repoURL string) string {
 }
 
 // createRepository saves a repository's credentials as a repository
-// Secret. A repository (or template URL) has one Secret of each type: a
-// second is refused, and ?upsert=true replaces the first.
+// Secret. A repository (or template URL) has one Secret of each type for
+// each Project (and one that names none): a second is refused, and
+// ?upsert=true replaces the first.
 func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	upsert, err := boolParam(r, "upsert", false)
 	if err != nil {
@@ -313,23 +341,28 @@ func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, p *Pri
 	if err := s.forbid(p, resRepositories, actCreate, repoURL); err != nil {
 		return err
 	}
+	if err := s.checkCredentialsProject(ctx, req.Project); err != nil {
+		return err
+	}
 	secrets, err := s.repositorySecrets(ctx)
 	if err != nil {
 		return err
 	}
 	name := req.Name
 	for _, sec := range secrets {
-		if sec.Labels[controller.SecretTypeLabel] != typ || project.NormalizeRepoURL(string(sec.Data["url"])) != project.NormalizeRepoURL(repoURL) {
+		if sec.Labels[controller.SecretTypeLabel] != typ || project.NormalizeRepoURL(string(sec.Data["url"])) != project.NormalizeRepoURL(repoURL) ||
+			controller.CredentialsProject(&sec) != req.Project {
 			continue
 		}
 		if name == "" {
 			name = sec.Name
 		}
 		if sec.Name != name {
-			return conflictField("name", "the credentials of %s are in Secret %s already: replace them (name %s, ?upsert=true) or delete that Secret first", repoURL, sec.Name, sec.Name)
+			return conflictField("name", "the credentials of %s%s are in Secret %s already: replace them (name %s, ?upsert=true) or delete that Secret first",
+				repoURL, forProject(req.Project), sec.Name, sec.Name)
 		}
 	}
-	name = cmp.Or(name, repoSecretName(typ, repoURL))
+	name = cmp.Or(name, repoSecretName(typ, repoURL, req.Project))
 	noteOf(ctx).detail = " (Secret " + name + ")"
 
 	var cur corev1.Secret
@@ -340,6 +373,9 @@ func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, p *Pri
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.opts.Namespace, Labels: map[string]string{controller.SecretTypeLabel: typ}},
 			Type:       corev1.SecretTypeOpaque,
 			Data:       req.data(),
+		}
+		if req.Shared {
+			sec.Labels[controller.SharedLabel] = "true"
 		}
 		if err := s.opts.Client.Create(ctx, sec); err != nil {
 			return err
@@ -363,11 +399,76 @@ func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, p *Pri
 		return err
 	}
 	cur.Labels[controller.SecretTypeLabel] = typ
+	delete(cur.Labels, controller.SharedLabel)
+	if req.Shared {
+		cur.Labels[controller.SharedLabel] = "true"
+	}
 	cur.Data, cur.StringData = req.data(), nil
 	if err := s.opts.Client.Update(ctx, &cur); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, presentRepository(&cur))
+	return nil
+}
+
+// forProject is " for project P" for credentials scoped to P, else "".
+func forProject(proj string) string {
+	if proj == "" {
+		return ""
+	}
+	return " for project " + proj
+}
+
+// checkCredentialsProject refuses credentials for a Project that does not
+// exist; the default Project always exists.
+func (s *Server) checkCredentialsProject(ctx context.Context, name string) error {
+	if name == "" || name == project.DefaultName {
+		return nil
+	}
+	var p sollv1.Project
+	err := s.opts.APIReader.Get(ctx, s.key(name), &p)
+	switch {
+	case apierrors.IsNotFound(err):
+		return invalid("project", "Project %s does not exist: create it first, or give another project", name)
+	case err != nil:
+		return fmt.Errorf("read Project %s: %w", name, err)
+	}
+	return nil
+}
+
+// checkCredentialsRefs refuses an Application whose credentialsRef names
+// a Secret the controller would refuse to use (see
+// controller.CheckCredentialsRef): not a repository Secret, not one of the
+// Application's Project (or shared), or not saved for the source's
+// repoURL. The error names the field and never shows the Secret's values.
+func (s *Server) checkCredentialsRefs(ctx context.Context, app *sollv1.Application) error {
+	check := func(field string, src *sollv1.ApplicationSource) error {
+		if src.CredentialsRef == nil {
+			return nil
+		}
+		name := src.CredentialsRef.Name
+		var sec corev1.Secret
+		found := &sec
+		if err := s.opts.APIReader.Get(ctx, s.key(name), &sec); apierrors.IsNotFound(err) {
+			found = nil
+		} else if err != nil {
+			return fmt.Errorf("read Secret %s: %w", name, err)
+		}
+		if err := controller.CheckCredentialsRef(found, name, app.Spec.Project, src.RepoURL, field); err != nil {
+			return invalid(field, "%v", err)
+		}
+		return nil
+	}
+	if app.Spec.Source != nil {
+		if err := check("spec.source.credentialsRef", app.Spec.Source); err != nil {
+			return err
+		}
+	}
+	for i := range app.Spec.Sources {
+		if err := check(fmt.Sprintf("spec.sources[%d].credentialsRef", i), &app.Spec.Sources[i]); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

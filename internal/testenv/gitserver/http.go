@@ -62,6 +62,10 @@ type HTTPServer struct {
 	// listings counts ref advertisements served for fetching, by
 	// repository path.
 	listings map[string]int
+	// requests counts the requests received; authorizations are the
+	// Authorization headers of every one, in order.
+	requests       int
+	authorizations []string
 }
 
 // NewHTTP starts an HTTP Git server on a loopback port; it is shut down when
@@ -190,6 +194,10 @@ func (s *HTTPServer) HTTPClient() *http.Client {
 
 // ServeHTTP checks credentials before git http-backend sees the request.
 func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests++
+	s.authorizations = append(s.authorizations, r.Header.Values("Authorization")...)
+	s.mu.Unlock()
 	if s.auth && !s.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="gitserver", charset="UTF-8"`)
 		http.Error(w, "authentication required", http.StatusUnauthorized)
@@ -224,6 +232,33 @@ func (s *HTTPServer) RefListings(name string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.listings[strings.TrimSuffix(name, ".git")+".git"]
+}
+
+// AuthorizationHeaders returns the Authorization headers of every request
+// the server received, in order: what clients sent, accepted or not.
+func (s *HTTPServer) AuthorizationHeaders() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.authorizations...)
+}
+
+// Requests is how many requests the server received, answered or refused.
+func (s *HTTPServer) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+// ReceivedPassword reports whether any request carried password in its
+// basic auth credentials, whoever the user.
+func (s *HTTPServer) ReceivedPassword(password string) bool {
+	for _, a := range s.AuthorizationHeaders() {
+		r := http.Request{Header: http.Header{"Authorization": {a}}}
+		if _, p, ok := r.BasicAuth(); ok && p == password {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *HTTPServer) authorized(r *http.Request) bool {
