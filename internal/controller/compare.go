@@ -296,7 +296,7 @@ func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revis
 	if err != nil {
 		return nil, nil, &stageError{"RenderError", err}
 	}
-	if err := r.checkResources(proj, append(desired, c.preDelete...)); err != nil {
+	if err := r.checkResources(proj, app, append(desired, c.preDelete...)); err != nil {
 		return nil, nil, &stageError{"ProjectViolation", err}
 	}
 	return c, desired, nil
