@@ -271,7 +271,13 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	if quiet {
 		rec.after(ctx, r.QuietOperation, state.DeepCopy())
 	}
-	res := engine.Sync(opCtx, c.objects, opts)
+	objs := c.objects
+	if op.Sync.SyncOptions != nil {
+		// The operation's sync options replace the app's, adoptExisting
+		// included.
+		objs, _ = c.adoption(op.Sync.SyncOptions)
+	}
+	res := engine.Sync(opCtx, objs, opts)
 	stopWatch()
 	rec.stop()
 	if ctx.Err() != nil {
