@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -115,4 +116,45 @@ func TestExistingObjectsNeedConsent(t *testing.T) {
 	adopted("existing")
 	adopted("annotated")
 	adopted("fresh")
+}
+
+// TestHooksDoNotReplaceExistingObjects: a hook named like an object that
+// soll did not create neither deletes nor overwrites it (hooks are
+// recreated, BeforeHookCreation by default); the sync fails saying so. Its
+// own earlier run is replaced as before.
+func TestHooksDoNotReplaceExistingObjects(t *testing.T) {
+	hook := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  annotations:\n    soll.dev/hook: PreSync\ndata:\n  k: from-git\n"
+	h := newHarnessWith(t, harnessOptions{files: map[string]string{
+		"app/hook.yaml": strings.ReplaceAll(hook, "%s", "taken"),
+		"app/cm.yaml":   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  k: from-git\n",
+		"own/hook.yaml": strings.ReplaceAll(hook, "%s", "own-hook"),
+	}})
+	ctx := context.Background()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "taken", Namespace: h.destNS}, Data: map[string]string{"k": "by-hand"}}
+	created, err := h.env.Kube.CoreV1().ConfigMaps(h.destNS).Create(ctx, cm, metav1.CreateOptions{FieldManager: "other-tool"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.createAppNamed("app", "app", nil)
+	h.requestSyncOf("app")
+	app := h.waitForApp("app", "the sync failed", time.Minute, func(a *sollv1.Application) bool {
+		st := a.Status.OperationState
+		return st != nil && st.Phase == sollv1.OperationFailed
+	})
+	if m := app.Status.OperationState.Message; !strings.Contains(m, "ConfigMap "+h.destNS+"/taken exists in the cluster and this hook did not create it") {
+		t.Errorf("operation message %q does not name the existing object", m)
+	}
+	if got := h.configMap("taken"); got.UID != created.UID || got.Data["k"] != "by-hand" {
+		t.Errorf("the existing object was replaced: uid %s (was %s), data %v", got.UID, created.UID, got.Data)
+	}
+
+	// A hook replaces what its own earlier run left.
+	h.createAppNamed("own", "own", nil)
+	for i := range 2 {
+		h.requestSyncOf("own")
+		h.waitForApp("own", fmt.Sprintf("sync %d succeeded", i+1), time.Minute, func(a *sollv1.Application) bool {
+			st := a.Status.OperationState
+			return st != nil && st.Phase == sollv1.OperationSucceeded && a.Operation == nil && len(a.Status.History) == i+1
+		})
+	}
 }

@@ -395,6 +395,7 @@ func (r *Reconciler) engineOptions(app *sollv1.Application, op *sollv1.Operation
 		ApplyOutOfSyncOnly: so.ApplyOutOfSyncOnly,
 		PruneLast:          so.PruneLast,
 		Replace:            so.Replace,
+		AdoptExisting:      so.AdoptExisting,
 	}
 	switch so.PrunePropagationPolicy {
 	case sollv1.PropagationBackground:
