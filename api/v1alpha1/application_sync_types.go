@@ -114,6 +114,20 @@ type SyncOptions struct {
 	// +optional
 	RespectIgnoreDifferences bool `json:"respectIgnoreDifferences,omitempty"`
 
+	// AdoptExisting lets a sync take over objects of the sources that
+	// already exist in the cluster without soll's tracking annotation:
+	// objects another tool, a person or a controller created. Without it
+	// such an object is reported in the ExistingResource condition and
+	// every sync of the Application is refused before anything is
+	// applied, so soll never overwrites, and later prunes, an object it
+	// was not asked to manage. An object can opt in on its own with the
+	// annotation soll.dev/sync-options: AdoptExisting=true in the
+	// sources; AdoptExisting=false there keeps that object out of an
+	// Application that adopts. Objects tracked by another Application are
+	// never taken over.
+	// +optional
+	AdoptExisting bool `json:"adoptExisting,omitempty"`
+
 	// FailOnSharedResource fails the sync when an object is already
 	// tracked by another Application, instead of taking it over.
 	// +optional

@@ -53,6 +53,14 @@ const defaultRefreshCoalesce = 2 * time.Second
 // automated sync of the Application back.
 const SyncWindowCondition = "SyncWindowBlocked"
 
+// ExistingResourceCondition is True while objects of the Application's
+// sources exist in the cluster without soll's tracking annotation (someone
+// else created them) and the Application may not adopt them
+// (syncOptions.adoptExisting, or the object's AdoptExisting sync option);
+// its message names each object and how to adopt it. Syncs are refused
+// until then.
+const ExistingResourceCondition = "ExistingResource"
+
 // Reconciler reconciles Applications: it compares Git with the cluster,
 // runs sync operations, and reports status.
 type Reconciler struct {
@@ -432,6 +440,11 @@ func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Applicatio
 			setCondition(s, app.Generation, SyncWindowCondition, metav1.ConditionTrue, "SyncWindowClosed", "automated sync held back: "+c.window.Reason)
 		} else {
 			meta.RemoveStatusCondition(&s.Conditions, SyncWindowCondition)
+		}
+		if len(c.unadopted) > 0 {
+			setCondition(s, app.Generation, ExistingResourceCondition, metav1.ConditionTrue, "NotManagedBySoll", strings.Join(c.unadopted, "; "))
+		} else {
+			meta.RemoveStatusCondition(&s.Conditions, ExistingResourceCondition)
 		}
 		if len(c.conflicts) > 0 {
 			setCondition(s, app.Generation, sollv1.ApplicationSharedResource, metav1.ConditionTrue, "ManagedByAnotherApplication", strings.Join(c.conflicts, "; "))

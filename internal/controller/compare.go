@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -45,6 +46,12 @@ type comparison struct {
 	// conflicts name desired objects that another Application manages;
 	// they are never applied by this one.
 	conflicts []string
+	// foreign says, for each desired object that exists without soll's
+	// tracking annotation, why it is not taken over without consent (see
+	// adoption); unadopted are those the app's own sync options do not
+	// let it adopt.
+	foreign   map[resource.Key]string
+	unadopted []string
 	// preDelete are Helm pre-delete hooks, run when the app is deleted.
 	preDelete []*unstructured.Unstructured
 	// project is the app's Project, whose rules the comparison passed.
@@ -296,7 +303,7 @@ func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revis
 	if err != nil {
 		return nil, nil, &stageError{"RenderError", err}
 	}
-	if err := r.checkResources(proj, append(desired, c.preDelete...)); err != nil {
+	if err := r.checkResources(proj, app, append(desired, c.preDelete...)); err != nil {
 		return nil, nil, &stageError{"ProjectViolation", err}
 	}
 	return c, desired, nil
@@ -507,6 +514,13 @@ func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *c
 					// it, so two apps cannot take turns overwriting it.
 					conflict = fmt.Sprintf("%s is already managed by application %s: remove it from one of the two applications", resource.KeyOf(p.desired), owner)
 					c.conflicts = append(c.conflicts, conflict)
+				} else {
+					// Someone else's object: taken over only with
+					// consent (adoptExisting).
+					if c.foreign == nil {
+						c.foreign = map[resource.Key]string{}
+					}
+					c.foreign[resource.KeyOf(p.desired)] = foreignMessage(p.desired, p.live)
 				}
 			}
 			items = append(items, diff.Item{Desired: p.desired, Live: p.live})
@@ -527,15 +541,79 @@ func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *c
 	}}
 	results := d.Diff(ctx, items)
 	for i, res := range results {
-		if itemConflicts[i] != "" && res.Status == diff.Synced {
-			// Equal content, but not this app's object.
+		_, foreign := c.foreign[resource.KeyOf(items[i].Desired)]
+		if (itemConflicts[i] != "" || foreign) && res.Status == diff.Synced {
+			// Equal content, but not this app's object (yet).
 			results[i].Status = diff.OutOfSync
 		}
 		c.objects = append(c.objects, syncengine.Object{Desired: items[i].Desired, Live: items[i].Live, InSync: results[i].Status == diff.Synced, Conflict: itemConflicts[i]})
 	}
+	c.objects, c.unadopted = c.adoption(appSyncOptions(app))
 	c.results = append(results, c.results...)
 	slices.SortFunc(c.results, func(a, b diff.Result) int { return resource.Compare(a.Key, b.Key) })
 	r.assess(c)
+	return nil
+}
+
+// foreignMessage says that the desired object d exists as live without
+// soll's tracking annotation, who manages it, and how to adopt it.
+func foreignMessage(d, live *unstructured.Unstructured) string {
+	var managers []string
+	for _, mf := range live.GetManagedFields() {
+		if mf.Manager != "" && !slices.Contains(managers, mf.Manager) {
+			managers = append(managers, mf.Manager)
+		}
+	}
+	by := ""
+	if len(managers) > 0 {
+		by = " (field managers: " + strings.Join(managers, ", ") + ")"
+	}
+	return fmt.Sprintf("%s exists in the cluster and soll does not manage it%s: soll takes over objects it did not create only when asked: "+
+		"set spec.syncPolicy.syncOptions.adoptExisting: true, or annotate the object in the sources with %s: AdoptExisting=true, or delete the object from the cluster",
+		resource.KeyOf(d), by, adoptAnnotation)
+}
+
+// adoptAnnotation is the annotation of per-object sync options, where
+// AdoptExisting=true lets one object be adopted.
+const adoptAnnotation = "soll.dev/sync-options"
+
+// adoption returns c's objects with those that exist without soll's
+// tracking annotation, and may not be adopted under so (nil: no sync
+// options) and their own AdoptExisting sync option, marked as conflicts,
+// and the messages of those. The sync engine refuses an operation with a
+// conflict before applying anything.
+func (c *comparison) adoption(so *sollv1.SyncOptions) ([]syncengine.Object, []string) {
+	if len(c.foreign) == 0 {
+		return c.objects, nil
+	}
+	var refused []string
+	out := slices.Clone(c.objects)
+	for i, o := range out {
+		if o.Desired == nil {
+			continue
+		}
+		msg, foreign := c.foreign[resource.KeyOf(o.Desired)]
+		if !foreign || o.Conflict != "" && o.Conflict != msg {
+			continue
+		}
+		adopt := so != nil && so.AdoptExisting
+		if v, ok := syncengine.ObjectSyncOption(o.Desired, "AdoptExisting"); ok {
+			adopt = v == "true"
+		}
+		out[i].Conflict = ""
+		if !adopt {
+			out[i].Conflict = msg
+			refused = append(refused, msg)
+		}
+	}
+	return out, refused
+}
+
+// appSyncOptions returns app's sync options; nil when it has none.
+func appSyncOptions(app *sollv1.Application) *sollv1.SyncOptions {
+	if p := app.Spec.SyncPolicy; p != nil {
+		return p.SyncOptions
+	}
 	return nil
 }
 

@@ -271,7 +271,13 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	if quiet {
 		rec.after(ctx, r.QuietOperation, state.DeepCopy())
 	}
-	res := engine.Sync(opCtx, c.objects, opts)
+	objs := c.objects
+	if op.Sync.SyncOptions != nil {
+		// The operation's sync options replace the app's, adoptExisting
+		// included.
+		objs, _ = c.adoption(op.Sync.SyncOptions)
+	}
+	res := engine.Sync(opCtx, objs, opts)
 	stopWatch()
 	rec.stop()
 	if ctx.Err() != nil {
@@ -389,6 +395,7 @@ func (r *Reconciler) engineOptions(app *sollv1.Application, op *sollv1.Operation
 		ApplyOutOfSyncOnly: so.ApplyOutOfSyncOnly,
 		PruneLast:          so.PruneLast,
 		Replace:            so.Replace,
+		AdoptExisting:      so.AdoptExisting,
 	}
 	switch so.PrunePropagationPolicy {
 	case sollv1.PropagationBackground:

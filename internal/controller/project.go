@@ -12,6 +12,7 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/project"
+	"soll.dev/internal/resource"
 )
 
 // project returns app's Project: from soll's namespace, or the permissive
@@ -37,8 +38,11 @@ func (r *Reconciler) project(ctx context.Context, app *sollv1.Application) (*sol
 }
 
 // checkResources refuses desired objects whose kind the Project does not
-// permit, naming each.
-func (r *Reconciler) checkResources(p *sollv1.Project, desired []*unstructured.Unstructured) error {
+// permit, and namespaced objects in a namespace the Project's destinations
+// do not allow for app's cluster (an object may set its own
+// metadata.namespace), naming each. It runs before anything of app is
+// applied or dry-run.
+func (r *Reconciler) checkResources(p *sollv1.Project, app *sollv1.Application, desired []*unstructured.Unstructured) error {
 	var errs []error
 	for _, d := range desired {
 		gvk := d.GroupVersionKind()
@@ -49,6 +53,9 @@ func (r *Reconciler) checkResources(p *sollv1.Project, desired []*unstructured.U
 				re.Name = d.GetName()
 			}
 			errs = append(errs, err)
+		}
+		if namespaced {
+			errs = append(errs, project.CheckObjectNamespace(p, app, resource.KeyOf(d)))
 		}
 	}
 	return errors.Join(errs...)

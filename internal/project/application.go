@@ -30,6 +30,13 @@ import (
 // https://kubernetes.default.svc). An entry whose namespace starts with "!"
 // denies the namespaces it matches on its clusters, whatever other entries
 // allow, and allows nothing itself.
+//
+// app.Namespace, where Applications live, is soll's own namespace. No
+// pattern allows it as a destination namespace, "*" included: only an
+// entry whose namespace names it exactly does, since what is deployed there
+// is soll's own configuration (Applications, Projects, credentials). The
+// same rules apply to the namespace of every object an Application
+// deploys; see CheckObjectNamespace.
 func CheckApplication(p *sollv1.Project, app *sollv1.Application) error {
 	var errs []error
 	if src := app.Spec.Source; src != nil {
@@ -38,7 +45,7 @@ func CheckApplication(p *sollv1.Project, app *sollv1.Application) error {
 	for i, src := range app.Spec.Sources {
 		errs = append(errs, CheckRepo(p, fmt.Sprintf("spec.sources[%d].repoURL", i), src.RepoURL))
 	}
-	errs = append(errs, checkDestination(p, app.Spec.Destination))
+	errs = append(errs, checkDestination(p, app.Spec.Destination, app.Namespace))
 	return errors.Join(errs...)
 }
 

@@ -11,7 +11,9 @@ import (
 const DefaultName = "default"
 
 // Default returns the Project named "default" as soll creates it: every
-// repository, every destination and every kind of resource is allowed.
+// repository, every destination and every kind of resource is allowed,
+// except soll's own namespace, which no pattern allows (see
+// CheckApplication).
 // Callers use it when that Project does not exist (yet, or any more), so an
 // Application of the default Project is never refused for a missing Project.
 func Default() *sollv1.Project {

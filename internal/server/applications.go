@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -233,43 +234,85 @@ func (s *Server) updateApp(w http.ResponseWriter, r *http.Request, p *Principal)
 }
 
 // patchApp applies a JSON merge patch (RFC 7396) to an app's spec and
-// metadata labels and annotations.
+// metadata labels and annotations. The caller is authorized for the app
+// as it is stored and as it will be stored: the merged result, with an
+// empty project meaning the Project default, so removing or emptying
+// spec.project cannot move an app out of the caller's Projects.
 func (s *Server) patchApp(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	b, patch, err := decodeMergePatch(r)
+	_, patch, err := decodeMergePatch(r)
 	if err != nil {
 		return err
 	}
 	name := r.PathValue("name")
-	app, err := s.readApp(r.Context(), p, actUpdate, name)
-	if err != nil {
-		return err
-	}
-	if spec, ok := patch["spec"].(map[string]any); ok {
-		if proj, ok := spec["project"].(string); ok {
-			if err := s.forbid(p, resApplications, actUpdate, proj+"/"+name); err != nil {
-				return err
-			}
-		}
-	}
-	// The merged result is checked against its Project before the real
-	// write: a dry run of the same patch gives it.
-	preview := app.DeepCopy()
-	if err := s.opts.Client.Patch(r.Context(), preview, client.RawPatch(types.MergePatchType, b), client.DryRunAll); err != nil {
-		return err
-	}
-	if err := s.checkProject(r.Context(), preview); err != nil {
-		return err
-	}
-	if !equality.Semantic.DeepEqual(app.Spec, preview.Spec) {
-		if err := s.checkKinds(r, preview); err != nil {
+	meta, _ := patch["metadata"].(map[string]any)
+	clientVersion, _ := meta["resourceVersion"].(string)
+	var app *sollv1.Application
+	kindsChecked := false
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if app, err = s.readApp(r.Context(), p, actUpdate, name); err != nil {
 			return err
 		}
-	}
-	if err := s.opts.Client.Patch(r.Context(), app, client.RawPatch(types.MergePatchType, b)); err != nil {
+		// The patch is sent with the resourceVersion read, so that what
+		// is written is the preview checked here, not a merge with a
+		// change made meanwhile.
+		b, err := patchAt(patch, app.ResourceVersion, clientVersion)
+		if err != nil {
+			return err
+		}
+		// The merged result is authorized and checked against its
+		// Project before the real write: a dry run of the same patch
+		// gives it.
+		preview := app.DeepCopy()
+		if err := s.opts.Client.Patch(r.Context(), preview, client.RawPatch(types.MergePatchType, b), client.DryRunAll); err != nil {
+			return patchConflict(err, name, clientVersion)
+		}
+		if err := s.forbid(p, resApplications, actUpdate, appObject(preview)); err != nil {
+			return err
+		}
+		if err := s.checkProject(r.Context(), preview); err != nil {
+			return err
+		}
+		if !kindsChecked && !equality.Semantic.DeepEqual(app.Spec, preview.Spec) {
+			if err := s.checkKinds(r, preview); err != nil {
+				return err
+			}
+			kindsChecked = true
+		}
+		return patchConflict(s.opts.Client.Patch(r.Context(), app, client.RawPatch(types.MergePatchType, b)), name, clientVersion)
+	})
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, present(app))
 	return nil
+}
+
+// patchAt returns the merge patch with metadata.resourceVersion set: the
+// client's, when it sent one, else the one the server read.
+func patchAt(patch map[string]any, read, client string) ([]byte, error) {
+	out := make(map[string]any, len(patch)+1)
+	for k, v := range patch {
+		out[k] = v
+	}
+	meta := map[string]any{}
+	if m, ok := patch["metadata"].(map[string]any); ok {
+		for k, v := range m {
+			meta[k] = v
+		}
+	}
+	meta["resourceVersion"] = cmp.Or(client, read)
+	out["metadata"] = meta
+	return json.Marshal(out)
+}
+
+// patchConflict turns a conflict of a patch conditional on the client's
+// resourceVersion into a 409 that says what to do; a conflict on the
+// server's own read is returned as is, for the caller to retry.
+func patchConflict(err error, name, clientVersion string) error {
+	if clientVersion != "" && apierrors.IsConflict(err) {
+		return conflict("application %s was changed since resourceVersion %s: read it again and reapply your change", name, clientVersion)
+	}
+	return err
 }
 
 // decodeMergePatch reads a JSON merge patch of an object's spec and

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -84,6 +85,12 @@ func TestProjectRulesOnWrite(t *testing.T) {
 	h.wantError(status, b, http.StatusBadRequest, "Invalid", "spec.destination")
 	status, b = h.do(http.MethodPost, "/api/v1/applications/ghost", "admin-token", appBody("ghost", "no-such-project", "ns", nil))
 	h.wantError(status, b, http.StatusBadRequest, "Invalid", "spec.project")
+	// soll's own namespace needs a destination naming it exactly; the
+	// harness's Projects only have "*".
+	status, b = h.do(http.MethodPost, "/api/v1/applications/into-soll", "admin-token", appBody("into-soll", "team-a", h.ns, nil))
+	if e := h.wantError(status, b, http.StatusBadRequest, "Invalid", "spec.destination"); !strings.Contains(e.Message, "soll's own namespace") {
+		t.Errorf("destination in soll's namespace: message %q does not say why", e.Message)
+	}
 
 	h.must(http.MethodPost, "/api/v1/applications/in", appBody("in", "locked", "locked-web", nil), http.StatusCreated, nil)
 	status, b = h.do(http.MethodPatch, "/api/v1/applications/in", "admin-token", map[string]any{"spec": map[string]any{"destination": map[string]any{"namespace": "kube-system"}}})
@@ -312,4 +319,63 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	if len(doc.Paths) == 0 || len(beside) != 5 {
 		t.Errorf("%d paths, %d routes served beside the API; want those of login, logout, SSO and webhooks", len(doc.Paths), len(beside))
 	}
+}
+
+// TestWritesCannotLeaveTheProject: a user allowed only in project team-a
+// cannot move an app of team-a out of it by removing or emptying
+// spec.project (which means the Project default), nor create or replace
+// an app without a project: the API authorizes the app as it will be
+// stored, and leaves the app unchanged.
+func TestWritesCannotLeaveTheProject(t *testing.T) {
+	h := newHarness(t)
+	h.createApp("web", "team-a", "team-a-web", nil)
+	stored := func() sollv1.Application {
+		t.Helper()
+		var app sollv1.Application
+		if err := h.env.Client.Get(context.Background(), client.ObjectKey{Namespace: h.ns, Name: "web"}, &app); err != nil {
+			t.Fatal(err)
+		}
+		return app
+	}
+	before := stored()
+	for _, tt := range []struct {
+		name   string
+		method string
+		path   string
+		body   any
+	}{
+		{"patch project null", http.MethodPatch, "/api/v1/applications/web", map[string]any{"spec": map[string]any{"project": nil, "destination": map[string]any{"namespace": "kube-system"}}}},
+		{"patch project default", http.MethodPatch, "/api/v1/applications/web", map[string]any{"spec": map[string]any{"project": "default"}}},
+		{"replace without project", http.MethodPut, "/api/v1/applications/web", appBody("web", "", "team-a-web", nil)},
+		{"create without project", http.MethodPost, "/api/v1/applications/other", appBody("other", "", "team-a-web", nil)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := h.in(t)
+			status, b := h.do(tt.method, tt.path, "erin-token", tt.body)
+			e := h.wantError(status, b, http.StatusForbidden, "Forbidden", "")
+			if !strings.Contains(e.Message, "applications default/") {
+				t.Errorf("message %q does not name the project the app would be stored in", e.Message)
+			}
+		})
+	}
+	// An empty project is refused by the CRD's validation, before any
+	// authorization.
+	status, b := h.do(http.MethodPatch, "/api/v1/applications/web", "erin-token", map[string]any{"spec": map[string]any{"project": ""}})
+	h.wantError(status, b, http.StatusBadRequest, "Invalid", "spec.project")
+	after := stored()
+	if after.ResourceVersion != before.ResourceVersion || after.Spec.Project != "team-a" || after.Spec.Destination.Namespace != "team-a-web" {
+		t.Errorf("refused writes changed the app: project %q, destination %+v", after.Spec.Project, after.Spec.Destination)
+	}
+	if err := h.env.Client.Get(context.Background(), client.ObjectKey{Namespace: h.ns, Name: "other"}, &sollv1.Application{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a refused create made the app (get: %v)", err)
+	}
+	// Within team-a, erin's writes go through.
+	var got sollv1.Application
+	status, b = h.do(http.MethodPatch, "/api/v1/applications/web", "erin-token", map[string]any{"spec": map[string]any{"destination": map[string]any{"namespace": "team-a-api"}}})
+	if status != http.StatusOK || !decodeInto(b, &got) || got.Spec.Project != "team-a" || got.Spec.Destination.Namespace != "team-a-api" {
+		t.Errorf("patch within the project: %d %s", status, b)
+	}
+	// A patch conditional on a stale resourceVersion is still a 409.
+	status, b = h.do(http.MethodPatch, "/api/v1/applications/web", "erin-token", map[string]any{"metadata": map[string]any{"resourceVersion": before.ResourceVersion}, "spec": map[string]any{"destination": map[string]any{"namespace": "team-a-db"}}})
+	h.wantError(status, b, http.StatusConflict, "Conflict", "")
 }

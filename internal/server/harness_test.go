@@ -62,13 +62,15 @@ func (t ruleTable) Allowed(p *Principal, resource, action, object string) bool {
 }
 
 // The callers of the tests: admin may do anything; alice may read and
-// sync the apps of project team-a; dave may save repository credentials,
-// not replace them.
+// sync the apps of project team-a; erin may create, change and delete
+// them, in that project only; dave may save repository credentials, not
+// replace them.
 var (
 	testTokens = tokenAuth{
 		"admin-token": {Subject: "admin"},
 		"alice-token": {Subject: "alice", Groups: []string{"team-a"}},
 		"dave-token":  {Subject: "dave"},
+		"erin-token":  {Subject: "erin", Groups: []string{"team-a"}},
 	}
 	testRules = ruleTable{
 		{"admin", "*", "*", "*"},
@@ -76,6 +78,8 @@ var (
 		{"alice", resApplications, actSync, "team-a/*"},
 		{"alice", resProjects, actGet, "team-a"},
 		{"dave", resRepositories, actCreate, "*"},
+		{"erin", resApplications, "*", "team-a/*"},
+		{"erin", resProjects, actGet, "team-a"},
 	}
 )
 

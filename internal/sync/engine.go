@@ -77,6 +77,10 @@ type Options struct {
 	// Replace deletes and recreates an object when an immutable field
 	// changed and apply is refused.
 	Replace bool
+	// AdoptExisting lets hooks replace existing objects of their names
+	// that soll did not create (objects of the sync proper are checked by
+	// the caller, see Object.Conflict).
+	AdoptExisting bool
 	// PropagationPolicy is used for prunes; empty means foreground.
 	PropagationPolicy metav1.DeletionPropagation
 	// Only restricts the operation to these objects (selective sync).
@@ -471,6 +475,16 @@ func (r *run) apply(ctx context.Context, desired *unstructured.Unstructured) (*u
 	return nil, err
 }
 
+// adopts reports whether an existing object of obj's name that soll did
+// not create may be taken over: obj's AdoptExisting sync option, else the
+// operation's.
+func (r *run) adopts(obj *unstructured.Unstructured) bool {
+	if v, ok := ObjectSyncOption(obj, "AdoptExisting"); ok {
+		return v == "true"
+	}
+	return r.opts.AdoptExisting
+}
+
 // runHook creates a hook object, honouring BeforeHookCreation.
 func (r *run) runHook(ctx context.Context, desired *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	policies, err := HookDeletePolicies(desired)
@@ -486,6 +500,17 @@ func (r *run) runHook(ctx context.Context, desired *unstructured.Unstructured) (
 	gvk := desired.GroupVersionKind()
 	if desired.GetName() == "" {
 		return r.kube.Create(ctx, desired)
+	}
+	// An object of the hook's name that an earlier run of this hook did
+	// not leave (its tracking annotation differs) is someone else's: it is
+	// neither deleted nor overwritten without consent.
+	live, err := r.kube.Get(ctx, gvk, desired.GetNamespace(), desired.GetName())
+	if err != nil {
+		return nil, err
+	}
+	if live != nil && live.GetAnnotations()[resource.TrackingAnnotation] != desired.GetAnnotations()[resource.TrackingAnnotation] && !r.adopts(desired) {
+		return nil, fmt.Errorf("%s exists in the cluster and this hook did not create it: soll does not replace it unless asked: rename the hook, delete the object, or adopt it (syncOptions.adoptExisting, or %s: AdoptExisting=true on the hook)",
+			resource.KeyOf(desired), syncOptionsAnnotations[0])
 	}
 	if slices.Contains(policies, BeforeHookCreation) {
 		if err := r.kube.Delete(ctx, gvk, desired.GetNamespace(), desired.GetName(), metav1.DeletePropagationForeground, ""); err != nil {

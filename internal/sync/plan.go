@@ -115,6 +115,14 @@ func objectSyncOptions(obj *unstructured.Unstructured) map[string]string {
 	return out
 }
 
+// ObjectSyncOption returns the value of the per-object sync option name
+// (case-insensitive, such as "AdoptExisting") in obj's sync options
+// annotation, lower-cased, and whether obj sets it.
+func ObjectSyncOption(obj *unstructured.Unstructured, name string) (string, bool) {
+	v, ok := objectSyncOptions(obj)[strings.ToLower(name)]
+	return v, ok
+}
+
 // kindOrder ranks kinds inside one wave: what others depend on goes first
 // (namespaces, CRDs, accounts, config), workloads after, as kubectl and
 // Helm do it.
