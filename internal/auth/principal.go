@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"soll.dev/internal/rbac"
 )
 
 // Kinds of Principal, also the "kind" claim of the tokens soll issues.
@@ -35,6 +37,31 @@ type Principal struct {
 	// ExpiresAt is when the token expires; zero means never (API tokens
 	// issued without expiry).
 	ExpiresAt time.Time
+}
+
+// Subjects are the RBAC subjects the principal's requests are decided
+// for, each typed by where its name comes from so that no name can pass
+// for another kind of subject: a local account (KindSession, KindAPIKey)
+// is rbac.Account; an SSO user is rbac.SSOUser with an rbac.Group for
+// each of its groups, so that a group the identity provider calls
+// "admin" is never the local account admin nor, called "role:admin", the
+// role; a Project role token is rbac.ProjectRole. A principal of no known
+// kind has no subjects, and RBAC allows it nothing.
+func (p *Principal) Subjects() []rbac.Subject {
+	switch p.Kind {
+	case KindSession, KindAPIKey:
+		return []rbac.Subject{rbac.Account(p.Subject)}
+	case KindSSO:
+		subjects := make([]rbac.Subject, 0, 1+len(p.Groups))
+		subjects = append(subjects, rbac.SSOUser(p.Subject))
+		for _, g := range p.Groups {
+			subjects = append(subjects, rbac.Group(g))
+		}
+		return subjects
+	case KindProject:
+		return []rbac.Subject{rbac.ProjectRole(p.Project, p.Role)}
+	}
+	return nil
 }
 
 var (

@@ -72,11 +72,12 @@ func (r *rbacCmd) canCommand() *cobra.Command {
 		Use:   "can SUBJECT ACTION RESOURCE OBJECT",
 		Short: "Print yes (exit 0) or no (exit 1): whether SUBJECT may do ACTION on RESOURCE's OBJECT",
 		Long: "Print yes and exit 0 when SUBJECT may do ACTION on RESOURCE's OBJECT, or print no and exit 1.\n" +
-			"SUBJECT is a user name or a project role (proj:<project>:<role>); --group adds the user's SSO groups.\n" +
+			"SUBJECT has its kind: user:<account> for a local account, sso:<email or sub> for an SSO user, group:<group> for an SSO group, " +
+			"proj:<project>:<role> for a project role's token; --group adds the SSO user's groups.\n" +
 			"RESOURCE is one of " + strings.Join(rbac.Resources, ", ") + "; ACTION one of " + strings.Join(rbac.Actions, ", ") + ".\n" +
 			"OBJECT is <project>/<application> for applications and logs, the project name for projects, " +
 			"the URL for repositories, the server URL for clusters and the account name for accounts.",
-		Example: "  soll admin rbac can alice sync applications team-a/web --policy-file policy.csv --group team-a-devs\n" +
+		Example: "  soll admin rbac can sso:alice@example.com sync applications team-a/web --policy-file policy.csv --group team-a-devs\n" +
 			"  soll admin rbac can proj:team-a:deployer get logs team-a/web -n soll",
 		Args: cobra.ExactArgs(4),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -87,11 +88,19 @@ func (r *rbacCmd) canCommand() *cobra.Command {
 			if !slices.Contains(rbac.Actions, action) {
 				return fmt.Errorf("unknown action %q: use one of %s (the order is SUBJECT ACTION RESOURCE OBJECT)", action, strings.Join(rbac.Actions, ", "))
 			}
+			sub, err := rbac.ParseSubject(subject)
+			if err != nil {
+				return err
+			}
+			subjects := []rbac.Subject{sub}
+			for _, g := range groups {
+				subjects = append(subjects, rbac.Group(g))
+			}
 			e, err := r.enforcer(cmd)
 			if err != nil {
 				return err
 			}
-			if e.Allowed(append([]string{subject}, groups...), resource, action, object) {
+			if e.Allowed(subjects, resource, action, object) {
 				_, err := fmt.Fprintln(cmd.OutOrStdout(), "yes")
 				return err
 			}

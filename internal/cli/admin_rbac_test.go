@@ -73,13 +73,18 @@ func TestAdminRBACCan(t *testing.T) {
 		args []string
 		want bool
 	}{
-		{[]string{"alice", "sync", "applications", "team-a/web", "--group", "team-a-devs"}, true},
-		{[]string{"alice", "sync", "applications", "team-b/web", "--group", "team-a-devs"}, false},
-		{[]string{"alice", "sync", "applications", "team-a/web"}, false},
-		{[]string{"alice", "sync", "applications", "team-a/web", "--group", "team-a-devs", "--group", "contractors"}, false},
-		{[]string{"alice", "get", "clusters", "https://kube.example:6443"}, false},
-		{[]string{"alice", "get", "clusters", "https://kube.example:6443", "--default-role", "role:readonly"}, true},
-		{[]string{"admin", "delete", "projects", "team-a"}, true},
+		{[]string{"sso:alice@example.com", "sync", "applications", "team-a/web", "--group", "team-a-devs"}, true},
+		{[]string{"sso:alice@example.com", "sync", "applications", "team-b/web", "--group", "team-a-devs"}, false},
+		{[]string{"sso:alice@example.com", "sync", "applications", "team-a/web"}, false},
+		{[]string{"sso:alice@example.com", "sync", "applications", "team-a/web", "--group", "team-a-devs", "--group", "contractors"}, false},
+		{[]string{"group:team-a-devs", "sync", "applications", "team-a/web"}, true},
+		{[]string{"user:alice", "get", "clusters", "https://kube.example:6443"}, false},
+		{[]string{"user:alice", "get", "clusters", "https://kube.example:6443", "--default-role", "role:readonly"}, true},
+		{[]string{"user:admin", "delete", "projects", "team-a"}, true},
+		// An SSO user or group named like the local account admin or its
+		// role is neither.
+		{[]string{"sso:admin", "delete", "projects", "team-a", "--group", "admin", "--group", "role:admin", "--group", "user:admin"}, false},
+		{[]string{"group:admin", "delete", "projects", "team-a"}, false},
 	}
 	for _, tt := range tests {
 		args := append([]string{"admin", "rbac", "can", "--policy-file", path}, tt.args...)
@@ -96,9 +101,12 @@ func TestAdminRBACCan(t *testing.T) {
 func TestAdminRBACCanBadArgs(t *testing.T) {
 	path := writePolicy(t, testRBACPolicy)
 	for _, args := range [][]string{
-		{"alice", "applications", "sync", "team-a/web"}, // resource and action swapped
-		{"alice", "sync", "apps", "team-a/web"},
-		{"alice", "sync", "applications"},
+		{"user:alice", "applications", "sync", "team-a/web"}, // resource and action swapped
+		{"user:alice", "sync", "apps", "team-a/web"},
+		{"user:alice", "sync", "applications"},
+		{"alice", "sync", "applications", "team-a/web"},       // no kind
+		{"role:admin", "sync", "applications", "team-a/web"},  // a role makes no requests
+		{"proj:team-a", "sync", "applications", "team-a/web"}, // no role
 	} {
 		_, err := runSoll(append([]string{"admin", "rbac", "can", "--policy-file", path}, args...)...)
 		if err == nil || isNotAllowed(err) {
@@ -142,10 +150,10 @@ func TestAdminRBACFromCluster(t *testing.T) {
 		t.Errorf("can for the project role outside its project printed %q, error %v; want no", out, err)
 	}
 	// The ConfigMap's default role applies unless --default-role overrides it.
-	if out, err := run("can", "zoe", "get", "projects", "team-a"); err != nil || out != "yes\n" {
+	if out, err := run("can", "user:zoe", "get", "projects", "team-a"); err != nil || out != "yes\n" {
 		t.Errorf("can with the ConfigMap's default role printed %q, error %v; want yes", out, err)
 	}
-	if out, err := run("can", "zoe", "get", "projects", "team-a", "--default-role", ""); !isNotAllowed(err) || out != "no\n" {
+	if out, err := run("can", "user:zoe", "get", "projects", "team-a", "--default-role", ""); !isNotAllowed(err) || out != "no\n" {
 		t.Errorf("can with --default-role \"\" printed %q, error %v; want no", out, err)
 	}
 }

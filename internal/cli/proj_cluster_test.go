@@ -148,7 +148,8 @@ func TestProjCommands(t *testing.T) {
 		r := soll(t, nil, "app", "get", "web-a", "--auth-token", token)
 		return r.err == nil && strings.Contains(r.out, "Project:          team-a")
 	})
-	wantError(t, soll(t, nil, "app", "get", "web-b", "--auth-token", token).err, "HTTP 403")
+	// team-b's app does not exist for team-a's role.
+	wantError(t, soll(t, nil, "app", "get", "web-b", "--auth-token", token).err, "application web-b not found")
 	wantError(t, soll(t, nil, "app", "sync", "web-a", "--auth-token", token).err, "HTTP 403")
 	wantError(t, soll(t, nil, "proj", "role", "delete-token", "team-a", "reader", "nope").err, "role reader of project team-a has no token nope")
 	wantContains(t, "delete-token", mustRun(t, "proj", "role", "delete-token", "team-a", "reader", "t1"), "token t1 of role reader of project team-a revoked")

@@ -9,6 +9,14 @@
 //
 //	g, <user or group>, <role>
 //
+// Subjects have kinds, written before the name and set by soll from where
+// a name comes from, never by the name: "user:<account>" for a local
+// account, "sso:<email or sub>" for an SSO user, "group:<name>" for an SSO
+// group (also any name without a kind), "role:<name>" for a role and
+// "proj:<project>:<role>" for a Project role. An SSO group called "admin"
+// is "group:admin" and never the local account admin ("user:admin") nor,
+// called "role:admin", the role; see Subject.
+//
 // Objects are globs in which "*" matches any run of characters, "/"
 // included, so "team-a/*" matches every Application of Project team-a and
 // "*" matches everything. A request is allowed when one of its subjects,
@@ -18,7 +26,8 @@
 //
 // The built-in roles role:admin (everything) and role:readonly (get on
 // everything) always exist, and the local account admin always has
-// role:admin. The default role applies to every authenticated request.
+// role:admin (g, user:admin, role:admin). The default role applies to
+// every authenticated request.
 // Project roles (subject "proj:<project>:<role>") come from the Projects'
 // spec.roles and may only grant within their Project.
 //

@@ -36,11 +36,11 @@ m = g(r.sub, p.sub) && (p.res == "*" || p.res == r.res) && (p.act == "*" || p.ac
 // Enforcer decides requests against one policy. It never changes after
 // Parse, so any number of goroutines may use it.
 type Enforcer struct {
-	defaultRole string
+	defaultRole Subject
 	// rules are the p lines by subject.
-	rules map[string][]rule
+	rules map[Subject][]rule
 	// roles are the roles each g-line member has, transitively.
-	roles map[string][]string
+	roles map[Subject][]Subject
 	// lines is the number of lines in the policy's CSV.
 	lines int
 	// casbin holds the same policy in Casbin's model; tests compare its
@@ -76,8 +76,12 @@ func Parse(p Policy, projects ...*sollv1.Project) (*Enforcer, error) {
 	}
 	// The default role must be defined by the base policy, so that
 	// removing a Project can never leave it undefined.
-	def := strings.TrimSpace(p.Default)
-	if def != "" && !defined(def, all[:2]) {
+	def := Subject(strings.TrimSpace(p.Default))
+	switch {
+	case def == "":
+	case !strings.HasPrefix(string(def), kindRole) || !def.isRole():
+		errs = append(errs, fmt.Errorf("policy.default: %q is not a role: use %s, %s, a role of policy.csv (role:<name>), or leave it empty", def, RoleReadonly, RoleAdmin))
+	case !defined(def, all[:2]):
 		errs = append(errs, fmt.Errorf("policy.default: role %q has no p or g line: use %s, %s, a role of policy.csv, or leave it empty", def, RoleReadonly, RoleAdmin))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -107,7 +111,7 @@ func flatten(errs []error, err error) []error {
 }
 
 // defined reports whether role appears in any line.
-func defined(role string, all []parsed) bool {
+func defined(role Subject, all []parsed) bool {
 	for _, p := range all {
 		for _, r := range p.rules {
 			if r.subject == role {
@@ -125,7 +129,7 @@ func defined(role string, all []parsed) bool {
 
 // build loads the lines into Casbin, lets its role manager resolve the g
 // lines, and indexes the p lines by subject for Allowed.
-func build(defaultRole string, all []parsed) (*Enforcer, error) {
+func build(defaultRole Subject, all []parsed) (*Enforcer, error) {
 	m, err := model.NewModelFromString(casbinModel)
 	if err != nil {
 		return nil, fmt.Errorf("load rbac model: %w", err)
@@ -135,8 +139,8 @@ func build(defaultRole string, all []parsed) (*Enforcer, error) {
 		return nil, fmt.Errorf("create casbin enforcer: %w", err)
 	}
 	ce.AddFunction("objectMatch", casbinObjectMatch)
-	e := &Enforcer{defaultRole: defaultRole, rules: map[string][]rule{}, roles: map[string][]string{}, casbin: ce}
-	members := map[string]bool{}
+	e := &Enforcer{defaultRole: defaultRole, rules: map[Subject][]rule{}, roles: map[Subject][]Subject{}, casbin: ce}
+	members := map[Subject]bool{}
 	for _, p := range all {
 		for _, r := range p.rules {
 			e.rules[r.subject] = append(e.rules[r.subject], r)
@@ -146,7 +150,7 @@ func build(defaultRole string, all []parsed) (*Enforcer, error) {
 		}
 		for _, l := range p.links {
 			members[l.member] = true
-			if err := persist.LoadPolicyArray([]string{"g", l.member, l.role}, ce.GetModel()); err != nil {
+			if err := persist.LoadPolicyArray([]string{"g", string(l.member), string(l.role)}, ce.GetModel()); err != nil {
 				return nil, fmt.Errorf("load role line %s, %s: %w", l.member, l.role, err)
 			}
 		}
@@ -155,12 +159,17 @@ func build(defaultRole string, all []parsed) (*Enforcer, error) {
 		return nil, fmt.Errorf("build role links: %w", err)
 	}
 	for member := range members {
-		roles, err := ce.GetImplicitRolesForUser(member)
+		names, err := ce.GetImplicitRolesForUser(string(member))
 		if err != nil {
 			return nil, fmt.Errorf("resolve roles of %s: %w", member, err)
 		}
 		// Only roles with p lines can change a decision.
-		roles = slices.DeleteFunc(roles, func(r string) bool { return len(e.rules[r]) == 0 })
+		var roles []Subject
+		for _, r := range names {
+			if len(e.rules[Subject(r)]) > 0 {
+				roles = append(roles, Subject(r))
+			}
+		}
 		if len(roles) > 0 {
 			e.roles[member] = roles
 		}
@@ -185,15 +194,22 @@ func casbinObjectMatch(args ...any) (any, error) {
 }
 
 // Allowed reports whether a request may do action on the resource's
-// object. subjects are who makes the request: the user and their groups,
-// or the project role of a project token. It is true when some subject,
-// directly or through its roles or the default role, has a matching allow
-// line and none has a matching deny line. A request without subjects is
-// unauthenticated and never allowed; an unknown resource or action is
-// never allowed either.
-func (e *Enforcer) Allowed(subjects []string, resource, action, object string) bool {
+// object. subjects are who makes the request: the local account, or the
+// SSO user and their groups, or the project role of a project token, each
+// made with Account, SSOUser, Group or ProjectRole. It is true when some
+// subject, directly or through its roles or the default role, has a
+// matching allow line and none has a matching deny line. A request
+// without subjects is unauthenticated and never allowed, nor is one with
+// a subject of another form (a role, or a name without its kind); an
+// unknown resource or action is never allowed either.
+func (e *Enforcer) Allowed(subjects []Subject, resource, action, object string) bool {
 	if len(subjects) == 0 || !slices.Contains(Resources, resource) || !slices.Contains(Actions, action) {
 		return false
+	}
+	for _, s := range subjects {
+		if !s.requester() {
+			return false
+		}
 	}
 	var allowed bool
 	for _, s := range subjects {
@@ -209,7 +225,7 @@ func (e *Enforcer) Allowed(subjects []string, resource, action, object string) b
 
 // check looks at the lines of subject and its roles. It returns false on
 // a matching deny and sets *allowed on a matching allow.
-func (e *Enforcer) check(subject, resource, action, object string, allowed *bool) bool {
+func (e *Enforcer) check(subject Subject, resource, action, object string, allowed *bool) bool {
 	if !e.checkLines(subject, resource, action, object, allowed) {
 		return false
 	}
@@ -221,7 +237,7 @@ func (e *Enforcer) check(subject, resource, action, object string, allowed *bool
 	return true
 }
 
-func (e *Enforcer) checkLines(subject, resource, action, object string, allowed *bool) bool {
+func (e *Enforcer) checkLines(subject Subject, resource, action, object string, allowed *bool) bool {
 	rules := e.rules[subject]
 	for i := range rules {
 		if rules[i].matches(resource, action, object) {
@@ -239,4 +255,4 @@ func (e *Enforcer) checkLines(subject, resource, action, object string, allowed 
 func (e *Enforcer) Lines() int { return e.lines }
 
 // Default is the default role, empty when there is none.
-func (e *Enforcer) Default() string { return e.defaultRole }
+func (e *Enforcer) Default() string { return string(e.defaultRole) }

@@ -65,30 +65,30 @@ func TestAllowed(t *testing.T) {
 	tests := []struct {
 		name     string
 		e        *Enforcer
-		subjects []string
+		subjects []Subject
 		want     func(r request) bool
 	}{
-		{"local admin account", e, []string{"admin"}, func(request) bool { return true }},
-		{"group mapped to role:admin", e, []string{"carol", "ops-admins"}, func(request) bool { return true }},
-		{"readonly", e, []string{"reader"}, func(r request) bool { return r.act == "get" }},
-		{"custom role syncs team-a only", e, []string{"dana"}, func(r request) bool {
+		{"local admin account", e, []Subject{Account("admin")}, func(request) bool { return true }},
+		{"group mapped to role:admin", e, []Subject{SSOUser("carol"), Group("ops-admins")}, func(request) bool { return true }},
+		{"readonly", e, []Subject{SSOUser("rita"), Group("reader")}, func(r request) bool { return r.act == "get" }},
+		{"custom role syncs team-a only", e, []Subject{Account("dana")}, func(r request) bool {
 			return r.res == "applications" && r.act == "sync" && r.teamA
 		}},
-		{"deny of one group beats allow of another", e, []string{"erin", "ops-admins", "contractors"}, func(r request) bool {
+		{"deny of one group beats allow of another", e, []Subject{SSOUser("erin"), Group("ops-admins"), Group("contractors")}, func(r request) bool {
 			return r.act != "delete"
 		}},
-		{"role reached through two g lines", e, []string{"frank", "team-b"}, func(r request) bool {
+		{"role reached through two g lines", e, []Subject{SSOUser("frank"), Group("team-b")}, func(r request) bool {
 			return (r.res == "applications" || r.res == "logs") && r.act == "get" && !r.teamA
 		}},
-		{"project token stays in its project", e, []string{"proj:team-a:deployer"}, func(r request) bool {
+		{"project token stays in its project", e, []Subject{ProjectRole("team-a", "deployer")}, func(r request) bool {
 			return r.teamA && (r.res == "applications" && (r.act == "get" || r.act == "sync") || r.res == "logs")
 		}},
-		{"group of a project role", e, []string{"gina", "team-a-devs"}, func(r request) bool {
+		{"group of a project role", e, []Subject{SSOUser("gina"), Group("team-a-devs")}, func(r request) bool {
 			return r.teamA && (r.res == "applications" && (r.act == "get" || r.act == "sync") || r.res == "logs")
 		}},
-		{"unknown user without default role", e, []string{"nobody"}, func(request) bool { return false }},
-		{"unknown user with default role", withDefault, []string{"nobody"}, func(r request) bool { return r.act == "get" }},
-		{"default role adds to a custom role", withDefault, []string{"dana"}, func(r request) bool {
+		{"unknown user without default role", e, []Subject{Account("nobody")}, func(request) bool { return false }},
+		{"unknown user with default role", withDefault, []Subject{Account("nobody")}, func(r request) bool { return r.act == "get" }},
+		{"default role adds to a custom role", withDefault, []Subject{Account("dana")}, func(r request) bool {
 			return r.act == "get" || r.res == "applications" && r.act == "sync" && r.teamA
 		}},
 		{"unauthenticated gets no default role", withDefault, nil, func(request) bool { return false }},
@@ -117,15 +117,15 @@ func TestAllowed(t *testing.T) {
 
 // casbinAllowed decides a request with Casbin's Enforce. Casbin takes one
 // subject, so a request subject is linked to all of them for the call.
-func casbinAllowed(t testing.TB, e *Enforcer, subjects []string, res, act, obj string) bool {
+func casbinAllowed(t testing.TB, e *Enforcer, subjects []Subject, res, act, obj string) bool {
 	t.Helper()
 	const req = "test:request"
 	var links [][]string
 	for _, s := range subjects {
-		links = append(links, []string{req, s})
+		links = append(links, []string{req, string(s)})
 	}
 	if e.defaultRole != "" && !slices.Contains(subjects, e.defaultRole) {
-		links = append(links, []string{req, e.defaultRole})
+		links = append(links, []string{req, string(e.defaultRole)})
 	}
 	if _, err := e.casbin.AddGroupingPolicies(links); err != nil {
 		t.Fatal(err)
@@ -147,23 +147,24 @@ func TestAllowedUnknownResourceOrAction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Allowed([]string{"admin"}, "applicationsets", "get", "*") {
+	admin := []Subject{Account("admin")}
+	if e.Allowed(admin, "applicationsets", "get", "*") {
 		t.Error("an unknown resource was allowed")
 	}
-	if e.Allowed([]string{"admin"}, "applications", "exec", "team-a/web") {
+	if e.Allowed(admin, "applications", "exec", "team-a/web") {
 		t.Error("an unknown action was allowed")
 	}
-	if !e.Allowed([]string{"admin"}, "applications", "get", "team-a/web") {
+	if !e.Allowed(admin, "applications", "get", "team-a/web") {
 		t.Error("admin may not get an application")
 	}
 }
 
 func TestAllowedRoleCycle(t *testing.T) {
-	e, err := Parse(Policy{CSV: "g, role:a, role:b\ng, role:b, role:a\np, role:b, projects, get, *, allow\ng, hana, role:a"})
+	e, err := Parse(Policy{CSV: "g, role:a, role:b\ng, role:b, role:a\np, role:b, projects, get, *, allow\ng, user:hana, role:a"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !e.Allowed([]string{"hana"}, "projects", "get", "team-a") {
+	if !e.Allowed([]Subject{Account("hana")}, "projects", "get", "team-a") {
 		t.Error("hana may not get a project through role:a -> role:b")
 	}
 }
@@ -183,7 +184,7 @@ func TestParseLines(t *testing.T) {
 // request by a user in three groups.
 func BenchmarkAllowed(b *testing.B) {
 	e := benchEnforcer(b)
-	subjects := []string{"user-7", "group-1", "group-2", "group-3"}
+	subjects := []Subject{SSOUser("user-7"), Group("group-1"), Group("group-2"), Group("group-3")}
 	b.ResetTimer()
 	for b.Loop() {
 		e.Allowed(subjects, "applications", "sync", "team-42/web")
@@ -195,7 +196,7 @@ func BenchmarkAllowed(b *testing.B) {
 func BenchmarkCasbinEnforce(b *testing.B) {
 	e := benchEnforcer(b)
 	for b.Loop() {
-		if _, err := e.casbin.Enforce("user-7", "applications", "sync", "team-42/web"); err != nil {
+		if _, err := e.casbin.Enforce(string(SSOUser("user-7")), "applications", "sync", "team-42/web"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -210,7 +211,7 @@ func benchEnforcer(b *testing.B) *Enforcer {
 		csv = fmt.Appendf(csv, "p, role:r%d, logs, get, team-%d/*, deny\n", r, r)
 	}
 	for u := range 200 {
-		csv = fmt.Appendf(csv, "g, user-%d, role:r%d\n", u, u%100)
+		csv = fmt.Appendf(csv, "g, sso:user-%d, role:r%d\n", u, u%100)
 	}
 	e, err := Parse(Policy{CSV: string(csv)})
 	if err != nil {

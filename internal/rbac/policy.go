@@ -21,10 +21,10 @@ const (
 )
 
 // builtinPolicy is part of every policy. The local account admin is the
-// one soll creates at installation; its subject is always "admin".
+// one soll creates at installation; its subject is always "user:admin".
 const builtinPolicy = `p, role:admin, *, *, *, allow
 p, role:readonly, *, get, *, allow
-g, admin, role:admin
+g, user:admin, role:admin
 `
 
 // Policy is soll's RBAC configuration, as in the ConfigMap soll-rbac.
@@ -58,10 +58,12 @@ func (e *LineError) Error() string {
 
 // rule is one p line.
 type rule struct {
-	subject, resource, action string
-	object                    glob
-	deny                      bool
-	// fields are the line's fields after "p", as Casbin stores them.
+	subject          Subject
+	resource, action string
+	object           glob
+	deny             bool
+	// fields are the line's fields after "p", as Casbin stores them: the
+	// subject in its typed form.
 	fields []string
 }
 
@@ -74,7 +76,7 @@ func (r *rule) matches(resource, action, object string) bool {
 }
 
 // link is one g line: member has role.
-type link struct{ member, role string }
+type link struct{ member, role Subject }
 
 // parsed are the lines of one source.
 type parsed struct {
@@ -129,7 +131,22 @@ func parseLine(line string) (*rule, *link, string) {
 		if fields[1] == "" || fields[2] == "" {
 			return nil, nil, "a g line needs a user or group and a role, both not empty"
 		}
-		return nil, &link{member: fields[1], role: fields[2]}, ""
+		member, problem := policySubject(fields[1])
+		if problem != "" {
+			return nil, nil, problem
+		}
+		role, problem := policySubject(fields[2])
+		if problem != "" {
+			return nil, nil, problem
+		}
+		if !role.isRole() {
+			problem = fmt.Sprintf("the second field of a g line is a role, role:<name> or proj:<project>:<role>, but %q is %s", fields[2], kindOf(role))
+			if role == Group(fields[2]) {
+				problem += fmt.Sprintf(" (a name without a kind is a group): write role:%s if a role is meant", fields[2])
+			}
+			return nil, nil, problem
+		}
+		return nil, &link{member: member, role: role}, ""
 	default:
 		return nil, nil, fmt.Sprintf("a line starts with p (a permission) or g (a role assignment), not %q", fields[0])
 	}
@@ -169,9 +186,13 @@ func parseRule(f []string) (rule, string) {
 	if len(f) != 5 {
 		return rule{}, fmt.Sprintf("a p line has 5 fields after p: subject, resource, action, object and effect, as in \"p, role:deployer, applications, sync, team-a/*, allow\"; this one has %d", len(f))
 	}
-	sub, res, act, obj, eft := f[0], f[1], f[2], f[3], f[4]
-	if sub == "" {
-		return rule{}, "the subject is empty: write a user, a group or a role such as role:deployer"
+	res, act, obj, eft := f[1], f[2], f[3], f[4]
+	if f[0] == "" {
+		return rule{}, "the subject is empty: write a group, a role such as role:deployer, or a user such as user:alice"
+	}
+	sub, problem := policySubject(f[0])
+	if problem != "" {
+		return rule{}, problem
 	}
 	if res != "*" && !slices.Contains(Resources, res) {
 		return rule{}, fmt.Sprintf("unknown resource %q: use %s or *%s", res, strings.Join(Resources, ", "), suggest(res, Resources))
@@ -189,7 +210,8 @@ func parseRule(f []string) (rule, string) {
 	if (res == "applications" || res == "logs") && obj != "*" && !strings.Contains(obj, "/") {
 		return rule{}, fmt.Sprintf("the object of %s is <project>/<application>: write %s/* for all applications of project %s, or */%s for application %s in any project", res, obj, obj, obj, obj)
 	}
-	return rule{subject: sub, resource: res, action: act, object: g, deny: eft == "deny", fields: f}, ""
+	fields := append([]string{string(sub)}, f[1:]...)
+	return rule{subject: sub, resource: res, action: act, object: g, deny: eft == "deny", fields: fields}, ""
 }
 
 // suggest returns ": did you mean X?" when word is a near miss of a valid

@@ -111,7 +111,7 @@ func TestParseAccepts(t *testing.T) {
 	if e.Lines() != 8 || e.Default() != "role:dev" {
 		t.Errorf("Lines() = %d, Default() = %q, want 8 and role:dev", e.Lines(), e.Default())
 	}
-	if !e.Allowed([]string{"ivan", "cn=devs,ou=groups,dc=example,dc=org"}, "accounts", "update", "alice") {
+	if !e.Allowed([]Subject{SSOUser("ivan"), Group("cn=devs,ou=groups,dc=example,dc=org")}, "accounts", "update", "alice") {
 		t.Error("a member of the quoted LDAP group may not update account alice")
 	}
 }

@@ -15,7 +15,8 @@ func ProjectSubject(project, role string) string {
 
 // ProjectPolicies turns the roles of p into policy lines: each role's
 // policies, checked to grant only on p's own applications and logs, and a
-// g line for each of its groups. The error lists every policy soll
+// g line for each of its SSO groups (written group:<name>, so that a group
+// is never taken for a subject of another kind, whatever its name). The error lists every policy soll
 // refuses.
 func ProjectPolicies(p *sollv1.Project) ([]string, error) {
 	var lines []string
@@ -30,7 +31,7 @@ func ProjectPolicies(p *sollv1.Project) ([]string, error) {
 			case problem != "":
 			case r == nil:
 				problem = fmt.Sprintf("a role's policies are p lines only: put the groups of the role in spec.roles[%s].groups", role.Name)
-			case r.subject != subject:
+			case r.subject != Subject(subject):
 				problem = fmt.Sprintf("the subject of this role's lines is %s, not %s", subject, r.subject)
 			case r.resource != "applications" && r.resource != "logs":
 				problem = fmt.Sprintf("a project role may grant on applications and logs only, not on %s", r.resource)
@@ -49,7 +50,7 @@ func ProjectPolicies(p *sollv1.Project) ([]string, error) {
 			lines = append(lines, csvLine(append([]string{"p"}, r.fields...)))
 		}
 		for _, group := range role.Groups {
-			lines = append(lines, csvLine([]string{"g", group, subject}))
+			lines = append(lines, csvLine([]string{"g", string(Group(group)), subject}))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

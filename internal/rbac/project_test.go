@@ -21,8 +21,8 @@ func TestProjectPolicies(t *testing.T) {
 		"p, proj:team-a:deployer, applications, get, team-a/*, allow",
 		"p, proj:team-a:deployer, applications, sync, team-a/*, allow",
 		"p, proj:team-a:deployer, logs, *, team-a/*, allow",
-		"g, team-a-devs, proj:team-a:deployer",
-		`g, "cn=ops,dc=example,dc=org", proj:team-a:ldap`,
+		"g, group:team-a-devs, proj:team-a:deployer",
+		`g, "group:cn=ops,dc=example,dc=org", proj:team-a:ldap`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ProjectPolicies (-want +got):\n%s", diff)

@@ -81,7 +81,7 @@ func (s *Store) Enforcer() *Enforcer { return s.current.Load() }
 
 // Allowed decides a request with the current Enforcer; see
 // Enforcer.Allowed.
-func (s *Store) Allowed(subjects []string, resource, action, object string) bool {
+func (s *Store) Allowed(subjects []Subject, resource, action, object string) bool {
 	return s.current.Load().Allowed(subjects, resource, action, object)
 }
 

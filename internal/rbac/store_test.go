@@ -61,13 +61,13 @@ func mustLoad(t *testing.T, s *Store) {
 
 func TestStoreReloads(t *testing.T) {
 	ctx := context.Background()
-	c := newFakeClient(t, rbacConfigMap("g, alice, role:readonly", ""), teamAProject())
+	c := newFakeClient(t, rbacConfigMap("g, user:alice, role:readonly", ""), teamAProject())
 	s := NewStore(c, "soll")
-	alice := []string{"alice"}
+	alice := []Subject{Account("alice")}
 	if s.Allowed(alice, "projects", "get", "team-a") {
 		t.Error("alice may get projects before the first Load")
 	}
-	if !s.Allowed([]string{"admin"}, "projects", "delete", "team-a") {
+	if !s.Allowed([]Subject{Account("admin")}, "projects", "delete", "team-a") {
 		t.Error("the local admin may not delete projects before the first Load")
 	}
 
@@ -75,7 +75,7 @@ func TestStoreReloads(t *testing.T) {
 	if !s.Allowed(alice, "projects", "get", "team-a") || s.Allowed(alice, "projects", "delete", "team-a") {
 		t.Error("alice is not exactly a reader")
 	}
-	if !s.Allowed([]string{"proj:team-a:deployer"}, "applications", "sync", "team-a/web") {
+	if !s.Allowed([]Subject{ProjectRole("team-a", "deployer")}, "applications", "sync", "team-a/web") {
 		t.Error("the project role of team-a may not sync its application")
 	}
 
@@ -86,7 +86,7 @@ func TestStoreReloads(t *testing.T) {
 		t.Error("Load rebuilt the Enforcer although nothing changed")
 	}
 
-	setPolicy(t, c, "g, alice, role:admin")
+	setPolicy(t, c, "g, user:alice, role:admin")
 	mustLoad(t, s)
 	if !s.Allowed(alice, "projects", "delete", "team-a") {
 		t.Error("the change of the ConfigMap did not take effect")
@@ -102,17 +102,17 @@ func TestStoreReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustLoad(t, s)
-	if s.Allowed([]string{"proj:team-a:deployer"}, "applications", "sync", "team-a/web") {
+	if s.Allowed([]Subject{ProjectRole("team-a", "deployer")}, "applications", "sync", "team-a/web") {
 		t.Error("the change of the Project did not take effect")
 	}
 }
 
 func TestStoreKeepsLastGoodPolicy(t *testing.T) {
-	c := newFakeClient(t, rbacConfigMap("g, alice, role:readonly", ""))
+	c := newFakeClient(t, rbacConfigMap("g, user:alice, role:readonly", ""))
 	s := NewStore(c, "soll")
 	mustLoad(t, s)
 
-	setPolicy(t, c, "g, alice, role:admin\np, bob, everything, *, *, allow")
+	setPolicy(t, c, "g, user:alice, role:admin\np, bob, everything, *, *, allow")
 	err := s.Load(context.Background())
 	var le *LineError
 	if !errors.As(err, &le) || le.Line != 2 || !strings.Contains(err.Error(), "keeping the last good policy") {
@@ -121,7 +121,7 @@ func TestStoreKeepsLastGoodPolicy(t *testing.T) {
 	if !errors.As(s.Err(), &le) {
 		t.Errorf("Err() = %v, want the line error", s.Err())
 	}
-	if !s.Allowed([]string{"alice"}, "projects", "get", "team-a") || s.Allowed([]string{"alice"}, "projects", "delete", "team-a") {
+	if !s.Allowed([]Subject{Account("alice")}, "projects", "get", "team-a") || s.Allowed([]Subject{Account("alice")}, "projects", "delete", "team-a") {
 		t.Error("the last good policy is not in effect")
 	}
 	// The error stays while the bad policy stays.
@@ -129,26 +129,26 @@ func TestStoreKeepsLastGoodPolicy(t *testing.T) {
 		t.Error("a second Load forgot the error")
 	}
 
-	setPolicy(t, c, "g, alice, role:admin")
+	setPolicy(t, c, "g, user:alice, role:admin")
 	mustLoad(t, s)
-	if !s.Allowed([]string{"alice"}, "projects", "delete", "team-a") {
+	if !s.Allowed([]Subject{Account("alice")}, "projects", "delete", "team-a") {
 		t.Error("the fixed policy is not in effect")
 	}
 }
 
 func TestStoreFailsClosedAtStartup(t *testing.T) {
-	c := newFakeClient(t, rbacConfigMap("g, alice, role:admin\np, bob, applications, deploy, */*, allow", RoleReadonly), teamAProject())
+	c := newFakeClient(t, rbacConfigMap("g, user:alice, role:admin\np, bob, applications, deploy, */*, allow", RoleReadonly), teamAProject())
 	s := NewStore(c, "soll")
 	err := s.Load(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "only the built-in policy is in effect") {
 		t.Fatalf("Load = %v, want an error saying only the built-in policy is in effect", err)
 	}
-	for _, subjects := range [][]string{{"alice"}, {"someone"}, {"proj:team-a:deployer"}} {
+	for _, subjects := range [][]Subject{{Account("alice")}, {SSOUser("someone")}, {ProjectRole("team-a", "deployer")}} {
 		if s.Allowed(subjects, "applications", "get", "team-a/web") {
 			t.Errorf("%q may get an application under a broken policy", subjects)
 		}
 	}
-	if !s.Allowed([]string{"admin"}, "applications", "delete", "team-a/web") {
+	if !s.Allowed([]Subject{Account("admin")}, "applications", "delete", "team-a/web") {
 		t.Error("the local admin lost access under a broken policy")
 	}
 }
@@ -156,10 +156,10 @@ func TestStoreFailsClosedAtStartup(t *testing.T) {
 func TestStoreWithoutConfigMap(t *testing.T) {
 	s := NewStore(newFakeClient(t, teamAProject()), "soll")
 	mustLoad(t, s)
-	if !s.Allowed([]string{"team-a-devs"}, "logs", "get", "team-a/web") {
+	if !s.Allowed([]Subject{SSOUser("gina@example.org"), Group("team-a-devs")}, "logs", "get", "team-a/web") {
 		t.Error("without the ConfigMap the Projects' roles are not in effect")
 	}
-	if s.Allowed([]string{"alice"}, "logs", "get", "team-a/web") {
+	if s.Allowed([]Subject{Account("alice")}, "logs", "get", "team-a/web") {
 		t.Error("without the ConfigMap there is a default role")
 	}
 }
@@ -175,10 +175,10 @@ func TestStoreBadProject(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "project team-b") || !strings.Contains(err.Error(), "grant nothing until this is fixed") {
 		t.Fatalf("Load = %v, want an error about project team-b", err)
 	}
-	if !s.Allowed([]string{"proj:team-a:deployer"}, "applications", "sync", "team-a/web") {
+	if !s.Allowed([]Subject{ProjectRole("team-a", "deployer")}, "applications", "sync", "team-a/web") {
 		t.Error("a bad project took away the roles of a good one")
 	}
-	if s.Allowed([]string{"proj:team-b:deployer"}, "applications", "sync", "team-a/web") {
+	if s.Allowed([]Subject{ProjectRole("team-b", "deployer")}, "applications", "sync", "team-a/web") {
 		t.Error("the bad project's role reaches into team-a")
 	}
 
@@ -195,10 +195,10 @@ func TestStoreBadProject(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "keeping the project's last good roles") {
 		t.Fatalf("Load = %v, want an error saying team-a keeps its last good roles", err)
 	}
-	if !s.Allowed([]string{"proj:team-a:deployer"}, "applications", "sync", "team-a/web") {
+	if !s.Allowed([]Subject{ProjectRole("team-a", "deployer")}, "applications", "sync", "team-a/web") {
 		t.Error("team-a lost its last good roles")
 	}
-	if s.Allowed([]string{"proj:team-a:deployer"}, "applications", "delete", "team-b/web") {
+	if s.Allowed([]Subject{ProjectRole("team-a", "deployer")}, "applications", "delete", "team-b/web") {
 		t.Error("team-a's bad line took effect")
 	}
 }
@@ -211,14 +211,14 @@ func (failingReader) Get(context.Context, client.ObjectKey, client.Object, ...cl
 }
 
 func TestStoreReadErrorKeepsPolicy(t *testing.T) {
-	c := newFakeClient(t, rbacConfigMap("g, alice, role:readonly", ""))
+	c := newFakeClient(t, rbacConfigMap("g, user:alice, role:readonly", ""))
 	s := NewStore(c, "soll")
 	mustLoad(t, s)
 	s.reader = failingReader{c}
 	if err := s.Load(context.Background()); err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("Load = %v, want the read error", err)
 	}
-	if !s.Allowed([]string{"alice"}, "projects", "get", "team-a") {
+	if !s.Allowed([]Subject{Account("alice")}, "projects", "get", "team-a") {
 		t.Error("a read error changed the policy")
 	}
 	s.reader = c
@@ -228,18 +228,18 @@ func TestStoreReadErrorKeepsPolicy(t *testing.T) {
 // TestStoreConcurrent decides requests while the policy changes; run it
 // with -race.
 func TestStoreConcurrent(t *testing.T) {
-	c := newFakeClient(t, rbacConfigMap("g, alice, role:readonly", ""))
+	c := newFakeClient(t, rbacConfigMap("g, user:alice, role:readonly", ""))
 	s := NewStore(c, "soll")
 	mustLoad(t, s)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for range 1000 {
-			s.Allowed([]string{"alice"}, "projects", "get", "team-a")
+			s.Allowed([]Subject{Account("alice")}, "projects", "get", "team-a")
 		}
 	}()
 	for _, role := range []string{RoleAdmin, RoleReadonly, RoleAdmin} {
-		setPolicy(t, c, "g, alice, "+role)
+		setPolicy(t, c, "g, user:alice, "+role)
 		mustLoad(t, s)
 	}
 	<-done
@@ -264,9 +264,9 @@ func TestStoreRun(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run reported no error for a bad policy")
 	}
-	setPolicy(t, c, "g, alice, role:readonly")
+	setPolicy(t, c, "g, user:alice, role:readonly")
 	deadline := time.Now().Add(10 * time.Second)
-	for !s.Allowed([]string{"alice"}, "projects", "get", "team-a") {
+	for !s.Allowed([]Subject{Account("alice")}, "projects", "get", "team-a") {
 		if time.Now().After(deadline) {
 			t.Fatal("Run did not pick up the fixed policy")
 		}

@@ -218,16 +218,9 @@ func ssoSubject(sub string) string {
 
 // apiPrincipal is p as the API sees it.
 func apiPrincipal(p *auth.Principal) *server.Principal {
-	out := &server.Principal{Subject: p.Subject, Groups: p.Groups, Project: p.Project, Role: p.Role, TokenID: p.TokenID}
+	out := &server.Principal{Subject: p.Subject, Groups: p.Groups, Project: p.Project, Role: p.Role, TokenID: p.TokenID, Subjects: p.Subjects()}
 	if p.Kind == auth.KindSSO {
 		out.Subject = ssoSubject(out.Subject)
-		groups := out.Groups[:0:0]
-		for _, g := range out.Groups {
-			if !strings.HasPrefix(g, "role:") && !strings.HasPrefix(g, "proj:") {
-				groups = append(groups, g)
-			}
-		}
-		out.Groups = groups
 	}
 	return out
 }
@@ -250,11 +243,7 @@ func (a authorizer) Allowed(p *server.Principal, resource, action, object string
 	if p == nil {
 		return false
 	}
-	subjects := append([]string{p.Subject}, p.Groups...)
-	if p.Project != "" {
-		subjects = []string{rbac.ProjectSubject(p.Project, p.Role)}
-	}
-	return a.s.Allowed(subjects, resource, action, object)
+	return a.s.Allowed(p.Subjects, resource, action, object)
 }
 
 // sessionHandler logs in (POST /api/v1/session with a JSON body

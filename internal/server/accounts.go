@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"soll.dev/internal/auth"
+	"soll.dev/internal/rbac"
 )
 
 // Accounts manages local accounts, their API tokens, and Project role
@@ -150,10 +151,10 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
-// self reports whether p is the local account name itself (a session or
-// API token of it, not a Project role or an SSO user: neither can carry
-// an account's name, which has no "@" nor ":").
-func self(p *Principal, name string) bool { return p.Project == "" && p.Subject == name }
+// self reports whether p is the local account name itself: a session or
+// API token of it, whose RBAC subject is the account, never a Project
+// role or an SSO user, whatever their names.
+func self(p *Principal, name string) bool { return slices.Contains(p.Subjects, rbac.Account(name)) }
 
 func (s *Server) accounts() (Accounts, error) {
 	if s.opts.Accounts == nil {

@@ -31,20 +31,37 @@ func (s *Server) key(name string) client.ObjectKey {
 }
 
 // readApp reads the app name from the API server and checks that p may
-// act on it.
+// act on it (see checkApp).
 func (s *Server) readApp(ctx context.Context, p *Principal, action, name string) (*sollv1.Application, error) {
 	app := &sollv1.Application{}
 	if err := s.opts.APIReader.Get(ctx, s.key(name), app); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, notFound("application %s not found", name)
+			return nil, appNotFound(name)
 		}
 		return nil, fmt.Errorf("read application %s: %w", name, err)
 	}
 	noteObject(ctx, name, appProject(app), app.UID)
-	if err := s.forbid(p, resApplications, action, appObject(app)); err != nil {
+	if err := s.checkApp(p, action, app); err != nil {
 		return nil, err
 	}
 	return app, nil
+}
+
+// appNotFound is the answer about the app name when it does not exist,
+// and when the caller may not get it.
+func appNotFound(name string) *Error { return notFound("application %s not found", name) }
+
+// checkApp checks that p may act on app. A caller who may not get the app
+// is answered as if it did not exist, so that neither its existence nor
+// its project leaks; one who may get it but not act on it is forbidden.
+func (s *Server) checkApp(p *Principal, action string, app *sollv1.Application) error {
+	if !s.opts.RBAC.Allowed(p, resApplications, actGet, appObject(app)) {
+		return appNotFound(app.Name)
+	}
+	if action == actGet {
+		return nil
+	}
+	return s.forbid(p, resApplications, action, appObject(app))
 }
 
 // decode reads a JSON body into v, refusing unknown fields so that a typo

@@ -139,9 +139,17 @@ func TestRBAC(t *testing.T) {
 	if !cmp.Equal(names, []string{"a-one", "a-two"}) || l.Total != 2 {
 		t.Errorf("alice lists %v (total %d), want only team-a's apps", names, l.Total)
 	}
+	// team-b's apps do not exist for alice.
+	for _, tt := range []struct{ method, path string }{
+		{http.MethodGet, "/api/v1/applications/b-one"},
+		{http.MethodPost, "/api/v1/applications/b-one/sync"},
+	} {
+		status, b := h.do(tt.method, tt.path, "alice-token", nil)
+		if e := h.wantError(status, b, http.StatusNotFound, "NotFound", ""); e.Message != "application b-one not found" {
+			t.Errorf("%s %s: message %q", tt.method, tt.path, e.Message)
+		}
+	}
 	for _, tt := range []struct{ method, path, action string }{
-		{http.MethodGet, "/api/v1/applications/b-one", "get"},
-		{http.MethodPost, "/api/v1/applications/b-one/sync", "sync"},
 		{http.MethodDelete, "/api/v1/applications/a-one", "delete"},
 		{http.MethodPut, "/api/v1/applications/a-one", "update"},
 		{http.MethodPost, "/api/v1/applications/a-three", "create"},

@@ -1,6 +1,10 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+
+	"soll.dev/internal/rbac"
+)
 
 // Principal is the caller of a request, as an Authenticator found it.
 type Principal struct {
@@ -13,6 +17,12 @@ type Principal struct {
 	// TokenID identifies the API token used, when one was; never the
 	// token itself.
 	TokenID string
+	// Subjects are who the caller is for RBAC, each typed by its kind
+	// (see auth.Principal.Subjects). Subject and Groups are names to show
+	// and record; an Authorizer decides with Subjects, so that an SSO
+	// group or user named like a local account or a role is never taken
+	// for one.
+	Subjects []rbac.Subject
 }
 
 // Authenticator finds the principal of a request. It returns (nil, nil)

@@ -182,7 +182,7 @@ func (a accountAuth) Authenticate(r *http.Request) (*Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Principal{Subject: p.Subject, Project: p.Project, Role: p.Role, TokenID: p.TokenID}, nil
+	return &Principal{Subject: p.Subject, Project: p.Project, Role: p.Role, TokenID: p.TokenID, Subjects: p.Subjects()}, nil
 }
 
 // in returns h for subtest t.

@@ -485,7 +485,7 @@ func (s *Server) readRepository(r *http.Request, p *Principal, action string) (*
 	var sec corev1.Secret
 	err := s.opts.APIReader.Get(r.Context(), s.key(name), &sec)
 	if apierrors.IsNotFound(err) || (err == nil && !isRepositorySecret(&sec)) {
-		return nil, notFound("no repository Secret %s; GET /api/v1/repositories lists them", name)
+		return nil, repoNotFound(name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read Secret %s: %w", name, err)
@@ -493,7 +493,18 @@ func (s *Server) readRepository(r *http.Request, p *Principal, action string) (*
 	repoURL := strings.TrimSpace(string(sec.Data["url"]))
 	noteObject(r.Context(), repoURL, "", sec.UID)
 	noteOf(r.Context()).detail = " (Secret " + name + ")"
+	if !s.opts.RBAC.Allowed(p, resRepositories, actGet, repoURL) {
+		// Answered as a missing Secret: the caller learns neither that it
+		// exists nor its URL.
+		return nil, repoNotFound(name)
+	}
 	return &sec, s.forbid(p, resRepositories, action, repoURL)
+}
+
+// repoNotFound is the answer about the repository Secret name when there
+// is none, and when the caller may not get its repository.
+func repoNotFound(name string) *Error {
+	return notFound("no repository Secret %s; GET /api/v1/repositories lists them", name)
 }
 
 func (s *Server) deleteRepository(w http.ResponseWriter, r *http.Request, p *Principal) error {

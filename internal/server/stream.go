@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -166,9 +167,12 @@ func (s *Server) streamApps(w http.ResponseWriter, r *http.Request, p *Principal
 	if name != "" {
 		app := &sollv1.Application{}
 		if err := s.opts.Client.Get(ctx, s.key(name), app); err != nil {
-			return err
+			if apierrors.IsNotFound(err) {
+				return appNotFound(name)
+			}
+			return fmt.Errorf("read application %s: %w", name, err)
 		}
-		if err := s.forbid(p, resApplications, actGet, appObject(app)); err != nil {
+		if err := s.checkApp(p, actGet, app); err != nil {
 			return err
 		}
 	}

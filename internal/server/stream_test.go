@@ -124,5 +124,5 @@ func TestStream(t *testing.T) {
 	})
 
 	status, b := h.do(http.MethodGet, "/api/v1/stream/applications/theirs", "alice-token", nil)
-	h.wantError(status, b, http.StatusForbidden, "Forbidden", "")
+	h.wantError(status, b, http.StatusNotFound, "NotFound", "")
 }
