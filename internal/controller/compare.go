@@ -247,6 +247,7 @@ func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revis
 		}
 		req := r.renderRequest(app, src, st, creds[i], refs)
 		req.Decrypter, req.Keys = keys, keysVersion
+		req.SourceRepos = append([]string{}, proj.Spec.SourceRepos...)
 		tool, err := r.tools.of(req)
 		if err != nil {
 			return nil, nil, &stageError{"RenderError", fmt.Errorf("%s: %w", sourcePath(app, i), err)}

@@ -85,6 +85,14 @@ type Request struct {
 	// It is not part of the request's identity (see Cache): Keys is.
 	Decrypter Decrypter `json:"-"`
 
+	// SourceRepos, when not nil, are the sourceRepos patterns of the
+	// application's Project (App.Project): a repository that a render
+	// fetches from on its own, such as the repository of a Helm chart's
+	// dependency, must match them as the application's sources do (see
+	// project.CheckRepoPatterns). They are part of the request's identity,
+	// so that a render is not reused after the patterns change.
+	SourceRepos []string
+
 	// Keys identifies the keys of Decrypter and whom they serve (for
 	// example a digest of the Secrets they come from and the Project they
 	// are scoped to). It is part of the request's identity, so that a
