@@ -145,8 +145,8 @@ func TestSOPSDecryptedDataStaysInSecrets(t *testing.T) {
 	if err := h.env.Client.Update(context.Background(), &p); err != nil {
 		t.Fatal(err)
 	}
-	h.waitForApp("gen", "Synced once allowed", time.Minute, syncedHealthy)
-	h.waitForApp("direct", "Synced once allowed", time.Minute, syncedHealthy)
+	h.waitForApp("gen", "Synced once allowed", 2*time.Minute, syncedHealthy)
+	h.waitForApp("direct", "Synced once allowed", 2*time.Minute, syncedHealthy)
 	if cm := h.configMap("leak"); cm.Data["PASSWORD"] != generated {
 		t.Errorf("generated ConfigMap data = %v", cm.Data)
 	}
