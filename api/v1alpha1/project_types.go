@@ -140,6 +140,12 @@ type ProjectSpec struct {
 	// +optional
 	AllowRemoteKustomizeBases bool `json:"allowRemoteKustomizeBases,omitempty"`
 
+	// SOPS sets how the Project's Applications may use data decrypted from
+	// SOPS-encrypted files. Which age keys decrypt for the Project is set
+	// on the Secrets that hold them, not here.
+	// +optional
+	SOPS *ProjectSOPS `json:"sops,omitempty"`
+
 	// SignatureKeys are the GnuPG keys that commits must be signed with.
 	// When set, soll refuses to sync a Git revision that is not signed by
 	// one of them.
@@ -391,3 +397,17 @@ type RoleTokens struct {
 // ProjectValid is the condition type that is True when soll could use the
 // Project's spec as a whole.
 const ProjectValid = "Valid"
+
+// ProjectSOPS sets how a Project's Applications may use decrypted data.
+type ProjectSOPS struct {
+	// AllowNonSecretKinds lets decrypted data land in objects other than
+	// v1 Secrets: an encrypted ConfigMap, a ConfigMap that a Kustomize
+	// configMapGenerator makes from an encrypted file, a custom resource
+	// with an encrypted field. Without it, a render fails when an object
+	// that is not a v1 Secret comes from a decrypted file or holds a
+	// value that was encrypted, since other kinds are readable more
+	// widely than Secrets. With it, such values are still masked in soll's
+	// diffs and in the manifests API, as Secret data is.
+	// +optional
+	AllowNonSecretKinds bool `json:"allowNonSecretKinds,omitempty"`
+}

@@ -65,6 +65,9 @@ type comparison struct {
 	// sopsVersion identifies the SOPS keys the renders used;
 	// clusterInfo, the cluster capabilities Helm saw ("" without Helm).
 	sopsVersion, clusterInfo string
+	// decrypted are the values decrypted from SOPS files that non-Secret
+	// objects may hold (the Project allows it): diffs mask them.
+	decrypted []string
 }
 
 // sourceState is one source of a comparison, resolved.
@@ -203,7 +206,7 @@ func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revis
 	if err != nil {
 		return nil, nil, &stageError{"InvalidSettings", err}
 	}
-	keys, keysVersion, err := r.sopsKeys(ctx, app.Namespace)
+	keys, keysVersion, err := r.sopsKeys(ctx, app.Namespace, proj.Name)
 	if err != nil {
 		return nil, nil, &stageError{"InvalidSettings", err}
 	}
@@ -250,7 +253,8 @@ func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revis
 			continue
 		}
 		req := r.renderRequest(app, src, st, creds[i], refs)
-		req.Decrypter = keys
+		req.Decrypter, req.Keys = keys, keysVersion
+		req.SourceRepos = append([]string{}, proj.Spec.SourceRepos...)
 		tool, err := r.tools.of(req)
 		if err != nil {
 			return nil, nil, &stageError{"RenderError", fmt.Errorf("%s: %w", sourcePath(app, i), err)}
@@ -278,6 +282,11 @@ func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revis
 			}
 			return nil, nil, &stageError{renderReason(proj, err), fmt.Errorf("%s: render %s: %w", sourcePath(app, i), what, err)}
 		}
+		decrypted, err := checkDecrypted(proj, res.Decrypted, res.Objects)
+		if err != nil {
+			return nil, nil, &stageError{"ProjectViolation", fmt.Errorf("%s: %w", sourcePath(app, i), err)}
+		}
+		c.decrypted = append(c.decrypted, decrypted...)
 		if src.Chart != "" {
 			st.revision = res.Revision
 			if st.revision == "" {
@@ -536,7 +545,7 @@ func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *c
 	if err != nil {
 		return err
 	}
-	d := diff.Differ{Kube: r.Kube, Ignore: ig, Cache: r.DryRuns, Reread: func(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	d := diff.Differ{Kube: r.Kube, Ignore: ig, Cache: r.DryRuns, Mask: diff.NewMasker(c.decrypted), Reread: func(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 		return r.Kube.Get(ctx, o.GroupVersionKind(), o.GetNamespace(), o.GetName())
 	}}
 	results := d.Diff(ctx, items)

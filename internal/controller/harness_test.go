@@ -41,6 +41,8 @@ type harness struct {
 	opts   controller.Options
 	// stopController stops the running controller; nil when none runs.
 	stopController func()
+	// mgr is the running controller's manager.
+	mgr *controller.Manager
 }
 
 // harnessOptions vary a harness; the zero value is the reference setup.
@@ -162,6 +164,7 @@ func (h *harness) startController() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	h.mgr, _ = mgr.(*controller.Manager)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()

@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/diff"
 	"soll.dev/internal/source/git"
 )
 
@@ -34,8 +35,19 @@ type Manifests struct {
 	// sources rendered them, with soll's tracking annotation and managed
 	// label and their namespaces defaulted. Hooks are included; Helm
 	// pre-delete hooks, which only run when the app is deleted, are not.
-	// Secrets are as rendered: redacting them is the caller's job.
+	// Secrets are as rendered: redacting them (Redact) is the caller's
+	// job.
 	Objects []*unstructured.Unstructured
+
+	// mask masks the values decrypted from SOPS files that objects other
+	// than Secrets hold, when their Project allows it.
+	mask *diff.Masker
+}
+
+// Redact returns o, one of m.Objects, as soll shows it: Secret data and
+// values decrypted from SOPS files masked.
+func (m *Manifests) Redact(o *unstructured.Unstructured) *unstructured.Unstructured {
+	return m.mask.Mask(diff.Redact(o))
 }
 
 // RenderManifests renders app at revisions (one per source; nil or an
@@ -57,7 +69,7 @@ func (r *Reconciler) RenderManifests(ctx context.Context, app *sollv1.Applicatio
 	if err != nil {
 		return nil, err
 	}
-	return &Manifests{Revisions: c.revisions(), Objects: desired}, nil
+	return &Manifests{Revisions: c.revisions(), Objects: desired, mask: diff.NewMasker(c.decrypted)}, nil
 }
 
 // ErrorReason returns the condition reason of an error of RenderManifests

@@ -76,7 +76,7 @@ stringData:
 `},
 	})
 	mustCreate(t, h, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: sops.SecretName, Namespace: h.sollNS},
+		ObjectMeta: metav1.ObjectMeta{Name: sops.SecretName, Namespace: h.sollNS, Annotations: map[string]string{sops.ProjectsAnnotation: "default"}},
 		StringData: map[string]string{"keys.txt": "# soll's key\n" + secretKey + "\n"},
 	})
 

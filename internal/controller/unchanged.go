@@ -170,7 +170,7 @@ func (r *Reconciler) isUnchanged(ctx context.Context, app *sollv1.Application) b
 	if err != nil {
 		return false
 	}
-	_, keysVersion, err := r.sopsKeys(ctx, app.Namespace)
+	_, keysVersion, err := r.sopsKeys(ctx, app.Namespace, proj.Name)
 	if err != nil {
 		return false
 	}

@@ -82,6 +82,9 @@ type Differ struct {
 	// Cache, when set, reuses dry-run answers while neither the desired
 	// nor the live object changed.
 	Cache *DryRunCache
+	// Mask, when set, masks the values that came out of SOPS-encrypted
+	// files in every diff, wherever they are (see Masker).
+	Mask *Masker
 	// Reread, when set, reads the live object again. It is used when the
 	// dry run saw a newer version of the object than the caller's live
 	// copy (another controller wrote in between), so both sides of the
@@ -154,7 +157,7 @@ func (d *Differ) diffOnce(ctx context.Context, it Item) Result {
 		// must be created. The sync validates it when it applies it;
 		// a dry run here would double the API calls of a first sync.
 		res.Target = it.Desired
-		_ = Compare(ctx, &res, d.Ignore)
+		_ = compare(ctx, &res, d.Ignore, d.Mask)
 		return res
 	}
 	target, hash, hit := d.Cache.get(k, it.Desired, it.Live)
@@ -175,7 +178,7 @@ func (d *Differ) diffOnce(ctx context.Context, it Item) Result {
 		target = it.Desired
 	}
 	res.Target = target
-	if err := Compare(ctx, &res, d.Ignore); err != nil && res.Err == nil {
+	if err := compare(ctx, &res, d.Ignore, d.Mask); err != nil && res.Err == nil {
 		res.Err = err
 	}
 	return res
@@ -184,14 +187,19 @@ func (d *Differ) diffOnce(ctx context.Context, it Item) Result {
 // Compare fills in Status, Diff and Drift of res from res.Live and
 // res.Target.
 func Compare(ctx context.Context, res *Result, ig *Ignorer) error {
+	return compare(ctx, res, ig, nil)
+}
+
+// compare is Compare with the diff masked by m.
+func compare(ctx context.Context, res *Result, ig *Ignorer, m *Masker) error {
 	if res.Live == nil {
 		res.Status = Missing
-		res.Diff = unified(nil, Normalize(res.Target))
+		res.Diff = unified(nil, Normalize(res.Target), m)
 		return nil
 	}
 	if res.Target == nil {
 		res.Status = Extraneous
-		res.Diff = unified(Normalize(res.Live), nil)
+		res.Diff = unified(Normalize(res.Live), nil, m)
 		return nil
 	}
 	live, target := Normalize(res.Live), Normalize(res.Target)
@@ -209,14 +217,15 @@ func Compare(ctx context.Context, res *Result, ig *Ignorer) error {
 	for _, p := range paths {
 		res.Drift = append(res.Drift, Drift{Path: p.String(), Manager: ownerOf(entries, res.Live.Object, p)})
 	}
-	res.Diff = unified(live, target)
+	res.Diff = unified(live, target, m)
 	return nil
 }
 
 // unified renders the YAML of live and target as a unified diff, with
-// Secret values redacted.
-func unified(live, target *unstructured.Unstructured) string {
+// Secret values redacted and the values of m masked.
+func unified(live, target *unstructured.Unstructured, m *Masker) string {
 	live, target = RedactPair(live, target)
+	live, target = m.MaskPair(live, target)
 	toYAML := func(o *unstructured.Unstructured) string {
 		if o == nil {
 			return ""

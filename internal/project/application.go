@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	sollv1 "soll.dev/api/v1alpha1"
@@ -52,14 +53,26 @@ func CheckApplication(p *sollv1.Project, app *sollv1.Application) error {
 // CheckRepo reports whether spec.sourceRepos of p allows repoURL, which the
 // Application's field names: its sources, or a repository they use (a
 // kustomization's remote base, a chart repository of its helmCharts).
+// A URL with a dot segment is refused whatever the patterns (see
+// CheckRepoURL).
 func CheckRepo(p *sollv1.Project, field, repoURL string) error {
+	return CheckRepoPatterns(p.Name, p.Spec.SourceRepos, field, repoURL)
+}
+
+// CheckRepoPatterns is CheckRepo with the name and the sourceRepos patterns
+// of a Project, for callers that do not hold the Project (a renderer
+// checking the repositories of chart dependencies).
+func CheckRepoPatterns(project string, sourceRepos []string, field, repoURL string) error {
+	if err := CheckRepoURL(field, repoURL); err != nil {
+		return err
+	}
 	u := NormalizeRepoURL(repoURL)
 	allowed := false
-	for _, pattern := range p.Spec.SourceRepos {
+	for _, pattern := range sourceRepos {
 		if denied, ok := strings.CutPrefix(pattern, "!"); ok {
 			if glob.Match(NormalizeRepoURL(denied), u) {
 				return fmt.Errorf("%s: %s is not permitted in project %s (spec.sourceRepos denies it with %q): use another repository or ask an admin to change the project",
-					field, redactURL(repoURL), p.Name, pattern)
+					field, redactURL(repoURL), project, pattern)
 			}
 			continue
 		}
@@ -71,7 +84,48 @@ func CheckRepo(p *sollv1.Project, field, repoURL string) error {
 		return nil
 	}
 	return fmt.Errorf("%s: %s is not permitted in project %s (spec.sourceRepos %s): use an allowed repository or ask an admin to add it",
-		field, redactURL(repoURL), p.Name, allows(p.Spec.SourceRepos, allowingRepo, "repository"))
+		field, redactURL(repoURL), project, allows(sourceRepos, allowingRepo, "repository"))
+}
+
+// CheckRepoURL refuses a repository URL, which field names, whose path has
+// a "." or ".." segment, in plain or percent-encoded form (%2e), or a
+// backslash (plain or %5c). Such a URL names another repository than it
+// seems to: "https://git.example.com/team-a/../team-b/cfg" matches the
+// pattern "https://git.example.com/team-a/*" but a server resolves it to
+// team-b/cfg. No repository needs one, so they are refused rather than
+// resolved.
+func CheckRepoURL(field, repoURL string) error {
+	_, p := splitRepoURL(NormalizeRepoURL(repoURL))
+	bad := ""
+	switch {
+	case strings.Contains(p, `\`) || strings.Contains(strings.ToLower(p), "%5c"):
+		bad = "a backslash"
+	default:
+		for seg := range strings.FieldsFuncSeq(p, func(r rune) bool { return r == '/' || r == '?' || r == '#' }) {
+			if seg == "." || seg == ".." {
+				bad = fmt.Sprintf("the path segment %q", seg)
+				break
+			}
+		}
+	}
+	if bad == "" {
+		return nil
+	}
+	return fmt.Errorf("%s: %s has %s (plain or percent-encoded), which could name another repository than the URL seems to: write the repository's URL without \".\" or \"..\" segments or backslashes",
+		field, redactURL(repoURL), bad)
+}
+
+// splitRepoURL splits a normalised URL into its scheme and authority (or
+// the host of the scp-like form) and its path.
+func splitRepoURL(u string) (authority, path string) {
+	if scheme, rest, ok := strings.Cut(u, "://"); ok {
+		a, p, _ := strings.Cut(rest, "/")
+		return scheme + "://" + a, p
+	}
+	if a, p, ok := strings.Cut(u, ":"); ok && !strings.Contains(a, "/") {
+		return a, p
+	}
+	return "", u
 }
 
 func allowingRepo(pattern string) string {
@@ -82,20 +136,24 @@ func allowingRepo(pattern string) string {
 }
 
 // NormalizeRepoURL returns the form in which repository URLs and sourceRepos
-// patterns are compared: scheme and host lower-cased, and any trailing "/"
-// and ".git" removed; the path keeps its case. The scp-like form
-// user@host:path has its host lower-cased too. It works on patterns as well
-// as URLs because it never parses the URL.
+// patterns are compared: scheme and host lower-cased, percent-encoded
+// unreserved characters in the path decoded ("%61" is "a", "%2e" is ".",
+// as RFC 3986 section 6.2.2.2 has it, so that an encoded name matches the
+// patterns its plain form does), and any trailing "/" and ".git" removed;
+// the path keeps its case. The scp-like form user@host:path has its host
+// lower-cased too. It works on patterns as well as URLs because it never
+// parses the URL. It does not resolve dot segments: CheckRepoURL refuses
+// them.
 func NormalizeRepoURL(repoURL string) string {
 	u := strings.TrimSpace(repoURL)
 	if scheme, rest, ok := strings.Cut(u, "://"); ok {
 		authority, path, hasPath := strings.Cut(rest, "/")
 		u = strings.ToLower(scheme) + "://" + lowerHost(authority)
 		if hasPath {
-			u += "/" + path
+			u += "/" + decodeUnreserved(path)
 		}
 	} else if authority, path, ok := strings.Cut(u, ":"); ok && !strings.Contains(authority, "/") {
-		u = lowerHost(authority) + ":" + path
+		u = lowerHost(authority) + ":" + decodeUnreserved(path)
 	}
 	for {
 		trimmed := strings.TrimSuffix(strings.TrimSuffix(u, "/"), ".git")
@@ -104,6 +162,31 @@ func NormalizeRepoURL(repoURL string) string {
 		}
 		u = trimmed
 	}
+}
+
+// decodeUnreserved decodes the percent-encoded unreserved characters of s
+// (letters, digits, "-", ".", "_", "~"), which mean the same encoded or
+// not; other escapes stay as they are.
+func decodeUnreserved(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			if c, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil && unreserved(byte(c)) {
+				b.WriteByte(byte(c))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }
 
 // lowerHost lower-cases the host of an authority, keeping the user

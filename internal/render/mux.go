@@ -16,7 +16,9 @@ type Mux struct {
 
 var _ Renderer = (*Mux)(nil)
 
-// Render renders req with the renderer of its tool.
+// Render renders req with the renderer of its tool. When req has a
+// Decrypter, the result's Decrypted says which files it decrypted and what
+// came out of them.
 func (m *Mux) Render(ctx context.Context, req Request) (*Result, error) {
 	tool, err := ToolOf(req)
 	if err != nil {
@@ -27,7 +29,7 @@ func (m *Mux) Render(ctx context.Context, req Request) (*Result, error) {
 		return nil, &Error{Err: fmt.Errorf("no renderer for %s sources is configured in this soll", tool)}
 	}
 	req.Tool = tool
-	return r.Render(ctx, req)
+	return renderRecording(ctx, r, req)
 }
 
 // ToolOf tells which tool renders req (see Mux).

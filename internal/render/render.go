@@ -82,8 +82,22 @@ type Request struct {
 	// Decrypter, when set, decrypts SOPS-encrypted files as renderers read
 	// them (plain manifests, kustomize generator inputs). Plaintext stays in
 	// memory: renderers never write it to disk, log it or quote it in errors.
-	// It is not part of the request's identity (see Cache).
+	// It is not part of the request's identity (see Cache): Keys is.
 	Decrypter Decrypter `json:"-"`
+
+	// SourceRepos, when not nil, are the sourceRepos patterns of the
+	// application's Project (App.Project): a repository that a render
+	// fetches from on its own, such as the repository of a Helm chart's
+	// dependency, must match them as the application's sources do (see
+	// project.CheckRepoPatterns). They are part of the request's identity,
+	// so that a render is not reused after the patterns change.
+	SourceRepos []string
+
+	// Keys identifies the keys of Decrypter and whom they serve (for
+	// example a digest of the Secrets they come from and the Project they
+	// are scoped to). It is part of the request's identity, so that a
+	// cached render is never served to a request with other keys.
+	Keys string `json:",omitempty"`
 }
 
 // AppInfo describes the application a render is for.
@@ -173,6 +187,11 @@ type Result struct {
 	// version rendered. Empty for sources in Git, whose revision the source
 	// layer resolves.
 	Revision string `json:",omitempty"`
+
+	// Decrypted, when the render decrypted SOPS files, says which and what
+	// came out of them (see Mux). It holds plaintext: it is never
+	// serialised, logged or shown.
+	Decrypted *Decrypted `json:"-"`
 }
 
 // Object is one rendered Kubernetes object and where it came from.

@@ -10,7 +10,6 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/controller"
-	"soll.dev/internal/diff"
 	"soll.dev/internal/resource"
 )
 
@@ -177,7 +176,7 @@ func (s *Server) appManifests(w http.ResponseWriter, r *http.Request, p *Princip
 	}
 	out := Manifests{Revisions: nonNil(m.Revisions), Items: []*unstructured.Unstructured{}}
 	for _, o := range m.Objects {
-		out.Items = append(out.Items, diff.Redact(o))
+		out.Items = append(out.Items, m.Redact(o))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

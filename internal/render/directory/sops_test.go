@@ -60,7 +60,7 @@ func sopsRepo(t *testing.T, public string) string {
 
 func TestRenderSOPS(t *testing.T) {
 	secret, public := sopstest.NewKey(t)
-	d, err := sops.FromSecretData(map[string][]byte{"age.agekey": []byte(secret)})
+	d, err := sops.New(secret)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package helm
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 
+	"soll.dev/internal/project"
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/confine"
 	"soll.dev/internal/source"
@@ -83,6 +85,9 @@ func (st *rendering) fetchDependency(ctx context.Context, ch *chart.Chart, dep *
 		}
 		return st.loadDir(ctx, p, depth+1)
 	case strings.HasPrefix(repoURL, "https://"), strings.HasPrefix(repoURL, "http://"), strings.HasPrefix(repoURL, "oci://"):
+		if err := st.checkRepo(ch, repoURL); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("repository %q is not a URL: soll has no local repository names, give the https://, oci:// or file:// URL", repoURL)
 	}
@@ -106,6 +111,17 @@ func (st *rendering) fetchDependency(ctx context.Context, ch *chart.Chart, dep *
 		return nil, fmt.Errorf("load: %w", err)
 	}
 	return sub, nil
+}
+
+// checkRepo refuses the repository of a dependency of ch that the
+// sourceRepos of the application's Project do not allow: a chart must not
+// reach a repository that the application could not deploy from itself.
+func (st *rendering) checkRepo(ch *chart.Chart, repoURL string) error {
+	if st.req.SourceRepos == nil {
+		return nil
+	}
+	return project.CheckRepoPatterns(cmp.Or(st.req.App.Project, project.DefaultName), st.req.SourceRepos,
+		fmt.Sprintf("repository of chart %s", ch.Name()), repoURL)
 }
 
 // dependencyCredentials returns the credentials of the chart reference for

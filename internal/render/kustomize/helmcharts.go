@@ -100,7 +100,7 @@ func (in *inflater) chart(m *mount, dir, home string, c types.HelmChart) ([]rend
 		return nil, err
 	}
 	req := render.Request{
-		App: in.req.App,
+		App: in.req.App, SourceRepos: in.req.SourceRepos,
 		Helm: &sollv1.HelmSource{
 			ReleaseName: cmp.Or(c.ReleaseName, c.Name), Namespace: c.Namespace, Values: values,
 			SkipCrds: !c.IncludeCRDs, KubeVersion: c.KubeVersion, APIVersions: c.ApiVersions,

@@ -29,10 +29,12 @@ import (
 type Decrypter struct {
 	ids        []age.Identity
 	recipients []string // the public keys of ids, in the same order
-	source     string   // where the keys come from, for errors
+	// For errors: whose keys these are ("project team-a"), where keys
+	// for them belong, and a note on keys that serve nobody.
+	owner, where, note string
 }
 
-var _ render.Decrypter = (*Decrypter)(nil)
+var _ render.ValuesDecrypter = (*Decrypter)(nil)
 
 // MaxBytes bounds the size of a SOPS file. Larger files are refused before
 // they are parsed: decryption holds the file's tree, its plaintext and the
@@ -77,59 +79,75 @@ func (d *Decrypter) Recipients() []string { return slices.Clone(d.recipients) }
 // or key material. Use errors.Is with ErrNoKey, ErrIntegrity,
 // ErrUnsupported and ErrMalformed to tell them apart.
 func (d *Decrypter) Decrypt(ctx context.Context, path string, data []byte) ([]byte, bool, error) {
+	plain, _, encrypted, err := d.decrypt(ctx, path, data, false)
+	return plain, encrypted, err
+}
+
+// DecryptValues decrypts like Decrypt and also returns the plaintext of
+// every value that was encrypted in the file (see secretValues), for the
+// caller to find wherever the render puts them.
+func (d *Decrypter) DecryptValues(ctx context.Context, path string, data []byte) ([]byte, []string, bool, error) {
+	return d.decrypt(ctx, path, data, true)
+}
+
+func (d *Decrypter) decrypt(ctx context.Context, path string, data []byte, wantValues bool) ([]byte, []string, bool, error) {
 	f := formatOf(path)
 	if f == nil || !f.mayHold(data) {
-		return data, false, nil
+		return data, nil, false, nil
 	}
 	if len(data) > MaxBytes {
-		return nil, false, fail(path, ErrMalformed, "encrypted file is %d bytes, above the limit of %d for SOPS files: split it", len(data), MaxBytes)
+		return nil, nil, false, fail(path, ErrMalformed, "encrypted file is %d bytes, above the limit of %d for SOPS files: split it", len(data), MaxBytes)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, false, &render.Error{File: path, Err: context.Cause(ctx)}
+		return nil, nil, false, &render.Error{File: path, Err: context.Cause(ctx)}
 	}
 	if f.scan != nil {
 		isSOPS, err := f.scan(data)
 		if err != nil {
-			return nil, false, &render.Error{File: path, Err: err}
+			return nil, nil, false, &render.Error{File: path, Err: err}
 		}
 		if !isSOPS {
-			return data, false, nil
+			return data, nil, false, nil
 		}
 	}
 	branches, err := f.store.LoadPlainFile(data)
 	if err != nil {
-		return nil, false, fail(path, ErrMalformed, "not valid %s%s: fix the file or encrypt it again", f.name, lineOf(err))
+		return nil, nil, false, fail(path, ErrMalformed, "not valid %s%s: fix the file or encrypt it again", f.name, lineOf(err))
 	}
 	isSOPS, err := f.hasMetadata(branches)
 	if err != nil {
-		return nil, false, &render.Error{File: path, Err: err}
+		return nil, nil, false, &render.Error{File: path, Err: err}
 	}
 	if !isSOPS {
-		return data, false, nil
+		return data, nil, false, nil
 	}
 	branches, md, err := stores.ExtractMetadata(branches, f.opts)
 	if err != nil {
-		return nil, false, fail(path, ErrMalformed, "the sops metadata is malformed (unknown or inconsistent fields): encrypt the file again with a current sops")
+		return nil, nil, false, fail(path, ErrMalformed, "the sops metadata is malformed (unknown or inconsistent fields): encrypt the file again with a current sops")
 	}
 	if len(d.ids) == 0 {
-		return nil, false, fail(path, ErrNoKey, "the file is SOPS-encrypted and soll has no age keys: create %s holding the age key of one of the file's recipients", d.source)
+		return nil, nil, false, fail(path, ErrNoKey, "no age key of %s can decrypt it: the file is SOPS-encrypted and %s has no age keys; put the age key of one of the file's recipients in %s%s", d.owner, d.owner, d.where, d.note)
 	}
 	key, err := d.dataKey(md)
 	if err != nil {
-		return nil, false, &render.Error{File: path, Err: err}
+		return nil, nil, false, &render.Error{File: path, Err: err}
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, false, &render.Error{File: path, Err: context.Cause(ctx)}
+		return nil, nil, false, &render.Error{File: path, Err: context.Cause(ctx)}
 	}
 	tree := sops.Tree{Branches: branches, Metadata: md}
+	var leaves []leaf
+	if wantValues {
+		leaves = encryptedLeaves(branches)
+	}
 	if err := verify(tree, key); err != nil {
-		return nil, false, &render.Error{File: path, Err: err}
+		return nil, nil, false, &render.Error{File: path, Err: err}
 	}
 	plain, err := f.store.EmitPlainFile(tree.Branches)
 	if err != nil {
-		return nil, false, fail(path, ErrMalformed, "the decrypted document cannot be written as %s", f.name)
+		return nil, nil, false, fail(path, ErrMalformed, "the decrypted document cannot be written as %s", f.name)
 	}
-	return plain, true, nil
+	return plain, secretValues(leaves), true, nil
 }
 
 // dataKey recovers the file's data key with the Decrypter's identities: from
@@ -197,7 +215,7 @@ func (d *Decrypter) dataKey(md sops.Metadata) ([]byte, error) {
 	switch {
 	case len(recipients) == 0:
 		return nil, errorf(ErrUnsupported, "the file is encrypted only for %s keys, and soll decrypts with age keys only (PGP would need a gpg keyring): add an age recipient to the file with sops and its key to %s",
-			strings.Join(others, ", "), d.source)
+			strings.Join(others, ", "), d.where)
 	case malformed && len(parts) == 0:
 		return nil, errorf(ErrMalformed, "the file's age-encrypted data key is malformed: encrypt the file again")
 	}
@@ -205,8 +223,8 @@ func (d *Decrypter) dataKey(md sops.Metadata) ([]byte, error) {
 	if len(groups) > 1 {
 		enough = fmt.Sprintf(" (it has %d key groups and needs %d, the keys open %d)", len(groups), need, len(parts))
 	}
-	return nil, errorf(ErrNoKey, "no age key in %s can decrypt it%s; recipients: %s (the keys are for %s): add the key of a recipient to %s, or make one of its keys a recipient with sops updatekeys",
-		d.source, enough, strings.Join(recipients, ", "), strings.Join(d.recipients, ", "), d.source)
+	return nil, errorf(ErrNoKey, "no age key of %s can decrypt it%s; recipients: %s (the keys of %s are for %s): add the key of a recipient to %s, or make one of its keys a recipient with sops updatekeys%s",
+		d.owner, enough, strings.Join(recipients, ", "), d.owner, strings.Join(d.recipients, ", "), d.where, d.note)
 }
 
 // verify decrypts the values of tree in place and checks the MAC over them,

@@ -101,6 +101,16 @@ func newDecrypter(t *testing.T, keys ...string) *sops.Decrypter {
 	return d
 }
 
+// projectKeys returns the Decrypter of project from secrets.
+func projectKeys(t *testing.T, project string, secrets ...*sops.KeySecret) *sops.Decrypter {
+	t.Helper()
+	d, err := sops.ForProject("soll", project, secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // asMap decodes YAML or JSON for comparison.
 func asMap(t *testing.T, data []byte) []map[string]any {
 	t.Helper()
@@ -199,15 +209,12 @@ func TestDecryptWrongKey(t *testing.T) {
 	_, public := sopstest.NewKey(t)
 	other, otherPublic := sopstest.NewKey(t)
 	enc := sopstest.Encrypt(t, "apps/db/secret.yaml", []byte(secretYAML), sopstest.Options{}, public)
-	d, err := sops.FromSecretData(map[string][]byte{"keys.txt": []byte(other)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = decryptErr(t, d, "apps/db/secret.yaml", enc, other, "hunter2-plaintext", "c2VjcmV0LWJ5dGVz")
+	d := projectKeys(t, "team-a", sops.ParseKeySecret("soll", "keys", map[string]string{sops.ProjectsAnnotation: "team-a"}, map[string][]byte{"keys.txt": []byte(other)}))
+	err := decryptErr(t, d, "apps/db/secret.yaml", enc, other, "hunter2-plaintext", "c2VjcmV0LWJ5dGVz")
 	if !errors.Is(err, sops.ErrNoKey) {
 		t.Errorf("error %q is not ErrNoKey", err)
 	}
-	for _, want := range []string{"Secret soll-sops-keys", public, otherPublic, "apps/db/secret.yaml"} {
+	for _, want := range []string{"no age key of project team-a can decrypt it", "annotation soll.dev/sops-projects listing team-a", public, otherPublic, "apps/db/secret.yaml"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}
@@ -220,14 +227,11 @@ func TestDecryptOneOfManyKeys(t *testing.T) {
 	c, _ := sopstest.NewKey(t)
 	_, publicD := sopstest.NewKey(t)
 	enc := sopstest.Encrypt(t, "s.json", []byte(secretJSON), sopstest.Options{}, publicD, publicB)
-	d, err := sops.FromSecretData(map[string][]byte{
+	d := projectKeys(t, "p", sops.ParseKeySecret("soll", sops.SecretName, map[string]string{sops.ProjectsAnnotation: sops.AllProjects}, map[string][]byte{
 		"team-a":   []byte("# created: 2026-01-01\n# public key: age1...\n" + a + "\n\n" + c + "\n"),
 		"team-b":   []byte(b),
 		"keys.txt": []byte("\n# nothing here but comments\n"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	}))
 	if got := len(d.Recipients()); got != 3 {
 		t.Errorf("Recipients() has %d keys, want 3", got)
 	}
@@ -388,10 +392,10 @@ func TestDecryptShamir(t *testing.T) {
 func TestDecryptWithoutKeys(t *testing.T) {
 	_, public := sopstest.NewKey(t)
 	enc := sopstest.Encrypt(t, "apps/db/secret.yaml", []byte(secretYAML), sopstest.Options{}, public)
-	d := sops.NoKeys("soll")
+	d := projectKeys(t, "team-a")
 	err := decryptErr(t, d, "apps/db/secret.yaml", enc, "hunter2-plaintext", "c2VjcmV0LWJ5dGVz")
-	if !errors.Is(err, sops.ErrNoKey) || !strings.Contains(err.Error(), "Secret soll/soll-sops-keys") {
-		t.Errorf("error %q: want ErrNoKey naming the Secret to create", err)
+	if !errors.Is(err, sops.ErrNoKey) || !strings.Contains(err.Error(), "Secret soll/soll-sops-keys") || !strings.Contains(err.Error(), "no age key of project team-a") {
+		t.Errorf("error %q: want ErrNoKey naming the project and the Secret to create", err)
 	}
 	plain := []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n")
 	out, encrypted, err := d.Decrypt(context.Background(), "apps/db/cm.yaml", plain)
