@@ -100,6 +100,10 @@ func CheckRepoURL(field, repoURL string) error {
 	switch {
 	case strings.Contains(p, `\`) || strings.Contains(strings.ToLower(p), "%5c"):
 		bad = "a backslash"
+	case badEscape(repoURL):
+		// "%2%65" is "%2e" once decoded: a server that decodes twice,
+		// or leniently, sees a dot segment the checks never saw.
+		bad = "a \"%\" that is not followed by two hex digits"
 	default:
 		for seg := range strings.FieldsFuncSeq(p, func(r rune) bool { return r == '/' || r == '?' || r == '#' }) {
 			if seg == "." || seg == ".." {
@@ -113,6 +117,21 @@ func CheckRepoURL(field, repoURL string) error {
 	}
 	return fmt.Errorf("%s: %s has %s (plain or percent-encoded), which could name another repository than the URL seems to: write the repository's URL without \".\" or \"..\" segments or backslashes",
 		field, redactURL(repoURL), bad)
+}
+
+// badEscape reports whether s has a "%" that does not start a
+// percent-encoded byte.
+func badEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && (i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2])) {
+			return true
+		}
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // splitRepoURL splits a normalised URL into its scheme and authority (or
@@ -150,17 +169,30 @@ func NormalizeRepoURL(repoURL string) string {
 		authority, path, hasPath := strings.Cut(rest, "/")
 		u = strings.ToLower(scheme) + "://" + lowerHost(authority)
 		if hasPath {
-			u += "/" + decodeUnreserved(path)
+			u += "/" + decodeAllUnreserved(path)
 		}
 	} else if authority, path, ok := strings.Cut(u, ":"); ok && !strings.Contains(authority, "/") {
-		u = lowerHost(authority) + ":" + decodeUnreserved(path)
+		u = lowerHost(authority) + ":" + decodeAllUnreserved(path)
 	}
 	for {
-		trimmed := strings.TrimSuffix(strings.TrimSuffix(u, "/"), ".git")
+		trimmed := strings.TrimSpace(strings.TrimSuffix(strings.TrimSuffix(u, "/"), ".git"))
 		if trimmed == u {
 			return u
 		}
 		u = trimmed
+	}
+}
+
+// decodeAllUnreserved decodes unreserved characters until none is left
+// encoded: "%2%65" decodes to "%2e", which is "." once decoded again, and
+// normalising must give the same answer however often it is applied.
+func decodeAllUnreserved(s string) string {
+	for {
+		d := decodeUnreserved(s)
+		if d == s {
+			return s
+		}
+		s = d
 	}
 }
 

@@ -106,7 +106,7 @@ func TestCheckApplicationRepos(t *testing.T) {
 			name:  "a URL that does not parse is not shown",
 			repos: []string{"https://git.example.com/team-a/*"},
 			app:   app("web", dest, "https://bot:s3cret@git.example.com/team-b/%zz"),
-			want:  []string{"spec.source.repoURL: the repository URL (it does not parse as a URL) is not permitted"},
+			want:  []string{"spec.source.repoURL: the repository URL (it does not parse as a URL) has a \"%\" that is not followed by two hex digits"},
 		},
 		{
 			name:  "every source is checked",
