@@ -75,6 +75,9 @@ func (r *Reconciler) credentials(ctx context.Context, app *sollv1.Application, s
 		if err := CheckCredentialsRef(found, src.CredentialsRef.Name, app.Spec.Project, src.RepoURL, path+".credentialsRef"); err != nil {
 			return source.Credentials{}, err
 		}
+		if err := checkPassCredentials(found, src, path); err != nil {
+			return source.Credentials{}, err
+		}
 		data = s.Data
 	} else {
 		s, err := r.matchCredentials(ctx, ns, app.Spec.Project, src.RepoURL)
@@ -82,10 +85,25 @@ func (r *Reconciler) credentials(ctx context.Context, app *sollv1.Application, s
 			return source.Credentials{}, err
 		}
 		if s != nil {
+			if err := checkPassCredentials(s, src, path); err != nil {
+				return source.Credentials{}, err
+			}
 			data = s.Data
 		}
 	}
 	return RepositoryCredentials(ctx, r.Client, ns, src.RepoURL, data)
+}
+
+// checkPassCredentials refuses helm.passCredentials with shared
+// credentials: it sends them to whatever hosts a chart index names, and an
+// index is what a tenant may publish under a shared prefix. Credentials of
+// the app's own Project (or unshared ones of the default Project) may be
+// passed on.
+func checkPassCredentials(s *corev1.Secret, src *sollv1.ApplicationSource, path string) error {
+	if s == nil || src.Helm == nil || !src.Helm.PassCredentials || s.Labels[SharedLabel] != "true" {
+		return nil
+	}
+	return fmt.Errorf("%s.helm.passCredentials: the repository Secret %s is shared by every Project, and passCredentials would send it to the hosts a chart index names: turn passCredentials off, or save credentials for this Application's Project (soll repo add --project)", path, s.Name)
 }
 
 // IsRepositorySecret reports whether s is labelled as repository
