@@ -269,30 +269,3 @@ type ResourceIgnoreDifferences struct {
 	// +kubebuilder:validation:items:MaxLength=128
 	ManagedFieldsManagers []string `json:"managedFieldsManagers,omitempty"`
 }
-
-// Condition types of an Application (status.conditions[].type). Every type is
-// present with status "True" or "False" once the controller has seen the
-// Application, so a missing condition means "not looked at yet".
-const (
-	// ApplicationReconciled is True when the controller compared the
-	// current generation successfully. When False the reason says which
-	// stage failed (fetch, render, diff) and the message has the error.
-	ApplicationReconciled = "Reconciled"
-
-	// ApplicationSpecValid is False when the spec is accepted by the API
-	// server but cannot be used, for example when the Project forbids the
-	// repository or destination, or dependsOn forms a cycle.
-	ApplicationSpecValid = "SpecValid"
-
-	// ApplicationSyncFailed is True when the last sync operation failed;
-	// the message has the first error.
-	ApplicationSyncFailed = "SyncFailed"
-
-	// ApplicationSharedResource is True when an object of this Application
-	// is also tracked by another Application.
-	ApplicationSharedResource = "SharedResource"
-
-	// ApplicationOrphanedResources is True when the destination namespace
-	// holds objects no Application tracks and the Project asks to warn.
-	ApplicationOrphanedResources = "OrphanedResources"
-)

@@ -1,9 +1,12 @@
 package v1alpha1
 
+// The names soll's components share: annotations, labels, finalizers,
+// Secret types, condition types and reasons. They live here, in the API
+// package, so that every component (controller, API server, webhooks, CLI,
+// renderers) shares one spelling without depending on another.
+
 // Annotations users and soll's components set on an Application to talk to
-// the controller. They live here, in the API package, so that every
-// component (controller, API server, webhooks, CLI) shares one spelling
-// without depending on another.
+// the controller.
 const (
 	// RefreshAnnotation asks the controller to compare the Application
 	// now: "normal" lists its repositories' refs anew (coalesced per
@@ -17,4 +20,80 @@ const (
 	// soll's webhook handler sets it; a refresh requested through the API
 	// or the CLI removes it (its request is newer than the push).
 	RefreshPushAnnotation = "soll.dev/refresh-push"
+)
+
+// Labels, annotations and finalizers soll sets on the objects it manages
+// and on Applications.
+const (
+	// ResourcesFinalizer on an Application makes deleting it delete its
+	// resources first (cascade); without it they are left in place.
+	ResourcesFinalizer = "soll.dev/resources-finalizer"
+	// ManagedLabel ("true") marks every object soll applies, so that the
+	// controller's watches of live objects can be filtered by the API
+	// server to soll's objects only.
+	ManagedLabel = "soll.dev/managed"
+	// TrackingAnnotation marks an object as managed by an Application. Its
+	// value names the Application and the object's own identity, so a copy
+	// made by someone else (same annotation, other identity) is never
+	// mistaken for soll's and never pruned.
+	TrackingAnnotation = "soll.dev/tracking-id"
+	// SyncOptionsAnnotation holds per-object sync options in the sources,
+	// comma-separated (AdoptExisting=true lets soll take the object over
+	// when it exists without soll's tracking annotation).
+	SyncOptionsAnnotation = "soll.dev/sync-options"
+)
+
+// Secrets in soll's namespace that soll reads are told apart by the label
+// SecretTypeLabel.
+const (
+	// SecretTypeLabel names what a Secret in soll's namespace holds.
+	SecretTypeLabel = "soll.dev/secret-type"
+	// SecretTypeRepository holds the credentials of the one repository
+	// named by its "url" key.
+	SecretTypeRepository = "repository"
+	// SecretTypeRepoCreds holds credentials for every repository whose URL
+	// lies under its "url" key (a template).
+	SecretTypeRepoCreds = "repo-creds"
+	// SecretTypeSOPSKeys holds age keys for SOPS decryption.
+	SecretTypeSOPSKeys = "sops-keys"
+	// SharedLabel ("true") shares repository credentials that name no
+	// Project with every Project.
+	SharedLabel = "soll.dev/shared"
+	// SOPSProjectsAnnotation lists, comma-separated, the Projects whose
+	// Applications may decrypt with a Secret's age keys ("*": all).
+	SOPSProjectsAnnotation = "soll.dev/sops-projects"
+)
+
+// Condition types of an Application (status.conditions[].type).
+const (
+	// ConditionReady is True when the Application is synced to its
+	// revision and healthy; when False, the reason says why (OutOfSync,
+	// a health status, Suspended, or the stage of a failed comparison).
+	ConditionReady = "Ready"
+	// ConditionComparisonError is True while the last comparison failed;
+	// the reason names the stage (ProjectViolation, a fetch or render
+	// error) and the message has the error.
+	ConditionComparisonError = "ComparisonError"
+	// ConditionSyncWindowBlocked is True while the Project's sync windows
+	// hold an automated sync back.
+	ConditionSyncWindowBlocked = "SyncWindowBlocked"
+	// ApplicationSharedResource is True when an object of this Application
+	// is also tracked by another Application; such objects are never
+	// applied by this one.
+	ApplicationSharedResource = "SharedResource"
+	// ConditionExistingResource is True while objects of the sources exist
+	// in the cluster without soll's tracking annotation and may not be
+	// adopted; syncs are refused until then.
+	ConditionExistingResource = "ExistingResource"
+	// ConditionPreDeleteHooksDone is True once the pre-delete hooks (Helm's
+	// helm.sh/hook: pre-delete, PreDelete hooks) have run to success
+	// during the Application's deletion.
+	ConditionPreDeleteHooksDone = "PreDeleteHooksDone"
+)
+
+// Reasons of conditions that other components act on.
+const (
+	// ReasonProjectViolation: the Application, or an object it renders,
+	// breaks a rule of its Project; nothing was applied.
+	ReasonProjectViolation = "ProjectViolation"
 )

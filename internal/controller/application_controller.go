@@ -42,7 +42,7 @@ const (
 	RefreshAnnotation = sollv1.RefreshAnnotation
 	// ResourcesFinalizer makes deleting an Application delete its
 	// resources first (cascade); without it they are left in place.
-	ResourcesFinalizer = "soll.dev/resources-finalizer"
+	ResourcesFinalizer = sollv1.ResourcesFinalizer
 )
 
 // defaultRefreshCoalesce is the default least time between two ref
@@ -51,7 +51,7 @@ const defaultRefreshCoalesce = 2 * time.Second
 
 // SyncWindowCondition is True while the Project's sync windows hold an
 // automated sync of the Application back.
-const SyncWindowCondition = "SyncWindowBlocked"
+const SyncWindowCondition = sollv1.ConditionSyncWindowBlocked
 
 // ExistingResourceCondition is True while objects of the Application's
 // sources exist in the cluster without soll's tracking annotation (someone
@@ -59,7 +59,7 @@ const SyncWindowCondition = "SyncWindowBlocked"
 // (syncOptions.adoptExisting, or the object's AdoptExisting sync option);
 // its message names each object and how to adopt it. Syncs are refused
 // until then.
-const ExistingResourceCondition = "ExistingResource"
+const ExistingResourceCondition = sollv1.ConditionExistingResource
 
 // Reconciler reconciles Applications: it compares Git with the cluster,
 // runs sync operations, and reports status.
@@ -202,7 +202,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	if app.Spec.Suspend {
 		return ctrl.Result{}, r.patchStatus(ctx, &app, func(s *sollv1.ApplicationStatus) {
-			setCondition(s, app.Generation, "Ready", metav1.ConditionFalse, "Suspended", "reconciliation is suspended (spec.suspend)")
+			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, "Suspended", "reconciliation is suspended (spec.suspend)")
 		})
 	}
 	mode, refreshed := app.Annotations[RefreshAnnotation]
@@ -374,7 +374,7 @@ func (r *Reconciler) handleRefresh(ctx context.Context, app *sollv1.Application,
 // the end of the operation that ran before it: nothing is applied, the
 // condition names the stage and the error, and the app is retried later.
 func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Application, err error, also statusChange) (ctrl.Result, error) {
-	reason := "ComparisonError"
+	reason := sollv1.ConditionComparisonError
 	var se *stageError
 	if errors.As(err, &se) {
 		reason = se.reason
@@ -386,8 +386,8 @@ func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Applicati
 		if also != nil {
 			also(s)
 		}
-		setCondition(s, app.Generation, "ComparisonError", metav1.ConditionTrue, reason, err.Error())
-		setCondition(s, app.Generation, "Ready", metav1.ConditionFalse, reason, err.Error())
+		setCondition(s, app.Generation, sollv1.ConditionComparisonError, metav1.ConditionTrue, reason, err.Error())
+		setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, reason, err.Error())
 		if s.Sync == nil {
 			s.Sync = &sollv1.SyncStatus{}
 		}
@@ -435,7 +435,7 @@ func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Applicatio
 		s.SourceRevisions, s.SourceTypes = sourceMetadata(c)
 		s.ReconciledAt = prev
 		s.ObservedGeneration = app.Generation
-		meta.RemoveStatusCondition(&s.Conditions, "ComparisonError")
+		meta.RemoveStatusCondition(&s.Conditions, sollv1.ConditionComparisonError)
 		if c.window != nil {
 			setCondition(s, app.Generation, SyncWindowCondition, metav1.ConditionTrue, "SyncWindowClosed", "automated sync held back: "+c.window.Reason)
 		} else {
@@ -453,11 +453,11 @@ func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Applicatio
 		}
 		switch {
 		case c.synced && c.health == health.Healthy:
-			setCondition(s, app.Generation, "Ready", metav1.ConditionTrue, "SyncedAndHealthy", "synced to "+short(c.revision())+" and healthy")
+			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionTrue, "SyncedAndHealthy", "synced to "+short(c.revision())+" and healthy")
 		case !c.synced:
-			setCondition(s, app.Generation, "Ready", metav1.ConditionFalse, "OutOfSync", outOfSyncMessage(c))
+			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, "OutOfSync", outOfSyncMessage(c))
 		default:
-			setCondition(s, app.Generation, "Ready", metav1.ConditionFalse, string(c.health), c.healthMsg)
+			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, string(c.health), c.healthMsg)
 		}
 	}
 	next := app.Status.DeepCopy()

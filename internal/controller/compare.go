@@ -24,7 +24,7 @@ import (
 
 // ManagedLabel marks every object soll applies, so live-state watches can
 // be filtered by the API server to soll's objects only.
-const ManagedLabel = "soll.dev/managed"
+const ManagedLabel = sollv1.ManagedLabel
 
 // comparison is the outcome of comparing an app's desired state at one
 // revision with the cluster.
@@ -172,7 +172,7 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revis
 		return nil, err
 	}
 	if err := r.diffLive(ctx, app, c, desired); err != nil {
-		return nil, &stageError{"ComparisonError", err}
+		return nil, &stageError{sollv1.ConditionComparisonError, err}
 	}
 	return c, nil
 }
@@ -194,7 +194,7 @@ func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revis
 		return nil, nil, &stageError{"InvalidSpec", err}
 	}
 	if err := project.CheckApplication(proj, app); err != nil {
-		return nil, nil, &stageError{"ProjectViolation", err}
+		return nil, nil, &stageError{sollv1.ReasonProjectViolation, err}
 	}
 	targets := targetRevisions(app, srcs)
 	for i, rev := range revisions {
@@ -284,7 +284,7 @@ func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revis
 		}
 		decrypted, err := checkDecrypted(proj, res.Decrypted, res.Objects)
 		if err != nil {
-			return nil, nil, &stageError{"ProjectViolation", fmt.Errorf("%s: %w", sourcePath(app, i), err)}
+			return nil, nil, &stageError{sollv1.ReasonProjectViolation, fmt.Errorf("%s: %w", sourcePath(app, i), err)}
 		}
 		c.decrypted = append(c.decrypted, decrypted...)
 		if src.Chart != "" {
@@ -313,7 +313,7 @@ func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revis
 		return nil, nil, &stageError{"RenderError", err}
 	}
 	if err := r.checkResources(proj, app, append(desired, c.preDelete...)); err != nil {
-		return nil, nil, &stageError{"ProjectViolation", err}
+		return nil, nil, &stageError{sollv1.ReasonProjectViolation, err}
 	}
 	return c, desired, nil
 }
@@ -584,7 +584,7 @@ func foreignMessage(d, live *unstructured.Unstructured) string {
 
 // adoptAnnotation is the annotation of per-object sync options, where
 // AdoptExisting=true lets one object be adopted.
-const adoptAnnotation = "soll.dev/sync-options"
+const adoptAnnotation = sollv1.SyncOptionsAnnotation
 
 // adoption returns c's objects with those that exist without soll's
 // tracking annotation, and may not be adopted under so (nil: no sync

@@ -25,9 +25,9 @@ import (
 // CheckCredentialsRef). Only Secrets that serve the Application's Project
 // are ever used (see SecretProjectKey).
 const (
-	SecretTypeLabel      = "soll.dev/secret-type"
-	SecretTypeRepository = "repository"
-	SecretTypeRepoCreds  = "repo-creds"
+	SecretTypeLabel      = sollv1.SecretTypeLabel
+	SecretTypeRepository = sollv1.SecretTypeRepository
+	SecretTypeRepoCreds  = sollv1.SecretTypeRepoCreds
 )
 
 // KnownHostsConfigMap is the ConfigMap in soll's namespace whose
@@ -50,7 +50,7 @@ const (
 // before Projects scoped credentials.
 const (
 	SecretProjectKey = "project"
-	SharedLabel      = "soll.dev/shared"
+	SharedLabel      = sollv1.SharedLabel
 )
 
 // credentials returns the credentials for src of app, found as described at

@@ -56,7 +56,7 @@ func (r *Reconciler) finalize(ctx context.Context, app *sollv1.Application) (ctr
 	}
 	if len(left) > 0 && time.Since(app.DeletionTimestamp.Time) < DeletionTimeout {
 		_ = r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
-			setCondition(s, app.Generation, "Ready", metav1.ConditionFalse, "Deleting",
+			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, "Deleting",
 				fmt.Sprintf("waiting for %d objects to be deleted: %s", len(left), strings.Join(first(left, 5), ", ")))
 		})
 		return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
@@ -73,7 +73,7 @@ func (r *Reconciler) finalize(ctx context.Context, app *sollv1.Application) (ctr
 // PreDeleteCondition is True once an Application's pre-delete hooks
 // (Helm's helm.sh/hook: pre-delete) have run to success during its
 // deletion.
-const PreDeleteCondition = "PreDeleteHooksDone"
+const PreDeleteCondition = sollv1.ConditionPreDeleteHooksDone
 
 // preDeleteHooks runs the Helm pre-delete hooks of the deployed revisions
 // before the resources are deleted, once. It reports done when there are
@@ -108,7 +108,7 @@ func (r *Reconciler) preDeleteHooks(ctx context.Context, app *sollv1.Application
 		r.event(app, corev1.EventTypeWarning, "PreDeleteHooksFailed", "Delete", "pre-delete hooks failed: %s", res.Message)
 		if !expired {
 			_ = r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
-				setCondition(s, app.Generation, "Ready", metav1.ConditionFalse, "PreDeleteHooksFailed", "pre-delete hooks failed, retrying: "+res.Message)
+				setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, "PreDeleteHooksFailed", "pre-delete hooks failed, retrying: "+res.Message)
 			})
 			return false, nil
 		}

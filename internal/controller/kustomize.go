@@ -59,7 +59,7 @@ func (r *Reconciler) resolveKustomize(ctx context.Context, app *sollv1.Applicati
 	}
 	for _, repo := range resolved.ChartRepos {
 		if err := project.CheckRepo(proj, field+" (a chart repository of helmCharts)", repo); err != nil {
-			return &stageError{"ProjectViolation", err}
+			return &stageError{sollv1.ReasonProjectViolation, err}
 		}
 		creds, err := r.credentials(ctx, app, &sollv1.ApplicationSource{RepoURL: repo}, field)
 		if err != nil {
@@ -84,7 +84,7 @@ func remoteBasesKey(app *sollv1.Application, field string) string {
 // with the reason ProjectViolation.
 func (r *Reconciler) fetchRemoteBase(ctx context.Context, app *sollv1.Application, proj *sollv1.Project, field string, base kustomize.Remote) (string, error) {
 	if err := project.CheckRepo(proj, "repository", base.RepoURL); err != nil {
-		return "", &stageError{"ProjectViolation", err}
+		return "", &stageError{sollv1.ReasonProjectViolation, err}
 	}
 	creds, err := r.credentials(ctx, app, &sollv1.ApplicationSource{RepoURL: base.RepoURL}, field)
 	if err != nil {
@@ -105,7 +105,7 @@ func (r *Reconciler) fetchRemoteBase(ctx context.Context, app *sollv1.Applicatio
 // the Project does not allow is a ProjectViolation.
 func renderReason(proj *sollv1.Project, err error) string {
 	if errors.Is(err, kustomize.ErrRemote) && !proj.Spec.AllowRemoteKustomizeBases {
-		return "ProjectViolation"
+		return sollv1.ReasonProjectViolation
 	}
 	return "RenderError"
 }

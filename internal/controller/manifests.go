@@ -83,6 +83,13 @@ func ErrorReason(err error) string {
 	return ""
 }
 
+// IsProjectViolation reports whether err (of RenderManifests or a
+// comparison) is a breach of the Application's Project rules.
+func IsProjectViolation(err error) bool {
+	var se *stageError
+	return errors.As(err, &se) && se.reason == sollv1.ReasonProjectViolation
+}
+
 // standalonePipeline returns the render pipeline of a manager without
 // the controller, built once at the first call. Its Git cache is a
 // directory of its own (a subdirectory "api" of opts.CacheDir, or a new

@@ -56,7 +56,7 @@ func idleEligible(app *sollv1.Application) bool {
 		return false
 	}
 	for _, c := range s.Conditions {
-		if c.Type == "ComparisonError" || c.Type == SyncWindowCondition || c.Type == sollv1.ApplicationSharedResource || c.Type == ExistingResourceCondition {
+		if c.Type == sollv1.ConditionComparisonError || c.Type == SyncWindowCondition || c.Type == sollv1.ApplicationSharedResource || c.Type == ExistingResourceCondition {
 			return false
 		}
 	}

@@ -89,7 +89,7 @@ func generic(obj *unstructured.Unstructured) Result {
 	if c := findCondition(conds, "Reconciling"); c != nil && c.Status == "True" {
 		return progressing("%s", conditionMessage(c.Reason, c.Message))
 	}
-	ready := findCondition(conds, "Ready")
+	ready := findCondition(conds, "Ready") // the kstatus convention of any kind, not only soll's
 	if ready == nil {
 		ready = findCondition(conds, "Available")
 	}

@@ -7,6 +7,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	sollv1 "soll.dev/api/v1alpha1"
 )
 
 // Key identifies an object independent of its API version.
@@ -58,7 +60,7 @@ func Compare(a, b Key) int {
 // value names the Application and the object's own identity, so a copy of
 // the object made by someone else (same annotation, other identity) is
 // never mistaken for ours and never pruned.
-const TrackingAnnotation = "soll.dev/tracking-id"
+const TrackingAnnotation = sollv1.TrackingAnnotation
 
 // TrackingID is the value of the tracking annotation for the object key k
 // managed by the Application appNamespace/appName.

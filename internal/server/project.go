@@ -67,7 +67,7 @@ func (s *Server) checkKinds(r *http.Request, app *sollv1.Application) error {
 	ctx, cancel := context.WithTimeout(r.Context(), renderCheckTimeout)
 	defer cancel()
 	_, err = s.opts.Manifests(ctx, app, nil)
-	if controller.ErrorReason(err) != "ProjectViolation" {
+	if !controller.IsProjectViolation(err) {
 		return nil
 	}
 	field := "spec.source"

@@ -9,6 +9,8 @@ import (
 
 	"filippo.io/age"
 	sopsage "github.com/getsops/sops/v3/age"
+
+	sollv1 "soll.dev/api/v1alpha1"
 )
 
 // Where soll finds age keys. Keys are Secrets in soll's namespace: the
@@ -22,12 +24,12 @@ const (
 	SecretName = "soll-sops-keys"
 	// SecretTypeLabel and SecretType label further Secrets of age keys,
 	// the label repository Secrets use with other values.
-	SecretTypeLabel = "soll.dev/secret-type"
-	SecretType      = "sops-keys"
+	SecretTypeLabel = sollv1.SecretTypeLabel
+	SecretType      = sollv1.SecretTypeSOPSKeys
 	// ProjectsAnnotation lists, comma-separated, the Projects whose apps
 	// may decrypt with a Secret's keys; AllProjects shares them with every
 	// Project. Without it, the keys serve no Project.
-	ProjectsAnnotation = "soll.dev/sops-projects"
+	ProjectsAnnotation = sollv1.SOPSProjectsAnnotation
 	AllProjects        = "*"
 )
 
