@@ -9,13 +9,9 @@ import (
 	"io"
 	"maps"
 	"os"
-	"os/signal"
 	"path"
-	"runtime/debug"
-	"runtime/metrics"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"helm.sh/helm/v4/pkg/chart/common/util"
@@ -115,11 +111,6 @@ type wireError struct {
 }
 
 // The child's exit codes beyond 0 (answered) and 3 (could not talk).
-const (
-	childExitMemory = 4
-	childExitCPU    = 5
-)
-
 // childOutputSlack is what the child's answer may hold beyond the files:
 // the encoding around them and an error.
 const childOutputSlack = 64 << 10
@@ -132,8 +123,8 @@ func childMain(in io.Reader, out io.Writer) int {
 		fmt.Fprintf(os.Stderr, "read the request: %v\n", err)
 		return 3
 	}
-	limitMemory(req.Limits.MaxMemoryBytes)
-	limitCPU(req.CPUSeconds)
+	process.LimitChildMemory(req.Limits.MaxMemoryBytes)
+	process.LimitChildCPU(req.CPUSeconds)
 	// Everything the templates need arrived on in: from here on the
 	// child reads no file and writes none, whatever a chart makes Helm's
 	// template functions do.
@@ -151,59 +142,6 @@ func childMain(in io.Reader, out io.Writer) int {
 		return 3
 	}
 	return 0
-}
-
-// limitMemory bounds the child's memory to max bytes of live heap, as the
-// Jsonnet child does: a watchdog reads the live heap the garbage collector
-// measured at its last cycle (every 10 ms) and ends the process once it
-// passes max, and the kernel refuses the process data memory beyond twice
-// max and some more (RLIMIT_DATA), which stops a single huge allocation at
-// once with "out of memory".
-func limitMemory(max int64) {
-	if max <= 0 {
-		return
-	}
-	backstop := 2*uint64(max) + 64<<20
-	if err := syscall.Setrlimit(syscall.RLIMIT_DATA, &syscall.Rlimit{Cur: backstop, Max: backstop}); err != nil {
-		fmt.Fprintf(os.Stderr, "limit memory: %v\n", err)
-	}
-	debug.SetMemoryLimit(max)
-	go watchMemory(uint64(max))
-}
-
-// watchMemory ends the process with childExitMemory once the live heap
-// holds more than max bytes.
-func watchMemory(max uint64) {
-	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	for {
-		metrics.Read(live)
-		if live[0].Value.Kind() == metrics.KindUint64 && live[0].Value.Uint64() > max {
-			fmt.Fprintln(os.Stderr, "the live heap passed the memory limit")
-			os.Exit(childExitMemory)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// limitCPU bounds the child's CPU time to seconds: the kernel signals
-// SIGXCPU at the soft limit, on which the child ends with childExitCPU,
-// and kills it at the hard limit, two seconds later. The parent kills the
-// child at the render's deadline first; the CPU limit also ends a child
-// whose parent is gone.
-func limitCPU(seconds uint64) {
-	if seconds == 0 {
-		return
-	}
-	xcpu := make(chan os.Signal, 1)
-	signal.Notify(xcpu, syscall.SIGXCPU)
-	go func() {
-		<-xcpu
-		fmt.Fprintln(os.Stderr, "the CPU time passed its limit")
-		os.Exit(childExitCPU)
-	}()
-	if err := syscall.Setrlimit(syscall.RLIMIT_CPU, &syscall.Rlimit{Cur: seconds, Max: seconds + 2}); err != nil {
-		fmt.Fprintf(os.Stderr, "limit CPU time: %v\n", err)
-	}
 }
 
 // renderRequest renders the chart of req.
@@ -375,22 +313,6 @@ func renderInChild(ctx context.Context, req childRequest, label string) (*childR
 	return &resp, nil
 }
 
-// oomMessages are the Go runtime's wordings of running out of memory. A
-// thread stack is memory under RLIMIT_DATA too, so a thread that cannot be
-// created is one of them.
-var oomMessages = []string{"out of memory", "cannot allocate memory", "failed to create new OS thread", "pthread_create failed", "cannot map pages"}
-
-// outOfMemory tells whether the start of a child's standard error is the
-// Go runtime failing for want of memory.
-func outOfMemory(stderr string) bool {
-	for _, m := range oomMessages {
-		if strings.Contains(stderr, m) {
-			return true
-		}
-	}
-	return false
-}
-
 // childFailure explains why the child did not answer: the limit it hit
 // (time, memory, CPU time, size of the answer), named after the chart.
 func childFailure(ctx context.Context, req childRequest, label string, err error) error {
@@ -407,10 +329,10 @@ func childFailure(ctx context.Context, req childRequest, label string, err error
 	switch {
 	case errors.Is(pe.Err, process.ErrOutputLimit):
 		return templates(fmt.Errorf("output: %w", &render.LimitError{Limit: render.LimitTotalBytes, Max: req.Limits.MaxTotalBytes}))
-	case pe.ExitCode == childExitCPU:
+	case pe.ExitCode == process.ExitCPU:
 		return templates(fmt.Errorf("used more than %d s of CPU time, twice the time left: %w", req.CPUSeconds,
 			&render.LimitError{Limit: render.LimitTimeout, Max: int64(req.Limits.Timeout)}))
-	case pe.ExitCode == childExitMemory || outOfMemory(pe.StderrHead),
+	case pe.ExitCode == process.ExitMemory || process.OutOfMemory(pe.StderrHead),
 		// Go's runtime can crash, rather than fail cleanly, when the
 		// kernel refuses it memory in the middle of a collection: a
 		// crash after holding more than the limit is the limit.

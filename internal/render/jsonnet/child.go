@@ -9,11 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"runtime/debug"
-	"runtime/metrics"
 	"strings"
-	"syscall"
-	"time"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/render"
@@ -94,7 +90,7 @@ func childMain(in io.Reader, out io.Writer) int {
 		fmt.Fprintf(os.Stderr, "read the request: %v\n", err)
 		return 3
 	}
-	limitMemory(req.Limits.MaxMemoryBytes)
+	process.LimitChildMemory(req.Limits.MaxMemoryBytes)
 	var resp childResponse
 	// From here on the child reads the snapshot and nothing else, and
 	// writes nothing: whatever a bug in the evaluator or the importer
@@ -116,48 +112,6 @@ func childMain(in io.Reader, out io.Writer) int {
 		return 3
 	}
 	return 0
-}
-
-// childExitMemory is the child's exit code when its live heap passed the
-// memory limit.
-const childExitMemory = 4
-
-// limitMemory bounds the child's memory to max bytes of live heap. A
-// watchdog reads the live heap the garbage collector measured at its last
-// cycle (every 10 ms) and ends the process once it passes max; a program
-// that grows gradually is stopped at the first cycle after. Between
-// cycles the heap may grow to twice the live heap (GOGC=100), so the
-// kernel refuses the process data memory beyond twice max and some more
-// (RLIMIT_DATA: the heap; unlike RLIMIT_AS it leaves alone the address
-// space Go reserves without using), which also stops a single huge
-// allocation at once with "out of memory".
-func limitMemory(max int64) {
-	if max <= 0 {
-		return
-	}
-	backstop := 2*uint64(max) + 64<<20
-	if err := syscall.Setrlimit(syscall.RLIMIT_DATA, &syscall.Rlimit{Cur: backstop, Max: backstop}); err != nil {
-		fmt.Fprintf(os.Stderr, "limit memory: %v\n", err)
-	}
-	// The garbage collector works harder as the heap nears max, so the
-	// watchdog sees a live heap past max well before the kernel's limit
-	// is reached (see childFailure).
-	debug.SetMemoryLimit(max)
-	go watchMemory(uint64(max))
-}
-
-// watchMemory ends the process with childExitMemory once the live heap
-// holds more than max bytes.
-func watchMemory(max uint64) {
-	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	for {
-		metrics.Read(live)
-		if live[0].Value.Kind() == metrics.KindUint64 && live[0].Value.Uint64() > max {
-			fmt.Fprintln(os.Stderr, "the live heap passed the memory limit")
-			os.Exit(childExitMemory)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // evaluateRequest evaluates the files of req in order.
@@ -270,22 +224,6 @@ func evaluateInChild(ctx context.Context, req childRequest) ([]string, error) {
 	return outputs, nil
 }
 
-// oomMessages are the Go runtime's wordings of running out of memory. A
-// thread stack is memory under RLIMIT_DATA too, so a thread that cannot be
-// created is one of them.
-var oomMessages = []string{"out of memory", "cannot allocate memory", "failed to create new OS thread", "pthread_create failed", "cannot map pages"}
-
-// outOfMemory tells whether the start of a child's standard error is the
-// Go runtime failing for want of memory.
-func outOfMemory(stderr string) bool {
-	for _, m := range oomMessages {
-		if strings.Contains(stderr, m) {
-			return true
-		}
-	}
-	return false
-}
-
 // childFailure explains why the child did not answer.
 func childFailure(ctx context.Context, req childRequest, err error) error {
 	if cause := context.Cause(ctx); cause != nil {
@@ -299,7 +237,7 @@ func childFailure(ctx context.Context, req childRequest, err error) error {
 	case errors.Is(pe.Err, process.ErrOutputLimit):
 		return &render.Error{File: req.App, Err: fmt.Errorf("output: %w",
 			&render.LimitError{Limit: render.LimitTotalBytes, Max: req.Limits.MaxTotalBytes})}
-	case pe.ExitCode == childExitMemory || outOfMemory(pe.StderrHead),
+	case pe.ExitCode == process.ExitMemory || process.OutOfMemory(pe.StderrHead),
 		// Go's runtime can crash, rather than fail cleanly, when the
 		// kernel refuses it memory in the middle of a collection: a
 		// crash after holding more than the limit is the limit.
