@@ -83,9 +83,12 @@ func Main(m *testing.M) int {
 }
 
 // Cluster returns the shared cluster of this test run. It fails the test
-// (never skips it) when no cluster can be had.
+// when no cluster can be had. Under `go test -short` (the fast loop, which
+// CI never uses) it skips the test instead: every test that needs the API
+// server comes through here or NewCluster.
 func Cluster(t testing.TB) *Env {
 	t.Helper()
+	skipShort(t)
 	sharedOnce.Do(func() { shared, sharedErr = openShared() })
 	if sharedErr != nil {
 		t.Fatalf("testenv: no Kubernetes cluster for this test: %v\n%s", sharedErr, howToStart)
@@ -123,11 +126,19 @@ func openShared() (*Env, error) {
 	return open(c.Kubeconfig)
 }
 
+// skipShort skips a test that needs a cluster under `go test -short`.
+func skipShort(t testing.TB) {
+	if testing.Short() {
+		t.Skip("needs a Kubernetes cluster: run without -short (see internal/testenv)")
+	}
+}
+
 // NewCluster starts a private cluster with the given number of nodes for
 // this test alone and stops it when the test ends. Use it when a test needs
 // more than one cluster; everything else shares Cluster.
 func NewCluster(t testing.TB, nodes int) *Env {
 	t.Helper()
+	skipShort(t)
 	dir, err := os.MkdirTemp("", "soll-cluster-")
 	if err != nil {
 		t.Fatal(err)
