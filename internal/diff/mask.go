@@ -109,17 +109,7 @@ func (m *Masker) MaskPair(live, target *unstructured.Unstructured) (*unstructure
 			}
 		}
 	}
-	for _, o := range []*unstructured.Unstructured{l, t} {
-		if o == nil {
-			continue
-		}
-		if ann := o.GetAnnotations(); ann != nil {
-			if _, ok := ann[lastApplied]; ok {
-				ann[lastApplied] = maskSame
-				o.SetAnnotations(ann)
-			}
-		}
-	}
+	maskLastApplied(l, t)
 	return l, t
 }
 

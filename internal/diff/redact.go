@@ -62,17 +62,7 @@ func RedactPair(live, target *unstructured.Unstructured) (*unstructured.Unstruct
 			}
 		}
 	}
-	for _, o := range []*unstructured.Unstructured{l, t} {
-		if o == nil {
-			continue
-		}
-		if ann := o.GetAnnotations(); ann != nil {
-			if _, ok := ann[lastApplied]; ok {
-				ann[lastApplied] = maskSame
-				o.SetAnnotations(ann)
-			}
-		}
-	}
+	maskLastApplied(l, t)
 	return l, t
 }
 
@@ -92,4 +82,20 @@ func fieldMap(obj *unstructured.Unstructured, field string) map[string]any {
 	}
 	m, _ := obj.Object[field].(map[string]any)
 	return m
+}
+
+// maskLastApplied masks the last-applied-configuration annotation of each
+// object (nil-safe): it holds a whole copy of the data being masked.
+func maskLastApplied(objs ...*unstructured.Unstructured) {
+	for _, o := range objs {
+		if o == nil {
+			continue
+		}
+		if ann := o.GetAnnotations(); ann != nil {
+			if _, ok := ann[lastApplied]; ok {
+				ann[lastApplied] = maskSame
+				o.SetAnnotations(ann)
+			}
+		}
+	}
 }
