@@ -27,8 +27,14 @@ func certificateHealth(obj *unstructured.Unstructured) (Result, error) {
 	if res, stale := staleCondition(obj, ready); stale {
 		return res, nil
 	}
-	if c := findCondition(conds, "Issuing"); isTrue(c) {
-		return progressing("%s", conditionMessage(c.Reason, c.Message)), nil
+	issuing := findCondition(conds, "Issuing")
+	if isTrue(issuing) {
+		return progressing("%s", conditionMessage(issuing.Reason, issuing.Message)), nil
+	}
+	// After a failed issuance Issuing turns False with reason Failed and
+	// says why; cert-manager retries later with a back-off.
+	if issuing != nil && issuing.Status == "False" && issuing.Reason == "Failed" && !isTrue(ready) {
+		return degraded("%s", conditionMessage(issuing.Reason, issuing.Message)), nil
 	}
 	return readyCheck{condition: "Ready"}.judge(ready), nil
 }
