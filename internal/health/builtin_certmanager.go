@@ -31,9 +31,11 @@ func certificateHealth(obj *unstructured.Unstructured) (Result, error) {
 	if isTrue(issuing) {
 		return progressing("%s", conditionMessage(issuing.Reason, issuing.Message)), nil
 	}
-	// After a failed issuance Issuing turns False with reason Failed and
-	// says why; cert-manager retries later with a back-off.
-	if issuing != nil && issuing.Status == "False" && issuing.Reason == "Failed" && !isTrue(ready) {
+	// After a failed issuance Issuing turns False with the failed request's
+	// reason and says why, and status.lastFailureTime is set; cert-manager
+	// retries later with a back-off.
+	failed := issuing != nil && issuing.Status == "False" && (issuing.Reason == "Failed" || stringField(obj, "status", "lastFailureTime") != "")
+	if failed && !isTrue(ready) {
 		return degraded("%s", conditionMessage(issuing.Reason, issuing.Message)), nil
 	}
 	return readyCheck{condition: "Ready"}.judge(ready), nil

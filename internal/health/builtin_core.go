@@ -9,10 +9,11 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// IgnoreRestartPolicyAnnotation, on a Pod whose restartPolicy is Never or
-// OnFailure, makes its health follow its status as for a long-running pod
-// (Healthy once running and ready) instead of Progressing until it
-// completes. Any value but "false" turns it on.
+// IgnoreRestartPolicyAnnotation, on a running Pod whose restartPolicy is
+// Never or OnFailure, makes its health follow its status as for a
+// long-running pod (Healthy once ready, Degraded when a container crash
+// loops) instead of Progressing until it completes. Any value but "false"
+// turns it on.
 const IgnoreRestartPolicyAnnotation = "argocd.argoproj.io/ignore-restart-policy"
 
 func podHealth(obj *unstructured.Unstructured) (Result, error) {
@@ -29,8 +30,9 @@ func podHealth(obj *unstructured.Unstructured) (Result, error) {
 	restartsForever := p.Spec.RestartPolicy == corev1.RestartPolicyAlways || p.Spec.RestartPolicy == ""
 	// Operators that own the life of their pods (KubeVirt's virt-launcher,
 	// database operators) often set restartPolicy Never on long-running
-	// pods; the annotation asks for them to be judged as services.
-	if v, ok := p.Annotations[IgnoreRestartPolicyAnnotation]; ok && v != "false" {
+	// pods; the annotation asks for them to be judged as services once
+	// they run.
+	if v, ok := p.Annotations[IgnoreRestartPolicyAnnotation]; ok && v != "false" && p.Status.Phase == corev1.PodRunning {
 		restartsForever = true
 	}
 	if msgs := waitingOnError(&p); len(msgs) > 0 && restartsForever {
