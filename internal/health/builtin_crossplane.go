@@ -26,12 +26,21 @@ var crossplaneChecks = map[schema.GroupKind]builtinCheck{
 // its controller writes: Crossplane's managed resources, composite
 // resources and claims all carry Synced (did the last reconciliation
 // succeed?) and most Ready (is the resource usable?), whatever their group.
+// Other controllers name conditions Synced too, with other meanings, so the
+// Synced condition must also carry one of Crossplane's reasons.
 func byConditions(obj *unstructured.Unstructured) (builtinCheck, bool) {
-	conds := readConditions(obj)
-	if findCondition(conds, "Synced") != nil {
+	if c := findCondition(readConditions(obj), "Synced"); c != nil && crossplaneSyncedReasons[c.Reason] {
 		return crossplaneResourceHealth, true
 	}
 	return nil, false
+}
+
+// crossplaneSyncedReasons are the reasons Crossplane's runtime gives the
+// Synced condition.
+var crossplaneSyncedReasons = map[string]bool{
+	"ReconcileSuccess": true,
+	"ReconcileError":   true,
+	"ReconcilePaused":  true,
 }
 
 // crossplaneResourceHealth: Synced False means Crossplane could not
