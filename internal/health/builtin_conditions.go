@@ -91,7 +91,8 @@ type readyCheck struct {
 	notYet []string
 	// kstatus: the controller also writes Stalled and Reconciling
 	// conditions (Flux and other kstatus-compliant controllers): Stalled
-	// True is Degraded, Reconciling True is Progressing.
+	// True is Degraded, Reconciling True is Progressing, except after a
+	// failure (reason ProgressingWithRetry, the summary condition False).
 	kstatus bool
 }
 
@@ -112,6 +113,12 @@ func (r readyCheck) check(obj *unstructured.Unstructured) (Result, error) {
 			return degraded("%s", conditionMessage(s.Reason, s.Message)), nil
 		}
 		if s := findCondition(conds, "Reconciling"); isTrue(s) {
+			// A failed reconciliation that the controller retries keeps
+			// Reconciling True with reason ProgressingWithRetry next to
+			// Ready False: it failed, whatever the next attempt brings.
+			if s.Reason == "ProgressingWithRetry" && c != nil && c.Status == "False" {
+				return degraded("%s", conditionMessage(c.Reason, c.Message)), nil
+			}
 			return progressing("%s", conditionMessage(s.Reason, s.Message)), nil
 		}
 	}
