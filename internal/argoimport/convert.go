@@ -425,6 +425,10 @@ func (c *converter) appSpec(spec *node, app *sollv1.Application) {
 		case dest.Server == "" && dest.Name == "":
 			oc.errorf("spec.destination", "set server or name")
 		}
+		if app.Spec.Destination.Namespace == c.o.ArgoNamespace {
+			app.Spec.Destination.Namespace = c.o.Namespace
+			oc.note(Changed, "spec.destination.namespace", "the app deploys into Argo CD's namespace %s, as the parent of an app of apps does: it deploys into soll's namespace %s instead (convert the Applications it deploys with --output-dir, and give it a Project that allows namespace %s)", c.o.ArgoNamespace, c.o.Namespace, c.o.Namespace)
+		}
 		if dest := app.Spec.Destination; dest.Name != "" && dest.Name != "in-cluster" || dest.Server != "" && dest.Server != "https://kubernetes.default.svc" {
 			oc.note(Changed, "spec.destination", "soll deploys to the cluster it runs in; other clusters cannot be registered yet: import this app into a soll running in %s, or wait for cluster registration", cmp.Or(dest.Name, dest.Server))
 		}

@@ -55,6 +55,10 @@ func (c *converter) projectSpec(spec *node, p *sollv1.Project) {
 			oc.note(Changed, d.path+".namespace", "empty: in soll a destination names its namespaces; written as \"*\" (any namespace): narrow it if the project deploys cluster-scoped objects only")
 			dest.Namespace = "*"
 		}
+		if dest.Namespace == c.o.ArgoNamespace {
+			dest.Namespace = c.o.Namespace
+			oc.note(Changed, d.path+".namespace", "Argo CD's namespace %s, where an app of apps deploys its Applications, becomes soll's namespace %s", c.o.ArgoNamespace, c.o.Namespace)
+		}
 		if dest.Server == "" && dest.Name == "" {
 			oc.errorf(d.path, "set server or name (\"*\" for any cluster)")
 		}
