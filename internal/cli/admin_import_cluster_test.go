@@ -332,3 +332,97 @@ func TestImportArgoCDValidatesAgainstCRDs(t *testing.T) {
 		}
 	}
 }
+
+// TestImportedAppOfAppsSyncs converts an app of apps: the child
+// Applications kept in Git are converted with --output-dir and committed,
+// the parent Application and its AppProject are imported from exported
+// files, and soll syncs the parent, which creates the child, which
+// deploys its objects.
+func TestImportedAppOfAppsSyncs(t *testing.T) {
+	env := testenv.Cluster(t)
+	env.InstallCRDs(t)
+	sollNS, dest := env.Namespace(t), env.Namespace(t)
+	ctx := context.Background()
+
+	git := gitserver.NewHTTP(t, gitserver.HTTPOptions{})
+	git.CreateRepo(t, "config", "")
+	git.Commit(t, "config", gitserver.DefaultBranch, gitserver.Change{Message: "child", Files: map[string]string{
+		"child/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-child\ndata:\n  text: hello\n",
+	}})
+	git.CreateRepo(t, "apps", "")
+
+	in := t.TempDir()
+	writeFiles(t, in, map[string]string{
+		"apps/child.yaml": `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: child
+  namespace: argocd
+  finalizers: [resources-finalizer.argocd.argoproj.io]
+spec:
+  project: platform
+  source:
+    repoURL: ` + git.HTTPURL("config") + `
+    path: child
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: ` + dest + `
+  syncPolicy:
+    automated: {prune: true}
+`,
+		"bootstrap/root.yaml": `apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata:
+  name: platform
+  namespace: argocd
+spec:
+  sourceRepos: ['*']
+  destinations:
+  - server: https://kubernetes.default.svc
+    namespace: argocd
+  - server: https://kubernetes.default.svc
+    namespace: ` + dest + `
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: root
+  namespace: argocd
+spec:
+  project: platform
+  source:
+    repoURL: ` + git.HTTPURL("apps") + `
+    path: apps
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: argocd
+  syncPolicy:
+    automated: {prune: true}
+`,
+	})
+	out := t.TempDir()
+	mustRun(t, "admin", "import", "argocd", "-f", filepath.Join(in, "apps"), "--output-dir", out, "-n", sollNS, "--keep-sync-policy")
+	child, err := os.ReadFile(filepath.Join(out, "child.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	git.Commit(t, "apps", gitserver.DefaultBranch, gitserver.Change{Message: "soll Applications", Files: map[string]string{"apps/child.yaml": string(child)}})
+	mustRun(t, "admin", "import", "argocd", "-f", filepath.Join(in, "bootstrap"), "--kubeconfig", env.KubeconfigPath, "-n", sollNS, "--keep-sync-policy")
+
+	servetest.Start(t, env, sollNS, servetest.Options{})
+	testenv.WaitFor(t, "child app created by the parent, Synced and Healthy", 3*time.Minute, func() bool {
+		var a sollv1.Application
+		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: sollNS, Name: "child"}, &a); err != nil {
+			return false
+		}
+		return a.Status.Sync != nil && a.Status.Sync.Status == sollv1.SyncStatusSynced && a.Status.Health != nil && a.Status.Health.Status == sollv1.HealthHealthy
+	})
+	var cm corev1.ConfigMap
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: dest, Name: "from-child"}, &cm); err != nil {
+		t.Fatalf("the child app's ConfigMap: %v", err)
+	}
+	testenv.WaitFor(t, "parent app Synced", time.Minute, func() bool {
+		a := getApp(t, env, sollNS, "root")
+		return a.Status.Sync != nil && a.Status.Sync.Status == sollv1.SyncStatusSynced
+	})
+}
