@@ -468,6 +468,7 @@ func (c *converter) appSpec(spec *node, app *sollv1.Application) {
 	}
 	if spec.has("revisionHistoryLimit") {
 		if v, ok := spec.int32("revisionHistoryLimit"); ok {
+			v = clamp(oc, "spec.revisionHistoryLimit", v, 0, 100)
 			app.Spec.RevisionHistoryLimit = &v
 		}
 	}
@@ -761,6 +762,11 @@ func (c *converter) syncPolicy(sp *node) *sollv1.SyncPolicy {
 		rs := &sollv1.RetryStrategy{}
 		if r.has("limit") {
 			if l, ok := r.int32("limit"); ok {
+				if l < 0 {
+					oc.note(Changed, r.field("limit"), "Argo CD retries without end when the limit is negative; soll retries at most 100 times: written 100")
+					l = 100
+				}
+				l = clamp(oc, r.field("limit"), l, 0, 100)
 				rs.Limit = &l
 			}
 		}
@@ -768,6 +774,7 @@ func (c *converter) syncPolicy(sp *node) *sollv1.SyncPolicy {
 			bo := &sollv1.Backoff{Duration: duration(b, "duration"), MaxDuration: duration(b, "maxDuration")}
 			if b.has("factor") {
 				if f, ok := b.int32("factor"); ok {
+					f = clamp(oc, b.field("factor"), f, 1, 10)
 					bo.Factor = &f
 				}
 			}
@@ -786,4 +793,17 @@ func (c *converter) syncPolicy(sp *node) *sollv1.SyncPolicy {
 		return nil
 	}
 	return p
+}
+
+// clamp returns v within [lo, hi], noting a change.
+func clamp(oc *objConv, field string, v, lo, hi int32) int32 {
+	switch {
+	case v < lo:
+		oc.note(Changed, field, "%d is below soll's minimum: written %d", v, lo)
+		return lo
+	case v > hi:
+		oc.note(Changed, field, "%d is above soll's maximum: written %d", v, hi)
+		return hi
+	}
+	return v
 }

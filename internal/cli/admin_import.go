@@ -357,6 +357,7 @@ func (ic *importCmd) apply(ctx context.Context, w io.Writer, c client.Client, re
 	var errs []error
 	for _, o := range res.Objects {
 		if o.Unchanged {
+			fmt.Fprintf(w, "%s %s in %s is not Argo CD's: left alone\n", strings.ToLower(o.Object.GetObjectKind().GroupVersionKind().Kind), o.Object.GetName(), o.File)
 			continue
 		}
 		gvk := o.Object.GetObjectKind().GroupVersionKind()
