@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -31,7 +32,23 @@ func (c *converter) project(in Input) {
 		spec.rest()
 	}
 	n.rest()
+	if p.Name == "default" && stockDefault(&p.Spec) {
+		oc.note(Changed, "spec", "Argo CD's default project as installed allows everything, and so does soll's built-in default Project: left out")
+		c.end(in, oc, nil)
+		return
+	}
 	c.end(in, oc, p)
+}
+
+// stockDefault reports whether s is Argo CD's default project as Argo CD
+// creates it: every repository, every destination, every kind.
+func stockDefault(s *sollv1.ProjectSpec) bool {
+	all := []sollv1.GroupKind{{Group: "*", Kind: "*"}}
+	return reflect.DeepEqual(s, &sollv1.ProjectSpec{
+		SourceRepos:              []string{"*"},
+		Destinations:             []sollv1.ProjectDestination{{Server: "*", Namespace: "*"}},
+		ClusterResourceAllowList: all,
+	})
 }
 
 func groupKinds(n *node, key string) []sollv1.GroupKind {
@@ -125,8 +142,8 @@ func (c *converter) projectSpec(spec *node, p *sollv1.Project) {
 		k.rest()
 	}
 	s.SourceRepos, s.SourceNamespaces = dedupe(s.SourceRepos), dedupe(s.SourceNamespaces)
-	if p.Name == "default" {
-		oc.note(Changed, "metadata.name", "soll creates a Project default that allows everything (but soll's own namespace); the import replaces its spec with Argo CD's")
+	if p.Name == "default" && !stockDefault(s) {
+		oc.note(Changed, "metadata.name", "soll's built-in default Project allows everything but soll's own namespace while no Project default exists; the import creates one with Argo CD's settings")
 	}
 	spec.drop("permitOnlyProjectScopedClusters", "soll cannot register clusters yet, so none is scoped to a project; the field is left out")
 	spec.drop("destinationServiceAccounts", "soll applies with its own service account; impersonation is left out: grant soll's service account only what the project's destinations need")
