@@ -34,6 +34,7 @@ type importCmd struct {
 	kubeFlags
 	kubeContext    string
 	argoNamespace  string
+	appNamespaces  []string
 	files          []string
 	dryRun         bool
 	keepSyncPolicy bool
@@ -82,6 +83,7 @@ func newImportArgoCDCommand(ic *importCmd) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&ic.kubeContext, "context", "", "kubeconfig context to use (default: the current one)")
 	fl.StringVar(&ic.argoNamespace, "argocd-namespace", "argocd", "Argo CD's namespace: where its objects are read, and the namespace in files that becomes soll's")
+	fl.StringArrayVar(&ic.appNamespaces, "application-namespace", nil, "also read the Applications of this namespace (Argo CD's applications in any namespace; repeatable); they keep their namespace")
 	fl.StringArrayVarP(&ic.files, "filename", "f", nil, "read the Argo CD objects from this YAML or JSON file or directory instead of the cluster (repeatable)")
 	fl.BoolVar(&ic.dryRun, "dry-run", false, "print the soll objects as YAML instead of applying them")
 	fl.BoolVar(&ic.keepSyncPolicy, "keep-sync-policy", false, "keep automated sync on for the applications that have it")
@@ -118,7 +120,7 @@ func (ic *importCmd) run(cmd *cobra.Command) error {
 		if c, err = ic.client(); err != nil {
 			return err
 		}
-		if inputs, err = readArgoCD(ctx, c, ic.argoNamespace, ic.maxObjects); err != nil {
+		if inputs, err = readArgoCD(ctx, c, ic.argoNamespace, ic.appNamespaces, ic.maxObjects); err != nil {
 			return err
 		}
 	}
@@ -180,8 +182,8 @@ var argoKinds = []string{"AppProject", "Application", "ApplicationSet"}
 
 // readArgoCD reads Argo CD's objects in namespace ns: its Applications,
 // AppProjects and ApplicationSets, its labelled Secrets and its
-// ConfigMaps. It only reads.
-func readArgoCD(ctx context.Context, c client.Reader, ns string, limit int) ([]argoimport.Input, error) {
+// ConfigMaps, and the Applications of appNamespaces. It only reads.
+func readArgoCD(ctx context.Context, c client.Reader, ns string, appNamespaces []string, limit int) ([]argoimport.Input, error) {
 	var inputs []argoimport.Input
 	add := func(obj runtime.Object) error {
 		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
@@ -194,10 +196,21 @@ func readArgoCD(ctx context.Context, c client.Reader, ns string, limit int) ([]a
 		}
 		return nil
 	}
+	type kindIn struct{ kind, ns string }
+	var lists []kindIn
 	for _, k := range argoKinds {
+		lists = append(lists, kindIn{k, ns})
+	}
+	for _, n := range appNamespaces {
+		if n != ns {
+			lists = append(lists, kindIn{"Application", n})
+		}
+	}
+	for _, l := range lists {
+		k := l.kind
 		list := &unstructured.UnstructuredList{}
 		list.SetGroupVersionKind(schema.GroupVersionKind{Group: argoimport.ArgoGroup, Version: "v1alpha1", Kind: k + "List"})
-		err := listPages(ctx, c, list, ns, nil, func() error {
+		err := listPages(ctx, c, list, l.ns, nil, func() error {
 			for i := range list.Items {
 				if err := add(&list.Items[i]); err != nil {
 					return err
@@ -212,7 +225,7 @@ func readArgoCD(ctx context.Context, c client.Reader, ns string, limit int) ([]a
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("list Argo CD %ss in namespace %s: %w", k, ns, err)
+			return nil, fmt.Errorf("list Argo CD %ss in namespace %s: %w", k, l.ns, err)
 		}
 	}
 	var secrets corev1.SecretList

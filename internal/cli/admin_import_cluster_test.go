@@ -102,7 +102,7 @@ func TestImportArgoCDIntoCluster(t *testing.T) {
 	env := testenv.Cluster(t)
 	env.InstallCRDs(t)
 	installArgoCRDs(t, env)
-	argoNS, sollNS, dest := env.Namespace(t), env.Namespace(t), env.Namespace(t)
+	argoNS, sollNS, dest, teamNS := env.Namespace(t), env.Namespace(t), env.Namespace(t), env.Namespace(t)
 	ctx := context.Background()
 
 	const user, password = "deployer", "fake-git-password-7"
@@ -188,8 +188,21 @@ data:
     g, ci, role:deployer
 `)
 
+	// An Application in another namespace (Argo CD's applications in any
+	// namespace) keeps it.
+	argo = append(argo, createYAML(t, env, teamNS, `
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: team-app
+spec:
+  project: team
+  source: {repoURL: `+repoURL+`, path: app}
+  destination: {server: https://kubernetes.default.svc, namespace: `+dest+`}
+`)...)
+
 	report := filepath.Join(t.TempDir(), "report.md")
-	importArgs := []string{"admin", "import", "argocd", "--kubeconfig", env.KubeconfigPath, "--argocd-namespace", argoNS, "-n", sollNS}
+	importArgs := []string{"admin", "import", "argocd", "--kubeconfig", env.KubeconfigPath, "--argocd-namespace", argoNS, "-n", sollNS, "--application-namespace", teamNS}
 
 	// --dry-run changes nothing and prints no Secret value.
 	r := soll(t, nil, append(importArgs, "--dry-run")...)
@@ -219,6 +232,9 @@ data:
 	wantContains(t, "the report", string(md), "## Application "+argoNS+"/greeting", "`spec.syncPolicy.syncOptions[1]` | no-equivalent",
 		"`data.resource.exclusions` | no-equivalent", "`metadata.annotations.notifications.argoproj.io/subscribe.on-sync-succeeded.slack` | kept")
 
+	if a := getApp(t, env, teamNS, "team-app"); a.Spec.Project != "team" || a.Spec.Source.Path != "app" {
+		t.Errorf("the Application of namespace %s was imported as %+v", teamNS, a.Spec)
+	}
 	app := getApp(t, env, sollNS, "greeting")
 	if a := app.Spec.SyncPolicy.Automated; a == nil || a.Enabled == nil || *a.Enabled || !a.Prune || !a.SelfHeal {
 		t.Errorf("imported automated sync = %+v, want prune and selfHeal with enabled false", a)
