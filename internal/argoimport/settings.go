@@ -264,7 +264,10 @@ func (c *converter) secret(in Input) {
 	case "repository", "repo-creds":
 	case "cluster":
 		oc := c.begin(in)
-		oc.note(NoEquivalent, "metadata.labels."+ArgoSecretTypeLabel, "soll cannot register other clusters yet: the cluster stays out until it can; apps deploying to it are imported but cannot sync")
+		// The cluster's name and server are not secret; its config is
+		// never read.
+		name, server := secretString(in.Object, "name"), secretString(in.Object, "server")
+		oc.note(NoEquivalent, "metadata.labels."+ArgoSecretTypeLabel, "soll cannot register other clusters yet: the cluster %s (%s) stays out until it can; apps deploying to it are imported but cannot sync", name, server)
 		c.end(in, oc, nil)
 		return
 	default:
@@ -353,4 +356,22 @@ func (c *converter) secret(in Input) {
 func isFalse(b []byte) bool {
 	s := strings.TrimSpace(string(b))
 	return s == "" || s == "false"
+}
+
+// secretString returns the value of key in a Secret's stringData or data,
+// for keys that are not secret (a cluster's name and server).
+func secretString(m map[string]any, key string) string {
+	if sd, ok := m["stringData"].(map[string]any); ok {
+		if v, ok := sd[key].(string); ok {
+			return v
+		}
+	}
+	if d, ok := m["data"].(map[string]any); ok {
+		if v, ok := d[key].(string); ok {
+			if b, err := base64.StdEncoding.DecodeString(v); err == nil {
+				return string(b)
+			}
+		}
+	}
+	return ""
 }
