@@ -176,8 +176,8 @@ func (c *converter) argoNamespace(m map[string]any) bool {
 }
 
 func group(m map[string]any) string {
-	g, _, _ := strings.Cut(apiVersion(m), "/")
-	if !strings.Contains(apiVersion(m), "/") {
+	g, _, found := strings.Cut(apiVersion(m), "/")
+	if !found {
 		return ""
 	}
 	return g

@@ -16,8 +16,6 @@ import (
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
-
-	corev1 "k8s.io/api/core/v1"
 )
 
 // Limits bound what ReadFiles reads.
@@ -193,8 +191,8 @@ func Decode(r io.Reader) ([]map[string]any, error) {
 const Mask = "********"
 
 // Encode writes obj as YAML without the fields the API server sets
-// (status, creationTimestamp). A Secret's values are masked unless
-// showSecrets.
+// (creationTimestamp, and the status of converted objects). A Secret's
+// values are masked unless showSecrets, also in Secrets kept unchanged.
 func Encode(obj runtime.Object, showSecrets bool) ([]byte, error) {
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
@@ -203,16 +201,17 @@ func Encode(obj runtime.Object, showSecrets bool) ([]byte, error) {
 	if md, ok := m["metadata"].(map[string]any); ok {
 		delete(md, "creationTimestamp")
 	}
-	if _, isSecret := obj.(*corev1.Secret); isSecret {
-		if !showSecrets {
-			if d, ok := m["data"].(map[string]any); ok {
+	if _, isU := obj.(interface{ UnstructuredContent() map[string]any }); !isU {
+		delete(m, "status")
+	}
+	if kind(m) == "Secret" && apiVersion(m) == "v1" && !showSecrets {
+		for _, key := range []string{"data", "stringData"} {
+			if d, ok := m[key].(map[string]any); ok {
 				for k := range d {
 					d[k] = Mask
 				}
 			}
 		}
-	} else if _, isU := obj.(interface{ UnstructuredContent() map[string]any }); !isU {
-		delete(m, "status")
 	}
 	return yaml.Marshal(m)
 }

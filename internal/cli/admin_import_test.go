@@ -39,11 +39,12 @@ func TestImportArgoCDConvertsAppOfApps(t *testing.T) {
 			"  syncPolicy:\n    automated: {prune: true}\n"
 	}
 	writeFiles(t, in, map[string]string{
-		"ingress.yaml":         app("ingress"),
-		"monitoring/apps.yaml": app("prometheus") + "---\n" + app("grafana"),
-		"monitoring/ns.yaml":   "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: monitoring\n",
-		"README.md":            "# apps\n",
-		".git/config":          "[core]\n",
+		"ingress.yaml":          app("ingress"),
+		"monitoring/apps.yaml":  app("prometheus") + "---\n" + app("grafana"),
+		"monitoring/ns.yaml":    "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: monitoring\n",
+		"monitoring/token.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\n  namespace: monitoring\nstringData:\n  token: fake-token-in-git\n",
+		"README.md":             "# apps\n",
+		".git/config":           "[core]\n",
 	})
 	args := []string{"admin", "import", "argocd", "-f", in, "--output-dir", out, "-n", "cd", "--keep-sync-policy"}
 	r := soll(t, nil, args...)
@@ -76,6 +77,9 @@ func TestImportArgoCDConvertsAppOfApps(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(out, "monitoring", "ns.yaml")); err != nil || string(b) != "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: monitoring\n" {
 		t.Errorf("monitoring/ns.yaml was not kept as it is: %q, %v", b, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(out, "monitoring", "token.yaml")); err != nil || strings.Contains(string(b), "fake-token-in-git") || !strings.Contains(string(b), "token: '"+argoimport.Mask+"'") {
+		t.Errorf("monitoring/token.yaml, a Secret kept as it is, is not masked: %q, %v", b, err)
 	}
 	if _, err := os.Stat(filepath.Join(out, "ingress.yaml")); err != nil {
 		t.Error(err)
