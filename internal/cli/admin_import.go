@@ -81,7 +81,7 @@ func newImportArgoCDCommand(ic *importCmd) *cobra.Command {
 	}
 	ic.register(cmd, "soll's namespace, where the objects are applied")
 	fl := cmd.Flags()
-	fl.StringVar(&ic.kubeContext, "context", "", "kubeconfig context to use (default: the current one)")
+	fl.StringVar(&ic.kubeContext, "kube-context", "", "kubeconfig context to use (default: the current one)")
 	fl.StringVar(&ic.argoNamespace, "argocd-namespace", "argocd", "Argo CD's namespace: where its objects are read, and the namespace in files that becomes soll's")
 	fl.StringArrayVar(&ic.appNamespaces, "application-namespace", nil, "also read the Applications of this namespace (Argo CD's applications in any namespace; repeatable); they keep their namespace")
 	fl.StringArrayVarP(&ic.files, "filename", "f", nil, "read the Argo CD objects from this YAML or JSON file or directory instead of the cluster (repeatable)")
@@ -158,7 +158,7 @@ func (ic *importCmd) where() string {
 	return "namespace " + ic.argoNamespace + " (--argocd-namespace) of the cluster of your kubeconfig"
 }
 
-// client returns a client for the kubeconfig's --context.
+// client returns a client for the kubeconfig context of --kube-context.
 func (ic *importCmd) client() (client.Client, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if ic.kubeconfig != "" {
@@ -166,7 +166,7 @@ func (ic *importCmd) client() (client.Client, error) {
 	}
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: ic.kubeContext}).ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("load Kubernetes configuration: %w: pass --kubeconfig and --context, or set $KUBECONFIG", err)
+		return nil, fmt.Errorf("load Kubernetes configuration: %w: pass --kubeconfig and --kube-context, or set $KUBECONFIG", err)
 	}
 	cfg.UserAgent = "soll-cli/" + version.Version
 	c, err := client.New(cfg, client.Options{Scheme: cliScheme})
@@ -220,7 +220,7 @@ func readArgoCD(ctx context.Context, c client.Reader, ns string, appNamespaces [
 		})
 		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
 			if k == "Application" {
-				return nil, fmt.Errorf("the cluster does not know Argo CD's Applications (argoproj.io): check --kubeconfig and --context, or import exported files with -f")
+				return nil, fmt.Errorf("the cluster does not know Argo CD's Applications (argoproj.io): check --kubeconfig and --kube-context, or import exported files with -f")
 			}
 			continue
 		}
