@@ -20,7 +20,7 @@ import (
 
 func TestContract(t *testing.T) {
 	rendertest.Contract(t, &helm.Renderer{}, func(t *testing.T, dir string) {
-		helmtest.WriteFiles(t, dir, map[string]string{
+		rendertest.WriteFiles(t, dir, map[string]string{
 			"Chart.yaml":          chartYAML("demo", "0.1.0"),
 			"values.yaml":         "greeting: hello\n",
 			"templates/cm.yaml":   configMap("{{ .Release.Name }}-cm", "greeting", "{{ .Values.greeting }}"),
@@ -47,7 +47,7 @@ func dbChart(t *testing.T, version string) []byte {
 // second source with shared values. It returns both roots.
 func webRepo(t *testing.T, repoURL string) (root, config string) {
 	root, config = t.TempDir(), t.TempDir()
-	helmtest.WriteFiles(t, filepath.Join(root, "apps", "web"), map[string]string{
+	rendertest.WriteFiles(t, filepath.Join(root, "apps", "web"), map[string]string{
 		"Chart.yaml": `apiVersion: v2
 name: web
 version: 1.0.0
@@ -118,7 +118,7 @@ spec: {}
 		"charts/common/values.yaml":      "label: none\n",
 		"charts/common/templates/x.yaml": configMap("common-{{ .Release.Name }}", "label", "{{ .Values.label }}"),
 	})
-	helmtest.WriteFiles(t, config, map[string]string{
+	rendertest.WriteFiles(t, config, map[string]string{
 		"web/values.yaml": "region: eu-1\n",
 	})
 	return root, config
@@ -241,7 +241,7 @@ func get(obj any, path ...any) any {
 
 func TestFileDependency(t *testing.T) {
 	root := t.TempDir()
-	helmtest.WriteFiles(t, root, map[string]string{
+	rendertest.WriteFiles(t, root, map[string]string{
 		"apps/web/Chart.yaml":          "apiVersion: v2\nname: web\nversion: 1.0.0\ndependencies:\n  - name: lib\n    version: 1.0.0\n    repository: file://../../charts/lib\n",
 		"apps/web/templates/cm.yaml":   configMap("web", "k", "v"),
 		"charts/lib/Chart.yaml":        chartYAML("lib", "1.0.0"),
@@ -256,7 +256,7 @@ func TestFileDependency(t *testing.T) {
 		t.Errorf("objects (-want +got):\n%s", diff)
 	}
 
-	helmtest.WriteFiles(t, root, map[string]string{
+	rendertest.WriteFiles(t, root, map[string]string{
 		"apps/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 1.0.0\ndependencies:\n  - name: lib\n    version: 1.0.0\n    repository: file://../../../outside\n",
 	})
 	_, err = (&helm.Renderer{}).Render(context.Background(), render.Request{Root: root, Path: "apps/web", App: render.AppInfo{Name: "web"}})

@@ -22,6 +22,7 @@ import (
 	"soll.dev/internal/render/confine"
 	"soll.dev/internal/render/helm"
 	"soll.dev/internal/render/helm/helmtest"
+	"soll.dev/internal/render/rendertest"
 )
 
 // demoRepo writes a small chart at apps/demo and returns the root.
@@ -35,7 +36,7 @@ func demoRepo(t *testing.T, extra map[string]string) string {
 	for k, v := range extra {
 		files[k] = v
 	}
-	helmtest.WriteFiles(t, root, files)
+	rendertest.WriteFiles(t, root, files)
 	return root
 }
 
@@ -53,7 +54,7 @@ func renderDemo(t *testing.T, r *helm.Renderer, root string, h *sollv1.HelmSourc
 
 func TestValueFilesConfined(t *testing.T) {
 	outside := t.TempDir()
-	helmtest.WriteFiles(t, outside, map[string]string{"secret.yaml": "k: stolen\n"})
+	rendertest.WriteFiles(t, outside, map[string]string{"secret.yaml": "k: stolen\n"})
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, root string)
@@ -181,10 +182,7 @@ func TestTemplateTimeout(t *testing.T) {
 	})
 	start := time.Now()
 	err := renderDemo(t, &helm.Renderer{Limits: render.Limits{Timeout: 300 * time.Millisecond}}, root, nil)
-	var le *render.LimitError
-	if !errors.As(err, &le) || le.Limit != render.LimitTimeout {
-		t.Errorf("error %v is not a Timeout LimitError", err)
-	}
+	rendertest.IsLimit(t, err, render.LimitTimeout)
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("render took %s", d)
 	}
@@ -250,10 +248,7 @@ func TestBadArchives(t *testing.T) {
 	t.Run("expands beyond the limit", func(t *testing.T) {
 		archive := helmtest.MakeArchive(t, chartFile, helmtest.TarEntry{Name: "demo/files/zeros", Size: 4 << 20})
 		err := chartFromArchive(t, &helm.Renderer{Limits: render.Limits{MaxTotalBytes: 1 << 20}}, archive)
-		var le *render.LimitError
-		if !errors.As(err, &le) || le.Limit != render.LimitTotalBytes {
-			t.Errorf("error %v is not a MaxTotalBytes LimitError", err)
-		}
+		rendertest.IsLimit(t, err, render.LimitTotalBytes)
 	})
 	t.Run("too many files", func(t *testing.T) {
 		entries := []helmtest.TarEntry{chartFile}
@@ -261,10 +256,7 @@ func TestBadArchives(t *testing.T) {
 			entries = append(entries, helmtest.TarEntry{Name: "demo/files/f" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Body: "x"})
 		}
 		err := chartFromArchive(t, &helm.Renderer{Limits: render.Limits{MaxFiles: 20}}, helmtest.MakeArchive(t, entries...))
-		var le *render.LimitError
-		if !errors.As(err, &le) || le.Limit != render.LimitFiles {
-			t.Errorf("error %v is not a MaxFiles LimitError", err)
-		}
+		rendertest.IsLimit(t, err, render.LimitFiles)
 	})
 	refused := map[string]struct {
 		entry helmtest.TarEntry
@@ -306,10 +298,7 @@ func TestEndlessIndex(t *testing.T) {
 		Chart: &render.ChartRef{RepoURL: srv.URL, Chart: "demo"},
 		App:   render.AppInfo{Name: "demo"},
 	})
-	var le *render.LimitError
-	if !errors.As(err, &le) || le.Limit != helm.LimitIndexBytes {
-		t.Errorf("error %v is not a MaxIndexBytes LimitError", err)
-	}
+	rendertest.IsLimit(t, err, helm.LimitIndexBytes)
 }
 
 // paxPadding returns n local extended (PAX) headers of about 1 MiB each,
@@ -369,17 +358,11 @@ func TestArchiveExtendedHeaders(t *testing.T) {
 		t.Fatalf("archive is %d bytes, want under 1 MiB", archive.Len())
 	}
 
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	start := time.Now()
-	err = chartFromArchive(t, &helm.Renderer{Limits: render.Limits{MaxTotalBytes: 8 << 20}}, archive.Bytes())
-	elapsed := time.Since(start)
-	runtime.ReadMemStats(&after)
-
-	var le *render.LimitError
-	if !errors.As(err, &le) || le.Limit != render.LimitTotalBytes {
-		t.Fatalf("error %v is not a MaxTotalBytes LimitError", err)
+	elapsed, alloc := rendertest.Cost(func() {
+		err = chartFromArchive(t, &helm.Renderer{Limits: render.Limits{MaxTotalBytes: 8 << 20}}, archive.Bytes())
+	})
+	if !rendertest.IsLimit(t, err, render.LimitTotalBytes) {
+		t.FailNow()
 	}
 	for _, want := range []string{"render demo:", "chart demo 0.1.0", "headers included"} {
 		if !strings.Contains(err.Error(), want) {
@@ -388,7 +371,7 @@ func TestArchiveExtendedHeaders(t *testing.T) {
 	}
 	// Everything the render allocated, garbage included: the 8 MiB
 	// allowed and the tar reader's buffers, not the 300 MiB of headers.
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+	if alloc > 64<<20 {
 		t.Errorf("the render allocated %d MiB", alloc>>20)
 	}
 	if elapsed > 10*time.Second {
