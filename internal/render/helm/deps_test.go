@@ -17,6 +17,7 @@ import (
 // naming the chart, the dependency and the rule, from Chart.yaml and from
 // the requirements.yaml of apiVersion v1 charts alike.
 func TestDependencyRepositoriesMatchSourceRepos(t *testing.T) {
+	t.Parallel()
 	deps := helmtest.NewRepo(t, false, dbChart(t, "1.2.3"))
 	root, _ := webRepo(t, deps.URL)
 	v1 := t.TempDir()

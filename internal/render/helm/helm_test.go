@@ -19,6 +19,7 @@ import (
 )
 
 func TestContract(t *testing.T) {
+	t.Parallel()
 	rendertest.Contract(t, &helm.Renderer{}, func(t *testing.T, dir string) {
 		rendertest.WriteFiles(t, dir, map[string]string{
 			"Chart.yaml":          chartYAML("demo", "0.1.0"),
@@ -125,6 +126,7 @@ spec: {}
 }
 
 func TestRenderChartWithDependencies(t *testing.T) {
+	t.Parallel()
 	deps := helmtest.NewRepo(t, false, dbChart(t, "1.2.0"), dbChart(t, "1.2.3"), dbChart(t, "1.3.0"))
 	root, config := webRepo(t, deps.URL)
 	req := render.Request{
@@ -240,6 +242,7 @@ func get(obj any, path ...any) any {
 }
 
 func TestFileDependency(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	rendertest.WriteFiles(t, root, map[string]string{
 		"apps/web/Chart.yaml":          "apiVersion: v2\nname: web\nversion: 1.0.0\ndependencies:\n  - name: lib\n    version: 1.0.0\n    repository: file://../../charts/lib\n",
@@ -289,6 +292,7 @@ func checkError(t *testing.T, err error, file, text string) *render.Error {
 // an integer (a float would print 1e+06), an empty list stays a list
 // (toYaml would print null for nil), null stays null.
 func TestValuesKeepTheirTypes(t *testing.T) {
+	t.Parallel()
 	root := demoRepo(t, map[string]string{
 		"apps/demo/templates/cm.yaml": configMap("demo", "v", `{{ printf "%v|%T|%s|%s|%v" .Values.n .Values.n (toYaml .Values.empty) (toYaml .Values.nested) (hasKey .Values "gone") | quote }}`),
 		"apps/demo/values.yaml":       "gone: 1\n",

@@ -53,6 +53,7 @@ func renderDemo(t *testing.T, r *helm.Renderer, root string, h *sollv1.HelmSourc
 }
 
 func TestValueFilesConfined(t *testing.T) {
+	t.Parallel()
 	outside := t.TempDir()
 	rendertest.WriteFiles(t, outside, map[string]string{"secret.yaml": "k: stolen\n"})
 	tests := []struct {
@@ -114,6 +115,7 @@ func TestValueFilesConfined(t *testing.T) {
 }
 
 func TestHugeValuesFile(t *testing.T) {
+	t.Parallel()
 	root := demoRepo(t, nil)
 	f, err := os.Create(filepath.Join(root, "apps/demo/big.yaml"))
 	if err != nil {
@@ -132,6 +134,7 @@ func TestHugeValuesFile(t *testing.T) {
 }
 
 func TestTemplateErrors(t *testing.T) {
+	t.Parallel()
 	t.Run("names file and line", func(t *testing.T) {
 		root := demoRepo(t, map[string]string{
 			"apps/demo/templates/bad.yaml": "apiVersion: v1\nkind: ConfigMap\n{{ .Values.missing.deeper }}\n",
@@ -189,6 +192,7 @@ func TestTemplateTimeout(t *testing.T) {
 }
 
 func TestTemplateExplodes(t *testing.T) {
+	t.Parallel()
 	tests := map[string]string{
 		"huge range":  "{{ range until 100000000 }}x{{ end }}\n",
 		"huge repeat": "x: {{ repeat 100000000 \"abc\" }}\n",
@@ -244,6 +248,7 @@ func chartFromArchive(t *testing.T, r *helm.Renderer, archive []byte) error {
 }
 
 func TestBadArchives(t *testing.T) {
+	t.Parallel()
 	chartFile := helmtest.TarEntry{Name: "demo/Chart.yaml", Body: chartYAML("demo", "0.1.0")}
 	t.Run("expands beyond the limit", func(t *testing.T) {
 		archive := helmtest.MakeArchive(t, chartFile, helmtest.TarEntry{Name: "demo/files/zeros", Size: 4 << 20})
@@ -283,6 +288,7 @@ func TestBadArchives(t *testing.T) {
 }
 
 func TestEndlessIndex(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		w.Write([]byte("apiVersion: v1\nentries:\n"))
 		line := []byte(strings.Repeat("#", 1023) + "\n")
