@@ -36,10 +36,7 @@ func cmYAML(name, meta string) string {
 func desired(t *testing.T, docs ...string) []syncengine.Object {
 	t.Helper()
 	var out []syncengine.Object
-	if len(docs) == 0 {
-		return nil
-	}
-	for _, o := range objs(t, "apps", strings.Join(docs, "\n---\n")) {
+	for _, o := range parse(t, docs) {
 		out = append(out, syncengine.Object{Desired: o})
 	}
 	return out
@@ -49,13 +46,19 @@ func desired(t *testing.T, docs ...string) []syncengine.Object {
 func live(t *testing.T, docs ...string) []syncengine.Object {
 	t.Helper()
 	var out []syncengine.Object
-	if len(docs) == 0 {
-		return nil
-	}
-	for _, o := range objs(t, "apps", strings.Join(docs, "\n---\n")) {
+	for _, o := range parse(t, docs) {
 		out = append(out, syncengine.Object{Live: o})
 	}
 	return out
+}
+
+// parse decodes docs, in namespace apps when they are namespaced.
+func parse(t *testing.T, docs []string) []*unstructured.Unstructured {
+	t.Helper()
+	if len(docs) == 0 {
+		return nil
+	}
+	return objs(t, "apps", strings.Join(docs, "\n---\n"))
 }
 
 // fakeSync runs one operation on f, one apply at a time, with a short
