@@ -530,3 +530,29 @@ func (o *onceFailing) Apply(ctx context.Context, obj *unstructured.Unstructured,
 	}
 	return out, err
 }
+
+// TestPlanTerminate: an operation whose context ends stops before its next
+// step and runs its SyncFail hooks, with time of their own, unless it was
+// interrupted (its caller goes away and will run it again).
+func TestPlanTerminate(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		cause error
+		want  []string
+	}{
+		{"terminated", errors.New("terminated by the user"),
+			[]string{"delete ConfigMap/on-fail", "apply ConfigMap/on-fail", "wait ConfigMap/on-fail"}},
+		{"interrupted", syncengine.ErrInterrupted, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFakeKube()
+			ctx, cancel := context.WithCancelCause(context.Background())
+			cancel(c.cause)
+			res := f.engine().Sync(ctx, desired(t, cmYAML("a", ""), syncFailCM), syncengine.Options{Concurrency: 1, WaveTimeout: 5 * time.Second})
+			if res.Succeeded || !strings.HasPrefix(res.Message, "operation terminated: ") {
+				t.Errorf("sync: succeeded=%v %q", res.Succeeded, res.Message)
+			}
+			checkCalls(t, f, c.want)
+		})
+	}
+}
