@@ -18,6 +18,7 @@ import (
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/helm/helmtest"
+	"soll.dev/internal/render/rendertest"
 	"soll.dev/internal/testenv/gitserver"
 )
 
@@ -155,7 +156,7 @@ func TestBadInputFailsAlone(t *testing.T) {
 		if err := os.MkdirAll(app, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		helmtest.WriteFiles(t, app, tt.files)
+		rendertest.WriteFiles(t, app, tt.files)
 		for name, target := range tt.links {
 			if err := os.Symlink(target, filepath.Join(app, name)); err != nil {
 				t.Fatal(err)

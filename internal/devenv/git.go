@@ -4,35 +4,27 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/cgi"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
+
+	"soll.dev/internal/devenv/githttp"
 )
 
 // GitServer serves the bare repositories under one directory over smart
 // HTTP on a loopback port and counts requests by kind.
 type GitServer struct {
 	// Root holds the bare repositories, served as /<name>.git.
-	Root string
-	addr string
-	srv  *http.Server
-
-	refLists atomic.Int64 // GET .../info/refs: ref advertisements
-	fetches  atomic.Int64 // POST .../git-upload-pack: fetches
-	other    atomic.Int64
+	Root    string
+	addr    string
+	srv     *http.Server
+	handler *githttp.Handler
 }
 
 // GitCounts is a snapshot of a server's request counters.
-type GitCounts struct{ RefLists, Fetches, Other int64 }
-
-// Sub returns c minus o.
-func (c GitCounts) Sub(o GitCounts) GitCounts {
-	return GitCounts{c.RefLists - o.RefLists, c.Fetches - o.Fetches, c.Other - o.Other}
-}
+type GitCounts = githttp.Counts
 
 // CreateRepo makes root/<name>.git with one commit on main holding the
 // files that fill writes into a work tree, and returns the bare
@@ -65,30 +57,16 @@ func CreateRepo(root, name, message string, fill func(workTree string) error) (s
 
 // ServeGit serves the repositories under root with git http-backend.
 func ServeGit(root string) (*GitServer, error) {
-	execPath, err := exec.Command("git", "--exec-path").Output()
+	h, err := githttp.NewHandler(root, githttp.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("git --exec-path: %w", err)
-	}
-	backend := &cgi.Handler{
-		Path: filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"),
-		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"},
+		return nil, err
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	g := &GitServer{Root: root, addr: l.Addr().String()}
-	g.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/info/refs"):
-			g.refLists.Add(1)
-		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
-			g.fetches.Add(1)
-		default:
-			g.other.Add(1)
-		}
-		backend.ServeHTTP(w, r)
-	})}
+	g := &GitServer{Root: root, addr: l.Addr().String(), handler: h}
+	g.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: h}
 	go func() { _ = g.srv.Serve(l) }()
 	return g, nil
 }
@@ -97,9 +75,7 @@ func ServeGit(root string) (*GitServer, error) {
 func (g *GitServer) URL(name string) string { return fmt.Sprintf("http://%s/%s.git", g.addr, name) }
 
 // Counts returns the request counters.
-func (g *GitServer) Counts() GitCounts {
-	return GitCounts{g.refLists.Load(), g.fetches.Load(), g.other.Load()}
-}
+func (g *GitServer) Counts() GitCounts { return g.handler.Counts() }
 
 // Close stops serving; requests in flight are cut off.
 func (g *GitServer) Close() { _ = g.srv.Close() }

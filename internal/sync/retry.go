@@ -20,6 +20,10 @@ import (
 // a cluster that is really gone fails in reasonable time.
 const transientRetryTimeout = 2 * time.Minute
 
+// firstRetryDelay is the pause before the first retry; it doubles with
+// each retry, up to 2 seconds.
+var firstRetryDelay = 100 * time.Millisecond
+
 // retryingKube retries the calls of an operation that fail for a reason
 // that passes by itself (refused connections, 429, 503, timeouts), so a
 // restarting API server pauses an operation instead of failing it half
@@ -66,7 +70,7 @@ func (k retryingKube) Delete(ctx context.Context, gvk schema.GroupVersionKind, n
 // last error.
 func retryTransient(ctx context.Context, retry func(error) bool, fn func() error) error {
 	deadline := time.Now().Add(transientRetryTimeout)
-	delay := 100 * time.Millisecond
+	delay := firstRetryDelay
 	for {
 		err := fn()
 		if err == nil || !retry(err) || ctx.Err() != nil || time.Now().Add(delay).After(deadline) {

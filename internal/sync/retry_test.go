@@ -8,6 +8,7 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -46,6 +47,9 @@ func (f *flakyKube) Create(_ context.Context, obj *unstructured.Unstructured) (*
 }
 
 func TestRetryingKube(t *testing.T) {
+	// The retries, not their pace, are under test.
+	defer func(d time.Duration) { firstRetryDelay = d }(firstRetryDelay)
+	firstRetryDelay = time.Millisecond
 	refused := &net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}
 	unavailable := apierrors.NewServiceUnavailable("apiserver is shutting down")
 	throttled := apierrors.NewTooManyRequests("slow down", 1)

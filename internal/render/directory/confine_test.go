@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -17,21 +16,15 @@ import (
 
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/confine"
+	"soll.dev/internal/render/rendertest"
 )
-
-func symlink(t *testing.T, target, name string) {
-	t.Helper()
-	if err := os.Symlink(target, name); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // outsideApp writes a valid app outside any repository and returns its
 // directory.
 func outsideApp(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "outside")
-	writeFile(t, filepath.Join(dir, "leak.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leaked\n")
+	rendertest.WriteFile(t, filepath.Join(dir, "leak.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leaked\n")
 	return dir
 }
 
@@ -48,7 +41,7 @@ func TestConfinement(t *testing.T) {
 		{
 			name: "file symlinked to /etc/passwd",
 			setup: func(t *testing.T, root string) {
-				symlink(t, "/etc/passwd", filepath.Join(root, "apps/flat/passwd.yaml"))
+				rendertest.Symlink(t, "/etc/passwd", filepath.Join(root, "apps/flat/passwd.yaml"))
 			},
 			path: "apps/flat", file: "apps/flat/passwd.yaml", match: confine.ErrEscape,
 		},
@@ -56,58 +49,68 @@ func TestConfinement(t *testing.T) {
 			name: "file symlinked out with a relative target",
 			setup: func(t *testing.T, root string) {
 				target, _ := filepath.Rel(filepath.Join(root, "apps/flat"), filepath.Join(outsideApp(t), "leak.yaml"))
-				symlink(t, target, filepath.Join(root, "apps/flat/leak.yaml"))
+				rendertest.Symlink(t, target, filepath.Join(root, "apps/flat/leak.yaml"))
 			},
 			path: "apps/flat", file: "apps/flat/leak.yaml", match: confine.ErrEscape,
 		},
 		{
 			name: "absolute symlink into the repository itself",
 			setup: func(t *testing.T, root string) {
-				symlink(t, filepath.Join(root, "shared/cm.yaml"), filepath.Join(root, "apps/flat/abs.yaml"))
+				rendertest.Symlink(t, filepath.Join(root, "shared/cm.yaml"), filepath.Join(root, "apps/flat/abs.yaml"))
 			},
 			path: "apps/flat", file: "apps/flat/abs.yaml", match: confine.ErrEscape,
 		},
 		{
-			name:  "directory symlinked out",
-			setup: func(t *testing.T, root string) { symlink(t, outsideApp(t), filepath.Join(root, "apps/flat/sub/ext")) },
-			path:  "apps/flat", opts: recurse, file: "apps/flat/sub/ext", match: confine.ErrEscape,
+			name: "directory symlinked out",
+			setup: func(t *testing.T, root string) {
+				rendertest.Symlink(t, outsideApp(t), filepath.Join(root, "apps/flat/sub/ext"))
+			},
+			path: "apps/flat", opts: recurse, file: "apps/flat/sub/ext", match: confine.ErrEscape,
 		},
 		{
-			name:  "application path symlinked out",
-			setup: func(t *testing.T, root string) { symlink(t, outsideApp(t), filepath.Join(root, "apps/linked")) },
-			path:  "apps/linked", file: "apps/linked", match: confine.ErrEscape,
+			name: "application path symlinked out",
+			setup: func(t *testing.T, root string) {
+				rendertest.Symlink(t, outsideApp(t), filepath.Join(root, "apps/linked"))
+			},
+			path: "apps/linked", file: "apps/linked", match: confine.ErrEscape,
 		},
 		{
 			name: "parent of the application path symlinked out",
 			setup: func(t *testing.T, root string) {
-				symlink(t, filepath.Dir(outsideApp(t)), filepath.Join(root, "elsewhere"))
+				rendertest.Symlink(t, filepath.Dir(outsideApp(t)), filepath.Join(root, "elsewhere"))
 			},
 			path: "elsewhere/outside", file: "elsewhere/outside", match: confine.ErrEscape,
 		},
 		{
-			name:  "file symlink loop",
-			setup: func(t *testing.T, root string) { symlink(t, "loop.yaml", filepath.Join(root, "apps/flat/loop.yaml")) },
-			path:  "apps/flat", file: "apps/flat/loop.yaml", match: confine.ErrLoop,
+			name: "file symlink loop",
+			setup: func(t *testing.T, root string) {
+				rendertest.Symlink(t, "loop.yaml", filepath.Join(root, "apps/flat/loop.yaml"))
+			},
+			path: "apps/flat", file: "apps/flat/loop.yaml", match: confine.ErrLoop,
 		},
 		{
 			name: "two-link loop",
 			setup: func(t *testing.T, root string) {
-				symlink(t, "ping.yaml", filepath.Join(root, "apps/flat/pong.yaml"))
-				symlink(t, "pong.yaml", filepath.Join(root, "apps/flat/ping.yaml"))
+				rendertest.Symlink(t, "ping.yaml", filepath.Join(root, "apps/flat/pong.yaml"))
+				rendertest.Symlink(t, "pong.yaml", filepath.Join(root, "apps/flat/ping.yaml"))
 			},
 			path: "apps/flat", file: "apps/flat/ping.yaml", match: confine.ErrLoop,
 		},
 		{
-			name:  "directory loop",
-			setup: func(t *testing.T, root string) { symlink(t, "..", filepath.Join(root, "apps/flat/sub/deeper/up")) },
-			path:  "apps/flat", opts: recurse, file: "apps/flat/sub/deeper/up", match: confine.ErrLoop,
+			name: "directory loop",
+			setup: func(t *testing.T, root string) {
+				rendertest.Symlink(t, "..", filepath.Join(root, "apps/flat/sub/deeper/up"))
+			},
+			path: "apps/flat", opts: recurse, file: "apps/flat/sub/deeper/up", match: confine.ErrLoop,
 		},
 		{
 			// With Recurse, a symlink may be a directory: it is resolved
 			// whatever its name.
-			name:  "escaping symlink when recursing",
-			setup: func(t *testing.T, root string) { symlink(t, "/etc/passwd", filepath.Join(root, "apps/flat/README")) },
-			path:  "apps/flat", opts: recurse, file: "apps/flat/README", match: confine.ErrEscape,
+			name: "escaping symlink when recursing",
+			setup: func(t *testing.T, root string) {
+				rendertest.Symlink(t, "/etc/passwd", filepath.Join(root, "apps/flat/README"))
+			},
+			path: "apps/flat", opts: recurse, file: "apps/flat/README", match: confine.ErrEscape,
 		},
 		{
 			name: "FIFO",
@@ -123,8 +126,8 @@ func TestConfinement(t *testing.T) {
 			// but the error is about the symlink.
 			name: "escape reported before a syntax error",
 			setup: func(t *testing.T, root string) {
-				writeFile(t, filepath.Join(root, "apps/flat/0-broken.yaml"), "a: [b\n")
-				symlink(t, "/etc/passwd", filepath.Join(root, "apps/flat/z.yaml"))
+				rendertest.WriteFile(t, filepath.Join(root, "apps/flat/0-broken.yaml"), "a: [b\n")
+				rendertest.Symlink(t, "/etc/passwd", filepath.Join(root, "apps/flat/z.yaml"))
 			},
 			path: "apps/flat", file: "apps/flat/z.yaml", match: confine.ErrEscape,
 		},
@@ -174,7 +177,7 @@ func TestSymlinksInside(t *testing.T) {
 		{
 			name: "file symlinked inside",
 			setup: func(t *testing.T, root string) {
-				symlink(t, "../../shared/cm.yaml", filepath.Join(root, "apps/flat/s.yaml"))
+				rendertest.Symlink(t, "../../shared/cm.yaml", filepath.Join(root, "apps/flat/s.yaml"))
 			},
 			path: "apps/flat",
 			want: []string{aOne, aTwo, bItem, cJSON, shared + "apps/flat/s.yaml:1"},
@@ -182,14 +185,14 @@ func TestSymlinksInside(t *testing.T) {
 		{
 			name: "directory symlinked inside",
 			setup: func(t *testing.T, root string) {
-				symlink(t, "../../../shared", filepath.Join(root, "apps/flat/sub/lib"))
+				rendertest.Symlink(t, "../../../shared", filepath.Join(root, "apps/flat/sub/lib"))
 			},
 			path: "apps/flat", opts: &render.DirectoryOptions{Recurse: true, Include: []string{"sub/**"}},
 			want: []string{dSub, eDeeper, shared + "apps/flat/sub/lib/cm.yaml:1"},
 		},
 		{
 			name:  "application path symlinked inside",
-			setup: func(t *testing.T, root string) { symlink(t, "flat", filepath.Join(root, "apps/alias")) },
+			setup: func(t *testing.T, root string) { rendertest.Symlink(t, "flat", filepath.Join(root, "apps/alias")) },
 			path:  "apps/alias",
 			want: []string{
 				"ConfigMap/a-one apps/alias/a.yaml:1", "ConfigMap/a-two apps/alias/a.yaml:6",
@@ -199,7 +202,7 @@ func TestSymlinksInside(t *testing.T) {
 		{
 			name: "escaping symlink excluded when recursing",
 			setup: func(t *testing.T, root string) {
-				symlink(t, "/etc", filepath.Join(root, "apps/flat/sub/etc"))
+				rendertest.Symlink(t, "/etc", filepath.Join(root, "apps/flat/sub/etc"))
 			},
 			path: "apps/flat", opts: &render.DirectoryOptions{Recurse: true, Exclude: []string{"etc", "vendor"}},
 			want: []string{aOne, aTwo, bItem, cJSON, dSub, eDeeper},
@@ -207,10 +210,10 @@ func TestSymlinksInside(t *testing.T) {
 		{
 			name: "escaping symlinks that are never read",
 			setup: func(t *testing.T, root string) {
-				symlink(t, "/etc/passwd", filepath.Join(root, "apps/flat/README"))        // not a manifest name
-				symlink(t, "/etc", filepath.Join(root, "apps/flat/etc"))                  // not walked without Recurse
-				symlink(t, "/etc/passwd", filepath.Join(root, "apps/flat/.secret.yaml"))  // hidden
-				symlink(t, "/etc/passwd", filepath.Join(root, "apps/flat/excluded.yaml")) // excluded
+				rendertest.Symlink(t, "/etc/passwd", filepath.Join(root, "apps/flat/README"))        // not a manifest name
+				rendertest.Symlink(t, "/etc", filepath.Join(root, "apps/flat/etc"))                  // not walked without Recurse
+				rendertest.Symlink(t, "/etc/passwd", filepath.Join(root, "apps/flat/.secret.yaml"))  // hidden
+				rendertest.Symlink(t, "/etc/passwd", filepath.Join(root, "apps/flat/excluded.yaml")) // excluded
 			},
 			path: "apps/flat", opts: &render.DirectoryOptions{Exclude: []string{"excluded.yaml"}},
 			want: []string{aOne, aTwo, bItem, cJSON},
@@ -236,7 +239,7 @@ func TestSymlinksInside(t *testing.T) {
 // for the link directly.
 func TestNoReadOutside(t *testing.T) {
 	root := copyFixture(t)
-	symlink(t, "/etc/passwd", filepath.Join(root, "passwd"))
+	rendertest.Symlink(t, "/etc/passwd", filepath.Join(root, "passwd"))
 	r, err := confine.Open(root)
 	if err != nil {
 		t.Fatal(err)

@@ -18,8 +18,8 @@ import (
 
 func TestContract(t *testing.T) {
 	rendertest.Contract(t, &Renderer{}, func(t *testing.T, dir string) {
-		writeFile(t, filepath.Join(dir, "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n")
-		writeFile(t, filepath.Join(dir, "sa.json"), `{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "demo"}}`)
+		rendertest.WriteFile(t, filepath.Join(dir, "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n")
+		rendertest.WriteFile(t, filepath.Join(dir, "sa.json"), `{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "demo"}}`)
 	}, nil)
 }
 
@@ -181,14 +181,4 @@ func copyFixture(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dst
-}
-
-func writeFile(t *testing.T, name, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }

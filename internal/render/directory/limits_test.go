@@ -5,12 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"soll.dev/internal/render"
+	"soll.dev/internal/render/rendertest"
 )
 
 func TestLimits(t *testing.T) {
@@ -73,7 +73,7 @@ func TestLimits(t *testing.T) {
 		{
 			name: "alias bomb",
 			setup: func(t *testing.T, root string) {
-				writeFile(t, filepath.Join(root, "apps/flat/bomb.yaml"), string(bomb))
+				rendertest.WriteFile(t, filepath.Join(root, "apps/flat/bomb.yaml"), string(bomb))
 			},
 			limit: render.LimitAliasNodes,
 		},
@@ -89,17 +89,13 @@ func TestLimits(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(t, root)
 			}
-			var before, after runtime.MemStats
-			runtime.GC()
-			runtime.ReadMemStats(&before)
-			start := time.Now()
-			res, err := (&Renderer{Limits: tt.limits}).Render(context.Background(), render.Request{Root: root, Path: "apps/flat", Directory: tt.opts})
-			elapsed := time.Since(start)
-			runtime.ReadMemStats(&after)
-
-			var le *render.LimitError
-			if !errors.As(err, &le) || le.Limit != tt.limit {
-				t.Fatalf("error = %v, want a %s LimitError", err, tt.limit)
+			var res *render.Result
+			var err error
+			elapsed, alloc := rendertest.Cost(func() {
+				res, err = (&Renderer{Limits: tt.limits}).Render(context.Background(), render.Request{Root: root, Path: "apps/flat", Directory: tt.opts})
+			})
+			if !rendertest.IsLimit(t, err, tt.limit) {
+				t.FailNow()
 			}
 			if res != nil {
 				t.Errorf("result returned with the error")
@@ -113,7 +109,7 @@ func TestLimits(t *testing.T) {
 			if elapsed > time.Second {
 				t.Errorf("took %v to refuse", elapsed)
 			}
-			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 32<<20 {
+			if alloc > 32<<20 {
 				t.Errorf("allocated %d MiB to refuse", alloc>>20)
 			}
 		})

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"soll.dev/internal/render"
+	"soll.dev/internal/render/rendertest"
 	"soll.dev/internal/render/sops"
 	"soll.dev/internal/render/sops/sopstest"
 )
@@ -50,11 +51,11 @@ func sopsRepo(t *testing.T, public string) string {
 	t.Helper()
 	root := t.TempDir()
 	app := filepath.Join(root, "apps", "secrets")
-	writeFile(t, filepath.Join(app, "db.yaml"), string(sopstest.Encrypt(t, "db.yaml", []byte(sopsSecretYAML), sopstest.Options{}, public)))
-	writeFile(t, filepath.Join(app, "api.json"), string(sopstest.Encrypt(t, "api.json", []byte(sopsSecretJSON), sopstest.Options{}, public)))
-	writeFile(t, filepath.Join(app, "regex.yml"), string(sopstest.Encrypt(t, "regex.yml", []byte(sopsRegexYAML),
+	rendertest.WriteFile(t, filepath.Join(app, "db.yaml"), string(sopstest.Encrypt(t, "db.yaml", []byte(sopsSecretYAML), sopstest.Options{}, public)))
+	rendertest.WriteFile(t, filepath.Join(app, "api.json"), string(sopstest.Encrypt(t, "api.json", []byte(sopsSecretJSON), sopstest.Options{}, public)))
+	rendertest.WriteFile(t, filepath.Join(app, "regex.yml"), string(sopstest.Encrypt(t, "regex.yml", []byte(sopsRegexYAML),
 		sopstest.Options{EncryptedRegex: "^(data|stringData)$"}, public)))
-	writeFile(t, filepath.Join(app, "plain.yaml"), plainCM)
+	rendertest.WriteFile(t, filepath.Join(app, "plain.yaml"), plainCM)
 	return root
 }
 
@@ -107,7 +108,7 @@ func TestRenderSOPSErrors(t *testing.T) {
 	tamper := func(t *testing.T, root string) {
 		name := filepath.Join(root, "apps", "secrets", "regex.yml")
 		data := readFile(t, name)
-		writeFile(t, name, strings.Replace(data, "name: regex", "name: hijacked", 1))
+		rendertest.WriteFile(t, name, strings.Replace(data, "name: regex", "name: hijacked", 1))
 	}
 	tests := []struct {
 		name   string

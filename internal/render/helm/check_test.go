@@ -57,6 +57,7 @@ func runChecks(t *testing.T, tests []checkCase) {
 }
 
 func TestCheckHelmRepository(t *testing.T) {
+	t.Parallel()
 	web, _ := helmtest.PackageChart(t, map[string]string{"Chart.yaml": chartYAML("web", "0.3.0")})
 	repo := helmtest.NewRepo(t, true, appChart(t, "1.0.0"), appChart(t, "1.1.0"), web)
 	repo.User, repo.Password = "ci", checkPassword
@@ -88,6 +89,7 @@ func TestCheckHelmRepository(t *testing.T) {
 }
 
 func TestCheckOCIRegistry(t *testing.T) {
+	t.Parallel()
 	reg := helmtest.NewRegistry(t, "robot", checkPassword)
 	db, _ := helmtest.PackageChart(t, map[string]string{"Chart.yaml": chartYAML("db", "2.0.0")})
 	web, _ := helmtest.PackageChart(t, map[string]string{"Chart.yaml": chartYAML("web", "0.1.0")})

@@ -9,6 +9,7 @@ import (
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/helm"
 	"soll.dev/internal/render/helm/helmtest"
+	"soll.dev/internal/render/rendertest"
 )
 
 // TestDependencyRepositoriesMatchSourceRepos: a chart's dependency from a
@@ -16,10 +17,11 @@ import (
 // naming the chart, the dependency and the rule, from Chart.yaml and from
 // the requirements.yaml of apiVersion v1 charts alike.
 func TestDependencyRepositoriesMatchSourceRepos(t *testing.T) {
+	t.Parallel()
 	deps := helmtest.NewRepo(t, false, dbChart(t, "1.2.3"))
 	root, _ := webRepo(t, deps.URL)
 	v1 := t.TempDir()
-	helmtest.WriteFiles(t, filepath.Join(v1, "apps", "old"), map[string]string{
+	rendertest.WriteFiles(t, filepath.Join(v1, "apps", "old"), map[string]string{
 		"Chart.yaml":        "apiVersion: v1\nname: old\nversion: 1.0.0\n",
 		"requirements.yaml": "dependencies:\n  - name: db\n    version: 1.2.3\n    repository: " + deps.URL + "\n",
 		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: old\n",
@@ -67,7 +69,7 @@ func TestDependencyRepositoriesMatchSourceRepos(t *testing.T) {
 	// A dot segment in a dependency's repository is refused, even where
 	// a pattern would match it.
 	dotted := t.TempDir()
-	helmtest.WriteFiles(t, filepath.Join(dotted, "apps", "web"), map[string]string{
+	rendertest.WriteFiles(t, filepath.Join(dotted, "apps", "web"), map[string]string{
 		"Chart.yaml":        "apiVersion: v2\nname: web\nversion: 1.0.0\ndependencies:\n  - name: db\n    version: 1.2.3\n    repository: " + deps.URL + "/team-a/../team-b\n",
 		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n",
 	})

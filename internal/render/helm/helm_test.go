@@ -19,8 +19,9 @@ import (
 )
 
 func TestContract(t *testing.T) {
+	t.Parallel()
 	rendertest.Contract(t, &helm.Renderer{}, func(t *testing.T, dir string) {
-		helmtest.WriteFiles(t, dir, map[string]string{
+		rendertest.WriteFiles(t, dir, map[string]string{
 			"Chart.yaml":          chartYAML("demo", "0.1.0"),
 			"values.yaml":         "greeting: hello\n",
 			"templates/cm.yaml":   configMap("{{ .Release.Name }}-cm", "greeting", "{{ .Values.greeting }}"),
@@ -47,7 +48,7 @@ func dbChart(t *testing.T, version string) []byte {
 // second source with shared values. It returns both roots.
 func webRepo(t *testing.T, repoURL string) (root, config string) {
 	root, config = t.TempDir(), t.TempDir()
-	helmtest.WriteFiles(t, filepath.Join(root, "apps", "web"), map[string]string{
+	rendertest.WriteFiles(t, filepath.Join(root, "apps", "web"), map[string]string{
 		"Chart.yaml": `apiVersion: v2
 name: web
 version: 1.0.0
@@ -118,13 +119,14 @@ spec: {}
 		"charts/common/values.yaml":      "label: none\n",
 		"charts/common/templates/x.yaml": configMap("common-{{ .Release.Name }}", "label", "{{ .Values.label }}"),
 	})
-	helmtest.WriteFiles(t, config, map[string]string{
+	rendertest.WriteFiles(t, config, map[string]string{
 		"web/values.yaml": "region: eu-1\n",
 	})
 	return root, config
 }
 
 func TestRenderChartWithDependencies(t *testing.T) {
+	t.Parallel()
 	deps := helmtest.NewRepo(t, false, dbChart(t, "1.2.0"), dbChart(t, "1.2.3"), dbChart(t, "1.3.0"))
 	root, config := webRepo(t, deps.URL)
 	req := render.Request{
@@ -240,8 +242,9 @@ func get(obj any, path ...any) any {
 }
 
 func TestFileDependency(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
-	helmtest.WriteFiles(t, root, map[string]string{
+	rendertest.WriteFiles(t, root, map[string]string{
 		"apps/web/Chart.yaml":          "apiVersion: v2\nname: web\nversion: 1.0.0\ndependencies:\n  - name: lib\n    version: 1.0.0\n    repository: file://../../charts/lib\n",
 		"apps/web/templates/cm.yaml":   configMap("web", "k", "v"),
 		"charts/lib/Chart.yaml":        chartYAML("lib", "1.0.0"),
@@ -256,7 +259,7 @@ func TestFileDependency(t *testing.T) {
 		t.Errorf("objects (-want +got):\n%s", diff)
 	}
 
-	helmtest.WriteFiles(t, root, map[string]string{
+	rendertest.WriteFiles(t, root, map[string]string{
 		"apps/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 1.0.0\ndependencies:\n  - name: lib\n    version: 1.0.0\n    repository: file://../../../outside\n",
 	})
 	_, err = (&helm.Renderer{}).Render(context.Background(), render.Request{Root: root, Path: "apps/web", App: render.AppInfo{Name: "web"}})
@@ -289,6 +292,7 @@ func checkError(t *testing.T, err error, file, text string) *render.Error {
 // an integer (a float would print 1e+06), an empty list stays a list
 // (toYaml would print null for nil), null stays null.
 func TestValuesKeepTheirTypes(t *testing.T) {
+	t.Parallel()
 	root := demoRepo(t, map[string]string{
 		"apps/demo/templates/cm.yaml": configMap("demo", "v", `{{ printf "%v|%T|%s|%s|%v" .Values.n .Values.n (toYaml .Values.empty) (toYaml .Values.nested) (hasKey .Values "gone") | quote }}`),
 		"apps/demo/values.yaml":       "gone: 1\n",

@@ -22,6 +22,7 @@ import (
 	"soll.dev/internal/render/confine"
 	"soll.dev/internal/render/helm"
 	"soll.dev/internal/render/helm/helmtest"
+	"soll.dev/internal/render/rendertest"
 )
 
 // demoRepo writes a small chart at apps/demo and returns the root.
@@ -35,7 +36,7 @@ func demoRepo(t *testing.T, extra map[string]string) string {
 	for k, v := range extra {
 		files[k] = v
 	}
-	helmtest.WriteFiles(t, root, files)
+	rendertest.WriteFiles(t, root, files)
 	return root
 }
 
@@ -52,8 +53,9 @@ func renderDemo(t *testing.T, r *helm.Renderer, root string, h *sollv1.HelmSourc
 }
 
 func TestValueFilesConfined(t *testing.T) {
+	t.Parallel()
 	outside := t.TempDir()
-	helmtest.WriteFiles(t, outside, map[string]string{"secret.yaml": "k: stolen\n"})
+	rendertest.WriteFiles(t, outside, map[string]string{"secret.yaml": "k: stolen\n"})
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, root string)
@@ -113,6 +115,7 @@ func TestValueFilesConfined(t *testing.T) {
 }
 
 func TestHugeValuesFile(t *testing.T) {
+	t.Parallel()
 	root := demoRepo(t, nil)
 	f, err := os.Create(filepath.Join(root, "apps/demo/big.yaml"))
 	if err != nil {
@@ -131,6 +134,7 @@ func TestHugeValuesFile(t *testing.T) {
 }
 
 func TestTemplateErrors(t *testing.T) {
+	t.Parallel()
 	t.Run("names file and line", func(t *testing.T) {
 		root := demoRepo(t, map[string]string{
 			"apps/demo/templates/bad.yaml": "apiVersion: v1\nkind: ConfigMap\n{{ .Values.missing.deeper }}\n",
@@ -181,16 +185,14 @@ func TestTemplateTimeout(t *testing.T) {
 	})
 	start := time.Now()
 	err := renderDemo(t, &helm.Renderer{Limits: render.Limits{Timeout: 300 * time.Millisecond}}, root, nil)
-	var le *render.LimitError
-	if !errors.As(err, &le) || le.Limit != render.LimitTimeout {
-		t.Errorf("error %v is not a Timeout LimitError", err)
-	}
+	rendertest.IsLimit(t, err, render.LimitTimeout)
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("render took %s", d)
 	}
 }
 
 func TestTemplateExplodes(t *testing.T) {
+	t.Parallel()
 	tests := map[string]string{
 		"huge range":  "{{ range until 100000000 }}x{{ end }}\n",
 		"huge repeat": "x: {{ repeat 100000000 \"abc\" }}\n",
@@ -246,14 +248,12 @@ func chartFromArchive(t *testing.T, r *helm.Renderer, archive []byte) error {
 }
 
 func TestBadArchives(t *testing.T) {
+	t.Parallel()
 	chartFile := helmtest.TarEntry{Name: "demo/Chart.yaml", Body: chartYAML("demo", "0.1.0")}
 	t.Run("expands beyond the limit", func(t *testing.T) {
 		archive := helmtest.MakeArchive(t, chartFile, helmtest.TarEntry{Name: "demo/files/zeros", Size: 4 << 20})
 		err := chartFromArchive(t, &helm.Renderer{Limits: render.Limits{MaxTotalBytes: 1 << 20}}, archive)
-		var le *render.LimitError
-		if !errors.As(err, &le) || le.Limit != render.LimitTotalBytes {
-			t.Errorf("error %v is not a MaxTotalBytes LimitError", err)
-		}
+		rendertest.IsLimit(t, err, render.LimitTotalBytes)
 	})
 	t.Run("too many files", func(t *testing.T) {
 		entries := []helmtest.TarEntry{chartFile}
@@ -261,10 +261,7 @@ func TestBadArchives(t *testing.T) {
 			entries = append(entries, helmtest.TarEntry{Name: "demo/files/f" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Body: "x"})
 		}
 		err := chartFromArchive(t, &helm.Renderer{Limits: render.Limits{MaxFiles: 20}}, helmtest.MakeArchive(t, entries...))
-		var le *render.LimitError
-		if !errors.As(err, &le) || le.Limit != render.LimitFiles {
-			t.Errorf("error %v is not a MaxFiles LimitError", err)
-		}
+		rendertest.IsLimit(t, err, render.LimitFiles)
 	})
 	refused := map[string]struct {
 		entry helmtest.TarEntry
@@ -291,6 +288,7 @@ func TestBadArchives(t *testing.T) {
 }
 
 func TestEndlessIndex(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		w.Write([]byte("apiVersion: v1\nentries:\n"))
 		line := []byte(strings.Repeat("#", 1023) + "\n")
@@ -306,10 +304,7 @@ func TestEndlessIndex(t *testing.T) {
 		Chart: &render.ChartRef{RepoURL: srv.URL, Chart: "demo"},
 		App:   render.AppInfo{Name: "demo"},
 	})
-	var le *render.LimitError
-	if !errors.As(err, &le) || le.Limit != helm.LimitIndexBytes {
-		t.Errorf("error %v is not a MaxIndexBytes LimitError", err)
-	}
+	rendertest.IsLimit(t, err, helm.LimitIndexBytes)
 }
 
 // paxPadding returns n local extended (PAX) headers of about 1 MiB each,
@@ -369,17 +364,11 @@ func TestArchiveExtendedHeaders(t *testing.T) {
 		t.Fatalf("archive is %d bytes, want under 1 MiB", archive.Len())
 	}
 
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	start := time.Now()
-	err = chartFromArchive(t, &helm.Renderer{Limits: render.Limits{MaxTotalBytes: 8 << 20}}, archive.Bytes())
-	elapsed := time.Since(start)
-	runtime.ReadMemStats(&after)
-
-	var le *render.LimitError
-	if !errors.As(err, &le) || le.Limit != render.LimitTotalBytes {
-		t.Fatalf("error %v is not a MaxTotalBytes LimitError", err)
+	elapsed, alloc := rendertest.Cost(func() {
+		err = chartFromArchive(t, &helm.Renderer{Limits: render.Limits{MaxTotalBytes: 8 << 20}}, archive.Bytes())
+	})
+	if !rendertest.IsLimit(t, err, render.LimitTotalBytes) {
+		t.FailNow()
 	}
 	for _, want := range []string{"render demo:", "chart demo 0.1.0", "headers included"} {
 		if !strings.Contains(err.Error(), want) {
@@ -388,7 +377,7 @@ func TestArchiveExtendedHeaders(t *testing.T) {
 	}
 	// Everything the render allocated, garbage included: the 8 MiB
 	// allowed and the tar reader's buffers, not the 300 MiB of headers.
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+	if alloc > 64<<20 {
 		t.Errorf("the render allocated %d MiB", alloc>>20)
 	}
 	if elapsed > 10*time.Second {

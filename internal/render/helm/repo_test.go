@@ -28,6 +28,7 @@ func appChart(t *testing.T, version string) []byte {
 }
 
 func TestHTTPRepository(t *testing.T) {
+	t.Parallel()
 	repo := helmtest.NewRepo(t, true, appChart(t, "1.0.0"), appChart(t, "1.4.2"), appChart(t, "2.0.0"), appChart(t, "1.5.0-rc.1"))
 	repo.User, repo.Password = "ci", "s3cret"
 	creds := source.Credentials{Username: "ci", Password: "s3cret", CACert: helmtest.CAPEM(repo.Server)}
@@ -91,6 +92,7 @@ func TestHTTPRepository(t *testing.T) {
 }
 
 func TestCredentialsStayOnTheRepositoryHost(t *testing.T) {
+	t.Parallel()
 	var leaked bool
 	charts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Header.Get("Authorization") != "" {
@@ -116,6 +118,7 @@ func TestCredentialsStayOnTheRepositoryHost(t *testing.T) {
 }
 
 func TestOCIRegistry(t *testing.T) {
+	t.Parallel()
 	reg := helmtest.NewRegistry(t, "robot", "pw")
 	for _, v := range []string{"0.9.0", "1.2.0", "1.3.1"} {
 		reg.Push(t, "charts", appChart(t, v))
@@ -152,6 +155,7 @@ func TestOCIRegistry(t *testing.T) {
 // URL, from a repository whose URL has a path and no final slash: the
 // URL is relative to the repository's directory, as in helm.
 func TestRepositoryUnderAPath(t *testing.T) {
+	t.Parallel()
 	archive, _ := helmtest.PackageChart(t, map[string]string{"Chart.yaml": chartYAML("demo", "0.1.0")})
 	srv := serveChart(t, "/charts", archive)
 	_, err := (&helm.Renderer{}).Render(context.Background(), render.Request{

@@ -21,8 +21,8 @@ import (
 
 func TestContract(t *testing.T) {
 	rendertest.Contract(t, &Renderer{}, func(t *testing.T, dir string) {
-		writeFile(t, filepath.Join(dir, "cm.jsonnet"), `{apiVersion: "v1", kind: "ConfigMap", metadata: {name: "demo"}}`)
-		writeFile(t, filepath.Join(dir, "sa.jsonnet"), `[{apiVersion: "v1", kind: "ServiceAccount", metadata: {name: "demo-" + i}} for i in ["a", "b"]]`)
+		rendertest.WriteFile(t, filepath.Join(dir, "cm.jsonnet"), `{apiVersion: "v1", kind: "ConfigMap", metadata: {name: "demo"}}`)
+		rendertest.WriteFile(t, filepath.Join(dir, "sa.jsonnet"), `[{apiVersion: "v1", kind: "ServiceAccount", metadata: {name: "demo-" + i}} for i in ["a", "b"]]`)
 	}, nil)
 }
 
@@ -86,37 +86,6 @@ func unstructuredInt(obj map[string]any, fields ...string) (int64, bool, error) 
 	return n, ok, nil
 }
 
-// app is a test repository: files maps paths relative to the root to
-// contents; the application is at apps/demo.
-func app(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, "apps", "demo"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, content := range files {
-		writeFile(t, filepath.Join(root, name), content)
-	}
-	return root
-}
-
-func writeFile(t *testing.T, name, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func symlink(t *testing.T, target, name string) {
-	t.Helper()
-	if err := os.Symlink(target, name); err != nil {
-		t.Fatal(err)
-	}
-}
-
 const configMap = `{apiVersion: "v1", kind: "ConfigMap", metadata: {name: "x"}}`
 
 func TestRenderErrors(t *testing.T) {
@@ -149,8 +118,8 @@ func TestRenderErrors(t *testing.T) {
 			},
 			setup: func(t *testing.T, root string) {
 				outside := filepath.Join(t.TempDir(), "k.libsonnet")
-				writeFile(t, outside, configMap)
-				symlink(t, outside, filepath.Join(root, "lib", "k.libsonnet"))
+				rendertest.WriteFile(t, outside, configMap)
+				rendertest.Symlink(t, outside, filepath.Join(root, "lib", "k.libsonnet"))
 			},
 			opts: &sollv1.JsonnetSource{Libs: []string{"lib"}},
 			file: "apps/demo/main.jsonnet", line: 1, is: confine.ErrEscape,
@@ -159,7 +128,7 @@ func TestRenderErrors(t *testing.T) {
 			name:  "symlink loop",
 			files: map[string]string{"apps/demo/main.jsonnet": "local a = 1;\nimportstr 'loop'"},
 			setup: func(t *testing.T, root string) {
-				symlink(t, "loop", filepath.Join(root, "apps", "demo", "loop"))
+				rendertest.Symlink(t, "loop", filepath.Join(root, "apps", "demo", "loop"))
 			},
 			file: "apps/demo/main.jsonnet", line: 2, is: confine.ErrLoop,
 		},
@@ -168,8 +137,8 @@ func TestRenderErrors(t *testing.T) {
 			files: map[string]string{},
 			setup: func(t *testing.T, root string) {
 				outside := filepath.Join(t.TempDir(), "x.jsonnet")
-				writeFile(t, outside, configMap)
-				symlink(t, outside, filepath.Join(root, "apps", "demo", "main.jsonnet"))
+				rendertest.WriteFile(t, outside, configMap)
+				rendertest.Symlink(t, outside, filepath.Join(root, "apps", "demo", "main.jsonnet"))
 			},
 			file: "apps/demo/main.jsonnet", is: confine.ErrEscape,
 		},
@@ -275,7 +244,7 @@ func TestRenderErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := app(t, tt.files)
+			root := rendertest.Repo(t, tt.files)
 			if tt.setup != nil {
 				tt.setup(t, root)
 			}
@@ -357,14 +326,13 @@ func TestRunawayEvaluationIsKilled(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := app(t, map[string]string{"apps/demo/main.jsonnet": tt.code})
+			root := rendertest.Repo(t, map[string]string{"apps/demo/main.jsonnet": tt.code})
 			r := &Renderer{Limits: render.Limits{Timeout: tt.timeout, MaxMemoryBytes: 64 << 20}}
 			start := time.Now()
 			_, err := r.Render(context.Background(), render.Request{Root: root, Path: "apps/demo"})
 			took := time.Since(start)
-			var le *render.LimitError
-			if !errors.As(err, &le) || le.Limit != tt.limit {
-				t.Fatalf("Render = %v, want a LimitError on %s", err, tt.limit)
+			if !rendertest.IsLimit(t, err, tt.limit) {
+				t.FailNow()
 			}
 			if !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("error %q does not say %q", err, tt.msg)
@@ -409,7 +377,7 @@ func children(t *testing.T) []int {
 // TestCodeImportsFromApp checks that code given in the Application imports
 // relative to the application directory.
 func TestCodeImportsFromApp(t *testing.T) {
-	root := app(t, map[string]string{
+	root := rendertest.Repo(t, map[string]string{
 		"apps/demo/main.jsonnet":   "function(obj) obj",
 		"apps/demo/obj.libsonnet":  configMap,
 		"apps/demo/other.jsonnet":  "std.extVar('obj')",

@@ -11,6 +11,7 @@ import (
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/helm"
 	"soll.dev/internal/render/helm/helmtest"
+	"soll.dev/internal/render/rendertest"
 	"soll.dev/internal/source"
 )
 
@@ -81,7 +82,7 @@ func TestHelmCharts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			files := withFiles(webChart("apps/demo/charts/web/"), webChart("vendor/web/"))
-			root := repo(t, withFiles(files, tt.files))
+			root := rendertest.Repo(t, withFiles(files, tt.files))
 			objs, err := renderApp(t, &Renderer{Helm: &helm.Renderer{}}, render.Request{Root: root, Path: "apps/demo", Kustomize: enabled})
 			if err != nil {
 				t.Fatal(err)
@@ -169,7 +170,7 @@ func TestHelmChartsRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := repo(t, withFiles(chart, tt.files))
+			root := rendertest.Repo(t, withFiles(chart, tt.files))
 			r := tt.r
 			if r == nil {
 				r = &Renderer{Helm: &helm.Renderer{}}
@@ -194,7 +195,7 @@ func TestHelmChartFromRepository(t *testing.T) {
 	archive, _ := helmtest.PackageChart(t, webChart(""))
 	charts := helmtest.NewRepo(t, true, archive)
 	charts.User, charts.Password = "ci", "s3cret"
-	root := repo(t, map[string]string{
+	root := rendertest.Repo(t, map[string]string{
 		"apps/demo/kustomization.yaml": "helmCharts:\n- name: web\n  repo: " + charts.URL + "\n  version: 1.2.0\n  valuesInline: {size: huge}\n",
 	})
 	req := render.Request{

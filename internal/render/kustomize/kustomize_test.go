@@ -3,8 +3,6 @@ package kustomize
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,28 +13,6 @@ import (
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/rendertest"
 )
-
-// writeFiles writes files, by slash-separated path, under dir.
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		full := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// repo returns a repository root holding files.
-func repo(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	writeFiles(t, root, files)
-	return root
-}
 
 func renderApp(t *testing.T, r *Renderer, req render.Request) ([]render.Object, error) {
 	t.Helper()
@@ -232,7 +208,7 @@ func checkHashed(t *testing.T, name, base string) {
 
 func TestContract(t *testing.T) {
 	writeApp := func(t *testing.T, dir string) {
-		writeFiles(t, dir, map[string]string{
+		rendertest.WriteFiles(t, dir, map[string]string{
 			"kustomization.yaml": "resources:\n- cm.yaml\nnamePrefix: demo-\n",
 			"cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config\ndata:\n  a: b\n",
 		})
@@ -244,7 +220,7 @@ func TestContract(t *testing.T) {
 }
 
 func TestOverlays(t *testing.T) {
-	root := repo(t, shop)
+	root := rendertest.Repo(t, shop)
 	r := &Renderer{}
 
 	t.Run("dev", func(t *testing.T) {

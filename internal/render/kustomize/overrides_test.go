@@ -10,6 +10,7 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/render"
+	"soll.dev/internal/render/rendertest"
 )
 
 func TestOverrides(t *testing.T) {
@@ -124,7 +125,7 @@ func TestOverrides(t *testing.T) {
 	// A JSON 6902 patch renames the Service, which kustomize allows only
 	// with allowNameChange.
 	files["patches/rename.yaml"] = "- op: replace\n  path: /metadata/name\n  value: web-renamed\n"
-	root := repo(t, files)
+	root := rendertest.Repo(t, files)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := tt.o
@@ -164,7 +165,7 @@ func keys(m map[string]*render.Object) []string {
 }
 
 func TestOverridesRefused(t *testing.T) {
-	root := repo(t, shop)
+	root := rendertest.Repo(t, shop)
 	tests := []struct {
 		name  string
 		o     sollv1.KustomizeSource

@@ -13,6 +13,7 @@ import (
 
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/confine"
+	"soll.dev/internal/render/rendertest"
 )
 
 const configMap = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: b\n"
@@ -60,7 +61,7 @@ func TestRefused(t *testing.T) {
 				if err := os.WriteFile(outside, []byte(configMap), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				symlink(t, outside, filepath.Join(root, "apps/demo/leak.yaml"))
+				rendertest.Symlink(t, outside, filepath.Join(root, "apps/demo/leak.yaml"))
 			},
 			file: "apps/demo/leak.yaml", match: confine.ErrEscape,
 		},
@@ -69,21 +70,23 @@ func TestRefused(t *testing.T) {
 			files: map[string]string{"kustomization.yaml": "resources:\n- base\n"},
 			setup: func(t *testing.T, root string) {
 				outside := t.TempDir()
-				writeFiles(t, outside, map[string]string{"kustomization.yaml": "resources:\n- cm.yaml\n", "cm.yaml": configMap})
-				symlink(t, outside, filepath.Join(root, "apps/demo/base"))
+				rendertest.WriteFiles(t, outside, map[string]string{"kustomization.yaml": "resources:\n- cm.yaml\n", "cm.yaml": configMap})
+				rendertest.Symlink(t, outside, filepath.Join(root, "apps/demo/base"))
 			},
 			file: "apps/demo/base", match: confine.ErrEscape,
 		},
 		{
 			name:  "symlink loop",
 			files: map[string]string{"kustomization.yaml": "resources:\n- loop.yaml\n"},
-			setup: func(t *testing.T, root string) { symlink(t, "loop.yaml", filepath.Join(root, "apps/demo/loop.yaml")) },
-			file:  "apps/demo/loop.yaml", match: confine.ErrLoop,
+			setup: func(t *testing.T, root string) {
+				rendertest.Symlink(t, "loop.yaml", filepath.Join(root, "apps/demo/loop.yaml"))
+			},
+			file: "apps/demo/loop.yaml", match: confine.ErrLoop,
 		},
 		{
 			name:  "directory symlink loop",
 			files: map[string]string{"kustomization.yaml": "resources:\n- sub\n- cm.yaml\n", "cm.yaml": configMap},
-			setup: func(t *testing.T, root string) { symlink(t, ".", filepath.Join(root, "apps/demo/sub")) },
+			setup: func(t *testing.T, root string) { rendertest.Symlink(t, ".", filepath.Join(root, "apps/demo/sub")) },
 			file:  "-", match: confine.ErrLoop,
 		},
 		{
@@ -154,7 +157,7 @@ func TestRefused(t *testing.T) {
 			name:  "two kustomizations including each other",
 			files: map[string]string{"kustomization.yaml": "resources:\n- ../other\n"},
 			setup: func(t *testing.T, root string) {
-				writeFiles(t, root, map[string]string{"apps/other/kustomization.yaml": "resources:\n- ../demo\n"})
+				rendertest.WriteFiles(t, root, map[string]string{"apps/other/kustomization.yaml": "resources:\n- ../demo\n"})
 			},
 			want: "cycle",
 		},
@@ -188,7 +191,7 @@ func TestRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
-			writeFiles(t, filepath.Join(root, "apps/demo"), tt.files)
+			rendertest.WriteFiles(t, filepath.Join(root, "apps/demo"), tt.files)
 			if tt.setup != nil {
 				tt.setup(t, root)
 			}
@@ -230,7 +233,7 @@ func TestNoChildProcess(t *testing.T) {
 		"helm": "helmCharts:\n- name: redis\n  repo: https://charts.example.com\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			root := repo(t, map[string]string{"app/kustomization.yaml": k})
+			root := rendertest.Repo(t, map[string]string{"app/kustomization.yaml": k})
 			_, err := renderApp(t, &Renderer{}, render.Request{Root: root, Path: "app"})
 			if !errors.Is(err, ErrRemote) && !errors.Is(err, ErrHelm) {
 				t.Errorf("error = %v, want a refusal", err)
@@ -252,7 +255,7 @@ func (slowDecrypter) Decrypt(ctx context.Context, path string, data []byte) ([]b
 }
 
 func TestTimeoutDuringBuild(t *testing.T) {
-	root := repo(t, map[string]string{"app/kustomization.yaml": "resources:\n- cm.yaml\n", "app/cm.yaml": configMap})
+	root := rendertest.Repo(t, map[string]string{"app/kustomization.yaml": "resources:\n- cm.yaml\n", "app/cm.yaml": configMap})
 	r := &Renderer{Limits: render.Limits{Timeout: 50 * time.Millisecond}}
 	start := time.Now()
 	_, err := renderApp(t, r, render.Request{Root: root, Path: "app", Decrypter: slowDecrypter{}})
@@ -289,12 +292,5 @@ func TestWritesRefused(t *testing.T) {
 	entries, err := os.ReadDir(root)
 	if err != nil || len(entries) != 0 {
 		t.Errorf("the root holds %v, %v", entries, err)
-	}
-}
-
-func symlink(t *testing.T, target, name string) {
-	t.Helper()
-	if err := os.Symlink(target, name); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/confine"
+	"soll.dev/internal/render/rendertest"
 )
 
 func TestParseRemote(t *testing.T) {
@@ -68,11 +69,11 @@ func TestParseRemote(t *testing.T) {
 // the snapshot of the base's repository.
 func remoteFixture(t *testing.T) (app, shared string) {
 	t.Helper()
-	app = repo(t, map[string]string{
+	app = rendertest.Repo(t, map[string]string{
 		"apps/web/kustomization.yaml": "namePrefix: prod-\nresources:\n- https://git.example.com/shared.git//bases/web?ref=v1\n- cm.yaml\n",
 		"apps/web/cm.yaml":            strings.Replace(configMap, "name: cm", "name: local", 1),
 	})
-	shared = repo(t, map[string]string{
+	shared = rendertest.Repo(t, map[string]string{
 		// The base reaches a sibling directory of its own repository.
 		"bases/web/kustomization.yaml":    "resources:\n- ../common\n- deploy.yaml\n",
 		"bases/web/deploy.yaml":           "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n",
@@ -117,14 +118,14 @@ func TestRemoteBaseRefused(t *testing.T) {
 		{
 			name: "another revision than the one fetched", remotes: true,
 			setup: func(t *testing.T, app, _ string) {
-				writeFiles(t, app, map[string]string{"apps/web/kustomization.yaml": "resources:\n- https://git.example.com/shared.git//bases/web?ref=v2\n"})
+				rendertest.WriteFiles(t, app, map[string]string{"apps/web/kustomization.yaml": "resources:\n- https://git.example.com/shared.git//bases/web?ref=v2\n"})
 			},
 			match: ErrRemote, want: "not fetched",
 		},
 		{
 			name: "base climbing out of its repository", remotes: true,
 			setup: func(t *testing.T, _, shared string) {
-				writeFiles(t, shared, map[string]string{"bases/web/kustomization.yaml": "resources:\n- ../../../outside\n"})
+				rendertest.WriteFiles(t, shared, map[string]string{"bases/web/kustomization.yaml": "resources:\n- ../../../outside\n"})
 			},
 			match: errOutside, file: "https://git.example.com/shared.git//bases/web/kustomization.yaml?ref=v1",
 		},
@@ -138,21 +139,21 @@ func TestRemoteBaseRefused(t *testing.T) {
 				if err := os.Remove(filepath.Join(shared, "bases/web/deploy.yaml")); err != nil {
 					t.Fatal(err)
 				}
-				symlink(t, outside, filepath.Join(shared, "bases/web/deploy.yaml"))
+				rendertest.Symlink(t, outside, filepath.Join(shared, "bases/web/deploy.yaml"))
 			},
 			match: confine.ErrEscape, file: "https://git.example.com/shared.git//bases/web/deploy.yaml?ref=v1",
 		},
 		{
 			name: "remote file", remotes: true,
 			setup: func(t *testing.T, app, _ string) {
-				writeFiles(t, app, map[string]string{"apps/web/kustomization.yaml": "resources:\n- https://raw.example.com/deploy.yaml\n"})
+				rendertest.WriteFiles(t, app, map[string]string{"apps/web/kustomization.yaml": "resources:\n- https://raw.example.com/deploy.yaml\n"})
 			},
 			match: errNotGit,
 		},
 		{
 			name: "credentials in the URL are not shown",
 			setup: func(t *testing.T, app, _ string) {
-				writeFiles(t, app, map[string]string{"apps/web/kustomization.yaml": "resources:\n- https://me:hunter2@git.example.com/shared.git//bases/web\n"})
+				rendertest.WriteFiles(t, app, map[string]string{"apps/web/kustomization.yaml": "resources:\n- https://me:hunter2@git.example.com/shared.git//bases/web\n"})
 			},
 			match: ErrRemote, want: "redacted",
 		},
@@ -207,14 +208,14 @@ func (f *fakeRemotes) fetch(_ context.Context, r Remote) (string, error) {
 func TestResolver(t *testing.T) {
 	app, shared := remoteFixture(t)
 	// The shared base has a remote base of its own, and a chart.
-	writeFiles(t, shared, map[string]string{
+	rendertest.WriteFiles(t, shared, map[string]string{
 		"bases/web/kustomization.yaml": "resources:\n- ../common\n- deploy.yaml\n- https://git.example.com/lib.git//x?ref=v3\n" +
 			"helmCharts:\n- name: redis\n  repo: https://charts.example.com\n  version: 1.0.0\n",
 	})
-	lib := repo(t, map[string]string{"x/kustomization.yaml": "resources:\n- cm.yaml\n", "x/cm.yaml": configMap})
+	lib := rendertest.Repo(t, map[string]string{"x/kustomization.yaml": "resources:\n- cm.yaml\n", "x/cm.yaml": configMap})
 	const libKey = "https://git.example.com/lib.git?ref=v3"
 	// A local base that names the same remote base again.
-	writeFiles(t, app, map[string]string{
+	rendertest.WriteFiles(t, app, map[string]string{
 		"apps/web/kustomization.yaml": "resources:\n- https://git.example.com/shared.git//bases/web?ref=v1\n- ../local\n",
 		"apps/local/kustomization.yaml": "resources:\n- https://git.example.com/shared.git//bases/common?ref=v1\n" +
 			"helmCharts:\n- name: app\n  repo: https://other.example.com/charts\n  version: 2.0.0\n",

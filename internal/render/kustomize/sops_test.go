@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"soll.dev/internal/render"
+	"soll.dev/internal/render/rendertest"
 )
 
 // fakeDecrypter "decrypts" files that start with "ENC:" by dropping the
@@ -49,7 +50,7 @@ func encrypt(plain string) string {
 const password = "correct-horse-battery-staple"
 
 func TestDecrypter(t *testing.T) {
-	root := repo(t, map[string]string{
+	root := rendertest.Repo(t, map[string]string{
 		"app/kustomization.yaml": "resources:\n- cm.yaml\nsecretGenerator:\n- name: db\n  files:\n  - password.txt\n",
 		"app/cm.yaml":            encrypt("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  token: " + password + "\n"),
 		"app/password.txt":       encrypt(password),
@@ -83,7 +84,7 @@ func TestDecrypter(t *testing.T) {
 
 func TestDecrypterErrorsHidePlaintext(t *testing.T) {
 	tmp := privateTemp(t)
-	root := repo(t, map[string]string{
+	root := rendertest.Repo(t, map[string]string{
 		"app/kustomization.yaml": "resources:\n- cm.yaml\n- broken.yaml\n",
 		"app/cm.yaml":            encrypt("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  token: " + password + "\n"),
 		// Decrypts to YAML that kustomize cannot read.
@@ -94,7 +95,7 @@ func TestDecrypterErrorsHidePlaintext(t *testing.T) {
 		t.Errorf("error = %v, want one without the plaintext", err)
 	}
 
-	root = repo(t, map[string]string{
+	root = rendertest.Repo(t, map[string]string{
 		"app/kustomization.yaml": "resources:\n- cm.yaml\n",
 		"app/cm.yaml":            "ENC:BAD",
 	})

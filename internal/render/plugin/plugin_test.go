@@ -33,32 +33,8 @@ func renderer(plugins ...Plugin) *Renderer {
 func TestContract(t *testing.T) {
 	r := renderer(sh("cat", "cat manifest.txt"))
 	rendertest.Contract(t, r, func(t *testing.T, dir string) {
-		writeFile(t, filepath.Join(dir, "manifest.txt"), configMapYAML)
+		rendertest.WriteFile(t, filepath.Join(dir, "manifest.txt"), configMapYAML)
 	}, func(req *render.Request) { req.Plugin = &sollv1.PluginSource{Name: "cat"} })
-}
-
-// repo returns a repository root with files (paths relative to the root);
-// the application is at apps/demo.
-func repo(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, "apps", "demo"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, content := range files {
-		writeFile(t, filepath.Join(root, name), content)
-	}
-	return root
-}
-
-func writeFile(t *testing.T, name, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func request(root string, src *sollv1.PluginSource) render.Request {
@@ -72,7 +48,7 @@ func TestEnvironmentIsClean(t *testing.T) {
 	// Prints a ConfigMap whose data is the environment.
 	p := sh("env", `printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: env\ndata:\n'
 env | sort | while IFS='=' read -r k v; do printf '  %s: "%s"\n' "$k" "$v"; done`)
-	root := repo(t, nil)
+	root := rendertest.Repo(t, nil)
 	res, err := renderer(p).Render(context.Background(), request(root, &sollv1.PluginSource{
 		Name: "env", Env: []sollv1.EnvEntry{{Name: "GREETING", Value: "hello"}},
 	}))
@@ -114,7 +90,7 @@ env | sort | while IFS='=' read -r k v; do printf '  %s: "%s"\n' "$k" "$v"; done
 // are refused with the field.
 func TestDeclaredEnvNames(t *testing.T) {
 	p := sh("env", `printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: env\ndata:\n  path: "%s"\n  app: "%s"\n  soll: "%s"\n' "$PATH" "$SOLL_APP_NAME" "$SOLL_ENV_PATH"`)
-	res, err := renderer(p).Render(context.Background(), request(repo(t, nil), &sollv1.PluginSource{
+	res, err := renderer(p).Render(context.Background(), request(rendertest.Repo(t, nil), &sollv1.PluginSource{
 		Name: "env", Env: []sollv1.EnvEntry{{Name: "PATH", Value: "/evil"}, {Name: "SOLL_APP_NAME", Value: "other"}},
 	}))
 	if err != nil {
@@ -144,7 +120,7 @@ func TestDeclaredEnvNames(t *testing.T) {
 		{many, "plugin.env: 101 variables, at most 100 are allowed"},
 	}
 	for _, tt := range tests {
-		_, err := renderer(sh("cat", "true")).Render(context.Background(), request(repo(t, nil), &sollv1.PluginSource{Name: "cat", Env: tt.env}))
+		_, err := renderer(sh("cat", "true")).Render(context.Background(), request(rendertest.Repo(t, nil), &sollv1.PluginSource{Name: "cat", Env: tt.env}))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("env %.40v: error %v, want one saying %q", tt.env, err, tt.want)
 		}
@@ -176,7 +152,7 @@ func TestChoose(t *testing.T) {
 			for _, f := range tt.files {
 				files["apps/demo/"+f] = ""
 			}
-			res, err := r.Render(context.Background(), request(repo(t, files), tt.src))
+			res, err := r.Render(context.Background(), request(rendertest.Repo(t, files), tt.src))
 			switch {
 			case err != nil:
 				if !strings.Contains(err.Error(), tt.want) {
@@ -187,7 +163,7 @@ func TestChoose(t *testing.T) {
 			}
 		})
 	}
-	_, err := (&Renderer{}).Render(context.Background(), request(repo(t, nil), &sollv1.PluginSource{Name: "cue"}))
+	_, err := (&Renderer{}).Render(context.Background(), request(rendertest.Repo(t, nil), &sollv1.PluginSource{Name: "cue"}))
 	if err == nil || !strings.Contains(err.Error(), "none is configured") {
 		t.Errorf("Render without a config = %v, want an error saying none is configured", err)
 	}
@@ -198,7 +174,7 @@ func TestChoose(t *testing.T) {
 func TestTimeoutKillsProcessGroup(t *testing.T) {
 	p := sh("hang", `sleep 1000 & echo "child $!" >&2; wait`)
 	p.Timeout = 300 * time.Millisecond
-	_, err := renderer(p).Render(context.Background(), request(repo(t, nil), &sollv1.PluginSource{Name: "hang"}))
+	_, err := renderer(p).Render(context.Background(), request(rendertest.Repo(t, nil), &sollv1.PluginSource{Name: "hang"}))
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "ran longer than 300ms") {
 		t.Fatalf("Render = %v, want a timeout", err)
 	}
@@ -232,7 +208,7 @@ func alive(pid int) bool {
 func TestCanceledRunKillsProcessGroup(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
-	_, err := renderer(sh("hang", "sleep 1000")).Render(ctx, request(repo(t, nil), &sollv1.PluginSource{Name: "hang"}))
+	_, err := renderer(sh("hang", "sleep 1000")).Render(ctx, request(rendertest.Repo(t, nil), &sollv1.PluginSource{Name: "hang"}))
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Render = %v, want context.Canceled", err)
 	}
@@ -261,7 +237,7 @@ func TestRunErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := renderer(tt.plugin).Render(context.Background(), request(repo(t, nil), &sollv1.PluginSource{Name: tt.plugin.Name}))
+			_, err := renderer(tt.plugin).Render(context.Background(), request(rendertest.Repo(t, nil), &sollv1.PluginSource{Name: tt.plugin.Name}))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -286,8 +262,8 @@ func TestRunErrors(t *testing.T) {
 // out, and the copy is removed afterwards.
 func TestCopy(t *testing.T) {
 	outside := t.TempDir()
-	writeFile(t, filepath.Join(outside, "secret"), "s3cr3t")
-	root := repo(t, map[string]string{
+	rendertest.WriteFile(t, filepath.Join(outside, "secret"), "s3cr3t")
+	root := rendertest.Repo(t, map[string]string{
 		"apps/demo/manifest.yaml": configMapYAML,
 		"shared/extra.yaml":       strings.ReplaceAll(configMapYAML, "demo", "extra"),
 	})
@@ -330,7 +306,7 @@ func TestCopyRemoved(t *testing.T) {
 	t.Setenv("TMPDIR", tmp)
 	// Takes away write permission, which must not keep the copy from going.
 	p := sh("ro", `chmod -R a-w "$HOME/.." 2>/dev/null; echo '`+configMapYAML+`'`)
-	if _, err := renderer(p).Render(context.Background(), request(repo(t, nil), &sollv1.PluginSource{Name: "ro"})); err != nil {
+	if _, err := renderer(p).Render(context.Background(), request(rendertest.Repo(t, nil), &sollv1.PluginSource{Name: "ro"})); err != nil {
 		t.Fatalf("Render: %v", err)
 	}
 	entries, err := os.ReadDir(tmp)
@@ -340,7 +316,7 @@ func TestCopyRemoved(t *testing.T) {
 }
 
 func TestCopyLimits(t *testing.T) {
-	root := repo(t, map[string]string{"apps/demo/a.yaml": configMapYAML, "big": strings.Repeat("x", 4096)})
+	root := rendertest.Repo(t, map[string]string{"apps/demo/a.yaml": configMapYAML, "big": strings.Repeat("x", 4096)})
 	r := renderer(sh("cat", "cat a.yaml"))
 	r.Limits = render.Limits{MaxFileBytes: 1024}
 	_, err := r.Render(context.Background(), request(root, &sollv1.PluginSource{Name: "cat"}))
@@ -356,7 +332,7 @@ func TestCopyLimits(t *testing.T) {
 func TestPluginTimeoutNotRenderTimeout(t *testing.T) {
 	r := renderer(sh("slow", "sleep 0.3; echo '"+configMapYAML+"'"))
 	r.Limits = render.Limits{Timeout: 100 * time.Millisecond}
-	if _, err := r.Render(context.Background(), request(repo(t, nil), &sollv1.PluginSource{Name: "slow"})); err != nil {
+	if _, err := r.Render(context.Background(), request(rendertest.Repo(t, nil), &sollv1.PluginSource{Name: "slow"})); err != nil {
 		t.Errorf("Render: %v", err)
 	}
 }

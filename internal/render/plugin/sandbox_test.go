@@ -14,6 +14,7 @@ import (
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/process"
+	"soll.dev/internal/render/rendertest"
 )
 
 // TestHostilePlugin renders the repository testdata/hostile, whose
@@ -109,7 +110,7 @@ func tree(t *testing.T, dir string) map[string]string {
 func TestPluginMemoryLimit(t *testing.T) {
 	r := renderer(sh("big", `x=$(head -c 64000000 /dev/zero | tr '\0' a); echo "held ${#x} bytes" >&2`))
 	r.Limits = render.Limits{MaxMemoryBytes: 16 << 20}
-	_, err := r.Render(context.Background(), request(repo(t, nil), &sollv1.PluginSource{Name: "big"}))
+	_, err := r.Render(context.Background(), request(rendertest.Repo(t, nil), &sollv1.PluginSource{Name: "big"}))
 	var pe *process.Error
 	if !errors.As(err, &pe) || strings.Contains(err.Error(), "held 64000000 bytes") ||
 		!strings.Contains(err.Error(), "probably ran out of memory: each process of a plugin may hold at most 16 MiB of data memory") {

@@ -10,4 +10,8 @@
 //   - a failed render returns no Result at all.
 //
 // Tool-specific behaviour stays in each renderer's own tests.
+//
+// It also holds the helpers those tests share to lay out repositories on
+// disk: WriteFile, WriteFiles, Repo (a repository with its application at
+// AppPath) and Symlink.
 package rendertest

@@ -39,6 +39,7 @@ func checkAccess(t *testing.T, f *git.Fetcher, url, want string, creds source.Cr
 }
 
 func TestHTTPBasicAuth(t *testing.T) {
+	t.Parallel()
 	const user, password, token = "alice", "pa55-w0rd-secret", "tok-3x4mpl3-secret"
 	_, url, head := httpRepo(t, gitserver.HTTPOptions{Username: user, Password: password})
 
@@ -89,6 +90,7 @@ func TestHTTPBasicAuth(t *testing.T) {
 }
 
 func TestHTTPSCustomCA(t *testing.T) {
+	t.Parallel()
 	srv, url, head := httpRepo(t, gitserver.HTTPOptions{TLS: true})
 	if !strings.HasPrefix(url, "https://") {
 		t.Fatalf("URL %s is not https", url)
@@ -133,11 +135,13 @@ func (s *sshFixture) creds() source.Credentials {
 }
 
 func TestSSH(t *testing.T) {
+	t.Parallel()
 	s := newSSHFixture(t)
 	checkAccess(t, newFetcher(t, git.Options{}), s.url, s.head, s.creds())
 }
 
 func TestSSHHostKeyRefused(t *testing.T) {
+	t.Parallel()
 	s := newSSHFixture(t)
 	_, port, _ := strings.Cut(s.srv.Addr, ":")
 	impostor := gitserver.NewKeyPair(t)
@@ -181,6 +185,7 @@ func TestSSHHostKeyRefused(t *testing.T) {
 }
 
 func TestSSHWrongKeyRefused(t *testing.T) {
+	t.Parallel()
 	s := newSSHFixture(t)
 	creds := s.creds()
 	creds.SSHPrivateKey = gitserver.NewKeyPair(t).PrivateKeyPEM
@@ -192,6 +197,7 @@ func TestSSHWrongKeyRefused(t *testing.T) {
 }
 
 func TestSSHEncryptedKey(t *testing.T) {
+	t.Parallel()
 	const passphrase = "correct horse battery staple"
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

@@ -82,6 +82,7 @@ func fixtureTree(t *testing.T) map[string]entry {
 }
 
 func TestCheckout(t *testing.T) {
+	t.Parallel()
 	srv, url, first := httpRepo(t, gitserver.HTTPOptions{})
 	before := time.Now().Truncate(time.Second)
 	second := srv.Commit(t, "demo", "main", gitserver.Change{
@@ -156,6 +157,7 @@ func TestCheckout(t *testing.T) {
 }
 
 func TestCheckoutShared(t *testing.T) {
+	t.Parallel()
 	_, url, head := httpRepo(t, gitserver.HTTPOptions{})
 	f := newFetcher(t, git.Options{})
 	const n = 20
@@ -184,6 +186,7 @@ func TestCheckoutShared(t *testing.T) {
 // TestCheckoutHistory checks out commits that are no longer a branch tip,
 // before and after a shallow fetch of the tip.
 func TestCheckoutHistory(t *testing.T) {
+	t.Parallel()
 	srv, url, c1 := httpRepo(t, gitserver.HTTPOptions{})
 	c2 := srv.WriteFiles(t, "demo", "main", "two", map[string]string{"n.txt": "2\n"})
 	c3 := srv.WriteFiles(t, "demo", "main", "three", map[string]string{"n.txt": "3\n"})
@@ -219,6 +222,7 @@ func TestCheckoutHistory(t *testing.T) {
 }
 
 func TestCheckoutUnknownCommit(t *testing.T) {
+	t.Parallel()
 	srv, url, _ := httpRepo(t, gitserver.HTTPOptions{})
 	// A commit of another repository is not in this one.
 	foreign := srv.CreateRepo(t, "foreign", "")
@@ -237,6 +241,7 @@ func TestCheckoutUnknownCommit(t *testing.T) {
 }
 
 func TestCheckoutLimits(t *testing.T) {
+	t.Parallel()
 	_, url, head := httpRepo(t, gitserver.HTTPOptions{})
 	tests := []struct {
 		name string
@@ -267,6 +272,7 @@ func TestCheckoutLimits(t *testing.T) {
 // TestCheckoutReopen: a new Fetcher on the same cache directory (a restart)
 // reuses the fetched objects and the snapshot.
 func TestCheckoutReopen(t *testing.T) {
+	t.Parallel()
 	_, url, head := httpRepo(t, gitserver.HTTPOptions{})
 	dir := t.TempDir()
 	t.Cleanup(func() { makeWritable(t, dir) })

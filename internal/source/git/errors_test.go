@@ -9,6 +9,7 @@ import (
 )
 
 func TestClassifyScrubsSecrets(t *testing.T) {
+	t.Parallel()
 	f, err := New(Options{CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)

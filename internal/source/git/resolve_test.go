@@ -18,6 +18,7 @@ import (
 )
 
 func TestResolve(t *testing.T) {
+	t.Parallel()
 	srv, url, initial := httpRepo(t, gitserver.HTTPOptions{})
 	second := srv.WriteFiles(t, "demo", "main", "second", map[string]string{"two.txt": "2\n"})
 	dev := srv.CreateBranch(t, "demo", "dev", initial)
@@ -63,6 +64,7 @@ func TestResolve(t *testing.T) {
 }
 
 func TestResolveSHAWithoutNetwork(t *testing.T) {
+	t.Parallel()
 	f := newFetcher(t, git.Options{})
 	// Nothing listens here: a network request would fail.
 	url := "https://127.0.0.1:1/nowhere.git"
@@ -80,6 +82,7 @@ func TestResolveSHAWithoutNetwork(t *testing.T) {
 }
 
 func TestResolveUnknownRevision(t *testing.T) {
+	t.Parallel()
 	srv, url, initial := httpRepo(t, gitserver.HTTPOptions{})
 	srv.CreateBranch(t, "demo", "dev", initial)
 	f := newFetcher(t, git.Options{})
@@ -96,6 +99,7 @@ func TestResolveUnknownRevision(t *testing.T) {
 }
 
 func TestResolveUnknownRepository(t *testing.T) {
+	t.Parallel()
 	srv, _, _ := httpRepo(t, gitserver.HTTPOptions{})
 	f := newFetcher(t, git.Options{})
 	url := srv.HTTPURL("missing")
@@ -109,6 +113,7 @@ func TestResolveUnknownRepository(t *testing.T) {
 // TestResolveShared proves the central promise: one ref listing per
 // repository per interval, however many applications ask.
 func TestResolveShared(t *testing.T) {
+	t.Parallel()
 	srv, url, initial := httpRepo(t, gitserver.HTTPOptions{})
 	clock := newFakeClock()
 	f := newFetcher(t, git.Options{Clock: clock, RevisionTTL: time.Minute})
@@ -170,6 +175,7 @@ func TestResolveShared(t *testing.T) {
 }
 
 func TestRefresh(t *testing.T) {
+	t.Parallel()
 	srv, url, initial := httpRepo(t, gitserver.HTTPOptions{})
 	f := newFetcher(t, git.Options{Clock: newFakeClock()})
 	resolve := func() string {
@@ -202,6 +208,7 @@ func TestRefresh(t *testing.T) {
 // TestResolveCachePerCredentials: a cached answer obtained with good
 // credentials must not be handed to a caller with bad ones.
 func TestResolveCachePerCredentials(t *testing.T) {
+	t.Parallel()
 	_, url, initial := httpRepo(t, gitserver.HTTPOptions{Username: "alice", Password: "alice-secret"})
 	f := newFetcher(t, git.Options{})
 
@@ -228,6 +235,7 @@ func TestResolveCachePerCredentials(t *testing.T) {
 }
 
 func TestResolveCanceled(t *testing.T) {
+	t.Parallel()
 	_, url, _ := httpRepo(t, gitserver.HTTPOptions{})
 	f := newFetcher(t, git.Options{})
 	ctx, cancel := context.WithCancel(t.Context())
@@ -239,6 +247,7 @@ func TestResolveCanceled(t *testing.T) {
 }
 
 func TestResolveTimeout(t *testing.T) {
+	t.Parallel()
 	// A server that accepts connections and never answers.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -276,6 +285,7 @@ func TestResolveTimeout(t *testing.T) {
 // TestResolveFailureShared: a failing repository costs one request per
 // short interval too, not one per caller, and Refresh retries at once.
 func TestResolveFailureShared(t *testing.T) {
+	t.Parallel()
 	_, url, _ := httpRepo(t, gitserver.HTTPOptions{Username: "alice", Password: "alice-secret"})
 	clock := newFakeClock()
 	f := newFetcher(t, git.Options{Clock: clock})

@@ -6,6 +6,7 @@ import (
 )
 
 func TestParseEndpoint(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		url                     string
 		key, display, transport string
@@ -73,6 +74,7 @@ func TestParseEndpoint(t *testing.T) {
 }
 
 func TestParseEndpointRejects(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		url  string
 		want string
@@ -100,6 +102,7 @@ func TestParseEndpointRejects(t *testing.T) {
 }
 
 func TestNormalizeURLSameRepository(t *testing.T) {
+	t.Parallel()
 	same := []string{
 		"https://github.com/org/repo",
 		"https://github.com/org/repo.git",

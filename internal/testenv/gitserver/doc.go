@@ -1,6 +1,7 @@
 // Package gitserver runs real Git servers on loopback for tests: a smart HTTP
-// server backed by `git http-backend` (optionally with basic auth and TLS from
-// an in-process CA) and an SSH server that runs `git-upload-pack` and
+// server backed by `git http-backend` (devenv/githttp, the Git HTTP server the
+// demo and benchmark use too, here optionally with basic auth and TLS from an
+// in-process CA) and an SSH server that runs `git-upload-pack` and
 // `git-receive-pack` for public-key authenticated clients.
 //
 // Both servers serve a Repos root of bare repositories, which tests fill from

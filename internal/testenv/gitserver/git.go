@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -62,28 +61,6 @@ func runGit(env []string, dir string, stdin []byte, args ...string) (string, err
 		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return strings.TrimSpace(stdout.String()), nil
-}
-
-var gitExecPath = sync.OnceValues(func() (string, error) {
-	out, err := exec.Command("git", "--exec-path").Output()
-	if err != nil {
-		return "", fmt.Errorf("git --exec-path: %w", err)
-	}
-	return strings.TrimSpace(string(out)), nil
-})
-
-// httpBackendPath finds git-http-backend, which lives in git's exec path
-// rather than on PATH.
-func httpBackendPath() (string, error) {
-	dir, err := gitExecPath()
-	if err != nil {
-		return "", err
-	}
-	p := filepath.Join(dir, "git-http-backend")
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("find git-http-backend: %w", err)
-	}
-	return p, nil
 }
 
 // Client runs the git CLI as a test client. Its HOME is a private temp dir, so

@@ -1,7 +1,6 @@
 package gitserver
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -11,12 +10,10 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"log"
 	"math/big"
 	"net"
 	"net/http"
-	"net/http/cgi"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -24,11 +21,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-// maxBufferedBody caps request bodies the server buffers for CGI; test pushes
-// are far smaller, and the cap keeps a runaway client from eating memory.
-const maxBufferedBody = 256 << 20
+	"soll.dev/internal/devenv/githttp"
+)
 
 // HTTPOptions configures NewHTTP.
 type HTTPOptions struct {
@@ -58,10 +53,7 @@ type HTTPServer struct {
 	username string
 	password string
 	auth     bool
-	backend  *cgi.Handler
-	// listings counts ref advertisements served for fetching, by
-	// repository path.
-	listings map[string]int
+	backend  *githttp.Handler
 	// requests counts the requests received; authorizations are the
 	// Authorization headers of every one, in order.
 	requests       int
@@ -72,33 +64,26 @@ type HTTPServer struct {
 // the test ends.
 func NewHTTP(tb testing.TB, opts HTTPOptions) *HTTPServer {
 	tb.Helper()
-	backend, err := httpBackendPath()
-	if err != nil {
-		tb.Fatalf("gitserver: %v", err)
-	}
 	repos := opts.Repos
 	if repos == nil {
 		repos = NewRepos(tb)
 	}
 	logs := &testLog{tb: tb}
+	backend, err := githttp.NewHandler(repos.root, githttp.Options{
+		Env:    gitEnv(repos.home),
+		Dir:    repos.scratch,
+		Stderr: logs,
+		Logger: log.New(logs, "cgi: ", 0),
+	})
+	if err != nil {
+		tb.Fatalf("gitserver: %v", err)
+	}
 	s := &HTTPServer{
 		Repos:    repos,
 		username: opts.Username,
 		password: opts.Password,
 		auth:     opts.Username != "" || opts.Password != "",
-		backend: &cgi.Handler{
-			Path: backend,
-			Dir:  repos.scratch,
-			// Root "/" keeps the full URL path as PATH_INFO, which
-			// http-backend resolves below GIT_PROJECT_ROOT.
-			Root: "/",
-			Env: gitEnv(repos.home,
-				"GIT_PROJECT_ROOT="+repos.root,
-				"GIT_HTTP_EXPORT_ALL=1",
-			),
-			Stderr: logs,
-			Logger: log.New(logs, "cgi: ", 0),
-		},
+		backend:  backend,
 	}
 	s.logs = logs
 	if opts.TLS {
@@ -203,35 +188,13 @@ func (s *HTTPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "authentication required", http.StatusUnauthorized)
 		return
 	}
-	// net/http/cgi rejects chunked bodies, and git sends pushes larger than
-	// http.postBuffer chunked, so give the backend a known length instead.
-	if r.ContentLength < 0 || len(r.TransferEncoding) > 0 {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBufferedBody))
-		if err != nil {
-			http.Error(w, "read request body: "+err.Error(), http.StatusRequestEntityTooLarge)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
-		r.TransferEncoding = nil
-	}
-	if strings.HasSuffix(r.URL.Path, "/info/refs") && r.URL.Query().Get("service") == "git-upload-pack" {
-		s.mu.Lock()
-		if s.listings == nil {
-			s.listings = map[string]int{}
-		}
-		s.listings[strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/info/refs")]++
-		s.mu.Unlock()
-	}
 	s.backend.ServeHTTP(w, r)
 }
 
 // RefListings is how many times clients asked for repository name's refs
 // to fetch from it (git ls-remote and the first step of a fetch).
 func (s *HTTPServer) RefListings(name string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.listings[strings.TrimSuffix(name, ".git")+".git"]
+	return s.backend.RefListings(name)
 }
 
 // AuthorizationHeaders returns the Authorization headers of every request

@@ -21,6 +21,7 @@ func withUser(t *testing.T, rawURL string, user *url.Userinfo) string {
 }
 
 func TestHTTPCloneWithoutAuth(t *testing.T) {
+	t.Parallel()
 	repos, head := newRepos(t)
 	srv := NewHTTP(t, HTTPOptions{Repos: repos})
 	c := NewClient(t)
@@ -35,6 +36,7 @@ func TestHTTPCloneWithoutAuth(t *testing.T) {
 }
 
 func TestHTTPBasicAuth(t *testing.T) {
+	t.Parallel()
 	repos, head := newRepos(t)
 	srv := NewHTTP(t, HTTPOptions{Repos: repos, Username: "alice", Password: "s3cret"})
 	c := NewClient(t)
@@ -73,6 +75,7 @@ func TestHTTPBasicAuth(t *testing.T) {
 }
 
 func TestHTTPS(t *testing.T) {
+	t.Parallel()
 	repos, head := newRepos(t)
 	srv := NewHTTP(t, HTTPOptions{Repos: repos, TLS: true})
 	c := NewClient(t)
@@ -106,6 +109,7 @@ func TestHTTPS(t *testing.T) {
 }
 
 func TestHTTPPush(t *testing.T) {
+	t.Parallel()
 	repos, _ := newRepos(t)
 	srv := NewHTTP(t, HTTPOptions{Repos: repos, Username: "alice", Password: "s3cret", TLS: true})
 	c := NewClient(t).With("GIT_SSL_CAINFO=" + srv.CAFile(t))
@@ -124,6 +128,7 @@ func TestHTTPPush(t *testing.T) {
 // TestHTTPPushChunked pushes more than http.postBuffer, which makes git send
 // the pack with chunked transfer encoding that net/http/cgi cannot pass on.
 func TestHTTPPushChunked(t *testing.T) {
+	t.Parallel()
 	repos, _ := newRepos(t)
 	srv := NewHTTP(t, HTTPOptions{Repos: repos})
 	c := NewClient(t)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestCreateRepoFromFixture(t *testing.T) {
+	t.Parallel()
 	repos, head := newRepos(t)
 	files, err := repos.git(repos.Dir("demo"), "ls-tree", "-r", "--name-only", "main")
 	if err != nil {
@@ -35,6 +36,7 @@ func TestCreateRepoFromFixture(t *testing.T) {
 }
 
 func TestCommitWritesAndRemoves(t *testing.T) {
+	t.Parallel()
 	repos, head := newRepos(t)
 	srv := NewHTTP(t, HTTPOptions{Repos: repos})
 	c := NewClient(t)
@@ -68,6 +70,7 @@ func TestCommitWritesAndRemoves(t *testing.T) {
 }
 
 func TestBranchesAndTagsVisible(t *testing.T) {
+	t.Parallel()
 	repos, head := newRepos(t)
 	key := NewKeyPair(t)
 	httpSrv := NewHTTP(t, HTTPOptions{Repos: repos})
@@ -101,6 +104,7 @@ func TestBranchesAndTagsVisible(t *testing.T) {
 }
 
 func TestReposRejectBadInput(t *testing.T) {
+	t.Parallel()
 	repos, _ := newRepos(t)
 	tests := []struct {
 		name string
@@ -137,6 +141,7 @@ func TestReposRejectBadInput(t *testing.T) {
 }
 
 func TestResolve(t *testing.T) {
+	t.Parallel()
 	repos, _ := newRepos(t)
 	repos.CreateRepo(t, "org/team", "")
 	// A symlink inside the root to a real repository outside it.
@@ -184,6 +189,7 @@ func TestResolve(t *testing.T) {
 }
 
 func TestUnquoteArg(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ in, want string }{
 		{"'/demo.git'", "/demo.git"},
 		{"/demo.git", "/demo.git"},

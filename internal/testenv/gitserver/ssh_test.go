@@ -58,6 +58,7 @@ func (f *sshFixture) dial(t *testing.T) *gossh.Client {
 }
 
 func TestSSHClone(t *testing.T) {
+	t.Parallel()
 	f := newSSHFixture(t)
 	url := f.srv.SSHURL("demo")
 	if want := "ssh://git@" + f.srv.Addr + "/demo.git"; url != want {
@@ -67,6 +68,7 @@ func TestSSHClone(t *testing.T) {
 }
 
 func TestSSHWrongKeyRefused(t *testing.T) {
+	t.Parallel()
 	f := newSSHFixture(t)
 	other := NewKeyPair(t)
 	c := NewClient(t).WithSSH(other.WriteFile(t), f.srv.KnownHostsFile(t))
@@ -75,6 +77,7 @@ func TestSSHWrongKeyRefused(t *testing.T) {
 }
 
 func TestSSHUnknownHostKeyRefused(t *testing.T) {
+	t.Parallel()
 	f := newSSHFixture(t)
 	keyFile := f.key.WriteFile(t)
 	impostor := NewKeyPair(t) // any key will do as a wrong host key
@@ -108,6 +111,7 @@ func TestSSHUnknownHostKeyRefused(t *testing.T) {
 }
 
 func TestSSHPush(t *testing.T) {
+	t.Parallel()
 	f := newSSHFixture(t)
 	dir := f.client.Clone(t, f.srv.SSHURL("demo"))
 	sha := f.client.CommitFiles(t, dir, "add app", map[string]string{"apps/web.yaml": "kind: Deployment\n"})
@@ -120,6 +124,7 @@ func TestSSHPush(t *testing.T) {
 }
 
 func TestSSHRefusesPathOutsideRoot(t *testing.T) {
+	t.Parallel()
 	f := newSSHFixture(t)
 	// A real repository right next to the root, so a lax server would
 	// happily serve it.
@@ -134,6 +139,7 @@ func TestSSHRefusesPathOutsideRoot(t *testing.T) {
 // TestSSHRefusesCommands drives the server with x/crypto/ssh so the exact
 // command line, exit status and stderr can be checked.
 func TestSSHRefusesCommands(t *testing.T) {
+	t.Parallel()
 	f := newSSHFixture(t)
 	conn := f.dial(t)
 
@@ -200,6 +206,7 @@ func TestSSHRefusesCommands(t *testing.T) {
 }
 
 func TestSSHGoClient(t *testing.T) {
+	t.Parallel()
 	f := newSSHFixture(t)
 
 	t.Run("trusted host key", func(t *testing.T) {
@@ -308,6 +315,7 @@ func TestSSHGoClient(t *testing.T) {
 // TestSSHClientGoesAway checks that a client abandoning a fetch mid-way ends
 // the server-side git process and leaves the server usable.
 func TestSSHClientGoesAway(t *testing.T) {
+	t.Parallel()
 	f := newSSHFixture(t)
 
 	for _, tt := range []struct {

@@ -46,11 +46,16 @@ type Provider struct {
 	provider *op.Provider
 }
 
+// providerKey is the signing key of every provider of the process:
+// generating a 2048-bit RSA key costs up to a second of CPU, and no test
+// needs two providers with different keys.
+var providerKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
 // New starts a provider whose client redirects to redirectURI (the
 // relying party's callback) and stops it when the test ends.
 func New(t testing.TB, redirectURI string) *Provider {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := providerKey()
 	if err != nil {
 		t.Fatal(err)
 	}

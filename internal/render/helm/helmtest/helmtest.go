@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,28 +22,16 @@ import (
 	"helm.sh/helm/v4/pkg/registry"
 	repo "helm.sh/helm/v4/pkg/repo/v1"
 	"sigs.k8s.io/yaml"
-)
 
-// WriteFiles writes files (slash-separated names relative to dir) into dir.
-func WriteFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+	"soll.dev/internal/render/rendertest"
+)
 
 // PackageChart builds a chart directory from files (slash-separated names)
 // and packages it with helm's own packaging, returning the .tgz.
 func PackageChart(t *testing.T, files map[string]string) ([]byte, *chart.Chart) {
 	t.Helper()
 	dir := t.TempDir()
-	WriteFiles(t, dir, files)
+	rendertest.WriteFiles(t, dir, files)
 	ch, err := loader.LoadDir(dir)
 	if err != nil {
 		t.Fatalf("load test chart: %v", err)
