@@ -11,7 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/controller"
 	"soll.dev/internal/testenv"
 	"soll.dev/internal/testenv/gitserver"
 )
@@ -88,7 +87,7 @@ func TestReferenceScenario(t *testing.T) {
 		Message: "wordpress 6.3",
 		Files:   map[string]string{"wordpress/wordpress.yaml": strings.Replace(readFile(t, fixture(t, h.destNS), "wordpress.yaml"), "wordpress:6.2.1-apache", "wordpress:6.3-apache", 1)},
 	})
-	h.setAnnotation(controller.RefreshAnnotation, "hard")
+	h.setAnnotation(sollv1.RefreshAnnotation, "hard")
 	h.waitFor("new commit deployed", 2*time.Minute, func(a *sollv1.Application) bool {
 		return syncedHealthy(a) && a.Status.Sync.Revision == newRev
 	})

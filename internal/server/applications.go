@@ -20,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/controller"
 )
 
 // appObject is the RBAC object of an app: "<project>/<name>".
@@ -194,9 +193,9 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request, p *Principal)
 	}
 	app.ResourceVersion = ""
 	if cascade {
-		controllerutil.AddFinalizer(app, controller.ResourcesFinalizer)
+		controllerutil.AddFinalizer(app, sollv1.ResourcesFinalizer)
 	} else {
-		controllerutil.RemoveFinalizer(app, controller.ResourcesFinalizer)
+		controllerutil.RemoveFinalizer(app, sollv1.ResourcesFinalizer)
 	}
 	if err := s.opts.Client.Create(r.Context(), app); err != nil {
 		return err
@@ -374,9 +373,9 @@ func (s *Server) deleteApp(w http.ResponseWriter, r *http.Request, p *Principal)
 		if r.URL.Query().Has("cascade") {
 			changed := false
 			if cascade {
-				changed = controllerutil.AddFinalizer(app, controller.ResourcesFinalizer)
+				changed = controllerutil.AddFinalizer(app, sollv1.ResourcesFinalizer)
 			} else {
-				changed = controllerutil.RemoveFinalizer(app, controller.ResourcesFinalizer)
+				changed = controllerutil.RemoveFinalizer(app, sollv1.ResourcesFinalizer)
 			}
 			if changed {
 				if err := s.opts.Client.Update(r.Context(), app); err != nil {

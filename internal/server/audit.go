@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/controller"
+	"soll.dev/internal/kube"
 )
 
 // The audit log records every change made through the API, and every
@@ -247,7 +247,7 @@ func (s *Server) auditEvent(spec *auditSpec, n *auditNote, e AuditEntry) {
 	if e.Status >= 400 {
 		typ = corev1.EventTypeWarning
 	}
-	s.opts.Recorder.Eventf(regarding, nil, typ, "Audit"+spec.action, spec.action, "%s", controller.EventNote(e.Message))
+	s.opts.Recorder.Eventf(regarding, nil, typ, "Audit"+spec.action, spec.action, "%s", kube.EventNote(e.Message))
 }
 
 // auditID returns an entry id that sorts by time.

@@ -8,7 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
-	"soll.dev/internal/controller"
+	"soll.dev/internal/appstate"
 	"soll.dev/internal/version"
 )
 
@@ -71,7 +71,7 @@ type Settings struct {
 
 func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, _ *Principal) error {
 	var cm corev1.ConfigMap
-	err := s.opts.APIReader.Get(r.Context(), s.key(controller.SettingsConfigMap), &cm)
+	err := s.opts.APIReader.Get(r.Context(), s.key(appstate.SettingsConfigMap), &cm)
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("read settings: %w", err)
 	}
