@@ -528,7 +528,7 @@ func (p *Pipeline) diffLive(ctx context.Context, app *sollv1.Application, c *Com
 			itemConflicts = append(itemConflicts, conflict)
 		case pr.live != nil && resource.ManagedBy(pr.live, app.Namespace, app.Name):
 			res := diff.Result{Key: resource.KeyOf(pr.live), Live: pr.live}
-			_ = diff.Compare(ctx, &res, nil)
+			_ = diff.Compare(ctx, &res, nil) // without a target it cannot fail: the object is extraneous
 			c.Results = append(c.Results, res)
 			c.Objects = append(c.Objects, syncengine.Object{Live: pr.live})
 		}

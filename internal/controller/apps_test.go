@@ -19,12 +19,8 @@ import (
 // removed once the app is gone, and nothing is remembered of an app that
 // does not exist.
 func TestAppRecordGoesWithTheApp(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := sollv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
 	app := &sollv1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: "soll", Name: "web"}}
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(app).Build()
+	c := fakeClient(t).WithObjects(app).Build()
 	r := &Reconciler{Client: c}
 	ctx := context.Background()
 	key := types.NamespacedName{Namespace: "soll", Name: "web"}
@@ -67,4 +63,15 @@ func TestAppRecordGoesWithTheApp(t *testing.T) {
 	if n := r.apps.len(); n != 0 {
 		t.Fatalf("%d records after rendering an app that does not exist, want none", n)
 	}
+}
+
+// fakeClient starts an in-memory client of soll's kinds, for unit tests
+// of the reconciler's own logic.
+func fakeClient(t *testing.T) *fake.ClientBuilder {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	if err := sollv1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	return fake.NewClientBuilder().WithScheme(scheme)
 }

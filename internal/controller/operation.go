@@ -45,8 +45,11 @@ const progressInterval = 2 * time.Second
 // the operation's progress reports and from a timer. Writes never overlap:
 // a late timer write must not overwrite newer progress. The write under
 // way holds turn, a channel rather than the mutex, so that the mutex, which
-// guards the fields below, is never held across a call to the API server,
-// and a writer waiting its turn can give up when its context ends.
+// guards the fields below, is never held across a call to the API server;
+// waiting for the turn is waiting for the write under way, which
+// StatusWriteTimeout bounds. Writes outlive the reconcile's context: the
+// progress of an operation the stopping controller interrupts is kept for
+// the next one to resume from.
 type recorder struct {
 	r    *Reconciler
 	app  *sollv1.Application
@@ -64,11 +67,7 @@ func newRecorder(r *Reconciler, app *sollv1.Application) *recorder {
 
 // write records st now, unless recording has stopped.
 func (w *recorder) write(ctx context.Context, st *sollv1.OperationState) error {
-	select {
-	case w.turn <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	w.turn <- struct{}{}
 	defer func() { <-w.turn }()
 	return w.writeTurn(ctx, st, false)
 }
