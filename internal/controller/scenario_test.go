@@ -115,7 +115,12 @@ func TestReferenceScenario(t *testing.T) {
 		t.Fatalf("auto-sync undid the rollback: image %s", img)
 	}
 
-	// Deleting the app with the cascade finalizer removes its resources.
+	// Deleting the app with the cascade finalizer removes its resources,
+	// and what the controller remembered of it.
+	key := client.ObjectKey{Namespace: h.sollNS, Name: h.appName}
+	if !h.mgr.Remembers(key) {
+		t.Fatal("the controller holds no record of a reconciled app")
+	}
 	if err := h.env.Client.Delete(context.Background(), h.app()); err != nil {
 		t.Fatal(err)
 	}
@@ -132,5 +137,9 @@ func TestReferenceScenario(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("cascade deletion: %v", err)
+	}
+	err = testenv.Eventually(ctx2, 100*time.Millisecond, func(context.Context) (bool, error) { return !h.mgr.Remembers(key), nil })
+	if err != nil {
+		t.Fatalf("the controller still holds the record of the deleted app: %v", err)
 	}
 }
