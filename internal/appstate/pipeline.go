@@ -2,7 +2,6 @@ package appstate
 
 import (
 	"errors"
-	"log/slog"
 	goruntime "runtime"
 	gosync "sync"
 	"time"
@@ -87,8 +86,6 @@ type Options struct {
 	MaxParallelWrites int
 	// RenderLimits bound every render; zero fields take their defaults.
 	RenderLimits render.Limits
-	// Log is the logger; nil means slog.Default().
-	Log *slog.Logger
 }
 
 // New builds a pipeline that reads through c and cfg and fetches with

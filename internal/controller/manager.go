@@ -35,9 +35,11 @@ type Options struct {
 	Namespace string
 	// CacheDir holds Git caches and snapshots.
 	CacheDir string
-	// RefreshInterval is the default time between comparisons.
+	// RefreshInterval is the default time between comparisons; zero
+	// means 3 minutes.
 	RefreshInterval time.Duration
-	// Workers is the number of apps reconciled in parallel.
+	// Workers is the number of apps reconciled in parallel; zero means
+	// DefaultWorkers.
 	Workers int
 	// MaxParallelRenders bounds the renders in flight at once over all
 	// apps; zero means one per CPU.
@@ -193,7 +195,6 @@ func newPipeline(cfg *rest.Config, mgr ctrl.Manager, opts Options, fetcher *git.
 		MaxParallelRenders: opts.MaxParallelRenders,
 		MaxParallelWrites:  opts.MaxParallelWrites,
 		RenderLimits:       opts.RenderLimits,
-		Log:                opts.Log,
 	})
 }
 
