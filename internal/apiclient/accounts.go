@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"soll.dev/internal/server"
+	"soll.dev/internal/apitypes"
 )
 
 const accountsPath = "/api/v1/accounts"
@@ -13,25 +13,25 @@ func accountPath(name string, sub ...string) string { return pathOf(accountsPath
 
 // ListAccounts lists the local accounts the caller may get (their own
 // always).
-func (c *Client) ListAccounts(ctx context.Context) ([]server.Account, error) {
-	return listItems[server.Account](ctx, c, accountsPath)
+func (c *Client) ListAccounts(ctx context.Context) ([]apitypes.Account, error) {
+	return listItems[apitypes.Account](ctx, c, accountsPath)
 }
 
 // GetAccount reads a local account: never its password nor its tokens,
 // only their ids and times.
-func (c *Client) GetAccount(ctx context.Context, name string) (*server.Account, error) {
-	return getAs[server.Account](ctx, c, accountPath(name))
+func (c *Client) GetAccount(ctx context.Context, name string) (*apitypes.Account, error) {
+	return getAs[apitypes.Account](ctx, c, accountPath(name))
 }
 
 // CreateAccount creates a local account.
-func (c *Client) CreateAccount(ctx context.Context, req server.AccountRequest) (*server.Account, error) {
-	return call[server.Account](ctx, c, request{method: http.MethodPost, path: accountsPath, body: req})
+func (c *Client) CreateAccount(ctx context.Context, req apitypes.AccountRequest) (*apitypes.Account, error) {
+	return call[apitypes.Account](ctx, c, request{method: http.MethodPost, path: accountsPath, body: req})
 }
 
 // PatchAccount enables or disables an account or replaces its
 // capabilities; nil fields of patch are left as they are.
-func (c *Client) PatchAccount(ctx context.Context, name string, patch server.AccountPatch) (*server.Account, error) {
-	return call[server.Account](ctx, c, request{method: http.MethodPatch, path: accountPath(name), body: patch})
+func (c *Client) PatchAccount(ctx context.Context, name string, patch apitypes.AccountPatch) (*apitypes.Account, error) {
+	return call[apitypes.Account](ctx, c, request{method: http.MethodPatch, path: accountPath(name), body: patch})
 }
 
 // DeleteAccount deletes a local account and its tokens.
@@ -43,14 +43,14 @@ func (c *Client) DeleteAccount(ctx context.Context, name string) error {
 // change.CurrentPassword, another's with the update right. A wrong current
 // password is a 400 *Error on field currentPassword; too many of them a
 // 429 *Error whose RetryAfter says when to try again.
-func (c *Client) SetPassword(ctx context.Context, name string, change server.PasswordChange) error {
+func (c *Client) SetPassword(ctx context.Context, name string, change apitypes.PasswordChange) error {
 	return c.do(ctx, request{method: http.MethodPut, path: accountPath(name, "password"), body: change}, nil)
 }
 
 // CreateAccountToken issues an API token for an account with the apiKey
 // capability; the answer is the only place the token appears.
-func (c *Client) CreateAccountToken(ctx context.Context, name string, req server.TokenRequest) (*server.Token, error) {
-	return call[server.Token](ctx, c, request{method: http.MethodPost, path: accountPath(name, "tokens"), body: req})
+func (c *Client) CreateAccountToken(ctx context.Context, name string, req apitypes.TokenRequest) (*apitypes.Token, error) {
+	return call[apitypes.Token](ctx, c, request{method: http.MethodPost, path: accountPath(name, "tokens"), body: req})
 }
 
 // DeleteAccountToken revokes an account's API token.

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/server"
+	"soll.dev/internal/apitypes"
 )
 
 const appsPath = "/api/v1/applications"
@@ -28,7 +28,7 @@ type ListOptions struct {
 	Search string
 	// Sort is name (the default), syncedAt or health; prefix - to reverse.
 	Sort string
-	// Limit is the page size (1 to server.MaxLimit); zero is the
+	// Limit is the page size (1 to apitypes.MaxLimit); zero is the
 	// server's default.
 	Limit int
 }
@@ -57,8 +57,8 @@ func (o ListOptions) query(cont string) url.Values {
 
 // ListApplicationsPage returns one page of apps: the first when cont is
 // empty, else the one after the page whose Continue token cont is.
-func (c *Client) ListApplicationsPage(ctx context.Context, opts ListOptions, cont string) (*server.AppList, error) {
-	return call[server.AppList](ctx, c, request{method: http.MethodGet, path: appsPath, query: opts.query(cont)})
+func (c *Client) ListApplicationsPage(ctx context.Context, opts ListOptions, cont string) (*apitypes.AppList, error) {
+	return call[apitypes.AppList](ctx, c, request{method: http.MethodGet, path: appsPath, query: opts.query(cont)})
 }
 
 // ListApplications returns every app matching opts, reading the pages in
@@ -122,12 +122,12 @@ func (c *Client) DeleteApplication(ctx context.Context, name string, opts Delete
 
 // Sync requests a sync; the answer is the app with the requested
 // operation. A pending or running operation is a Conflict error.
-func (c *Client) Sync(ctx context.Context, name string, req server.SyncRequest) (*sollv1.Application, error) {
+func (c *Client) Sync(ctx context.Context, name string, req apitypes.SyncRequest) (*sollv1.Application, error) {
 	return c.appCall(ctx, http.MethodPost, appPath(name, "sync"), nil, req)
 }
 
 // Rollback requests a rollback to a history entry, which pins the app.
-func (c *Client) Rollback(ctx context.Context, name string, req server.RollbackRequest) (*sollv1.Application, error) {
+func (c *Client) Rollback(ctx context.Context, name string, req apitypes.RollbackRequest) (*sollv1.Application, error) {
 	return c.appCall(ctx, http.MethodPost, appPath(name, "rollback"), nil, req)
 }
 
@@ -151,8 +151,8 @@ func (c *Client) appCall(ctx context.Context, method, path string, q url.Values,
 }
 
 // Diff returns the app's resources that differ from Git.
-func (c *Client) Diff(ctx context.Context, name string) (*server.Diff, error) {
-	return getAs[server.Diff](ctx, c, appPath(name, "diff"))
+func (c *Client) Diff(ctx context.Context, name string) (*apitypes.Diff, error) {
+	return getAs[apitypes.Diff](ctx, c, appPath(name, "diff"))
 }
 
 // Resources returns the app's managed resources and their status.
@@ -167,13 +167,13 @@ func (c *Client) History(ctx context.Context, name string) ([]sollv1.RevisionHis
 
 // Events returns the Kubernetes Events of the app and its objects, newest
 // first.
-func (c *Client) Events(ctx context.Context, name string) ([]server.Event, error) {
-	return listItems[server.Event](ctx, c, appPath(name, "events"))
+func (c *Client) Events(ctx context.Context, name string) ([]apitypes.Event, error) {
+	return listItems[apitypes.Event](ctx, c, appPath(name, "events"))
 }
 
 // Tree returns the app's resources and their children.
-func (c *Client) Tree(ctx context.Context, name string) (*server.Tree, error) {
-	return getAs[server.Tree](ctx, c, appPath(name, "tree"))
+func (c *Client) Tree(ctx context.Context, name string) (*apitypes.Tree, error) {
+	return getAs[apitypes.Tree](ctx, c, appPath(name, "tree"))
 }
 
 // Manifests are the rendered desired manifests of an app.

@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/server"
+	"soll.dev/internal/apitypes"
 )
 
 // These tests check the client's own logic (encoding, decoding, paging,
@@ -122,7 +122,7 @@ func TestUnreachable(t *testing.T) {
 	}
 	// A self-signed certificate: refused, unless asked to skip checks.
 	tls := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_ = json.NewEncoder(w).Encode(server.VersionInfo{Server: "v1"})
+		_ = json.NewEncoder(w).Encode(apitypes.VersionInfo{Server: "v1"})
 	}))
 	tls.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
 	tls.StartTLS()
@@ -192,7 +192,7 @@ func TestListApplicationsReadsEveryPage(t *testing.T) {
 			return
 		}
 		queries = append(queries, r.URL.RawQuery)
-		page := server.AppList{Total: 3}
+		page := apitypes.AppList{Total: 3}
 		switch r.URL.Query().Get("continue") {
 		case "":
 			page.Items = []*sollv1.Application{app("a"), app("b")}

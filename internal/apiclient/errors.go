@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"soll.dev/internal/apitypes"
 )
 
 // Error is an error answer of the server: its HTTP status and the JSON
@@ -78,7 +80,7 @@ const maxErrorBody = 64 << 10
 func decodeError(server, method, path string, resp *http.Response) error {
 	e := &Error{Server: server, Method: method, Path: path, Status: resp.StatusCode}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	var body struct{ Code, Message, Field string }
+	var body apitypes.Error
 	if json.Unmarshal(b, &body) == nil && (body.Code != "" || body.Message != "") {
 		e.Code, e.Message, e.Field = body.Code, body.Message, body.Field
 	} else {

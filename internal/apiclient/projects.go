@@ -5,7 +5,7 @@ import (
 	"net/http"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/server"
+	"soll.dev/internal/apitypes"
 )
 
 const projectsPath = "/api/v1/projects"
@@ -42,8 +42,8 @@ func (c *Client) PatchProject(ctx context.Context, name string, patch map[string
 
 // CreateProjectToken issues an API token for a role of a project; the
 // answer is the only place the token appears.
-func (c *Client) CreateProjectToken(ctx context.Context, project, role string, req server.TokenRequest) (*server.Token, error) {
-	return call[server.Token](ctx, c, request{method: http.MethodPost, path: projectPath(project, "roles", role, "tokens"), body: req})
+func (c *Client) CreateProjectToken(ctx context.Context, project, role string, req apitypes.TokenRequest) (*apitypes.Token, error) {
+	return call[apitypes.Token](ctx, c, request{method: http.MethodPost, path: projectPath(project, "roles", role, "tokens"), body: req})
 }
 
 // DeleteProjectToken revokes a token of a project role.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"soll.dev/internal/server"
+	"soll.dev/internal/apitypes"
 )
 
 // TestRequestShapes checks the method, path, query and body each call
@@ -29,37 +29,37 @@ func TestRequestShapes(t *testing.T) {
 		want sent
 	}{
 		{"create repository", func(c *Client) error {
-			_, err := c.CreateRepository(context.Background(), server.RepositoryRequest{URL: "https://git.example/a.git", Username: "u", Password: "p"}, true)
+			_, err := c.CreateRepository(context.Background(), apitypes.RepositoryRequest{URL: "https://git.example/a.git", Username: "u", Password: "p"}, true)
 			return err
 		}, sent{"POST", "/api/v1/repositories", "upsert=true", "application/json", map[string]any{"url": "https://git.example/a.git", "username": "u", "password": "p"}}},
 		{"delete repository", func(c *Client) error { return c.DeleteRepository(context.Background(), "repo-1") },
 			sent{"DELETE", "/api/v1/repositories/repo-1", "", "", nil}},
 		{"test unsaved", func(c *Client) error {
-			_, err := c.TestRepository(context.Background(), server.RepositoryRequest{URL: "git@host:a.git", SSHPrivateKey: "KEY"})
+			_, err := c.TestRepository(context.Background(), apitypes.RepositoryRequest{URL: "git@host:a.git", SSHPrivateKey: "KEY"})
 			return err
 		}, sent{"POST", "/api/v1/repositories/test", "", "application/json", map[string]any{"url": "git@host:a.git", "sshPrivateKey": "KEY"}}},
 		{"test saved", func(c *Client) error {
-			_, err := c.TestSavedRepository(context.Background(), "creds-1", server.RepositoryTestRequest{URL: "https://git.example/org/a.git"})
+			_, err := c.TestSavedRepository(context.Background(), "creds-1", apitypes.RepositoryTestRequest{URL: "https://git.example/org/a.git"})
 			return err
 		}, sent{"POST", "/api/v1/repositories/creds-1/test", "", "application/json", map[string]any{"url": "https://git.example/org/a.git"}}},
 		{"create account", func(c *Client) error {
-			_, err := c.CreateAccount(context.Background(), server.AccountRequest{Name: "ci", Capabilities: caps})
+			_, err := c.CreateAccount(context.Background(), apitypes.AccountRequest{Name: "ci", Capabilities: caps})
 			return err
 		}, sent{"POST", "/api/v1/accounts", "", "application/json", map[string]any{"name": "ci", "capabilities": []any{"apiKey"}}}},
 		{"patch account", func(c *Client) error {
-			_, err := c.PatchAccount(context.Background(), "ci", server.AccountPatch{Enabled: &off, Capabilities: &caps})
+			_, err := c.PatchAccount(context.Background(), "ci", apitypes.AccountPatch{Enabled: &off, Capabilities: &caps})
 			return err
 		}, sent{"PATCH", "/api/v1/accounts/ci", "", "application/json", map[string]any{"enabled": false, "capabilities": []any{"apiKey"}}}},
 		{"patch account, capabilities only", func(c *Client) error {
 			none := []string{}
-			_, err := c.PatchAccount(context.Background(), "ci", server.AccountPatch{Capabilities: &none})
+			_, err := c.PatchAccount(context.Background(), "ci", apitypes.AccountPatch{Capabilities: &none})
 			return err
 		}, sent{"PATCH", "/api/v1/accounts/ci", "", "application/json", map[string]any{"capabilities": []any{}}}},
 		{"set password", func(c *Client) error {
-			return c.SetPassword(context.Background(), "ci", server.PasswordChange{CurrentPassword: "old", NewPassword: "new"})
+			return c.SetPassword(context.Background(), "ci", apitypes.PasswordChange{CurrentPassword: "old", NewPassword: "new"})
 		}, sent{"PUT", "/api/v1/accounts/ci/password", "", "application/json", map[string]any{"currentPassword": "old", "newPassword": "new"}}},
 		{"account token", func(c *Client) error {
-			_, err := c.CreateAccountToken(context.Background(), "ci", server.TokenRequest{ExpiresIn: server.Duration(24 * time.Hour), ID: "build"})
+			_, err := c.CreateAccountToken(context.Background(), "ci", apitypes.TokenRequest{ExpiresIn: apitypes.Duration(24 * time.Hour), ID: "build"})
 			return err
 		}, sent{"POST", "/api/v1/accounts/ci/tokens", "", "application/json", map[string]any{"expiresIn": "24h0m0s", "id": "build"}}},
 		{"delete account token", func(c *Client) error { return c.DeleteAccountToken(context.Background(), "ci", "a/b") },
@@ -67,7 +67,7 @@ func TestRequestShapes(t *testing.T) {
 		{"delete account", func(c *Client) error { return c.DeleteAccount(context.Background(), "ci") },
 			sent{"DELETE", "/api/v1/accounts/ci", "", "", nil}},
 		{"project token", func(c *Client) error {
-			_, err := c.CreateProjectToken(context.Background(), "team-a", "ci", server.TokenRequest{})
+			_, err := c.CreateProjectToken(context.Background(), "team-a", "ci", apitypes.TokenRequest{})
 			return err
 		}, sent{"POST", "/api/v1/projects/team-a/roles/ci/tokens", "", "application/json", map[string]any{}}},
 		{"delete project token", func(c *Client) error { return c.DeleteProjectToken(context.Background(), "team-a", "ci", "t 1") },

@@ -4,9 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"time"
 
-	"soll.dev/internal/server"
+	"soll.dev/internal/apitypes"
 )
 
 // Paths outside the API's route table, served by soll's front.
@@ -15,20 +14,12 @@ const (
 	ssoLoginPath = "/auth/login"
 )
 
-// LoginResult is the answer of a password login.
-type LoginResult struct {
-	// Token is the session token; it is a secret.
-	Token     string    `json:"token"`
-	Subject   string    `json:"subject"`
-	ExpiresAt time.Time `json:"expiresAt"`
-}
-
 // Login exchanges a local account's username and password for a session
 // token. A wrong password is a 401 *Error, a throttled account a 429
 // *Error whose RetryAfter says when to try again.
-func (c *Client) Login(ctx context.Context, username, password string) (*LoginResult, error) {
-	body := map[string]string{"username": username, "password": password}
-	return call[LoginResult](ctx, c, request{method: http.MethodPost, path: sessionPath, body: body})
+func (c *Client) Login(ctx context.Context, username, password string) (*apitypes.LoginResponse, error) {
+	body := apitypes.LoginRequest{Username: username, Password: password}
+	return call[apitypes.LoginResponse](ctx, c, request{method: http.MethodPost, path: sessionPath, body: body})
 }
 
 // Logout revokes the client's token on the server.
@@ -37,8 +28,8 @@ func (c *Client) Logout(ctx context.Context) error {
 }
 
 // Session says who the server takes the client's token for.
-func (c *Client) Session(ctx context.Context) (*server.Session, error) {
-	return getAs[server.Session](ctx, c, sessionPath)
+func (c *Client) Session(ctx context.Context) (*apitypes.Session, error) {
+	return getAs[apitypes.Session](ctx, c, sessionPath)
 }
 
 // SSOLoginURL is where a browser starts a single sign-on that ends at
@@ -56,27 +47,22 @@ func (c *Client) WithToken(token string) *Client {
 }
 
 // Version returns the server's version; it needs no token.
-func (c *Client) Version(ctx context.Context) (*server.VersionInfo, error) {
-	return getAs[server.VersionInfo](ctx, c, "/api/v1/version")
+func (c *Client) Version(ctx context.Context) (*apitypes.VersionInfo, error) {
+	return getAs[apitypes.VersionInfo](ctx, c, "/api/v1/version")
 }
 
 // Settings returns the server's non-secret settings.
-func (c *Client) Settings(ctx context.Context) (*server.Settings, error) {
-	return getAs[server.Settings](ctx, c, "/api/v1/settings")
+func (c *Client) Settings(ctx context.Context) (*apitypes.Settings, error) {
+	return getAs[apitypes.Settings](ctx, c, "/api/v1/settings")
 }
 
 // Clusters lists the deployment targets the caller may see.
-func (c *Client) Clusters(ctx context.Context) ([]server.Cluster, error) {
-	return listItems[server.Cluster](ctx, c, "/api/v1/clusters")
-}
-
-// items is the shape of the API's plain lists.
-type items[T any] struct {
-	Items []T `json:"items"`
+func (c *Client) Clusters(ctx context.Context) ([]apitypes.Cluster, error) {
+	return listItems[apitypes.Cluster](ctx, c, "/api/v1/clusters")
 }
 
 func listItems[T any](ctx context.Context, c *Client, path string) ([]T, error) {
-	out, err := getAs[items[T]](ctx, c, path)
+	out, err := getAs[apitypes.List[T]](ctx, c, path)
 	if err != nil {
 		return nil, err
 	}

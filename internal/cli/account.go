@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"soll.dev/internal/apiclient"
+	"soll.dev/internal/apitypes"
 	"soll.dev/internal/auth"
-	"soll.dev/internal/server"
 )
 
 // accountCmd holds what every soll account subcommand shares.
@@ -51,7 +51,7 @@ func (a *accountCmd) nameCommand(cmd *cobra.Command) *cobra.Command {
 	return cmd
 }
 
-func accountNames(accts []server.Account) []string {
+func accountNames(accts []apitypes.Account) []string {
 	out := make([]string, len(accts))
 	for i := range accts {
 		out[i] = accts[i].Name
@@ -132,7 +132,7 @@ func (a *accountCmd) listCommand() *cobra.Command {
 	})
 }
 
-func passwordText(acct server.Account) string {
+func passwordText(acct apitypes.Account) string {
 	if acct.HasPassword {
 		return "set"
 	}
@@ -168,7 +168,7 @@ func (a *accountCmd) getCommand() *cobra.Command {
 	}))
 }
 
-func writeAccountSummary(w io.Writer, acct *server.Account) error {
+func writeAccountSummary(w io.Writer, acct *apitypes.Account) error {
 	s := &summary{w: w}
 	s.line(0, "Name", acct.Name)
 	s.line(0, "Enabled", strconv.FormatBool(acct.Enabled))
@@ -216,7 +216,7 @@ func (a *accountCmd) createCommand() *cobra.Command {
 			if err := checkCapabilities(caps); err != nil {
 				return err
 			}
-			req := server.AccountRequest{Name: args[0], Capabilities: nonNil(caps)}
+			req := apitypes.AccountRequest{Name: args[0], Capabilities: nonNil(caps)}
 			if passwordStdin {
 				p, err := readSecretStdin(a.g.stdin, "--password-stdin")
 				if err != nil {
@@ -259,7 +259,7 @@ func (a *accountCmd) createCommand() *cobra.Command {
 }
 
 // patch applies patch to account name and says what it did.
-func (a *accountCmd) patch(cmd *cobra.Command, name string, patch server.AccountPatch, done func(*server.Account) string) error {
+func (a *accountCmd) patch(cmd *cobra.Command, name string, patch apitypes.AccountPatch, done func(*apitypes.Account) string) error {
 	c, err := a.client(cmd)
 	if err != nil {
 		return err
@@ -287,7 +287,7 @@ func (a *accountCmd) setCommand() *cobra.Command {
 				return err
 			}
 			caps = nonNil(caps)
-			return a.patch(cmd, args[0], server.AccountPatch{Capabilities: &caps}, func(acct *server.Account) string {
+			return a.patch(cmd, args[0], apitypes.AccountPatch{Capabilities: &caps}, func(acct *apitypes.Account) string {
 				return "now has the capabilities " + capabilitiesText(acct.Capabilities)
 			})
 		},
@@ -306,7 +306,7 @@ func (a *accountCmd) enableCommand(enable bool) *cobra.Command {
 		Short: short,
 		Args:  exactlyArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.patch(cmd, args[0], server.AccountPatch{Enabled: &enable}, func(*server.Account) string {
+			return a.patch(cmd, args[0], apitypes.AccountPatch{Enabled: &enable}, func(*apitypes.Account) string {
 				if enable {
 					return "enabled"
 				}
@@ -398,7 +398,7 @@ func (a *accountCmd) updatePasswordCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			err = c.SetPassword(cmd.Context(), name, server.PasswordChange{CurrentPassword: current, NewPassword: password})
+			err = c.SetPassword(cmd.Context(), name, apitypes.PasswordChange{CurrentPassword: current, NewPassword: password})
 			var e *apiclient.Error
 			switch {
 			case errors.As(err, &e) && e.Status == http.StatusTooManyRequests:

@@ -9,7 +9,7 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apiclient"
-	"soll.dev/internal/server"
+	"soll.dev/internal/apitypes"
 )
 
 // streamRetryInterval is the pause before an event stream that ended is
@@ -84,10 +84,10 @@ func (b *apiBackend) requestOperation(ctx context.Context, app *sollv1.Applicati
 	switch {
 	case op.Rollback != nil:
 		r := op.Rollback
-		_, err = b.c.Rollback(ctx, app.Name, server.RollbackRequest{ID: r.ID, Prune: r.Prune, DryRun: r.DryRun})
+		_, err = b.c.Rollback(ctx, app.Name, apitypes.RollbackRequest{ID: r.ID, Prune: r.Prune, DryRun: r.DryRun})
 	case op.Sync != nil:
 		s := op.Sync
-		_, err = b.c.Sync(ctx, app.Name, server.SyncRequest{Revision: s.Revision, Revisions: s.Revisions, Prune: s.Prune,
+		_, err = b.c.Sync(ctx, app.Name, apitypes.SyncRequest{Revision: s.Revision, Revisions: s.Revisions, Prune: s.Prune,
 			DryRun: s.DryRun, Resources: s.Resources, SyncOptions: s.SyncOptions})
 	default:
 		return fmt.Errorf("application %s: an operation without sync or rollback", app.Name)
@@ -125,7 +125,7 @@ func (b *apiBackend) history(ctx context.Context, name string) ([]sollv1.Revisio
 	return out, b.err("get the history of", name, err)
 }
 
-func (b *apiBackend) diff(ctx context.Context, name string) (*server.Diff, error) {
+func (b *apiBackend) diff(ctx context.Context, name string) (*apitypes.Diff, error) {
 	out, err := b.c.Diff(ctx, name)
 	return out, b.err("get the diff of", name, err)
 }
@@ -139,12 +139,12 @@ func (b *apiBackend) manifests(ctx context.Context, name, revision string) (*api
 	return out, b.err("get the manifests of", name, err)
 }
 
-func (b *apiBackend) tree(ctx context.Context, name string) (*server.Tree, error) {
+func (b *apiBackend) tree(ctx context.Context, name string) (*apitypes.Tree, error) {
 	out, err := b.c.Tree(ctx, name)
 	return out, b.err("get the resource tree of", name, err)
 }
 
-func (b *apiBackend) events(ctx context.Context, name string) ([]server.Event, error) {
+func (b *apiBackend) events(ctx context.Context, name string) ([]apitypes.Event, error) {
 	out, err := b.c.Events(ctx, name)
 	return out, b.err("get the events of", name, err)
 }

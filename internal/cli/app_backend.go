@@ -7,7 +7,7 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apiclient"
-	"soll.dev/internal/server"
+	"soll.dev/internal/apitypes"
 )
 
 // appBackend is where soll app reads and changes Applications: through
@@ -43,10 +43,10 @@ type appBackend interface {
 
 	resources(ctx context.Context, name string) ([]sollv1.ResourceStatus, error)
 	history(ctx context.Context, name string) ([]sollv1.RevisionHistory, error)
-	diff(ctx context.Context, name string) (*server.Diff, error)
+	diff(ctx context.Context, name string) (*apitypes.Diff, error)
 	manifests(ctx context.Context, name, revision string) (*apiclient.Manifests, error)
-	tree(ctx context.Context, name string) (*server.Tree, error)
-	events(ctx context.Context, name string) ([]server.Event, error)
+	tree(ctx context.Context, name string) (*apitypes.Tree, error)
+	events(ctx context.Context, name string) ([]apitypes.Event, error)
 
 	// watch calls fn with the app's state, and again at each change,
 	// until fn returns true or an error, or ctx ends (a *watchEnded).
@@ -127,8 +127,8 @@ func withResourceVersion(patch map[string]any, rv string) map[string]any {
 
 // diffFromStatus is the diff the status of app records: its resources
 // that differ from Git or would be pruned.
-func diffFromStatus(app *sollv1.Application) *server.Diff {
-	d := &server.Diff{Sync: app.Status.Sync, Resources: []sollv1.ResourceStatus{}}
+func diffFromStatus(app *sollv1.Application) *apitypes.Diff {
+	d := &apitypes.Diff{Sync: app.Status.Sync, Resources: []sollv1.ResourceStatus{}}
 	for _, res := range app.Status.Resources {
 		if res.Status == sollv1.SyncStatusOutOfSync || res.RequiresPruning {
 			d.Resources = append(d.Resources, res)

@@ -16,7 +16,7 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apiclient"
-	"soll.dev/internal/server"
+	"soll.dev/internal/apitypes"
 )
 
 // listPageSize is how many Applications one List request returns; the
@@ -249,7 +249,7 @@ func (b *coreBackend) history(ctx context.Context, name string) ([]sollv1.Revisi
 	return app.Status.History, nil
 }
 
-func (b *coreBackend) diff(ctx context.Context, name string) (*server.Diff, error) {
+func (b *coreBackend) diff(ctx context.Context, name string) (*apitypes.Diff, error) {
 	app, err := b.get(ctx, name)
 	if err != nil {
 		return nil, err
@@ -268,11 +268,11 @@ func (b *coreBackend) manifests(context.Context, string, string) (*apiclient.Man
 	return nil, b.needsAPI("soll app manifests")
 }
 
-func (b *coreBackend) tree(context.Context, string) (*server.Tree, error) {
+func (b *coreBackend) tree(context.Context, string) (*apitypes.Tree, error) {
 	return nil, b.needsAPI("soll app tree")
 }
 
-func (b *coreBackend) events(context.Context, string) ([]server.Event, error) {
+func (b *coreBackend) events(context.Context, string) ([]apitypes.Event, error) {
 	return nil, b.needsAPI("soll app events")
 }
 

@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/server"
+	"soll.dev/internal/apitypes"
 )
 
 // Exit statuses of soll app diff, for CI jobs.
@@ -138,7 +138,7 @@ func colourful(w io.Writer) bool {
 // writeResourceDiffs writes, for each resource of d, a header naming it
 // and its unified diff, coloured when colour is set. d.Diffs must hold
 // one entry per resource.
-func writeResourceDiffs(w io.Writer, d *server.Diff, colour bool) error {
+func writeResourceDiffs(w io.Writer, d *apitypes.Diff, colour bool) error {
 	style := func(s, line string) string {
 		if !colour || line == "" {
 			return line
@@ -299,8 +299,8 @@ func (a *appCmd) treeCommand() *cobra.Command {
 
 // writeTree writes the nodes of t as a tree: each managed resource, then
 // its children indented below it.
-func writeTree(w io.Writer, t *server.Tree, wide bool) error {
-	key := func(r server.ResourceRef) string { return resourceID(r.Group, r.Kind, r.Namespace, r.Name) }
+func writeTree(w io.Writer, t *apitypes.Tree, wide bool) error {
+	key := func(r apitypes.ResourceRef) string { return resourceID(r.Group, r.Kind, r.Namespace, r.Name) }
 	children := map[string][]int{}
 	var roots []int
 	for i, n := range t.Nodes {
@@ -366,7 +366,7 @@ func (a *appCmd) eventsCommand() *cobra.Command {
 	})
 }
 
-func writeEventTable(w io.Writer, evs []server.Event, wide bool, now time.Time) error {
+func writeEventTable(w io.Writer, evs []apitypes.Event, wide bool, now time.Time) error {
 	t := newTable(w, "", wide)
 	t.row([]string{"LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"}, "COUNT", "FIRST SEEN", "SOURCE")
 	for _, e := range evs {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"soll.dev/internal/apitypes"
 	"soll.dev/internal/serve/servetest"
-	"soll.dev/internal/server"
 	"soll.dev/internal/testenv"
 	"soll.dev/internal/testenv/gitserver"
 )
@@ -84,7 +84,7 @@ func TestAppDiffShowsUnifiedDiffs(t *testing.T) {
 	if r = diff("-o", "name"); r.out != ":ConfigMap:"+dest+"/greeting\n:Secret:"+dest+"/db\n" {
 		t.Errorf("app diff -o name = %q", r.out)
 	}
-	var d server.Diff
+	var d apitypes.Diff
 	if err := json.Unmarshal([]byte(diff("-o", "json").out), &d); err != nil {
 		t.Fatal(err)
 	}

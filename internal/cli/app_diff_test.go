@@ -5,19 +5,19 @@ import (
 	"testing"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/server"
+	"soll.dev/internal/apitypes"
 )
 
 // TestWriteResourceDiffsColour checks the colours of a diff on a terminal
 // and the line for a resource whose difference went away since the last
 // comparison.
 func TestWriteResourceDiffsColour(t *testing.T) {
-	d := &server.Diff{
+	d := &apitypes.Diff{
 		Resources: []sollv1.ResourceStatus{
 			{Kind: "ConfigMap", Namespace: "web", Name: "settings", Status: "OutOfSync"},
 			{Group: "apps", Kind: "Deployment", Namespace: "web", Name: "web", Status: "OutOfSync"},
 		},
-		Diffs: []server.ResourceDiff{
+		Diffs: []apitypes.ResourceDiff{
 			{Kind: "ConfigMap", Namespace: "web", Name: "settings", Diff: "--- live\n+++ desired\n@@ -1,3 +1,2 @@\n data:\n-  mode: slow\n+  mode: fast\n--- a removed line starting with dashes\n"},
 			{Group: "apps", Kind: "Deployment", Namespace: "web", Name: "web"},
 		},

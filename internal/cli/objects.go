@@ -14,7 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"soll.dev/internal/apiclient"
-	"soll.dev/internal/server"
+	"soll.dev/internal/apitypes"
 )
 
 // apiCmd is what the proj, repo and account commands share: they work
@@ -167,19 +167,19 @@ func (f *tokenFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.output, "output", "o", "token", "output format: token (the token alone), json or yaml (id, token and times)")
 }
 
-func (f *tokenFlags) request() (server.TokenRequest, error) {
+func (f *tokenFlags) request() (apitypes.TokenRequest, error) {
 	switch {
 	case f.expiresIn < 0:
-		return server.TokenRequest{}, fmt.Errorf("--expires-in %s is negative: give a lifetime such as 24h, or 0 for none", f.expiresIn)
+		return apitypes.TokenRequest{}, fmt.Errorf("--expires-in %s is negative: give a lifetime such as 24h, or 0 for none", f.expiresIn)
 	case f.output != "token" && f.output != outputJSON && f.output != outputYAML:
-		return server.TokenRequest{}, fmt.Errorf("unknown output format %q for --output: use token, json or yaml", f.output)
+		return apitypes.TokenRequest{}, fmt.Errorf("unknown output format %q for --output: use token, json or yaml", f.output)
 	}
-	return server.TokenRequest{ExpiresIn: server.Duration(f.expiresIn), ID: f.id}, nil
+	return apitypes.TokenRequest{ExpiresIn: apitypes.Duration(f.expiresIn), ID: f.id}, nil
 }
 
 // print shows a token that was just issued, the only time it is shown:
 // the token alone on stdout (for scripts), and what it is on stderr.
-func (f *tokenFlags) print(cmd *cobra.Command, tok *server.Token, what string) error {
+func (f *tokenFlags) print(cmd *cobra.Command, tok *apitypes.Token, what string) error {
 	if f.output != "token" {
 		return printValue(cmd.OutOrStdout(), f.output, tok)
 	}

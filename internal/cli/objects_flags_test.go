@@ -17,7 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/server"
+	"soll.dev/internal/apitypes"
 )
 
 // wantErrIs checks that err contains want ("" for no error).
@@ -187,15 +187,15 @@ func TestRepoCredFlags(t *testing.T) {
 		name    string
 		f       repoCredFlags
 		stdin   string
-		want    server.RepositoryRequest
+		want    apitypes.RepositoryRequest
 		wantErr string
 	}{
 		{name: "password", f: repoCredFlags{username: "ci", passwordStdin: true}, stdin: "s3cret\n",
-			want: server.RepositoryRequest{URL: "U", Username: "ci", Password: "s3cret"}},
+			want: apitypes.RepositoryRequest{URL: "U", Username: "ci", Password: "s3cret"}},
 		{name: "bearer token", f: repoCredFlags{bearerTokenStdin: true}, stdin: "tok",
-			want: server.RepositoryRequest{URL: "U", BearerToken: "tok"}},
+			want: apitypes.RepositoryRequest{URL: "U", BearerToken: "tok"}},
 		{name: "ssh key and passphrase", f: repoCredFlags{sshPrivateKeyPath: key, sshPassphraseStdin: true}, stdin: "phrase\n",
-			want: server.RepositoryRequest{URL: "U", SSHPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\n...\n", SSHPassphrase: "phrase"}},
+			want: apitypes.RepositoryRequest{URL: "U", SSHPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\n...\n", SSHPassphrase: "phrase"}},
 		{name: "two stdin flags", f: repoCredFlags{username: "ci", passwordStdin: true, bearerTokenStdin: true},
 			wantErr: "only one flag can read standard input, and --password-stdin and --bearer-token-stdin are given"},
 		{name: "password without username", f: repoCredFlags{passwordStdin: true}, wantErr: "--password-stdin needs --username"},

@@ -14,9 +14,9 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apiclient"
+	"soll.dev/internal/apitypes"
 	"soll.dev/internal/project"
 	"soll.dev/internal/repocreds"
-	"soll.dev/internal/server"
 )
 
 // repoCmd holds what every soll repo subcommand shares.
@@ -73,8 +73,8 @@ func (f *repoCredFlags) given() bool {
 
 // request builds the request for repoURL from the flags, reading the
 // secrets from stdin, the terminal and files; errors name the flags.
-func (f *repoCredFlags) request(cmd *cobra.Command, stdin io.Reader, repoURL string) (server.RepositoryRequest, error) {
-	req := server.RepositoryRequest{URL: repoURL, Username: f.username}
+func (f *repoCredFlags) request(cmd *cobra.Command, stdin io.Reader, repoURL string) (apitypes.RepositoryRequest, error) {
+	req := apitypes.RepositoryRequest{URL: repoURL, Username: f.username}
 	var fromStdin []string
 	fromStdin = appendIf(fromStdin, f.passwordStdin, "--password-stdin")
 	fromStdin = appendIf(fromStdin, f.bearerTokenStdin, "--bearer-token-stdin")
@@ -252,7 +252,7 @@ func (r *repoCmd) addCommand() *cobra.Command {
 // testBeforeSave tests the credentials of req with the repository
 // repoURL, and returns what the test found ("URL: connected: ..."); a
 // failed test is an error that says nothing was saved.
-func testBeforeSave(cmd *cobra.Command, c *apiclient.Client, req server.RepositoryRequest, repoURL string) (string, error) {
+func testBeforeSave(cmd *cobra.Command, c *apiclient.Client, req apitypes.RepositoryRequest, repoURL string) (string, error) {
 	req.URL, req.Type, req.Name = repoURL, "", ""
 	res, err := c.TestRepository(cmd.Context(), req)
 	if err != nil {
@@ -267,7 +267,7 @@ func testBeforeSave(cmd *cobra.Command, c *apiclient.Client, req server.Reposito
 
 // credentialsText names the kinds of credentials a repository Secret
 // holds, never their values.
-func credentialsText(r *server.Repository) string {
+func credentialsText(r *apitypes.Repository) string {
 	var kinds []string
 	if r.Username != "" || r.HasPassword {
 		kinds = append(kinds, "username "+r.Username+" and password")
@@ -283,7 +283,7 @@ func credentialsText(r *server.Repository) string {
 
 // projectText says which Projects' applications may use a repository's
 // credentials.
-func projectText(r *server.Repository) string {
+func projectText(r *apitypes.Repository) string {
 	switch {
 	case r.Project != "":
 		return r.Project
@@ -295,7 +295,7 @@ func projectText(r *server.Repository) string {
 
 // scopeText is " for project P" or " for every project" for credentials
 // that do not only serve the default Project.
-func scopeText(r *server.Repository) string {
+func scopeText(r *apitypes.Repository) string {
 	switch {
 	case r.Project != "":
 		return " for project " + r.Project
@@ -330,7 +330,7 @@ func (r *repoCmd) listCommand() *cobra.Command {
 	})
 }
 
-func repoNames(repos []server.Repository) []string {
+func repoNames(repos []apitypes.Repository) []string {
 	out := make([]string, len(repos))
 	for i := range repos {
 		out[i] = repos[i].Name
@@ -353,12 +353,12 @@ func (r *repoCmd) nameCommand(cmd *cobra.Command) *cobra.Command {
 // serves it (the one with the longest URL). A URL that several Secrets
 // serve alike (the credentials of several Projects) is an error that
 // names them: the command then takes one by name.
-func (r *repoCmd) find(cmd *cobra.Command, c *apiclient.Client, arg string) (*server.Repository, error) {
+func (r *repoCmd) find(cmd *cobra.Command, c *apiclient.Client, arg string) (*apitypes.Repository, error) {
 	repos, err := c.Repositories(cmd.Context())
 	if err != nil {
 		return nil, kindRepository.err(c, "list", "", err)
 	}
-	var exact, templates []*server.Repository
+	var exact, templates []*apitypes.Repository
 	for i := range repos {
 		repo := &repos[i]
 		switch {
@@ -376,7 +376,7 @@ func (r *repoCmd) find(cmd *cobra.Command, c *apiclient.Client, arg string) (*se
 	for _, repo := range templates {
 		longest = max(longest, len(project.NormalizeRepoURL(repo.URL)))
 	}
-	templates = slices.DeleteFunc(templates, func(repo *server.Repository) bool { return len(project.NormalizeRepoURL(repo.URL)) < longest })
+	templates = slices.DeleteFunc(templates, func(repo *apitypes.Repository) bool { return len(project.NormalizeRepoURL(repo.URL)) < longest })
 	candidates := exact
 	if len(candidates) == 0 {
 		candidates = templates
@@ -454,7 +454,7 @@ func (r *repoCmd) testCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var res *server.RepositoryTest
+			var res *apitypes.RepositoryTest
 			what := arg
 			if f.given() {
 				req, err := f.request(cmd, r.g.stdin, arg)
@@ -470,7 +470,7 @@ func (r *repoCmd) testCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				var req server.RepositoryTestRequest
+				var req apitypes.RepositoryTestRequest
 				what = fmt.Sprintf("%s with the credentials of Secret %s", repo.URL, repo.Name)
 				if repo.Type == sollv1.SecretTypeRepoCreds && isRepoURL(arg) {
 					req.URL, what = arg, fmt.Sprintf("%s with the credential template %s", arg, repo.Name)

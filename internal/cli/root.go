@@ -18,7 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"soll.dev/internal/server"
+	"soll.dev/internal/apitypes"
 	"soll.dev/internal/version"
 )
 
@@ -97,7 +97,7 @@ type versions struct {
 
 type serverVersion struct {
 	URL string `json:"url"`
-	server.VersionInfo
+	apitypes.VersionInfo
 }
 
 func newVersionCommand(g *globals) *cobra.Command {

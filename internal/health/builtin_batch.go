@@ -27,6 +27,12 @@ func jobHealth(obj *unstructured.Unstructured) (Result, error) {
 		}
 	}
 	if j.Spec.Suspend != nil && *j.Spec.Suspend {
+		// The Job controller says why in its Suspended condition.
+		for _, c := range j.Status.Conditions {
+			if c.Type == batchv1.JobSuspended && c.Status == corev1.ConditionTrue && c.Message != "" {
+				return Result{Status: Suspended, Message: c.Message}, nil
+			}
+		}
 		return Result{Status: Suspended, Message: "Job is suspended"}, nil
 	}
 	st := j.Status

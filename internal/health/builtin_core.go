@@ -9,6 +9,13 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
+// IgnoreRestartPolicyAnnotation, on a running Pod whose restartPolicy is
+// Never or OnFailure, makes its health follow its status as for a
+// long-running pod (Healthy once ready, Degraded when a container crash
+// loops) instead of Progressing until it completes. Any value but "false"
+// turns it on.
+const IgnoreRestartPolicyAnnotation = "argocd.argoproj.io/ignore-restart-policy"
+
 func podHealth(obj *unstructured.Unstructured) (Result, error) {
 	var p corev1.Pod
 	if err := decode(obj, &p); err != nil {
@@ -21,6 +28,13 @@ func podHealth(obj *unstructured.Unstructured) (Result, error) {
 	// is still being pulled would fail the hook too early, so for them the
 	// same states only mean Progressing.
 	restartsForever := p.Spec.RestartPolicy == corev1.RestartPolicyAlways || p.Spec.RestartPolicy == ""
+	// Operators that own the life of their pods (KubeVirt's virt-launcher,
+	// database operators) often set restartPolicy Never on long-running
+	// pods; the annotation asks for them to be judged as services once
+	// they run.
+	if v, ok := p.Annotations[IgnoreRestartPolicyAnnotation]; ok && v != "false" && p.Status.Phase == corev1.PodRunning {
+		restartsForever = true
+	}
 	if msgs := waitingOnError(&p); len(msgs) > 0 && restartsForever {
 		return degraded("%s", strings.Join(msgs, "; ")), nil
 	}

@@ -25,9 +25,23 @@ func ingressHealth(obj *unstructured.Unstructured) (Result, error) {
 // whose schema has no status.conditions.
 const hpaConditionsAnnotation = "autoscaling.alpha.kubernetes.io/conditions"
 
-// hpaHealth reads the autoscaler's conditions: AbleToScale (can it read and
-// change the target's scale?) and ScalingActive (can it compute a replica
-// count from its metrics?).
+// hpaHealth reads the autoscaler's conditions in the order the controller
+// writes them (AbleToScale, ScalingActive, ScalingLimited); the first one
+// that carries a verdict decides:
+//
+//   - AbleToScale False (FailedGetScale, FailedUpdateScale): the target is
+//     missing or refuses to scale: Degraded. AbleToScale True with reason
+//     SucceededRescale: it just scaled its target: Healthy. Its other True
+//     reasons (ReadyForNewScale, SucceededGetScale, ...) carry no verdict:
+//     the conditions after it still can tell that metrics fail.
+//   - ScalingActive True: it computes replica counts: Healthy. False with
+//     reason ScalingDisabled: the target was scaled to zero on purpose and
+//     the autoscaler stands by: Suspended, not an error. False otherwise
+//     (FailedGetResourceMetric, InvalidSelector, ...): Degraded.
+//   - ScalingLimited, True or False: a replica count was computed: Healthy.
+//
+// With no verdict, an autoscaler able to scale (AbleToScale True) is
+// Healthy; one with no conditions has not assessed its target yet.
 func hpaHealth(obj *unstructured.Unstructured) (Result, error) {
 	var h autoscalingv2.HorizontalPodAutoscaler
 	if err := decode(obj, &h); err != nil {
@@ -39,32 +53,29 @@ func hpaHealth(obj *unstructured.Unstructured) (Result, error) {
 			return Result{}, fmt.Errorf("decode annotation %s: %w", hpaConditionsAnnotation, err)
 		}
 	}
-	var able, active *autoscalingv2.HorizontalPodAutoscalerCondition
-	for i := range conds {
-		switch conds[i].Type {
-		case autoscalingv2.AbleToScale:
-			able = &conds[i]
-		case autoscalingv2.ScalingActive:
-			active = &conds[i]
+	for _, c := range conds {
+		msg := conditionMessage(c.Reason, c.Message)
+		switch {
+		case c.Type == autoscalingv2.AbleToScale && c.Status == corev1.ConditionTrue && c.Reason == "SucceededRescale":
+			return healthy("%s", c.Message), nil
+		case c.Type == autoscalingv2.AbleToScale && c.Status == corev1.ConditionFalse:
+			return degraded("%s", msg), nil
+		case c.Type == autoscalingv2.ScalingActive && c.Status == corev1.ConditionTrue:
+			return healthy("%s", c.Message), nil
+		case c.Type == autoscalingv2.ScalingActive && c.Status == corev1.ConditionFalse && c.Reason == "ScalingDisabled":
+			return Result{Status: Suspended, Message: msg}, nil
+		case c.Type == autoscalingv2.ScalingActive && c.Status == corev1.ConditionFalse:
+			return degraded("%s", msg), nil
+		case c.Type == autoscalingv2.ScalingLimited && c.Status != corev1.ConditionUnknown:
+			return healthy("%s", c.Message), nil
 		}
 	}
-	if able != nil && able.Status == corev1.ConditionFalse {
-		// FailedGetScale, FailedUpdateScale: the target is missing or refuses.
-		return degraded("%s", conditionMessage(able.Reason, able.Message)), nil
-	}
-	if active != nil && active.Status == corev1.ConditionFalse {
-		// The target was scaled to zero on purpose.
-		if active.Reason == "ScalingDisabled" {
-			return Result{Status: Suspended, Message: conditionMessage(active.Reason, active.Message)}, nil
+	for _, c := range conds {
+		if c.Type == autoscalingv2.AbleToScale && c.Status == corev1.ConditionTrue {
+			return healthy("%s", c.Message), nil
 		}
-		// FailedGetResourceMetric, InvalidSelector, ...: metrics missing or
-		// misconfigured, so the autoscaler cannot do its job.
-		return degraded("%s", conditionMessage(active.Reason, active.Message)), nil
 	}
-	if able == nil || active == nil || able.Status != corev1.ConditionTrue || active.Status != corev1.ConditionTrue {
-		return progressing("Waiting for the autoscaler to assess its target"), nil
-	}
-	return healthy("%s", active.Message), nil
+	return progressing("Waiting for the autoscaler to assess its target"), nil
 }
 
 // apiServiceHealth reads the Available condition the aggregator maintains.

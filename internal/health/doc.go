@@ -7,7 +7,11 @@
 //
 // A Checker picks the first assessment that applies to an object: a custom
 // check written in Lua for its group and kind, then a built-in check for the
-// well-known kinds (Deployment, Pod, Job, ...), then a generic check that
+// well-known kinds (Deployment, Pod, Job, ...) and the custom resources of
+// popular projects (Flux, cert-manager, Argo Rollouts, Crossplane, ...: one
+// file each, builtin_<project>.go, each written from the project's documented
+// status semantics), then a check chosen by the conditions an object carries
+// (Crossplane's Synced, whatever the group), then a generic check that
 // reads the conventional status fields every well-behaved controller writes
 // (status.observedGeneration and the Ready, Reconciling and Stalled
 // conditions, as kstatus defines them).

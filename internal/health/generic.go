@@ -63,7 +63,8 @@ var progressingReasons = map[string]bool{
 //     has not acted on the latest spec yet, so the rest of the status is
 //     stale: Progressing.
 //   - Stalled, Degraded or Failed True: Degraded.
-//   - Reconciling True: Progressing.
+//   - Reconciling True: Progressing, except with reason ProgressingWithRetry
+//     next to Ready False (a failure being retried): Degraded.
 //   - Ready (else Available) True: Healthy; Unknown: Progressing; False:
 //     Progressing when its reason says "not yet" (progressingReasons),
 //     Degraded otherwise.
@@ -86,12 +87,17 @@ func generic(obj *unstructured.Unstructured) Result {
 			return degraded("%s", conditionMessage(c.Reason, c.Message))
 		}
 	}
-	if c := findCondition(conds, "Reconciling"); c != nil && c.Status == "True" {
-		return progressing("%s", conditionMessage(c.Reason, c.Message))
-	}
 	ready := findCondition(conds, "Ready") // the kstatus convention of any kind, not only soll's
 	if ready == nil {
 		ready = findCondition(conds, "Available")
+	}
+	if c := findCondition(conds, "Reconciling"); c != nil && c.Status == "True" {
+		// Reason ProgressingWithRetry next to a False summary: a failed
+		// reconciliation being retried.
+		if c.Reason == "ProgressingWithRetry" && ready != nil && ready.Status == "False" {
+			return degraded("%s", conditionMessage(ready.Reason, ready.Message))
+		}
+		return progressing("%s", conditionMessage(c.Reason, c.Message))
 	}
 	if ready == nil {
 		return Result{Status: Healthy}

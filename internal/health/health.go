@@ -3,6 +3,7 @@ package health
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -158,7 +159,7 @@ func (c *Checker) Check(obj *unstructured.Unstructured) (Result, error) {
 	if obj == nil {
 		return Result{Status: Missing, Message: "Object does not exist in the cluster"}, nil
 	}
-	if obj.GetDeletionTimestamp() != nil {
+	if obj.GetDeletionTimestamp() != nil && !hasHookFinalizer(obj) {
 		return Result{Status: Progressing, Message: "Pending deletion"}, nil
 	}
 	gk := obj.GroupVersionKind().GroupKind()
@@ -179,7 +180,30 @@ func (c *Checker) Check(obj *unstructured.Unstructured) (Result, error) {
 		}
 		return res, nil
 	}
+	if check, ok := byConditions(obj); ok {
+		res, err := check(obj)
+		if err != nil {
+			return unknown(obj, err)
+		}
+		return res, nil
+	}
 	return generic(obj), nil
+}
+
+// HookFinalizers keep a sync hook in the cluster, even once it is being
+// deleted, until its result was read: Argo CD's finalizer, which hooks
+// created by Argo CD carry, and soll's. An object being deleted is only
+// "Pending deletion", except a hook that still holds one of them: its
+// result is what the sync waits for, so its check still runs.
+var HookFinalizers = []string{"argocd.argoproj.io/hook-finalizer", "soll.dev/hook-finalizer"}
+
+func hasHookFinalizer(obj *unstructured.Unstructured) bool {
+	for _, f := range obj.GetFinalizers() {
+		if slices.Contains(HookFinalizers, f) {
+			return true
+		}
+	}
+	return false
 }
 
 // unknown turns a failed assessment into the Unknown result and the error

@@ -171,6 +171,91 @@ func TestFixturesCoverBuiltins(t *testing.T) {
 	}
 }
 
+// Every kind with a built-in check has at least one fixture, and every
+// project's main kinds have one per status they can reach.
+func TestFixturesCoverBuiltinKinds(t *testing.T) {
+	have := map[schema.GroupKind]map[Status]bool{}
+	for _, f := range loadFixtures(t) {
+		if f.script != "" {
+			continue
+		}
+		gk := f.obj.GroupVersionKind().GroupKind()
+		if have[gk] == nil {
+			have[gk] = map[Status]bool{}
+		}
+		have[gk][f.want.Status] = true
+	}
+	for gk := range builtins {
+		if len(have[gk]) == 0 {
+			t.Errorf("no fixture for the built-in check of %s", gk)
+		}
+	}
+	all := []Status{Healthy, Progressing, Degraded}
+	withSuspend := []Status{Healthy, Progressing, Degraded, Suspended}
+	for gk, statuses := range map[schema.GroupKind][]Status{
+		{Group: "argoproj.io", Kind: "Rollout"}:                       withSuspend,
+		{Group: "argoproj.io", Kind: "Workflow"}:                      withSuspend,
+		{Group: "cert-manager.io", Kind: "Certificate"}:               all,
+		{Group: "cert-manager.io", Kind: "CertificateRequest"}:        all,
+		{Group: "cert-manager.io", Kind: "ClusterIssuer"}:             all,
+		{Group: "kustomize.toolkit.fluxcd.io", Kind: "Kustomization"}: withSuspend,
+		{Group: "helm.toolkit.fluxcd.io", Kind: "HelmRelease"}:        withSuspend,
+		{Group: "external-secrets.io", Kind: "ExternalSecret"}:        all,
+		{Group: "s3.aws.upbound.io", Kind: "Bucket"}:                  withSuspend,
+		{Group: "pkg.crossplane.io", Kind: "Provider"}:                all,
+		{Group: "keda.sh", Kind: "ScaledObject"}:                      withSuspend,
+		{Group: "serving.knative.dev", Kind: "Service"}:               all,
+		{Group: "kafka.strimzi.io", Kind: "Kafka"}:                    withSuspend,
+		{Group: "kubevirt.io", Kind: "VirtualMachine"}:                withSuspend,
+		{Group: "kubevirt.io", Kind: "VirtualMachineInstance"}:        withSuspend,
+		{Group: "monitoring.coreos.com", Kind: "Prometheus"}:          withSuspend,
+		{Group: "bitnami.com", Kind: "SealedSecret"}:                  all,
+		{Group: "velero.io", Kind: "Backup"}:                          all,
+		{Group: "velero.io", Kind: "Schedule"}:                        {Healthy, Degraded, Suspended},
+		{Group: "tekton.dev", Kind: "PipelineRun"}:                    withSuspend,
+		{Group: "gateway.networking.k8s.io", Kind: "Gateway"}:         all,
+		{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"}:       all,
+		{Group: "networking.istio.io", Kind: "VirtualService"}:        {Healthy, Degraded},
+	} {
+		for _, s := range statuses {
+			if !have[gk][s] {
+				t.Errorf("no %s fixture for %s", s, gk)
+			}
+		}
+	}
+}
+
+// A user's Lua script replaces the built-in check of its kind, whether the
+// key names the kind exactly or by a pattern.
+func TestScriptOverridesBuiltin(t *testing.T) {
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+		"metadata": map[string]any{"name": "web", "namespace": "shop"},
+		"status":   map[string]any{"conditions": []any{map[string]any{"type": "Ready", "status": "False", "reason": "Failed", "message": "boom"}}},
+	}}
+	plain, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := plain.Check(obj); got.Status != Degraded {
+		t.Fatalf("built-in check = %+v, want Degraded", got)
+	}
+	script := `return {status = "Suspended", message = "from the script"}`
+	for _, gk := range []schema.GroupKind{
+		{Group: "cert-manager.io", Kind: "Certificate"},
+		{Group: "*.io", Kind: "*"},
+	} {
+		c, err := New(Options{Scripts: map[schema.GroupKind]string{gk: script}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.Check(obj)
+		if err != nil || got != (Result{Status: Suspended, Message: "from the script"}) {
+			t.Errorf("with a script for %s: Check = %+v, %v; want the script's result", gk, got, err)
+		}
+	}
+}
+
 func TestMissing(t *testing.T) {
 	c, err := New(Options{})
 	if err != nil {

@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 	"soll.dev/internal/appstate"
 	"soll.dev/internal/auth"
 	"soll.dev/internal/controller"
@@ -271,10 +272,7 @@ func (s *sessionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnsupportedMediaType, "UnsupportedMediaType", `a login must be sent with "Content-Type: application/json"`)
 		return
 	}
-	var body struct {
-		Username string `json:"username"`
-		Password string `json:"password"`
-	}
+	var body apitypes.LoginRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxLoginBody))
 	if err := dec.Decode(&body); err != nil || body.Username == "" {
 		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
@@ -320,7 +318,7 @@ func (s *sessionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.api.AuditSession(r, true, p.Subject, p.TokenID, http.StatusOK, "")
 	s.m.SetSessionCookie(w, token, p.ExpiresAt)
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"token": token, "subject": p.Subject, "expiresAt": p.ExpiresAt})
+	_ = json.NewEncoder(w).Encode(apitypes.LoginResponse{Token: token, Subject: p.Subject, ExpiresAt: p.ExpiresAt})
 }
 
 func (s *sessionHandler) logout(w http.ResponseWriter, r *http.Request) {
@@ -356,7 +354,7 @@ const maxLoginBody = 8 << 10
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"code": code, "message": msg})
+	_ = json.NewEncoder(w).Encode(apitypes.Error{Code: code, Message: msg})
 }
 
 // webhookHandler serves Git webhooks with the shared secrets of

@@ -3,17 +3,16 @@ package server
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"soll.dev/internal/apitypes"
 	"soll.dev/internal/auth"
 	"soll.dev/internal/rbac"
 )
@@ -38,22 +37,11 @@ type Accounts interface {
 	RevokeProjectToken(ctx context.Context, project, role, id string) error
 }
 
-// Account is a local account as the API shows it: never its password
-// hash nor its tokens, only their ids and times.
-type Account struct {
-	Name    string `json:"name"`
-	Enabled bool   `json:"enabled"`
-	// Capabilities are login (password logins) and apiKey (API tokens).
-	Capabilities []string `json:"capabilities"`
-	HasPassword  bool     `json:"hasPassword"`
-	// PasswordChangedAt is when the password was last set; sessions
-	// issued before it are refused.
-	PasswordChangedAt *time.Time       `json:"passwordChangedAt,omitempty"`
-	Tokens            []auth.TokenInfo `json:"tokens"`
-}
-
-func presentAccount(a auth.Account) Account {
-	out := Account{Name: a.Name, Enabled: a.Enabled, Capabilities: nonNil(a.Capabilities), HasPassword: a.HasPassword, Tokens: nonNil(a.Tokens)}
+func presentAccount(a auth.Account) apitypes.Account {
+	out := apitypes.Account{Name: a.Name, Enabled: a.Enabled, Capabilities: nonNil(a.Capabilities), HasPassword: a.HasPassword, Tokens: []apitypes.TokenInfo{}}
+	for _, t := range a.Tokens {
+		out.Tokens = append(out.Tokens, apitypes.TokenInfo{ID: t.ID, IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt})
+	}
 	if !a.PasswordMtime.IsZero() {
 		t := a.PasswordMtime.UTC()
 		out.PasswordChangedAt = &t
@@ -61,95 +49,13 @@ func presentAccount(a auth.Account) Account {
 	return out
 }
 
-// AccountRequest is the body of POST /api/v1/accounts.
-type AccountRequest struct {
-	Name string `json:"name"`
-	// Capabilities: login, apiKey or both.
-	Capabilities []string `json:"capabilities"`
-	// Password is optional; without one the account cannot log in until
-	// one is set.
-	Password string `json:"password,omitempty"`
-	// Enabled defaults to true.
-	Enabled *bool `json:"enabled,omitempty"`
-}
-
-// AccountPatch is the body of PATCH /api/v1/accounts/{name}; absent
-// fields are left as they are.
-type AccountPatch struct {
-	Enabled *bool `json:"enabled,omitempty"`
-	// Capabilities replace the account's: login, apiKey, both or none.
-	// Sessions of an account without login and API tokens of one without
-	// apiKey are refused from then on.
-	Capabilities *[]string `json:"capabilities,omitempty"`
-}
-
-// PasswordChange is the body of PUT /api/v1/accounts/{name}/password.
-type PasswordChange struct {
-	// CurrentPassword is required to change your own password.
-	CurrentPassword string `json:"currentPassword,omitempty"`
-	NewPassword     string `json:"newPassword"`
-}
-
-// TokenRequest is the body of the token endpoints; every field is
-// optional.
-type TokenRequest struct {
-	// ExpiresIn is the token's lifetime: a duration ("24h", "90m") or a
-	// number of seconds; absent or zero means no expiry.
-	ExpiresIn Duration `json:"expiresIn,omitzero"`
-	// ID names the token (at most 128 printable ASCII characters);
-	// absent means a random one.
-	ID string `json:"id,omitempty"`
-}
-
-// Token is the answer of the token endpoints: the only time the token
-// itself is shown.
-type Token struct {
-	ID        string     `json:"id"`
-	Token     string     `json:"token"`
-	IssuedAt  time.Time  `json:"issuedAt"`
-	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
-}
-
-func presentToken(token string, info auth.TokenInfo) Token {
-	out := Token{ID: info.ID, Token: token, IssuedAt: info.IssuedAt}
+func presentToken(token string, info auth.TokenInfo) apitypes.Token {
+	out := apitypes.Token{ID: info.ID, Token: token, IssuedAt: info.IssuedAt}
 	if !info.ExpiresAt.IsZero() {
 		out.ExpiresAt = &info.ExpiresAt
 	}
 	return out
 }
-
-// Duration is a JSON duration: a string time.ParseDuration accepts, or a
-// number of seconds.
-type Duration time.Duration
-
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	// An UnmarshalTypeError gets the field's name from the decoder.
-	refuse := func(why string) error {
-		return &json.UnmarshalTypeError{Value: why, Type: reflect.TypeFor[Duration]()}
-	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	switch v := v.(type) {
-	case float64:
-		*d = Duration(time.Duration(v * float64(time.Second)))
-	case string:
-		p, err := time.ParseDuration(v)
-		if err != nil {
-			return refuse(fmt.Sprintf("%q is not a duration such as 24h or 90m", v))
-		}
-		*d = Duration(p)
-	default:
-		return refuse("want a duration such as \"24h\" or a number of seconds")
-	}
-	if *d < 0 {
-		return refuse("a lifetime cannot be negative")
-	}
-	return nil
-}
-
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
 // self reports whether p is the local account name itself: a session or
 // API token of it, whose RBAC subject is the account, never a Project
@@ -191,13 +97,13 @@ func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request, p *Princip
 	if err != nil {
 		return err
 	}
-	items := []Account{}
+	items := []apitypes.Account{}
 	for _, a := range all {
 		if self(p, a.Name) || s.opts.RBAC.Allowed(p, resAccounts, actGet, a.Name) {
 			items = append(items, presentAccount(a))
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	writeJSON(w, http.StatusOK, apitypes.List[apitypes.Account]{Items: items})
 	return nil
 }
 
@@ -233,7 +139,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, p *Princi
 	if err != nil {
 		return err
 	}
-	var req AccountRequest
+	var req apitypes.AccountRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -293,7 +199,7 @@ func normalCapabilities(caps []string) []string {
 // then on, as are the sessions of an account without login and the API
 // tokens of one without apiKey.
 func (s *Server) patchAccount(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	var req AccountPatch
+	var req apitypes.AccountPatch
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -351,7 +257,7 @@ func (s *Server) deleteAccount(w http.ResponseWriter, r *http.Request, p *Princi
 // with the update right, another account's without it. Either way the
 // account's sessions issued before are refused from then on.
 func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	var req PasswordChange
+	var req apitypes.PasswordChange
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -400,7 +306,7 @@ func clientHost(r *http.Request) string {
 // the update right for another; either way only for an account with the
 // apiKey capability.
 func (s *Server) createAccountToken(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	var req TokenRequest
+	var req apitypes.TokenRequest
 	if err := decodeOptional(r, &req); err != nil {
 		return err
 	}
@@ -439,7 +345,7 @@ func (s *Server) deleteAccountToken(w http.ResponseWriter, r *http.Request, p *P
 // createProjectToken issues an API token for a role of a Project; it
 // needs the update right on the Project.
 func (s *Server) createProjectToken(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	var req TokenRequest
+	var req apitypes.TokenRequest
 	if err := decodeOptional(r, &req); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 	"soll.dev/internal/auth"
 )
 
@@ -39,7 +40,7 @@ func (h *harness) wantStatus(method, path, token string, want int) {
 
 func TestAccounts(t *testing.T) {
 	h := newHarness(t)
-	var bob Account
+	var bob apitypes.Account
 	h.must(http.MethodPost, "/api/v1/accounts", map[string]any{"name": "bob", "capabilities": []string{"login", "apiKey"}, "password": "bob's password"}, http.StatusCreated, &bob)
 	if bob.Name != "bob" || !bob.Enabled || !bob.HasPassword || !slices.Equal(bob.Capabilities, []string{"apiKey", "login"}) || bob.PasswordChangedAt == nil {
 		t.Fatalf("created account: %+v", bob)
@@ -74,7 +75,7 @@ func TestAccounts(t *testing.T) {
 	session := h.login("bob", "bob's password")
 	// bob has no RBAC rights, yet sees and manages his own account.
 	h.wantStatus(http.MethodGet, "/api/v1/accounts/bob", session, http.StatusOK)
-	var list struct{ Items []Account }
+	var list struct{ Items []apitypes.Account }
 	status, b := h.do(http.MethodGet, "/api/v1/accounts", session, nil)
 	if status != http.StatusOK || !decodeInto(b, &list) || len(list.Items) != 1 || list.Items[0].Name != "bob" {
 		t.Errorf("bob lists accounts: %d %s", status, b)
@@ -86,7 +87,7 @@ func TestAccounts(t *testing.T) {
 	status, b = h.do(http.MethodGet, "/api/v1/accounts/admin", session, nil)
 	h.wantError(status, b, http.StatusForbidden, "Forbidden", "")
 
-	var tok Token
+	var tok apitypes.Token
 	status, b = h.do(http.MethodPost, "/api/v1/accounts/bob/tokens", session, map[string]any{"expiresIn": "1h", "id": "ci"})
 	if status != http.StatusCreated || !decodeInto(b, &tok) || tok.ID != "ci" || tok.Token == "" || tok.ExpiresAt == nil || tok.ExpiresAt.Sub(tok.IssuedAt) != time.Hour {
 		t.Fatalf("bob mints a token: %d %s", status, b)
@@ -159,7 +160,7 @@ func TestTokensNeedTheAPIKeyCapability(t *testing.T) {
 			t.Errorf("refusal does not name the capability: %s", e.Message)
 		}
 	}
-	var carol Account
+	var carol apitypes.Account
 	h.must(http.MethodGet, "/api/v1/accounts/carol", nil, http.StatusOK, &carol)
 	if len(carol.Tokens) != 0 {
 		t.Errorf("carol has tokens: %+v", carol.Tokens)
@@ -175,12 +176,12 @@ func TestProjectRoleTokensAndPatch(t *testing.T) {
 	if err := h.env.Client.Create(context.Background(), proj); err != nil {
 		t.Fatal(err)
 	}
-	var tok Token
+	var tok apitypes.Token
 	h.must(http.MethodPost, "/api/v1/projects/ops/roles/ci/tokens", map[string]any{"expiresIn": 3600}, http.StatusCreated, &tok)
 	if tok.Token == "" || tok.ID == "" || tok.ExpiresAt == nil || tok.ExpiresAt.Sub(tok.IssuedAt) != time.Hour {
 		t.Fatalf("project token: %+v", tok)
 	}
-	var who Session
+	var who apitypes.Session
 	h.eventually(10*time.Second, "the project token accepted", func() bool {
 		status, b := h.do(http.MethodGet, "/api/v1/session", tok.Token, nil)
 		return status == http.StatusOK && decodeInto(b, &who)
@@ -224,12 +225,12 @@ func TestAccountCapabilities(t *testing.T) {
 	status, b := h.do(http.MethodPatch, "/api/v1/accounts/erin", session, map[string]any{"capabilities": []string{"login", "apiKey"}})
 	h.wantError(status, b, http.StatusForbidden, "Forbidden", "")
 
-	var erin Account
+	var erin apitypes.Account
 	h.must(http.MethodPatch, "/api/v1/accounts/erin", map[string]any{"capabilities": []string{"login", "apiKey", "login"}}, http.StatusOK, &erin)
 	if !slices.Equal(erin.Capabilities, []string{"apiKey", "login"}) || !erin.Enabled {
 		t.Fatalf("patched account: %+v", erin)
 	}
-	var tok Token
+	var tok apitypes.Token
 	h.must(http.MethodPost, "/api/v1/accounts/erin/tokens", map[string]any{"id": "ci"}, http.StatusCreated, &tok)
 	h.wantStatus(http.MethodGet, "/api/v1/session", tok.Token, http.StatusOK)
 

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 )
 
 // appObject is the RBAC object of an app: "<project>/<name>".
@@ -80,7 +81,7 @@ func decode(r *http.Request, v any) error {
 			return invalid(f, "unknown field %q", f)
 		}
 		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Type == reflect.TypeFor[Duration]() {
+		if errors.As(err, &te) && te.Type == reflect.TypeFor[apitypes.Duration]() {
 			return invalid(te.Field, "field %s: %s", te.Field, te.Value)
 		}
 		if errors.As(err, &te) {

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 )
 
 func TestApplicationCRUD(t *testing.T) {
@@ -175,7 +176,7 @@ func TestRBAC(t *testing.T) {
 	if status, b := h.do(http.MethodGet, "/api/v1/version", "", nil); status != http.StatusOK || !strings.Contains(string(b), `"server":"test"`) {
 		t.Errorf("version without credentials: %d %s", status, b)
 	}
-	var sess Session
+	var sess apitypes.Session
 	h.must(http.MethodGet, "/api/v1/session", nil, http.StatusOK, &sess)
 	if sess.Subject != "admin" {
 		t.Errorf("session: %+v", sess)

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 	"soll.dev/internal/kube"
 )
 
@@ -88,44 +89,6 @@ var (
 	auditLogout = &auditSpec{"Logout", "log out", "logged out", kindSession}
 )
 
-// AuditEntry is one record of the audit log.
-type AuditEntry struct {
-	// ID identifies the entry; entries of one instant sort by it.
-	ID   string    `json:"id"`
-	Time time.Time `json:"time"`
-	// Source is "api" for requests to the API, "controller" for the
-	// controller's operations (read back from its Events).
-	Source string `json:"source"`
-	// User is who acted: an account, an SSO user ("sso:..." or an email),
-	// a project role ("proj:<project>:<role>"), the name a failed login
-	// claimed, or the controller.
-	User string `json:"user"`
-	// TokenID is the id of the API token used, when one was.
-	TokenID string `json:"tokenID,omitempty"`
-	// Action is what was done: Create, Update, Patch, Delete, Sync,
-	// Rollback, Terminate, Refresh, Unpin, CreateToken, DeleteToken,
-	// SetPassword, Test, Login, Logout; for the controller, the reason
-	// of its Event (OperationStarted, OperationCompleted, ...).
-	Action string `json:"action"`
-	Method string `json:"method,omitempty"`
-	Path   string `json:"path,omitempty"`
-	// Resource and Object name what was acted on as RBAC does
-	// (applications and the app's name, projects, accounts, repositories
-	// and the repository URL); Project is the app's or project's project.
-	Resource string `json:"resource"`
-	Object   string `json:"object"`
-	Project  string `json:"project,omitempty"`
-	// Status is the HTTP status of the answer; Result says it in words:
-	// accepted, created, done, refused (<code>) or failed (<code>).
-	Status int    `json:"status,omitempty"`
-	Result string `json:"result,omitempty"`
-	// Message says it all in a sentence: "admin synced app guestbook:
-	// accepted".
-	Message string `json:"message"`
-	// Count is how many times the controller reported the same Event.
-	Count int32 `json:"count,omitempty"`
-}
-
 // auditNote is what a handler learns of the object a request acts on,
 // for its audit entry: the wrapper puts one in the request's context.
 type auditNote struct {
@@ -196,7 +159,7 @@ func auditMessage(spec *auditSpec, user string, n *auditNote, status int, result
 func (s *Server) audit(r *http.Request, spec *auditSpec, p *Principal, user string, status int, code string) {
 	n := noteOf(r.Context())
 	now := time.Now().UTC()
-	e := AuditEntry{
+	e := apitypes.AuditEntry{
 		ID: auditID(now), Time: now, Source: "api", User: user, Action: spec.action,
 		Method: r.Method, Path: r.URL.Path, Resource: kindResource[spec.kind], Object: n.object, Project: n.project,
 		Status: status, Result: auditResult(status, code, n.outcome),
@@ -229,7 +192,7 @@ func (s *Server) audit(r *http.Request, spec *auditSpec, p *Principal, user stri
 // auditEvent records e as an Event on the Application or Project it is
 // about, when that exists (the request read or created it). The recorder sends Events asynchronously and merges repeated
 // ones into a series, as the events API expects of its clients.
-func (s *Server) auditEvent(spec *auditSpec, n *auditNote, e AuditEntry) {
+func (s *Server) auditEvent(spec *auditSpec, n *auditNote, e apitypes.AuditEntry) {
 	if s.opts.Recorder == nil || n.uid == "" {
 		return // no object to attach it to
 	}

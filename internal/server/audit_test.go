@@ -13,20 +13,22 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
+
+	"soll.dev/internal/apitypes"
 )
 
 // auditPage lists the audit log as token with query.
-func (h *harness) auditPage(token, query string) AuditList {
+func (h *harness) auditPage(token, query string) apitypes.AuditList {
 	h.t.Helper()
 	status, b := h.do(http.MethodGet, "/api/v1/audit"+query, token, nil)
-	var l AuditList
+	var l apitypes.AuditList
 	if status != http.StatusOK || !decodeInto(b, &l) {
 		h.t.Fatalf("audit%s: %d %s", query, status, b)
 	}
 	return l
 }
 
-func messages(l AuditList) []string {
+func messages(l apitypes.AuditList) []string {
 	var out []string
 	for _, e := range l.Items {
 		out = append(out, e.Message)
@@ -186,7 +188,7 @@ func TestAuditLogShowsTheControllersOperations(t *testing.T) {
 	controllerEvents.Eventf(app, nil, corev1.EventTypeNormal, "OperationStarted", "Sync", "sync to 1a2b3c4d started by automated sync")
 	controllerEvents.Eventf(app, nil, corev1.EventTypeNormal, "ComparisonError", "Compare", "not an operation")
 
-	var got AuditList
+	var got apitypes.AuditList
 	h.eventually(10*time.Second, "the controller's entry", func() bool {
 		got = h.auditPage("alice-token", "?user=soll-controller")
 		return len(got.Items) > 0

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 )
 
 // AuditConfigMap is the ConfigMap in soll's namespace that keeps the
@@ -48,7 +49,7 @@ type auditRing struct {
 	log    *slog.Logger
 
 	mu      sync.Mutex
-	pending []AuditEntry
+	pending []apitypes.AuditEntry
 	// writing serializes writers of this replica.
 	writing sync.Mutex
 }
@@ -59,7 +60,7 @@ var writeBackoff = wait.Backoff{Steps: 8, Duration: 10 * time.Millisecond, Facto
 // add stores e, with whatever other entries are waiting, before it
 // returns; a failure is logged, never returned: the audit line is
 // already written and the request itself succeeded or failed on its own.
-func (a *auditRing) add(ctx context.Context, e AuditEntry) {
+func (a *auditRing) add(ctx context.Context, e apitypes.AuditEntry) {
 	a.mu.Lock()
 	a.pending = append(a.pending, e)
 	a.mu.Unlock()
@@ -77,7 +78,7 @@ func (a *auditRing) add(ctx context.Context, e AuditEntry) {
 	}
 }
 
-func (a *auditRing) write(ctx context.Context, batch []AuditEntry) error {
+func (a *auditRing) write(ctx context.Context, batch []apitypes.AuditEntry) error {
 	return retry.OnError(writeBackoff, func(err error) bool {
 		return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)
 	}, func() error {
@@ -106,7 +107,7 @@ func (a *auditRing) write(ctx context.Context, batch []AuditEntry) error {
 
 // encodeAudit keeps the newest retain entries, fewer if they would take
 // more than maxAuditBytes.
-func encodeAudit(entries []AuditEntry, retain int) (string, error) {
+func encodeAudit(entries []apitypes.AuditEntry, retain int) (string, error) {
 	if len(entries) > retain {
 		entries = entries[len(entries)-retain:]
 	}
@@ -119,11 +120,11 @@ func encodeAudit(entries []AuditEntry, retain int) (string, error) {
 	}
 }
 
-func decodeAudit(data string) ([]AuditEntry, error) {
+func decodeAudit(data string) ([]apitypes.AuditEntry, error) {
 	if data == "" {
 		return nil, nil
 	}
-	var entries []AuditEntry
+	var entries []apitypes.AuditEntry
 	if err := json.Unmarshal([]byte(data), &entries); err != nil {
 		return nil, fmt.Errorf("key %s: %w", AuditKey, err)
 	}
@@ -131,7 +132,7 @@ func decodeAudit(data string) ([]AuditEntry, error) {
 }
 
 // read returns the stored entries, oldest first.
-func (a *auditRing) read(ctx context.Context) ([]AuditEntry, error) {
+func (a *auditRing) read(ctx context.Context) ([]apitypes.AuditEntry, error) {
 	var cm corev1.ConfigMap
 	err := a.reader.Get(ctx, client.ObjectKey{Namespace: a.ns, Name: AuditConfigMap}, &cm)
 	if apierrors.IsNotFound(err) {
@@ -152,7 +153,7 @@ var controllerReasons = []string{"OperationStarted", "OperationRetrying", "Opera
 // controllerEntries reads the controller's operation Events on
 // Applications as audit entries; Events expire (the API server's
 // --event-ttl, one hour by default), so only recent ones are found.
-func (s *Server) controllerEntries(ctx context.Context) ([]AuditEntry, error) {
+func (s *Server) controllerEntries(ctx context.Context) ([]apitypes.AuditEntry, error) {
 	if s.opts.Kube == nil {
 		return nil, nil
 	}
@@ -170,11 +171,11 @@ func (s *Server) controllerEntries(ctx context.Context) ([]AuditEntry, error) {
 	for i := range apps.Items {
 		projects[apps.Items[i].Name] = appProject(&apps.Items[i])
 	}
-	var out []AuditEntry
+	var out []apitypes.AuditEntry
 	for _, ev := range appendEvents(nil, events.Items, func(e corev1.Event) bool {
 		return slices.Contains(controllerReasons, e.Reason)
 	}) {
-		out = append(out, AuditEntry{
+		out = append(out, apitypes.AuditEntry{
 			ID:     fmt.Sprintf("%d-%s-%s", ev.LastTimestamp.UnixNano(), ev.Reason, ev.InvolvedObject.Name),
 			Time:   ev.LastTimestamp.UTC(),
 			Source: "controller", User: cmp.Or(ev.Source, "soll-controller"), Action: ev.Reason,
@@ -193,21 +194,15 @@ var auditQueryParams = []param{
 	{"user", "string", "only entries of this user"},
 }
 
-// AuditList is the response of GET /api/v1/audit.
-type AuditList struct {
-	Items    []AuditEntry `json:"items"`
-	Continue string       `json:"continue,omitempty"`
-}
-
 // listAudit answers the entries p may see (those about objects p may
 // get, and p's own logins), newest first.
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	q := r.URL.Query()
-	limit := DefaultLimit
+	limit := apitypes.DefaultLimit
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxLimit {
-			return invalid("limit", "limit %q must be a number from 1 to %d", v, MaxLimit)
+		if err != nil || n < 1 || n > apitypes.MaxLimit {
+			return invalid("limit", "limit %q must be a number from 1 to %d", v, apitypes.MaxLimit)
 		}
 		limit = n
 	}
@@ -228,7 +223,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p *Principal)
 		return err
 	}
 	app, project, user := q.Get("app"), q.Get("project"), q.Get("user")
-	var all []AuditEntry
+	var all []apitypes.AuditEntry
 	for _, e := range slices.Concat(stored, fromEvents) {
 		switch {
 		case app != "" && (e.Resource != resApplications || e.Object != app),
@@ -241,14 +236,14 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p *Principal)
 	}
 	// Newest first; the continue token holds the time and id of the last
 	// entry shown, so entries added meanwhile do not shift the pages.
-	key := func(e *AuditEntry) string { return e.Time.UTC().Format(time.RFC3339Nano) }
-	slices.SortFunc(all, func(a, b AuditEntry) int {
+	key := func(e *apitypes.AuditEntry) string { return e.Time.UTC().Format(time.RFC3339Nano) }
+	slices.SortFunc(all, func(a, b apitypes.AuditEntry) int {
 		return cmp.Or(b.Time.Compare(a.Time), cmp.Compare(b.ID, a.ID))
 	})
 	start := 0
 	if after != nil {
 		at, _ := time.Parse(time.RFC3339Nano, after.Key)
-		start, _ = slices.BinarySearchFunc(all, after, func(e AuditEntry, c *cursor) int {
+		start, _ = slices.BinarySearchFunc(all, after, func(e apitypes.AuditEntry, c *cursor) int {
 			if cmp.Or(e.Time.Compare(at), cmp.Compare(e.ID, c.Name)) >= 0 {
 				return -1
 			}
@@ -256,7 +251,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p *Principal)
 		})
 	}
 	end := min(start+limit, len(all))
-	out := AuditList{Items: nonNil(all[start:end])}
+	out := apitypes.AuditList{Items: nonNil(all[start:end])}
 	if end < len(all) {
 		last := &all[end-1]
 		out.Continue = cursor{Sort: "audit", Key: key(last), Name: last.ID}.token()
@@ -267,7 +262,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p *Principal)
 
 // auditVisible reports whether p may read e: p may get its object, or e
 // is about p's own account.
-func (s *Server) auditVisible(p *Principal, e *AuditEntry) bool {
+func (s *Server) auditVisible(p *Principal, e *apitypes.AuditEntry) bool {
 	object := e.Object
 	switch e.Resource {
 	case resApplications:

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 	"soll.dev/internal/repocreds"
 )
 
@@ -19,7 +20,7 @@ func TestRepositoryProjects(t *testing.T) {
 	// The harness has the Projects team-a and team-b.
 	h := newHarness(t)
 	const repo = "https://git.example.com/apps.git"
-	var a, b, shared Repository
+	var a, b, shared apitypes.Repository
 	h.must(http.MethodPost, "/api/v1/repositories", map[string]any{"url": repo, "project": "team-a", "bearerToken": "token-a"}, http.StatusCreated, &a)
 	h.must(http.MethodPost, "/api/v1/repositories", map[string]any{"url": repo, "project": "team-b", "bearerToken": "token-b"}, http.StatusCreated, &b)
 	h.must(http.MethodPost, "/api/v1/repositories", map[string]any{"url": repo, "shared": true, "bearerToken": "token-all"}, http.StatusCreated, &shared)
@@ -60,7 +61,7 @@ func TestRepositoryProjects(t *testing.T) {
 	status, body = h.do(http.MethodPost, "/api/v1/repositories/"+a.Name+"/test", "admin-token", map[string]any{"url": "https://attacker.example.net/x.git"})
 	h.wantError(status, body, http.StatusBadRequest, "Invalid", "url")
 
-	var list struct{ Items []Repository }
+	var list struct{ Items []apitypes.Repository }
 	h.must(http.MethodGet, "/api/v1/repositories", nil, http.StatusOK, &list)
 	projects := map[string]bool{}
 	for _, r := range list.Items {

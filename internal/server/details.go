@@ -9,36 +9,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 	"soll.dev/internal/appstate"
 	"soll.dev/internal/resource"
 )
-
-// Diff is the response of GET /api/v1/applications/{name}/diff.
-type Diff struct {
-	// Sync is the app's sync status and compared revision.
-	Sync *sollv1.SyncStatus `json:"sync,omitempty"`
-	// Resources are the managed resources that differ from Git: OutOfSync
-	// ones and ones that would be pruned.
-	Resources []sollv1.ResourceStatus `json:"resources"`
-	// Diffs are the unified diffs of Resources, in their order, when the
-	// server could compute them; absent otherwise (Note says why).
-	Diffs []ResourceDiff `json:"diffs,omitempty"`
-	// Note explains what the diff holds.
-	Note string `json:"note"`
-}
-
-// ResourceDiff is the field-level difference of one resource.
-type ResourceDiff struct {
-	Group     string `json:"group,omitempty"`
-	Kind      string `json:"kind"`
-	Namespace string `json:"namespace,omitempty"`
-	Name      string `json:"name"`
-	// Diff is a unified diff of the live object (---) and of what a sync
-	// would make of it (+++), both as YAML without status and
-	// server-maintained metadata, Secret values redacted. Empty when the
-	// resource no longer differs.
-	Diff string `json:"diff"`
-}
 
 // DiffsFunc compares an Application at revisions (one per source) with the
 // live objects, as the controller would, and returns the objects that
@@ -59,7 +33,7 @@ func (s *Server) appDiff(w http.ResponseWriter, r *http.Request, p *Principal) e
 	if err != nil {
 		return err
 	}
-	d := Diff{Sync: app.Status.Sync, Resources: []sollv1.ResourceStatus{}, Note: diffNote}
+	d := apitypes.Diff{Sync: app.Status.Sync, Resources: []sollv1.ResourceStatus{}, Note: diffNote}
 	for _, res := range app.Status.Resources {
 		if res.Status == sollv1.SyncStatusOutOfSync || res.RequiresPruning {
 			d.Resources = append(d.Resources, res)
@@ -82,7 +56,7 @@ func (s *Server) appDiff(w http.ResponseWriter, r *http.Request, p *Principal) e
 
 // resourceDiffs fills d.Diffs from a comparison of app at revisions, the
 // ones of its last comparison, so that the diffs explain d.Resources.
-func (s *Server) resourceDiffs(ctx context.Context, app *sollv1.Application, revisions []string, d *Diff) error {
+func (s *Server) resourceDiffs(ctx context.Context, app *sollv1.Application, revisions []string, d *apitypes.Diff) error {
 	c, err := s.opts.Diffs(ctx, app, revisions)
 	if err != nil {
 		return err
@@ -91,10 +65,10 @@ func (s *Server) resourceDiffs(ctx context.Context, app *sollv1.Application, rev
 	for _, res := range c.Results {
 		texts[res.Key] = res.Diff
 	}
-	d.Diffs = make([]ResourceDiff, len(d.Resources))
+	d.Diffs = make([]apitypes.ResourceDiff, len(d.Resources))
 	for i, rs := range d.Resources {
 		k := resource.Key{Group: rs.Group, Kind: rs.Kind, Namespace: rs.Namespace, Name: rs.Name}
-		d.Diffs[i] = ResourceDiff{Group: rs.Group, Kind: rs.Kind, Namespace: rs.Namespace, Name: rs.Name, Diff: texts[k]}
+		d.Diffs[i] = apitypes.ResourceDiff{Group: rs.Group, Kind: rs.Kind, Namespace: rs.Namespace, Name: rs.Name, Diff: texts[k]}
 	}
 	return nil
 }
@@ -118,7 +92,7 @@ func (s *Server) appResources(w http.ResponseWriter, r *http.Request, p *Princip
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(app.Status.Resources)})
+	writeJSON(w, http.StatusOK, apitypes.List[sollv1.ResourceStatus]{Items: nonNil(app.Status.Resources)})
 	return nil
 }
 
@@ -127,7 +101,7 @@ func (s *Server) appHistory(w http.ResponseWriter, r *http.Request, p *Principal
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(app.Status.History)})
+	writeJSON(w, http.StatusOK, apitypes.List[sollv1.RevisionHistory]{Items: nonNil(app.Status.History)})
 	return nil
 }
 
@@ -135,14 +109,6 @@ func (s *Server) appHistory(w http.ResponseWriter, r *http.Request, p *Principal
 // (one per source; nil or an empty entry: the source's target), as the
 // controller would; appstate.Pipeline.Render is one.
 type ManifestsFunc func(ctx context.Context, app *sollv1.Application, revisions []string) (*appstate.Manifests, error)
-
-// Manifests is the response of GET /api/v1/applications/{name}/manifests.
-type Manifests struct {
-	// Revisions are the rendered revisions, one per source.
-	Revisions []string `json:"revisions"`
-	// Items are the objects a sync would apply, Secret values masked.
-	Items []*unstructured.Unstructured `json:"items"`
-}
 
 // appManifests renders the app at its target revisions, or at the
 // revisions asked for (?revision=, once per source), with the same
@@ -174,7 +140,7 @@ func (s *Server) appManifests(w http.ResponseWriter, r *http.Request, p *Princip
 		}
 		return err
 	}
-	out := Manifests{Revisions: nonNil(m.Revisions), Items: []*unstructured.Unstructured{}}
+	out := apitypes.Manifests{Revisions: nonNil(m.Revisions), Items: []*unstructured.Unstructured{}}
 	for _, o := range m.Objects {
 		out.Items = append(out.Items, m.Redact(o))
 	}

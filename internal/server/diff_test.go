@@ -10,6 +10,7 @@ import (
 	"time"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 	"soll.dev/internal/appstate"
 	"soll.dev/internal/diff"
 	"soll.dev/internal/resource"
@@ -46,10 +47,10 @@ func TestDiffAttachesResourceDiffs(t *testing.T) {
 			}
 		})
 	}
-	get := func(name string) Diff {
-		var d Diff
+	get := func(name string) apitypes.Diff {
+		var d apitypes.Diff
 		h.eventually(10*time.Second, "the status of "+name, func() bool {
-			d = Diff{}
+			d = apitypes.Diff{}
 			h.must(http.MethodGet, "/api/v1/applications/"+name+"/diff", nil, http.StatusOK, &d)
 			return len(d.Resources) == 2
 		})
@@ -60,7 +61,7 @@ func TestDiffAttachesResourceDiffs(t *testing.T) {
 	if !slices.Equal(asked, []string{rev}) {
 		t.Errorf("compared revisions %q, want those of the last comparison", asked)
 	}
-	want := []ResourceDiff{
+	want := []apitypes.ResourceDiff{
 		{Group: "apps", Kind: "Deployment", Namespace: "web", Name: "web"},
 		{Kind: "ConfigMap", Namespace: "web", Name: "settings", Diff: "--- live\n+++ desired\n"},
 	}

@@ -9,9 +9,12 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"soll.dev/internal/apitypes"
 )
 
-// Error is the body of every error response.
+// Error is the error of a failed request: its HTTP status and what the
+// error response says (apitypes.Error).
 type Error struct {
 	// Code is a machine-readable class: NotFound, Invalid, Unauthorized,
 	// Forbidden, Conflict, AlreadyExists, TooLarge, MethodNotAllowed,
@@ -100,5 +103,5 @@ func writeError(w http.ResponseWriter, e *Error) {
 	if e.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="soll"`)
 	}
-	writeJSON(w, e.status, e)
+	writeJSON(w, e.status, apitypes.Error{Code: e.Code, Message: e.Message, Field: e.Field})
 }

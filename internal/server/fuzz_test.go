@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 )
 
 // FuzzDecode feeds arbitrary request bodies to the API's JSON decoding, for
@@ -26,8 +27,8 @@ func FuzzDecode(f *testing.F) {
 		"application":  func() any { return &sollv1.Application{} },
 		"project":      func() any { return &sollv1.Project{} },
 		"merge patch":  func() any { return &map[string]any{} },
-		"sync request": func() any { return &SyncRequest{} },
-		"rollback":     func() any { return &RollbackRequest{} },
+		"sync request": func() any { return &apitypes.SyncRequest{} },
+		"rollback":     func() any { return &apitypes.RollbackRequest{} },
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for name, newTarget := range targets {

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 	"soll.dev/internal/auth"
 	"soll.dev/internal/testenv"
 )
@@ -310,7 +311,7 @@ func (h *harness) eventually(timeout time.Duration, what string, cond func() boo
 }
 
 // listNames lists apps with query as token and returns their names.
-func (h *harness) listNames(token, query string) ([]string, AppList) {
+func (h *harness) listNames(token, query string) ([]string, apitypes.AppList) {
 	h.t.Helper()
 	status, b := h.do(http.MethodGet, "/api/v1/applications"+query, token, nil)
 	if status != http.StatusOK {
@@ -330,7 +331,7 @@ func (h *harness) listNames(token, query string) ([]string, AppList) {
 	for _, it := range l.Items {
 		names = append(names, it.Metadata.Name)
 	}
-	return names, AppList{Continue: l.Continue, Total: l.Total}
+	return names, apitypes.AppList{Continue: l.Continue, Total: l.Total}
 }
 
 // decodeInto decodes a JSON answer, reporting whether it could.

@@ -12,13 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	sollv1 "soll.dev/api/v1alpha1"
-)
-
-// List limits: a page holds DefaultLimit apps unless the caller asks for
-// up to MaxLimit.
-const (
-	DefaultLimit = 100
-	MaxLimit     = 1000
+	"soll.dev/internal/apitypes"
 )
 
 // appQuery is a parsed GET /api/v1/applications query.
@@ -124,7 +118,7 @@ func parseAppQuery(q url.Values) (*appQuery, error) {
 		healths:      splitList(q.Get("health")),
 		namespaces:   splitList(q.Get("namespace")),
 		search:       strings.ToLower(q.Get("search")),
-		limit:        DefaultLimit,
+		limit:        apitypes.DefaultLimit,
 	}
 	if s := q.Get("selector"); s != "" {
 		sel, err := labels.Parse(s)
@@ -135,8 +129,8 @@ func parseAppQuery(q url.Values) (*appQuery, error) {
 	}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > MaxLimit {
-			return nil, invalid("limit", "limit %q must be a number from 1 to %d", s, MaxLimit)
+		if err != nil || n < 1 || n > apitypes.MaxLimit {
+			return nil, invalid("limit", "limit %q must be a number from 1 to %d", s, apitypes.MaxLimit)
 		}
 		aq.limit = n
 	}
@@ -186,19 +180,9 @@ func (q *appQuery) matches(a *sollv1.Application) bool {
 	return q.search == "" || strings.Contains(strings.ToLower(a.Name), q.search)
 }
 
-// AppList is the response of GET /api/v1/applications.
-type AppList struct {
-	Items []*sollv1.Application `json:"items"`
-	// Continue is the token for the next page; empty on the last one.
-	Continue string `json:"continue,omitempty"`
-	// Total counts the apps that match the filters (and that the caller
-	// may see) at the time of this request.
-	Total int `json:"total"`
-}
-
 // page filters (RBAC first), sorts and cuts one page out of apps, which
 // it must not change: they are the cache's own objects.
-func (q *appQuery) page(apps []sollv1.Application, visible func(*sollv1.Application) bool) AppList {
+func (q *appQuery) page(apps []sollv1.Application, visible func(*sollv1.Application) bool) apitypes.AppList {
 	type entry struct {
 		app *sollv1.Application
 		key string
@@ -220,7 +204,7 @@ func (q *appQuery) page(apps []sollv1.Application, visible func(*sollv1.Applicat
 			return 1
 		})
 	}
-	out := AppList{Items: []*sollv1.Application{}, Total: len(all)}
+	out := apitypes.AppList{Items: []*sollv1.Application{}, Total: len(all)}
 	end := min(start+q.limit, len(all))
 	for _, e := range all[start:end] {
 		out.Items = append(out.Items, present(e.app))

@@ -12,29 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 )
-
-// SyncRequest is the body of POST /api/v1/applications/{name}/sync; every
-// field is optional.
-type SyncRequest struct {
-	// Revision syncs a single-source app to this revision instead of its
-	// target revision; it needs the override right besides sync.
-	Revision string `json:"revision,omitempty"`
-	// Revisions does the same for multi-source apps, one per source.
-	Revisions   []string                       `json:"revisions,omitempty"`
-	Prune       bool                           `json:"prune,omitempty"`
-	DryRun      bool                           `json:"dryRun,omitempty"`
-	Resources   []sollv1.SyncOperationResource `json:"resources,omitempty"`
-	SyncOptions *sollv1.SyncOptions            `json:"syncOptions,omitempty"`
-}
-
-// RollbackRequest is the body of POST /api/v1/applications/{name}/rollback.
-type RollbackRequest struct {
-	// ID names the history entry to go back to.
-	ID     int64 `json:"id"`
-	Prune  bool  `json:"prune,omitempty"`
-	DryRun bool  `json:"dryRun,omitempty"`
-}
 
 // operationBusy refuses a new operation while one is requested and not
 // started, or running.
@@ -106,7 +85,7 @@ func (s *Server) requestOperation(w http.ResponseWriter, r *http.Request, p *Pri
 }
 
 func (s *Server) syncApp(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	var req SyncRequest
+	var req apitypes.SyncRequest
 	if err := decodeOptional(r, &req); err != nil {
 		return err
 	}
@@ -134,7 +113,7 @@ func (s *Server) syncApp(w http.ResponseWriter, r *http.Request, p *Principal) e
 }
 
 func (s *Server) rollbackApp(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	var req RollbackRequest
+	var req apitypes.RollbackRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 )
 
 func presentProject(p *sollv1.Project) *sollv1.Project {
@@ -35,7 +36,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, p *Princip
 		}
 	}
 	slices.SortFunc(items, func(a, b *sollv1.Project) int { return strings.Compare(a.Name, b.Name) })
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "total": len(items)})
+	writeJSON(w, http.StatusOK, apitypes.ProjectList{Items: items, Total: len(items)})
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 )
 
 func TestProjectsClustersRepositories(t *testing.T) {
@@ -39,9 +40,9 @@ func TestProjectsClustersRepositories(t *testing.T) {
 	status, b = h.do(http.MethodGet, "/api/v1/projects/beta", "admin-token", nil)
 	h.wantError(status, b, http.StatusNotFound, "NotFound", "")
 
-	var clusters struct{ Items []Cluster }
+	var clusters struct{ Items []apitypes.Cluster }
 	h.must(http.MethodGet, "/api/v1/clusters", nil, http.StatusOK, &clusters)
-	if len(clusters.Items) != 1 || clusters.Items[0] != (Cluster{Name: "in-cluster", Server: InClusterServer}) {
+	if len(clusters.Items) != 1 || clusters.Items[0] != (apitypes.Cluster{Name: "in-cluster", Server: InClusterServer}) {
 		t.Errorf("clusters: %+v", clusters)
 	}
 
@@ -56,7 +57,7 @@ func TestProjectsClustersRepositories(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(string(b), `"hasPassword":true`) || !strings.Contains(string(b), `"username":"bot"`) || strings.Contains(string(b), "hunter2") {
 		t.Errorf("repositories: %d %s", status, b)
 	}
-	var settings Settings
+	var settings apitypes.Settings
 	h.must(http.MethodGet, "/api/v1/settings", nil, http.StatusOK, &settings)
 	if settings.Namespace != h.ns || settings.MaxBodyBytes != DefaultMaxBodyBytes {
 		t.Errorf("settings: %+v", settings)

@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 	"soll.dev/internal/project"
 	"soll.dev/internal/render/helm"
 	"soll.dev/internal/repocreds"
@@ -35,31 +36,10 @@ import (
 	"soll.dev/internal/source/git"
 )
 
-// Repository describes a repository Secret without its secret values.
-type Repository struct {
-	Name string `json:"name"`
-	// Type is repository (one repository) or repo-creds (credentials for
-	// every repository under URL).
-	Type     string `json:"type"`
-	URL      string `json:"url"`
-	Username string `json:"username,omitempty"`
-	// The Has fields say which secret values the Secret holds.
-	HasPassword      bool `json:"hasPassword,omitempty"`
-	HasBearerToken   bool `json:"hasBearerToken,omitempty"`
-	HasSSHPrivateKey bool `json:"hasSSHPrivateKey,omitempty"`
-	HasTLSClientCert bool `json:"hasTLSClientCert,omitempty"`
-	// Project is the Project whose Applications may use the credentials;
-	// empty means the default Project's, and every Project's when Shared.
-	Project string `json:"project,omitempty"`
-	// Shared says that the credentials, which name no Project, serve the
-	// Applications of every Project.
-	Shared bool `json:"shared,omitempty"`
-}
-
-func presentRepository(sec *corev1.Secret) Repository {
+func presentRepository(sec *corev1.Secret) apitypes.Repository {
 	d := sec.Data
 	proj := repocreds.Project(sec)
-	return Repository{
+	return apitypes.Repository{
 		Name: sec.Name, Type: sec.Labels[sollv1.SecretTypeLabel], URL: strings.TrimSpace(string(d["url"])), Username: string(d["username"]),
 		HasPassword: len(d["password"]) > 0, HasBearerToken: len(d["bearerToken"]) > 0,
 		HasSSHPrivateKey: len(d["sshPrivateKey"]) > 0, HasTLSClientCert: len(d["tlsClientCert"]) > 0,
@@ -87,50 +67,20 @@ func (s *Server) listRepositories(w http.ResponseWriter, r *http.Request, p *Pri
 	if err != nil {
 		return err
 	}
-	items := []Repository{}
+	items := []apitypes.Repository{}
 	for i := range secrets {
 		repo := presentRepository(&secrets[i])
 		if s.opts.RBAC.Allowed(p, resRepositories, actGet, repo.URL) {
 			items = append(items, repo)
 		}
 	}
-	slices.SortFunc(items, func(a, b Repository) int { return strings.Compare(a.Name, b.Name) })
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	slices.SortFunc(items, func(a, b apitypes.Repository) int { return strings.Compare(a.Name, b.Name) })
+	writeJSON(w, http.StatusOK, apitypes.List[apitypes.Repository]{Items: items})
 	return nil
 }
 
-// RepositoryRequest is the body of POST /api/v1/repositories and
-// /api/v1/repositories/test: a repository URL and one kind of
-// credentials, with the keys of repository Secrets.
-type RepositoryRequest struct {
-	// Name is the Secret's name; absent means one derived from the type
-	// and URL (repo-<hash> or creds-<hash>).
-	Name string `json:"name,omitempty"`
-	// Type is repository (the default) or repo-creds (a template for
-	// every repository whose URL starts with URL).
-	Type string `json:"type,omitempty"`
-	URL  string `json:"url"`
-	// Project, when set, is the one Project whose Applications may use
-	// the credentials. Without it they serve the Applications of the
-	// default Project, and, with Shared, those of every Project.
-	Project string `json:"project,omitempty"`
-	// Shared makes credentials that name no Project serve the
-	// Applications of every Project.
-	Shared bool `json:"shared,omitempty"`
-
-	Username      string `json:"username,omitempty"`
-	Password      string `json:"password,omitempty"`
-	BearerToken   string `json:"bearerToken,omitempty"`
-	SSHPrivateKey string `json:"sshPrivateKey,omitempty"`
-	SSHPassphrase string `json:"sshPassphrase,omitempty"`
-	SSHKnownHosts string `json:"sshKnownHosts,omitempty"`
-	TLSClientCert string `json:"tlsClientCert,omitempty"`
-	TLSClientKey  string `json:"tlsClientKey,omitempty"`
-	CACert        string `json:"caCert,omitempty"`
-}
-
-// data is the request as the data of a repository Secret.
-func (q *RepositoryRequest) data() map[string][]byte {
+// repoData is the request q as the data of a repository Secret.
+func repoData(q *apitypes.RepositoryRequest) map[string][]byte {
 	d := map[string][]byte{}
 	for k, v := range map[string]string{
 		"url": strings.TrimSpace(q.URL), repocreds.ProjectKey: q.Project, "username": q.Username, "password": q.Password, "bearerToken": q.BearerToken,
@@ -185,10 +135,10 @@ func repoTransport(raw string) (string, error) {
 	return "", invalid("url", "url scheme %q is not https, http, ssh or oci", scheme)
 }
 
-// validate checks the request and returns the URL's transport: a valid
-// URL and exactly one kind of credentials, fit for the transport and
-// well-formed; errors name the field.
-func (q *RepositoryRequest) validate() (string, error) {
+// validateRepo checks the request q and returns the URL's transport: a
+// valid URL and exactly one kind of credentials, fit for the transport
+// and well-formed; errors name the field.
+func validateRepo(q *apitypes.RepositoryRequest) (string, error) {
 	transport, err := repoTransport(q.URL)
 	if err != nil {
 		return "", err
@@ -240,7 +190,7 @@ func (q *RepositoryRequest) validate() (string, error) {
 	case len(given) > 1:
 		return "", invalid(kinds[given[1]].field, "give one kind of credentials, not both %s and %s", kinds[given[0]].what, kinds[given[1]].what)
 	}
-	return transport, q.validateValues(transport)
+	return transport, validateRepoValues(q, transport)
 }
 
 func fitKinds(transport string) []string {
@@ -250,9 +200,9 @@ func fitKinds(transport string) []string {
 	return []string{"username and password", "bearerToken", "tlsClientCert and tlsClientKey"}
 }
 
-// validateValues checks the values of the credentials given. The parsers'
-// messages describe structure, never content.
-func (q *RepositoryRequest) validateValues(transport string) error {
+// validateRepoValues checks the values of the credentials q gives. The
+// parsers' messages describe structure, never content.
+func validateRepoValues(q *apitypes.RepositoryRequest, transport string) error {
 	switch {
 	case q.Password != "" && q.Username == "":
 		return invalid("username", "a password needs a username (any non-empty name for hosts that take a token as the password)")
@@ -328,11 +278,11 @@ func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, p *Pri
 	if err != nil {
 		return err
 	}
-	var req RepositoryRequest
+	var req apitypes.RepositoryRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	if _, err := req.validate(); err != nil {
+	if _, err := validateRepo(&req); err != nil {
 		return err
 	}
 	ctx := r.Context()
@@ -372,7 +322,7 @@ func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, p *Pri
 		sec := &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.opts.Namespace, Labels: map[string]string{sollv1.SecretTypeLabel: typ}},
 			Type:       corev1.SecretTypeOpaque,
-			Data:       req.data(),
+			Data:       repoData(&req),
 		}
 		if req.Shared {
 			sec.Labels[sollv1.SharedLabel] = "true"
@@ -403,7 +353,7 @@ func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, p *Pri
 	if req.Shared {
 		cur.Labels[sollv1.SharedLabel] = "true"
 	}
-	cur.Data, cur.StringData = req.data(), nil
+	cur.Data, cur.StringData = repoData(&req), nil
 	if err := s.opts.Client.Update(ctx, &cur); err != nil {
 		return err
 	}
@@ -519,28 +469,6 @@ func (s *Server) deleteRepository(w http.ResponseWriter, r *http.Request, p *Pri
 	return nil
 }
 
-// RepositoryTestRequest is the optional body of POST
-// /api/v1/repositories/{name}/test.
-type RepositoryTestRequest struct {
-	// URL is the repository to test a credential template (repo-creds)
-	// with; it must lie under the template's URL.
-	URL string `json:"url,omitempty"`
-}
-
-// RepositoryTest is the answer of a connection test.
-type RepositoryTest struct {
-	OK bool `json:"ok"`
-	// Kind is what the test found, when OK: git (a Git repository), helm
-	// (a Helm chart repository with an index.yaml) or oci (an OCI
-	// registry).
-	Kind string `json:"kind,omitempty"`
-	// Revision is the commit HEAD points to, when OK and Kind is git.
-	Revision string `json:"revision,omitempty"`
-	// Message says what was found, or why the test failed and what to
-	// do; it never holds a secret.
-	Message string `json:"message"`
-}
-
 // The kinds of repository a connection test finds.
 const (
 	repoKindGit  = "git"
@@ -555,11 +483,11 @@ const repoTestTimeout = 15 * time.Second
 // right to save them, so that nobody else can make soll connect to
 // arbitrary hosts.
 func (s *Server) testRepository(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	var req RepositoryRequest
+	var req apitypes.RepositoryRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	transport, err := req.validate()
+	transport, err := validateRepo(&req)
 	if err != nil {
 		return err
 	}
@@ -568,12 +496,12 @@ func (s *Server) testRepository(w http.ResponseWriter, r *http.Request, p *Princ
 	if err := s.forbid(p, resRepositories, actCreate, repoURL); err != nil {
 		return err
 	}
-	return s.testConnection(w, r, transport, repoURL, req.data())
+	return s.testConnection(w, r, transport, repoURL, repoData(&req))
 }
 
 // testSavedRepository tests the credentials of a repository Secret.
 func (s *Server) testSavedRepository(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	var req RepositoryTestRequest
+	var req apitypes.RepositoryTestRequest
 	if err := decodeOptional(r, &req); err != nil {
 		return err
 	}
@@ -613,7 +541,7 @@ func (s *Server) testConnection(w http.ResponseWriter, r *http.Request, transpor
 	}
 	tctx, cancel := context.WithTimeout(ctx, repoTestTimeout)
 	defer cancel()
-	var out RepositoryTest
+	var out apitypes.RepositoryTest
 	if transport == transportOCI {
 		out, _ = testChartRepository(tctx, repoKindOCI, repoURL, creds)
 	} else if out, err = s.testGit(tctx, transport, repoURL, creds); err != nil {
@@ -630,20 +558,20 @@ func (s *Server) testConnection(w http.ResponseWriter, r *http.Request, transpor
 
 // testGit resolves HEAD of repoURL; when that fails over http(s), it tries
 // repoURL as a Helm chart repository.
-func (s *Server) testGit(ctx context.Context, transport, repoURL string, creds source.Credentials) (RepositoryTest, error) {
+func (s *Server) testGit(ctx context.Context, transport, repoURL string, creds source.Credentials) (apitypes.RepositoryTest, error) {
 	resolver, err := s.git()
 	if err != nil {
-		return RepositoryTest{}, fmt.Errorf("git for connection tests: %w", err)
+		return apitypes.RepositoryTest{}, fmt.Errorf("git for connection tests: %w", err)
 	}
 	rev, gitErr := resolver.Resolve(ctx, repoURL, "HEAD", creds)
 	switch {
 	case gitErr == nil:
-		return RepositoryTest{OK: true, Kind: repoKindGit, Revision: rev.Commit, Message: "connected: Git repository, HEAD is " + rev.Commit}, nil
+		return apitypes.RepositoryTest{OK: true, Kind: repoKindGit, Revision: rev.Commit, Message: "connected: Git repository, HEAD is " + rev.Commit}, nil
 	case transport != transportHTTP || ctx.Err() != nil || unreachable(gitErr) ||
 		(strings.HasPrefix(strings.ToLower(repoURL), "http://") && !creds.IsZero()):
 		// Chart repositories get credentials over https:// only, and a
 		// host Git could not reach is not reached by another try.
-		return RepositoryTest{Message: gitErr.Error()}, nil
+		return apitypes.RepositoryTest{Message: gitErr.Error()}, nil
 	}
 	out, helmErr := testChartRepository(ctx, repoKindHelm, repoURL, creds)
 	// The Git failure comes first, being the likelier intent; the Helm
@@ -676,12 +604,12 @@ func unreachable(err error) bool {
 
 // testChartRepository tests repoURL as a chart repository of kind (helm
 // or oci); a failure is in the answer and, for the caller, the error.
-func testChartRepository(ctx context.Context, kind, repoURL string, creds source.Credentials) (RepositoryTest, error) {
+func testChartRepository(ctx context.Context, kind, repoURL string, creds source.Credentials) (apitypes.RepositoryTest, error) {
 	found, err := helm.CheckRepository(ctx, repoURL, creds, repoTestTimeout)
 	if err != nil {
-		return RepositoryTest{Message: err.Error()}, err
+		return apitypes.RepositoryTest{Message: err.Error()}, err
 	}
-	return RepositoryTest{OK: true, Kind: kind, Message: "connected: " + found}, nil
+	return apitypes.RepositoryTest{OK: true, Kind: kind, Message: "connected: " + found}, nil
 }
 
 // scrub removes the secret values of data from msg; the Git layer never

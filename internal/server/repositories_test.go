@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 	"soll.dev/internal/render/helm/helmtest"
 	"soll.dev/internal/repocreds"
 	"soll.dev/internal/testenv/gitserver"
@@ -64,7 +65,7 @@ func TestRepositoryValidation(t *testing.T) {
 			}
 		})
 	}
-	var list struct{ Items []Repository }
+	var list struct{ Items []apitypes.Repository }
 	h.must(http.MethodGet, "/api/v1/repositories", nil, http.StatusOK, &list)
 	if len(list.Items) != 0 {
 		t.Errorf("refused requests saved repositories: %+v", list.Items)
@@ -74,7 +75,7 @@ func TestRepositoryValidation(t *testing.T) {
 func TestRepositoryCredentials(t *testing.T) {
 	h := newHarness(t)
 	const repo = "https://git.example.com/team/app.git"
-	var saved Repository
+	var saved apitypes.Repository
 	h.must(http.MethodPost, "/api/v1/repositories", map[string]any{"url": repo, "username": "bot", "password": repoPassword}, http.StatusCreated, &saved)
 	if saved.Type != sollv1.SecretTypeRepository || saved.URL != repo || !saved.HasPassword || saved.Username != "bot" || !strings.HasPrefix(saved.Name, "repo-") {
 		t.Fatalf("saved: %+v", saved)
@@ -112,7 +113,7 @@ func TestRepositoryCredentials(t *testing.T) {
 		t.Errorf("soll-secret: %v", err)
 	}
 
-	var list struct{ Items []Repository }
+	var list struct{ Items []apitypes.Repository }
 	h.must(http.MethodGet, "/api/v1/repositories", nil, http.StatusOK, &list)
 	if len(list.Items) != 2 {
 		t.Errorf("repositories: %+v", list.Items)
@@ -150,7 +151,7 @@ func TestRepositoryConnection(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := h.in(t)
-			var res RepositoryTest
+			var res apitypes.RepositoryTest
 			h.must(http.MethodPost, "/api/v1/repositories/test", tt.body, http.StatusOK, &res)
 			if res.OK != tt.ok || !strings.Contains(res.Message, tt.want) || (tt.ok && (res.Revision != head || res.Kind != "git")) {
 				t.Errorf("got %+v, want ok %v and a message with %q", res, tt.ok, tt.want)
@@ -163,9 +164,9 @@ func TestRepositoryConnection(t *testing.T) {
 
 	// Saved: the SSH host is trusted through soll's known hosts ConfigMap,
 	// as the controller trusts it.
-	var saved Repository
+	var saved apitypes.Repository
 	h.must(http.MethodPost, "/api/v1/repositories", map[string]any{"url": sshd.SSHURL("app"), "sshPrivateKey": string(key.PrivateKeyPEM)}, http.StatusCreated, &saved)
-	var res RepositoryTest
+	var res apitypes.RepositoryTest
 	h.must(http.MethodPost, "/api/v1/repositories/"+saved.Name+"/test", nil, http.StatusOK, &res)
 	if res.OK || !strings.Contains(res.Message, "not in the known hosts") {
 		t.Errorf("saved SSH repository without known hosts: %+v", res)
@@ -242,7 +243,7 @@ func TestChartRepositoryConnection(t *testing.T) {
 			if status != http.StatusOK {
 				t.Fatalf("status %d: %s", status, b)
 			}
-			var res RepositoryTest
+			var res apitypes.RepositoryTest
 			if err := json.Unmarshal(b, &res); err != nil {
 				t.Fatal(err)
 			}
@@ -260,9 +261,9 @@ func TestChartRepositoryConnection(t *testing.T) {
 	}
 
 	// Saved: a repository, and a template tested with a path under it.
-	var saved Repository
+	var saved apitypes.Repository
 	h.must(http.MethodPost, "/api/v1/repositories", ociBody(oci+"/charts", repoPassword), http.StatusCreated, &saved)
-	var res RepositoryTest
+	var res apitypes.RepositoryTest
 	h.must(http.MethodPost, "/api/v1/repositories/"+saved.Name+"/test", nil, http.StatusOK, &res)
 	if !res.OK || res.Kind != "oci" {
 		t.Errorf("saved OCI repository: %+v", res)

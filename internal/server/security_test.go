@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 	"soll.dev/internal/appstate"
 	"soll.dev/internal/testenv/gitserver"
 )
@@ -34,10 +35,10 @@ func TestRBACDenials(t *testing.T) {
 	h := newHarness(t)
 	h.createOps()
 	h.must(http.MethodPost, "/api/v1/accounts", map[string]any{"name": "bob", "capabilities": []string{"apiKey"}}, http.StatusCreated, nil)
-	var tok Token
+	var tok apitypes.Token
 	h.must(http.MethodPost, "/api/v1/accounts/bob/tokens", map[string]any{"id": "b1"}, http.StatusCreated, &tok)
 	h.must(http.MethodPost, "/api/v1/projects/ops/roles/ci/tokens", map[string]any{"id": "c1"}, http.StatusCreated, nil)
-	var repo Repository
+	var repo apitypes.Repository
 	h.must(http.MethodPost, "/api/v1/repositories", map[string]any{"url": "https://git.example.com/a.git", "bearerToken": "t0k3n"}, http.StatusCreated, &repo)
 	repoBody := map[string]any{"url": "https://git.example.com/b.git", "bearerToken": "t0k3n"}
 
@@ -93,7 +94,7 @@ func TestRBACDenials(t *testing.T) {
 		}
 	})
 	// Nothing changed, and lists only hold what alice may get.
-	var bob Account
+	var bob apitypes.Account
 	h.must(http.MethodGet, "/api/v1/accounts/bob", nil, http.StatusOK, &bob)
 	if !bob.Enabled || len(bob.Tokens) != 1 {
 		t.Errorf("bob changed: %+v", bob)
@@ -105,7 +106,7 @@ func TestRBACDenials(t *testing.T) {
 			t.Errorf("alice lists %s: %d %s", path, status, b)
 		}
 	}
-	var list struct{ Items []Repository }
+	var list struct{ Items []apitypes.Repository }
 	h.must(http.MethodGet, "/api/v1/repositories", nil, http.StatusOK, &list)
 	if len(list.Items) != 1 {
 		t.Errorf("repositories: %+v", list.Items)
@@ -141,7 +142,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 
 	var issued []string
 	for _, path := range []string{"/api/v1/accounts/bob/tokens", "/api/v1/projects/ops/roles/ci/tokens"} {
-		var tok Token
+		var tok apitypes.Token
 		status, b := h.do(http.MethodPost, path, "admin-token", nil)
 		if status != http.StatusCreated || !decodeInto(b, &tok) || strings.Count(string(b), tok.Token) != 1 {
 			t.Fatalf("%s: %d %s", path, status, b)
@@ -203,7 +204,7 @@ func TestManifests(t *testing.T) {
 		}
 	})
 	h.createApp("web", "team-a", "web", nil)
-	var m Manifests
+	var m apitypes.Manifests
 	h.must(http.MethodGet, "/api/v1/applications/web/manifests?revision=v2", nil, http.StatusOK, &m)
 	if len(asked) != 1 || asked[0] != "v2" || len(m.Revisions) != 1 || len(m.Items) != 2 {
 		t.Fatalf("manifests: asked %q, got %+v", asked, m)

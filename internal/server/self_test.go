@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	"soll.dev/internal/apitypes"
 	"soll.dev/internal/rbac"
 )
 
@@ -32,7 +33,7 @@ func TestOwnAccountIsTheAccountOnly(t *testing.T) {
 			t.Errorf("%s lists accounts: %d %s", token, status, b)
 		}
 	}
-	var dora Account
+	var dora apitypes.Account
 	h.must(http.MethodGet, "/api/v1/accounts/dora", nil, http.StatusOK, &dora)
 	if len(dora.Tokens) != 0 {
 		t.Errorf("dora has tokens: %+v", dora.Tokens)

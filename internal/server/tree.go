@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 )
 
 // Bounds of the tree and events endpoints: they read live objects on
@@ -21,39 +22,6 @@ const (
 	maxListItems      = 1000
 	maxEvents         = 200
 )
-
-// ResourceRef names an object.
-type ResourceRef struct {
-	Group     string `json:"group,omitempty"`
-	Kind      string `json:"kind"`
-	Namespace string `json:"namespace,omitempty"`
-	Name      string `json:"name"`
-}
-
-// TreeNode is one object of an app's resource tree.
-type TreeNode struct {
-	ResourceRef
-	Version string `json:"version,omitempty"`
-	UID     string `json:"uid,omitempty"`
-	// Managed is true for the app's own resources (from its status),
-	// false for children found through ownerReferences.
-	Managed bool                  `json:"managed"`
-	Status  sollv1.SyncStatusCode `json:"status,omitempty"`
-	Health  *sollv1.HealthStatus  `json:"health,omitempty"`
-	// ParentRefs are the owners of a child.
-	ParentRefs []ResourceRef `json:"parentRefs,omitempty"`
-	// Info holds a few facts about a child: a Pod's phase, a
-	// ReplicaSet's replicas.
-	Info map[string]string `json:"info,omitempty"`
-}
-
-// Tree is the response of GET /api/v1/applications/{name}/tree.
-type Tree struct {
-	Nodes []TreeNode `json:"nodes"`
-	// Truncated is true when a bound was reached and children may be
-	// missing.
-	Truncated bool `json:"truncated,omitempty"`
-}
 
 // childLister lists the objects of one child kind in a namespace.
 type childLister struct {
@@ -116,13 +84,13 @@ func refKey(group, kind, ns, name string) string { return group + "/" + kind + "
 
 // tree builds app's resource tree: its managed resources and, in their
 // namespaces, the children that ownerReferences tie to them.
-func (s *Server) tree(ctx context.Context, app *sollv1.Application) (*Tree, error) {
-	t := &Tree{Nodes: []TreeNode{}}
+func (s *Server) tree(ctx context.Context, app *sollv1.Application) (*apitypes.Tree, error) {
+	t := &apitypes.Tree{Nodes: []apitypes.TreeNode{}}
 	index := map[string]bool{}
 	var namespaces []string
 	for _, res := range app.Status.Resources {
-		t.Nodes = append(t.Nodes, TreeNode{
-			ResourceRef: ResourceRef{Group: res.Group, Kind: res.Kind, Namespace: res.Namespace, Name: res.Name},
+		t.Nodes = append(t.Nodes, apitypes.TreeNode{
+			ResourceRef: apitypes.ResourceRef{Group: res.Group, Kind: res.Kind, Namespace: res.Namespace, Name: res.Name},
 			Version:     res.Version, Managed: true, Status: res.Status, Health: res.Health,
 		})
 		index[refKey(res.Group, res.Kind, res.Namespace, res.Name)] = true
@@ -143,14 +111,14 @@ func (s *Server) tree(ctx context.Context, app *sollv1.Application) (*Tree, erro
 			}
 			t.Truncated = t.Truncated || cont != ""
 			for _, o := range objs {
-				var parents []ResourceRef
+				var parents []apitypes.ResourceRef
 				for _, ref := range o.meta.OwnerReferences {
 					group := ""
 					if gv, err := schema.ParseGroupVersion(ref.APIVersion); err == nil {
 						group = gv.Group
 					}
 					if index[refKey(group, ref.Kind, ns, ref.Name)] {
-						parents = append(parents, ResourceRef{Group: group, Kind: ref.Kind, Namespace: ns, Name: ref.Name})
+						parents = append(parents, apitypes.ResourceRef{Group: group, Kind: ref.Kind, Namespace: ns, Name: ref.Name})
 					}
 				}
 				k := refKey(cl.gvk.Group, cl.gvk.Kind, ns, o.meta.Name)
@@ -158,8 +126,8 @@ func (s *Server) tree(ctx context.Context, app *sollv1.Application) (*Tree, erro
 					continue
 				}
 				index[k] = true
-				t.Nodes = append(t.Nodes, TreeNode{
-					ResourceRef: ResourceRef{Group: cl.gvk.Group, Kind: cl.gvk.Kind, Namespace: ns, Name: o.meta.Name},
+				t.Nodes = append(t.Nodes, apitypes.TreeNode{
+					ResourceRef: apitypes.ResourceRef{Group: cl.gvk.Group, Kind: cl.gvk.Kind, Namespace: ns, Name: o.meta.Name},
 					Version:     cl.gvk.Version, UID: string(o.meta.UID), ParentRefs: parents, Info: o.info,
 				})
 			}
@@ -191,18 +159,6 @@ func (s *Server) appTree(w http.ResponseWriter, r *http.Request, p *Principal) e
 	return nil
 }
 
-// Event is a Kubernetes Event about an app or one of its objects.
-type Event struct {
-	Type           string      `json:"type"`
-	Reason         string      `json:"reason"`
-	Message        string      `json:"message"`
-	Count          int32       `json:"count,omitempty"`
-	FirstTimestamp metav1.Time `json:"firstTimestamp,omitzero"`
-	LastTimestamp  metav1.Time `json:"lastTimestamp,omitzero"`
-	Source         string      `json:"source,omitempty"`
-	InvolvedObject ResourceRef `json:"involvedObject"`
-}
-
 // appEvents lists the Events of the app itself and of the objects of its
 // tree, newest first, at most maxEvents.
 func (s *Server) appEvents(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -218,7 +174,7 @@ func (s *Server) appEvents(w http.ResponseWriter, r *http.Request, p *Principal)
 	if err != nil {
 		return err
 	}
-	var out []Event
+	var out []apitypes.Event
 	appEvents, err := s.opts.Kube.CoreV1().Events(s.opts.Namespace).List(ctx, metav1.ListOptions{
 		FieldSelector: "involvedObject.kind=Application,involvedObject.name=" + app.Name, Limit: maxEvents,
 	})
@@ -243,15 +199,15 @@ func (s *Server) appEvents(w http.ResponseWriter, r *http.Request, p *Principal)
 		}
 		out = appendEvents(out, l.Items, func(e corev1.Event) bool { return objs[e.InvolvedObject.Kind+"/"+e.InvolvedObject.Name] })
 	}
-	slices.SortStableFunc(out, func(a, b Event) int { return b.LastTimestamp.Compare(a.LastTimestamp.Time) })
+	slices.SortStableFunc(out, func(a, b apitypes.Event) int { return b.LastTimestamp.Compare(a.LastTimestamp.Time) })
 	if len(out) > maxEvents {
 		out = out[:maxEvents]
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(out)})
+	writeJSON(w, http.StatusOK, apitypes.List[apitypes.Event]{Items: nonNil(out)})
 	return nil
 }
 
-func appendEvents(out []Event, items []corev1.Event, keep func(corev1.Event) bool) []Event {
+func appendEvents(out []apitypes.Event, items []corev1.Event, keep func(corev1.Event) bool) []apitypes.Event {
 	for _, e := range items {
 		if !keep(e) {
 			continue
@@ -273,10 +229,10 @@ func appendEvents(out []Event, items []corev1.Event, keep func(corev1.Event) boo
 		if e.Series != nil {
 			count = e.Series.Count
 		}
-		out = append(out, Event{
+		out = append(out, apitypes.Event{
 			Type: e.Type, Reason: e.Reason, Message: e.Message, Count: count,
 			FirstTimestamp: first, LastTimestamp: last, Source: src,
-			InvolvedObject: ResourceRef{Group: group, Kind: e.InvolvedObject.Kind, Namespace: e.InvolvedObject.Namespace, Name: e.InvolvedObject.Name},
+			InvolvedObject: apitypes.ResourceRef{Group: group, Kind: e.InvolvedObject.Kind, Namespace: e.InvolvedObject.Namespace, Name: e.InvolvedObject.Name},
 		})
 	}
 	return out

@@ -18,6 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 )
 
 func TestTreeAndEvents(t *testing.T) {
@@ -60,7 +61,7 @@ func TestTreeAndEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var tree Tree
+	var tree apitypes.Tree
 	h.eventually(30*time.Second, "a pod of the deployment in the tree", func() bool {
 		h.must(http.MethodGet, "/api/v1/applications/web/tree", nil, http.StatusOK, &tree)
 		for _, n := range tree.Nodes {
@@ -70,7 +71,7 @@ func TestTreeAndEvents(t *testing.T) {
 		}
 		return false
 	})
-	kinds := map[string]TreeNode{}
+	kinds := map[string]apitypes.TreeNode{}
 	for _, n := range tree.Nodes {
 		kinds[n.Kind] = n
 		if n.Name == "stray" {
@@ -87,13 +88,13 @@ func TestTreeAndEvents(t *testing.T) {
 		t.Errorf("deployment node: %+v", d)
 	}
 
-	var diff Diff
+	var diff apitypes.Diff
 	h.must(http.MethodGet, "/api/v1/applications/web/diff", nil, http.StatusOK, &diff)
 	if len(diff.Resources) != 1 || diff.Resources[0].Kind != "Service" || diff.Note == "" {
 		t.Errorf("diff: %+v", diff)
 	}
 
-	var events struct{ Items []Event }
+	var events struct{ Items []apitypes.Event }
 	h.eventually(30*time.Second, "events of the app and its deployment", func() bool {
 		h.must(http.MethodGet, "/api/v1/applications/web/events", nil, http.StatusOK, &events)
 		var ofApp, ofDeployment bool

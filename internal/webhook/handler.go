@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"os"
 	"time"
+
+	"soll.dev/internal/apitypes"
 )
 
 // Path is where soll serves the Handler.
@@ -108,10 +110,6 @@ type ignoredBody struct {
 	Message string `json:"message"`
 }
 
-type matchedBody struct {
-	Matched int `json:"matched"`
-}
-
 // ServeHTTP authenticates, parses and dispatches one webhook request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := h.Log
@@ -171,7 +169,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, errorBody{"refresh_failed", "refreshing the matching applications failed; see soll's log"})
 		return
 	}
-	writeJSON(w, http.StatusOK, matchedBody{matched})
+	writeJSON(w, http.StatusOK, apitypes.WebhookResult{Matched: matched})
 }
 
 func (h *Handler) dispatch(ctx context.Context, log *slog.Logger, pushes []Push) (int, error) {
