@@ -18,8 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/appstate"
 	"soll.dev/internal/auth"
-	"soll.dev/internal/controller"
 	"soll.dev/internal/serve/servetest"
 	"soll.dev/internal/testenv"
 	"soll.dev/internal/testenv/gitserver"
@@ -149,7 +149,7 @@ func TestCLIThroughTheAPI(t *testing.T) {
 	out.out = mustRun(t, "app", "create", "greeting", "--repo", git.HTTPURL("config"), "--path", "app", "--dest-namespace", dest)
 	wantContains(t, "app create", out.out, "application greeting created on soll at "+base)
 	app := getApp(t, env, ns, "greeting")
-	if app.Spec.Source.RepoURL != git.HTTPURL("config") || app.Finalizers[0] != controller.ResourcesFinalizer {
+	if app.Spec.Source.RepoURL != git.HTTPURL("config") || app.Finalizers[0] != sollv1.ResourcesFinalizer {
 		t.Errorf("created application: %+v", app)
 	}
 	wantContains(t, "app list", mustRun(t, "app", "list"), "greeting", dest)
@@ -287,7 +287,7 @@ func checkClientShapes(t *testing.T, tg *target, ns string) {
 	if s, err := c.Settings(ctx); err != nil || s.Namespace != ns || s.ListLimit == 0 {
 		t.Errorf("settings: %+v, %v", s, err)
 	}
-	if cl, err := c.Clusters(ctx); err != nil || len(cl) != 1 || cl[0].Server != controller.InClusterServer {
+	if cl, err := c.Clusters(ctx); err != nil || len(cl) != 1 || cl[0].Server != appstate.InClusterServer {
 		t.Errorf("clusters: %+v, %v", cl, err)
 	}
 	if _, err := c.Repositories(ctx); err != nil {

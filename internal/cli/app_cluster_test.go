@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/controller"
 	"soll.dev/internal/testenv"
 )
 
@@ -71,7 +70,7 @@ func TestAppCommandsAgainstCluster(t *testing.T) {
 	app := getApp(t, env, ns, "guestbook")
 	if app.Spec.Source.RepoURL != "https://git.example.com/apps.git" || app.Spec.Destination.Server != inClusterServer ||
 		app.Spec.SyncPolicy.Automated == nil || !app.Spec.SyncPolicy.SyncOptions.CreateNamespace ||
-		!slices.Contains(app.Finalizers, controller.ResourcesFinalizer) {
+		!slices.Contains(app.Finalizers, sollv1.ResourcesFinalizer) {
 		t.Errorf("created application is not what the flags say: %+v", app)
 	}
 
@@ -128,7 +127,7 @@ func TestAppCommandsAgainstCluster(t *testing.T) {
 
 	t.Run("refresh and set", func(t *testing.T) {
 		mustSoll(t, env, ns, "app", "refresh", "guestbook", "--hard")
-		if got := getApp(t, env, ns, "guestbook").Annotations[controller.RefreshAnnotation]; got != "hard" {
+		if got := getApp(t, env, ns, "guestbook").Annotations[sollv1.RefreshAnnotation]; got != "hard" {
 			t.Errorf("refresh annotation = %q, want hard", got)
 		}
 		mustSoll(t, env, ns, "app", "set", "guestbook", "--self-heal", "--revision", "v2")

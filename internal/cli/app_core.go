@@ -17,7 +17,6 @@ import (
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apiclient"
 	"soll.dev/internal/apitypes"
-	"soll.dev/internal/controller"
 )
 
 // listPageSize is how many Applications one List request returns; the
@@ -126,7 +125,7 @@ func (b *coreBackend) create(ctx context.Context, app *sollv1.Application, casca
 	app = app.DeepCopy()
 	app.Namespace = b.ns
 	if cascade {
-		controllerutil.AddFinalizer(app, controller.ResourcesFinalizer)
+		controllerutil.AddFinalizer(app, sollv1.ResourcesFinalizer)
 	}
 	if err := b.c.Create(ctx, app); err != nil {
 		return nil, b.err("create", app.Name, err)
@@ -177,12 +176,12 @@ func (b *coreBackend) delete(ctx context.Context, name string, cascade bool) err
 	// The finalizer decides what the controller does on deletion: with
 	// it, it deletes the Application's objects first.
 	app, err := patchApp(ctx, b, name, func(app *sollv1.Application) (map[string]any, error) {
-		if controllerutil.ContainsFinalizer(app, controller.ResourcesFinalizer) == cascade {
+		if controllerutil.ContainsFinalizer(app, sollv1.ResourcesFinalizer) == cascade {
 			return nil, nil
 		}
-		fins := slices.DeleteFunc(slices.Clone(app.Finalizers), func(f string) bool { return f == controller.ResourcesFinalizer })
+		fins := slices.DeleteFunc(slices.Clone(app.Finalizers), func(f string) bool { return f == sollv1.ResourcesFinalizer })
 		if cascade {
-			fins = append(fins, controller.ResourcesFinalizer)
+			fins = append(fins, sollv1.ResourcesFinalizer)
 		}
 		return map[string]any{"metadata": map[string]any{"finalizers": fins}}, nil
 	})

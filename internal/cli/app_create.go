@@ -9,7 +9,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/controller"
 )
 
 // inClusterServer is the API server URL of the cluster soll runs in.
@@ -37,7 +36,7 @@ func (f *createFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.selfHeal, "self-heal", false, "with --auto-sync: also sync when the live objects drift from Git")
 	fl.BoolVar(&f.autoPrune, "auto-prune", false, "with --auto-sync: delete objects removed from Git")
 	fl.BoolVar(&f.createNamespace, "create-namespace", false, "create the destination namespace when it does not exist")
-	fl.BoolVar(&f.cascade, "cascade", true, "delete the Application's objects when it is deleted (adds the "+controller.ResourcesFinalizer+")")
+	fl.BoolVar(&f.cascade, "cascade", true, "delete the Application's objects when it is deleted (adds the "+sollv1.ResourcesFinalizer+")")
 	_ = cmd.MarkFlagRequired("repo")
 	_ = cmd.MarkFlagRequired("path")
 }
@@ -76,7 +75,7 @@ func (f *createFlags) application(name, namespace string) (*sollv1.Application, 
 		app.Spec.SyncPolicy.SyncOptions = &sollv1.SyncOptions{CreateNamespace: true}
 	}
 	if f.cascade {
-		app.Finalizers = []string{controller.ResourcesFinalizer}
+		app.Finalizers = []string{sollv1.ResourcesFinalizer}
 	}
 	return app, nil
 }

@@ -18,7 +18,6 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apitypes"
-	"soll.dev/internal/controller"
 )
 
 // Exit statuses of soll app diff, for CI jobs.
@@ -204,7 +203,7 @@ func refreshAndWait(ctx context.Context, be appBackend, name string, timeout tim
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	err := be.watch(wctx, name, func(app *sollv1.Application) (bool, error) {
-		_, pending := app.Annotations[controller.RefreshAnnotation]
+		_, pending := app.Annotations[sollv1.RefreshAnnotation]
 		at := app.Status.ReconciledAt
 		return !pending && at != nil && !at.Time.Before(requested) && app.Status.ObservedGeneration >= app.Generation, nil
 	})

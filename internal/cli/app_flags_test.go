@@ -10,7 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/controller"
 )
 
 func TestParseResource(t *testing.T) {
@@ -68,7 +67,7 @@ func TestCreateFlagsApplication(t *testing.T) {
 	if diff := cmp.Diff(want, app.Spec); diff != "" {
 		t.Errorf("spec (-want +got):\n%s", diff)
 	}
-	if app.Name != "guestbook" || app.Namespace != "soll" || !cmp.Equal(app.Finalizers, []string{controller.ResourcesFinalizer}) {
+	if app.Name != "guestbook" || app.Namespace != "soll" || !cmp.Equal(app.Finalizers, []string{sollv1.ResourcesFinalizer}) {
 		t.Errorf("metadata %+v, want guestbook in soll with the resources finalizer", app.ObjectMeta)
 	}
 

@@ -12,10 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apiclient"
 	"soll.dev/internal/apitypes"
-	"soll.dev/internal/controller"
 	"soll.dev/internal/project"
+	"soll.dev/internal/repocreds"
 )
 
 // repoCmd holds what every soll repo subcommand shares.
@@ -190,7 +191,7 @@ func (r *repoCmd) addCommand() *cobra.Command {
 				return errors.New("--test-url names the repository to test and --skip-test saves without a test: give one of them")
 			case testURL != "" && !template:
 				return fmt.Errorf("--test-url is for --template: the credentials of %s are tested with %s itself", args[0], args[0])
-			case testURL != "" && !controller.CredentialsTemplateMatches(args[0], testURL):
+			case testURL != "" && !repocreds.TemplateMatches(args[0], testURL):
 				return fmt.Errorf("--test-url %s is not under %s: give the URL of a repository the template serves", testURL, args[0])
 			case proj != "" && shared:
 				return fmt.Errorf("--project %s saves credentials for that Project only, and --shared for every Project: give one of them", proj)
@@ -205,7 +206,7 @@ func (r *repoCmd) addCommand() *cobra.Command {
 			}
 			req.Name, req.Project, req.Shared = name, proj, shared
 			if template {
-				req.Type = controller.SecretTypeRepoCreds
+				req.Type = sollv1.SecretTypeRepoCreds
 			}
 			tested := ""
 			if !skipTest && (!template || testURL != "") {
@@ -364,9 +365,9 @@ func (r *repoCmd) find(cmd *cobra.Command, c *apiclient.Client, arg string) (*ap
 		case !isRepoURL(arg) && repo.Name == arg:
 			return repo, nil
 		case !isRepoURL(arg):
-		case repo.Type == controller.SecretTypeRepository && project.NormalizeRepoURL(repo.URL) == project.NormalizeRepoURL(arg):
+		case repo.Type == sollv1.SecretTypeRepository && project.NormalizeRepoURL(repo.URL) == project.NormalizeRepoURL(arg):
 			exact = append(exact, repo)
-		case repo.Type == controller.SecretTypeRepoCreds && controller.CredentialsTemplateMatches(repo.URL, arg):
+		case repo.Type == sollv1.SecretTypeRepoCreds && repocreds.TemplateMatches(repo.URL, arg):
 			templates = append(templates, repo)
 		}
 	}
@@ -417,7 +418,7 @@ func (r *repoCmd) removeCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if isRepoURL(args[0]) && repo.Type == controller.SecretTypeRepoCreds {
+			if isRepoURL(args[0]) && repo.Type == sollv1.SecretTypeRepoCreds {
 				return fmt.Errorf("%s has no credentials of its own: the template %s for the repositories under %s serves it; remove that with soll repo rm %s",
 					args[0], repo.Name, repo.URL, repo.Name)
 			}
@@ -471,7 +472,7 @@ func (r *repoCmd) testCommand() *cobra.Command {
 				}
 				var req apitypes.RepositoryTestRequest
 				what = fmt.Sprintf("%s with the credentials of Secret %s", repo.URL, repo.Name)
-				if repo.Type == controller.SecretTypeRepoCreds && isRepoURL(arg) {
+				if repo.Type == sollv1.SecretTypeRepoCreds && isRepoURL(arg) {
 					req.URL, what = arg, fmt.Sprintf("%s with the credential template %s", arg, repo.Name)
 				}
 				res, err = c.TestSavedRepository(cmd.Context(), repo.Name, req)

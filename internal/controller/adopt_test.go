@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/controller"
 	"soll.dev/internal/resource"
 )
 
@@ -50,10 +49,10 @@ func TestExistingObjectsNeedConsent(t *testing.T) {
 
 	h.createAppNamed("app", "app", nil)
 	app := h.waitForApp("app", "the existing object reported", time.Minute, func(a *sollv1.Application) bool {
-		c := condition(a, controller.ExistingResourceCondition)
+		c := condition(a, sollv1.ConditionExistingResource)
 		return c != nil && c.Status == metav1.ConditionTrue
 	})
-	msg := condition(app, controller.ExistingResourceCondition).Message
+	msg := condition(app, sollv1.ConditionExistingResource).Message
 	for _, want := range []string{
 		"ConfigMap " + h.destNS + "/existing exists in the cluster and soll does not manage it (field managers: other-tool)",
 		"spec.syncPolicy.syncOptions.adoptExisting: true",
@@ -110,7 +109,7 @@ func TestExistingObjectsNeedConsent(t *testing.T) {
 		st := a.Status.OperationState
 		return st != nil && st.Phase == sollv1.OperationSucceeded && syncedHealthy(a)
 	})
-	if c := condition(app, controller.ExistingResourceCondition); c != nil {
+	if c := condition(app, sollv1.ConditionExistingResource); c != nil {
 		t.Errorf("condition after adopting: %+v", c)
 	}
 	adopted("existing")

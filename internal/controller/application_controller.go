@@ -2,15 +2,14 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
-	gosync "sync"
 	"time"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -27,56 +26,26 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/diff"
+	"soll.dev/internal/appstate"
 	"soll.dev/internal/health"
 	"soll.dev/internal/kube"
 	"soll.dev/internal/project"
-	"soll.dev/internal/render"
-	sollsource "soll.dev/internal/source"
-)
-
-// Annotations users set on an Application.
-const (
-	// RefreshAnnotation asks for a refresh now; see
-	// sollv1.RefreshAnnotation.
-	RefreshAnnotation = sollv1.RefreshAnnotation
-	// ResourcesFinalizer makes deleting an Application delete its
-	// resources first (cascade); without it they are left in place.
-	ResourcesFinalizer = sollv1.ResourcesFinalizer
 )
 
 // defaultRefreshCoalesce is the default least time between two ref
 // listings that refresh requests of apps of one repository cause.
 const defaultRefreshCoalesce = 2 * time.Second
 
-// SyncWindowCondition is True while the Project's sync windows hold an
-// automated sync of the Application back.
-const SyncWindowCondition = sollv1.ConditionSyncWindowBlocked
-
-// ExistingResourceCondition is True while objects of the Application's
-// sources exist in the cluster without soll's tracking annotation (someone
-// else created them) and the Application may not adopt them
-// (syncOptions.adoptExisting, or the object's AdoptExisting sync option);
-// its message names each object and how to adopt it. Syncs are refused
-// until then.
-const ExistingResourceCondition = sollv1.ConditionExistingResource
-
-// Reconciler reconciles Applications: it compares Git with the cluster,
-// runs sync operations, and reports status.
+// Reconciler reconciles Applications: it compares Git with the cluster
+// (through its Pipeline), runs sync operations, and reports status.
 type Reconciler struct {
 	Client client.Client
 	// APIReader reads an Application from the API server when the cache
 	// is known to be behind soll's own last write of it; nil: never.
 	APIReader client.Reader
-	Kube      *kube.Client
-	Fetcher   sollsource.Fetcher
-	Renderer  render.Renderer
-	// ClusterInfo returns the destination cluster's version and API
-	// versions for Helm's capabilities; nil means Helm's defaults.
-	ClusterInfo func() (version string, apiVersions []string)
-	Health      *health.Checker
-	// DryRuns caches dry-run answers between comparisons; nil disables.
-	DryRuns  *diff.DryRunCache
+	// Pipeline renders and compares the apps; the reconciler sets its
+	// Live cache and OnRemoteBases.
+	Pipeline *appstate.Pipeline
 	Recorder events.EventRecorder
 	Log      *slog.Logger
 	// RefreshInterval is the default time between comparisons; jitter of
@@ -85,7 +54,8 @@ type Reconciler struct {
 	// SelfHealBackoff is the least time between two self-heal syncs of
 	// one app. Zero means 2 seconds.
 	SelfHealBackoff time.Duration
-	// Workers is the number of apps reconciled in parallel; zero means 16.
+	// Workers is the number of apps reconciled in parallel; zero means
+	// DefaultWorkers.
 	Workers int
 	// ErrorRetryInterval is the time before a failed comparison is
 	// retried; zero means 30 seconds.
@@ -101,24 +71,22 @@ type Reconciler struct {
 	// repository that refresh requests cause; requests within it wait for
 	// its end, none is dropped. Zero means 2 seconds.
 	RefreshCoalesce time.Duration
+	// StatusWriteTimeout bounds each write of an Application (status
+	// patches, taking an operation, refresh annotations, finalizers);
+	// zero means defaultStatusWriteTimeout.
+	StatusWriteTimeout time.Duration
 
-	settingsCache settingsCache
-	sops          sopsCache
-	live          *liveWatcher
-	lastHeal      gosync.Map // app key -> time.Time
-	refreshes     *refreshCoalescer
-	// lastWrite: app key -> the resourceVersion (uint64) of soll's last
-	// write of the Application, until the cache has caught up with it.
-	lastWrite gosync.Map
-	// remoteBases: remoteBasesKey -> the repository URLs of the remote
-	// Kustomize bases of a source at its last comparison, refreshed with
-	// the app's own repositories.
-	remoteBases gosync.Map
-	tools       *toolCache
-	// unchanged: app key -> unchangedMemo of its last full comparison.
-	unchanged gosync.Map
-	wake      appWaker
+	live      *liveWatcher
+	refreshes *refreshCoalescer
+	// apps are the per-app records, removed when the app is gone.
+	apps appRecords
+	wake appWaker
 }
+
+// defaultStatusWriteTimeout is the default bound of one write of an
+// Application: a write that hangs (an API server that accepted the
+// connection and went away) must not hold the app's worker forever.
+const defaultStatusWriteTimeout = 30 * time.Second
 
 // SetupWithManager registers the reconciler and its live-state watches.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -129,7 +97,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.SelfHealBackoff = 2 * time.Second
 	}
 	if r.Workers == 0 {
-		r.Workers = 16
+		r.Workers = DefaultWorkers
 	}
 	if r.ErrorRetryInterval == 0 {
 		r.ErrorRetryInterval = 30 * time.Second
@@ -140,15 +108,20 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.RefreshCoalesce <= 0 {
 		r.RefreshCoalesce = defaultRefreshCoalesce
 	}
+	if r.StatusWriteTimeout <= 0 {
+		r.StatusWriteTimeout = defaultStatusWriteTimeout
+	}
 	r.refreshes = newRefreshCoalescer(r.RefreshCoalesce)
 	if r.Log == nil {
 		r.Log = slog.Default()
 	}
 	var err error
-	r.live, err = newLiveWatcher(mgr.GetConfig(), r.Kube, &r.wake, r.Log)
+	r.live, err = newLiveWatcher(mgr.GetConfig(), r.Pipeline.Kube, &r.wake, r.Log)
 	if err != nil {
 		return err
 	}
+	r.Pipeline.Live = r.live
+	r.Pipeline.OnRemoteBases = r.rememberRemoteBases
 	if err := mgr.Add(r.live); err != nil {
 		return err
 	}
@@ -172,7 +145,10 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 func (r *Reconciler) projectApps(ctx context.Context, obj client.Object) []reconcile.Request {
 	var apps sollv1.ApplicationList
 	if err := r.Client.List(ctx, &apps, client.InNamespace(obj.GetNamespace())); err != nil {
+		// The Project's change reaches its apps at their next
+		// refresh instead: counted, since nothing else would tell.
 		r.Log.Error("list the applications of a project", "project", obj.GetName(), "error", err.Error())
+		droppedEvents.WithLabelValues("project").Inc()
 		return nil
 	}
 	var out []reconcile.Request
@@ -192,11 +168,11 @@ func (r *Reconciler) projectApps(ctx context.Context, obj client.Object) []recon
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var app sollv1.Application
 	if err := r.getApp(ctx, req.NamespacedName, &app); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.unchanged.Delete(req.NamespacedName)
-		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	// The app exists: what its comparisons learn is kept until it is
+	// gone (getApp forgets it then).
+	r.apps.ensure(req.NamespacedName)
 	if !app.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, &app)
 	}
@@ -205,7 +181,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, "Suspended", "reconciliation is suspended (spec.suspend)")
 		})
 	}
-	mode, refreshed := app.Annotations[RefreshAnnotation]
+	mode, refreshed := app.Annotations[sollv1.RefreshAnnotation]
 	if refreshed {
 		wait, err := r.handleRefresh(ctx, &app, mode)
 		if err != nil {
@@ -224,13 +200,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.Log.Debug("comparison unchanged", "app", req.String())
 		return ctrl.Result{RequeueAfter: r.refreshInterval(&app)}, nil
 	}
-	c, err := r.compare(ctx, &app, nil)
+	c, err := r.Pipeline.Compare(ctx, &app, nil)
 	observeCompare(err, started)
 	if err != nil {
 		return r.comparisonFailed(ctx, &app, err, nil)
 	}
 	var finish statusChange
-	if op, automated := r.nextOperation(&app, c); op != nil {
+	op, automated, held := r.nextOperation(&app, c)
+	if op != nil {
 		if finish, err = r.runOperation(ctx, &app, op, automated, c); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -240,23 +217,23 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		// Report the state after the operation, written with its
 		// outcome.
-		if c, err = r.compare(ctx, &app, nil); err != nil {
+		if c, err = r.Pipeline.Compare(ctx, &app, nil); err != nil {
 			return r.comparisonFailed(ctx, &app, err, finish)
 		}
 	}
 	r.live.ensure(c)
-	if err := r.writeComparison(ctx, &app, c, finish, refreshed); err != nil {
-		r.unchanged.Delete(req.NamespacedName)
+	if err := r.writeComparison(ctx, &app, c, held.window, finish, refreshed); err != nil {
+		r.apps.update(req.NamespacedName, func(rec *appRecord) { rec.unchanged = nil })
 		return ctrl.Result{}, err
 	}
 	r.remember(&app, c, started)
 	after := r.refreshInterval(&app)
-	if c.window != nil && c.window.NextChange != nil {
+	if held.window != nil && held.window.NextChange != nil {
 		// Look again when the window opens.
-		after = min(after, max(time.Until(*c.window.NextChange), time.Second))
+		after = min(after, max(time.Until(*held.window.NextChange), time.Second))
 	}
-	if c.healAfter > 0 {
-		after = min(after, c.healAfter)
+	if held.healAfter > 0 {
+		after = min(after, held.healAfter)
 	}
 	return ctrl.Result{RequeueAfter: after}, nil
 }
@@ -268,16 +245,20 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 func (r *Reconciler) getApp(ctx context.Context, key client.ObjectKey, app *sollv1.Application) error {
 	if err := r.Client.Get(ctx, key, app); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.lastWrite.Delete(key)
+			r.apps.forget(key) // the app is gone: so is its record
 		}
 		return err
 	}
-	v, ok := r.lastWrite.Load(key)
-	if !ok {
+	last := r.apps.get(key).lastWrite
+	if last == 0 {
 		return nil
 	}
-	if rv, err := strconv.ParseUint(app.ResourceVersion, 10, 64); err == nil && rv >= v.(uint64) {
-		r.lastWrite.CompareAndDelete(key, v)
+	if rv, err := strconv.ParseUint(app.ResourceVersion, 10, 64); err == nil && rv >= last {
+		r.apps.update(key, func(rec *appRecord) {
+			if rec.lastWrite == last {
+				rec.lastWrite = 0
+			}
+		})
 		return nil
 	}
 	if r.APIReader == nil {
@@ -289,8 +270,23 @@ func (r *Reconciler) getApp(ctx context.Context, key client.ObjectKey, app *soll
 // wrote notes soll's write of app (app holds the API server's answer).
 func (r *Reconciler) wrote(app *sollv1.Application) {
 	if rv, err := strconv.ParseUint(app.ResourceVersion, 10, 64); err == nil {
-		r.lastWrite.Store(client.ObjectKeyFromObject(app), rv)
+		r.apps.update(client.ObjectKeyFromObject(app), func(rec *appRecord) { rec.lastWrite = rv })
 	}
+}
+
+// rememberRemoteBases records the repositories of the remote Kustomize
+// bases of source field of app (appstate.Pipeline.OnRemoteBases), when app
+// has a record: renders the API asks for of apps that do not exist yet
+// leave nothing behind.
+func (r *Reconciler) rememberRemoteBases(app *sollv1.Application, field string, repos []string) {
+	r.apps.updateExisting(client.ObjectKeyFromObject(app), func(rec *appRecord) {
+		bases := maps.Clone(rec.remoteBases)
+		if bases == nil {
+			bases = map[string][]string{}
+		}
+		bases[field] = slices.Clone(repos)
+		rec.remoteBases = bases
+	})
 }
 
 // refreshInterval is the time until app's next periodic comparison: its
@@ -330,15 +326,14 @@ func (r *Reconciler) handleRefresh(ctx context.Context, app *sollv1.Application,
 	// push that refreshes many apps of one repository costs one listing,
 	// and no request is dropped. A hard refresh also forgets cached dry
 	// runs.
-	srcs, _ := appSources(app)
+	srcs, _ := appstate.Sources(app)
+	bases := r.apps.get(client.ObjectKeyFromObject(app)).remoteBases
 	var repos []string
 	for i, src := range srcs {
 		if src.Chart == "" {
 			repos = append(repos, src.RepoURL)
 		}
-		if bases, ok := r.remoteBases.Load(remoteBasesKey(app, sourcePath(app, i))); ok {
-			repos = append(repos, bases.([]string)...)
-		}
+		repos = append(repos, bases[appstate.SourcePath(app, i)]...)
 	}
 	rv, err := strconv.ParseUint(app.ResourceVersion, 10, 64)
 	force := mode == "hard" || err != nil
@@ -350,7 +345,7 @@ func (r *Reconciler) handleRefresh(ctx context.Context, app *sollv1.Application,
 			token: app.Annotations[sollv1.RefreshPushAnnotation],
 		}, now)
 		if list {
-			r.Fetcher.Refresh(repo)
+			r.Pipeline.Fetcher.Refresh(repo)
 		}
 		wait = max(wait, w)
 	}
@@ -358,12 +353,12 @@ func (r *Reconciler) handleRefresh(ctx context.Context, app *sollv1.Application,
 		return wait, nil
 	}
 	if mode == "hard" {
-		r.DryRuns.Forget()
+		r.Pipeline.DryRuns.Forget()
 	}
 	patch := client.MergeFrom(app.DeepCopy())
-	delete(app.Annotations, RefreshAnnotation)
+	delete(app.Annotations, sollv1.RefreshAnnotation)
 	delete(app.Annotations, sollv1.RefreshPushAnnotation)
-	if err := r.Client.Patch(ctx, app, patch); err != nil {
+	if err := r.patchApp(ctx, app, patch); err != nil {
 		return 0, err
 	}
 	r.wrote(app)
@@ -374,12 +369,11 @@ func (r *Reconciler) handleRefresh(ctx context.Context, app *sollv1.Application,
 // the end of the operation that ran before it: nothing is applied, the
 // condition names the stage and the error, and the app is retried later.
 func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Application, err error, also statusChange) (ctrl.Result, error) {
-	reason := sollv1.ConditionComparisonError
-	var se *stageError
-	if errors.As(err, &se) {
-		reason = se.reason
+	reason := string(appstate.ReasonOf(err))
+	if reason == "" {
+		reason = string(appstate.ReasonComparisonError)
 	}
-	r.unchanged.Delete(client.ObjectKeyFromObject(app))
+	r.apps.update(client.ObjectKeyFromObject(app), func(rec *appRecord) { rec.unchanged = nil })
 	r.Log.Info("comparison failed", "app", app.Namespace+"/"+app.Name, "reason", reason, "error", err.Error())
 	r.event(app, corev1.EventTypeWarning, reason, "Compare", "%s", err.Error())
 	perr := r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
@@ -408,56 +402,57 @@ func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Applicati
 // nothing (thousands of apps idle).
 const reconciledAtHeartbeat = time.Hour
 
-// writeComparison stores the comparison in status, with also (when not
-// nil) the end of the operation that ran before it. A comparison that was
+// writeComparison stores the comparison in status, with the sync window
+// that held an automated sync back (nil: none) and also (when not nil) the
+// end of the operation that ran before it. A comparison that was
 // asked for (refreshed) always records its time in reconciledAt, even when
 // nothing else changed: that is how whoever asked (soll app diff
 // --refresh) learns that it is done.
-func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Application, c *comparison, also statusChange, refreshed bool) error {
-	srcs, _ := appSources(app)
+func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Application, c *appstate.Comparison, window *project.WindowState, also statusChange, refreshed bool) error {
+	srcs, _ := appstate.Sources(app)
 	prev := app.Status.ReconciledAt
 	change := func(s *sollv1.ApplicationStatus) {
 		if also != nil {
 			also(s)
 		}
 		syncStatus := sollv1.SyncStatusSynced
-		if !c.synced {
+		if !c.Synced {
 			syncStatus = sollv1.SyncStatusOutOfSync
 		}
 		s.Sync = &sollv1.SyncStatus{
 			Status:     syncStatus,
-			Revision:   c.revision(),
-			Revisions:  c.revisions(),
+			Revision:   c.Revision(),
+			Revisions:  c.Revisions(),
 			ComparedTo: &sollv1.ComparedTo{Sources: srcs, Destination: &app.Spec.Destination},
 		}
-		s.Health = &sollv1.HealthStatus{Status: sollv1.HealthStatusCode(c.health), Message: c.healthMsg}
-		s.Resources = c.resources
+		s.Health = &sollv1.HealthStatus{Status: sollv1.HealthStatusCode(c.Health), Message: c.HealthMessage}
+		s.Resources = c.Resources
 		s.SourceRevisions, s.SourceTypes = sourceMetadata(c)
 		s.ReconciledAt = prev
 		s.ObservedGeneration = app.Generation
 		meta.RemoveStatusCondition(&s.Conditions, sollv1.ConditionComparisonError)
-		if c.window != nil {
-			setCondition(s, app.Generation, SyncWindowCondition, metav1.ConditionTrue, "SyncWindowClosed", "automated sync held back: "+c.window.Reason)
+		if window != nil {
+			setCondition(s, app.Generation, sollv1.ConditionSyncWindowBlocked, metav1.ConditionTrue, "SyncWindowClosed", "automated sync held back: "+window.Reason)
 		} else {
-			meta.RemoveStatusCondition(&s.Conditions, SyncWindowCondition)
+			meta.RemoveStatusCondition(&s.Conditions, sollv1.ConditionSyncWindowBlocked)
 		}
-		if len(c.unadopted) > 0 {
-			setCondition(s, app.Generation, ExistingResourceCondition, metav1.ConditionTrue, "NotManagedBySoll", strings.Join(c.unadopted, "; "))
+		if len(c.Unadopted) > 0 {
+			setCondition(s, app.Generation, sollv1.ConditionExistingResource, metav1.ConditionTrue, "NotManagedBySoll", strings.Join(c.Unadopted, "; "))
 		} else {
-			meta.RemoveStatusCondition(&s.Conditions, ExistingResourceCondition)
+			meta.RemoveStatusCondition(&s.Conditions, sollv1.ConditionExistingResource)
 		}
-		if len(c.conflicts) > 0 {
-			setCondition(s, app.Generation, sollv1.ApplicationSharedResource, metav1.ConditionTrue, "ManagedByAnotherApplication", strings.Join(c.conflicts, "; "))
+		if len(c.Conflicts) > 0 {
+			setCondition(s, app.Generation, sollv1.ApplicationSharedResource, metav1.ConditionTrue, "ManagedByAnotherApplication", strings.Join(c.Conflicts, "; "))
 		} else {
 			meta.RemoveStatusCondition(&s.Conditions, sollv1.ApplicationSharedResource)
 		}
 		switch {
-		case c.synced && c.health == health.Healthy:
-			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionTrue, "SyncedAndHealthy", "synced to "+short(c.revision())+" and healthy")
-		case !c.synced:
+		case c.Synced && c.Health == health.Healthy:
+			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionTrue, "SyncedAndHealthy", "synced to "+appstate.Short(c.Revision())+" and healthy")
+		case !c.Synced:
 			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, "OutOfSync", outOfSyncMessage(c))
 		default:
-			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, string(c.health), c.healthMsg)
+			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, string(c.Health), c.HealthMessage)
 		}
 	}
 	next := app.Status.DeepCopy()
@@ -470,10 +465,10 @@ func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Applicatio
 	return r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) { next.DeepCopyInto(s) })
 }
 
-func outOfSyncMessage(c *comparison) string {
+func outOfSyncMessage(c *appstate.Comparison) string {
 	n := 0
 	first := ""
-	for _, res := range c.results {
+	for _, res := range c.Results {
 		if res.Status != "Synced" {
 			if n == 0 {
 				first = fmt.Sprintf("%s is %s", res.Key, res.Status)
@@ -490,13 +485,16 @@ func outOfSyncMessage(c *comparison) string {
 	return fmt.Sprintf("%s, and %d more objects differ", first, n-1)
 }
 
-// patchStatus applies mutate to a copy of app's status and patches it.
+// patchStatus applies mutate to a copy of app's status and patches it,
+// within StatusWriteTimeout.
 func (r *Reconciler) patchStatus(ctx context.Context, app *sollv1.Application, mutate func(*sollv1.ApplicationStatus)) error {
 	orig := app.DeepCopy()
 	mutate(&app.Status)
 	if equality.Semantic.DeepEqual(orig.Status, app.Status) {
 		return nil // nothing to write: spare the API server a patch
 	}
+	ctx, cancel := context.WithTimeout(ctx, r.StatusWriteTimeout)
+	defer cancel()
 	if err := r.Client.Status().Patch(ctx, app, client.MergeFrom(orig)); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -505,6 +503,26 @@ func (r *Reconciler) patchStatus(ctx context.Context, app *sollv1.Application, m
 	}
 	r.wrote(app)
 	return nil
+}
+
+// patchApp patches app (not its status) within StatusWriteTimeout and
+// notes soll's write of it.
+func (r *Reconciler) patchApp(ctx context.Context, app *sollv1.Application, patch client.Patch) error {
+	ctx, cancel := context.WithTimeout(ctx, r.StatusWriteTimeout)
+	defer cancel()
+	if err := r.Client.Patch(ctx, app, patch); err != nil {
+		return err
+	}
+	r.wrote(app)
+	return nil
+}
+
+// logStatusError logs a failed status write that the caller cannot
+// return: the write is retried with the app's next reconcile.
+func (r *Reconciler) logStatusError(app *sollv1.Application, what string, err error) {
+	if err != nil {
+		r.Log.Error("write application status", "app", app.Namespace+"/"+app.Name, "what", what, "error", err.Error())
+	}
 }
 
 func setCondition(s *sollv1.ApplicationStatus, gen int64, typ string, status metav1.ConditionStatus, reason, msg string) {
@@ -521,42 +539,24 @@ func (r *Reconciler) event(app *sollv1.Application, typ, reason, action, format 
 	if r.Recorder == nil {
 		return
 	}
-	r.Recorder.Eventf(app, nil, typ, reason, action, "%s", EventNote(fmt.Sprintf(format, args...)))
-}
-
-// maxEventNote is the longest note, in bytes, the events API accepts; it
-// rejects longer events outright.
-const maxEventNote = 1024
-
-// EventNote shortens note to maxEventNote bytes: a sync that fails on
-// many objects at once (an unreachable API server) joins all their errors.
-func EventNote(note string) string {
-	if len(note) <= maxEventNote {
-		return note
-	}
-	const more = "…"
-	cut := maxEventNote - len(more)
-	for cut > 0 && !utf8.RuneStart(note[cut]) {
-		cut--
-	}
-	return note[:cut] + more
+	r.Recorder.Eventf(app, nil, typ, reason, action, "%s", kube.EventNote(fmt.Sprintf(format, args...)))
 }
 
 // sourceMetadata describes the revisions of c and the tools that rendered
 // them, one entry per source.
-func sourceMetadata(c *comparison) ([]sollv1.RevisionMetadata, []sollv1.SourceType) {
+func sourceMetadata(c *appstate.Comparison) ([]sollv1.RevisionMetadata, []sollv1.SourceType) {
 	var meta []sollv1.RevisionMetadata
 	var types []sollv1.SourceType
-	for _, st := range c.sources {
-		m := sollv1.RevisionMetadata{Revision: st.revision}
-		if st.commit.SHA != "" {
-			when := metav1.NewTime(st.commit.Author.When)
-			m.Author = fmt.Sprintf("%s <%s>", st.commit.Author.Name, st.commit.Author.Email)
+	for _, st := range c.Sources {
+		m := sollv1.RevisionMetadata{Revision: st.Revision}
+		if st.Commit.SHA != "" {
+			when := metav1.NewTime(st.Commit.Author.When)
+			m.Author = fmt.Sprintf("%s <%s>", st.Commit.Author.Name, st.Commit.Author.Email)
 			m.Date = &when
-			m.Message = st.commit.Subject
+			m.Message = st.Commit.Subject
 		}
 		meta = append(meta, m)
-		types = append(types, sollv1.SourceType(st.tool))
+		types = append(types, sollv1.SourceType(st.Tool))
 	}
 	return meta, types
 }

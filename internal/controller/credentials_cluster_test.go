@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/controller"
+	"soll.dev/internal/repocreds"
 	"soll.dev/internal/testenv/gitserver"
 )
 
@@ -42,10 +42,10 @@ func TestCredentialsGoOnlyWhereTheyBelong(t *testing.T) {
 			StringData: map[string]string{"url": url, "username": "ci", "password": password},
 		}
 		if typ != "" {
-			s.Labels[controller.SecretTypeLabel] = typ
+			s.Labels[sollv1.SecretTypeLabel] = typ
 		}
 		if project != "" {
-			s.StringData[controller.SecretProjectKey] = project
+			s.StringData[repocreds.ProjectKey] = project
 		}
 		return s
 	}
@@ -55,14 +55,14 @@ func TestCredentialsGoOnlyWhereTheyBelong(t *testing.T) {
 		StringData: map[string]string{"password": adminPassword},
 	})
 	// team-b's credentials for the very repository team-a's apps point at.
-	mustCreate(t, h, secret("team-b-repo", controller.SecretTypeRepository, loot, "team-b", teamBPassword))
+	mustCreate(t, h, secret("team-b-repo", sollv1.SecretTypeRepository, loot, "team-b", teamBPassword))
 	// team-a's credentials, for another repository.
-	mustCreate(t, h, secret("team-a-other", controller.SecretTypeRepository, h.git.HTTPURL("other"), "team-a", teamAPassword))
-	mustCreate(t, h, secret("team-a-template", controller.SecretTypeRepoCreds, h.git.URL+"/team", "team-a", teamAPassword))
+	mustCreate(t, h, secret("team-a-other", sollv1.SecretTypeRepository, h.git.HTTPURL("other"), "team-a", teamAPassword))
+	mustCreate(t, h, secret("team-a-template", sollv1.SecretTypeRepoCreds, h.git.URL+"/team", "team-a", teamAPassword))
 	// Credentials that work on the harness's server: team-a's own, and
 	// unscoped ones (the default Project's).
-	mustCreate(t, h, secret("team-a-config", controller.SecretTypeRepository, h.git.HTTPURL(h.repo), "team-a", gitPassword))
-	mustCreate(t, h, secret("unscoped", controller.SecretTypeRepository, h.git.HTTPURL(h.repo), "", gitPassword))
+	mustCreate(t, h, secret("team-a-config", sollv1.SecretTypeRepository, h.git.HTTPURL(h.repo), "team-a", gitPassword))
+	mustCreate(t, h, secret("unscoped", sollv1.SecretTypeRepository, h.git.HTTPURL(h.repo), "", gitPassword))
 
 	refused := []struct {
 		app, project, repoURL, ref string

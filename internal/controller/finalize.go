@@ -28,7 +28,7 @@ const DeletionTimeout = 10 * time.Minute
 // finalize deletes the app's resources when the cascade finalizer is set,
 // then lets the Application go.
 func (r *Reconciler) finalize(ctx context.Context, app *sollv1.Application) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(app, ResourcesFinalizer) {
+	if !controllerutil.ContainsFinalizer(app, sollv1.ResourcesFinalizer) {
 		return ctrl.Result{}, nil
 	}
 	if done, err := r.preDeleteHooks(ctx, app); err != nil || !done {
@@ -38,7 +38,7 @@ func (r *Reconciler) finalize(ctx context.Context, app *sollv1.Application) (ctr
 	for _, rs := range app.Status.Resources {
 		k := resource.Key{Group: rs.Group, Kind: rs.Kind, Namespace: rs.Namespace, Name: rs.Name}
 		gvk := kube.KeyGVK(k, rs.Version)
-		live, err := r.Kube.Get(ctx, gvk, k.Namespace, k.Name)
+		live, err := r.Pipeline.Kube.Get(ctx, gvk, k.Namespace, k.Name)
 		if err != nil {
 			left = append(left, fmt.Sprintf("%s (%v)", k, err))
 			continue
@@ -50,15 +50,17 @@ func (r *Reconciler) finalize(ctx context.Context, app *sollv1.Application) (ctr
 		if live.GetDeletionTimestamp() != nil {
 			continue
 		}
-		if err := r.Kube.Delete(ctx, gvk, k.Namespace, k.Name, metav1.DeletePropagationForeground, string(live.GetUID())); err != nil {
+		if err := r.Pipeline.Kube.Delete(ctx, gvk, k.Namespace, k.Name, metav1.DeletePropagationForeground, string(live.GetUID())); err != nil {
 			return ctrl.Result{}, fmt.Errorf("delete %s of application %s/%s: %w", k, app.Namespace, app.Name, err)
 		}
 	}
 	if len(left) > 0 && time.Since(app.DeletionTimestamp.Time) < DeletionTimeout {
-		_ = r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
+		err := r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
 			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, "Deleting",
 				fmt.Sprintf("waiting for %d objects to be deleted: %s", len(left), strings.Join(first(left, 5), ", ")))
 		})
+		// The deletion goes on whether or not its progress is shown.
+		r.logStatusError(app, "deletion progress", err)
 		return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
 	}
 	if len(left) > 0 {
@@ -66,14 +68,9 @@ func (r *Reconciler) finalize(ctx context.Context, app *sollv1.Application) (ctr
 			"gave up waiting after %s; objects left in the cluster: %s", DeletionTimeout, strings.Join(first(left, 20), ", "))
 	}
 	patch := client.MergeFrom(app.DeepCopy())
-	controllerutil.RemoveFinalizer(app, ResourcesFinalizer)
-	return ctrl.Result{}, client.IgnoreNotFound(r.Client.Patch(ctx, app, patch))
+	controllerutil.RemoveFinalizer(app, sollv1.ResourcesFinalizer)
+	return ctrl.Result{}, client.IgnoreNotFound(r.patchApp(ctx, app, patch))
 }
-
-// PreDeleteCondition is True once an Application's pre-delete hooks
-// (Helm's helm.sh/hook: pre-delete) have run to success during its
-// deletion.
-const PreDeleteCondition = sollv1.ConditionPreDeleteHooksDone
 
 // preDeleteHooks runs the Helm pre-delete hooks of the deployed revisions
 // before the resources are deleted, once. It reports done when there are
@@ -81,11 +78,11 @@ const PreDeleteCondition = sollv1.ConditionPreDeleteHooksDone
 // keeps failing must not keep the Application forever; the failure stays
 // in an event).
 func (r *Reconciler) preDeleteHooks(ctx context.Context, app *sollv1.Application) (bool, error) {
-	if meta.IsStatusConditionTrue(app.Status.Conditions, PreDeleteCondition) || len(app.Status.History) == 0 {
+	if meta.IsStatusConditionTrue(app.Status.Conditions, sollv1.ConditionPreDeleteHooksDone) || len(app.Status.History) == 0 {
 		return true, nil
 	}
 	expired := time.Since(app.DeletionTimestamp.Time) >= DeletionTimeout
-	c, err := r.compare(ctx, app, app.Status.History[len(app.Status.History)-1].Revisions)
+	c, err := r.Pipeline.Compare(ctx, app, app.Status.History[len(app.Status.History)-1].Revisions)
 	if err != nil {
 		if expired {
 			return true, nil
@@ -93,30 +90,33 @@ func (r *Reconciler) preDeleteHooks(ctx context.Context, app *sollv1.Application
 		r.event(app, corev1.EventTypeWarning, "PreDeleteHooksFailed", "Delete", "render the pre-delete hooks: %v", err)
 		return false, nil
 	}
-	if len(c.preDelete) == 0 {
+	if len(c.PreDelete) == 0 {
 		return true, nil
 	}
-	objs := make([]syncengine.Object, len(c.preDelete))
-	for i, h := range c.preDelete {
+	objs := make([]syncengine.Object, len(c.PreDelete))
+	for i, h := range c.PreDelete {
 		objs[i] = syncengine.Object{Desired: h}
 	}
 	hctx, cancel := context.WithTimeout(ctx, DeletionTimeout)
 	defer cancel()
-	engine := &syncengine.Engine{Kube: liveKube{r.Kube, r.live}, Health: c.settings.health}
+	engine := &syncengine.Engine{Kube: liveKube{r.Pipeline.Kube, r.live}, Health: c.HealthChecker()}
 	res := engine.Sync(hctx, objs, syncengine.Options{})
 	if !res.Succeeded {
 		r.event(app, corev1.EventTypeWarning, "PreDeleteHooksFailed", "Delete", "pre-delete hooks failed: %s", res.Message)
 		if !expired {
-			_ = r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
+			err := r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
 				setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, "PreDeleteHooksFailed", "pre-delete hooks failed, retrying: "+res.Message)
 			})
+			// The event above tells the failure too; the hooks are
+			// retried either way.
+			r.logStatusError(app, "pre-delete hooks", err)
 			return false, nil
 		}
 		return true, nil
 	}
 	r.event(app, corev1.EventTypeNormal, "PreDeleteHooksSucceeded", "Delete", "%d pre-delete hooks succeeded", len(objs))
 	return true, r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
-		setCondition(s, app.Generation, PreDeleteCondition, metav1.ConditionTrue, "Succeeded", fmt.Sprintf("%d pre-delete hooks succeeded", len(objs)))
+		setCondition(s, app.Generation, sollv1.ConditionPreDeleteHooksDone, metav1.ConditionTrue, "Succeeded", fmt.Sprintf("%d pre-delete hooks succeeded", len(objs)))
 	})
 }
 

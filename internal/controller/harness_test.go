@@ -124,7 +124,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	// with every Project.
 	creds := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "git-creds", Namespace: h.sollNS, Labels: map[string]string{
-			controller.SecretTypeLabel: controller.SecretTypeRepoCreds, controller.SharedLabel: "true",
+			sollv1.SecretTypeLabel: sollv1.SecretTypeRepoCreds, sollv1.SharedLabel: "true",
 		}},
 		StringData: map[string]string{"url": h.git.URL, "username": "ci", "password": "s3cret-git-password"},
 	}
@@ -223,7 +223,7 @@ func (h *harness) createApp(mutate func(*sollv1.Application)) {
 func (h *harness) createAppNamed(name, path string, mutate func(*sollv1.Application)) {
 	h.t.Helper()
 	app := &sollv1.Application{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: h.sollNS, Finalizers: []string{controller.ResourcesFinalizer}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: h.sollNS, Finalizers: []string{sollv1.ResourcesFinalizer}},
 		Spec: sollv1.ApplicationSpec{
 			Source: &sollv1.ApplicationSource{
 				RepoURL: h.git.HTTPURL(h.repo), TargetRevision: "main", Path: path,
@@ -382,9 +382,9 @@ func (h *harness) setAnnotationOf(name, k, v string) {
 func (h *harness) settle(name, mode string) {
 	h.t.Helper()
 	for i := range 2 {
-		h.setAnnotationOf(name, controller.RefreshAnnotation, mode)
+		h.setAnnotationOf(name, sollv1.RefreshAnnotation, mode)
 		h.waitForApp(name, fmt.Sprintf("refresh %d of 2 taken", i+1), time.Minute, func(a *sollv1.Application) bool {
-			_, pending := a.Annotations[controller.RefreshAnnotation]
+			_, pending := a.Annotations[sollv1.RefreshAnnotation]
 			return !pending
 		})
 	}

@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/controller"
+	"soll.dev/internal/repocreds"
 	"soll.dev/internal/testenv"
 	"soll.dev/internal/testenv/gitserver"
 )
@@ -220,7 +220,7 @@ func TestSSHRepositoryTrustsKnownHostsFromConfigMap(t *testing.T) {
 	}})
 	h := newHarnessWith(t, harnessOptions{env: env, files: map[string]string{"unused/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: unused\n"}})
 	secret := credentialTemplate(h.sollNS, srv.SSHURL("ssh-config"), "", "")
-	secret.Labels[controller.SecretTypeLabel] = controller.SecretTypeRepository
+	secret.Labels[sollv1.SecretTypeLabel] = sollv1.SecretTypeRepository
 	secret.StringData = map[string]string{"url": srv.SSHURL("ssh-config"), "sshPrivateKey": string(key.PrivateKeyPEM)}
 	mustCreate(t, h, secret)
 	h.createAppNamed("ssh", "app", func(a *sollv1.Application) {
@@ -247,7 +247,7 @@ func credentialTemplate(ns, prefix, user, password string) *corev1.Secret {
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			GenerateName: "repo-creds-", Namespace: ns,
-			Labels: map[string]string{controller.SecretTypeLabel: controller.SecretTypeRepoCreds},
+			Labels: map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeRepoCreds},
 		},
 		StringData: map[string]string{"url": prefix, "username": user, "password": password},
 	}
@@ -255,7 +255,7 @@ func credentialTemplate(ns, prefix, user, password string) *corev1.Secret {
 
 func knownHosts(ns, lines string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: controller.KnownHostsConfigMap, Namespace: ns},
-		Data:       map[string]string{controller.KnownHostsKey: lines + "\n"},
+		ObjectMeta: metav1.ObjectMeta{Name: repocreds.KnownHostsConfigMap, Namespace: ns},
+		Data:       map[string]string{repocreds.KnownHostsKey: lines + "\n"},
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
+	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/appstate"
 	"soll.dev/internal/kube"
 	"soll.dev/internal/resource"
 )
@@ -73,7 +75,7 @@ func newLiveWatcher(cfg *rest.Config, kc *kube.Client, wake *appWaker, log *slog
 		return nil, err
 	}
 	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, metav1.NamespaceAll, func(o *metav1.ListOptions) {
-		o.LabelSelector = ManagedLabel + "=true"
+		o.LabelSelector = sollv1.ManagedLabel + "=true"
 	})
 	return &liveWatcher{kube: kc, factory: factory, wake: wake, log: log, watched: map[schema.GroupVersionResource]bool{}, written: map[writtenKey]writtenObj{}}, nil
 }
@@ -90,8 +92,8 @@ func (w *liveWatcher) Start(ctx context.Context) error {
 }
 
 // ensure starts watches for the kinds of c's objects not watched yet.
-func (w *liveWatcher) ensure(c *comparison) {
-	for _, o := range c.objects {
+func (w *liveWatcher) ensure(c *appstate.Comparison) {
+	for _, o := range c.Objects {
 		src := o.Desired
 		if src == nil {
 			src = o.Live
@@ -134,7 +136,11 @@ func (w *liveWatcher) watch(gvr schema.GroupVersionResource) {
 		},
 	})
 	if err != nil {
+		// Tried again at the next comparison that needs the kind;
+		// until then its changes wake no app.
+		w.watched[gvr] = false
 		w.log.Error("watch live objects", "resource", gvr.String(), "error", err.Error())
+		droppedEvents.WithLabelValues("live").Inc()
 		return
 	}
 	w.factory.Start(w.stop)
@@ -172,21 +178,21 @@ func (w *liveWatcher) synced(gvk schema.GroupVersionKind) (schema.GroupVersionRe
 	return m.Resource, inf, inf.HasSynced()
 }
 
-// covers reports whether the watch of gvk's resource runs and has synced:
+// Covers reports whether the watch of gvk's resource runs and has synced:
 // an object absent from it then is absent from soll's managed objects
 // (soll's own recent writes included, through the written overlay).
-func (w *liveWatcher) covers(gvk schema.GroupVersionKind) bool {
+func (w *liveWatcher) Covers(gvk schema.GroupVersionKind) bool {
 	_, _, ok := w.synced(gvk)
 	return ok
 }
 
-// get returns the live object from the watch cache, or soll's own newer
+// Get returns the live object from the watch cache, or soll's own newer
 // write of it. ok is false when the cache cannot answer: the kind is not
 // watched or not synced yet, or the object is not in it (it may exist
 // without soll's label, as an object about to be adopted does), and the
 // caller must read the API server. The returned object is the caller's to
 // change.
-func (w *liveWatcher) get(gvk schema.GroupVersionKind, namespace, name string) (obj *unstructured.Unstructured, ok bool) {
+func (w *liveWatcher) Get(gvk schema.GroupVersionKind, namespace, name string) (obj *unstructured.Unstructured, ok bool) {
 	cached, ok := w.lookup(gvk, namespace, name)
 	if !ok {
 		return nil, false
@@ -194,9 +200,9 @@ func (w *liveWatcher) get(gvk schema.GroupVersionKind, namespace, name string) (
 	return cached.DeepCopy(), true
 }
 
-// version returns the resourceVersion get would return the object at,
+// Version returns the resourceVersion Get would return the object at,
 // without copying it.
-func (w *liveWatcher) version(gvk schema.GroupVersionKind, namespace, name string) (string, bool) {
+func (w *liveWatcher) Version(gvk schema.GroupVersionKind, namespace, name string) (string, bool) {
 	cached, ok := w.lookup(gvk, namespace, name)
 	if !ok {
 		return "", false
@@ -204,7 +210,7 @@ func (w *liveWatcher) version(gvk schema.GroupVersionKind, namespace, name strin
 	return cached.GetResourceVersion(), true
 }
 
-// lookup is get without the copy: the object is shared and must not be
+// lookup is Get without the copy: the object is shared and must not be
 // changed.
 func (w *liveWatcher) lookup(gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, bool) {
 	resource, inf, ok := w.synced(gvk)
@@ -235,7 +241,7 @@ func (w *liveWatcher) lookup(gvk schema.GroupVersionKind, namespace, name string
 // object. Only objects carrying soll's managed label are recorded: the
 // watch sees no others.
 func (w *liveWatcher) wrote(written *unstructured.Unstructured) {
-	if written.GetLabels()[ManagedLabel] != "true" {
+	if written.GetLabels()[sollv1.ManagedLabel] != "true" {
 		return
 	}
 	rv, err := strconv.ParseUint(written.GetResourceVersion(), 10, 64)
@@ -311,6 +317,8 @@ func (w *liveWatcher) seen(gvr schema.GroupVersionResource, obj any, deleted boo
 	}
 }
 
+var _ appstate.LiveCache = (*liveWatcher)(nil)
+
 // liveKube is the cluster as the sync engine sees it: writes go to the API
 // server and are remembered until the watch delivers them, and reads come
 // from the watch cache when it can answer, so waiting for a wave to become
@@ -338,7 +346,7 @@ func (k liveKube) Create(ctx context.Context, obj *unstructured.Unstructured) (*
 
 func (k liveKube) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
 	if k.live != nil {
-		if obj, ok := k.live.get(gvk, namespace, name); ok {
+		if obj, ok := k.live.Get(gvk, namespace, name); ok {
 			return obj, nil
 		}
 	}

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	goruntime "runtime"
+	"os"
+	"path/filepath"
 	gosync "sync"
 	"time"
 
@@ -21,15 +22,10 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/appstate"
 	"soll.dev/internal/diff"
-	"soll.dev/internal/health"
 	"soll.dev/internal/kube"
 	"soll.dev/internal/render"
-	"soll.dev/internal/render/directory"
-	"soll.dev/internal/render/helm"
-	"soll.dev/internal/render/jsonnet"
-	"soll.dev/internal/render/kustomize"
-	"soll.dev/internal/render/plugin"
 	"soll.dev/internal/source/git"
 )
 
@@ -39,9 +35,11 @@ type Options struct {
 	Namespace string
 	// CacheDir holds Git caches and snapshots.
 	CacheDir string
-	// RefreshInterval is the default time between comparisons.
+	// RefreshInterval is the default time between comparisons; zero
+	// means 3 minutes.
 	RefreshInterval time.Duration
-	// Workers is the number of apps reconciled in parallel.
+	// Workers is the number of apps reconciled in parallel; zero means
+	// DefaultWorkers.
 	Workers int
 	// MaxParallelRenders bounds the renders in flight at once over all
 	// apps; zero means one per CPU.
@@ -144,7 +142,8 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.pipeline = func() (*Reconciler, error) { return r, nil }
+		m.reconciler = r
+		m.pipeline = func() (*appstate.Pipeline, error) { return r.Pipeline, nil }
 	}
 	if opts.Extend != nil {
 		if err := opts.Extend(m); err != nil {
@@ -169,81 +168,89 @@ func setupController(cfg *rest.Config, mgr ctrl.Manager, opts Options) (*Reconci
 	// Registering twice (several managers in one test process) keeps the
 	// first collector; the error is expected then.
 	_ = metrics.Registry.Register(newGitCollector(fetcher))
-	r, err := newPipeline(cfg, mgr, opts, fetcher)
+	p, err := newPipeline(cfg, mgr, opts, fetcher)
 	if err != nil {
 		return nil, err
 	}
-	r.APIReader = mgr.GetAPIReader()
-	r.DryRuns = diff.NewDryRunCache(0)
-	r.DryRuns.Manager = kube.FieldManager
-	r.Recorder = mgr.GetEventRecorder("soll-controller")
-	r.RefreshInterval = opts.RefreshInterval
-	r.Workers = opts.Workers
-	r.ErrorRetryInterval = opts.ErrorRetryInterval
-	r.QuietOperation = opts.QuietOperation
-	r.RefreshCoalesce = opts.RefreshCoalesce
+	p.DryRuns = diff.NewDryRunCache(0)
+	p.DryRuns.Manager = kube.FieldManager
+	r := &Reconciler{
+		Client:             mgr.GetClient(),
+		APIReader:          mgr.GetAPIReader(),
+		Pipeline:           p,
+		Recorder:           mgr.GetEventRecorder("soll-controller"),
+		Log:                opts.Log,
+		RefreshInterval:    opts.RefreshInterval,
+		Workers:            opts.Workers,
+		ErrorRetryInterval: opts.ErrorRetryInterval,
+		QuietOperation:     opts.QuietOperation,
+		RefreshCoalesce:    opts.RefreshCoalesce,
+	}
 	return r, r.SetupWithManager(mgr)
 }
 
-// newPipeline builds a Reconciler with what fetching and rendering need:
-// the Kubernetes client, fetcher, the health checker (for the settings)
-// and the render cache.
-func newPipeline(cfg *rest.Config, mgr ctrl.Manager, opts Options, fetcher *git.Fetcher) (*Reconciler, error) {
-	kc, err := kube.New(cfg)
+// newPipeline builds the comparison pipeline of mgr's process.
+func newPipeline(cfg *rest.Config, mgr ctrl.Manager, opts Options, fetcher *git.Fetcher) (*appstate.Pipeline, error) {
+	return appstate.New(cfg, mgr.GetClient(), fetcher, appstate.Options{
+		MaxParallelRenders: opts.MaxParallelRenders,
+		MaxParallelWrites:  opts.MaxParallelWrites,
+		RenderLimits:       opts.RenderLimits,
+	})
+}
+
+// Manager is the manager NewManager builds. Besides running what was
+// added to it, it renders and compares Applications for the API
+// (RenderManifests, DiffManifests): with the controller's own pipeline
+// (fetcher, render and dry-run caches) when it runs the controller, else
+// (`soll server` alone) with a pipeline of its own built at the first
+// request.
+type Manager struct {
+	ctrl.Manager
+	pipeline func() (*appstate.Pipeline, error)
+	// reconciler is the Application reconciler; nil without the
+	// controller.
+	reconciler *Reconciler
+}
+
+// RenderManifests renders app at revisions as appstate.Pipeline.Render
+// does.
+func (m *Manager) RenderManifests(ctx context.Context, app *sollv1.Application, revisions []string) (*appstate.Manifests, error) {
+	p, err := m.pipeline()
 	if err != nil {
 		return nil, err
 	}
-	kc.LimitWrites(opts.MaxParallelWrites)
-	hc, err := health.New(health.Options{})
+	return p.Render(ctx, app, revisions)
+}
+
+// DiffManifests compares app at revisions with the live objects as
+// appstate.Pipeline.Diff does.
+func (m *Manager) DiffManifests(ctx context.Context, app *sollv1.Application, revisions []string) (*appstate.Diffs, error) {
+	p, err := m.pipeline()
 	if err != nil {
 		return nil, err
 	}
-	r := &Reconciler{
-		Client:      mgr.GetClient(),
-		Kube:        kc,
-		Fetcher:     fetcher,
-		ClusterInfo: clusterInfoCache(kc, 10*time.Minute),
-		Health:      hc,
-		Log:         opts.Log,
-		tools:       newToolCache(),
-	}
-	parallel := opts.MaxParallelRenders
-	if parallel <= 0 {
-		parallel = goruntime.NumCPU()
-	}
-	r.Renderer = &render.Cache{Renderer: renderers(r.pluginConfig, opts.RenderLimits), Parallel: parallel}
-	return r, nil
+	return p.Diff(ctx, app, revisions)
 }
 
-// renderers routes each source to the renderer of its tool, each bounded
-// by limits. Kustomize inflates helmCharts with the Helm renderer, so that
-// downloaded charts are cached once.
-func renderers(plugins func() *plugin.Config, limits render.Limits) *render.Mux {
-	h := &helm.Renderer{Limits: limits}
-	return &render.Mux{Renderers: map[render.Tool]render.Renderer{
-		render.ToolDirectory: &directory.Renderer{Limits: limits},
-		render.ToolKustomize: &kustomize.Renderer{Limits: limits, Helm: h},
-		render.ToolHelm:      h,
-		render.ToolJsonnet:   &jsonnet.Renderer{Limits: limits},
-		render.ToolPlugin:    &plugin.Renderer{Config: plugins, Limits: limits},
-	}}
-}
-
-// clusterInfoCache returns the cluster's version and API versions, read
-// through discovery at most once per ttl.
-func clusterInfoCache(kc *kube.Client, ttl time.Duration) func() (string, []string) {
-	var mu gosync.Mutex
-	var version string
-	var apis []string
-	var at time.Time
-	return func() (string, []string) {
-		mu.Lock()
-		defer mu.Unlock()
-		if time.Since(at) > ttl || version == "" {
-			if v, a, err := kc.ServerInfo(); err == nil {
-				version, apis, at = v, a, time.Now()
+// standalonePipeline returns the pipeline of a manager without the
+// controller, built once at the first call. Its Git cache is a directory
+// of its own (a subdirectory "api" of opts.CacheDir, or a new temporary
+// one): a fetcher must not share its cache with another, and `soll
+// controller` and `soll server` on one machine default to the same
+// directory.
+func standalonePipeline(cfg *rest.Config, mgr ctrl.Manager, opts Options) func() (*appstate.Pipeline, error) {
+	return gosync.OnceValues(func() (*appstate.Pipeline, error) {
+		dir := filepath.Join(opts.CacheDir, "api")
+		if opts.CacheDir == "" {
+			var err error
+			if dir, err = os.MkdirTemp("", "soll-api-cache-"); err != nil {
+				return nil, err
 			}
 		}
-		return version, apis
-	}
+		fetcher, err := git.New(git.Options{CacheDir: dir, Logger: opts.Log})
+		if err != nil {
+			return nil, err
+		}
+		return newPipeline(cfg, mgr, opts, fetcher)
+	})
 }

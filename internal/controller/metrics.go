@@ -27,10 +27,14 @@ var (
 		Help:    "Duration of comparing an application with the cluster (fetch, render, diff, health), by outcome (ok, error, or unchanged: nothing it depends on changed since the last comparison, which stands).",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 	}, []string{"outcome"})
+	droppedEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "soll_dropped_events_total",
+		Help: "Changes that could not wake the applications they concern, by source: project (the applications of a changed Project could not be listed; they see the change at their next refresh), live (a kind's watch could not be set up; retried at the next comparison that needs it).",
+	}, []string{"source"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(syncOperations, syncDuration, compareDuration)
+	metrics.Registry.MustRegister(syncOperations, syncDuration, compareDuration, droppedEvents)
 }
 
 func observeSync(ok, automated bool, started time.Time) {

@@ -16,6 +16,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/appstate"
+	"soll.dev/internal/project"
 	"soll.dev/internal/resource"
 	syncengine "soll.dev/internal/sync"
 )
@@ -40,28 +42,46 @@ func operationTimeout(app *sollv1.Application) time.Duration {
 const progressInterval = 2 * time.Second
 
 // recorder writes a running operation's state to the app's status, from
-// the operation's progress reports and from a timer, one write at a time.
+// the operation's progress reports and from a timer. Writes never overlap:
+// a late timer write must not overwrite newer progress. The write under
+// way holds turn, a channel rather than the mutex, so that the mutex, which
+// guards the fields below, is never held across a call to the API server;
+// waiting for the turn is waiting for the write under way, which
+// StatusWriteTimeout bounds. Writes outlive the reconcile's context: the
+// progress of an operation the stopping controller interrupts is kept for
+// the next one to resume from.
 type recorder struct {
-	r       *Reconciler
-	app     *sollv1.Application
+	r    *Reconciler
+	app  *sollv1.Application
+	turn chan struct{}
+
 	mu      gosync.Mutex
 	timer   *time.Timer
 	stopped bool
 	written bool
 }
 
-// write records st now.
-func (w *recorder) write(ctx context.Context, st *sollv1.OperationState) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.writeLocked(ctx, st)
+func newRecorder(r *Reconciler, app *sollv1.Application) *recorder {
+	return &recorder{r: r, app: app, turn: make(chan struct{}, 1)}
 }
 
-func (w *recorder) writeLocked(ctx context.Context, st *sollv1.OperationState) error {
-	if w.stopped {
+// write records st now, unless recording has stopped.
+func (w *recorder) write(ctx context.Context, st *sollv1.OperationState) error {
+	w.turn <- struct{}{}
+	defer func() { <-w.turn }()
+	return w.writeTurn(ctx, st, false)
+}
+
+// writeTurn writes st; the caller holds the turn. onlyFirst skips the
+// write when something was written already.
+func (w *recorder) writeTurn(ctx context.Context, st *sollv1.OperationState, onlyFirst bool) error {
+	w.mu.Lock()
+	skip := w.stopped || (onlyFirst && w.written)
+	w.written = w.written || !skip
+	w.mu.Unlock()
+	if skip {
 		return nil
 	}
-	w.written = true
 	return w.r.patchStatus(context.WithoutCancel(ctx), w.app, func(s *sollv1.ApplicationStatus) { s.OperationState = st })
 }
 
@@ -70,11 +90,9 @@ func (w *recorder) after(ctx context.Context, d time.Duration, st *sollv1.Operat
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.timer = time.AfterFunc(d, func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if !w.written {
-			_ = w.writeLocked(ctx, st)
-		}
+		w.turn <- struct{}{}
+		defer func() { <-w.turn }()
+		w.r.logStatusError(w.app, "operation state", w.writeTurn(ctx, st, true))
 	})
 }
 
@@ -82,57 +100,79 @@ func (w *recorder) after(ctx context.Context, d time.Duration, st *sollv1.Operat
 // the caller's alone again.
 func (w *recorder) stop() {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.stopped = true
 	if w.timer != nil {
 		w.timer.Stop()
 	}
+	w.mu.Unlock()
+	// Wait for the write under way, if any, to end.
+	w.turn <- struct{}{}
+	<-w.turn
+}
+
+// held is what held an automated sync back, for the status and the next
+// reconcile.
+type held struct {
+	// window is the sync window state when it held an automated sync
+	// back; nil otherwise.
+	window *project.WindowState
+	// healAfter, when positive, is when drift that the self-heal backoff
+	// held back is to be healed.
+	healAfter time.Duration
 }
 
 // nextOperation decides whether an operation runs now: a requested one, an
 // interrupted or retried one (resumed), or an automated sync. automated
-// reports whether soll itself initiated it.
-func (r *Reconciler) nextOperation(app *sollv1.Application, c *comparison) (op *sollv1.Operation, automated bool) {
+// reports whether soll itself initiated it; h says what held an automated
+// sync back.
+func (r *Reconciler) nextOperation(app *sollv1.Application, c *appstate.Comparison) (op *sollv1.Operation, automated bool, h held) {
 	if app.Operation != nil {
-		return app.Operation.DeepCopy(), false
+		return app.Operation.DeepCopy(), false, h
 	}
 	if st := app.Status.OperationState; st != nil && (st.Phase == sollv1.OperationRunning || st.Phase == sollv1.OperationTerminating) {
 		// Interrupted by a restart, or waiting for a retry: resume.
-		return st.Operation.DeepCopy(), st.Operation.InitiatedBy != nil && st.Operation.InitiatedBy.Automated
+		return st.Operation.DeepCopy(), st.Operation.InitiatedBy != nil && st.Operation.InitiatedBy.Automated, h
 	}
 	pol := app.Spec.SyncPolicy
-	if pol == nil || pol.Automated == nil || (pol.Automated.Enabled != nil && !*pol.Automated.Enabled) || c.synced {
-		return nil, false
+	if pol == nil || pol.Automated == nil || (pol.Automated.Enabled != nil && !*pol.Automated.Enabled) || c.Synced {
+		return nil, false, h
 	}
-	if len(c.results) == 0 && !pol.Automated.AllowEmpty {
-		return nil, false
+	if len(c.Results) == 0 && !pol.Automated.AllowEmpty {
+		return nil, false, h
 	}
-	if ws := syncWindow(c.project, app); !ws.SyncAllowed {
-		c.window = &ws
-		return nil, false
+	if ws := syncWindow(c.Project, app); !ws.SyncAllowed {
+		h.window = &ws
+		return nil, false, h
 	}
-	revs := c.revisions()
+	revs := c.Revisions()
 	if st := app.Status.OperationState; st != nil && st.SyncResult != nil && slices.Equal(st.SyncResult.Revisions, revs) {
 		// This revision was synced already. A failure is not retried
 		// (no retry storm on a broken commit); drift after a success is
 		// healed only with selfHeal, and not too often.
 		if st.Phase != sollv1.OperationSucceeded || !pol.Automated.SelfHeal {
-			return nil, false
+			return nil, false, h
 		}
-		key := app.Namespace + "/" + app.Name
-		if last, ok := r.lastHeal.Load(key); ok && time.Since(last.(time.Time)) < r.SelfHealBackoff {
+		key := client.ObjectKeyFromObject(app)
+		if last := r.apps.get(key).lastHeal; !last.IsZero() && time.Since(last) < r.SelfHealBackoff {
 			// Not dropped: the drift is healed when the backoff ends,
 			// even if no other event wakes the app before then.
-			c.healAfter = r.SelfHealBackoff - time.Since(last.(time.Time))
-			return nil, false
+			h.healAfter = r.SelfHealBackoff - time.Since(last)
+			return nil, false, h
 		}
-		r.lastHeal.Store(key, time.Now())
+		now := time.Now()
+		r.apps.update(key, func(rec *appRecord) { rec.lastHeal = now })
 	}
 	return &sollv1.Operation{
 		Sync:        &sollv1.SyncOperation{Revisions: revs, Prune: pol.Automated.Prune},
 		InitiatedBy: &sollv1.OperationInitiator{Username: "soll", Automated: true},
 		Retry:       pol.Retry,
-	}, true
+	}, true, h
+}
+
+// syncWindow tells whether app may sync now under its Project's sync
+// windows, manually or automatically, and when to look again.
+func syncWindow(p *sollv1.Project, app *sollv1.Application) project.WindowState {
+	return project.Windows(p, app, time.Now())
 }
 
 // runOperation runs op to the end (or to a scheduled retry), persisting its
@@ -141,7 +181,7 @@ func (r *Reconciler) nextOperation(app *sollv1.Application, c *comparison) (op *
 // the outcome, for the caller to write together with the comparison that
 // follows: one status write instead of two. A nil finish with a nil error
 // means a retry is scheduled (and written).
-func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, op *sollv1.Operation, automated bool, c *comparison) (finish statusChange, err error) {
+func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, op *sollv1.Operation, automated bool, c *appstate.Comparison) (finish statusChange, err error) {
 	now := metav1.Now()
 	// state is a copy: app.Status changes only through patchStatus, which
 	// writes what differs from app.Status.
@@ -154,13 +194,9 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 		return r.finishOperation(app, state, false, "operation terminated", nil), nil
 	}
 	if !resumed && !automated {
-		if ws := syncWindow(c.project, app); !ws.ManualAllowed {
-			if app.Operation != nil {
-				patch := client.RawPatch(types.MergePatchType, []byte(`{"operation":null}`))
-				if err := r.Client.Patch(ctx, app, patch); err != nil {
-					return nil, fmt.Errorf("take operation of application %s/%s: %w", app.Namespace, app.Name, err)
-				}
-				r.wrote(app)
+		if ws := syncWindow(c.Project, app); !ws.ManualAllowed {
+			if err := r.takeOperation(ctx, app); err != nil {
+				return nil, err
 			}
 			return r.finishOperation(app, state, false, "sync denied by the project's sync windows: "+ws.Reason, nil), nil
 		}
@@ -170,20 +206,16 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	// next); a new automated one only once it lasts (QuietOperation), or
 	// waits, or has finished a hook. Until then, a restarted controller
 	// simply starts it again.
-	rec := &recorder{r: r, app: app}
+	rec := newRecorder(r, app)
 	quiet := automated && !resumed
 	if !quiet {
 		if err := rec.write(ctx, state.DeepCopy()); err != nil {
 			return nil, err
 		}
 	}
-	if app.Operation != nil {
-		// The request is taken: remove it, so it runs once.
-		patch := client.RawPatch(types.MergePatchType, []byte(`{"operation":null}`))
-		if err := r.Client.Patch(ctx, app, patch); err != nil {
-			return nil, fmt.Errorf("take operation of application %s/%s: %w", app.Namespace, app.Name, err)
-		}
-		r.wrote(app)
+	// The request is taken: remove it, so it runs once.
+	if err := r.takeOperation(ctx, app); err != nil {
+		return nil, err
 	}
 	who := "user"
 	if automated {
@@ -206,16 +238,16 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	if len(revisions) == 0 && op.Sync.Revision != "" {
 		revisions = []string{op.Sync.Revision}
 	}
-	if op.Rollback != nil || !c.matches(revisions) {
+	if op.Rollback != nil || !c.Matches(revisions) {
 		var err error
-		if c, err = r.compare(ctx, app, revisions); err != nil {
+		if c, err = r.Pipeline.Compare(ctx, app, revisions); err != nil {
 			return r.finishOperation(app, state, false, err.Error(), nil), nil
 		}
 	}
 	if !automated {
 		// An automated sync's start is no news: its end is reported
 		// (and costs the API server one event, not two, per sync).
-		r.event(app, corev1.EventTypeNormal, "OperationStarted", "Sync", "sync to %s started by %s", short(c.revision()), who)
+		r.event(app, corev1.EventTypeNormal, "OperationStarted", "Sync", "sync to %s started by %s", appstate.Short(c.Revision()), who)
 	}
 
 	opts := r.engineOptions(app, op)
@@ -238,9 +270,11 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 		}
 		lastProgress, hooksDone = time.Now(), done
 		st := state.DeepCopy()
-		st.SyncResult = syncResult(c.revisions(), res)
+		st.SyncResult = syncResult(c.Revisions(), res)
 		st.Message = fmt.Sprintf("%d objects done", len(res.Objects))
-		_ = rec.write(ctx, st)
+		// A failed write is retried with the next report; a resumed
+		// operation may run a hook finished since the last write again.
+		r.logStatusError(app, "operation progress", rec.write(ctx, st))
 	}
 	if resumed && state.SyncResult != nil {
 		opts.DoneHooks = map[resource.Key]bool{}
@@ -266,16 +300,16 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	opCtx, cancel := context.WithTimeout(runCtx, operationTimeout(app))
 	defer cancel()
 	stopWatch := r.watchTerminate(opCtx, client.ObjectKeyFromObject(app), cancel)
-	opts.OnApplied = r.DryRuns.Seed
-	engine := &syncengine.Engine{Kube: liveKube{r.Kube, r.live}, Health: c.settings.health}
+	opts.OnApplied = r.Pipeline.DryRuns.Seed
+	engine := &syncengine.Engine{Kube: liveKube{r.Pipeline.Kube, r.live}, Health: c.HealthChecker()}
 	if quiet {
 		rec.after(ctx, r.QuietOperation, state.DeepCopy())
 	}
-	objs := c.objects
+	objs := c.Objects
 	if op.Sync.SyncOptions != nil {
 		// The operation's sync options replace the app's, adoptExisting
 		// included.
-		objs, _ = c.adoption(op.Sync.SyncOptions)
+		objs = c.ObjectsFor(op.Sync.SyncOptions)
 	}
 	res := engine.Sync(opCtx, objs, opts)
 	stopWatch()
@@ -286,7 +320,7 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 		// saved, for the next controller to resume.
 		return nil, ctx.Err()
 	}
-	state.SyncResult = syncResult(c.revisions(), res)
+	state.SyncResult = syncResult(c.Revisions(), res)
 
 	if !res.Succeeded && opCtx.Err() == nil && retryAllowed(op, state) {
 		state.RetryCount++
@@ -301,6 +335,19 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	return r.finishOperation(app, state, res.Succeeded, msg, c), nil
 }
 
+// takeOperation removes app's operation request (spec.operation), so that
+// it runs once; nothing when there is none.
+func (r *Reconciler) takeOperation(ctx context.Context, app *sollv1.Application) error {
+	if app.Operation == nil {
+		return nil
+	}
+	patch := client.RawPatch(types.MergePatchType, []byte(`{"operation":null}`))
+	if err := r.patchApp(ctx, app, patch); err != nil {
+		return fmt.Errorf("take operation of application %s/%s: %w", app.Namespace, app.Name, err)
+	}
+	return nil
+}
+
 // statusChange is a change of an Application's status, to be written with
 // others in one patch.
 type statusChange func(*sollv1.ApplicationStatus)
@@ -308,7 +355,7 @@ type statusChange func(*sollv1.ApplicationStatus)
 // finishOperation returns the status change that records the end of an
 // operation, and on success a history entry; its event and metrics are
 // recorded now.
-func (r *Reconciler) finishOperation(app *sollv1.Application, state *sollv1.OperationState, ok bool, msg string, c *comparison) statusChange {
+func (r *Reconciler) finishOperation(app *sollv1.Application, state *sollv1.OperationState, ok bool, msg string, c *appstate.Comparison) statusChange {
 	state = state.DeepCopy()
 	now := metav1.Now()
 	state.FinishedAt = &now
@@ -316,7 +363,7 @@ func (r *Reconciler) finishOperation(app *sollv1.Application, state *sollv1.Oper
 	observeSync(ok, state.Operation.InitiatedBy != nil && state.Operation.InitiatedBy.Automated, state.StartedAt.Time)
 	what := "operation"
 	if c != nil {
-		what = "sync to " + short(c.revision())
+		what = "sync to " + appstate.Short(c.Revision())
 	}
 	if ini := state.Operation.InitiatedBy; ini != nil && ini.Automated {
 		what = "automated " + what
@@ -329,21 +376,21 @@ func (r *Reconciler) finishOperation(app *sollv1.Application, state *sollv1.Oper
 	} else {
 		state.Phase = sollv1.OperationFailed
 		if state.SyncResult == nil && c != nil {
-			state.SyncResult = &sollv1.SyncOperationResult{Revisions: c.revisions()}
+			state.SyncResult = &sollv1.SyncOperationResult{Revisions: c.Revisions()}
 		}
 		r.event(app, corev1.EventTypeWarning, "OperationFailed", "Sync", "%s: %s", what, msg)
 	}
 	return func(s *sollv1.ApplicationStatus) {
 		s.OperationState = state.DeepCopy()
 		if ok && c != nil && !(state.Operation.Sync != nil && state.Operation.Sync.DryRun) {
-			srcs, _ := appSources(app)
+			srcs, _ := appstate.Sources(app)
 			var id int64
 			if n := len(s.History); n > 0 {
 				id = s.History[n-1].ID + 1
 			}
 			started := state.StartedAt
 			s.History = append(s.History, sollv1.RevisionHistory{
-				ID: id, Revisions: c.revisions(), Sources: srcs,
+				ID: id, Revisions: c.Revisions(), Sources: srcs,
 				DeployStartedAt: &started, DeployedAt: now, InitiatedBy: state.Operation.InitiatedBy,
 			})
 			limit := 10
@@ -371,10 +418,9 @@ func (r *Reconciler) pinForRollback(ctx context.Context, app *sollv1.Application
 		}
 		patch := client.MergeFrom(app.DeepCopy())
 		app.Spec.Pin = &sollv1.RevisionPin{Revisions: h.Revisions, HistoryID: &id, Reason: fmt.Sprintf("rollback to history entry %d", id)}
-		if err := r.Client.Patch(ctx, app, patch); err != nil {
+		if err := r.patchApp(ctx, app, patch); err != nil {
 			return fmt.Errorf("pin revision for rollback: %w", err)
 		}
-		r.wrote(app)
 		return nil
 	}
 	return fmt.Errorf("rollback: no history entry with id %d: see status.history for the ids", id)
@@ -503,7 +549,7 @@ func (r *Reconciler) createNamespace(ctx context.Context, app *sollv1.Applicatio
 		ns.SetLabels(md.Labels)
 		ns.SetAnnotations(md.Annotations)
 	}
-	if _, err := r.Kube.Apply(ctx, ns, false); err != nil {
+	if _, err := r.Pipeline.Kube.Apply(ctx, ns, false); err != nil {
 		return fmt.Errorf("create namespace %s (syncOptions.createNamespace): %w", name, err)
 	}
 	return nil

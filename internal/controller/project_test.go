@@ -11,7 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/controller"
 	"soll.dev/internal/testenv/gitserver"
 )
 
@@ -108,10 +107,10 @@ func TestSyncWindowsHoldSyncsBack(t *testing.T) {
 		a.Spec.SyncPolicy = &sollv1.SyncPolicy{Automated: &sollv1.AutomatedSyncPolicy{}}
 	})
 	app := h.waitForApp("frozen", "held back by the window", time.Minute, func(a *sollv1.Application) bool {
-		c := condition(a, controller.SyncWindowCondition)
+		c := condition(a, sollv1.ConditionSyncWindowBlocked)
 		return c != nil && c.Status == metav1.ConditionTrue
 	})
-	if msg := condition(app, controller.SyncWindowCondition).Message; !strings.Contains(msg, "deny window") {
+	if msg := condition(app, sollv1.ConditionSyncWindowBlocked).Message; !strings.Contains(msg, "deny window") {
 		t.Errorf("condition %q does not name the window", msg)
 	}
 	if app.Status.OperationState != nil {

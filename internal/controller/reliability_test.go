@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/controller"
 	"soll.dev/internal/kube"
 	"soll.dev/internal/resource"
 	"soll.dev/internal/testenv"
@@ -283,7 +282,7 @@ func TestGitServerDown(t *testing.T) {
 	uids := h.liveUIDs(app)
 
 	h.git.Close()
-	h.setAnnotation(controller.RefreshAnnotation, "hard")
+	h.setAnnotation(sollv1.RefreshAnnotation, "hard")
 	app = h.waitFor("SourceError", time.Minute, func(a *sollv1.Application) bool {
 		return isCondition(a, "ComparisonError", "SourceError")
 	})
@@ -349,7 +348,7 @@ func TestInvalidManifestInCommit(t *testing.T) {
 		"app/c.yaml": broken,
 		"app/d.yaml": configMapYAML("d", 0, map[string]string{"version": "2"}),
 	}})
-	h.setAnnotation(controller.RefreshAnnotation, "hard")
+	h.setAnnotation(sollv1.RefreshAnnotation, "hard")
 	app = h.waitFor("RenderError", time.Minute, func(a *sollv1.Application) bool {
 		return isCondition(a, "ComparisonError", "RenderError")
 	})
@@ -376,7 +375,7 @@ func TestInvalidManifestInCommit(t *testing.T) {
 	fixed := h.git.Commit(t, h.repo, gitserver.DefaultBranch, gitserver.Change{Message: "fix the typo", Files: map[string]string{
 		"app/c.yaml": configMapYAML("c", 0, map[string]string{"version": "2", "extra": "fixed"}),
 	}})
-	h.setAnnotation(controller.RefreshAnnotation, "hard")
+	h.setAnnotation(sollv1.RefreshAnnotation, "hard")
 	h.waitFor("the fix deployed", 2*time.Minute, func(a *sollv1.Application) bool {
 		return syncedHealthy(a) && a.Status.Sync.Revision == fixed && condition(a, "ComparisonError") == nil
 	})
@@ -492,7 +491,7 @@ func TestAPIServerRestartDuringSync(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	wave1 := func(ctx context.Context) ([]corev1.ConfigMap, error) {
-		l, err := env.Kube.CoreV1().ConfigMaps(h.destNS).List(ctx, metav1.ListOptions{LabelSelector: controller.ManagedLabel + "=true"})
+		l, err := env.Kube.CoreV1().ConfigMaps(h.destNS).List(ctx, metav1.ListOptions{LabelSelector: sollv1.ManagedLabel + "=true"})
 		if err != nil {
 			return nil, err
 		}

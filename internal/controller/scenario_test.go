@@ -11,7 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/controller"
 	"soll.dev/internal/testenv"
 	"soll.dev/internal/testenv/gitserver"
 )
@@ -88,7 +87,7 @@ func TestReferenceScenario(t *testing.T) {
 		Message: "wordpress 6.3",
 		Files:   map[string]string{"wordpress/wordpress.yaml": strings.Replace(readFile(t, fixture(t, h.destNS), "wordpress.yaml"), "wordpress:6.2.1-apache", "wordpress:6.3-apache", 1)},
 	})
-	h.setAnnotation(controller.RefreshAnnotation, "hard")
+	h.setAnnotation(sollv1.RefreshAnnotation, "hard")
 	h.waitFor("new commit deployed", 2*time.Minute, func(a *sollv1.Application) bool {
 		return syncedHealthy(a) && a.Status.Sync.Revision == newRev
 	})
@@ -116,7 +115,12 @@ func TestReferenceScenario(t *testing.T) {
 		t.Fatalf("auto-sync undid the rollback: image %s", img)
 	}
 
-	// Deleting the app with the cascade finalizer removes its resources.
+	// Deleting the app with the cascade finalizer removes its resources,
+	// and what the controller remembered of it.
+	key := client.ObjectKey{Namespace: h.sollNS, Name: h.appName}
+	if !h.mgr.Remembers(key) {
+		t.Fatal("the controller holds no record of a reconciled app")
+	}
 	if err := h.env.Client.Delete(context.Background(), h.app()); err != nil {
 		t.Fatal(err)
 	}
@@ -133,5 +137,9 @@ func TestReferenceScenario(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("cascade deletion: %v", err)
+	}
+	err = testenv.Eventually(ctx2, 100*time.Millisecond, func(context.Context) (bool, error) { return !h.mgr.Remembers(key), nil })
+	if err != nil {
+		t.Fatalf("the controller still holds the record of the deleted app: %v", err)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/controller"
+	"soll.dev/internal/appstate"
 )
 
 // TestSettingsConfigMap shows cluster-wide customizations from the
@@ -27,7 +27,7 @@ func TestSettingsConfigMap(t *testing.T) {
 	h.waitForApp("settings", "Synced and Healthy without customizations", time.Minute, syncedHealthy)
 
 	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: controller.SettingsConfigMap, Namespace: h.sollNS},
+		ObjectMeta: metav1.ObjectMeta{Name: appstate.SettingsConfigMap, Namespace: h.sollNS},
 		Data: map[string]string{
 			"resource.customizations.health.ConfigMap": `local hs = {}
 if obj.data ~= nil and obj.data.mode == "broken" then
@@ -43,7 +43,7 @@ return hs`,
 	if err := h.env.Client.Create(context.Background(), cm); err != nil {
 		t.Fatal(err)
 	}
-	h.setAnnotationOf("settings", controller.RefreshAnnotation, "normal")
+	h.setAnnotationOf("settings", sollv1.RefreshAnnotation, "normal")
 	h.waitForApp("settings", "Degraded by the Lua check", time.Minute, func(a *sollv1.Application) bool {
 		return a.Status.Health != nil && a.Status.Health.Status == sollv1.HealthDegraded && a.Status.Health.Message != ""
 	})
@@ -66,7 +66,7 @@ return hs`,
 	if err := h.env.Client.Update(context.Background(), cm); err != nil {
 		t.Fatal(err)
 	}
-	h.setAnnotationOf("settings", controller.RefreshAnnotation, "normal")
+	h.setAnnotationOf("settings", sollv1.RefreshAnnotation, "normal")
 	h.waitForApp("settings", "InvalidSettings condition", time.Minute, func(a *sollv1.Application) bool {
 		c := condition(a, "ComparisonError")
 		return c != nil && c.Reason == "InvalidSettings" && strings.Contains(c.Message, "resource.customizations.health.apps_Deployment")

@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/controller"
 	"soll.dev/internal/render/sops"
 	"soll.dev/internal/render/sops/sopstest"
 )
@@ -22,7 +21,7 @@ func keysSecret(ns, name, projects, key string) *corev1.Secret {
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: ns,
-			Labels:      map[string]string{controller.SecretTypeLabel: controller.SecretTypeSOPSKeys},
+			Labels:      map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeSOPSKeys},
 			Annotations: map[string]string{sops.ProjectsAnnotation: projects},
 		},
 		StringData: map[string]string{"keys.txt": key + "\n"},

@@ -29,6 +29,7 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apitypes"
+	"soll.dev/internal/appstate"
 	"soll.dev/internal/auth"
 	"soll.dev/internal/controller"
 	"soll.dev/internal/rbac"
@@ -201,8 +202,8 @@ func (a authenticator) Authenticate(r *http.Request) (*server.Principal, error) 
 // manifestRenderer is the manager of controller.NewManager: it renders
 // and compares Applications for the API.
 type manifestRenderer interface {
-	RenderManifests(ctx context.Context, app *sollv1.Application, revisions []string) (*controller.Manifests, error)
-	DiffManifests(ctx context.Context, app *sollv1.Application, revisions []string) (*controller.Diffs, error)
+	RenderManifests(ctx context.Context, app *sollv1.Application, revisions []string) (*appstate.Manifests, error)
+	DiffManifests(ctx context.Context, app *sollv1.Application, revisions []string) (*appstate.Diffs, error)
 }
 
 var _ manifestRenderer = (*controller.Manager)(nil)

@@ -20,8 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/appstate"
 	"soll.dev/internal/auth"
-	"soll.dev/internal/controller"
 	"soll.dev/internal/serve"
 	"soll.dev/internal/serve/servetest"
 	"soll.dev/internal/server"
@@ -125,7 +125,7 @@ func testAPIFlow(t *testing.T, separate bool) {
 		ObjectMeta: metav1.ObjectMeta{Name: "greeting"},
 		Spec: sollv1.ApplicationSpec{
 			Source:      &sollv1.ApplicationSource{RepoURL: git.HTTPURL("config"), TargetRevision: "main", Path: "app"},
-			Destination: sollv1.ApplicationDestination{Server: controller.InClusterServer, Namespace: dest},
+			Destination: sollv1.ApplicationDestination{Server: appstate.InClusterServer, Namespace: dest},
 			SyncPolicy:  &sollv1.SyncPolicy{Automated: &sollv1.AutomatedSyncPolicy{}},
 		},
 	}

@@ -21,7 +21,6 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apitypes"
-	"soll.dev/internal/controller"
 )
 
 // appObject is the RBAC object of an app: "<project>/<name>".
@@ -195,9 +194,9 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request, p *Principal)
 	}
 	app.ResourceVersion = ""
 	if cascade {
-		controllerutil.AddFinalizer(app, controller.ResourcesFinalizer)
+		controllerutil.AddFinalizer(app, sollv1.ResourcesFinalizer)
 	} else {
-		controllerutil.RemoveFinalizer(app, controller.ResourcesFinalizer)
+		controllerutil.RemoveFinalizer(app, sollv1.ResourcesFinalizer)
 	}
 	if err := s.opts.Client.Create(r.Context(), app); err != nil {
 		return err
@@ -375,9 +374,9 @@ func (s *Server) deleteApp(w http.ResponseWriter, r *http.Request, p *Principal)
 		if r.URL.Query().Has("cascade") {
 			changed := false
 			if cascade {
-				changed = controllerutil.AddFinalizer(app, controller.ResourcesFinalizer)
+				changed = controllerutil.AddFinalizer(app, sollv1.ResourcesFinalizer)
 			} else {
-				changed = controllerutil.RemoveFinalizer(app, controller.ResourcesFinalizer)
+				changed = controllerutil.RemoveFinalizer(app, sollv1.ResourcesFinalizer)
 			}
 			if changed {
 				if err := s.opts.Client.Update(r.Context(), app); err != nil {

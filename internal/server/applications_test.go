@@ -16,14 +16,13 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apitypes"
-	"soll.dev/internal/controller"
 )
 
 func TestApplicationCRUD(t *testing.T) {
 	h := newHarness(t)
 	var app sollv1.Application
 	h.must(http.MethodPost, "/api/v1/applications/guestbook", appBody("guestbook", "team-a", "guestbook", map[string]string{"tier": "web"}), http.StatusCreated, &app)
-	if app.Namespace != h.ns || app.Spec.Source.Path != "guestbook" || !slices.Contains(app.Finalizers, controller.ResourcesFinalizer) || app.Kind != "Application" {
+	if app.Namespace != h.ns || app.Spec.Source.Path != "guestbook" || !slices.Contains(app.Finalizers, sollv1.ResourcesFinalizer) || app.Kind != "Application" {
 		t.Fatalf("created app is not what was sent: %+v", app)
 	}
 	status, b := h.do(http.MethodPost, "/api/v1/applications", "admin-token", appBody("guestbook", "team-a", "guestbook", nil))
@@ -236,7 +235,7 @@ func TestOperations(t *testing.T) {
 	}
 
 	h.must(http.MethodPost, "/api/v1/applications/web/refresh?hard=true", nil, http.StatusAccepted, &app)
-	if app.Annotations[controller.RefreshAnnotation] != "hard" {
+	if app.Annotations[sollv1.RefreshAnnotation] != "hard" {
 		t.Fatalf("refresh annotation: %v", app.Annotations)
 	}
 

@@ -17,7 +17,7 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apitypes"
-	"soll.dev/internal/controller"
+	"soll.dev/internal/kube"
 )
 
 // The audit log records every change made through the API, and every
@@ -210,7 +210,7 @@ func (s *Server) auditEvent(spec *auditSpec, n *auditNote, e apitypes.AuditEntry
 	if e.Status >= 400 {
 		typ = corev1.EventTypeWarning
 	}
-	s.opts.Recorder.Eventf(regarding, nil, typ, "Audit"+spec.action, spec.action, "%s", controller.EventNote(e.Message))
+	s.opts.Recorder.Eventf(regarding, nil, typ, "Audit"+spec.action, spec.action, "%s", kube.EventNote(e.Message))
 }
 
 // auditID returns an entry id that sorts by time.

@@ -10,7 +10,7 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apitypes"
-	"soll.dev/internal/controller"
+	"soll.dev/internal/repocreds"
 )
 
 // TestRepositoryProjects saves credentials for one Project, or shared with
@@ -31,14 +31,14 @@ func TestRepositoryProjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(sec.Data[controller.SecretProjectKey]) != "team-a" || sec.Labels[controller.SharedLabel] != "" {
-		t.Errorf("Secret of team-a: project %q, labels %v", sec.Data[controller.SecretProjectKey], sec.Labels)
+	if string(sec.Data[repocreds.ProjectKey]) != "team-a" || sec.Labels[sollv1.SharedLabel] != "" {
+		t.Errorf("Secret of team-a: project %q, labels %v", sec.Data[repocreds.ProjectKey], sec.Labels)
 	}
 	sec, err = h.env.Kube.CoreV1().Secrets(h.ns).Get(context.Background(), shared.Name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := sec.Data[controller.SecretProjectKey]; ok || sec.Labels[controller.SharedLabel] != "true" {
+	if _, ok := sec.Data[repocreds.ProjectKey]; ok || sec.Labels[sollv1.SharedLabel] != "true" {
 		t.Errorf("shared Secret: data keys %d, labels %v", len(sec.Data), sec.Labels)
 	}
 	// A second Secret for team-a's repository is refused, as before.

@@ -10,14 +10,14 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apitypes"
-	"soll.dev/internal/controller"
+	"soll.dev/internal/appstate"
 	"soll.dev/internal/resource"
 )
 
 // DiffsFunc compares an Application at revisions (one per source) with the
 // live objects, as the controller would, and returns the objects that
-// differ; controller.Manager.DiffManifests is one.
-type DiffsFunc func(ctx context.Context, app *sollv1.Application, revisions []string) (*controller.Diffs, error)
+// differ; appstate.Pipeline.Diff is one.
+type DiffsFunc func(ctx context.Context, app *sollv1.Application, revisions []string) (*appstate.Diffs, error)
 
 // Notes said with a diff: which resources differ comes from the
 // controller's last comparison (status), and how they differ from a
@@ -107,8 +107,8 @@ func (s *Server) appHistory(w http.ResponseWriter, r *http.Request, p *Principal
 
 // ManifestsFunc renders an Application's desired objects at revisions
 // (one per source; nil or an empty entry: the source's target), as the
-// controller would; controller.Manager.RenderManifests is one.
-type ManifestsFunc func(ctx context.Context, app *sollv1.Application, revisions []string) (*controller.Manifests, error)
+// controller would; appstate.Pipeline.Render is one.
+type ManifestsFunc func(ctx context.Context, app *sollv1.Application, revisions []string) (*appstate.Manifests, error)
 
 // appManifests renders the app at its target revisions, or at the
 // revisions asked for (?revision=, once per source), with the same
@@ -135,7 +135,7 @@ func (s *Server) appManifests(w http.ResponseWriter, r *http.Request, p *Princip
 	}
 	m, err := s.opts.Manifests(r.Context(), app, revisions)
 	if err != nil {
-		if reason := controller.ErrorReason(err); reason != "" && !errors.Is(err, context.DeadlineExceeded) {
+		if reason := appstate.ReasonOf(err); reason != "" && !errors.Is(err, context.DeadlineExceeded) {
 			return newError(http.StatusUnprocessableEntity, "RenderFailed", "render application %s (%s): %v", app.Name, reason, err)
 		}
 		return err

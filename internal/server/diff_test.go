@@ -11,7 +11,7 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apitypes"
-	"soll.dev/internal/controller"
+	"soll.dev/internal/appstate"
 	"soll.dev/internal/diff"
 	"soll.dev/internal/resource"
 )
@@ -25,12 +25,12 @@ func TestDiffAttachesResourceDiffs(t *testing.T) {
 	const rev = "0123456789012345678901234567890123456789"
 	var asked []string
 	h := newHarness(t, func(o *Options) {
-		o.Diffs = func(_ context.Context, app *sollv1.Application, revisions []string) (*controller.Diffs, error) {
+		o.Diffs = func(_ context.Context, app *sollv1.Application, revisions []string) (*appstate.Diffs, error) {
 			if app.Name == "broken" {
 				return nil, errors.New("render: broken.yaml: line 3: mapping values are not allowed here")
 			}
 			asked = revisions
-			return &controller.Diffs{Revisions: revisions, Results: []diff.Result{
+			return &appstate.Diffs{Revisions: revisions, Results: []diff.Result{
 				{Key: resource.Key{Kind: "ConfigMap", Namespace: "web", Name: "settings"}, Status: diff.OutOfSync, Diff: "--- live\n+++ desired\n"},
 				{Key: resource.Key{Kind: "ConfigMap", Namespace: "web", Name: "unlisted"}, Status: diff.OutOfSync, Diff: "--- live\n"},
 			}}, nil

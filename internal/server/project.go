@@ -9,7 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/controller"
+	"soll.dev/internal/appstate"
 	"soll.dev/internal/project"
 )
 
@@ -67,7 +67,7 @@ func (s *Server) checkKinds(r *http.Request, app *sollv1.Application) error {
 	ctx, cancel := context.WithTimeout(r.Context(), renderCheckTimeout)
 	defer cancel()
 	_, err = s.opts.Manifests(ctx, app, nil)
-	if !controller.IsProjectViolation(err) {
+	if !appstate.IsProjectViolation(err) {
 		return nil
 	}
 	field := "spec.source"

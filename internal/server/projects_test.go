@@ -12,7 +12,6 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apitypes"
-	"soll.dev/internal/controller"
 )
 
 func TestProjectsClustersRepositories(t *testing.T) {
@@ -48,7 +47,7 @@ func TestProjectsClustersRepositories(t *testing.T) {
 	}
 
 	sec := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "repo", Namespace: h.ns, Labels: map[string]string{controller.SecretTypeLabel: controller.SecretTypeRepository}},
+		ObjectMeta: metav1.ObjectMeta{Name: "repo", Namespace: h.ns, Labels: map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeRepository}},
 		Data:       map[string][]byte{"url": []byte("https://git.example.com/apps.git"), "username": []byte("bot"), "password": []byte("hunter2-secret")},
 	}
 	if _, err := h.env.Kube.CoreV1().Secrets(h.ns).Create(context.Background(), sec, metav1.CreateOptions{}); err != nil {

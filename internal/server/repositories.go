@@ -29,31 +29,31 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apitypes"
-	"soll.dev/internal/controller"
 	"soll.dev/internal/project"
 	"soll.dev/internal/render/helm"
+	"soll.dev/internal/repocreds"
 	"soll.dev/internal/source"
 	"soll.dev/internal/source/git"
 )
 
 func presentRepository(sec *corev1.Secret) apitypes.Repository {
 	d := sec.Data
-	proj := controller.CredentialsProject(sec)
+	proj := repocreds.Project(sec)
 	return apitypes.Repository{
-		Name: sec.Name, Type: sec.Labels[controller.SecretTypeLabel], URL: strings.TrimSpace(string(d["url"])), Username: string(d["username"]),
+		Name: sec.Name, Type: sec.Labels[sollv1.SecretTypeLabel], URL: strings.TrimSpace(string(d["url"])), Username: string(d["username"]),
 		HasPassword: len(d["password"]) > 0, HasBearerToken: len(d["bearerToken"]) > 0,
 		HasSSHPrivateKey: len(d["sshPrivateKey"]) > 0, HasTLSClientCert: len(d["tlsClientCert"]) > 0,
-		Project: proj, Shared: proj == "" && sec.Labels[controller.SharedLabel] == "true",
+		Project: proj, Shared: proj == "" && sec.Labels[sollv1.SharedLabel] == "true",
 	}
 }
 
 // isRepositorySecret tells a repository Secret from the other Secrets of
 // soll's namespace, which the repository endpoints never touch.
-func isRepositorySecret(sec *corev1.Secret) bool { return controller.IsRepositorySecret(sec) }
+func isRepositorySecret(sec *corev1.Secret) bool { return repocreds.IsSecret(sec) }
 
 func (s *Server) repositorySecrets(ctx context.Context) ([]corev1.Secret, error) {
 	var list corev1.SecretList
-	err := s.opts.APIReader.List(ctx, &list, client.InNamespace(s.opts.Namespace), client.HasLabels{controller.SecretTypeLabel})
+	err := s.opts.APIReader.List(ctx, &list, client.InNamespace(s.opts.Namespace), client.HasLabels{sollv1.SecretTypeLabel})
 	if err != nil {
 		return nil, fmt.Errorf("list repository secrets: %w", err)
 	}
@@ -83,7 +83,7 @@ func (s *Server) listRepositories(w http.ResponseWriter, r *http.Request, p *Pri
 func repoData(q *apitypes.RepositoryRequest) map[string][]byte {
 	d := map[string][]byte{}
 	for k, v := range map[string]string{
-		"url": strings.TrimSpace(q.URL), controller.SecretProjectKey: q.Project, "username": q.Username, "password": q.Password, "bearerToken": q.BearerToken,
+		"url": strings.TrimSpace(q.URL), repocreds.ProjectKey: q.Project, "username": q.Username, "password": q.Password, "bearerToken": q.BearerToken,
 		"sshPrivateKey": q.SSHPrivateKey, "sshPassphrase": q.SSHPassphrase, "sshKnownHosts": q.SSHKnownHosts,
 		"tlsClientCert": q.TLSClientCert, "tlsClientKey": q.TLSClientKey, "caCert": q.CACert,
 	} {
@@ -143,8 +143,8 @@ func validateRepo(q *apitypes.RepositoryRequest) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if q.Type != "" && q.Type != controller.SecretTypeRepository && q.Type != controller.SecretTypeRepoCreds {
-		return "", invalid("type", "type %q is not %s or %s", q.Type, controller.SecretTypeRepository, controller.SecretTypeRepoCreds)
+	if q.Type != "" && q.Type != sollv1.SecretTypeRepository && q.Type != sollv1.SecretTypeRepoCreds {
+		return "", invalid("type", "type %q is not %s or %s", q.Type, sollv1.SecretTypeRepository, sollv1.SecretTypeRepoCreds)
 	}
 	if q.Name != "" {
 		if errs := validation.IsDNS1123Subdomain(q.Name); len(errs) > 0 {
@@ -263,7 +263,7 @@ func repoSecretName(typ, repoURL, proj string) string {
 	}
 	h := sha256.Sum256([]byte(key))
 	prefix := "repo-"
-	if typ == controller.SecretTypeRepoCreds {
+	if typ == sollv1.SecretTypeRepoCreds {
 		prefix = "creds-"
 	}
 	return prefix + hex.EncodeToString(h[:])[:10]
@@ -286,7 +286,7 @@ func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, p *Pri
 		return err
 	}
 	ctx := r.Context()
-	repoURL, typ := strings.TrimSpace(req.URL), cmp.Or(req.Type, controller.SecretTypeRepository)
+	repoURL, typ := strings.TrimSpace(req.URL), cmp.Or(req.Type, sollv1.SecretTypeRepository)
 	noteObject(ctx, repoURL, "", "")
 	if err := s.forbid(p, resRepositories, actCreate, repoURL); err != nil {
 		return err
@@ -300,8 +300,8 @@ func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, p *Pri
 	}
 	name := req.Name
 	for _, sec := range secrets {
-		if sec.Labels[controller.SecretTypeLabel] != typ || project.NormalizeRepoURL(string(sec.Data["url"])) != project.NormalizeRepoURL(repoURL) ||
-			controller.CredentialsProject(&sec) != req.Project {
+		if sec.Labels[sollv1.SecretTypeLabel] != typ || project.NormalizeRepoURL(string(sec.Data["url"])) != project.NormalizeRepoURL(repoURL) ||
+			repocreds.Project(&sec) != req.Project {
 			continue
 		}
 		if name == "" {
@@ -320,12 +320,12 @@ func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, p *Pri
 	switch {
 	case apierrors.IsNotFound(err):
 		sec := &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.opts.Namespace, Labels: map[string]string{controller.SecretTypeLabel: typ}},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.opts.Namespace, Labels: map[string]string{sollv1.SecretTypeLabel: typ}},
 			Type:       corev1.SecretTypeOpaque,
 			Data:       repoData(&req),
 		}
 		if req.Shared {
-			sec.Labels[controller.SharedLabel] = "true"
+			sec.Labels[sollv1.SharedLabel] = "true"
 		}
 		if err := s.opts.Client.Create(ctx, sec); err != nil {
 			return err
@@ -348,10 +348,10 @@ func (s *Server) createRepository(w http.ResponseWriter, r *http.Request, p *Pri
 	if err := s.forbid(p, resRepositories, actUpdate, repoURL); err != nil {
 		return err
 	}
-	cur.Labels[controller.SecretTypeLabel] = typ
-	delete(cur.Labels, controller.SharedLabel)
+	cur.Labels[sollv1.SecretTypeLabel] = typ
+	delete(cur.Labels, sollv1.SharedLabel)
 	if req.Shared {
-		cur.Labels[controller.SharedLabel] = "true"
+		cur.Labels[sollv1.SharedLabel] = "true"
 	}
 	cur.Data, cur.StringData = repoData(&req), nil
 	if err := s.opts.Client.Update(ctx, &cur); err != nil {
@@ -388,7 +388,7 @@ func (s *Server) checkCredentialsProject(ctx context.Context, name string) error
 
 // checkCredentialsRefs refuses an Application whose credentialsRef names
 // a Secret the controller would refuse to use (see
-// controller.CheckCredentialsRef): not a repository Secret, not one of the
+// repocreds.CheckRef): not a repository Secret, not one of the
 // Application's Project (or shared), or not saved for the source's
 // repoURL. The error names the field and never shows the Secret's values.
 func (s *Server) checkCredentialsRefs(ctx context.Context, app *sollv1.Application) error {
@@ -404,7 +404,7 @@ func (s *Server) checkCredentialsRefs(ctx context.Context, app *sollv1.Applicati
 		} else if err != nil {
 			return fmt.Errorf("read Secret %s: %w", name, err)
 		}
-		if err := controller.CheckCredentialsRef(found, name, app.Spec.Project, src.RepoURL, field); err != nil {
+		if err := repocreds.CheckRef(found, name, app.Spec.Project, src.RepoURL, field); err != nil {
 			return invalid(field, "%v", err)
 		}
 		return nil
@@ -511,10 +511,10 @@ func (s *Server) testSavedRepository(w http.ResponseWriter, r *http.Request, p *
 	}
 	repoURL := strings.TrimSpace(string(sec.Data["url"]))
 	switch {
-	case sec.Labels[controller.SecretTypeLabel] == controller.SecretTypeRepoCreds && req.URL == "":
+	case sec.Labels[sollv1.SecretTypeLabel] == sollv1.SecretTypeRepoCreds && req.URL == "":
 		return invalid("url", "Secret %s is a credential template for the repositories under %s: give the url of one of them to test", sec.Name, repoURL)
-	case sec.Labels[controller.SecretTypeLabel] == controller.SecretTypeRepoCreds:
-		if !controller.CredentialsTemplateMatches(repoURL, req.URL) {
+	case sec.Labels[sollv1.SecretTypeLabel] == sollv1.SecretTypeRepoCreds:
+		if !repocreds.TemplateMatches(repoURL, req.URL) {
 			return invalid("url", "%s is not under %s, the URL of credential template %s", req.URL, repoURL, sec.Name)
 		}
 		repoURL = strings.TrimSpace(req.URL)
@@ -535,7 +535,7 @@ func (s *Server) testSavedRepository(w http.ResponseWriter, r *http.Request, p *
 // as a Helm chart repository (reading its index.yaml).
 func (s *Server) testConnection(w http.ResponseWriter, r *http.Request, transport, repoURL string, data map[string][]byte) error {
 	ctx := r.Context()
-	creds, err := controller.RepositoryCredentials(ctx, s.opts.APIReader, s.opts.Namespace, repoURL, data)
+	creds, err := repocreds.ForRepository(ctx, s.opts.APIReader, s.opts.Namespace, repoURL, data)
 	if err != nil {
 		return err
 	}

@@ -12,9 +12,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apitypes"
-	"soll.dev/internal/controller"
 	"soll.dev/internal/render/helm/helmtest"
+	"soll.dev/internal/repocreds"
 	"soll.dev/internal/testenv/gitserver"
 )
 
@@ -76,14 +77,14 @@ func TestRepositoryCredentials(t *testing.T) {
 	const repo = "https://git.example.com/team/app.git"
 	var saved apitypes.Repository
 	h.must(http.MethodPost, "/api/v1/repositories", map[string]any{"url": repo, "username": "bot", "password": repoPassword}, http.StatusCreated, &saved)
-	if saved.Type != controller.SecretTypeRepository || saved.URL != repo || !saved.HasPassword || saved.Username != "bot" || !strings.HasPrefix(saved.Name, "repo-") {
+	if saved.Type != sollv1.SecretTypeRepository || saved.URL != repo || !saved.HasPassword || saved.Username != "bot" || !strings.HasPrefix(saved.Name, "repo-") {
 		t.Fatalf("saved: %+v", saved)
 	}
 	sec, err := h.env.Kube.CoreV1().Secrets(h.ns).Get(context.Background(), saved.Name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sec.Labels[controller.SecretTypeLabel] != controller.SecretTypeRepository || string(sec.Data["url"]) != repo ||
+	if sec.Labels[sollv1.SecretTypeLabel] != sollv1.SecretTypeRepository || string(sec.Data["url"]) != repo ||
 		string(sec.Data["username"]) != "bot" || string(sec.Data["password"]) != repoPassword || len(sec.Data) != 3 {
 		t.Errorf("Secret: labels %v, keys %d", sec.Labels, len(sec.Data))
 	}
@@ -119,7 +120,7 @@ func TestRepositoryCredentials(t *testing.T) {
 	}
 	h.must(http.MethodDelete, "/api/v1/repositories/"+saved.Name, nil, http.StatusNoContent, nil)
 	h.must(http.MethodGet, "/api/v1/repositories", nil, http.StatusOK, &list)
-	if len(list.Items) != 1 || list.Items[0].Type != controller.SecretTypeRepoCreds {
+	if len(list.Items) != 1 || list.Items[0].Type != sollv1.SecretTypeRepoCreds {
 		t.Errorf("after delete: %+v", list.Items)
 	}
 }
@@ -170,8 +171,8 @@ func TestRepositoryConnection(t *testing.T) {
 	if res.OK || !strings.Contains(res.Message, "not in the known hosts") {
 		t.Errorf("saved SSH repository without known hosts: %+v", res)
 	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: controller.KnownHostsConfigMap, Namespace: h.ns},
-		Data: map[string]string{controller.KnownHostsKey: sshd.KnownHostsLine()}}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: repocreds.KnownHostsConfigMap, Namespace: h.ns},
+		Data: map[string]string{repocreds.KnownHostsKey: sshd.KnownHostsLine()}}
 	if err := h.env.Client.Create(context.Background(), cm); err != nil {
 		t.Fatal(err)
 	}

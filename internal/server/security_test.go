@@ -13,7 +13,7 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apitypes"
-	"soll.dev/internal/controller"
+	"soll.dev/internal/appstate"
 	"soll.dev/internal/testenv/gitserver"
 )
 
@@ -193,14 +193,14 @@ func TestSecretsNeverAppear(t *testing.T) {
 func TestManifests(t *testing.T) {
 	var asked []string
 	h := newHarness(t, func(o *Options) {
-		o.Manifests = func(_ context.Context, app *sollv1.Application, revisions []string) (*controller.Manifests, error) {
+		o.Manifests = func(_ context.Context, app *sollv1.Application, revisions []string) (*appstate.Manifests, error) {
 			asked = revisions
 			sec := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Secret",
 				"metadata": map[string]any{"name": "db", "namespace": app.Spec.Destination.Namespace},
 				"data":     map[string]any{"password": "c2VjcmV0LXZhbHVl"}, "stringData": map[string]any{"token": "plain-token"}}}
 			cm := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
 				"metadata": map[string]any{"name": "settings", "namespace": app.Spec.Destination.Namespace}, "data": map[string]any{"mode": "fast"}}}
-			return &controller.Manifests{Revisions: []string{"0123456789012345678901234567890123456789"}, Objects: []*unstructured.Unstructured{sec, cm}}, nil
+			return &appstate.Manifests{Revisions: []string{"0123456789012345678901234567890123456789"}, Objects: []*unstructured.Unstructured{sec, cm}}, nil
 		}
 	})
 	h.createApp("web", "team-a", "web", nil)

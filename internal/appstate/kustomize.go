@@ -1,16 +1,15 @@
-package controller
+package appstate
 
 import (
 	"context"
 	"errors"
 	"fmt"
 
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/project"
 	"soll.dev/internal/render"
 	"soll.dev/internal/render/kustomize"
+	"soll.dev/internal/repocreds"
 	"soll.dev/internal/source"
 )
 
@@ -29,7 +28,7 @@ import (
 //     for its URL, as Helm sources do.
 //
 // field names the source in messages ("spec.source").
-func (r *Reconciler) resolveKustomize(ctx context.Context, app *sollv1.Application, proj *sollv1.Project, field string, req *render.Request) error {
+func (p *Pipeline) resolveKustomize(ctx context.Context, app *sollv1.Application, proj *sollv1.Project, field string, req *render.Request) error {
 	remote := proj.Spec.AllowRemoteKustomizeBases
 	helm := req.Kustomize != nil && req.Kustomize.EnableHelm
 	if !remote && !helm {
@@ -40,18 +39,20 @@ func (r *Reconciler) resolveKustomize(ctx context.Context, app *sollv1.Applicati
 	if remote {
 		res.Fetch = func(ctx context.Context, base kustomize.Remote) (string, error) {
 			repos = append(repos, base.RepoURL)
-			return r.fetchRemoteBase(ctx, app, proj, field, base)
+			return p.fetchRemoteBase(ctx, app, proj, field, base)
 		}
 	}
 	resolved, err := res.Resolve(ctx, *req)
-	r.remoteBases.Store(remoteBasesKey(app, field), repos)
+	if p.OnRemoteBases != nil {
+		p.OnRemoteBases(app, field, repos)
+	}
 	if err != nil {
-		reason := "SourceError"
-		var se *stageError
+		reason := ReasonSourceError
+		var se *Error
 		if errors.As(err, &se) {
-			reason = se.reason
+			reason = se.Reason
 		}
-		return &stageError{reason, fmt.Errorf("%s: %w", field, err)}
+		return &Error{reason, fmt.Errorf("%s: %w", field, err)}
 	}
 	req.Remotes = resolved.Remotes
 	if !helm {
@@ -59,11 +60,11 @@ func (r *Reconciler) resolveKustomize(ctx context.Context, app *sollv1.Applicati
 	}
 	for _, repo := range resolved.ChartRepos {
 		if err := project.CheckRepo(proj, field+" (a chart repository of helmCharts)", repo); err != nil {
-			return &stageError{sollv1.ReasonProjectViolation, err}
+			return &Error{ReasonProjectViolation, err}
 		}
-		creds, err := r.credentials(ctx, app, &sollv1.ApplicationSource{RepoURL: repo}, field)
+		creds, err := repocreds.Lookup(ctx, p.Client, app, &sollv1.ApplicationSource{RepoURL: repo}, field)
 		if err != nil {
-			return &stageError{"SourceError", err}
+			return &Error{ReasonSourceError, err}
 		}
 		if req.ChartCredentials == nil {
 			req.ChartCredentials = map[string]source.Credentials{}
@@ -73,39 +74,33 @@ func (r *Reconciler) resolveKustomize(ctx context.Context, app *sollv1.Applicati
 	return nil
 }
 
-// remoteBasesKey identifies the source field of app in
-// Reconciler.remoteBases.
-func remoteBasesKey(app *sollv1.Application, field string) string {
-	return client.ObjectKeyFromObject(app).String() + " " + field
-}
-
 // fetchRemoteBase checks out the snapshot of a remote base, as
-// resolveKustomize describes. Errors the Project causes are stageErrors
+// resolveKustomize describes. Errors the Project causes are *Errors
 // with the reason ProjectViolation.
-func (r *Reconciler) fetchRemoteBase(ctx context.Context, app *sollv1.Application, proj *sollv1.Project, field string, base kustomize.Remote) (string, error) {
+func (p *Pipeline) fetchRemoteBase(ctx context.Context, app *sollv1.Application, proj *sollv1.Project, field string, base kustomize.Remote) (string, error) {
 	if err := project.CheckRepo(proj, "repository", base.RepoURL); err != nil {
-		return "", &stageError{sollv1.ReasonProjectViolation, err}
+		return "", &Error{ReasonProjectViolation, err}
 	}
-	creds, err := r.credentials(ctx, app, &sollv1.ApplicationSource{RepoURL: base.RepoURL}, field)
+	creds, err := repocreds.Lookup(ctx, p.Client, app, &sollv1.ApplicationSource{RepoURL: base.RepoURL}, field)
 	if err != nil {
 		return "", err
 	}
-	rev, err := r.Fetcher.Resolve(ctx, base.RepoURL, base.Ref, creds)
+	rev, err := p.Fetcher.Resolve(ctx, base.RepoURL, base.Ref, creds)
 	if err != nil {
 		return "", fmt.Errorf("resolve revision %q: %w", base.Ref, err)
 	}
-	snap, err := r.Fetcher.Checkout(ctx, base.RepoURL, rev.Commit, creds)
+	snap, err := p.Fetcher.Checkout(ctx, base.RepoURL, rev.Commit, creds)
 	if err != nil {
-		return "", fmt.Errorf("check out %s: %w", short(rev.Commit), err)
+		return "", fmt.Errorf("check out %s: %w", Short(rev.Commit), err)
 	}
 	return snap.Dir, nil
 }
 
 // renderReason is the condition reason of a failed render: a remote base
 // the Project does not allow is a ProjectViolation.
-func renderReason(proj *sollv1.Project, err error) string {
+func renderReason(proj *sollv1.Project, err error) Reason {
 	if errors.Is(err, kustomize.ErrRemote) && !proj.Spec.AllowRemoteKustomizeBases {
-		return sollv1.ReasonProjectViolation
+		return ReasonProjectViolation
 	}
-	return "RenderError"
+	return ReasonRenderError
 }

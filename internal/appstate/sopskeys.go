@@ -1,4 +1,4 @@
-package controller
+package appstate
 
 import (
 	"context"
@@ -20,20 +20,16 @@ import (
 	"soll.dev/internal/render/sops"
 )
 
-// SecretTypeSOPSKeys is the value of SecretTypeLabel of Secrets that hold
-// age keys for SOPS (see sops.SecretType).
-const SecretTypeSOPSKeys = sops.SecretType
-
 // sopsKeys returns the decrypter of the apps of project in soll's
 // namespace ns: the age keys of the Secrets that serve the project (the
-// Secret sops.SecretName and the Secrets labelled SecretTypeSOPSKeys, each
+// Secret sops.SecretName and the Secrets labelled sollv1.SecretTypeSOPSKeys, each
 // scoped by its annotation sops.ProjectsAnnotation), and its version: a
 // digest of the project's name and of those Secrets' versions. A change to
 // one project's keys changes only that project's version, and since the
 // version is part of every render request (render.Request.Keys), a render
 // made with one project's keys is never reused for another project.
-func (r *Reconciler) sopsKeys(ctx context.Context, ns, project string) (d render.Decrypter, version string, err error) {
-	secrets, err := r.keySecrets(ctx, ns)
+func (p *Pipeline) sopsKeys(ctx context.Context, ns, project string) (d render.Decrypter, version string, err error) {
+	secrets, err := p.keySecrets(ctx, ns)
 	if err != nil {
 		return nil, "", err
 	}
@@ -45,9 +41,9 @@ func (r *Reconciler) sopsKeys(ctx context.Context, ns, project string) (d render
 		}
 	}
 	version = hex.EncodeToString(h.Sum(nil))
-	r.sops.mu.Lock()
-	defer r.sops.mu.Unlock()
-	if e, ok := r.sops.projects[project]; ok && e.version == version {
+	p.sops.mu.Lock()
+	defer p.sops.mu.Unlock()
+	if e, ok := p.sops.projects[project]; ok && e.version == version {
 		return e.d, version, nil
 	}
 	parsed := make([]*sops.KeySecret, len(secrets))
@@ -58,10 +54,10 @@ func (r *Reconciler) sopsKeys(ctx context.Context, ns, project string) (d render
 	if err != nil {
 		return nil, "", err
 	}
-	if r.sops.projects == nil {
-		r.sops.projects = map[string]sopsEntry{}
+	if p.sops.projects == nil {
+		p.sops.projects = map[string]sopsEntry{}
 	}
-	r.sops.projects[project] = sopsEntry{version: version, d: keys}
+	p.sops.projects[project] = sopsEntry{version: version, d: keys}
 	return keys, version, nil
 }
 
@@ -73,15 +69,15 @@ type keySecret struct {
 
 // keySecrets reads the Secrets of age keys in ns, parsing each version
 // once.
-func (r *Reconciler) keySecrets(ctx context.Context, ns string) ([]keySecret, error) {
+func (p *Pipeline) keySecrets(ctx context.Context, ns string) ([]keySecret, error) {
 	var list corev1.SecretList
-	if err := r.Client.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{SecretTypeLabel: SecretTypeSOPSKeys}); err != nil {
+	if err := p.Client.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{sollv1.SecretTypeLabel: sollv1.SecretTypeSOPSKeys}); err != nil {
 		return nil, fmt.Errorf("list the Secrets of SOPS keys in %s: %w", ns, err)
 	}
 	items := list.Items
 	if !slices.ContainsFunc(items, func(s corev1.Secret) bool { return s.Name == sops.SecretName }) {
 		var s corev1.Secret
-		err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: sops.SecretName}, &s)
+		err := p.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: sops.SecretName}, &s)
 		switch {
 		case apierrors.IsNotFound(err):
 		case err != nil:
@@ -90,20 +86,20 @@ func (r *Reconciler) keySecrets(ctx context.Context, ns string) ([]keySecret, er
 			items = append(items, s)
 		}
 	}
-	r.sops.mu.Lock()
-	defer r.sops.mu.Unlock()
+	p.sops.mu.Lock()
+	defer p.sops.mu.Unlock()
 	seen := map[string]*sops.KeySecret{}
 	out := make([]keySecret, 0, len(items))
 	for _, s := range items {
 		id := s.Name + "/" + string(s.UID) + "/" + s.ResourceVersion
-		k := r.sops.secrets[id]
+		k := p.sops.secrets[id]
 		if k == nil {
 			k = sops.ParseKeySecret(s.Namespace, s.Name, s.Annotations, s.Data)
 		}
 		seen[id] = k
 		out = append(out, keySecret{uid: string(s.UID), resourceVersion: s.ResourceVersion, parsed: k})
 	}
-	r.sops.secrets = seen
+	p.sops.secrets = seen
 	slices.SortFunc(out, func(a, b keySecret) int { return strings.Compare(a.parsed.Name, b.parsed.Name) })
 	return out, nil
 }

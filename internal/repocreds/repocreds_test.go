@@ -1,4 +1,4 @@
-package controller
+package repocreds
 
 import (
 	"strings"
@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/project"
 )
 
@@ -41,13 +42,13 @@ func repoSecret(name, typ, url, proj string, shared bool) corev1.Secret {
 		Data:       map[string][]byte{"url": []byte(url), "password": []byte("pw-" + name)},
 	}
 	if typ != "" {
-		s.Labels[SecretTypeLabel] = typ
+		s.Labels[sollv1.SecretTypeLabel] = typ
 	}
 	if proj != "" {
-		s.Data[SecretProjectKey] = []byte(proj)
+		s.Data[ProjectKey] = []byte(proj)
 	}
 	if shared {
-		s.Labels[SharedLabel] = "true"
+		s.Labels[sollv1.SharedLabel] = "true"
 	}
 	return s
 }
@@ -59,17 +60,17 @@ func TestCredentialsServeProject(t *testing.T) {
 		project string
 		want    bool
 	}{
-		{"unscoped, default project", repoSecret("s", SecretTypeRepository, "u", "", false), "default", true},
-		{"unscoped, project left empty", repoSecret("s", SecretTypeRepository, "u", "", false), "", true},
-		{"unscoped, other project", repoSecret("s", SecretTypeRepository, "u", "", false), "team-a", false},
-		{"unscoped and shared, other project", repoSecret("s", SecretTypeRepository, "u", "", true), "team-a", true},
-		{"scoped, its project", repoSecret("s", SecretTypeRepository, "u", "team-a", false), "team-a", true},
-		{"scoped, another project", repoSecret("s", SecretTypeRepository, "u", "team-b", false), "team-a", false},
-		{"scoped, the default project", repoSecret("s", SecretTypeRepository, "u", "team-b", false), "default", false},
-		{"scoped and labelled shared: still scoped", repoSecret("s", SecretTypeRepository, "u", "team-b", true), "team-a", false},
+		{"unscoped, default project", repoSecret("s", sollv1.SecretTypeRepository, "u", "", false), "default", true},
+		{"unscoped, project left empty", repoSecret("s", sollv1.SecretTypeRepository, "u", "", false), "", true},
+		{"unscoped, other project", repoSecret("s", sollv1.SecretTypeRepository, "u", "", false), "team-a", false},
+		{"unscoped and shared, other project", repoSecret("s", sollv1.SecretTypeRepository, "u", "", true), "team-a", true},
+		{"scoped, its project", repoSecret("s", sollv1.SecretTypeRepository, "u", "team-a", false), "team-a", true},
+		{"scoped, another project", repoSecret("s", sollv1.SecretTypeRepository, "u", "team-b", false), "team-a", false},
+		{"scoped, the default project", repoSecret("s", sollv1.SecretTypeRepository, "u", "team-b", false), "default", false},
+		{"scoped and labelled shared: still scoped", repoSecret("s", sollv1.SecretTypeRepository, "u", "team-b", true), "team-a", false},
 	}
 	for _, c := range cases {
-		if got := CredentialsServeProject(&c.secret, c.project); got != c.want {
+		if got := ServesProject(&c.secret, c.project); got != c.want {
 			t.Errorf("%s: serves %q = %v, want %v", c.name, c.project, got, c.want)
 		}
 	}
@@ -86,19 +87,19 @@ func TestCheckCredentialsRef(t *testing.T) {
 		{"missing", nil, "team-a", "there is no repository Secret creds"},
 		{"not a repository Secret", ptr(repoSecret("creds", "", repo, "", false)), "default", "there is no repository Secret creds"},
 		{"other label value", ptr(repoSecret("creds", "cluster", repo, "", false)), "default", "there is no repository Secret creds"},
-		{"another project's", ptr(repoSecret("creds", SecretTypeRepository, repo, "team-b", false)), "team-a", "does not serve project team-a"},
-		{"unscoped, for a project", ptr(repoSecret("creds", SecretTypeRepository, repo, "", false)), "team-a", "does not serve project team-a"},
-		{"another repository", ptr(repoSecret("creds", SecretTypeRepository, "https://git.example.com/team-a/other.git", "team-a", false)), "team-a", "another repository"},
-		{"no url", ptr(repoSecret("creds", SecretTypeRepository, "", "team-a", false)), "team-a", "another repository"},
-		{"template elsewhere", ptr(repoSecret("creds", SecretTypeRepoCreds, "https://git.example.com/team-b", "team-a", false)), "team-a", "credential template for other repositories"},
-		{"template at a name's prefix only", ptr(repoSecret("creds", SecretTypeRepoCreds, "https://git.example.com/team", "team-a", false)), "team-a", "credential template for other repositories"},
-		{"own repository", ptr(repoSecret("creds", SecretTypeRepository, "https://GIT.example.com/team-a/app/", "team-a", false)), "team-a", ""},
-		{"own template", ptr(repoSecret("creds", SecretTypeRepoCreds, "https://git.example.com/team-a", "team-a", false)), "team-a", ""},
-		{"shared", ptr(repoSecret("creds", SecretTypeRepository, repo, "", true)), "team-a", ""},
-		{"unscoped, default project", ptr(repoSecret("creds", SecretTypeRepository, repo, "", false)), "", ""},
+		{"another project's", ptr(repoSecret("creds", sollv1.SecretTypeRepository, repo, "team-b", false)), "team-a", "does not serve project team-a"},
+		{"unscoped, for a project", ptr(repoSecret("creds", sollv1.SecretTypeRepository, repo, "", false)), "team-a", "does not serve project team-a"},
+		{"another repository", ptr(repoSecret("creds", sollv1.SecretTypeRepository, "https://git.example.com/team-a/other.git", "team-a", false)), "team-a", "another repository"},
+		{"no url", ptr(repoSecret("creds", sollv1.SecretTypeRepository, "", "team-a", false)), "team-a", "another repository"},
+		{"template elsewhere", ptr(repoSecret("creds", sollv1.SecretTypeRepoCreds, "https://git.example.com/team-b", "team-a", false)), "team-a", "credential template for other repositories"},
+		{"template at a name's prefix only", ptr(repoSecret("creds", sollv1.SecretTypeRepoCreds, "https://git.example.com/team", "team-a", false)), "team-a", "credential template for other repositories"},
+		{"own repository", ptr(repoSecret("creds", sollv1.SecretTypeRepository, "https://GIT.example.com/team-a/app/", "team-a", false)), "team-a", ""},
+		{"own template", ptr(repoSecret("creds", sollv1.SecretTypeRepoCreds, "https://git.example.com/team-a", "team-a", false)), "team-a", ""},
+		{"shared", ptr(repoSecret("creds", sollv1.SecretTypeRepository, repo, "", true)), "team-a", ""},
+		{"unscoped, default project", ptr(repoSecret("creds", sollv1.SecretTypeRepository, repo, "", false)), "", ""},
 	}
 	for _, c := range cases {
-		err := CheckCredentialsRef(c.secret, "creds", c.project, repo, "spec.sources[1].credentialsRef")
+		err := CheckRef(c.secret, "creds", c.project, repo, "spec.sources[1].credentialsRef")
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%s: %v", c.name, err)
@@ -117,12 +118,12 @@ func TestSelectCredentials(t *testing.T) {
 	const repo = "https://git.example.com/team-a/app.git"
 	all := []corev1.Secret{
 		repoSecret("unlabelled", "", repo, "team-a", false),
-		repoSecret("b-exact", SecretTypeRepository, repo, "team-b", false),
-		repoSecret("b-template", SecretTypeRepoCreds, "https://git.example.com/team-a", "team-b", false),
-		repoSecret("global-exact", SecretTypeRepository, repo, "", false),
-		repoSecret("shared-template", SecretTypeRepoCreds, "https://git.example.com", "", true),
-		repoSecret("a-template", SecretTypeRepoCreds, "https://git.example.com/team-a", "team-a", false),
-		repoSecret("a-other", SecretTypeRepository, "https://git.example.com/team-a/other.git", "team-a", false),
+		repoSecret("b-exact", sollv1.SecretTypeRepository, repo, "team-b", false),
+		repoSecret("b-template", sollv1.SecretTypeRepoCreds, "https://git.example.com/team-a", "team-b", false),
+		repoSecret("global-exact", sollv1.SecretTypeRepository, repo, "", false),
+		repoSecret("shared-template", sollv1.SecretTypeRepoCreds, "https://git.example.com", "", true),
+		repoSecret("a-template", sollv1.SecretTypeRepoCreds, "https://git.example.com/team-a", "team-a", false),
+		repoSecret("a-other", sollv1.SecretTypeRepository, "https://git.example.com/team-a/other.git", "team-a", false),
 	}
 	cases := []struct {
 		name    string
@@ -147,7 +148,7 @@ func TestSelectCredentials(t *testing.T) {
 			}
 		}
 		got := ""
-		if s := SelectCredentials(list, c.project, repo); s != nil {
+		if s := Select(list, c.project, repo); s != nil {
 			got = s.Name
 		}
 		if got != c.want {
@@ -156,10 +157,10 @@ func TestSelectCredentials(t *testing.T) {
 	}
 
 	// Scoped wins over unscoped at the same URL, whatever the order.
-	scoped := repoSecret("z-scoped", SecretTypeRepository, repo, "team-a", false)
-	shared := repoSecret("a-shared", SecretTypeRepository, repo, "", true)
+	scoped := repoSecret("z-scoped", sollv1.SecretTypeRepository, repo, "team-a", false)
+	shared := repoSecret("a-shared", sollv1.SecretTypeRepository, repo, "", true)
 	for _, list := range [][]corev1.Secret{{scoped, shared}, {shared, scoped}} {
-		if got := SelectCredentials(list, "team-a", repo); got == nil || got.Name != "z-scoped" {
+		if got := Select(list, "team-a", repo); got == nil || got.Name != "z-scoped" {
 			t.Errorf("picked %v, want z-scoped", got)
 		}
 	}

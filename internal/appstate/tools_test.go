@@ -1,4 +1,4 @@
-package controller
+package appstate
 
 import (
 	"os"
@@ -20,7 +20,7 @@ func TestToolCacheDetectsOncePerSnapshot(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(app, "kustomization.yaml"), []byte("resources: []\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := newToolCache()
+	c := &toolCache{}
 	req := render.Request{Root: snap, Path: "apps/demo"}
 	if tool, err := c.of(req); err != nil || tool != render.ToolKustomize {
 		t.Fatalf("of = %q, %v, want kustomize", tool, err)

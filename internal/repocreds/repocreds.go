@@ -1,4 +1,4 @@
-package controller
+package repocreds
 
 import (
 	"cmp"
@@ -15,21 +15,6 @@ import (
 	"soll.dev/internal/source"
 )
 
-// Repository credentials live in Secrets in soll's namespace. A Secret
-// labelled SecretTypeLabel=SecretTypeRepository holds the credentials of the
-// one repository named by its "url" key; SecretTypeRepoCreds makes it a
-// template for every repository whose URL starts with "url". An exact
-// repository Secret wins over templates, and the longest matching prefix
-// wins among templates. An Application's credentialsRef wins over both; it
-// must name one of these Secrets, saved for the source's repository (see
-// CheckCredentialsRef). Only Secrets that serve the Application's Project
-// are ever used (see SecretProjectKey).
-const (
-	SecretTypeLabel      = sollv1.SecretTypeLabel
-	SecretTypeRepository = sollv1.SecretTypeRepository
-	SecretTypeRepoCreds  = sollv1.SecretTypeRepoCreds
-)
-
 // KnownHostsConfigMap is the ConfigMap in soll's namespace whose
 // "ssh_known_hosts" key lists the SSH host keys soll trusts for every
 // repository, in known_hosts format. A Secret's own sshKnownHosts is added
@@ -39,40 +24,39 @@ const (
 	KnownHostsKey       = "ssh_known_hosts"
 )
 
-// Repository credentials belong to Projects. A Secret whose data key
-// SecretProjectKey names a Project serves the Applications of that Project
+// ProjectKey is the data key of a repository Secret that scopes it to a
+// Project. Repository credentials belong to Projects: a Secret whose
+// ProjectKey names a Project serves the Applications of that Project
 // only. A Secret that names no Project serves the Applications of the
 // default Project, and those of every Project when it is labelled
-// SharedLabel="true" (shared credentials, which only someone who may write
-// Secrets in soll's namespace or save credentials through the API can
-// mark). A Secret that names a Project is never shared, whatever its
+// sollv1.SharedLabel="true" (shared credentials, which only someone who
+// may write Secrets in soll's namespace or save credentials through the
+// API can mark). A Secret that names a Project is never shared, whatever its
 // labels. Unscoped Secrets keep serving the default Project, as they did
 // before Projects scoped credentials.
-const (
-	SecretProjectKey = "project"
-	SharedLabel      = sollv1.SharedLabel
-)
+const ProjectKey = "project"
 
-// credentials returns the credentials for src of app, found as described at
-// SecretTypeLabel among the Secrets that serve app's Project. A
+// Lookup returns the credentials for src of app, found as the package
+// documentation describes among the Secrets that serve app's Project; path
+// names src in errors ("spec.source"). A
 // credentialsRef is honoured only when it names a repository Secret of
 // that Project (or a shared one) saved for src.RepoURL: a Secret is never
 // sent to a repository it was not saved for. Values never leave this
 // function except inside the returned Credentials, whose String form is
 // redacted.
-func (r *Reconciler) credentials(ctx context.Context, app *sollv1.Application, src *sollv1.ApplicationSource, path string) (source.Credentials, error) {
+func Lookup(ctx context.Context, c client.Reader, app *sollv1.Application, src *sollv1.ApplicationSource, path string) (source.Credentials, error) {
 	ns := app.Namespace
 	var data map[string][]byte
 	if src.CredentialsRef != nil {
 		var s corev1.Secret
 		key := client.ObjectKey{Namespace: ns, Name: src.CredentialsRef.Name}
 		found := &s
-		if err := r.Client.Get(ctx, key, &s); apierrors.IsNotFound(err) {
+		if err := c.Get(ctx, key, &s); apierrors.IsNotFound(err) {
 			found = nil
 		} else if err != nil {
 			return source.Credentials{}, fmt.Errorf("%s.credentialsRef: read Secret %s: %w", path, key, err)
 		}
-		if err := CheckCredentialsRef(found, src.CredentialsRef.Name, app.Spec.Project, src.RepoURL, path+".credentialsRef"); err != nil {
+		if err := CheckRef(found, src.CredentialsRef.Name, app.Spec.Project, src.RepoURL, path+".credentialsRef"); err != nil {
 			return source.Credentials{}, err
 		}
 		if err := checkPassCredentials(found, src, path); err != nil {
@@ -80,7 +64,7 @@ func (r *Reconciler) credentials(ctx context.Context, app *sollv1.Application, s
 		}
 		data = s.Data
 	} else {
-		s, err := r.matchCredentials(ctx, ns, app.Spec.Project, src.RepoURL)
+		s, err := match(ctx, c, ns, app.Spec.Project, src.RepoURL)
 		if err != nil {
 			return source.Credentials{}, err
 		}
@@ -91,7 +75,7 @@ func (r *Reconciler) credentials(ctx context.Context, app *sollv1.Application, s
 			data = s.Data
 		}
 	}
-	return RepositoryCredentials(ctx, r.Client, ns, src.RepoURL, data)
+	return ForRepository(ctx, c, ns, src.RepoURL, data)
 }
 
 // checkPassCredentials refuses helm.passCredentials with shared
@@ -100,57 +84,57 @@ func (r *Reconciler) credentials(ctx context.Context, app *sollv1.Application, s
 // the app's own Project (or unshared ones of the default Project) may be
 // passed on.
 func checkPassCredentials(s *corev1.Secret, src *sollv1.ApplicationSource, path string) error {
-	if s == nil || src.Helm == nil || !src.Helm.PassCredentials || s.Labels[SharedLabel] != "true" {
+	if s == nil || src.Helm == nil || !src.Helm.PassCredentials || s.Labels[sollv1.SharedLabel] != "true" {
 		return nil
 	}
 	return fmt.Errorf("%s.helm.passCredentials: the repository Secret %s is shared by every Project, and passCredentials would send it to the hosts a chart index names: turn passCredentials off, or save credentials for this Application's Project (soll repo add --project)", path, s.Name)
 }
 
-// IsRepositorySecret reports whether s is labelled as repository
-// credentials (SecretTypeRepository or SecretTypeRepoCreds); no other
+// IsSecret reports whether s is labelled as repository
+// credentials (sollv1.SecretTypeRepository or sollv1.SecretTypeRepoCreds); no other
 // Secret of soll's namespace is ever used as credentials.
-func IsRepositorySecret(s *corev1.Secret) bool {
-	typ := s.Labels[SecretTypeLabel]
-	return typ == SecretTypeRepository || typ == SecretTypeRepoCreds
+func IsSecret(s *corev1.Secret) bool {
+	typ := s.Labels[sollv1.SecretTypeLabel]
+	return typ == sollv1.SecretTypeRepository || typ == sollv1.SecretTypeRepoCreds
 }
 
-// CredentialsProject returns the Project the repository Secret s is
+// Project returns the Project the repository Secret s is
 // scoped to, "" when it names none.
-func CredentialsProject(s *corev1.Secret) string {
-	return strings.TrimSpace(string(s.Data[SecretProjectKey]))
+func Project(s *corev1.Secret) string {
+	return strings.TrimSpace(string(s.Data[ProjectKey]))
 }
 
-// CredentialsServeProject reports whether the repository Secret s may
+// ServesProject reports whether the repository Secret s may
 // serve the Applications of Project proj ("" is the default Project), as
-// described at SecretProjectKey.
-func CredentialsServeProject(s *corev1.Secret, proj string) bool {
+// described at ProjectKey.
+func ServesProject(s *corev1.Secret, proj string) bool {
 	proj = cmp.Or(proj, project.DefaultName)
-	if p := CredentialsProject(s); p != "" {
+	if p := Project(s); p != "" {
 		return p == proj
 	}
-	return proj == project.DefaultName || s.Labels[SharedLabel] == "true"
+	return proj == project.DefaultName || s.Labels[sollv1.SharedLabel] == "true"
 }
 
-// CredentialsServeURL reports whether the repository Secret s was saved
-// for repoURL: its url is repoURL for SecretTypeRepository, and a prefix of
-// it at a path boundary for SecretTypeRepoCreds, both compared normalised
+// ServesURL reports whether the repository Secret s was saved
+// for repoURL: its url is repoURL for sollv1.SecretTypeRepository, and a prefix of
+// it at a path boundary for sollv1.SecretTypeRepoCreds, both compared normalised
 // (project.NormalizeRepoURL). Any other Secret serves no URL.
-func CredentialsServeURL(s *corev1.Secret, repoURL string) bool {
+func ServesURL(s *corev1.Secret, repoURL string) bool {
 	u := project.NormalizeRepoURL(string(s.Data["url"]))
 	want := project.NormalizeRepoURL(repoURL)
 	if u == "" || want == "" {
 		return false
 	}
-	switch s.Labels[SecretTypeLabel] {
-	case SecretTypeRepository:
+	switch s.Labels[sollv1.SecretTypeLabel] {
+	case sollv1.SecretTypeRepository:
 		return u == want
-	case SecretTypeRepoCreds:
+	case sollv1.SecretTypeRepoCreds:
 		return prefixMatch(want, u)
 	}
 	return false
 }
 
-// CheckCredentialsRef returns nil when the Secret name, which field (an
+// CheckRef returns nil when the Secret name, which field (an
 // Application's credentialsRef) names and which is s (nil: it does not
 // exist), may give its credentials to repoURL for an Application of
 // Project proj: it is a repository Secret, it serves proj and it was saved
@@ -159,32 +143,32 @@ func CredentialsServeURL(s *corev1.Secret, repoURL string) bool {
 // A missing Secret and one that is not a repository Secret get the same
 // error, so that credentialsRef cannot probe the other Secrets of soll's
 // namespace.
-func CheckCredentialsRef(s *corev1.Secret, name, proj, repoURL, field string) error {
+func CheckRef(s *corev1.Secret, name, proj, repoURL, field string) error {
 	proj = cmp.Or(proj, project.DefaultName)
 	switch {
-	case s == nil || !IsRepositorySecret(s):
+	case s == nil || !IsSecret(s):
 		return fmt.Errorf("%s: there is no repository Secret %s in soll's namespace (a Secret labelled %s=%s or %s): "+
 			"save the repository's credentials with soll repo add and name that Secret, or leave credentialsRef out to use the credentials saved for the repository",
-			field, name, SecretTypeLabel, SecretTypeRepository, SecretTypeRepoCreds)
-	case !CredentialsServeProject(s, proj):
+			field, name, sollv1.SecretTypeLabel, sollv1.SecretTypeRepository, sollv1.SecretTypeRepoCreds)
+	case !ServesProject(s, proj):
 		return fmt.Errorf("%s: repository Secret %s does not serve project %s: "+
 			"name credentials saved for project %s (soll repo add --project %s), or ask an admin to share these",
 			field, name, proj, proj, proj)
-	case !CredentialsServeURL(s, repoURL) && s.Labels[SecretTypeLabel] == SecretTypeRepoCreds:
+	case !ServesURL(s, repoURL) && s.Labels[sollv1.SecretTypeLabel] == sollv1.SecretTypeRepoCreds:
 		return fmt.Errorf("%s: repository Secret %s is a credential template for other repositories than this source's repoURL: "+
 			"name the credentials saved for this repository, or leave credentialsRef out", field, name)
-	case !CredentialsServeURL(s, repoURL):
+	case !ServesURL(s, repoURL):
 		return fmt.Errorf("%s: repository Secret %s holds the credentials of another repository than this source's repoURL: "+
 			"name the credentials saved for this repository, or leave credentialsRef out", field, name)
 	}
 	return nil
 }
 
-// RepositoryCredentials returns the credentials for repoURL held in the
+// ForRepository returns the credentials for repoURL held in the
 // data of a repository Secret (nil: none), with, for SSH URLs, the known
 // hosts of the ConfigMap KnownHostsConfigMap in namespace ns first, as the
-// controller uses them. The API's connection test uses it too.
-func RepositoryCredentials(ctx context.Context, c client.Reader, ns, repoURL string, data map[string][]byte) (source.Credentials, error) {
+// comparisons use them. The API's connection test uses it too.
+func ForRepository(ctx context.Context, c client.Reader, ns, repoURL string, data map[string][]byte) (source.Credentials, error) {
 	creds := credentialsFrom(data)
 	if isSSH(repoURL) {
 		var cm corev1.ConfigMap
@@ -199,35 +183,35 @@ func RepositoryCredentials(ctx context.Context, c client.Reader, ns, repoURL str
 	return creds, nil
 }
 
-// CredentialsTemplateMatches reports whether a credential template
-// (SecretTypeRepoCreds) whose url is prefix serves the repository repoURL.
-func CredentialsTemplateMatches(prefix, repoURL string) bool {
+// TemplateMatches reports whether a credential template
+// (sollv1.SecretTypeRepoCreds) whose url is prefix serves the repository repoURL.
+func TemplateMatches(prefix, repoURL string) bool {
 	return prefixMatch(project.NormalizeRepoURL(repoURL), project.NormalizeRepoURL(prefix))
 }
 
-// matchCredentials finds the credentials for url of an Application of
-// Project proj among the repository Secrets of namespace ns, as
-// SelectCredentials does; nil when none matches.
-func (r *Reconciler) matchCredentials(ctx context.Context, ns, proj, url string) (*corev1.Secret, error) {
+// match finds the credentials for url of an Application of Project proj
+// among the repository Secrets of namespace ns, as Select does; nil when
+// none matches.
+func match(ctx context.Context, c client.Reader, ns, proj, url string) (*corev1.Secret, error) {
 	var list corev1.SecretList
-	if err := r.Client.List(ctx, &list, client.InNamespace(ns), client.HasLabels{SecretTypeLabel}); err != nil {
+	if err := c.List(ctx, &list, client.InNamespace(ns), client.HasLabels{sollv1.SecretTypeLabel}); err != nil {
 		return nil, fmt.Errorf("list repository credentials in %s: %w", ns, err)
 	}
-	return SelectCredentials(list.Items, proj, url), nil
+	return Select(list.Items, proj, url), nil
 }
 
-// SelectCredentials picks, among secrets, the credentials for repoURL of
+// Select picks, among secrets, the credentials for repoURL of
 // an Application of Project proj: only repository Secrets that serve proj
-// (CredentialsServeProject) and repoURL (CredentialsServeURL) are
+// (ServesProject) and repoURL (ServesURL) are
 // candidates. A repository Secret for repoURL itself wins over templates,
 // and among templates the longest URL wins; then a Secret scoped to proj
 // wins over an unscoped one, and last the name decides, so the choice
 // never depends on the order of the list. nil when none is a candidate.
-func SelectCredentials(secrets []corev1.Secret, proj, repoURL string) *corev1.Secret {
+func Select(secrets []corev1.Secret, proj, repoURL string) *corev1.Secret {
 	var best *corev1.Secret
 	for i := range secrets {
 		s := &secrets[i]
-		if !IsRepositorySecret(s) || !CredentialsServeProject(s, proj) || !CredentialsServeURL(s, repoURL) {
+		if !IsSecret(s) || !ServesProject(s, proj) || !ServesURL(s, repoURL) {
 			continue
 		}
 		if best == nil || credentialsRank(s, best) < 0 {
@@ -237,17 +221,17 @@ func SelectCredentials(secrets []corev1.Secret, proj, repoURL string) *corev1.Se
 	return best
 }
 
-// credentialsRank orders two candidates of SelectCredentials, the better
+// credentialsRank orders two candidates of Select, the better
 // first.
 func credentialsRank(a, b *corev1.Secret) int {
 	exact := func(s *corev1.Secret) int {
-		if s.Labels[SecretTypeLabel] == SecretTypeRepository {
+		if s.Labels[sollv1.SecretTypeLabel] == sollv1.SecretTypeRepository {
 			return 0
 		}
 		return 1
 	}
 	scoped := func(s *corev1.Secret) int {
-		if CredentialsProject(s) != "" {
+		if Project(s) != "" {
 			return 0
 		}
 		return 1

@@ -1,4 +1,4 @@
-package controller
+package appstate
 
 import (
 	"strings"

@@ -1,10 +1,9 @@
-package controller
+package appstate
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -19,13 +18,13 @@ import (
 // default when the Project "default" does not exist. An Application of a
 // Project that does not exist is refused: deploying it unrestricted would
 // defeat the Project.
-func (r *Reconciler) project(ctx context.Context, app *sollv1.Application) (*sollv1.Project, error) {
+func (p *Pipeline) project(ctx context.Context, app *sollv1.Application) (*sollv1.Project, error) {
 	name := app.Spec.Project
 	if name == "" {
 		name = project.DefaultName
 	}
-	var p sollv1.Project
-	err := r.Client.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: name}, &p)
+	var proj sollv1.Project
+	err := p.Client.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: name}, &proj)
 	switch {
 	case apierrors.IsNotFound(err) && name == project.DefaultName:
 		return project.Default(), nil
@@ -34,7 +33,7 @@ func (r *Reconciler) project(ctx context.Context, app *sollv1.Application) (*sol
 	case err != nil:
 		return nil, fmt.Errorf("read Project %s: %w", name, err)
 	}
-	return &p, nil
+	return &proj, nil
 }
 
 // checkResources refuses desired objects whose kind the Project does not
@@ -42,7 +41,7 @@ func (r *Reconciler) project(ctx context.Context, app *sollv1.Application) (*sol
 // do not allow for app's cluster (an object may set its own
 // metadata.namespace), naming each. It runs before anything of app is
 // applied or dry-run.
-func (r *Reconciler) checkResources(p *sollv1.Project, app *sollv1.Application, desired []*unstructured.Unstructured) error {
+func checkResources(p *sollv1.Project, app *sollv1.Application, desired []*unstructured.Unstructured) error {
 	var errs []error
 	for _, d := range desired {
 		gvk := d.GroupVersionKind()
@@ -59,10 +58,4 @@ func (r *Reconciler) checkResources(p *sollv1.Project, app *sollv1.Application, 
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// syncWindow tells whether app may sync now under its Project's sync
-// windows, manually or automatically, and when to look again.
-func syncWindow(p *sollv1.Project, app *sollv1.Application) project.WindowState {
-	return project.Windows(p, app, time.Now())
 }

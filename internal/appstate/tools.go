@@ -1,6 +1,8 @@
-package controller
+package appstate
 
 import (
+	"sync"
+
 	"k8s.io/utils/lru"
 
 	"soll.dev/internal/render"
@@ -14,21 +16,20 @@ const maxCachedTools = 16384
 // a snapshot. Snapshots never change once checked out, and detecting reads
 // the app's directory: without it, every periodic comparison of every app
 // would list its directory again.
+// Its zero value is ready to use.
 type toolCache struct {
+	once  sync.Once
 	tools *lru.Cache // toolKey -> render.Tool
 }
 
 type toolKey struct{ root, path string }
-
-func newToolCache() *toolCache {
-	return &toolCache{tools: lru.New(maxCachedTools)}
-}
 
 // of returns the tool of req, as render.ToolOf.
 func (c *toolCache) of(req render.Request) (render.Tool, error) {
 	if tool, ok := render.NamedTool(req); ok {
 		return tool, nil
 	}
+	c.once.Do(func() { c.tools = lru.New(maxCachedTools) })
 	k := toolKey{req.Root, req.Path}
 	if tool, ok := c.tools.Get(k); ok {
 		return tool.(render.Tool), nil

@@ -1,4 +1,4 @@
-package controller
+package repocreds
 
 import (
 	"strings"
@@ -14,8 +14,8 @@ func TestCheckPassCredentials(t *testing.T) {
 	secret := func(name string, labels map[string]string) *corev1.Secret {
 		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
 	}
-	shared := secret("charts-shared", map[string]string{SecretTypeLabel: SecretTypeRepoCreds, SharedLabel: "true"})
-	own := secret("charts-team-a", map[string]string{SecretTypeLabel: SecretTypeRepoCreds})
+	shared := secret("charts-shared", map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeRepoCreds, sollv1.SharedLabel: "true"})
+	own := secret("charts-team-a", map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeRepoCreds})
 	pass := &sollv1.ApplicationSource{RepoURL: "https://charts.example.com/team-a", Chart: "web", Helm: &sollv1.HelmSource{PassCredentials: true}}
 	noPass := &sollv1.ApplicationSource{RepoURL: "https://charts.example.com/team-a", Chart: "web", Helm: &sollv1.HelmSource{}}
 	tests := []struct {

@@ -1,4 +1,4 @@
-package controller
+package appstate
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	gosync "sync"
-	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -17,51 +16,49 @@ import (
 	"soll.dev/internal/kube"
 	"soll.dev/internal/project"
 	"soll.dev/internal/render"
+	"soll.dev/internal/repocreds"
 	"soll.dev/internal/resource"
 	"soll.dev/internal/source"
 	syncengine "soll.dev/internal/sync"
 )
 
-// ManagedLabel marks every object soll applies, so live-state watches can
-// be filtered by the API server to soll's objects only.
-const ManagedLabel = sollv1.ManagedLabel
+// Comparison is the outcome of comparing an app's desired state at one
+// revision with the cluster. It is the caller's to read, not to change.
+type Comparison struct {
+	// Sources are the app's sources in order, as resolved.
+	Sources []SourceState
+	// Objects are the desired and extraneous objects, ready for the
+	// sync engine, hooks included.
+	Objects []syncengine.Object
+	// Results are the compared objects (not hooks), sorted by key.
+	Results []diff.Result
+	// Health is the app's health, worst of its objects', with the
+	// message of the worst object when not Healthy.
+	Health        health.Status
+	HealthMessage string
+	// Resources are the per-object sync and health of Results, as the
+	// app's status.resources holds them.
+	Resources []sollv1.ResourceStatus
+	// Synced is true when no object differs.
+	Synced bool
+	// Conflicts name desired objects that another Application manages;
+	// they are never applied by this one.
+	Conflicts []string
+	// Unadopted are the messages of the desired objects that exist
+	// without soll's tracking annotation and that the app's own sync
+	// options do not let it adopt.
+	Unadopted []string
+	// PreDelete are Helm pre-delete hooks, run when the app is deleted.
+	PreDelete []*unstructured.Unstructured
+	// Project is the app's Project, whose rules the comparison passed.
+	Project *sollv1.Project
 
-// comparison is the outcome of comparing an app's desired state at one
-// revision with the cluster.
-type comparison struct {
 	// settings are the customizations the comparison used.
 	settings *settings
-	// sources are the app's sources in order, as resolved.
-	sources []sourceState
-	// objects are the desired and extraneous objects, ready for the
-	// sync engine.
-	objects []syncengine.Object
-	results []diff.Result
-	// desiredHooks are hook objects; they are not compared.
-	hooks     int
-	health    health.Status
-	healthMsg string
-	resources []sollv1.ResourceStatus
-	synced    bool
-	// conflicts name desired objects that another Application manages;
-	// they are never applied by this one.
-	conflicts []string
 	// foreign says, for each desired object that exists without soll's
 	// tracking annotation, why it is not taken over without consent (see
-	// adoption); unadopted are those the app's own sync options do not
-	// let it adopt.
-	foreign   map[resource.Key]string
-	unadopted []string
-	// preDelete are Helm pre-delete hooks, run when the app is deleted.
-	preDelete []*unstructured.Unstructured
-	// project is the app's Project, whose rules the comparison passed.
-	project *sollv1.Project
-	// window is the sync window state when it held an automated sync
-	// back; nil otherwise.
-	window *project.WindowState
-	// healAfter, when positive, is when drift that the self-heal backoff
-	// held back is to be healed.
-	healAfter time.Duration
+	// adoption).
+	foreign map[resource.Key]string
 	// sopsVersion identifies the SOPS keys the renders used;
 	// clusterInfo, the cluster capabilities Helm saw ("" without Helm).
 	sopsVersion, clusterInfo string
@@ -70,61 +67,56 @@ type comparison struct {
 	decrypted []string
 }
 
-// sourceState is one source of a comparison, resolved.
-type sourceState struct {
-	src sollv1.ApplicationSource
-	// revision is what the source resolved to: a commit SHA, or a chart
+// SourceState is one source of a Comparison, resolved.
+type SourceState struct {
+	Source sollv1.ApplicationSource
+	// Revision is what the source resolved to: a commit SHA, or a chart
 	// version for charts from a chart repository.
-	revision string
-	// ref is the symbolic revision asked for (branch, tag, range).
-	ref string
-	// commit describes a Git revision; zero for charts.
-	commit source.Commit
-	// dir is the Git snapshot; empty for charts.
-	dir  string
-	tool render.Tool
+	Revision string
+	// Ref is the symbolic revision asked for (branch, tag, range).
+	Ref string
+	// Commit describes a Git revision; zero for charts.
+	Commit source.Commit
+	// Dir is the Git snapshot; empty for charts.
+	Dir string
+	// Tool is the tool that rendered the source.
+	Tool render.Tool
 }
 
-// revisions returns the resolved revision of each source, in order.
-func (c *comparison) revisions() []string {
-	out := make([]string, len(c.sources))
-	for i, s := range c.sources {
-		out[i] = s.revision
+// Revisions returns the resolved revision of each source, in order.
+func (c *Comparison) Revisions() []string {
+	out := make([]string, len(c.Sources))
+	for i, s := range c.Sources {
+		out[i] = s.Revision
 	}
 	return out
 }
 
-// revision returns the revision of the first source, the one shown in
+// Revision returns the revision of the first source, the one shown in
 // short forms.
-func (c *comparison) revision() string { return c.sources[0].revision }
+func (c *Comparison) Revision() string { return c.Sources[0].Revision }
 
-// matches reports whether c compared the revisions asked for (one per
+// Matches reports whether c compared the revisions asked for (one per
 // source, as commits or as the symbolic revisions that resolved to them;
 // empty entries match anything).
-func (c *comparison) matches(revisions []string) bool {
+func (c *Comparison) Matches(revisions []string) bool {
 	for i, want := range revisions {
-		if want == "" || i >= len(c.sources) {
+		if want == "" || i >= len(c.Sources) {
 			continue
 		}
-		if st := c.sources[i]; want != st.revision && want != st.ref {
+		if st := c.Sources[i]; want != st.Revision && want != st.Ref {
 			return false
 		}
 	}
 	return true
 }
 
-// stageError is an error of one stage (source, render, diff) with the
-// condition reason it sets.
-type stageError struct {
-	reason string
-	err    error
-}
+// HealthChecker is the health checker the comparison assessed with: the
+// default one, or the settings' Lua checks.
+func (c *Comparison) HealthChecker() *health.Checker { return c.settings.health }
 
-func (e *stageError) Error() string { return e.err.Error() }
-func (e *stageError) Unwrap() error { return e.err }
-
-// appSources returns the sources of app: spec.sources, or spec.source.
-func appSources(app *sollv1.Application) ([]sollv1.ApplicationSource, error) {
+// Sources returns the sources of app: spec.sources, or spec.source.
+func Sources(app *sollv1.Application) ([]sollv1.ApplicationSource, error) {
 	if app.Spec.Source != nil {
 		return []sollv1.ApplicationSource{*app.Spec.Source}, nil
 	}
@@ -134,9 +126,9 @@ func appSources(app *sollv1.Application) ([]sollv1.ApplicationSource, error) {
 	return nil, errors.New("spec: set spec.source or spec.sources")
 }
 
-// sourcePath names source i of app in messages: "spec.source" or
+// SourcePath names source i of app in messages: "spec.source" or
 // "spec.sources[i]".
-func sourcePath(app *sollv1.Application, i int) string {
+func SourcePath(app *sollv1.Application, i int) string {
 	if app.Spec.Source != nil {
 		return "spec.source"
 	}
@@ -162,39 +154,39 @@ func targetRevisions(app *sollv1.Application, srcs []sollv1.ApplicationSource) [
 	return out
 }
 
-// compare fetches, renders and diffs app at revisions (one per source; nil
+// Compare fetches, renders and diffs app at revisions (one per source; nil
 // or an empty entry: that source's target). Live objects come from the
-// watch cache (with soll's own writes it has not delivered yet), else from
-// the API server.
-func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application, revisions []string) (*comparison, error) {
-	c, desired, err := r.desired(ctx, app, revisions)
+// Live cache when it can answer, else from the API server. Errors are
+// *Error, naming the stage that failed.
+func (p *Pipeline) Compare(ctx context.Context, app *sollv1.Application, revisions []string) (*Comparison, error) {
+	c, desired, err := p.desired(ctx, app, revisions)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.diffLive(ctx, app, c, desired); err != nil {
-		return nil, &stageError{sollv1.ConditionComparisonError, err}
+	if err := p.diffLive(ctx, app, c, desired); err != nil {
+		return nil, &Error{ReasonComparisonError, err}
 	}
 	return c, nil
 }
 
-// desired fetches and renders app at revisions, as compare does, and
+// desired fetches and renders app at revisions, as Compare does, and
 // checks the result against the app's Project: it returns the comparison
 // so far (sources, settings, Project, pre-delete hooks) and the objects to
 // apply, without reading the cluster's live objects.
-func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revisions []string) (*comparison, []*unstructured.Unstructured, error) {
-	srcs, err := appSources(app)
+func (p *Pipeline) desired(ctx context.Context, app *sollv1.Application, revisions []string) (*Comparison, []*unstructured.Unstructured, error) {
+	srcs, err := Sources(app)
 	if err != nil {
-		return nil, nil, &stageError{"InvalidSpec", err}
+		return nil, nil, &Error{ReasonInvalidSpec, err}
 	}
 	if err := checkDestination(app.Spec.Destination); err != nil {
-		return nil, nil, &stageError{"InvalidSpec", err}
+		return nil, nil, &Error{ReasonInvalidSpec, err}
 	}
-	proj, err := r.project(ctx, app)
+	proj, err := p.project(ctx, app)
 	if err != nil {
-		return nil, nil, &stageError{"InvalidSpec", err}
+		return nil, nil, &Error{ReasonInvalidSpec, err}
 	}
 	if err := project.CheckApplication(proj, app); err != nil {
-		return nil, nil, &stageError{sollv1.ReasonProjectViolation, err}
+		return nil, nil, &Error{ReasonProjectViolation, err}
 	}
 	targets := targetRevisions(app, srcs)
 	for i, rev := range revisions {
@@ -202,15 +194,15 @@ func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revis
 			targets[i] = rev
 		}
 	}
-	set, err := r.settings(ctx, app.Namespace)
+	set, err := p.settings(ctx, app.Namespace)
 	if err != nil {
-		return nil, nil, &stageError{"InvalidSettings", err}
+		return nil, nil, &Error{ReasonInvalidSettings, err}
 	}
-	keys, keysVersion, err := r.sopsKeys(ctx, app.Namespace, proj.Name)
+	keys, keysVersion, err := p.sopsKeys(ctx, app.Namespace, proj.Name)
 	if err != nil {
-		return nil, nil, &stageError{"InvalidSettings", err}
+		return nil, nil, &Error{ReasonInvalidSettings, err}
 	}
-	c := &comparison{settings: set, sources: make([]sourceState, len(srcs)), project: proj, sopsVersion: keysVersion}
+	c := &Comparison{settings: set, Sources: make([]SourceState, len(srcs)), Project: proj, sopsVersion: keysVersion}
 
 	// Resolve and check out every Git source first: others may read
 	// their files through refs.
@@ -218,26 +210,26 @@ func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revis
 	creds := make([]source.Credentials, len(srcs))
 	for i := range srcs {
 		src := &srcs[i]
-		st := &c.sources[i]
-		st.src, st.ref = *src, targets[i]
+		st := &c.Sources[i]
+		st.Source, st.Ref = *src, targets[i]
 		if src.Chart != "" {
-			if creds[i], err = r.credentials(ctx, app, src, sourcePath(app, i)); err != nil {
-				return nil, nil, &stageError{"SourceError", err}
+			if creds[i], err = repocreds.Lookup(ctx, p.Client, app, src, SourcePath(app, i)); err != nil {
+				return nil, nil, &Error{ReasonSourceError, err}
 			}
 			continue
 		}
 		var rev source.Revision
-		if creds[i], rev, err = r.resolve(ctx, app, src, i, targets[i]); err != nil {
-			return nil, nil, &stageError{"SourceError", err}
+		if creds[i], rev, err = p.resolve(ctx, app, src, i, targets[i]); err != nil {
+			return nil, nil, &Error{ReasonSourceError, err}
 		}
-		snap, err := r.Fetcher.Checkout(ctx, src.RepoURL, rev.Commit, creds[i])
+		snap, err := p.Fetcher.Checkout(ctx, src.RepoURL, rev.Commit, creds[i])
 		if err != nil {
-			return nil, nil, &stageError{"SourceError", fmt.Errorf("%s: check out %s at %s: %w", sourcePath(app, i), src.RepoURL, short(rev.Commit), err)}
+			return nil, nil, &Error{ReasonSourceError, fmt.Errorf("%s: check out %s at %s: %w", SourcePath(app, i), src.RepoURL, Short(rev.Commit), err)}
 		}
-		st.revision, st.commit, st.dir = rev.Commit, snap.Commit, snap.Dir
+		st.Revision, st.Commit, st.Dir = rev.Commit, snap.Commit, snap.Dir
 		if src.Ref != "" {
 			if _, dup := refs[src.Ref]; dup {
-				return nil, nil, &stageError{"InvalidSpec", fmt.Errorf("%s.ref: %q names two sources: give each a different ref", sourcePath(app, i), src.Ref)}
+				return nil, nil, &Error{ReasonInvalidSpec, fmt.Errorf("%s.ref: %q names two sources: give each a different ref", SourcePath(app, i), src.Ref)}
 			}
 			refs[src.Ref] = snap.Dir
 		}
@@ -247,100 +239,100 @@ func (r *Reconciler) desired(ctx context.Context, app *sollv1.Application, revis
 	rendered := 0
 	for i := range srcs {
 		src := &srcs[i]
-		st := &c.sources[i]
+		st := &c.Sources[i]
 		if refOnly(src) {
-			st.tool = render.Tool(sollv1.SourceTypeRef)
+			st.Tool = render.Tool(sollv1.SourceTypeRef)
 			continue
 		}
-		req := r.renderRequest(app, src, st, creds[i], refs)
+		req := p.renderRequest(app, src, st, creds[i], refs)
 		req.Decrypter, req.Keys = keys, keysVersion
 		req.SourceRepos = append([]string{}, proj.Spec.SourceRepos...)
-		tool, err := r.tools.of(req)
+		tool, err := p.tools.of(req)
 		if err != nil {
-			return nil, nil, &stageError{"RenderError", fmt.Errorf("%s: %w", sourcePath(app, i), err)}
+			return nil, nil, &Error{ReasonRenderError, fmt.Errorf("%s: %w", SourcePath(app, i), err)}
 		}
-		st.tool, req.Tool = tool, tool
+		st.Tool, req.Tool = tool, tool
 		if tool == render.ToolPlugin {
 			req.Config = set.pluginsHash
 		}
 		if tool == render.ToolHelm {
 			// Only Helm sees the cluster's capabilities: other tools
 			// would lose their cached renders whenever a CRD comes.
-			req.App.KubeVersion, req.App.APIVersions = r.clusterInfo()
+			req.App.KubeVersion, req.App.APIVersions = p.clusterInfo()
 			c.clusterInfo = clusterDigest(req.App.KubeVersion, req.App.APIVersions)
 		}
 		if tool == render.ToolKustomize {
-			if err := r.resolveKustomize(ctx, app, proj, sourcePath(app, i), &req); err != nil {
+			if err := p.resolveKustomize(ctx, app, proj, SourcePath(app, i), &req); err != nil {
 				return nil, nil, err
 			}
 		}
-		res, err := r.Renderer.Render(ctx, req)
+		res, err := p.Renderer.Render(ctx, req)
 		if err != nil {
-			what := fmt.Sprintf("%s at %s", src.Path, short(st.revision))
+			what := fmt.Sprintf("%s at %s", src.Path, Short(st.Revision))
 			if src.Chart != "" {
 				what = fmt.Sprintf("chart %s %s", src.Chart, targets[i])
 			}
-			return nil, nil, &stageError{renderReason(proj, err), fmt.Errorf("%s: render %s: %w", sourcePath(app, i), what, err)}
+			return nil, nil, &Error{renderReason(proj, err), fmt.Errorf("%s: render %s: %w", SourcePath(app, i), what, err)}
 		}
 		decrypted, err := checkDecrypted(proj, res.Decrypted, res.Objects)
 		if err != nil {
-			return nil, nil, &stageError{sollv1.ReasonProjectViolation, fmt.Errorf("%s: %w", sourcePath(app, i), err)}
+			return nil, nil, &Error{ReasonProjectViolation, fmt.Errorf("%s: %w", SourcePath(app, i), err)}
 		}
 		c.decrypted = append(c.decrypted, decrypted...)
 		if src.Chart != "" {
-			st.revision = res.Revision
-			if st.revision == "" {
-				st.revision = targets[i]
+			st.Revision = res.Revision
+			if st.Revision == "" {
+				st.Revision = targets[i]
 			}
 		}
 		for _, o := range res.Objects {
 			if len(srcs) > 1 {
-				o.Origin.File = fmt.Sprintf("%s (%s)", o.Origin.File, sourcePath(app, i))
+				o.Origin.File = fmt.Sprintf("%s (%s)", o.Origin.File, SourcePath(app, i))
 			}
 			objs = append(objs, o)
 		}
 		rendered++
 	}
 	if rendered == 0 {
-		return nil, nil, &stageError{"InvalidSpec", errors.New("spec.sources: every source only has a ref: at least one source must render manifests")}
+		return nil, nil, &Error{ReasonInvalidSpec, errors.New("spec.sources: every source only has a ref: at least one source must render manifests")}
 	}
-	desired, err := r.prepare(app, objs)
+	desired, err := p.prepare(app, objs)
 	if err != nil {
-		return nil, nil, &stageError{"RenderError", err}
+		return nil, nil, &Error{ReasonRenderError, err}
 	}
-	desired, c.preDelete, err = helmHooks(app, desired)
+	desired, c.PreDelete, err = helmHooks(app, desired)
 	if err != nil {
-		return nil, nil, &stageError{"RenderError", err}
+		return nil, nil, &Error{ReasonRenderError, err}
 	}
-	if err := r.checkResources(proj, app, append(desired, c.preDelete...)); err != nil {
-		return nil, nil, &stageError{sollv1.ReasonProjectViolation, err}
+	if err := checkResources(proj, app, append(desired, c.PreDelete...)); err != nil {
+		return nil, nil, &Error{ReasonProjectViolation, err}
 	}
 	return c, desired, nil
 }
 
 // resolve returns the credentials of src, app's Git source i, and the commit
 // its target revision is at, from the ref listing its repository shares.
-func (r *Reconciler) resolve(ctx context.Context, app *sollv1.Application, src *sollv1.ApplicationSource, i int, target string) (source.Credentials, source.Revision, error) {
-	creds, err := r.credentials(ctx, app, src, sourcePath(app, i))
+func (p *Pipeline) resolve(ctx context.Context, app *sollv1.Application, src *sollv1.ApplicationSource, i int, target string) (source.Credentials, source.Revision, error) {
+	creds, err := repocreds.Lookup(ctx, p.Client, app, src, SourcePath(app, i))
 	if err != nil {
 		return creds, source.Revision{}, err
 	}
-	rev, err := r.Fetcher.Resolve(ctx, src.RepoURL, target, creds)
+	rev, err := p.Fetcher.Resolve(ctx, src.RepoURL, target, creds)
 	if err != nil {
-		return creds, rev, fmt.Errorf("%s: resolve revision %q of %s: %w", sourcePath(app, i), target, src.RepoURL, err)
+		return creds, rev, fmt.Errorf("%s: resolve revision %q of %s: %w", SourcePath(app, i), target, src.RepoURL, err)
 	}
 	return creds, rev, nil
 }
 
 // renderRequest builds the render request of one source.
-func (r *Reconciler) renderRequest(app *sollv1.Application, src *sollv1.ApplicationSource, st *sourceState, creds source.Credentials, refs map[string]string) render.Request {
+func (p *Pipeline) renderRequest(app *sollv1.Application, src *sollv1.ApplicationSource, st *SourceState, creds source.Credentials, refs map[string]string) render.Request {
 	req := render.Request{
-		Root: st.dir, Path: src.Path,
+		Root: st.Dir, Path: src.Path,
 		Kustomize: src.Kustomize, Helm: src.Helm, Jsonnet: src.Jsonnet, Plugin: src.Plugin,
 		Refs: refs,
 		App: render.AppInfo{
 			Name: app.Name, Namespace: app.Namespace, Project: app.Spec.Project,
-			Revision: st.revision, DestinationNamespace: app.Spec.Destination.Namespace,
+			Revision: st.Revision, DestinationNamespace: app.Spec.Destination.Namespace,
 		},
 	}
 	if len(refs) == 0 {
@@ -351,8 +343,8 @@ func (r *Reconciler) renderRequest(app *sollv1.Application, src *sollv1.Applicat
 	}
 	if src.Chart != "" {
 		req.Root, req.Path = "", ""
-		req.Chart = &render.ChartRef{RepoURL: src.RepoURL, Chart: src.Chart, Version: st.ref, Credentials: creds}
-		req.App.Revision = st.ref
+		req.Chart = &render.ChartRef{RepoURL: src.RepoURL, Chart: src.Chart, Version: st.Ref, Credentials: creds}
+		req.App.Revision = st.Ref
 	}
 	return req
 }
@@ -361,7 +353,7 @@ func (r *Reconciler) renderRequest(app *sollv1.Application, src *sollv1.Applicat
 // runs in.
 const InClusterServer = "https://kubernetes.default.svc"
 
-// checkDestination refuses destinations this controller cannot reach yet,
+// checkDestination refuses destinations soll cannot reach yet,
 // rather than deploying them into the wrong cluster.
 func checkDestination(d sollv1.ApplicationDestination) error {
 	if d.Server == InClusterServer || d.Name == "in-cluster" {
@@ -374,7 +366,8 @@ func checkDestination(d sollv1.ApplicationDestination) error {
 	return fmt.Errorf("spec.destination: cluster %s is not registered: only the cluster soll runs in (server %s or name in-cluster) can be a destination until clusters can be registered", target, InClusterServer)
 }
 
-func short(sha string) string {
+// Short shortens a commit SHA to the 8 characters shown in messages.
+func Short(sha string) string {
 	if len(sha) > 8 {
 		return sha[:8]
 	}
@@ -383,12 +376,12 @@ func short(sha string) string {
 
 // prepare defaults namespaces, checks for duplicates, and marks every
 // desired object with the tracking annotation and the managed label.
-func (r *Reconciler) prepare(app *sollv1.Application, objs []render.Object) ([]*unstructured.Unstructured, error) {
+func (p *Pipeline) prepare(app *sollv1.Application, objs []render.Object) ([]*unstructured.Unstructured, error) {
 	seen := map[resource.Key]render.Origin{}
 	var out []*unstructured.Unstructured
 	for _, o := range objs {
 		u := o.Unstructured.DeepCopy()
-		namespaced, err := r.Kube.Namespaced(u.GroupVersionKind())
+		namespaced, err := p.Kube.Namespaced(u.GroupVersionKind())
 		if err != nil {
 			// Unknown kind: maybe a CRD of this very app; assume
 			// namespaced unless it says otherwise.
@@ -415,7 +408,7 @@ func (r *Reconciler) prepare(app *sollv1.Application, objs []render.Object) ([]*
 		if labels == nil {
 			labels = map[string]string{}
 		}
-		labels[ManagedLabel] = "true"
+		labels[sollv1.ManagedLabel] = "true"
 		u.SetLabels(labels)
 		out = append(out, u)
 	}
@@ -424,7 +417,7 @@ func (r *Reconciler) prepare(app *sollv1.Application, objs []render.Object) ([]*
 
 // diffLive reads the live objects (desired ones and the inventory of the
 // last sync), diffs, and assesses health.
-func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *comparison, desired []*unstructured.Unstructured) error {
+func (p *Pipeline) diffLive(ctx context.Context, app *sollv1.Application, c *Comparison, desired []*unstructured.Unstructured) error {
 	type pair struct {
 		desired, live *unstructured.Unstructured
 		hook          bool
@@ -460,22 +453,22 @@ func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *c
 	var errs []error
 	sem := make(chan struct{}, 16)
 	var wg gosync.WaitGroup
-	for _, p := range pairs {
-		if p.hook {
+	for _, pr := range pairs {
+		if pr.hook {
 			continue
 		}
-		ref := p.desired
+		ref := pr.desired
 		if ref == nil {
-			ref = p.live
+			ref = pr.live
 		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if r.live != nil {
-				if live, ok := r.live.get(ref.GroupVersionKind(), ref.GetNamespace(), ref.GetName()); ok {
-					p.live = live
+			if p.Live != nil {
+				if live, ok := p.Live.Get(ref.GroupVersionKind(), ref.GetNamespace(), ref.GetName()); ok {
+					pr.live = live
 					return
 				}
 			}
@@ -485,12 +478,12 @@ func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *c
 			// of the kind, read consistently: the object may be one
 			// soll just wrote, and no watch event would correct a
 			// stale answer.
-			get := r.Kube.Get
-			if r.live != nil && r.live.covers(ref.GroupVersionKind()) {
-				get = r.Kube.GetRecent
+			get := p.Kube.Get
+			if p.Live != nil && p.Live.Covers(ref.GroupVersionKind()) {
+				get = p.Kube.GetRecent
 			}
 			live, err := get(ctx, ref.GroupVersionKind(), ref.GetNamespace(), ref.GetName())
-			if err != nil && p.desired != nil && kube.IsUnknownKind(err) {
+			if err != nil && pr.desired != nil && kube.IsUnknownKind(err) {
 				err = nil // its CRD is not installed yet
 			}
 			if err != nil {
@@ -499,7 +492,7 @@ func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *c
 				mu.Unlock()
 				return
 			}
-			p.live = live
+			pr.live = live
 		}()
 	}
 	wg.Wait()
@@ -509,44 +502,43 @@ func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *c
 
 	var items []diff.Item
 	var itemConflicts []string // per item: why it must not be applied
-	for _, p := range pairs {
+	for _, pr := range pairs {
 		switch {
-		case p.hook:
-			c.hooks++
-			c.objects = append(c.objects, syncengine.Object{Desired: p.desired})
-		case p.desired != nil:
+		case pr.hook:
+			c.Objects = append(c.Objects, syncengine.Object{Desired: pr.desired})
+		case pr.desired != nil:
 			conflict := ""
-			if p.live != nil && !resource.ManagedBy(p.live, app.Namespace, app.Name) {
-				if owner := trackingOwner(p.live); owner != "" {
+			if pr.live != nil && !resource.ManagedBy(pr.live, app.Namespace, app.Name) {
+				if owner := trackingOwner(pr.live); owner != "" {
 					// The first app to deploy an object keeps it: the
 					// other one reports the conflict and never applies
 					// it, so two apps cannot take turns overwriting it.
-					conflict = fmt.Sprintf("%s is already managed by application %s: remove it from one of the two applications", resource.KeyOf(p.desired), owner)
-					c.conflicts = append(c.conflicts, conflict)
+					conflict = fmt.Sprintf("%s is already managed by application %s: remove it from one of the two applications", resource.KeyOf(pr.desired), owner)
+					c.Conflicts = append(c.Conflicts, conflict)
 				} else {
 					// Someone else's object: taken over only with
 					// consent (adoptExisting).
 					if c.foreign == nil {
 						c.foreign = map[resource.Key]string{}
 					}
-					c.foreign[resource.KeyOf(p.desired)] = foreignMessage(p.desired, p.live)
+					c.foreign[resource.KeyOf(pr.desired)] = foreignMessage(pr.desired, pr.live)
 				}
 			}
-			items = append(items, diff.Item{Desired: p.desired, Live: p.live})
+			items = append(items, diff.Item{Desired: pr.desired, Live: pr.live})
 			itemConflicts = append(itemConflicts, conflict)
-		case p.live != nil && resource.ManagedBy(p.live, app.Namespace, app.Name):
-			res := diff.Result{Key: resource.KeyOf(p.live), Live: p.live}
-			_ = diff.Compare(ctx, &res, nil)
-			c.results = append(c.results, res)
-			c.objects = append(c.objects, syncengine.Object{Live: p.live})
+		case pr.live != nil && resource.ManagedBy(pr.live, app.Namespace, app.Name):
+			res := diff.Result{Key: resource.KeyOf(pr.live), Live: pr.live}
+			_ = diff.Compare(ctx, &res, nil) // without a target it cannot fail: the object is extraneous
+			c.Results = append(c.Results, res)
+			c.Objects = append(c.Objects, syncengine.Object{Live: pr.live})
 		}
 	}
 	ig, err := ignorer(app, c.settings.ignore)
 	if err != nil {
 		return err
 	}
-	d := diff.Differ{Kube: r.Kube, Ignore: ig, Cache: r.DryRuns, Mask: diff.NewMasker(c.decrypted), Reread: func(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-		return r.Kube.Get(ctx, o.GroupVersionKind(), o.GetNamespace(), o.GetName())
+	d := diff.Differ{Kube: p.Kube, Ignore: ig, Cache: p.DryRuns, Mask: diff.NewMasker(c.decrypted), Reread: func(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+		return p.Kube.Get(ctx, o.GroupVersionKind(), o.GetNamespace(), o.GetName())
 	}}
 	results := d.Diff(ctx, items)
 	for i, res := range results {
@@ -555,12 +547,12 @@ func (r *Reconciler) diffLive(ctx context.Context, app *sollv1.Application, c *c
 			// Equal content, but not this app's object (yet).
 			results[i].Status = diff.OutOfSync
 		}
-		c.objects = append(c.objects, syncengine.Object{Desired: items[i].Desired, Live: items[i].Live, InSync: results[i].Status == diff.Synced, Conflict: itemConflicts[i]})
+		c.Objects = append(c.Objects, syncengine.Object{Desired: items[i].Desired, Live: items[i].Live, InSync: results[i].Status == diff.Synced, Conflict: itemConflicts[i]})
 	}
-	c.objects, c.unadopted = c.adoption(appSyncOptions(app))
-	c.results = append(results, c.results...)
-	slices.SortFunc(c.results, func(a, b diff.Result) int { return resource.Compare(a.Key, b.Key) })
-	r.assess(c)
+	c.Objects, c.Unadopted = c.adoption(appSyncOptions(app))
+	c.Results = append(results, c.Results...)
+	slices.SortFunc(c.Results, func(a, b diff.Result) int { return resource.Compare(a.Key, b.Key) })
+	p.assess(c)
 	return nil
 }
 
@@ -591,12 +583,12 @@ const adoptAnnotation = sollv1.SyncOptionsAnnotation
 // options) and their own AdoptExisting sync option, marked as conflicts,
 // and the messages of those. The sync engine refuses an operation with a
 // conflict before applying anything.
-func (c *comparison) adoption(so *sollv1.SyncOptions) ([]syncengine.Object, []string) {
+func (c *Comparison) adoption(so *sollv1.SyncOptions) ([]syncengine.Object, []string) {
 	if len(c.foreign) == 0 {
-		return c.objects, nil
+		return c.Objects, nil
 	}
 	var refused []string
-	out := slices.Clone(c.objects)
+	out := slices.Clone(c.Objects)
 	for i, o := range out {
 		if o.Desired == nil {
 			continue
@@ -618,6 +610,16 @@ func (c *comparison) adoption(so *sollv1.SyncOptions) ([]syncengine.Object, []st
 	return out, refused
 }
 
+// ObjectsFor returns c's objects as a sync with the sync options so (nil:
+// none) applies them: desired objects that exist without soll's tracking
+// annotation, and that neither so nor their own AdoptExisting sync option
+// let the app adopt, are conflicts, which the sync engine refuses before
+// applying anything.
+func (c *Comparison) ObjectsFor(so *sollv1.SyncOptions) []syncengine.Object {
+	objs, _ := c.adoption(so)
+	return objs
+}
+
 // appSyncOptions returns app's sync options; nil when it has none.
 func appSyncOptions(app *sollv1.Application) *sollv1.SyncOptions {
 	if p := app.Spec.SyncPolicy; p != nil {
@@ -636,12 +638,12 @@ func trackingOwner(live *unstructured.Unstructured) string {
 }
 
 // assess derives per-resource and app sync and health.
-func (r *Reconciler) assess(c *comparison) {
-	c.synced = true
+func (p *Pipeline) assess(c *Comparison) {
+	c.Synced = true
 	var statuses []health.Status
 	var worstMsg string
 	worst := health.Healthy
-	for _, res := range c.results {
+	for _, res := range c.Results {
 		rs := sollv1.ResourceStatus{Group: res.Key.Group, Kind: res.Key.Kind, Namespace: res.Key.Namespace, Name: res.Key.Name}
 		src := res.Target
 		if src == nil {
@@ -657,10 +659,10 @@ func (r *Reconciler) assess(c *comparison) {
 		case diff.Extraneous:
 			rs.Status = sollv1.SyncStatusOutOfSync
 			rs.RequiresPruning = true
-			c.synced = false
+			c.Synced = false
 		default:
 			rs.Status = sollv1.SyncStatusOutOfSync
-			c.synced = false
+			c.Synced = false
 		}
 		var hr health.Result
 		if res.Live == nil {
@@ -680,14 +682,14 @@ func (r *Reconciler) assess(c *comparison) {
 				worstMsg = fmt.Sprintf("%s: %s", res.Key, hr.Message)
 			}
 		}
-		c.resources = append(c.resources, rs)
+		c.Resources = append(c.Resources, rs)
 	}
-	c.health = health.Worst(statuses...)
+	c.Health = health.Worst(statuses...)
 	if len(statuses) == 0 {
-		c.health = health.Healthy
+		c.Health = health.Healthy
 	}
-	if c.health != health.Healthy {
-		c.healthMsg = worstMsg
+	if c.Health != health.Healthy {
+		c.HealthMessage = worstMsg
 	}
 }
 
@@ -732,9 +734,9 @@ func helmHooks(app *sollv1.Application, desired []*unstructured.Unstructured) (k
 
 // clusterInfo returns the destination's version and API versions, or
 // nothing when unknown.
-func (r *Reconciler) clusterInfo() (string, []string) {
-	if r.ClusterInfo == nil {
+func (p *Pipeline) clusterInfo() (string, []string) {
+	if p.ClusterInfo == nil {
 		return "", nil
 	}
-	return r.ClusterInfo()
+	return p.ClusterInfo()
 }

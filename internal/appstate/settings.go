@@ -1,4 +1,4 @@
-package controller
+package appstate
 
 import (
 	"context"
@@ -58,9 +58,9 @@ type settingsCache struct {
 
 // settings returns the customizations for soll's namespace ns, parsed
 // again only when the ConfigMap changed.
-func (r *Reconciler) settings(ctx context.Context, ns string) (*settings, error) {
+func (p *Pipeline) settings(ctx context.Context, ns string) (*settings, error) {
 	var cm corev1.ConfigMap
-	err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: SettingsConfigMap}, &cm)
+	err := p.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: SettingsConfigMap}, &cm)
 	version := ""
 	switch {
 	case apierrors.IsNotFound(err):
@@ -69,17 +69,17 @@ func (r *Reconciler) settings(ctx context.Context, ns string) (*settings, error)
 	default:
 		version = string(cm.UID) + "/" + cm.ResourceVersion
 	}
-	r.settingsCache.mu.Lock()
-	defer r.settingsCache.mu.Unlock()
-	if s := r.settingsCache.current; s != nil && s.version == version {
+	p.settingsCache.mu.Lock()
+	defer p.settingsCache.mu.Unlock()
+	if s := p.settingsCache.current; s != nil && s.version == version {
 		return s, nil
 	}
-	s, err := parseSettings(cm.Data, r.Health)
+	s, err := parseSettings(cm.Data, p.Health)
 	if err != nil {
 		return nil, fmt.Errorf("ConfigMap %s/%s: %w", ns, SettingsConfigMap, err)
 	}
 	s.version = version
-	r.settingsCache.current = s
+	p.settingsCache.current = s
 	return s, nil
 }
 
@@ -162,10 +162,10 @@ func parseGroupKind(s string) (schema.GroupKind, error) {
 }
 
 // pluginConfig returns the plugins of the settings last read.
-func (r *Reconciler) pluginConfig() *plugin.Config {
-	r.settingsCache.mu.Lock()
-	defer r.settingsCache.mu.Unlock()
-	if s := r.settingsCache.current; s != nil {
+func (p *Pipeline) pluginConfig() *plugin.Config {
+	p.settingsCache.mu.Lock()
+	defer p.settingsCache.mu.Unlock()
+	if s := p.settingsCache.current; s != nil {
 		return s.plugins
 	}
 	return nil

@@ -1,4 +1,4 @@
-package controller
+package appstate
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
+	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/render/sops"
 	"soll.dev/internal/render/sops/sopstest"
 )
@@ -27,18 +28,18 @@ func TestSOPSKeyVersionsPerProject(t *testing.T) {
 		key, _ := sopstest.NewKey(t)
 		return &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "soll", UID: types.UID("uid-" + name),
-				Labels:      map[string]string{SecretTypeLabel: SecretTypeSOPSKeys},
+				Labels:      map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeSOPSKeys},
 				Annotations: map[string]string{sops.ProjectsAnnotation: projects}},
 			Data: map[string][]byte{"k": []byte(key)},
 		}
 	}
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(secret("a", "team-a"), secret("b", "team-b"), secret("shared", "*")).Build()
-	r := &Reconciler{Client: c}
+	pl := &Pipeline{Client: c}
 	ctx := context.Background()
 	versions := func() map[string]string {
 		out := map[string]string{}
 		for _, p := range []string{"team-a", "team-b", "team-c"} {
-			_, v, err := r.sopsKeys(ctx, "soll", p)
+			_, v, err := pl.sopsKeys(ctx, "soll", p)
 			if err != nil {
 				t.Fatal(err)
 			}
