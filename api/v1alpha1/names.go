@@ -97,3 +97,21 @@ const (
 	// breaks a rule of its Project; nothing was applied.
 	ReasonProjectViolation = "ProjectViolation"
 )
+
+// The objects in soll's namespace that hold its settings. The controller,
+// the API server and the CLI read them by these names.
+const (
+	// SettingsConfigMap holds cluster-wide customizations, in the key
+	// format Argo CD users know (health checks, ignore rules, rendering
+	// plugins, SSO settings); see internal/appstate for the keys the
+	// comparison reads.
+	SettingsConfigMap = "soll-config"
+	// OIDCConfigKey is the key of SettingsConfigMap holding the SSO
+	// settings as YAML (issuer, clientID, redirectURL, scopes,
+	// groupsClaim). The client secret is read from SecretName's
+	// "oidc.clientSecret" key, never from the ConfigMap.
+	OIDCConfigKey = "oidc.config"
+	// SecretName is the Secret that holds soll's token signing key, the
+	// SSO client secret and the webhook shared secrets ("webhook.<kind>").
+	SecretName = "soll-secret"
+)

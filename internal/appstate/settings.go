@@ -15,13 +15,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/diff"
 	"soll.dev/internal/health"
 	"soll.dev/internal/render/plugin"
 )
 
-// SettingsConfigMap is the ConfigMap in soll's namespace that holds
-// cluster-wide customizations, in the key format Argo CD users know:
+// The settings ConfigMap (sollv1.SettingsConfigMap) in soll's namespace
+// holds cluster-wide customizations, in the key format Argo CD users know:
 //
 //	resource.customizations.health.<group>_<Kind>             a Lua health check
 //	resource.customizations.ignoreDifferences.<group>_<Kind>  ignore rules (YAML)
@@ -31,7 +32,6 @@ import (
 // For core kinds the key ends in the kind alone (…health.ConfigMap).
 // Changes apply at the next comparison; a key that does not parse stops
 // comparisons with a condition naming the key, rather than being ignored.
-const SettingsConfigMap = "soll-config"
 
 const (
 	pluginsKey   = "plugins.yaml"
@@ -60,12 +60,12 @@ type settingsCache struct {
 // again only when the ConfigMap changed.
 func (p *Pipeline) settings(ctx context.Context, ns string) (*settings, error) {
 	var cm corev1.ConfigMap
-	err := p.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: SettingsConfigMap}, &cm)
+	err := p.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: sollv1.SettingsConfigMap}, &cm)
 	version := ""
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
-		return nil, fmt.Errorf("read ConfigMap %s/%s: %w", ns, SettingsConfigMap, err)
+		return nil, fmt.Errorf("read ConfigMap %s/%s: %w", ns, sollv1.SettingsConfigMap, err)
 	default:
 		version = string(cm.UID) + "/" + cm.ResourceVersion
 	}
@@ -76,7 +76,7 @@ func (p *Pipeline) settings(ctx context.Context, ns string) (*settings, error) {
 	}
 	s, err := parseSettings(cm.Data, p.Health)
 	if err != nil {
-		return nil, fmt.Errorf("ConfigMap %s/%s: %w", ns, SettingsConfigMap, err)
+		return nil, fmt.Errorf("ConfigMap %s/%s: %w", ns, sollv1.SettingsConfigMap, err)
 	}
 	s.version = version
 	p.settingsCache.current = s

@@ -31,7 +31,6 @@ const (
 
 // The ConfigMaps soll reads in its namespace.
 const (
-	SettingsConfigMap   = "soll-config"
 	RBACConfigMap       = "soll-rbac"
 	KnownHostsConfigMap = "soll-ssh-known-hosts"
 	knownHostsKey       = "ssh_known_hosts"

@@ -43,7 +43,7 @@ func (c *converter) argoCM(in Input) {
 	oc := c.begin(in)
 	n := oc.root(in.Object, "")
 	data := n.strMap("data")
-	out := configMap(c.o.Namespace, SettingsConfigMap)
+	out := configMap(c.o.Namespace, sollv1.SettingsConfigMap)
 	for _, k := range sortedKeys(data) {
 		v := data[k]
 		field := "data." + k
@@ -80,7 +80,7 @@ func (c *converter) argoCM(in Input) {
 		case k == "kustomize.buildOptions":
 			oc.note(NoEquivalent, field, "soll runs its built-in Kustomize without options; for --enable-helm set spec.source.kustomize.enableHelm on the apps that need it")
 		case k == "configManagementPlugins":
-			oc.note(NoEquivalent, field, "define the plugins in soll's settings (ConfigMap %s, key plugins.yaml)", SettingsConfigMap)
+			oc.note(NoEquivalent, field, "define the plugins in soll's settings (ConfigMap %s, key plugins.yaml)", sollv1.SettingsConfigMap)
 		default:
 			oc.note(NoEquivalent, field, "soll has no equivalent of this setting; it is left out")
 		}

@@ -61,7 +61,7 @@ func (c *converter) source(s *node) sollv1.ApplicationSource {
 			}
 			oc.note(NoEquivalent, p.field("parameters"), "soll's plugins take settings from env only: pass the parameters %s as env entries and read them in the plugin", strings.Join(names, ", "))
 		}
-		oc.note(Changed, p.path, "define the plugin %q in soll's settings (ConfigMap %s, key plugins.yaml); Argo CD's sidecar plugins do not run in soll", src.Plugin.Name, SettingsConfigMap)
+		oc.note(Changed, p.path, "define the plugin %q in soll's settings (ConfigMap %s, key plugins.yaml); Argo CD's sidecar plugins do not run in soll", src.Plugin.Name, sollv1.SettingsConfigMap)
 		p.rest()
 	}
 	// Argo CD picks the first of these it finds when several are set;

@@ -17,11 +17,12 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sollv1 "soll.dev/api/v1alpha1"
 )
 
 // Names of the Secrets the Manager keeps in soll's namespace.
 const (
-	ServerSecretName       = "soll-secret"
 	ServerSecretKey        = "server.secretkey"
 	InitialAdminSecretName = "soll-initial-admin-secret"
 	InitialAdminPassword   = "password"
@@ -144,11 +145,11 @@ func New(ctx context.Context, opts Options) (*Manager, error) {
 func (m *Manager) loadOrCreateKey(ctx context.Context) ([]byte, error) {
 	for range 5 {
 		var s corev1.Secret
-		err := m.c.Get(ctx, m.objKey(ServerSecretName), &s)
+		err := m.c.Get(ctx, m.objKey(sollv1.SecretName), &s)
 		switch {
 		case apierrors.IsNotFound(err):
 			s = corev1.Secret{
-				ObjectMeta: metav1.ObjectMeta{Name: ServerSecretName, Namespace: m.ns},
+				ObjectMeta: metav1.ObjectMeta{Name: sollv1.SecretName, Namespace: m.ns},
 				Data:       map[string][]byte{ServerSecretKey: randomBytes(32)},
 			}
 			err = m.c.Create(ctx, &s)
@@ -156,12 +157,12 @@ func (m *Manager) loadOrCreateKey(ctx context.Context) ([]byte, error) {
 				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("create secret %s/%s: %w", m.ns, ServerSecretName, err)
+				return nil, fmt.Errorf("create secret %s/%s: %w", m.ns, sollv1.SecretName, err)
 			}
-			m.log.Info("created server signing key", "secret", ServerSecretName)
+			m.log.Info("created server signing key", "secret", sollv1.SecretName)
 			return s.Data[ServerSecretKey], nil
 		case err != nil:
-			return nil, fmt.Errorf("get secret %s/%s: %w", m.ns, ServerSecretName, err)
+			return nil, fmt.Errorf("get secret %s/%s: %w", m.ns, sollv1.SecretName, err)
 		}
 		if k := s.Data[ServerSecretKey]; len(k) >= 32 {
 			return k, nil
@@ -175,11 +176,11 @@ func (m *Manager) loadOrCreateKey(ctx context.Context) ([]byte, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("update secret %s/%s: %w", m.ns, ServerSecretName, err)
+			return nil, fmt.Errorf("update secret %s/%s: %w", m.ns, sollv1.SecretName, err)
 		}
 		return s.Data[ServerSecretKey], nil
 	}
-	return nil, fmt.Errorf("secret %s/%s: key %s keeps changing, giving up", m.ns, ServerSecretName, ServerSecretKey)
+	return nil, fmt.Errorf("secret %s/%s: key %s keeps changing, giving up", m.ns, sollv1.SecretName, ServerSecretKey)
 }
 
 // ensureAdmin creates the admin account if it is missing and, when it has

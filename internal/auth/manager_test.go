@@ -89,7 +89,7 @@ func TestInitialAdminPasswordStableAcrossRestarts(t *testing.T) {
 		t.Fatalf("initial password has %d characters, want at least 16", len(p1))
 	}
 	var s1 corev1.Secret
-	if err := c.Get(ctx, client.ObjectKey{Namespace: testNS, Name: ServerSecretName}, &s1); err != nil {
+	if err := c.Get(ctx, client.ObjectKey{Namespace: testNS, Name: soll.SecretName}, &s1); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(s1.Data[ServerSecretKey]); n < 32 {

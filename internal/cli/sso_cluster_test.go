@@ -12,7 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"soll.dev/internal/serve"
+	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/serve/servetest"
 	"soll.dev/internal/testenv"
 	"soll.dev/internal/testenv/oidcprovider"
@@ -49,13 +49,13 @@ func TestSSOLoginSavesContext(t *testing.T) {
 	provider := oidcprovider.New(t, callback)
 	if err := env.Client.Create(ctx, &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: "soll-config", Namespace: ns},
-		Data: map[string]string{serve.OIDCKey: "issuer: " + provider.URL + "\nclientID: " + oidcprovider.ClientID +
+		Data: map[string]string{sollv1.OIDCConfigKey: "issuer: " + provider.URL + "\nclientID: " + oidcprovider.ClientID +
 			"\nredirectURL: " + callback + "\n"},
 	}); err != nil {
 		t.Fatal(err)
 	}
 	if err := env.Client.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: serve.WebhookSecretName, Namespace: ns},
+		ObjectMeta: metav1.ObjectMeta{Name: sollv1.SecretName, Namespace: ns},
 		StringData: map[string]string{"oidc.clientSecret": oidcprovider.ClientSecret},
 	}); err != nil {
 		t.Fatal(err)

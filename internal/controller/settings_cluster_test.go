@@ -11,7 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/appstate"
 )
 
 // TestSettingsConfigMap shows cluster-wide customizations from the
@@ -27,7 +26,7 @@ func TestSettingsConfigMap(t *testing.T) {
 	h.waitForApp("settings", "Synced and Healthy without customizations", time.Minute, syncedHealthy)
 
 	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: appstate.SettingsConfigMap, Namespace: h.sollNS},
+		ObjectMeta: metav1.ObjectMeta{Name: sollv1.SettingsConfigMap, Namespace: h.sollNS},
 		Data: map[string]string{
 			"resource.customizations.health.ConfigMap": `local hs = {}
 if obj.data ~= nil and obj.data.mode == "broken" then

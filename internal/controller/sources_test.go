@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/appstate"
 	"soll.dev/internal/render/sops"
 	"soll.dev/internal/render/sops/sopstest"
 )
@@ -68,7 +67,7 @@ stringData:
 	}})
 	ctx := context.Background()
 	mustCreate(t, h, &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: appstate.SettingsConfigMap, Namespace: h.sollNS},
+		ObjectMeta: metav1.ObjectMeta{Name: sollv1.SettingsConfigMap, Namespace: h.sollNS},
 		Data: map[string]string{"plugins.yaml": `plugins:
 - name: gen
   discover: "*.gen"

@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
-	"soll.dev/internal/appstate"
 	"soll.dev/internal/testenv"
 )
 
@@ -59,7 +58,7 @@ func TestIdleComparisonStandsUntilAnInputChanges(t *testing.T) {
 	// A change only the next refresh can see: a settings ConfigMap whose
 	// Lua health check finds the ConfigMap broken. No refresh request.
 	settings := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: appstate.SettingsConfigMap, Namespace: h.sollNS},
+		ObjectMeta: metav1.ObjectMeta{Name: sollv1.SettingsConfigMap, Namespace: h.sollNS},
 		Data: map[string]string{"resource.customizations.health.ConfigMap": `hs = {}
 if obj.data ~= nil and obj.data.mode == "broken" then
   hs.status = "Degraded"

@@ -37,18 +37,9 @@ import (
 	"soll.dev/internal/webhook"
 )
 
-// Secret keys of the webhook shared secrets, in the Secret soll-secret
-// that also holds the token signing key.
-const (
-	WebhookSecretName = "soll-secret"
-	webhookKeyPrefix  = "webhook."
-)
-
-// OIDCKey is the key of the soll-config ConfigMap holding the SSO settings
-// (auth.OIDCConfig as YAML: issuer, clientID, redirectURL, scopes,
-// groupsClaim); the client secret is read from soll-secret's
-// "oidc.clientSecret" key, never from the ConfigMap.
-const OIDCKey = "oidc.config"
+// webhookKeyPrefix starts the keys of the webhook shared secrets in the
+// Secret sollv1.SecretName, which also holds the token signing key.
+const webhookKeyPrefix = "webhook."
 
 // Options configure the front.
 type Options struct {
@@ -392,9 +383,9 @@ func webhookHandler(ctx context.Context, c client.Client, opts Options) (http.Ha
 // provider is off (unless allowed unsigned, which needs the Secret too).
 func webhookConfig(ctx context.Context, c client.Client, ns string) (webhook.Config, error) {
 	var s corev1.Secret
-	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: WebhookSecretName}, &s)
+	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: sollv1.SecretName}, &s)
 	if err != nil && !apierrors.IsNotFound(err) {
-		return webhook.Config{}, fmt.Errorf("read Secret %s/%s: %w", ns, WebhookSecretName, err)
+		return webhook.Config{}, fmt.Errorf("read Secret %s/%s: %w", ns, sollv1.SecretName, err)
 	}
 	get := func(k string) string { return strings.TrimSpace(string(s.Data[webhookKeyPrefix+k])) }
 	return webhook.Config{
@@ -412,19 +403,19 @@ func webhookConfig(ctx context.Context, c client.Client, ns string) (webhook.Con
 // oidcConfig reads the SSO settings; nil when SSO is not configured.
 func oidcConfig(ctx context.Context, c client.Client, ns string) (*auth.OIDCConfig, error) {
 	var cm corev1.ConfigMap
-	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "soll-config"}, &cm)
-	if apierrors.IsNotFound(err) || (err == nil && cm.Data[OIDCKey] == "") {
+	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: sollv1.SettingsConfigMap}, &cm)
+	if apierrors.IsNotFound(err) || (err == nil && cm.Data[sollv1.OIDCConfigKey] == "") {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read ConfigMap %s/soll-config: %w", ns, err)
+		return nil, fmt.Errorf("read ConfigMap %s/%s: %w", ns, sollv1.SettingsConfigMap, err)
 	}
 	var cfg auth.OIDCConfig
-	if err := yaml.UnmarshalStrict([]byte(cm.Data[OIDCKey]), &cfg); err != nil {
-		return nil, fmt.Errorf("ConfigMap %s/soll-config key %s: %w", ns, OIDCKey, err)
+	if err := yaml.UnmarshalStrict([]byte(cm.Data[sollv1.OIDCConfigKey]), &cfg); err != nil {
+		return nil, fmt.Errorf("ConfigMap %s/%s key %s: %w", ns, sollv1.SettingsConfigMap, sollv1.OIDCConfigKey, err)
 	}
 	var s corev1.Secret
-	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: WebhookSecretName}, &s); err == nil {
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: sollv1.SecretName}, &s); err == nil {
 		cfg.ClientSecret = string(s.Data["oidc.clientSecret"])
 	}
 	return &cfg, nil

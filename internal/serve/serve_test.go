@@ -22,7 +22,6 @@ import (
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/appstate"
 	"soll.dev/internal/auth"
-	"soll.dev/internal/serve"
 	"soll.dev/internal/serve/servetest"
 	"soll.dev/internal/server"
 	"soll.dev/internal/testenv"
@@ -90,7 +89,7 @@ func testAPIFlow(t *testing.T, separate bool) {
 		"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: greeting\ndata:\n  text: hello\n",
 	}})
 	if err := env.Client.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: serve.WebhookSecretName, Namespace: ns},
+		ObjectMeta: metav1.ObjectMeta{Name: sollv1.SecretName, Namespace: ns},
 		StringData: map[string]string{"webhook.generic.secret": webhookSecret},
 	}); err != nil {
 		t.Fatal(err)
@@ -295,7 +294,7 @@ func checkWebhookSecretRotation(t *testing.T, env *testenv.Env, ns, base string,
 	t.Helper()
 	ctx := context.Background()
 	var sec corev1.Secret
-	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: serve.WebhookSecretName}, &sec); err != nil {
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: sollv1.SecretName}, &sec); err != nil {
 		t.Fatal(err)
 	}
 	sec.Data["webhook.generic.secret"] = []byte("rotated-" + webhookSecret)

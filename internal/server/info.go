@@ -8,8 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apitypes"
-	"soll.dev/internal/appstate"
 	"soll.dev/internal/version"
 )
 
@@ -39,7 +39,7 @@ func (s *Server) listClusters(w http.ResponseWriter, _ *http.Request, p *Princip
 
 func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, _ *Principal) error {
 	var cm corev1.ConfigMap
-	err := s.opts.APIReader.Get(r.Context(), s.key(appstate.SettingsConfigMap), &cm)
+	err := s.opts.APIReader.Get(r.Context(), s.key(sollv1.SettingsConfigMap), &cm)
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("read settings: %w", err)
 	}

@@ -22,7 +22,6 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/rbac"
-	"soll.dev/internal/serve"
 	"soll.dev/internal/testenv"
 	"soll.dev/internal/testenv/gitserver"
 	"soll.dev/internal/testenv/oidcprovider"
@@ -74,9 +73,9 @@ func TestCLIFlow(t *testing.T) {
 	provider := oidcprovider.New(t, "http://"+addr+"/auth/callback")
 	for _, o := range []client.Object{
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "soll-config", Namespace: ns}, Data: map[string]string{
-			serve.OIDCKey: "issuer: " + provider.URL + "\nclientID: " + oidcprovider.ClientID + "\nredirectURL: http://" + addr + "/auth/callback\n",
+			sollv1.OIDCConfigKey: "issuer: " + provider.URL + "\nclientID: " + oidcprovider.ClientID + "\nredirectURL: http://" + addr + "/auth/callback\n",
 		}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: serve.WebhookSecretName, Namespace: ns}, StringData: map[string]string{
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: sollv1.SecretName, Namespace: ns}, StringData: map[string]string{
 			"oidc.clientSecret": oidcprovider.ClientSecret, "webhook.github.secret": webhookSecret,
 		}},
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: rbac.ConfigMapName, Namespace: ns}, Data: map[string]string{
