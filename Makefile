@@ -9,7 +9,12 @@ BIN_DIR     ?= bin
 CLUSTER_DIR ?= .cluster/default
 NODES       ?= 2
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS     := -X soll.dev/internal/version.Version=$(VERSION)
+COMMIT      ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE        ?= $(shell git log -1 --format=%cI 2>/dev/null)
+LDFLAGS     := -X soll.dev/internal/version.Version=$(VERSION) -X soll.dev/internal/version.Commit=$(COMMIT) -X soll.dev/internal/version.Date=$(DATE)
+# Platforms of the container image (make image) and of the binaries (make dist).
+IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
+DIST_PLATFORMS  ?= linux/amd64,linux/arm64,darwin/amd64,darwin/arm64,windows/amd64,windows/arm64
 # Pinned tool versions.
 CONTROLLER_GEN := $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
 LOCALCLUSTER   := $(GO) -C localcluster run ./cmd/localcluster
@@ -27,6 +32,19 @@ help: ## list the targets
 .PHONY: build
 build: ## build the soll binary into bin/
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN_DIR)/soll ./cmd/soll
+
+.PHONY: image
+image: ## build the container image (IMAGE_PLATFORMS) without a container engine: OCI layout in bin/image, archive bin/soll-image.tar
+	$(GO) run ./hack/image -version $(VERSION) -platforms $(IMAGE_PLATFORMS) -out $(BIN_DIR)/image -archive $(BIN_DIR)/soll-image.tar
+
+.PHONY: image-push
+image-push: ## build the image and push it as REGISTRY/soll:VERSION (REGISTRY=ghcr.io/you; credentials of docker login)
+	@test -n "$(REGISTRY)" || { echo "image-push: set REGISTRY, as in: make image-push REGISTRY=ghcr.io/you" >&2; exit 1; }
+	$(GO) run ./hack/image -version $(VERSION) -platforms $(IMAGE_PLATFORMS) -out $(BIN_DIR)/image -archive "" -push $(REGISTRY)/soll:$(VERSION)
+
+.PHONY: dist
+dist: ## cross-build soll for DIST_PLATFORMS into bin/dist, with SHA256SUMS
+	$(GO) run ./hack/dist -version $(VERSION) -platforms $(DIST_PLATFORMS) -out $(BIN_DIR)/dist
 
 .PHONY: generate
 generate: ## regenerate deepcopy code and CRD manifests from api/, the API reference from the server's routes and the CLI reference from the commands

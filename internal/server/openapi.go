@@ -77,7 +77,7 @@ var schemas = obj{
 	"RollbackRequest": object("A rollback request", obj{
 		"id": obj{"type": "integer", "description": "History entry ID"}, "prune": obj{"type": "boolean"}, "dryRun": obj{"type": "boolean"},
 	}),
-	"Version":     object("Build identity", obj{"version": str(""), "commit": str(""), "goVersion": str(""), "platform": str(""), "server": str("")}),
+	"Version":     object("Build identity", obj{"version": str(""), "commit": str(""), "date": str(""), "goVersion": str(""), "platform": str(""), "server": str("")}),
 	"Session":     object("The caller", obj{"subject": str(""), "groups": obj{"type": "array", "items": obj{"type": "string"}}, "project": str(""), "role": str(""), "tokenID": str("")}),
 	"Settings":    object("Non-secret settings", obj{"namespace": str(""), "resourceCustomizations": obj{"type": "array", "items": obj{"type": "string"}}, "maxBodyBytes": obj{"type": "integer"}, "listLimit": obj{"type": "integer"}}),
 	"Cluster":     object("A deployment target", obj{"name": str(""), "server": str("")}),

@@ -9,35 +9,40 @@ import (
 	"runtime/debug"
 )
 
-// Set with -ldflags "-X soll.dev/internal/version.Version=... -X ...Commit=...".
+// Set with -ldflags "-X soll.dev/internal/version.Version=... -X ...Commit=...
+// -X ...Date=..." (the Makefile does; Date is the commit's time, RFC 3339).
 var (
 	Version = "dev"
 	Commit  = ""
+	Date    = ""
 )
 
 // Info describes the running binary.
 type Info struct {
 	Version   string `json:"version"`
 	Commit    string `json:"commit,omitempty"`
+	Date      string `json:"date,omitempty"`
 	GoVersion string `json:"goVersion"`
 	Platform  string `json:"platform"`
 }
 
 // Get returns the build identity of the running binary.
 func Get() Info {
-	commit := Commit
-	if commit == "" {
-		if bi, ok := debug.ReadBuildInfo(); ok {
-			for _, s := range bi.Settings {
-				if s.Key == "vcs.revision" {
-					commit = s.Value
-				}
+	commit, date := Commit, Date
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision" && commit == "":
+				commit = s.Value
+			case s.Key == "vcs.time" && date == "":
+				date = s.Value
 			}
 		}
 	}
 	return Info{
 		Version:   Version,
 		Commit:    commit,
+		Date:      date,
 		GoVersion: runtime.Version(),
 		Platform:  runtime.GOOS + "/" + runtime.GOARCH,
 	}
@@ -46,7 +51,10 @@ func Get() Info {
 // String renders the identity on one line, as `soll version` prints it.
 func (i Info) String() string {
 	s := "soll " + i.Version
-	if i.Commit != "" {
+	switch {
+	case i.Commit != "" && i.Date != "":
+		s += " (" + i.Commit + ", " + i.Date + ")"
+	case i.Commit != "":
 		s += " (" + i.Commit + ")"
 	}
 	return fmt.Sprintf("%s %s %s", s, i.GoVersion, i.Platform)

@@ -37,7 +37,7 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	sollBin = filepath.Join(dir, "soll")
-	build := exec.Command("go", "build", "-ldflags", "-X soll.dev/internal/version.Version=v0.0.0-e2e", "-o", sollBin, "soll.dev/cmd/soll")
+	build := exec.Command("go", "build", "-ldflags", "-X soll.dev/internal/version.Version=v0.0.0-e2e -X soll.dev/internal/version.Commit=e2ecommit -X soll.dev/internal/version.Date=2026-12-01T00:00:00Z", "-o", sollBin, "soll.dev/cmd/soll")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build soll:", err)
