@@ -196,7 +196,7 @@ func TestMultiSourceDuplicateObjectNamesBothSources(t *testing.T) {
 		return c != nil && c.Reason == "RenderError"
 	})
 	msg := condition(app, "ComparisonError").Message
-	for _, want := range []string{"defined twice", "a/cm.yaml (spec.sources[0])", "b/cm.yaml (spec.sources[1])"} {
+	for _, want := range []string{"defined twice", "a/cm.yaml:1 (document 1) of spec.sources[0]", "b/cm.yaml:1 (document 1) of spec.sources[1]"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("condition %q does not say %q", msg, want)
 		}
