@@ -21,22 +21,7 @@ import (
 
 // hookJob is a Helm hook Job template; kwok completes its pod.
 func hookJob(name, hook, weight string) string {
-	return `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: ` + name + `
-  annotations:
-    helm.sh/hook: ` + hook + `
-    helm.sh/hook-weight: "` + weight + `"
-spec:
-  backoffLimit: 0
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-      - name: run
-        image: busybox:1.36
-`
+	return jobYAML(`name: ` + name + `, annotations: {helm.sh/hook: ` + hook + `, helm.sh/hook-weight: "` + weight + `"}`)
 }
 
 // webChart is a chart in Git with a vendored dependency (charts/cache),
