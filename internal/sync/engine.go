@@ -96,7 +96,8 @@ type Options struct {
 	// Concurrency bounds parallel applies within a wave; 0 means 16.
 	Concurrency int
 	// DoneHooks are hooks that completed in an earlier attempt of this
-	// operation (before a controller restart); they are not run again.
+	// operation (before a controller restart); they are not run again. A
+	// hook named by generateName is there under the name its run got.
 	DoneHooks map[resource.Key]bool
 	// OnProgress, when set, receives the results so far after each step's
 	// applies and after each wait, so the caller can persist them;
