@@ -43,6 +43,18 @@ const (
 	SyncOptionsAnnotation = "soll.dev/sync-options"
 )
 
+// Hook annotations in the sources: an object that carries any of them is a
+// hook, run at a point of a sync rather than applied with the other
+// objects. soll's own comes first; Argo CD's and Helm's are honoured so
+// that repositories written for those tools work unchanged. A hook may be
+// named by metadata.generateName instead of metadata.name: each run
+// creates an object of a new name.
+const (
+	HookAnnotation       = "soll.dev/hook"
+	ArgoCDHookAnnotation = "argocd.argoproj.io/hook"
+	HelmHookAnnotation   = "helm.sh/hook"
+)
+
 // Secrets in soll's namespace that soll reads are told apart by the label
 // SecretTypeLabel.
 const (

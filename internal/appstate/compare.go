@@ -235,8 +235,8 @@ func (p *Pipeline) desired(ctx context.Context, app *sollv1.Application, revisio
 		}
 	}
 
-	var objs []render.Object
-	rendered := 0
+	var objs []rendered
+	renderedSources := 0
 	for i := range srcs {
 		src := &srcs[i]
 		st := &c.Sources[i]
@@ -286,17 +286,18 @@ func (p *Pipeline) desired(ctx context.Context, app *sollv1.Application, revisio
 			}
 		}
 		for _, o := range res.Objects {
+			r := rendered{Object: o}
 			if len(srcs) > 1 {
-				o.Origin.File = fmt.Sprintf("%s (%s)", o.Origin.File, SourcePath(app, i))
+				r.source = SourcePath(app, i)
 			}
-			objs = append(objs, o)
+			objs = append(objs, r)
 		}
-		rendered++
+		renderedSources++
 	}
-	if rendered == 0 {
+	if renderedSources == 0 {
 		return nil, nil, &Error{ReasonInvalidSpec, errors.New("spec.sources: every source only has a ref: at least one source must render manifests")}
 	}
-	desired, err := p.prepare(app, objs)
+	desired, err := prepare(app, objs, newScopes(p.Kube.Namespaced, objs))
 	if err != nil {
 		return nil, nil, &Error{ReasonRenderError, err}
 	}
@@ -372,47 +373,6 @@ func Short(sha string) string {
 		return sha[:8]
 	}
 	return sha
-}
-
-// prepare defaults namespaces, checks for duplicates, and marks every
-// desired object with the tracking annotation and the managed label.
-func (p *Pipeline) prepare(app *sollv1.Application, objs []render.Object) ([]*unstructured.Unstructured, error) {
-	seen := map[resource.Key]render.Origin{}
-	var out []*unstructured.Unstructured
-	for _, o := range objs {
-		u := o.Unstructured.DeepCopy()
-		namespaced, err := p.Kube.Namespaced(u.GroupVersionKind())
-		if err != nil {
-			// Unknown kind: maybe a CRD of this very app; assume
-			// namespaced unless it says otherwise.
-			namespaced = u.GetKind() != "Namespace" && u.GetKind() != "CustomResourceDefinition"
-		}
-		switch {
-		case namespaced && u.GetNamespace() == "":
-			u.SetNamespace(app.Spec.Destination.Namespace)
-		case !namespaced:
-			u.SetNamespace("")
-		}
-		k := resource.KeyOf(u)
-		if prev, dup := seen[k]; dup {
-			return nil, fmt.Errorf("%s is defined twice, in %s and %s: keep one", k, prev, o.Origin)
-		}
-		seen[k] = o.Origin
-		ann := u.GetAnnotations()
-		if ann == nil {
-			ann = map[string]string{}
-		}
-		ann[resource.TrackingAnnotation] = resource.TrackingID(app.Namespace, app.Name, k)
-		u.SetAnnotations(ann)
-		labels := u.GetLabels()
-		if labels == nil {
-			labels = map[string]string{}
-		}
-		labels[sollv1.ManagedLabel] = "true"
-		u.SetLabels(labels)
-		out = append(out, u)
-	}
-	return out, nil
 }
 
 // diffLive reads the live objects (desired ones and the inventory of the

@@ -49,7 +49,7 @@ func checkResources(p *sollv1.Project, app *sollv1.Application, desired []*unstr
 		if err := project.CheckResource(p, gvk.Group, gvk.Kind, namespaced); err != nil {
 			var re *project.ResourceError
 			if errors.As(err, &re) {
-				re.Name = d.GetName()
+				re.Name = resource.KeyOf(d).Name
 			}
 			errs = append(errs, err)
 		}

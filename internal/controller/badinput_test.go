@@ -147,6 +147,14 @@ func TestBadInputFailsAlone(t *testing.T) {
 		// Size.
 		{name: "directory-50mb", files: with(leftover("d"), map[string]string{"big.yaml": strings.Repeat("# 50 MB of comments, refused on its size\n", 50<<20/40)}), want: "above the 8 MiB limit per file"},
 		{name: "directory-alias-bomb", files: with(leftover("d"), map[string]string{"bomb.yaml": string(bomb)}), want: "alias"},
+		// Objects soll cannot apply as written.
+		{name: "directory-duplicate", files: with(leftover("dup"), map[string]string{
+			"a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: twice\n",
+			"b.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: twice\n",
+		}), want: "twice is defined twice: in bad/directory-duplicate/a.yaml:1 (document 1) and in bad/directory-duplicate/b.yaml:6 (document 2)"},
+		{name: "directory-generatename", files: with(leftover("gen"), map[string]string{
+			"job.yaml": "apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: not-a-hook-\n",
+		}), want: "job.yaml:1: not a Kubernetes object: metadata.name is missing: generateName is allowed on hooks only"},
 	}
 
 	// The bad repository, symlinks included, as a fixture directory.

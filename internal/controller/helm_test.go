@@ -21,22 +21,7 @@ import (
 
 // hookJob is a Helm hook Job template; kwok completes its pod.
 func hookJob(name, hook, weight string) string {
-	return `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: ` + name + `
-  annotations:
-    helm.sh/hook: ` + hook + `
-    helm.sh/hook-weight: "` + weight + `"
-spec:
-  backoffLimit: 0
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-      - name: run
-        image: busybox:1.36
-`
+	return jobYAML(`name: ` + name + `, annotations: {helm.sh/hook: ` + hook + `, helm.sh/hook-weight: "` + weight + `"}`)
 }
 
 // webChart is a chart in Git with a vendored dependency (charts/cache),
@@ -196,7 +181,7 @@ func TestMultiSourceDuplicateObjectNamesBothSources(t *testing.T) {
 		return c != nil && c.Reason == "RenderError"
 	})
 	msg := condition(app, "ComparisonError").Message
-	for _, want := range []string{"defined twice", "a/cm.yaml (spec.sources[0])", "b/cm.yaml (spec.sources[1])"} {
+	for _, want := range []string{"defined twice", "a/cm.yaml:1 (document 1) of spec.sources[0]", "b/cm.yaml:1 (document 1) of spec.sources[1]"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("condition %q does not say %q", msg, want)
 		}

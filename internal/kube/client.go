@@ -136,10 +136,32 @@ func (c *Client) resourceFor(gvk schema.GroupVersionKind, namespace string) (dyn
 	if err != nil {
 		return nil, err
 	}
+	return c.resource(m, namespace), nil
+}
+
+func (c *Client) resource(m *meta.RESTMapping, namespace string) dynamic.ResourceInterface {
 	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		return c.dyn.Resource(m.Resource).Namespace(namespace), nil
+		return c.dyn.Resource(m.Resource).Namespace(namespace)
 	}
-	return c.dyn.Resource(m.Resource), nil
+	return c.dyn.Resource(m.Resource)
+}
+
+// resourceToWrite is resourceFor obj, refusing an object of a
+// cluster-scoped kind that names a namespace: its kind was not served when
+// its namespace was defaulted (its CRD was installed since), so it was
+// taken for namespaced, and its tracking annotation and the Project's
+// checks took it for one too. The next comparison knows the scope.
+func (c *Client) resourceToWrite(obj *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
+	gvk := obj.GroupVersionKind()
+	m, err := c.Mapping(gvk)
+	if err != nil {
+		return nil, err
+	}
+	if m.Scope.Name() != meta.RESTScopeNameNamespace && obj.GetNamespace() != "" {
+		return nil, fmt.Errorf("%s %s is cluster-scoped but was compared as a namespaced object of namespace %s (the cluster did not serve its kind then): compare the application again",
+			gvk.Kind, obj.GetName(), obj.GetNamespace())
+	}
+	return c.resource(m, obj.GetNamespace()), nil
 }
 
 // Apply server-side-applies obj with soll's field manager, taking over
@@ -147,7 +169,7 @@ func (c *Client) resourceFor(gvk schema.GroupVersionKind, namespace string) (dyn
 // server computes the result, defaults and admission included, and
 // persists nothing.
 func (c *Client) Apply(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
-	ri, err := c.resourceFor(obj.GroupVersionKind(), obj.GetNamespace())
+	ri, err := c.resourceToWrite(obj)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +188,7 @@ func (c *Client) Apply(ctx context.Context, obj *unstructured.Unstructured, dryR
 // Create creates obj (used for hooks with generateName, which apply cannot
 // name), with soll's field manager.
 func (c *Client) Create(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	ri, err := c.resourceFor(obj.GroupVersionKind(), obj.GetNamespace())
+	ri, err := c.resourceToWrite(obj)
 	if err != nil {
 		return nil, err
 	}

@@ -19,10 +19,54 @@ type Key struct {
 	Name      string `json:"name"`
 }
 
-// KeyOf returns the key of obj.
+// KeyOf returns the key of obj. An object named by metadata.generateName
+// alone (a hook yet to be created) has the key of its generateName
+// followed by "*", a character no object name may hold: it names every run
+// of the hook and never a real object.
 func KeyOf(obj *unstructured.Unstructured) Key {
 	gvk := obj.GroupVersionKind()
-	return Key{Group: gvk.Group, Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
+	name := obj.GetName()
+	if name == "" && obj.GetGenerateName() != "" {
+		name = obj.GetGenerateName() + generatedMark
+	}
+	return Key{Group: gvk.Group, Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: name}
+}
+
+// generatedMark ends the name of the key of an object named by
+// generateName.
+const generatedMark = "*"
+
+// The API server generates a name from generateName cut to
+// maxGeneratedPrefix bytes and randomLength random characters
+// (k8s.io/apiserver/pkg/storage/names).
+const (
+	randomLength       = 5
+	maxGeneratedPrefix = 63 - randomLength
+)
+
+// GenerateName returns the generateName of the object k is the key of, and
+// whether k is the key of an object named by generateName (see KeyOf).
+func (k Key) GenerateName() (string, bool) {
+	return strings.CutSuffix(k.Name, generatedMark)
+}
+
+// Names reports whether k is the key of the object named by key, or, when
+// k is the key of an object named by generateName, of one the API server
+// created from it: same group, kind and namespace, and a name made of the
+// generateName and the API server's random suffix.
+func (k Key) Names(key Key) bool {
+	if k == key {
+		return true
+	}
+	prefix, generated := k.GenerateName()
+	if !generated || k.Group != key.Group || k.Kind != key.Kind || k.Namespace != key.Namespace {
+		return false
+	}
+	if len(prefix) > maxGeneratedPrefix {
+		prefix = prefix[:maxGeneratedPrefix]
+	}
+	suffix, ok := strings.CutPrefix(key.Name, prefix)
+	return ok && len(suffix) == randomLength
 }
 
 // GroupKind returns the key's group and kind.
@@ -94,5 +138,15 @@ func ManagedBy(live *unstructured.Unstructured, appNamespace, appName string) bo
 		return false
 	}
 	ns, name, k, ok := ParseTrackingID(v)
-	return ok && ns == appNamespace && name == appName && k == KeyOf(live)
+	if !ok || ns != appNamespace || name != appName {
+		return false
+	}
+	if live.GetNamespace() == "" {
+		// A cluster-scoped object whose annotation names a namespace
+		// was applied when its kind's scope was not known yet (before
+		// its CRD was installed). It is no copy: no other object of a
+		// cluster-scoped kind can have its name.
+		k.Namespace = ""
+	}
+	return k == KeyOf(live)
 }

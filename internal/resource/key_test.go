@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -62,5 +63,76 @@ func TestKeyString(t *testing.T) {
 	}
 	if got := (Key{Kind: "Namespace", Name: "b"}).String(); got != "Namespace b" {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestKeyOfGenerateName(t *testing.T) {
+	hook := obj("batch/v1", "Job", "web", "", nil)
+	hook.SetGenerateName("migrate-")
+	k := KeyOf(hook)
+	want := Key{Group: "batch", Kind: "Job", Namespace: "web", Name: "migrate-*"}
+	if k != want {
+		t.Fatalf("KeyOf = %+v, want %+v", k, want)
+	}
+	if prefix, ok := k.GenerateName(); !ok || prefix != "migrate-" {
+		t.Errorf("GenerateName() = %q, %v", prefix, ok)
+	}
+	if _, ok := (Key{Kind: "Job", Name: "migrate"}).GenerateName(); ok {
+		t.Error("a plain name counts as a generateName")
+	}
+	// The tracking annotation of a hook to be created parses, so that
+	// changes of its runs wake the app as those of other hooks do.
+	if _, _, got, ok := ParseTrackingID(TrackingID("soll", "web", k)); !ok || got != k {
+		t.Errorf("ParseTrackingID of a generateName key = %+v, %v", got, ok)
+	}
+	// A name wins over generateName, as in the API server.
+	hook.SetName("fixed")
+	if got := KeyOf(hook).Name; got != "fixed" {
+		t.Errorf("named object: KeyOf name = %q", got)
+	}
+}
+
+func TestKeyNames(t *testing.T) {
+	gen := Key{Group: "batch", Kind: "Job", Namespace: "web", Name: "migrate-*"}
+	long := Key{Group: "batch", Kind: "Job", Namespace: "web", Name: strings.Repeat("a", 60) + "-*"}
+	tests := []struct {
+		k, key Key
+		want   bool
+	}{
+		{gen, Key{Group: "batch", Kind: "Job", Namespace: "web", Name: "migrate-x7k2p"}, true},
+		{gen, gen, true},
+		{gen, Key{Group: "batch", Kind: "Job", Namespace: "web", Name: "migrate-x7k2"}, false},                    // too short
+		{gen, Key{Group: "batch", Kind: "Job", Namespace: "web", Name: "migrate-x7k2pq"}, false},                  // too long
+		{gen, Key{Group: "batch", Kind: "Job", Namespace: "other", Name: "migrate-x7k2p"}, false},                 // namespace
+		{gen, Key{Group: "", Kind: "Pod", Namespace: "web", Name: "migrate-x7k2p"}, false},                        // kind
+		{gen, Key{Group: "batch", Kind: "Job", Namespace: "web", Name: "unrelated-x"}, false},                     // prefix
+		{long, Key{Group: "batch", Kind: "Job", Namespace: "web", Name: strings.Repeat("a", 58) + "b2c4d"}, true}, // prefix cut to 58
+		{Key{Kind: "ConfigMap", Namespace: "web", Name: "a"}, Key{Kind: "ConfigMap", Namespace: "web", Name: "a"}, true},
+		{Key{Kind: "ConfigMap", Namespace: "web", Name: "a"}, Key{Kind: "ConfigMap", Namespace: "web", Name: "ab"}, false},
+	}
+	for _, tt := range tests {
+		if got := tt.k.Names(tt.key); got != tt.want {
+			t.Errorf("%s.Names(%s) = %v, want %v", tt.k, tt.key, got, tt.want)
+		}
+	}
+}
+
+// TestManagedByClusterScopedWithNamespace: an object of a cluster-scoped
+// kind annotated when its kind was unknown, with the destination namespace
+// in its tracking id, is the app's own.
+func TestManagedByClusterScopedWithNamespace(t *testing.T) {
+	id := TrackingID("soll", "crds", Key{Group: "example.com", Kind: "Widget", Namespace: "dest", Name: "w"})
+	live := obj("example.com/v1", "Widget", "", "w", map[string]string{TrackingAnnotation: id})
+	if !ManagedBy(live, "soll", "crds") {
+		t.Error("cluster-scoped object annotated with a namespace is not recognised as the app's")
+	}
+	other := obj("example.com/v1", "Widget", "", "w2", map[string]string{TrackingAnnotation: id})
+	if ManagedBy(other, "soll", "crds") {
+		t.Error("a cluster-scoped copy of another name counts as the app's")
+	}
+	// A namespaced object in another namespace is a copy, as before.
+	cp := obj("example.com/v1", "Widget", "elsewhere", "w", map[string]string{TrackingAnnotation: id})
+	if ManagedBy(cp, "soll", "crds") {
+		t.Error("a namespaced copy in another namespace counts as the app's")
 	}
 }

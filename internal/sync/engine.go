@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/health"
 	"soll.dev/internal/resource"
 )
@@ -25,6 +26,9 @@ type Kube interface {
 	Create(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error)
 	Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error)
 	Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, policy metav1.DeletionPropagation, uid string) error
+	// List returns the objects of gvk in namespace that match the label
+	// selector.
+	List(ctx context.Context, gvk schema.GroupVersionKind, namespace, selector string) ([]unstructured.Unstructured, error)
 }
 
 // HealthChecker assesses live objects.
@@ -92,7 +96,8 @@ type Options struct {
 	// Concurrency bounds parallel applies within a wave; 0 means 16.
 	Concurrency int
 	// DoneHooks are hooks that completed in an earlier attempt of this
-	// operation (before a controller restart); they are not run again.
+	// operation (before a controller restart); they are not run again. A
+	// hook named by generateName is there under the name its run got.
 	DoneHooks map[resource.Key]bool
 	// OnProgress, when set, receives the results so far after each step's
 	// applies and after each wait, so the caller can persist them;
@@ -253,7 +258,7 @@ func (r *run) plan(objs []Object) (tasks, failHooks []task, err error) {
 			tasks = append(tasks, t)
 			continue
 		}
-		if selective || r.opts.DoneHooks[t.key] {
+		if selective || r.hookDone(t.key) {
 			continue
 		}
 		for _, p := range phases {
@@ -283,6 +288,24 @@ func (r *run) plan(objs []Object) (tasks, failHooks []task, err error) {
 	slices.SortStableFunc(tasks, order)
 	slices.SortStableFunc(failHooks, order)
 	return tasks, failHooks, nil
+}
+
+// hookDone reports whether the hook of key k completed in an earlier
+// attempt of this operation. The run of a hook named by generateName is
+// recorded under the name the API server gave it.
+func (r *run) hookDone(k resource.Key) bool {
+	if r.opts.DoneHooks[k] {
+		return true
+	}
+	if _, generated := k.GenerateName(); !generated {
+		return false
+	}
+	for done := range r.opts.DoneHooks {
+		if k.Names(done) {
+			return true
+		}
+	}
+	return false
 }
 
 func boolRank(b bool) int {
@@ -499,6 +522,11 @@ func (r *run) runHook(ctx context.Context, desired *unstructured.Unstructured) (
 	}
 	gvk := desired.GroupVersionKind()
 	if desired.GetName() == "" {
+		if slices.Contains(policies, BeforeHookCreation) {
+			if err := r.deleteEarlierRuns(ctx, desired); err != nil {
+				return nil, err
+			}
+		}
 		return r.kube.Create(ctx, desired)
 	}
 	// An object of the hook's name that an earlier run of this hook did
@@ -524,4 +552,29 @@ func (r *run) runHook(ctx context.Context, desired *unstructured.Unstructured) (
 		}
 	}
 	return r.kube.Apply(ctx, desired, false)
+}
+
+// deleteEarlierRuns deletes the objects that earlier runs of desired, a
+// hook named by generateName, created: those of its kind and namespace
+// that carry its tracking annotation. Each run has a name of its own, so
+// the new one need not wait for them to go.
+func (r *run) deleteEarlierRuns(ctx context.Context, desired *unstructured.Unstructured) error {
+	id, ok := desired.GetAnnotations()[resource.TrackingAnnotation]
+	if !ok {
+		return nil // not tracked: its runs cannot be told from other objects
+	}
+	gvk := desired.GroupVersionKind()
+	earlier, err := r.kube.List(ctx, gvk, desired.GetNamespace(), sollv1.ManagedLabel+"=true")
+	if err != nil {
+		return fmt.Errorf("list earlier runs of the hook: %w", err)
+	}
+	for _, e := range earlier {
+		if e.GetAnnotations()[resource.TrackingAnnotation] != id || e.GetDeletionTimestamp() != nil {
+			continue
+		}
+		if err := r.kube.Delete(ctx, gvk, e.GetNamespace(), e.GetName(), metav1.DeletePropagationBackground, string(e.GetUID())); err != nil {
+			return fmt.Errorf("delete earlier run %s of the hook: %w", e.GetName(), err)
+		}
+	}
+	return nil
 }

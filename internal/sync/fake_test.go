@@ -3,11 +3,13 @@ package sync_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	gosync "sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -108,6 +110,25 @@ func (f *fakeKube) Delete(_ context.Context, gvk schema.GroupVersionKind, namesp
 		delete(f.objects, k)
 	}
 	return nil
+}
+
+// List returns the objects of gvk's kind in namespace whose labels match
+// selector; like Get, it is not recorded.
+func (f *fakeKube) List(_ context.Context, gvk schema.GroupVersionKind, namespace, selector string) ([]unstructured.Unstructured, error) {
+	sel, err := labels.Parse(selector)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []unstructured.Unstructured
+	for _, o := range f.objects {
+		if o.GetKind() == gvk.Kind && o.GetNamespace() == namespace && sel.Matches(labels.Set(o.GetLabels())) {
+			out = append(out, *o.DeepCopy())
+		}
+	}
+	slices.SortFunc(out, func(a, b unstructured.Unstructured) int { return strings.Compare(a.GetName(), b.GetName()) })
+	return out, nil
 }
 
 // Check is the engine's health checker: it records the wait and answers

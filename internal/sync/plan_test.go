@@ -382,6 +382,73 @@ func TestPlanHooks(t *testing.T) {
 	}
 }
 
+// TestPlanGeneratedHooks covers hooks named by generateName: each run is
+// created with a name of its own, BeforeHookCreation deletes the earlier
+// runs of the same hook (told by their tracking annotation) and nothing
+// else, and a run done before a restart, recorded under its generated
+// name, is not repeated.
+func TestPlanGeneratedHooks(t *testing.T) {
+	const tracking = `soll.dev/tracking-id: "apps:batch/Job/apps/smoke-*"`
+	run := func(name, meta string) string {
+		return "apiVersion: batch/v1\nkind: Job\nmetadata: {name: " + name + ", labels: {soll.dev/managed: \"true\"}, annotations: {" + meta + "}}"
+	}
+	hook := func(meta string) string {
+		return "apiVersion: batch/v1\nkind: Job\nmetadata: {generateName: smoke-, annotations: {soll.dev/hook: PreSync, " + tracking + meta + "}}"
+	}
+	earlier := []string{
+		run("smoke-b2c4d", tracking),
+		run("smoke-x7k2p", tracking),
+		run("smoke-other", `soll.dev/tracking-id: "apps:batch/Job/apps/other-*"`),                       // another hook's
+		"apiVersion: batch/v1\nkind: Job\nmetadata: {name: unmanaged, annotations: {" + tracking + "}}", // no managed label: not soll's
+	}
+	cases := []struct {
+		name string
+		hook string
+		opts syncengine.Options
+		want []string
+		left []string // of earlier, still there after the sync
+	}{{
+		name: "BeforeHookCreation (the default) deletes the earlier runs",
+		hook: hook(""),
+		want: []string{"delete Job/smoke-b2c4d", "delete Job/smoke-x7k2p", "create Job/smoke-1", "wait Job/smoke-1", "apply ConfigMap/a"},
+		left: []string{"smoke-other", "unmanaged"},
+	}, {
+		name: "HookSucceeded alone keeps them and deletes this run",
+		hook: hook(", soll.dev/hook-delete-policy: HookSucceeded"),
+		want: []string{"create Job/smoke-1", "wait Job/smoke-1", "delete Job/smoke-1", "apply ConfigMap/a"},
+		left: []string{"smoke-b2c4d", "smoke-x7k2p", "smoke-other", "unmanaged"},
+	}, {
+		name: "a run done before a restart is not repeated",
+		hook: hook(""),
+		opts: syncengine.Options{DoneHooks: map[resource.Key]bool{{Group: "batch", Kind: "Job", Namespace: "apps", Name: "smoke-x7k2p"}: true}},
+		want: []string{"apply ConfigMap/a"},
+		left: []string{"smoke-b2c4d", "smoke-x7k2p", "smoke-other", "unmanaged"},
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeKube()
+			for _, o := range parse(t, earlier) {
+				f.put(o)
+			}
+			res := fakeSync(f, desired(t, c.hook, cmYAML("a", "")), c.opts)
+			if !res.Succeeded {
+				t.Fatalf("sync failed: %s", res.Message)
+			}
+			checkCalls(t, f, c.want)
+			var left []string
+			for _, o := range parse(t, earlier) {
+				if f.has("Job", "apps", o.GetName()) {
+					left = append(left, o.GetName())
+				}
+			}
+			if !slices.Equal(left, c.left) {
+				t.Errorf("earlier objects left: %v, want %v", left, c.left)
+			}
+		})
+	}
+}
+
 // TestPlanFailures covers how a failure ends an operation: later steps
 // and phases do not run, SyncFail hooks do, and hook delete policies
 // follow the outcome.

@@ -65,6 +65,14 @@ func (k retryingKube) Delete(ctx context.Context, gvk schema.GroupVersionKind, n
 	})
 }
 
+func (k retryingKube) List(ctx context.Context, gvk schema.GroupVersionKind, namespace, selector string) (out []unstructured.Unstructured, err error) {
+	err = retryTransient(ctx, isTransient, func() error {
+		out, err = k.Kube.List(ctx, gvk, namespace, selector)
+		return err
+	})
+	return out, err
+}
+
 // retryTransient calls fn until it succeeds, fails with an error retry does
 // not accept, ctx ends, or transientRetryTimeout passes; it returns fn's
 // last error.

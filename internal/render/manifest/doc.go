@@ -9,7 +9,10 @@
 //     documents are skipped; List and *List objects are expanded into their
 //     items, as kubectl does;
 //   - every document must be a Kubernetes object (apiVersion, kind,
-//     metadata.name), or the error names its file and line;
+//     metadata.name), or the error names its file and line; a hook (an
+//     object with the hook annotation of soll, Argo CD or Helm) may have
+//     metadata.generateName instead of a name, since each of its runs is
+//     created anew, while every other object is applied by name;
 //   - YAML follows the 1.2 core schema of go.yaml.in/yaml/v3: "yes" and "on"
 //     stay strings (kubectl's YAML 1.1 turns them into booleans), 0644 is
 //     still octal, timestamps stay strings, duplicate keys are an error,

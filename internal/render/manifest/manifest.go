@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/render"
 )
 
@@ -121,7 +122,8 @@ func isList(obj map[string]any) bool {
 	return strings.HasSuffix(kind, "List") && hasItems
 }
 
-// checkObject checks the fields every object needs to be applied by name.
+// checkObject checks the fields every object needs to be applied: apiVersion,
+// kind and metadata.name (or, for hooks, metadata.generateName).
 func checkObject(obj map[string]any) error {
 	for _, field := range []string{"apiVersion", "kind"} {
 		v, ok := obj[field]
@@ -140,17 +142,38 @@ func checkObject(obj map[string]any) error {
 	if !ok {
 		return errors.New("metadata must be a mapping")
 	}
-	name, ok := m["name"]
-	if !ok || name == nil {
-		if _, ok := m["generateName"]; ok {
-			return errors.New("metadata.name is missing (generateName is not supported: objects are applied by name)")
-		}
+	name, named := m["name"]
+	if gen, ok := m["generateName"]; ok && (!named || name == nil || name == "") {
+		return checkGenerateName(m, gen)
+	}
+	if !named || name == nil {
 		return errors.New("metadata.name is missing")
 	}
 	if s, ok := name.(string); !ok || s == "" {
 		return errors.New("metadata.name must be a non-empty string")
 	}
 	return nil
+}
+
+// hookAnnotations mark hooks: soll's, Argo CD's and Helm's.
+var hookAnnotations = []string{sollv1.HookAnnotation, sollv1.ArgoCDHookAnnotation, sollv1.HelmHookAnnotation}
+
+// checkGenerateName checks an object named by metadata.generateName gen
+// alone. Only a hook may be: each of its runs creates a new object, while
+// every other object is applied by name, again and again, and would
+// otherwise be created anew at each sync.
+func checkGenerateName(metadata map[string]any, gen any) error {
+	if s, ok := gen.(string); !ok || s == "" {
+		return errors.New("metadata.generateName must be a non-empty string")
+	}
+	ann, _ := metadata["annotations"].(map[string]any)
+	for _, a := range hookAnnotations {
+		if _, ok := ann[a]; ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("metadata.name is missing: generateName is allowed on hooks only (objects annotated %s), as other objects are applied by name: set metadata.name",
+		strings.Join(hookAnnotations, ", "))
 }
 
 // describe names the JSON type of v for errors, never its value.

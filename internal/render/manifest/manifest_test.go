@@ -31,8 +31,12 @@ func summary(objs []render.Object) []string {
 	var out []string
 	for _, o := range objs {
 		u := o.Unstructured
+		name := u.GetName()
+		if name == "" {
+			name = "generateName=" + u.GetGenerateName()
+		}
 		out = append(out, fmt.Sprintf("%s %s/%s %s doc=%d item=%d",
-			u.GetAPIVersion(), u.GetKind(), u.GetName(), o.Origin, o.Origin.Document, o.Origin.Item))
+			u.GetAPIVersion(), u.GetKind(), name, o.Origin, o.Origin.Document, o.Origin.Item))
 	}
 	return out
 }
@@ -58,6 +62,14 @@ func TestDecode(t *testing.T) {
 		}},
 		{"object.json", []string{
 			"v1 ConfigMap/single/slash object.json:3 doc=0 item=-1",
+		}},
+		// Hooks of soll, Argo CD and Helm may be named by generateName.
+		{"generate-name.yaml", []string{
+			"batch/v1 Job/generateName=migrate- generate-name.yaml:2 doc=0 item=-1",
+			"batch/v1 Job/generateName=schema- generate-name.yaml:9 doc=1 item=-1",
+			"v1 Pod/generateName=install- generate-name.yaml:16 doc=2 item=-1",
+			"batch/v1 Job/generateName=smoke- generate-name.yaml:24 doc=3 item=-1",
+			"v1 ConfigMap/named generate-name.yaml:33 doc=4 item=-1",
 		}},
 		{"anchors.yaml", []string{
 			"v1 ConfigMap/anchors anchors.yaml:1 doc=0 item=-1",
@@ -140,7 +152,9 @@ func TestDecodeErrors(t *testing.T) {
 		want string // the whole error message
 	}{
 		{"missing-kind.yaml", "render missing-kind.yaml:7: not a Kubernetes object: kind is missing"},
-		{"missing-name.yaml", "render missing-name.yaml:1: not a Kubernetes object: metadata.name is missing (generateName is not supported: objects are applied by name)"},
+		{"missing-name.yaml", "render missing-name.yaml:1: not a Kubernetes object: metadata.name is missing: generateName is allowed on hooks only (objects annotated soll.dev/hook, argocd.argoproj.io/hook, helm.sh/hook), as other objects are applied by name: set metadata.name"},
+		{"generate-name-not-hook.yaml", "render generate-name-not-hook.yaml:6: not a Kubernetes object: metadata.name is missing: generateName is allowed on hooks only (objects annotated soll.dev/hook, argocd.argoproj.io/hook, helm.sh/hook), as other objects are applied by name: set metadata.name"},
+		{"generate-name-bad.yaml", "render generate-name-bad.yaml:1: not a Kubernetes object: metadata.generateName must be a non-empty string"},
 		// The error is on line 17 of the file, in its third document.
 		{"bad-indent.yaml", "render bad-indent.yaml:17: invalid YAML: did not find expected key"},
 		{"tab.yaml", "render tab.yaml:17: invalid YAML: found a tab character that violates indentation"},
