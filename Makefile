@@ -17,6 +17,7 @@ IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
 DIST_PLATFORMS  ?= linux/amd64,linux/arm64,darwin/amd64,darwin/arm64,windows/amd64,windows/arm64
 # Pinned tool versions.
 CONTROLLER_GEN := $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
+GOLANGCI_LINT  := $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 LOCALCLUSTER   := $(GO) -C localcluster run ./cmd/localcluster
 
 # Tests share one local cluster per run: started here unless
@@ -62,10 +63,15 @@ verify: ## fail when generated code or go.mod files are stale, or code is unform
 	hack/verify.sh
 
 .PHONY: lint
-lint: ## go vet and gofmt over all modules
+lint: ## gofmt, go vet and golangci-lint (.golangci.yml: errcheck, staticcheck, unused, the import rules, ...) over all modules
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(GO) -C localcluster vet ./...
+	$(GOLANGCI_LINT) run ./...
+	@# The second module is linted from its own directory (golangci-lint
+	@# lints one module at a time) with the same .golangci.yml, found in
+	@# the parent; reported paths stay relative to the repository root.
+	cd localcluster && $(GOLANGCI_LINT) run ./...
 
 .PHONY: vulncheck
 vulncheck: ## report vulnerabilities soll's code reaches (govulncheck, database from golang.org/x/vulndb); fails on those of required modules

@@ -188,7 +188,7 @@ func Build(ctx context.Context, opts BuildOptions) (string, error) {
 	}
 	for _, m := range buildModules() {
 		start := time.Now()
-		fmt.Fprintf(opts.Log, "building %s (first build of these versions takes several minutes)\n", strings.Join(m.packages, " "))
+		logf(opts.Log, "building %s (first build of these versions takes several minutes)\n", strings.Join(m.packages, " "))
 		args := []string{"build", "-o", tmp + string(filepath.Separator)}
 		if m.ldflags != "" {
 			args = append(args, "-ldflags", m.ldflags)
@@ -201,7 +201,7 @@ func Build(ctx context.Context, opts BuildOptions) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("build %s: %w\n%s", m.dir, err, tail(out, 40))
 		}
-		fmt.Fprintf(opts.Log, "built %s in %s\n", m.dir, time.Since(start).Round(100*time.Millisecond))
+		logf(opts.Log, "built %s in %s\n", m.dir, time.Since(start).Round(100*time.Millisecond))
 	}
 	// The etcd server's main package is the module root
 	// (go.etcd.io/etcd/server/v3), so go build names the binary "server".
@@ -269,12 +269,12 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 			}, nil
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
+			_ = f.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
 		select {
 		case <-ctx.Done():
-			f.Close()
+			_ = f.Close()
 			return nil, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
@@ -288,4 +288,10 @@ func tail(b []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// logf writes a progress line to w. Progress only informs: a line that
+// cannot be written must not fail a build or a start.
+func logf(w io.Writer, format string, args ...any) {
+	_, _ = fmt.Fprintf(w, format, args...)
 }

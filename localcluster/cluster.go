@@ -94,7 +94,7 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 	step := func(name string, start time.Time) {
 		d := time.Since(start)
 		c.Steps = append(c.Steps, Step{Name: name, Duration: d})
-		fmt.Fprintf(log, "%-28s %8s\n", name, d.Round(time.Millisecond))
+		logf(log, "%-28s %8s\n", name, d.Round(time.Millisecond))
 	}
 
 	if c.BinDir == "" {
@@ -142,8 +142,8 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	total := time.Since(c.StartedAt)
-	fmt.Fprintf(log, "%-28s %8s\n", "total", total.Round(time.Millisecond))
-	fmt.Fprintf(log, "kubeconfig: %s\n", c.Kubeconfig)
+	logf(log, "%-28s %8s\n", "total", total.Round(time.Millisecond))
+	logf(log, "kubeconfig: %s\n", c.Kubeconfig)
 	return c, c.save()
 }
 

@@ -36,8 +36,10 @@ func startProcess(dir, name, bin string, args []string) (*process, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer logFile.Close() // the child has its own descriptor
-	fmt.Fprintf(logFile, "# %s %s\n", bin, strings.Join(args, " "))
+	defer logFile.Close() //nolint:errcheck // the child has its own descriptor, and writes through it
+	if _, err := fmt.Fprintf(logFile, "# %s %s\n", bin, strings.Join(args, " ")); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Stdout = logFile

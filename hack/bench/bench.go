@@ -98,8 +98,10 @@ func (b *bench) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer logf.Close()
 	c, err := localcluster.Up(ctx, localcluster.Options{Dir: b.cfg.clusterDir, Nodes: 2, Log: logf})
+	if cerr := logf.Close(); cerr != nil {
+		fmt.Fprintln(os.Stderr, "close the cluster's log:", cerr)
+	}
 	if err != nil {
 		return fmt.Errorf("start local cluster: %w (log: %s)", err, logf.Name())
 	}

@@ -71,7 +71,7 @@ func startChild(ctx context.Context, bin, kubeconfig, cacheDir, logPath string, 
 	// Should this program die without cleaning up, the kernel stops soll.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		logFile.Close()
+		_ = logFile.Close() // empty: soll never started
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	c := &childController{cmd: cmd, log: logFile, metricsURL: "http://" + addr + "/metrics", exited: make(chan struct{})}
@@ -123,7 +123,9 @@ func (c *childController) Stop() {
 		_ = c.cmd.Process.Kill()
 		<-c.exited
 	}
-	c.log.Close()
+	if err := c.log.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "close soll's log:", err)
+	}
 }
 
 func freePort() (int, error) {
@@ -170,7 +172,7 @@ func startInProcess(ctx context.Context, cfg *rest.Config, cacheDir, logPath str
 		Log:               slog.New(slog.NewJSONHandler(logFile, nil)),
 	})
 	if err != nil {
-		logFile.Close()
+		_ = logFile.Close() // empty: the controller never started
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -209,7 +211,9 @@ func (c *inProcessController) Stop() {
 	case <-time.After(15 * time.Second):
 		fmt.Fprintln(os.Stderr, "controller did not stop within 15s")
 	}
-	c.log.Close()
+	if err := c.log.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "close soll's log:", err)
+	}
 }
 
 // requestCounter counts requests by HTTP method. Every client the

@@ -134,8 +134,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	}
 	if cfg.renderOnly {
 		b.report.loadAfter = loadAvg()
-		b.report.printRenders(os.Stdout)
-		return nil
+		return b.report.printRenders(os.Stdout)
 	}
 	defer b.closeAll()
 	if err := b.prepare(ctx); err != nil {
@@ -150,8 +149,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		return fmt.Errorf("soll: %w", err)
 	}
 	b.report.loadAfter = loadAvg()
-	b.report.print(os.Stdout)
-	return nil
+	return b.report.print(os.Stdout)
 }
 
 // repoRoot is the root of the soll module: the working directory, as with

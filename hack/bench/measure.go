@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -86,48 +85,6 @@ func (b *bench) controlPlaneCPU() cpuTimes {
 		}
 	}
 	return out
-}
-
-// rssSampler records the largest resident set of a process, sampled every
-// 200ms: VmHWM covers one process, and this also works for the control
-// plane's several processes.
-type rssSampler struct {
-	mu   sync.Mutex
-	peak int64
-	stop chan struct{}
-	done chan struct{}
-}
-
-func sampleRSS(pids []int) *rssSampler {
-	s := &rssSampler{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			var sum int64
-			for _, pid := range pids {
-				if rss, _, err := procMem(pid); err == nil {
-					sum += rss
-				}
-			}
-			s.mu.Lock()
-			s.peak = max(s.peak, sum)
-			s.mu.Unlock()
-			select {
-			case <-s.stop:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return s
-}
-
-func (s *rssSampler) Stop() int64 {
-	close(s.stop)
-	<-s.done
-	return s.peak
 }
 
 // sample is one Prometheus sample: labels and value.

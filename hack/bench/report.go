@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"io"
@@ -101,17 +102,19 @@ func byKey(c requestCounts) string {
 	return fmt.Sprintf("%.0f (%s)", c[""], strings.Join(parts, ", "))
 }
 
-func (r *report) print(out io.Writer) {
-	fmt.Fprintf(out, "\nsoll benchmark: %d apps, %d objects, %d CPUs, load average %s before, %s after",
+// print writes the report to out. It is composed in memory and written
+// at once, so that a failed write is one error to return.
+func (r *report) print(out io.Writer) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "\nsoll benchmark: %d apps, %d objects, %d CPUs, load average %s before, %s after",
 		r.apps, r.objects, runtime.NumCPU(), r.loadBefore, r.loadAfter)
 	if r.inProcess {
-		fmt.Fprint(out, "\n(controller in-process: its CPU and memory include the benchmark's own work)")
+		fmt.Fprint(&b, "\n(controller in-process: its CPU and memory include the benchmark's own work)")
 	}
-	fmt.Fprintln(out)
-	fmt.Fprintln(out)
-	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	b.WriteString("\n\n")
+	var rows bytes.Buffer
 	row := func(name, value, target, status string) {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", name, value, target, status)
+		fmt.Fprintf(&rows, "%s\t%s\t%s\t%s\n", name, value, target, status)
 	}
 	row("METRIC", "VALUE", "TARGET", "")
 
@@ -194,32 +197,49 @@ func (r *report) print(out io.Writer) {
 		row(fmt.Sprintf("self-heal: %s recreated (%d deletions) p50 / max", r.healKind, n),
 			fmt.Sprintf("%.2f s / %.2f s", p50.Seconds(), r.heals[n-1].Seconds()), fmt.Sprintf("p50 < %s", secs(targetSelfHealP50)), verdict(p50 < targetSelfHealP50))
 	}
-	w.Flush()
-	r.printRenders(out)
-	printTop(out, "soll's API requests during sync, by path (count, mean latency, mean request body)", r.sollByPath, r.sollLatency, r.sollBytes, 15)
-	printTop(out, "soll's API requests while idle, by path (count, mean latency, mean request body)", r.idleByPath, r.idleLatency, r.idleBytes, 10)
+	writeAligned(&b, &rows)
+	r.writeRenders(&b)
+	writeTop(&b, "soll's API requests during sync, by path (count, mean latency, mean request body)", r.sollByPath, r.sollLatency, r.sollBytes, 15)
+	writeTop(&b, "soll's API requests while idle, by path (count, mean latency, mean request body)", r.idleByPath, r.idleLatency, r.idleBytes, 10)
+	_, err := b.WriteTo(out)
+	return err
 }
 
-// printRenders prints the render throughput table.
-func (r *report) printRenders(out io.Writer) {
+// writeAligned writes the tab-separated rows to b in aligned columns.
+func writeAligned(b, rows *bytes.Buffer) {
+	w := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	// Writes to memory: neither fails.
+	_, _ = rows.WriteTo(w)
+	_ = w.Flush()
+}
+
+// printRenders writes the render throughput table to out.
+func (r *report) printRenders(out io.Writer) error {
+	var b bytes.Buffer
+	r.writeRenders(&b)
+	_, err := b.WriteTo(out)
+	return err
+}
+
+func (r *report) writeRenders(b *bytes.Buffer) {
 	if len(r.renders) == 0 {
 		return
 	}
-	fmt.Fprintf(out, "\nrender throughput, one app of 5 objects, %s per mode (load average %s):\n\n", renderWindow, r.loadBefore)
-	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(w, "TOOL\tUNCACHED\tCACHED\tUNCACHED / BASELINE\n")
-	fmt.Fprintf(w, "baseline: YAML decode of the same objects\t%.0f/s\t\t1.00x\n", r.renderBase)
+	fmt.Fprintf(b, "\nrender throughput, one app of 5 objects, %s per mode (load average %s):\n\n", renderWindow, r.loadBefore)
+	var rows bytes.Buffer
+	rows.WriteString("TOOL\tUNCACHED\tCACHED\tUNCACHED / BASELINE\n")
+	fmt.Fprintf(&rows, "baseline: YAML decode of the same objects\t%.0f/s\t\t1.00x\n", r.renderBase)
 	for _, row := range r.renders {
 		if row.err != nil {
-			fmt.Fprintf(w, "%s\tfailed: %v\t\t\n", row.tool, row.err)
+			fmt.Fprintf(&rows, "%s\tfailed: %v\t\t\n", row.tool, row.err)
 			continue
 		}
-		fmt.Fprintf(w, "%s\t%.0f/s\t%.0f/s\t%.2fx\n", row.tool, row.uncached, row.cached, row.uncached/r.renderBase)
+		fmt.Fprintf(&rows, "%s\t%.0f/s\t%.0f/s\t%.2fx\n", row.tool, row.uncached, row.cached, row.uncached/r.renderBase)
 	}
-	w.Flush()
+	writeAligned(b, &rows)
 }
 
-func printTop(out io.Writer, title string, counts map[string]int64, latency map[string]time.Duration, bytes map[string]int64, n int) {
+func writeTop(out *bytes.Buffer, title string, counts map[string]int64, latency map[string]time.Duration, bytes map[string]int64, n int) {
 	if len(counts) == 0 {
 		return
 	}

@@ -162,7 +162,7 @@ func (b *bench) createApps(ctx context.Context) error {
 }
 
 // appCounts are how many Applications are in each state.
-type appCounts struct{ synced, healthy, both, total int }
+type appCounts struct{ synced, healthy, both int }
 
 // listApps lists the Applications page by page and counts them.
 func (b *bench) listApps(ctx context.Context) (appCounts, map[string]bool, error) {
@@ -178,7 +178,6 @@ func (b *bench) listApps(ctx context.Context) (appCounts, map[string]bool, error
 			s := l.Items[i].Status
 			synced := s.Sync != nil && s.Sync.Status == sollv1.SyncStatusSynced
 			healthy := s.Health != nil && s.Health.Status == sollv1.HealthHealthy
-			c.total++
 			if synced {
 				c.synced++
 			}
@@ -322,12 +321,15 @@ func (b *bench) startProfile(file string) (stop func(), err error) {
 		return nil, err
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
+		_ = f.Close() // empty: the profile never started
 		return nil, err
 	}
 	return func() {
 		pprof.StopCPUProfile()
-		f.Close()
+		if err := f.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "write the CPU profile:", err)
+			return
+		}
 		fmt.Println("    CPU profile written to", file)
 	}, nil
 }
@@ -340,10 +342,13 @@ func (b *bench) writeHeapProfile() error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
 	runtime.GC()
-	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
-		return err
+	err = pprof.Lookup("allocs").WriteTo(f, 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write the heap profile: %w", err)
 	}
 	fmt.Println("    heap profile written to", b.cfg.memProfile)
 	return nil

@@ -210,7 +210,7 @@ func (d *demo) startSoll(ctx context.Context, bin string) (func(), error) {
 	// another program on soll's default port.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		logFile.Close()
+		_ = logFile.Close() // empty: soll never started
 		return nil, err
 	}
 	addr := l.Addr().String()
@@ -220,7 +220,7 @@ func (d *demo) startSoll(ctx context.Context, bin string) (func(), error) {
 	d.say("soll's API: http://%s (user admin; password: %s admin initial-password --kubeconfig %s -n soll)", addr, bin, d.kubecfg)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
-		logFile.Close()
+		_ = logFile.Close() // empty: soll never started
 		return nil, err
 	}
 	exited := make(chan struct{})
@@ -233,7 +233,9 @@ func (d *demo) startSoll(ctx context.Context, bin string) (func(), error) {
 			_ = cmd.Process.Kill()
 			<-exited
 		}
-		logFile.Close()
+		if err := logFile.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "close soll's log:", err)
+		}
 	}, nil
 }
 

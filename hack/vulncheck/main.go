@@ -184,7 +184,9 @@ func report(w io.Writer, found map[string]*finding, strictStdlib bool) error {
 		} else {
 			modules++
 		}
-		fmt.Fprintf(w, "%s  %s, fixed in %s: %s\n", x.id, where, x.fixed, x.summary)
+		if _, err := fmt.Fprintf(w, "%s  %s, fixed in %s: %s\n", x.id, where, x.fixed, x.summary); err != nil {
+			return err
+		}
 		calls := make([]string, 0, len(x.calls))
 		for c := range x.calls {
 			calls = append(calls, c)
@@ -193,9 +195,13 @@ func report(w io.Writer, found map[string]*finding, strictStdlib bool) error {
 		if len(calls) > 3 {
 			calls = append(calls[:3], fmt.Sprintf("and %d more", len(calls)-3))
 		}
-		fmt.Fprintf(w, "    reached from %s\n", strings.Join(calls, "; "))
+		if _, err := fmt.Fprintf(w, "    reached from %s\n", strings.Join(calls, "; ")); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(w, "vulncheck: %d reachable vulnerabilities in required modules, %d in the standard library\n", modules, stdlib)
+	if _, err := fmt.Fprintf(w, "vulncheck: %d reachable vulnerabilities in required modules, %d in the standard library\n", modules, stdlib); err != nil {
+		return err
+	}
 	switch {
 	case modules > 0:
 		return fmt.Errorf("%d reachable vulnerabilities in required modules: upgrade them to the fixed versions", modules)

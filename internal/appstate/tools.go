@@ -22,6 +22,7 @@ type toolCache struct {
 	tools *lru.Cache // toolKey -> render.Tool
 }
 
+//nolint:unused // a map key: its fields are read by the key's comparison, which unused does not count
 type toolKey struct{ root, path string }
 
 // of returns the tool of req, as render.ToolOf.

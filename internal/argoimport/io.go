@@ -77,7 +77,7 @@ func ReadFiles(paths []string, l Limits) ([]Input, error) {
 		if err != nil {
 			return err
 		}
-		defer f.Close()
+		defer f.Close() //nolint:errcheck // opened for reading: closing loses nothing
 		objs, err := Decode(io.LimitReader(f, l.MaxFileBytes+1))
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)

@@ -479,7 +479,7 @@ func (a *accountCmd) generateTokenCommand() *cobra.Command {
 			tok, err := c.CreateAccountToken(cmd.Context(), name, req)
 			var e *apiclient.Error
 			if errors.As(err, &e) && e.Status == http.StatusBadRequest && strings.Contains(e.Message, auth.CapabilityAPIKey) {
-				return fmt.Errorf("%s: give it with soll account set %s --capability %s,...", e.Message, name, auth.CapabilityAPIKey)
+				return fmt.Errorf("%s: give it with soll account set %s --capability %s (with any other capability it keeps, comma-separated)", e.Message, name, auth.CapabilityAPIKey)
 			}
 			if err != nil {
 				return kindAccount.err(c, "issue a token for", name, err)

@@ -43,7 +43,7 @@ func newInitialPasswordCommand() *cobra.Command {
 			key := client.ObjectKey{Namespace: kf.namespace, Name: auth.InitialAdminSecretName}
 			if err := c.Get(cmd.Context(), key, &s); err != nil {
 				if apierrors.IsNotFound(err) {
-					return fmt.Errorf("Secret %s not found: soll has not started yet in namespace %s, or the Secret was deleted after the password was changed", key, kf.namespace)
+					return fmt.Errorf("the Secret %s was not found: soll has not started yet in namespace %s, or the Secret was deleted after the password was changed", key, kf.namespace)
 				}
 				return fmt.Errorf("read Secret %s: %w", key, err)
 			}

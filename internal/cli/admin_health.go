@@ -125,7 +125,7 @@ func readLimited(path, what string, limit int64) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened for reading: closing loses nothing
 	return readAllLimited(f, path, what, limit)
 }
 
@@ -265,11 +265,16 @@ func runHealthTests(w io.Writer, root string) error {
 	}
 	var passed, failed int
 	for _, d := range dirs {
-		p, f := runHealthTestDir(w, root, d)
+		p, f, err := runHealthTestDir(w, root, d)
+		if err != nil {
+			return err
+		}
 		passed += p
 		failed += f
 	}
-	fmt.Fprintf(w, "\n%d passed, %d failed\n", passed, failed)
+	if _, err := fmt.Fprintf(w, "\n%d passed, %d failed\n", passed, failed); err != nil {
+		return err
+	}
 	if failed > 0 {
 		return &ExitError{Code: 1, Err: fmt.Errorf("%d of %d health test cases failed", failed, passed+failed)}
 	}
@@ -319,12 +324,12 @@ func findHealthTestDirs(root string) ([]healthTestDir, error) {
 
 // runHealthTestDir runs the cases of one directory and prints a line for
 // each; it returns how many passed and failed. A directory that cannot be
-// read counts as one failure.
-func runHealthTestDir(w io.Writer, root string, d healthTestDir) (passed, failed int) {
+// read counts as one failure. The error is one of writing to w.
+func runHealthTestDir(w io.Writer, root string, d healthTestDir) (passed, failed int, err error) {
 	name := displayPath(root, d.path)
-	fail := func(format string, args ...any) (int, int) {
-		fmt.Fprintf(w, "FAIL  %s: %s\n", name, fmt.Sprintf(format, args...))
-		return 0, 1
+	fail := func(format string, args ...any) (int, int, error) {
+		_, err := fmt.Fprintf(w, "FAIL  %s: %s\n", name, fmt.Sprintf(format, args...))
+		return 0, 1, err
 	}
 	testPath := filepath.Join(d.path, healthTestFile)
 	raw, err := readLimited(testPath, name, maxHealthTestSize)
@@ -358,22 +363,25 @@ func runHealthTestDir(w io.Writer, root string, d healthTestDir) (passed, failed
 	}
 	for i, tc := range tests.Tests {
 		label := name + "/" + filepath.ToSlash(filepath.Clean(tc.InputPath))
+		var line string
 		got, err := runHealthTestCase(checker, d, tc, i)
-		if err != nil {
-			fmt.Fprintf(w, "FAIL  %s: %v\n", label, err)
-			failed++
-			continue
-		}
 		want := health.Result{Status: tc.HealthStatus.Status, Message: tc.HealthStatus.Message}
-		if got == want {
-			fmt.Fprintf(w, "PASS  %s: %s\n", label, formatHealth(got))
+		switch {
+		case err != nil:
+			line = fmt.Sprintf("FAIL  %s: %v\n", label, err)
+			failed++
+		case got == want:
+			line = fmt.Sprintf("PASS  %s: %s\n", label, formatHealth(got))
 			passed++
-			continue
+		default:
+			line = fmt.Sprintf("FAIL  %s\n      want %s\n      got  %s\n", label, formatHealth(want), formatHealth(got))
+			failed++
 		}
-		fmt.Fprintf(w, "FAIL  %s\n      want %s\n      got  %s\n", label, formatHealth(want), formatHealth(got))
-		failed++
+		if _, err := io.WriteString(w, line); err != nil {
+			return passed, failed, err
+		}
 	}
-	return passed, failed
+	return passed, failed, nil
 }
 
 // runHealthTestCase assesses the object of one case. A check that fails
@@ -395,7 +403,7 @@ func runHealthTestCase(c *health.Checker, d healthTestDir, tc healthTestCase, i 
 		}
 		return health.Result{}, fmt.Errorf("tests[%d].inputPath: %w", i, err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened for reading: closing loses nothing
 	data, err := readAllLimited(f, tc.InputPath, fmt.Sprintf("tests[%d].inputPath", i), maxHealthObjectSize)
 	if err != nil {
 		return health.Result{}, err

@@ -357,7 +357,9 @@ func (ic *importCmd) writeDir(w io.Writer, res *argoimport.Result) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "wrote %s\n", path)
+		if _, err := fmt.Fprintf(w, "wrote %s\n", path); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -365,12 +367,19 @@ func (ic *importCmd) writeDir(w io.Writer, res *argoimport.Result) error {
 // apply applies the converted objects in their order. Secrets are only
 // created unless --overwrite; everything else is applied server-side,
 // taking over fields of other managers only with --overwrite. Errors are
-// collected so that one bad object does not stop the others.
+// collected so that one bad object does not stop the others; so is the
+// first error writing to w, which is returned last.
 func (ic *importCmd) apply(ctx context.Context, w io.Writer, c client.Client, res *argoimport.Result) error {
 	var errs []error
+	var werr error
+	say := func(format string, args ...any) {
+		if werr == nil {
+			_, werr = fmt.Fprintf(w, format, args...)
+		}
+	}
 	for _, o := range res.Objects {
 		if o.Unchanged {
-			fmt.Fprintf(w, "%s %s in %s is not Argo CD's: left alone\n", strings.ToLower(o.Object.GetObjectKind().GroupVersionKind().Kind), o.Object.GetName(), o.File)
+			say("%s %s in %s is not Argo CD's: left alone\n", strings.ToLower(o.Object.GetObjectKind().GroupVersionKind().Kind), o.Object.GetName(), o.File)
 			continue
 		}
 		gvk := o.Object.GetObjectKind().GroupVersionKind()
@@ -388,19 +397,19 @@ func (ic *importCmd) apply(ctx context.Context, w io.Writer, c client.Client, re
 			err := c.Create(ctx, u, client.FieldOwner(importFieldManager))
 			switch {
 			case apierrors.IsAlreadyExists(err):
-				fmt.Fprintf(w, "%s exists, kept (pass --overwrite to replace it)\n", what)
+				say("%s exists, kept (pass --overwrite to replace it)\n", what)
 			case err != nil:
 				errs = append(errs, fmt.Errorf("create %s: %s", what, importAPIError(err)))
 			default:
-				fmt.Fprintf(w, "%s created\n", what)
+				say("%s created\n", what)
 			}
 			continue
 		}
-		opts := []client.PatchOption{client.FieldOwner(importFieldManager)}
+		opts := []client.ApplyOption{client.FieldOwner(importFieldManager)}
 		if ic.overwrite {
 			opts = append(opts, client.ForceOwnership)
 		}
-		if err := c.Patch(ctx, u, client.Apply, opts...); err != nil {
+		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), opts...); err != nil {
 			if apierrors.IsConflict(err) {
 				errs = append(errs, fmt.Errorf("apply %s: fields of it are owned by someone else (%s): check the existing object, and pass --overwrite to take them over", what, apiMessage(err)))
 				continue
@@ -408,12 +417,12 @@ func (ic *importCmd) apply(ctx context.Context, w io.Writer, c client.Client, re
 			errs = append(errs, fmt.Errorf("apply %s: %s", what, importAPIError(err)))
 			continue
 		}
-		fmt.Fprintf(w, "%s applied\n", what)
+		say("%s applied\n", what)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%d of the objects could not be applied:\n%w", len(errs), errors.Join(errs...))
 	}
-	return nil
+	return werr
 }
 
 func importAPIError(err error) string {

@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -48,7 +49,12 @@ func installArgoCRDs(t *testing.T, env *testenv.Env) {
 				}},
 			},
 		}
-		if err := env.Client.Patch(ctx, crd, client.Apply, client.FieldOwner("soll-import-test"), client.ForceOwnership); err != nil {
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(crd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ac := client.ApplyConfigurationFromUnstructured(&unstructured.Unstructured{Object: m})
+		if err := env.Client.Apply(ctx, ac, client.FieldOwner("soll-import-test"), client.ForceOwnership); err != nil {
 			t.Fatalf("install CRD %s: %v", crd.Name, err)
 		}
 		gvk := schema.GroupVersionKind{Group: "argoproj.io", Version: "v1alpha1", Kind: k.kind}

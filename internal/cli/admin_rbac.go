@@ -159,7 +159,7 @@ func (r *rbacCmd) load(cmd *cobra.Command) (policySource, error) {
 		policy: rbac.PolicyOf(cm),
 	}
 	if cm == nil {
-		fmt.Fprintf(cmd.ErrOrStderr(), "configmap %s not found in namespace %s: using the built-in policy and the Projects' roles\n", rbac.ConfigMapName, r.namespace)
+		cmd.PrintErrf("configmap %s not found in namespace %s: using the built-in policy and the Projects' roles\n", rbac.ConfigMapName, r.namespace)
 	}
 	if cmd.Flags().Changed("default-role") {
 		src.policy.Default = r.defaultRole

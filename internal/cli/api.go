@@ -42,8 +42,6 @@ type target struct {
 	// context names the context it came from; "" when the flags or the
 	// environment chose the server.
 	context string
-	// explicit is true when --server or $SOLL_SERVER chose the server.
-	explicit bool
 }
 
 // loadConfig reads the configuration file, warning on stderr.
@@ -67,7 +65,7 @@ func (g *globals) target(cmd *cobra.Command) (*target, error) {
 		if err != nil {
 			return nil, err
 		}
-		t.server, t.explicit = server, true
+		t.server = server
 	}
 	var ctx *Context
 	if g.context != "" || t.server == "" || t.token == "" {

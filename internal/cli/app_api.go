@@ -184,7 +184,7 @@ func (b *apiBackend) follow(ctx context.Context, name string, fn func(*sollv1.Ap
 		}
 		return true, b.err("watch", name, err)
 	}
-	defer s.Close()
+	defer s.Close() //nolint:errcheck // it closes a response body: nothing written is lost
 	for {
 		ev, err := s.Next()
 		if errors.Is(err, io.EOF) {

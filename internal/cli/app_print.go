@@ -155,6 +155,7 @@ type table struct {
 	tw     *tabwriter.Writer
 	indent string
 	wide   bool
+	err    error // the first error of a row's write, returned by flush
 }
 
 func newTable(w io.Writer, indent string, wide bool) *table {
@@ -172,10 +173,17 @@ func (t *table) row(cells []string, wide ...string) {
 			cells[i] = "-"
 		}
 	}
-	fmt.Fprintln(t.tw, t.indent+strings.Join(cells, "\t"))
+	if t.err == nil {
+		_, t.err = fmt.Fprintln(t.tw, t.indent+strings.Join(cells, "\t"))
+	}
 }
 
-func (t *table) flush() error { return t.tw.Flush() }
+func (t *table) flush() error {
+	if err := t.tw.Flush(); err != nil {
+		return err
+	}
+	return t.err
+}
 
 // writeAppTable writes the table of soll app list.
 func writeAppTable(w io.Writer, apps []sollv1.Application, wide bool) error {

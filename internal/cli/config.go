@@ -84,6 +84,7 @@ func loadConfig(path string, warn io.Writer) (*Config, error) {
 		}
 	}
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 && c.hasTokens() {
+		//nolint:errcheck // a warning on stderr: there is nowhere else to report that it could not be written
 		fmt.Fprintf(warn, "warning: %s holds tokens and other users may read it (mode %04o): run chmod 600 %s, and log in again if they are not to be trusted\n",
 			path, fi.Mode().Perm(), path)
 	}
@@ -111,23 +112,21 @@ func (c *Config) save(path string) error {
 		return fmt.Errorf("save the configuration: %w", err)
 	}
 	tmp := f.Name()
-	defer os.Remove(tmp) // after a successful rename there is nothing to remove
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("save the configuration: %w", err)
+	defer os.Remove(tmp) //nolint:errcheck // gone after a successful rename; after a failure, the error returned says more
+	err = f.Chmod(0o600)
+	if err == nil {
+		_, err = f.Write(b)
 	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("save the configuration: %w", err)
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("save the configuration: %w", err)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("save the configuration: %w", err)
+	if err == nil {
+		err = os.Rename(tmp, path)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err != nil {
 		return fmt.Errorf("save the configuration: %w", err)
 	}
 	return nil

@@ -182,7 +182,7 @@ func terminalFD(r io.Reader) (int, bool) {
 }
 
 func prompt(cmd *cobra.Command, in io.Reader, question string) (string, error) {
-	fmt.Fprint(cmd.ErrOrStderr(), question)
+	cmd.PrintErr(question)
 	line, err := bufio.NewReader(in).ReadString('\n')
 	if err != nil && line == "" {
 		return "", fmt.Errorf("read the answer to %q: %w", strings.TrimSpace(question), err)
@@ -242,15 +242,14 @@ func (g *globals) ssoLogin(cmd *cobra.Command, c *apiclient.Client, f loginFlags
 	}()
 
 	loginURL := c.SSOLoginURL(returnURL)
-	errOut := cmd.ErrOrStderr()
 	if f.noBrowser {
-		fmt.Fprintf(errOut, "Open this URL in a browser on this machine to log in:\n\n  %s\n\n", loginURL)
+		cmd.PrintErrf("Open this URL in a browser on this machine to log in:\n\n  %s\n\n", loginURL)
 	} else if err := g.openBrowser(loginURL); err != nil {
-		fmt.Fprintf(errOut, "Could not open a browser (%v); open this URL on this machine to log in:\n\n  %s\n\n", err, loginURL)
+		cmd.PrintErrf("Could not open a browser (%v); open this URL on this machine to log in:\n\n  %s\n\n", err, loginURL)
 	} else {
-		fmt.Fprintf(errOut, "Opened a browser to log in; if none appeared, open this URL on this machine:\n\n  %s\n\n", loginURL)
+		cmd.PrintErrf("Opened a browser to log in; if none appeared, open this URL on this machine:\n\n  %s\n\n", loginURL)
 	}
-	fmt.Fprintln(errOut, "Waiting for the login to finish (Ctrl-C to give up)...")
+	cmd.PrintErrln("Waiting for the login to finish (Ctrl-C to give up)...")
 	timer := time.NewTimer(f.ssoTimeout)
 	defer timer.Stop()
 	select {

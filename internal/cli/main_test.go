@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,10 +20,14 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	os.Setenv(ConfigEnv, filepath.Join(dir, "config"))
-	os.Unsetenv(ServerEnv)
-	os.Unsetenv(AuthTokenEnv)
+	err = errors.Join(os.Setenv(ConfigEnv, filepath.Join(dir, "config")), os.Unsetenv(ServerEnv), os.Unsetenv(AuthTokenEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	code := testenv.Main(m)
-	os.RemoveAll(dir)
+	if err := os.RemoveAll(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
 	os.Exit(code)
 }

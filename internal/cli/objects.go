@@ -187,7 +187,7 @@ func (f *tokenFlags) print(cmd *cobra.Command, tok *apitypes.Token, what string)
 	if tok.ExpiresAt != nil {
 		expiry = "expires at " + tok.ExpiresAt.UTC().Format(time.RFC3339)
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "token %s for %s, %s; it is shown this once only, store it now:\n", tok.ID, what, expiry)
+	cmd.PrintErrf("token %s for %s, %s; it is shown this once only, store it now:\n", tok.ID, what, expiry)
 	_, err := fmt.Fprintln(cmd.OutOrStdout(), tok.Token)
 	return err
 }
@@ -195,9 +195,9 @@ func (f *tokenFlags) print(cmd *cobra.Command, tok *apitypes.Token, what string)
 // askHidden asks question on the terminal fd and reads the answer without
 // echo.
 func askHidden(cmd *cobra.Command, fd int, question string) (string, error) {
-	fmt.Fprint(cmd.ErrOrStderr(), question)
+	cmd.PrintErr(question)
 	b, err := term.ReadPassword(fd)
-	fmt.Fprintln(cmd.ErrOrStderr())
+	cmd.PrintErrln()
 	if err != nil {
 		return "", fmt.Errorf("read the answer to %q: %w", strings.TrimSpace(question), err)
 	}

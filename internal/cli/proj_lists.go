@@ -86,16 +86,15 @@ func (p *projCmd) destinationCommand(add bool) *cobra.Command {
 type kindLists struct {
 	allow, deny           *[]sollv1.GroupKind
 	allowField, denyField string
-	namespaced            bool
 }
 
 func kindListsOf(spec *sollv1.ProjectSpec, namespaced bool) kindLists {
 	if namespaced {
 		return kindLists{&spec.NamespaceResourceAllowList, &spec.NamespaceResourceDenyList,
-			"spec.namespaceResourceAllowList", "spec.namespaceResourceDenyList", true}
+			"spec.namespaceResourceAllowList", "spec.namespaceResourceDenyList"}
 	}
 	return kindLists{&spec.ClusterResourceAllowList, &spec.ClusterResourceDenyList,
-		"spec.clusterResourceAllowList", "spec.clusterResourceDenyList", false}
+		"spec.clusterResourceAllowList", "spec.clusterResourceDenyList"}
 }
 
 // allowKind makes gk permitted with the smallest change: it leaves a

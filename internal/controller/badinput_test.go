@@ -54,7 +54,9 @@ const chartYAML = "apiVersion: v2\nname: demo\nversion: 0.1.0\n"
 // one whose chart archive never ends, on loopback.
 func badRepositories(t *testing.T) *httptest.Server {
 	endless := func(w http.ResponseWriter, r *http.Request, head string) {
-		w.Write([]byte(head))
+		if _, err := w.Write([]byte(head)); err != nil {
+			return
+		}
 		line := []byte(strings.Repeat("#", 1023) + "\n")
 		for r.Context().Err() == nil {
 			if _, err := w.Write(line); err != nil {
@@ -67,7 +69,7 @@ func badRepositories(t *testing.T) *httptest.Server {
 		case "/endless/index.yaml":
 			endless(w, r, "apiVersion: v1\nentries:\n")
 		case "/big/index.yaml":
-			w.Write([]byte("apiVersion: v1\nentries:\n  demo:\n  - apiVersion: v2\n    name: demo\n    version: 0.1.0\n    urls: [demo-0.1.0.tgz]\n"))
+			_, _ = w.Write([]byte("apiVersion: v1\nentries:\n  demo:\n  - apiVersion: v2\n    name: demo\n    version: 0.1.0\n    urls: [demo-0.1.0.tgz]\n"))
 		case "/big/demo-0.1.0.tgz":
 			endless(w, r, "")
 		default:

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -37,7 +39,12 @@ func InstallCRDs(ctx context.Context, c client.Client) error {
 		}
 		def.TypeMeta.APIVersion = apiextensionsv1.SchemeGroupVersion.String()
 		def.TypeMeta.Kind = "CustomResourceDefinition"
-		if err := c.Patch(ctx, &def, client.Apply, client.FieldOwner(CRDFieldOwner), client.ForceOwnership); err != nil {
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&def)
+		if err != nil {
+			return fmt.Errorf("apply CRD %s: %w", def.Name, err)
+		}
+		ac := client.ApplyConfigurationFromUnstructured(&unstructured.Unstructured{Object: m})
+		if err := c.Apply(ctx, ac, client.FieldOwner(CRDFieldOwner), client.ForceOwnership); err != nil {
 			return fmt.Errorf("apply CRD %s: %w", def.Name, err)
 		}
 		names = append(names, def.Name)

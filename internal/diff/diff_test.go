@@ -221,7 +221,7 @@ func TestManagedFieldsSubresource(t *testing.T) {
 	live := mustObj(t, `{apiVersion: v1, kind: ConfigMap, metadata: {name: a}, data: {k: v2}}`)
 	live.SetManagedFields([]metav1.ManagedFieldsEntry{{
 		Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate, FieldsType: "FieldsV1",
-		FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:data":{"f:k":{}}}`)},
+		FieldsV1: metav1.NewFieldsV1(`{"f:data":{"f:k":{}}}`),
 	}})
 	target := mustObj(t, `{apiVersion: v1, kind: ConfigMap, metadata: {name: a}, data: {k: v1}}`)
 	res := Result{Key: resource.KeyOf(target), Live: live, Target: target}

@@ -87,7 +87,7 @@ func managedEntries(live *unstructured.Unstructured) []managedEntry {
 			continue
 		}
 		var fields map[string]any
-		if err := json.Unmarshal(mf.FieldsV1.Raw, &fields); err != nil {
+		if err := json.Unmarshal(mf.FieldsV1.GetRawBytes(), &fields); err != nil {
 			continue
 		}
 		e := managedEntry{manager: mf.Manager, fields: fields}

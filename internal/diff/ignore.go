@@ -118,7 +118,7 @@ func (ig *Ignorer) Apply(ctx context.Context, k resource.Key, liveOrig, live, ta
 						continue
 					}
 					var fields map[string]any
-					if err := json.Unmarshal(mf.FieldsV1.Raw, &fields); err != nil {
+					if err := json.Unmarshal(mf.FieldsV1.GetRawBytes(), &fields); err != nil {
 						continue
 					}
 					removeOwned(fields, obj.Object)

@@ -164,7 +164,7 @@ func (b *Budget) ReadFile(root *confine.Root, name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // opened for reading: closing loses nothing
 	if err := b.fits(info.Size()); err != nil {
 		return nil, err
 	}

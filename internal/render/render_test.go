@@ -122,7 +122,12 @@ func TestBudget(t *testing.T) {
 	if _, err := b.ReadFile(r, "missing"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("ReadFile(missing) = %v", err)
 	}
-	if b.Document() != nil || b.Document() != nil || limitOf(b.Document()) != LimitDocuments {
+	for i := range 2 {
+		if err := b.Document(); err != nil {
+			t.Errorf("Document %d of 2: %v", i+1, err)
+		}
+	}
+	if limitOf(b.Document()) != LimitDocuments {
 		t.Error("Document does not stop after 2")
 	}
 	if b.AliasNodes(5) != nil || limitOf(b.AliasNodes(1)) != LimitAliasNodes {

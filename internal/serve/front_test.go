@@ -102,7 +102,7 @@ func TestLoginEndpoint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer conn.Close()
+		defer conn.Close() //nolint:errcheck // the test is over: nothing depends on how the connection ends
 		body := creds(auth.AdminAccount, password)
 		if _, err := fmt.Fprintf(conn, "POST /api/v1/session HTTP/1.1\r\nHost: soll\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body)); err != nil {
 			t.Fatal(err)

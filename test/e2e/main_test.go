@@ -35,7 +35,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
+	defer os.RemoveAll(dir) //nolint:errcheck // a directory left in the temporary directory is all a failure costs
 	sollBin = filepath.Join(dir, "soll")
 	build := exec.Command("go", "build", "-ldflags", "-X soll.dev/internal/version.Version=v0.0.0-e2e -X soll.dev/internal/version.Commit=e2ecommit -X soll.dev/internal/version.Date=2026-12-01T00:00:00Z", "-o", sollBin, "soll.dev/cmd/soll")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr

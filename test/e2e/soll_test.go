@@ -74,7 +74,9 @@ func startSoll(t *testing.T, env *testenv.Env, ns, addr string) *server {
 			_ = cmd.Process.Kill()
 			<-exited
 		}
-		logFile.Close()
+		if err := logFile.Close(); err != nil {
+			t.Errorf("soll run's log: %v", err)
+		}
 		if t.Failed() {
 			t.Logf("soll run's log:\n%s", s.logTail(t, 300))
 		}

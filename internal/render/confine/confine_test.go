@@ -108,7 +108,9 @@ func TestRootSymlinks(t *testing.T) {
 	for _, tt := range tests {
 		f, _, err := r.OpenFile(tt.name)
 		if f != nil {
-			f.Close()
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if !errors.Is(err, tt.err) || (tt.err == nil) != (err == nil) {
 			t.Errorf("OpenFile(%q) = %v, want %v", tt.name, err, tt.err)

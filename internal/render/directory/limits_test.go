@@ -34,11 +34,13 @@ func TestLimits(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				defer f.Close()
 				if _, err := f.WriteString("apiVersion: v1\nkind: ConfigMap\n"); err != nil {
 					t.Fatal(err)
 				}
 				if err := f.Truncate(50 << 20); err != nil {
+					t.Fatal(err)
+				}
+				if err := f.Close(); err != nil {
 					t.Fatal(err)
 				}
 			},

@@ -64,7 +64,7 @@ func TestCheckHelmRepository(t *testing.T) {
 	ca := helmtest.CAPEM(repo.Server)
 	plain := helmtest.NewRepo(t, false, web)
 	notIndex := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Write([]byte("<html><body>Welcome</body></html>\n"))
+		_, _ = w.Write([]byte("<html><body>Welcome</body></html>\n"))
 	}))
 	t.Cleanup(notIndex.Close)
 

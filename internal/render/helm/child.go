@@ -186,7 +186,8 @@ func renderRequest(req childRequest) (resp *childResponse, err error) {
 
 	limits := req.Limits
 	g := guardedFuncs(limits.MaxFileBytes)
-	rendered, err := engine.Engine{CustomTemplateFuncs: g.funcs}.Render(ch, top)
+	// The child has no context of its own: the parent kills it to cancel.
+	rendered, err := engine.Engine{CustomTemplateFuncs: g.funcs}.RenderWithContext(context.Background(), ch, top)
 	if err != nil {
 		re := templateError(err, templateNames(ch), originOf)
 		if le := g.hit.Load(); le != nil {

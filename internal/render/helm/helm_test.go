@@ -216,7 +216,7 @@ func TestRenderChartWithDependencies(t *testing.T) {
 		h.IgnoreMissingValueFiles = false
 		req.Helm = &h
 		_, err := (&helm.Renderer{}).Render(context.Background(), req)
-		checkError(t, err, "apps/web/missing.yaml", "does not exist")
+		_ = checkError(t, err, "apps/web/missing.yaml", "does not exist")
 	})
 }
 
@@ -263,7 +263,7 @@ func TestFileDependency(t *testing.T) {
 		"apps/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 1.0.0\ndependencies:\n  - name: lib\n    version: 1.0.0\n    repository: file://../../../outside\n",
 	})
 	_, err = (&helm.Renderer{}).Render(context.Background(), render.Request{Root: root, Path: "apps/web", App: render.AppInfo{Name: "web"}})
-	checkError(t, err, "apps/web/Chart.yaml", "must stay inside the repository")
+	_ = checkError(t, err, "apps/web/Chart.yaml", "must stay inside the repository")
 }
 
 // checkError checks that err is a *render.Error naming file whose message

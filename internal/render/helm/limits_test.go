@@ -124,7 +124,9 @@ func TestHugeValuesFile(t *testing.T) {
 	if err := f.Truncate(50 << 20); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	err = renderDemo(t, &helm.Renderer{}, root, &sollv1.HelmSource{ValueFiles: []string{"big.yaml"}})
 	re := checkError(t, err, "apps/demo/big.yaml", "limit")
 	var le *render.LimitError
@@ -160,7 +162,7 @@ func TestTemplateErrors(t *testing.T) {
 			"apps/demo/templates/bad.yaml": "data:\n  x: {{ tpl .Values.password . }}\n",
 		})
 		err := renderDemo(t, &helm.Renderer{}, root, &sollv1.HelmSource{Values: "password: \"{{ hunter2\"\n"})
-		checkError(t, err, "apps/demo/templates/bad.yaml", "")
+		_ = checkError(t, err, "apps/demo/templates/bad.yaml", "")
 		if strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("error %q quotes a value", err)
 		}
@@ -201,7 +203,7 @@ func TestTemplateExplodes(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			root := demoRepo(t, map[string]string{"apps/demo/templates/boom.yaml": tpl})
 			err := renderDemo(t, &helm.Renderer{}, root, nil)
-			checkError(t, err, "apps/demo/templates/boom.yaml", "limit")
+			_ = checkError(t, err, "apps/demo/templates/boom.yaml", "limit")
 		})
 	}
 	t.Run("output above the file limit", func(t *testing.T) {
@@ -223,9 +225,9 @@ func serveChart(t *testing.T, dir string, archive []byte) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		switch req.URL.Path {
 		case dir + "/index.yaml":
-			w.Write([]byte("apiVersion: v1\nentries:\n  demo:\n    - apiVersion: v2\n      name: demo\n      version: 0.1.0\n      urls: [demo-0.1.0.tgz]\n"))
+			_, _ = w.Write([]byte("apiVersion: v1\nentries:\n  demo:\n    - apiVersion: v2\n      name: demo\n      version: 0.1.0\n      urls: [demo-0.1.0.tgz]\n"))
 		case dir + "/demo-0.1.0.tgz":
-			w.Write(archive)
+			_, _ = w.Write(archive)
 		default:
 			http.NotFound(w, req)
 		}
@@ -290,7 +292,9 @@ func TestBadArchives(t *testing.T) {
 func TestEndlessIndex(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		w.Write([]byte("apiVersion: v1\nentries:\n"))
+		if _, err := w.Write([]byte("apiVersion: v1\nentries:\n")); err != nil {
+			return
+		}
 		line := []byte(strings.Repeat("#", 1023) + "\n")
 		for req.Context().Err() == nil {
 			if _, err := w.Write(line); err != nil {
@@ -355,8 +359,12 @@ func TestArchiveExtendedHeaders(t *testing.T) {
 	var archive bytes.Buffer
 	w, _ := gzip.NewWriterLevel(&archive, gzip.BestCompression)
 	const headers = 300 // 300 MiB inflated
-	w.Write(paxPadding(headers))
-	w.Write(entries)
+	if _, err := w.Write(paxPadding(headers)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(entries); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -126,7 +126,7 @@ func (c *files) readArchive(data []byte) ([]*archive.BufferedFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chart archive is not gzip-compressed: %w", err)
 	}
-	defer gz.Close()
+	defer gz.Close() //nolint:errcheck // a reader: its errors come from Read
 	stream := &inflated{r: gz, max: -1}
 	if max := c.limits.MaxTotalBytes; max > 0 {
 		stream.max = max - c.bytes

@@ -98,11 +98,11 @@ func TestCredentialsStayOnTheRepositoryHost(t *testing.T) {
 		if req.Header.Get("Authorization") != "" {
 			leaked = true
 		}
-		w.Write(appChart(t, "1.0.0"))
+		_, _ = w.Write(appChart(t, "1.0.0"))
 	}))
 	defer charts.Close()
 	index := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		w.Write([]byte("apiVersion: v1\nentries:\n  app:\n    - apiVersion: v2\n      name: app\n      version: 1.0.0\n      urls: [" + charts.URL + "/app-1.0.0.tgz]\n"))
+		_, _ = w.Write([]byte("apiVersion: v1\nentries:\n  app:\n    - apiVersion: v2\n      name: app\n      version: 1.0.0\n      urls: [" + charts.URL + "/app-1.0.0.tgz]\n"))
 	}))
 	defer index.Close()
 	_, err := (&helm.Renderer{}).Render(context.Background(), render.Request{

@@ -314,9 +314,10 @@ func checkConfigPaths(field string, n *yaml.Node) error {
 			k, v := n.Content[i], n.Content[i+1]
 			if pathKeys[k.Value] {
 				var paths []string
-				if v.Kind == yaml.ScalarNode {
+				switch v.Kind {
+				case yaml.ScalarNode:
 					paths = []string{v.Value}
-				} else if v.Kind == yaml.SequenceNode {
+				case yaml.SequenceNode:
 					for _, s := range v.Content {
 						paths = append(paths, s.Value)
 					}

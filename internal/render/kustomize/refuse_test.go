@@ -169,8 +169,10 @@ func TestRefused(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				defer f.Close()
 				if err := f.Truncate(50 << 20); err != nil { // sparse
+					t.Fatal(err)
+				}
+				if err := f.Close(); err != nil {
 					t.Fatal(err)
 				}
 			},

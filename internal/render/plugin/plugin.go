@@ -70,7 +70,7 @@ func (r *Renderer) Render(ctx context.Context, req render.Request) (*render.Resu
 	if err != nil {
 		return nil, &render.Error{Err: fmt.Errorf("plugin %s: %w", p.Name, err)}
 	}
-	defer removeAll(tmp)
+	defer removeAll(tmp) //nolint:errcheck // a directory left in the temporary directory is all a failure costs
 	repo, home, tmpdir := filepath.Join(tmp, "repo"), filepath.Join(tmp, "home"), filepath.Join(tmp, "tmp")
 	for _, d := range []string{repo, home, tmpdir} {
 		if err := os.Mkdir(d, 0o700); err != nil {

@@ -65,7 +65,7 @@ func (s Sandbox) restrictThread() error {
 	if fd < 0 {
 		return nil // no Landlock in this kernel: logged by the parent
 	}
-	defer unix.Close(fd)
+	defer unix.Close(fd) //nolint:errcheck // the ruleset is in force or refused by then; its descriptor only needs releasing
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS): %w", err)
 	}

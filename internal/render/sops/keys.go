@@ -44,7 +44,7 @@ func New(keys ...string) (*Decrypter, error) {
 		}
 	}
 	if len(d.ids) == 0 {
-		return nil, errors.New("no age secret key given: expected lines like AGE-SECRET-KEY-1...")
+		return nil, errors.New("no age secret key given: expected lines that start with AGE-SECRET-KEY-1")
 	}
 	return d, nil
 }
@@ -81,7 +81,7 @@ func ParseKeySecret(namespace, name string, annotations map[string]string, data 
 		}
 	}
 	if len(k.keys.ids) == 0 {
-		k.Err = fmt.Errorf("Secret %s holds no age secret key: add one (the output of age-keygen) under any data key", k.Name)
+		k.Err = fmt.Errorf("the Secret %s holds no age secret key: add one (the output of age-keygen) under any data key", k.Name)
 	}
 	return k
 }

@@ -206,7 +206,7 @@ func (a *access) newSSHAuth(tmpDir string, timeout time.Duration) (*sshAuth, err
 	if err != nil {
 		return nil, fmt.Errorf("write known hosts: %w", err)
 	}
-	defer os.Remove(tmp.Name())
+	defer os.Remove(tmp.Name()) //nolint:errcheck // a file left in the fetcher's tmp directory, which is emptied when the fetcher starts
 	_, werr := tmp.Write(a.creds.SSHKnownHosts)
 	if cerr := tmp.Close(); werr == nil {
 		werr = cerr

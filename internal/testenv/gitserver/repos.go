@@ -229,7 +229,7 @@ func (r *Repos) snapshot(dir, workTree string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("fixture: %w", err)
 	}
-	defer os.RemoveAll(tmp)
+	defer os.RemoveAll(tmp) //nolint:errcheck // in the test's temporary directory, removed when the test ends
 	env := gitEnv(r.home, "GIT_DIR="+dir, "GIT_WORK_TREE="+abs, "GIT_INDEX_FILE="+filepath.Join(tmp, "index"))
 	if _, err := runGit(env, abs, nil, "add", "--all", "--force", "."); err != nil {
 		return "", err
@@ -251,7 +251,7 @@ func (r *Repos) commit(name, branch string, ch Change) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer os.RemoveAll(tmp)
+	defer os.RemoveAll(tmp) //nolint:errcheck // in the test's temporary directory, removed when the test ends
 	tree := filepath.Join(tmp, "tree")
 	if err := os.Mkdir(tree, 0o755); err != nil {
 		return "", err

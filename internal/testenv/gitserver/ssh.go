@@ -179,7 +179,7 @@ func (s *SSHServer) waitIdle() {
 // report to the client.
 func (s *SSHServer) serve(sess gliderssh.Session) int {
 	refuse := func(err error) int {
-		fmt.Fprintf(sess.Stderr(), "gitserver: %v\n", err)
+		_, _ = fmt.Fprintf(sess.Stderr(), "gitserver: %v\n", err) // the exit status tells the refusal too
 		return exitRefused
 	}
 	service, path, err := parseGitCommand(sess.RawCommand())

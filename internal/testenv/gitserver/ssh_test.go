@@ -53,7 +53,7 @@ func (f *sshFixture) dial(t *testing.T) *gossh.Client {
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
-	t.Cleanup(func() { conn.Close() })
+	t.Cleanup(func() { _ = conn.Close() }) // the test is over; its sessions checked what they needed
 	return conn
 }
 
@@ -237,7 +237,7 @@ func TestSSHGoClient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer stdin.Close()
+		defer stdin.Close() //nolint:errcheck // closed with the session already, or the test has failed
 		sess.Stdout = io.Discard
 		if err := sess.Start("git-upload-pack '/demo.git'"); err != nil {
 			t.Fatal(err)
@@ -289,7 +289,7 @@ func TestSSHGoClient(t *testing.T) {
 				HostKeyCallback: hostKeys,
 			})
 			if err == nil {
-				conn.Close()
+				_ = conn.Close() // the test fails anyway
 				t.Fatal("dial succeeded, want the host key refused")
 			}
 			var keyErr *knownhosts.KeyError
@@ -341,7 +341,7 @@ func TestSSHClientGoesAway(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer stdin.Close()
+			defer stdin.Close() //nolint:errcheck // closed with the session already, or the test has failed
 			if err := sess.Start("git-upload-pack '/demo.git'"); err != nil {
 				t.Fatal(err)
 			}

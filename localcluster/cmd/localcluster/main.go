@@ -43,7 +43,7 @@ commands:
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		_, _ = fmt.Fprint(stderr, usage) // the error returned says what is wrong
 		return errors.New("no command given")
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
@@ -68,8 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout, "binaries in", binDir)
-		return nil
+		_, err = fmt.Fprintln(stdout, "binaries in", binDir)
+		return err
 	case "up":
 		if err := needDir(); err != nil {
 			return err
@@ -94,14 +94,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			if !c.Running {
 				state = "stopped"
 			}
-			fmt.Fprintf(stdout, "%-26s pid %-8d %s\n", c.Name, c.PID, state)
+			if _, err := fmt.Fprintf(stdout, "%-26s pid %-8d %s\n", c.Name, c.PID, state); err != nil {
+				return err
+			}
 		}
-		fmt.Fprintf(stdout, "server      %s\nkubeconfig  %s\nnodes Ready %d/%d\n", s.Server, s.Kubeconfig, s.ReadyNodes, s.Nodes)
+		if _, err := fmt.Fprintf(stdout, "server      %s\nkubeconfig  %s\nnodes Ready %d/%d\n", s.Server, s.Kubeconfig, s.ReadyNodes, s.Nodes); err != nil {
+			return err
+		}
 		if !s.Ready {
 			return fmt.Errorf("cluster in %s is not ready: %s", s.Dir, s.Problem)
 		}
-		fmt.Fprintln(stdout, "ready")
-		return nil
+		_, err = fmt.Fprintln(stdout, "ready")
+		return err
 	case "down":
 		if err := needDir(); err != nil {
 			return err
@@ -109,10 +113,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := localcluster.Down(*dir); err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout, "stopped and removed", *dir)
-		return nil
+		_, err := fmt.Fprintln(stdout, "stopped and removed", *dir)
+		return err
 	default:
-		fmt.Fprint(stderr, usage)
+		_, _ = fmt.Fprint(stderr, usage) // the error returned says what is wrong
 		return fmt.Errorf("unknown command %q", args[0])
 	}
 }

@@ -78,7 +78,7 @@ func NewRepo(t *testing.T, tls bool, archives ...[]byte) *Repo {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}
-			w.Write(data)
+			_, _ = w.Write(data)
 			return
 		}
 		data, ok := r.charts[name]
@@ -86,7 +86,7 @@ func NewRepo(t *testing.T, tls bool, archives ...[]byte) *Repo {
 			http.NotFound(w, req)
 			return
 		}
-		w.Write(data)
+		_, _ = w.Write(data)
 	})
 	if tls {
 		r.Server = httptest.NewTLSServer(handler)
