@@ -81,8 +81,8 @@ spec:
 		owners: [][2]string{sollOwns(sollNoReplicas), {"kube-controller-manager", hpa}},
 		want:   map[string]string{"spec.replicas": "-"},
 	}, {
-		name: "jq, list elements matched by name: live's app is its second container",
-		rule: IgnoreRule{Group: "apps", Kind: "Deployment", JQPathExpressions: []string{`.spec.template.spec.containers[] | select(.name == "app") | .image`}},
+		name:   "jq, list elements matched by name: live's app is its second container",
+		rule:   IgnoreRule{Group: "apps", Kind: "Deployment", JQPathExpressions: []string{`.spec.template.spec.containers[] | select(.name == "app") | .image`}},
 		owners: [][2]string{sollOwns(sollAll)},
 		want:   map[string]string{"spec.template.spec.containers.0.image": "web:1"},
 	}, {
