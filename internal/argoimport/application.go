@@ -218,7 +218,7 @@ func (c *converter) syncPolicy(sp *node) *sollv1.SyncPolicy {
 		case "FailOnSharedResource":
 			msg := "soll always fails a sync that includes an object another Application tracks, before applying anything; the option is left out"
 			if !on {
-				msg = "soll never takes over an object another Application tracks, as Argo CD does without FailOnSharedResource: it fails the sync before applying anything; the option is left out"
+				msg = "Argo CD takes over an object another Application tracks when this option is off; soll never does: it fails the sync before applying anything; the option is left out"
 			}
 			oc.note(Changed, field, "%s", msg)
 		case "PrunePropagationPolicy":
