@@ -64,9 +64,13 @@ type AutomatedSyncPolicy struct {
 
 // SyncOptions tune how a sync applies and prunes objects. Objects are always
 // applied with server-side apply (field manager "soll"); there is no option
-// to use client-side apply. Resources can override these per object with the
-// annotation soll.dev/sync-options (Argo CD's argocd.argoproj.io/sync-options
-// is understood too).
+// to use client-side apply. An object that another Application tracks is
+// never taken over: a sync that includes one fails before anything is
+// applied (what Argo CD's FailOnSharedResource=true does). Objects of the
+// sources tune their own sync with the annotation soll.dev/sync-options
+// (Argo CD's argocd.argoproj.io/sync-options is understood too), for
+// example Prune=false, Prune=confirm, Delete=false, PruneLast=true,
+// Replace=true or AdoptExisting=true.
 type SyncOptions struct {
 	// CreateNamespace creates the destination namespace if it does not exist.
 	// +optional
@@ -89,9 +93,11 @@ type SyncOptions struct {
 	// server-side apply's force flag (kubectl apply --force-conflicts)
 	// does. It is on unless set to false, because Git is the source of
 	// truth: a field someone changed with kubectl edit is reset by the next
-	// sync. When false, such a conflict fails that object's sync and the
-	// result names the other manager. Fields matched by ignoreDifferences
-	// are never taken over when respectIgnoreDifferences is set.
+	// sync. When false, an object whose sources set such a field to
+	// another value fails to sync, its result naming the fields and their
+	// managers, and the operation fails as for any object that fails; hooks
+	// are applied the same way. Fields matched by ignoreDifferences are
+	// never taken over when respectIgnoreDifferences is set.
 	// +optional
 	// +kubebuilder:default=true
 	ForceConflicts *bool `json:"forceConflicts,omitempty"`
@@ -108,9 +114,15 @@ type SyncOptions struct {
 	// +kubebuilder:default=foreground
 	PrunePropagationPolicy PrunePropagationPolicy `json:"prunePropagationPolicy,omitempty"`
 
-	// RespectIgnoreDifferences keeps the live value of fields matched by
-	// ignoreDifferences when applying, instead of applying the value from
-	// the sources.
+	// RespectIgnoreDifferences leaves the fields that ignoreDifferences
+	// (and the settings' ignore rules) match as they are in the cluster
+	// when applying, instead of applying their values from the sources:
+	// an autoscaler's replicas survive a sync. Right before each apply the
+	// live object is read; a matched field it has keeps its live value (or
+	// is left out of the apply, when soll does not own it, which leaves it
+	// to its owner), a matched field it lacks is left out. An object that
+	// does not exist yet is created with the values of the sources. Hooks
+	// are applied as they are.
 	// +optional
 	RespectIgnoreDifferences bool `json:"respectIgnoreDifferences,omitempty"`
 
@@ -127,11 +139,6 @@ type SyncOptions struct {
 	// never taken over.
 	// +optional
 	AdoptExisting bool `json:"adoptExisting,omitempty"`
-
-	// FailOnSharedResource fails the sync when an object is already
-	// tracked by another Application, instead of taking it over.
-	// +optional
-	FailOnSharedResource bool `json:"failOnSharedResource,omitempty"`
 }
 
 // PrunePropagationPolicy is the propagation policy of deletions during

@@ -103,6 +103,14 @@ const (
 	ConditionPreDeleteHooksDone = "PreDeleteHooksDone"
 )
 
+// ConditionUnknownSyncOption is True while objects of the sources carry
+// sync options (annotation soll.dev/sync-options or
+// argocd.argoproj.io/sync-options) that soll does not know, or values an
+// option does not take; the message names each object and entry. Such
+// entries are ignored: the Application is compared and synced all the
+// same.
+const ConditionUnknownSyncOption = "UnknownSyncOption"
+
 // Reasons of conditions that other components act on.
 const (
 	// ReasonProjectViolation: the Application, or an object it renders,

@@ -48,6 +48,10 @@ type Comparison struct {
 	// without soll's tracking annotation and that the app's own sync
 	// options do not let it adopt.
 	Unadopted []string
+	// SyncOptionProblems name the entries of desired objects' sync
+	// options annotations that soll ignores (unknown options, values an
+	// option does not take).
+	SyncOptionProblems []string
 	// PreDelete are Helm pre-delete hooks, run when the app is deleted.
 	PreDelete []*unstructured.Unstructured
 	// Project is the app's Project, whose rules the comparison passed.
@@ -55,6 +59,9 @@ type Comparison struct {
 
 	// settings are the customizations the comparison used.
 	settings *settings
+	// ignore are the ignore rules it compared with, the settings' and
+	// the app's.
+	ignore *diff.Ignorer
 	// foreign says, for each desired object that exists without soll's
 	// tracking annotation, why it is not taken over without consent (see
 	// adoption).
@@ -114,6 +121,12 @@ func (c *Comparison) Matches(revisions []string) bool {
 // HealthChecker is the health checker the comparison assessed with: the
 // default one, or the settings' Lua checks.
 func (c *Comparison) HealthChecker() *health.Checker { return c.settings.health }
+
+// KeepIgnored leaves the fields the comparison ignored as they are in the
+// cluster when objects are applied (syncOptions.respectIgnoreDifferences).
+func (c *Comparison) KeepIgnored() syncengine.LiveKeeper {
+	return diff.KeepIgnored{Rules: c.ignore, Manager: kube.FieldManager}
+}
 
 // Sources returns the sources of app: spec.sources, or spec.source.
 func Sources(app *sollv1.Application) ([]sollv1.ApplicationSource, error) {
@@ -394,6 +407,7 @@ func (p *Pipeline) diffLive(ctx context.Context, app *sollv1.Application, c *Com
 		}
 		desiredKeys[resource.KeyOf(d)] = true
 		pairs = append(pairs, &pair{desired: d, hook: len(phases) > 0})
+		c.SyncOptionProblems = append(c.SyncOptionProblems, syncengine.SyncOptionProblems(d)...)
 	}
 	// Inventory entries no longer desired are prune candidates, if the
 	// live object really is ours.
@@ -497,6 +511,7 @@ func (p *Pipeline) diffLive(ctx context.Context, app *sollv1.Application, c *Com
 	if err != nil {
 		return err
 	}
+	c.ignore = ig
 	d := diff.Differ{Kube: p.Kube, Ignore: ig, Cache: p.DryRuns, Mask: diff.NewMasker(c.decrypted), Reread: func(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 		return p.Kube.Get(ctx, o.GroupVersionKind(), o.GetNamespace(), o.GetName())
 	}}

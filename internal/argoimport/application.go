@@ -216,7 +216,11 @@ func (c *converter) syncPolicy(sp *node) *sollv1.SyncPolicy {
 		case "RespectIgnoreDifferences":
 			opts.RespectIgnoreDifferences = on
 		case "FailOnSharedResource":
-			opts.FailOnSharedResource = on
+			msg := "soll always fails a sync that includes an object another Application tracks, before applying anything; the option is left out"
+			if !on {
+				msg = "Argo CD takes over an object another Application tracks when this option is off; soll never does: it fails the sync before applying anything; the option is left out"
+			}
+			oc.note(Changed, field, "%s", msg)
 		case "PrunePropagationPolicy":
 			switch pp := sollv1.PrunePropagationPolicy(strings.ToLower(v)); pp {
 			case sollv1.PropagationForeground, sollv1.PropagationBackground, sollv1.PropagationOrphan:

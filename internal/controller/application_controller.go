@@ -446,6 +446,7 @@ func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Applicatio
 		} else {
 			meta.RemoveStatusCondition(&s.Conditions, sollv1.ApplicationSharedResource)
 		}
+		setSyncOptionProblems(s, app.Generation, c)
 		switch {
 		case c.Synced && c.Health == health.Healthy:
 			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionTrue, "SyncedAndHealthy", "synced to "+appstate.Short(c.Revision())+" and healthy")
@@ -455,6 +456,7 @@ func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Applicatio
 			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, string(c.Health), c.HealthMessage)
 		}
 	}
+	r.reportSyncOptionProblems(app, c)
 	next := app.Status.DeepCopy()
 	change(next)
 	if !refreshed && prev != nil && time.Since(prev.Time) < reconciledAtHeartbeat && equality.Semantic.DeepEqual(*next, app.Status) {

@@ -43,7 +43,7 @@ func (r *Reconciler) finalize(ctx context.Context, app *sollv1.Application) (ctr
 			left = append(left, fmt.Sprintf("%s (%v)", k, err))
 			continue
 		}
-		if live == nil || !resource.ManagedBy(live, app.Namespace, app.Name) {
+		if live == nil || !resource.ManagedBy(live, app.Namespace, app.Name) || r.keptOnDelete(app, live) {
 			continue
 		}
 		left = append(left, k.String())

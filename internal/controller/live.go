@@ -332,17 +332,27 @@ type liveKube struct {
 
 func (k liveKube) Apply(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
 	out, err := k.Client.Apply(ctx, obj, dryRun)
+	k.wrote(out, err, dryRun)
+	return out, err
+}
+
+func (k liveKube) ApplyNoForce(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
+	out, err := k.Client.ApplyNoForce(ctx, obj, dryRun)
+	k.wrote(out, err, dryRun)
+	return out, err
+}
+
+// wrote remembers the answer of a successful write until the watch
+// delivers it.
+func (k liveKube) wrote(out *unstructured.Unstructured, err error, dryRun bool) {
 	if err == nil && !dryRun && k.live != nil {
 		k.live.wrote(out)
 	}
-	return out, err
 }
 
 func (k liveKube) Create(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	out, err := k.Client.Create(ctx, obj)
-	if err == nil && k.live != nil {
-		k.live.wrote(out)
-	}
+	k.wrote(out, err, false)
 	return out, err
 }
 

@@ -250,7 +250,7 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 		r.event(app, corev1.EventTypeNormal, "OperationStarted", "Sync", "sync to %s started by %s", appstate.Short(c.Revision()), who)
 	}
 
-	opts := r.engineOptions(app, op)
+	opts := r.engineOptions(app, op, c)
 	// Progress is persisted when the engine starts waiting for a step (a
 	// wave, its infrastructure) to become healthy, so users see what it
 	// waits for, and when a hook finished, so a resumed operation never
@@ -426,7 +426,7 @@ func (r *Reconciler) pinForRollback(ctx context.Context, app *sollv1.Application
 	return fmt.Errorf("rollback: no history entry with id %d: see status.history for the ids", id)
 }
 
-func (r *Reconciler) engineOptions(app *sollv1.Application, op *sollv1.Operation) syncengine.Options {
+func (r *Reconciler) engineOptions(app *sollv1.Application, op *sollv1.Operation, c *appstate.Comparison) syncengine.Options {
 	var so sollv1.SyncOptions
 	if app.Spec.SyncPolicy != nil && app.Spec.SyncPolicy.SyncOptions != nil {
 		so = *app.Spec.SyncPolicy.SyncOptions
@@ -442,6 +442,10 @@ func (r *Reconciler) engineOptions(app *sollv1.Application, op *sollv1.Operation
 		PruneLast:          so.PruneLast,
 		Replace:            so.Replace,
 		AdoptExisting:      so.AdoptExisting,
+		FailOnConflicts:    so.ForceConflicts != nil && !*so.ForceConflicts,
+	}
+	if so.RespectIgnoreDifferences {
+		opts.KeepLive = c.KeepIgnored()
 	}
 	switch so.PrunePropagationPolicy {
 	case sollv1.PropagationBackground:

@@ -11,5 +11,7 @@
 // Every differing field is attributed to the field manager that last set
 // it (from managedFields), Secret values are redacted in every diff, and
 // ignore rules (JSON pointers, jq path expressions with a time limit, and
-// fields owned by named managers) remove known noise.
+// fields owned by named managers) remove known noise. KeepIgnored gives the
+// same rules to the sync, which then leaves the ignored fields as they are
+// in the cluster (respectIgnoreDifferences).
 package diff

@@ -45,6 +45,8 @@ type Ignorer struct {
 type compiledRule struct {
 	IgnoreRule
 	jq []*gojq.Code
+	// paths are the jq expressions as path(expr): the paths they select.
+	paths []*gojq.Code
 }
 
 // NewIgnorer compiles rules. An invalid jq expression or JSON pointer is an
@@ -59,19 +61,27 @@ func NewIgnorer(rules []IgnoreRule) (*Ignorer, error) {
 			}
 		}
 		for _, expr := range r.JQPathExpressions {
-			q, err := gojq.Parse("del(" + expr + ")")
+			del, err := compileJQ("del(" + expr + ")")
 			if err != nil {
 				return nil, fmt.Errorf("ignoreDifferences[%d].jqPathExpressions: %q: %w", i, expr, err)
 			}
-			code, err := gojq.Compile(q)
+			paths, err := compileJQ("path(" + expr + ")")
 			if err != nil {
 				return nil, fmt.Errorf("ignoreDifferences[%d].jqPathExpressions: %q: %w", i, expr, err)
 			}
-			cr.jq = append(cr.jq, code)
+			cr.jq, cr.paths = append(cr.jq, del), append(cr.paths, paths)
 		}
 		ig.rules = append(ig.rules, cr)
 	}
 	return ig, nil
+}
+
+func compileJQ(src string) (*gojq.Code, error) {
+	q, err := gojq.Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	return gojq.Compile(q)
 }
 
 func (r *compiledRule) matches(k resource.Key) bool {
@@ -142,13 +152,8 @@ func contains(list []string, s string) bool {
 func runJQ(ctx context.Context, code *gojq.Code, obj map[string]any) (map[string]any, error) {
 	ctx, cancel := context.WithTimeout(ctx, JQTimeout)
 	defer cancel()
-	// gojq works on JSON types (float64, not int64): round-trip first.
-	b, err := json.Marshal(obj)
+	in, err := jsonValue(obj)
 	if err != nil {
-		return nil, err
-	}
-	var in any
-	if err := json.Unmarshal(b, &in); err != nil {
 		return nil, err
 	}
 	iter := code.RunWithContext(ctx, in)
@@ -157,17 +162,14 @@ func runJQ(ctx context.Context, code *gojq.Code, obj map[string]any) (map[string
 		return obj, nil
 	}
 	if err, isErr := v.(error); isErr {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, fmt.Errorf("evaluation took longer than %s", JQTimeout)
-		}
-		return nil, err
+		return nil, jqError(ctx, err)
 	}
 	out, ok := v.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("expression produced %T, not an object", v)
 	}
 	// Back to the unstructured number types.
-	b, err = json.Marshal(out)
+	b, err := json.Marshal(out)
 	if err != nil {
 		return nil, err
 	}
@@ -178,14 +180,47 @@ func runJQ(ctx context.Context, code *gojq.Code, obj map[string]any) (map[string
 	return u.Object, nil
 }
 
-// removePointer deletes the value at the RFC 6901 pointer p, if present.
-func removePointer(obj map[string]any, p string) {
-	if p == "" || p == "/" {
-		return
+// jqError is the error err of an evaluation under ctx, saying so when
+// the evaluation ran out of time.
+func jqError(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("evaluation took longer than %s", JQTimeout)
 	}
-	parts := strings.Split(p[1:], "/")
+	return err
+}
+
+// jsonValue returns obj in the types gojq works on (float64, not int64).
+func jsonValue(obj map[string]any) (any, error) {
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// pointerTokens splits the RFC 6901 pointer p into its unescaped
+// reference tokens; none for "" and "/" (the whole object, which no rule
+// may ignore).
+func pointerTokens(p string) []string {
+	if p == "" || p == "/" {
+		return nil
+	}
+	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
 	for i := range parts {
 		parts[i] = strings.ReplaceAll(strings.ReplaceAll(parts[i], "~1", "/"), "~0", "~")
+	}
+	return parts
+}
+
+// removePointer deletes the value at the RFC 6901 pointer p, if present.
+func removePointer(obj map[string]any, p string) {
+	parts := pointerTokens(p)
+	if len(parts) == 0 {
+		return
 	}
 	var node any = obj
 	for i, part := range parts {

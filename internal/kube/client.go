@@ -169,11 +169,23 @@ func (c *Client) resourceToWrite(obj *unstructured.Unstructured) (dynamic.Resour
 // server computes the result, defaults and admission included, and
 // persists nothing.
 func (c *Client) Apply(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
+	return c.apply(ctx, obj, dryRun, true)
+}
+
+// ApplyNoForce is Apply without taking over fields: when obj sets a field
+// that another field manager set to another value, the API server refuses
+// the apply with a conflict (apierrors.IsConflict) whose causes name each
+// field and manager, and changes nothing.
+func (c *Client) ApplyNoForce(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
+	return c.apply(ctx, obj, dryRun, false)
+}
+
+func (c *Client) apply(ctx context.Context, obj *unstructured.Unstructured, dryRun, force bool) (*unstructured.Unstructured, error) {
 	ri, err := c.resourceToWrite(obj)
 	if err != nil {
 		return nil, err
 	}
-	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
+	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: force}
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}

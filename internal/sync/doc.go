@@ -8,7 +8,10 @@
 // the next one starts. Namespaces and CRDs of a wave go first and are
 // awaited (a CRD until Established), so the objects that need them find
 // them. Objects no longer desired are pruned in their wave, or last with
-// PruneLast, and only when pruning is enabled.
+// PruneLast, and only when pruning is enabled. Each object may tune its own
+// sync with per-object sync options (annotation soll.dev/sync-options, or
+// Argo CD's): options.go lists every option known, and an unknown one is
+// reported rather than silently ignored.
 //
 // The engine takes objects and returns a result per object; it knows
 // nothing of Applications, so the controller, the CLI and the tests share

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -22,13 +23,26 @@ import (
 
 // Kube is what the engine needs from the cluster.
 type Kube interface {
+	// Apply applies obj server-side, taking over the fields other
+	// field managers set.
 	Apply(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error)
+	// ApplyNoForce applies obj server-side without taking over fields:
+	// a field another manager set to another value is a conflict, an
+	// error for which apierrors.IsConflict holds, with a cause per field.
+	ApplyNoForce(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error)
 	Create(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error)
 	Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error)
 	Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string, policy metav1.DeletionPropagation, uid string) error
 	// List returns the objects of gvk in namespace that match the label
 	// selector.
 	List(ctx context.Context, gvk schema.GroupVersionKind, namespace, selector string) ([]unstructured.Unstructured, error)
+}
+
+// LiveKeeper says which fields of an object an apply leaves as they are
+// in the cluster (syncOptions.respectIgnoreDifferences): KeepLive returns
+// desired with those fields set to their values in live.
+type LiveKeeper interface {
+	KeepLive(ctx context.Context, k resource.Key, live, desired *unstructured.Unstructured) (*unstructured.Unstructured, error)
 }
 
 // HealthChecker assesses live objects.
@@ -81,6 +95,14 @@ type Options struct {
 	// Replace deletes and recreates an object when an immutable field
 	// changed and apply is refused.
 	Replace bool
+	// FailOnConflicts applies without taking over fields that other
+	// field managers set (syncOptions.forceConflicts: false): such a
+	// field fails the object's apply, naming the managers and fields.
+	FailOnConflicts bool
+	// KeepLive, when set, gives the fields it names their live value in
+	// every object applied (not hooks), read from the cluster right
+	// before the apply (syncOptions.respectIgnoreDifferences).
+	KeepLive LiveKeeper
 	// AdoptExisting lets hooks replace existing objects of their names
 	// that soll did not create (objects of the sync proper are checked by
 	// the caller, see Object.Conflict).
@@ -236,12 +258,10 @@ func (r *run) plan(objs []Object) (tasks, failHooks []task, err error) {
 			return nil, nil, err
 		}
 		if t.prune {
-			if !r.opts.PruneLast {
-				tasks = append(tasks, t)
-			} else {
+			if objectOptionIs(o.Live, "PruneLast", "true", r.opts.PruneLast) {
 				t.wave = 1 << 30
-				tasks = append(tasks, t)
 			}
+			tasks = append(tasks, t)
 			continue
 		}
 		phases, skip, err := HookPhases(o.Desired)
@@ -414,7 +434,7 @@ func (r *run) runTask(ctx context.Context, t task) (*unstructured.Unstructured, 
 	or := ObjectResult{Key: t.key, Phase: t.phase, Wave: t.wave, Hook: t.hook}
 	if t.prune {
 		or.Version = t.obj.Live.GroupVersionKind().Version
-		switch prune := objectSyncOptions(t.obj.Live)["prune"]; {
+		switch prune, _ := ObjectSyncOption(t.obj.Live, "Prune"); {
 		case !r.opts.Prune || prune == "false":
 			or.Status, or.Message = ResultPruneSkipped, "pruning disabled: delete it by hand or enable prune"
 			r.record(or)
@@ -449,7 +469,9 @@ func (r *run) runTask(ctx context.Context, t task) (*unstructured.Unstructured, 
 		or.HookPhase = "Running"
 		applied, err = r.runHook(ctx, desired)
 	} else {
-		applied, err = r.apply(ctx, desired)
+		if desired, err = r.keepLive(ctx, t); err == nil {
+			applied, err = r.apply(ctx, desired)
+		}
 		if err == nil && applied != nil && !r.opts.DryRun && r.opts.OnApplied != nil {
 			r.opts.OnApplied(desired, applied)
 		}
@@ -475,12 +497,100 @@ func (r *run) runTask(ctx context.Context, t task) (*unstructured.Unstructured, 
 	return applied, nil
 }
 
+// keepLive returns the object t applies: its desired state, with the
+// fields opts.KeepLive names at their live values. The live object is read
+// now rather than taken from the comparison, so that a value another
+// controller set since (an autoscaler's replicas) is kept too; an object
+// not in the cluster yet gets its desired values.
+func (r *run) keepLive(ctx context.Context, t task) (*unstructured.Unstructured, error) {
+	desired := t.obj.Desired
+	if r.opts.KeepLive == nil {
+		return desired, nil
+	}
+	live, err := r.kube.Get(ctx, desired.GroupVersionKind(), desired.GetNamespace(), desired.GetName())
+	if meta.IsNoMatchError(err) {
+		return desired, nil // its CRD is not installed yet: no live object
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the live object, whose ignored fields the apply keeps (respectIgnoreDifferences): %w", err)
+	}
+	if live == nil {
+		return desired, nil
+	}
+	return r.opts.KeepLive.KeepLive(ctx, t.key, live, desired)
+}
+
+// applyObj applies obj, taking over the fields of other field managers
+// unless opts.FailOnConflicts.
+func (r *run) applyObj(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
+	if !r.opts.FailOnConflicts {
+		return r.kube.Apply(ctx, obj, dryRun)
+	}
+	out, err := r.kube.ApplyNoForce(ctx, obj, dryRun)
+	if err != nil {
+		return nil, conflictError(err)
+	}
+	return out, nil
+}
+
+// fieldConflict is the error of an apply that met fields other field
+// managers set, when soll does not take them over.
+type fieldConflict struct {
+	msg string
+	err error // the API server's
+}
+
+func (e *fieldConflict) Error() string { return e.msg }
+func (e *fieldConflict) Unwrap() error { return e.err }
+
+// conflictError rewrites the API server's answer to an apply that met
+// fields of other field managers (409 Conflict, one cause per field such
+// as `conflict with "kubectl-edit" using apps/v1` at .spec.replicas) as one
+// sentence naming each manager with its fields, and what to do. Other
+// errors are returned as they are.
+func conflictError(err error) error {
+	var status apierrors.APIStatus
+	if !apierrors.IsConflict(err) || !errors.As(err, &status) || status.Status().Details == nil {
+		return err
+	}
+	var managers []string
+	fields := map[string][]string{}
+	for _, c := range status.Status().Details.Causes {
+		if c.Type != metav1.CauseTypeFieldManagerConflict {
+			continue
+		}
+		m := c.Message
+		if _, rest, ok := strings.Cut(m, `"`); ok {
+			if name, _, ok := strings.Cut(rest, `"`); ok {
+				m = name
+			}
+		}
+		if _, seen := fields[m]; !seen {
+			managers = append(managers, m)
+		}
+		fields[m] = append(fields[m], c.Field)
+	}
+	if len(managers) == 0 {
+		return err
+	}
+	parts := make([]string, len(managers))
+	for i, m := range managers {
+		parts[i] = fmt.Sprintf("%s (field manager %q)", strings.Join(fields[m], ", "), m)
+	}
+	return &fieldConflict{err: err, msg: fmt.Sprintf("fields set by other field managers: %s: soll does not take them over, "+
+		"since spec.syncPolicy.syncOptions.forceConflicts is false: remove the fields from the sources, let soll take them over "+
+		"(forceConflicts: true), or leave them to the other managers (ignoreDifferences with respectIgnoreDifferences)", strings.Join(parts, "; "))}
+}
+
 func (r *run) apply(ctx context.Context, desired *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	applied, err := r.kube.Apply(ctx, desired, r.opts.DryRun)
+	applied, err := r.applyObj(ctx, desired, r.opts.DryRun)
 	if err == nil {
 		return applied, nil
 	}
-	replace := r.opts.Replace || objectSyncOptions(desired)["replace"] == "true"
+	// Argo CD's Force=true recreates an object it cannot apply; soll
+	// does so for the reason apply fails that a recreate cures, an
+	// immutable field, as with Replace=true.
+	replace := objectOptionIs(desired, "Replace", "true", r.opts.Replace) || objectOptionIs(desired, "Force", "true", false)
 	if replace && apierrors.IsInvalid(err) && strings.Contains(err.Error(), "immutable") && !r.opts.DryRun {
 		// Immutable field changed: delete, wait until gone, recreate.
 		gvk := desired.GroupVersionKind()
@@ -493,7 +603,7 @@ func (r *run) apply(ctx context.Context, desired *unstructured.Unstructured) (*u
 		}); werr != nil {
 			return nil, fmt.Errorf("replace: waiting for deletion: %w", werr)
 		}
-		return r.kube.Apply(ctx, desired, false)
+		return r.applyObj(ctx, desired, false)
 	}
 	return nil, err
 }
@@ -502,10 +612,7 @@ func (r *run) apply(ctx context.Context, desired *unstructured.Unstructured) (*u
 // not create may be taken over: obj's AdoptExisting sync option, else the
 // operation's.
 func (r *run) adopts(obj *unstructured.Unstructured) bool {
-	if v, ok := ObjectSyncOption(obj, "AdoptExisting"); ok {
-		return v == "true"
-	}
-	return r.opts.AdoptExisting
+	return objectOptionIs(obj, "AdoptExisting", "true", r.opts.AdoptExisting)
 }
 
 // runHook creates a hook object, honouring BeforeHookCreation.
@@ -518,7 +625,7 @@ func (r *run) runHook(ctx context.Context, desired *unstructured.Unstructured) (
 		if desired.GetName() == "" {
 			return desired, nil
 		}
-		return r.kube.Apply(ctx, desired, true)
+		return r.applyObj(ctx, desired, true)
 	}
 	gvk := desired.GroupVersionKind()
 	if desired.GetName() == "" {
@@ -551,7 +658,7 @@ func (r *run) runHook(ctx context.Context, desired *unstructured.Unstructured) (
 			return nil, fmt.Errorf("waiting for previous hook to go: %w", err)
 		}
 	}
-	return r.kube.Apply(ctx, desired, false)
+	return r.applyObj(ctx, desired, false)
 }
 
 // deleteEarlierRuns deletes the objects that earlier runs of desired, a

@@ -61,11 +61,19 @@ func (f *fakeKube) put(obj *unstructured.Unstructured) *unstructured.Unstructure
 }
 
 func (f *fakeKube) Apply(_ context.Context, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
+	return f.apply(obj, dryRun, "apply")
+}
+
+// ApplyNoForce is recorded as "apply --no-force Kind/name".
+func (f *fakeKube) ApplyNoForce(_ context.Context, obj *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, error) {
+	return f.apply(obj, dryRun, "apply --no-force")
+}
+
+func (f *fakeKube) apply(obj *unstructured.Unstructured, dryRun bool, verb string) (*unstructured.Unstructured, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	verb := "apply"
 	if dryRun {
-		verb = "apply --dry-run"
+		verb += " --dry-run"
 	}
 	if err := f.call(verb, obj.GetKind(), obj.GetName()); err != nil {
 		return nil, err

@@ -39,13 +39,19 @@ const (
 )
 
 func annotation(obj *unstructured.Unstructured, names []string) (string, bool) {
+	_, v, ok := annotationOf(obj, names)
+	return v, ok
+}
+
+// annotationOf is annotation, also naming the annotation found.
+func annotationOf(obj *unstructured.Unstructured, names []string) (name, value string, ok bool) {
 	ann := obj.GetAnnotations()
 	for _, n := range names {
 		if v, ok := ann[n]; ok {
-			return strings.TrimSpace(v), true
+			return n, strings.TrimSpace(v), true
 		}
 	}
-	return "", false
+	return "", "", false
 }
 
 // Wave returns the object's sync wave (0 when unset).
@@ -98,29 +104,6 @@ func HookDeletePolicies(obj *unstructured.Unstructured) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// objectSyncOptions returns the per-object sync options (Prune=false,
-// Replace=true, ...), lower-cased keys.
-func objectSyncOptions(obj *unstructured.Unstructured) map[string]string {
-	v, ok := annotation(obj, syncOptionsAnnotations)
-	if !ok {
-		return nil
-	}
-	out := map[string]string{}
-	for _, kv := range strings.Split(v, ",") {
-		k, val, _ := strings.Cut(strings.TrimSpace(kv), "=")
-		out[strings.ToLower(k)] = strings.ToLower(val)
-	}
-	return out
-}
-
-// ObjectSyncOption returns the value of the per-object sync option name
-// (case-insensitive, such as "AdoptExisting") in obj's sync options
-// annotation, lower-cased, and whether obj sets it.
-func ObjectSyncOption(obj *unstructured.Unstructured, name string) (string, bool) {
-	v, ok := objectSyncOptions(obj)[strings.ToLower(name)]
-	return v, ok
 }
 
 // kindOrder ranks kinds inside one wave: what others depend on goes first

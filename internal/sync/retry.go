@@ -31,8 +31,16 @@ var firstRetryDelay = 100 * time.Millisecond
 type retryingKube struct{ Kube }
 
 func (k retryingKube) Apply(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) (out *unstructured.Unstructured, err error) {
+	return k.retryApply(ctx, k.Kube.Apply, obj, dryRun)
+}
+
+func (k retryingKube) ApplyNoForce(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) (out *unstructured.Unstructured, err error) {
+	return k.retryApply(ctx, k.Kube.ApplyNoForce, obj, dryRun)
+}
+
+func (k retryingKube) retryApply(ctx context.Context, apply func(context.Context, *unstructured.Unstructured, bool) (*unstructured.Unstructured, error), obj *unstructured.Unstructured, dryRun bool) (out *unstructured.Unstructured, err error) {
 	err = retryTransient(ctx, isTransient, func() error {
-		out, err = k.Kube.Apply(ctx, obj, dryRun)
+		out, err = apply(ctx, obj, dryRun)
 		return err
 	})
 	return out, err
