@@ -63,7 +63,7 @@ func (k KeepIgnored) KeepLive(ctx context.Context, key resource.Key, live, desir
 	kp := keeper{live: live.Object}
 	for _, mf := range live.GetManagedFields() {
 		if mf.Manager == k.Manager && mf.Operation == metav1.ManagedFieldsOperationApply && mf.FieldsV1 != nil && mf.Subresource == "" {
-			if err := json.Unmarshal(mf.FieldsV1.Raw, &kp.mine); err != nil {
+			if err := json.Unmarshal(mf.FieldsV1.GetRawBytes(), &kp.mine); err != nil {
 				kp.mine = nil
 			}
 		}
@@ -155,7 +155,7 @@ func (ig *Ignorer) ignoredPaths(ctx context.Context, key resource.Key, live, des
 				continue
 			}
 			var fields map[string]any
-			if err := json.Unmarshal(mf.FieldsV1.Raw, &fields); err != nil {
+			if err := json.Unmarshal(mf.FieldsV1.GetRawBytes(), &fields); err != nil {
 				continue
 			}
 			var owned []fieldPath

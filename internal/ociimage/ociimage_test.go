@@ -359,7 +359,9 @@ func extract(t *testing.T, img v1.Image) map[string]file {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if helloPath != "" {
-		os.RemoveAll(filepath.Dir(helloPath))
+		if err := os.RemoveAll(filepath.Dir(helloPath)); err != nil {
+			fmt.Fprintln(os.Stderr, "remove the test binary:", err)
+		}
 	}
 	os.Exit(code)
 }

@@ -87,7 +87,9 @@ func WriteArchive(dir, path string, idx v1.ImageIndex, ref name.Tag, platform v1
 			if err == nil {
 				err = add(name, st.Size(), src)
 			}
-			src.Close()
+			if cerr := src.Close(); err == nil {
+				err = cerr
+			}
 			if err != nil {
 				return err
 			}
@@ -101,7 +103,9 @@ func WriteArchive(dir, path string, idx v1.ImageIndex, ref name.Tag, platform v1
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(path)
+		// A partial archive must not pass for a whole one; the write's
+		// error is the one to report.
+		_ = os.Remove(path)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

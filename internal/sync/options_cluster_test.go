@@ -96,8 +96,8 @@ data: {mine: "`+mine+`", theirs: "`+theirs+`", plain: "`+mine+`"}`)[0]}}
 		t.Errorf("data after the sync: %v, want mine 1 (kept), theirs edited (kept), plain 2 (applied)", data)
 	}
 	for _, mf := range live.GetManagedFields() {
-		if mf.Manager == kube.FieldManager && strings.Contains(string(mf.FieldsV1.Raw), `"f:theirs"`) {
-			t.Errorf("soll took over the field another manager set: %s", mf.FieldsV1.Raw)
+		if mf.Manager == kube.FieldManager && strings.Contains(string(mf.FieldsV1.GetRawBytes()), `"f:theirs"`) {
+			t.Errorf("soll took over the field another manager set: %s", mf.FieldsV1.GetRawBytes())
 		}
 	}
 }
