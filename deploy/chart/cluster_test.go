@@ -60,7 +60,8 @@ func TestInstallOnCluster(t *testing.T) {
 	}
 
 	flags := genericclioptions.NewConfigFlags(false)
-	flags.KubeConfig, flags.Namespace = &env.KubeconfigPath, &ns
+	cacheDir := t.TempDir() // discovery's cache, instead of ~/.kube/cache
+	flags.KubeConfig, flags.Namespace, flags.CacheDir = &env.KubeconfigPath, &ns, &cacheDir
 	cfg := action.NewConfiguration(action.ConfigurationSetLogger(slog.NewTextHandler(io.Discard, nil)))
 	if err := cfg.Init(flags, ns, "secret"); err != nil {
 		t.Fatal(err)

@@ -304,6 +304,7 @@ func TestRefusedValues(t *testing.T) {
 		{"repository scoped and shared", "repositories: [{name: r, url: https://git.example.com/a, existingSecret: s, project: p, shared: true}]", "repositories[0]: project and shared exclude each other"},
 		{"oidc.config in settings", "settings: {oidc.config: 'issuer: x'}", "settings: oidc.config is written from the values under oidc"},
 		{"no image repository", "image: {repository: ''}", "image.repository: set the image's repository"},
+		{"selector label", "podLabels: {app.kubernetes.io/name: other}", "podLabels: app.kubernetes.io/name is set by the chart"},
 		{"misspelt value", "ingres: {enabled: true}", "additional properties 'ingres' not allowed"},
 		{"misspelt nested value", "oidc: {clientId: soll}", "additional properties 'clientId' not allowed"},
 		{"metrics on the API's port", "metrics: {enabled: true, port: 8080}", "metrics.port: 8080 is the port of soll's API"},
