@@ -43,17 +43,29 @@ image-push: ## build the image and push it as REGISTRY/soll:VERSION (REGISTRY=gh
 	@test -n "$(REGISTRY)" || { echo "image-push: set REGISTRY, as in: make image-push REGISTRY=ghcr.io/you" >&2; exit 1; }
 	$(GO) run ./hack/image -version $(VERSION) -platforms $(IMAGE_PLATFORMS) -out $(BIN_DIR)/image -archive "" -push $(REGISTRY)/soll:$(VERSION)
 
+.PHONY: chart
+chart: ## package the Helm chart into bin/soll-<chart version>.tgz (chart version: VERSION when it is a release tag, else 0.0.0-VERSION)
+	$(GO) run ./hack/chart -version $(VERSION) -out $(BIN_DIR)
+
+.PHONY: chart-push
+chart-push: ## package the chart and push it to oci://REGISTRY/charts/soll (CHART_REPOSITORY overrides REGISTRY/charts; credentials of helm registry login or docker login)
+	@test -n "$(REGISTRY)$(CHART_REPOSITORY)" || { echo "chart-push: set REGISTRY, as in: make chart-push REGISTRY=ghcr.io/you" >&2; exit 1; }
+	$(GO) run ./hack/chart -version $(VERSION) -out $(BIN_DIR) -push oci://$(or $(CHART_REPOSITORY),$(REGISTRY)/charts)
+
 .PHONY: dist
 dist: ## cross-build soll for DIST_PLATFORMS into bin/dist, with SHA256SUMS
 	$(GO) run ./hack/dist -version $(VERSION) -platforms $(DIST_PLATFORMS) -out $(BIN_DIR)/dist
 
 .PHONY: generate
-generate: ## regenerate deepcopy code and CRD manifests from api/, the API reference from the server's routes and the CLI reference from the commands
+generate: ## regenerate deepcopy code and CRD manifests (config/crd, the Helm chart's crds) from api/, the API reference from the server's routes and the CLI reference from the commands
 	@# controller-gen never deletes files: start clean so a removed type leaves no stale CRD.
 	find api -name zz_generated.deepcopy.go -delete
 	rm -f config/crd/soll.dev_*.yaml
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=false paths=./api/... output:crd:artifacts:config=config/crd
+	@# The Helm chart installs its own copy of the CRDs (its crds directory).
+	rm -f deploy/chart/soll/crds/*.yaml
+	cp config/crd/soll.dev_*.yaml deploy/chart/soll/crds/
 	$(GO) run ./hack/apidoc -o docs/user/api-reference.md
 	@# TMPDIR fixed: some flag defaults name the temporary directory.
 	TMPDIR=/tmp $(GO) run ./hack/clidoc -o docs/user/cli-reference.md

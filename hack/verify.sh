@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # verify.sh fails when the committed tree is not what the tools would make of
 # it: generated code or CRDs out of date with api/, the API reference out of
-# date with the server's routes, go.mod/go.sum files not tidy, or Go files
-# not gofmt'ed. CI runs it (`make verify`) on a fresh clone.
+# date with the server's routes, the Helm chart's copy of the CRDs stale,
+# go.mod/go.sum files not tidy, or Go files not gofmt'ed. CI runs it (`make
+# verify`) on a fresh clone.
 #
 # It regenerates in place, in the work tree, and then asks git what changed.
 # The generators (controller-gen, go mod tidy) work on the module where it
@@ -38,7 +39,7 @@ for mod in localcluster/build/*/go.mod; do
 done
 
 # Paths that regeneration may change; they must match HEAD afterwards.
-checked=(api config/crd docs/user/api-reference.md docs/user/cli-reference.md)
+checked=(api config/crd deploy/chart/soll/crds docs/user/api-reference.md docs/user/cli-reference.md)
 for m in "${modules[@]}"; do
 	checked+=("$m/go.mod")
 	[[ -f $m/go.sum ]] && checked+=("$m/go.sum")

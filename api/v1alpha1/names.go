@@ -128,8 +128,9 @@ const (
 	SettingsConfigMap = "soll-config"
 	// OIDCConfigKey is the key of SettingsConfigMap holding the SSO
 	// settings as YAML (issuer, clientID, redirectURL, scopes,
-	// groupsClaim). The client secret is read from SecretName's
-	// "oidc.clientSecret" key, never from the ConfigMap.
+	// groupsClaim). The client secret is the environment variable
+	// SOLL_OIDC_CLIENT_SECRET of soll run or soll server when it is set,
+	// else SecretName's "oidc.clientSecret" key.
 	OIDCConfigKey = "oidc.config"
 	// SecretName is the Secret that holds soll's token signing key, the
 	// SSO client secret and the webhook shared secrets ("webhook.<kind>").

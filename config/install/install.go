@@ -27,7 +27,7 @@ const (
 
 // templateFiles are the templates in the order their objects are applied:
 // the namespace before what lives in it.
-var templateFiles = []string{"namespace.yaml.tmpl", "rbac.yaml.tmpl", "deployment.yaml.tmpl"}
+var templateFiles = []string{"namespace.yaml.tmpl", "rbac.yaml.tmpl", "service.yaml.tmpl", "deployment.yaml.tmpl"}
 
 //go:embed *.yaml.tmpl
 var templatesFS embed.FS
@@ -57,7 +57,7 @@ func (o Options) validate() error {
 
 // Manifests returns the install manifests, one YAML document per element, in
 // the order to apply them: the CRDs first, then the Namespace, the RBAC
-// objects and the Deployment.
+// objects, the Service and the Deployment behind it.
 func Manifests(o Options) ([][]byte, error) {
 	if err := o.validate(); err != nil {
 		return nil, err

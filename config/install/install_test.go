@@ -36,6 +36,7 @@ func TestObjectsKindsAndOrder(t *testing.T) {
 		"ClusterRoleBinding/soll-controller-gitops",
 		"Role/soll-secrets",
 		"RoleBinding/soll-secrets",
+		"Service/soll",
 		"Deployment/soll",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -52,6 +53,7 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 	}
 	var dep *appsv1.Deployment
 	var clusterRole *rbacv1.ClusterRole
+	var svc *corev1.Service
 	for _, d := range docs {
 		var meta struct{ Kind string }
 		if err := yaml.Unmarshal(d, &meta); err != nil {
@@ -75,6 +77,9 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 		case "Deployment":
 			dep = &appsv1.Deployment{}
 			obj = dep
+		case "Service":
+			svc = &corev1.Service{}
+			obj = svc
 		default:
 			continue
 		}
@@ -82,8 +87,8 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 			t.Errorf("%s: %v\n%s", meta.Kind, err, d)
 		}
 	}
-	if dep == nil || clusterRole == nil {
-		t.Fatal("no Deployment or ClusterRole in the manifests")
+	if dep == nil || clusterRole == nil || svc == nil {
+		t.Fatal("no Deployment, ClusterRole or Service in the manifests")
 	}
 	c := dep.Spec.Template.Spec.Containers[0]
 	if c.Image != "soll:dev" || c.Args[0] != "run" || !slices.Contains(c.Args, "--namespace=soll") {
@@ -95,6 +100,14 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 	}
 	if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/tmp" {
 		t.Errorf("want an emptyDir at /tmp, got %+v", c.VolumeMounts)
+	}
+	// The Service reaches the container's API port by its name.
+	if len(c.Ports) != 1 || c.Ports[0].Name != "http" || c.Ports[0].ContainerPort != 8080 {
+		t.Errorf("container ports %+v, want http 8080", c.Ports)
+	}
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "http" || svc.Spec.Ports[0].Port != 8080 ||
+		svc.Spec.Ports[0].TargetPort.StrVal != "http" || svc.Spec.Selector["app.kubernetes.io/name"] != dep.Spec.Selector.MatchLabels["app.kubernetes.io/name"] {
+		t.Errorf("Service %+v does not reach the Deployment's http port", svc.Spec)
 	}
 	var events, soll bool
 	for _, r := range clusterRole.Rules {

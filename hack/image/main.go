@@ -18,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -75,7 +74,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	tag, err := name.NewTag(*repo+":"+tagOf(stamp.Version), name.WeakValidation)
+	tag, err := name.NewTag(*repo+":"+ociimage.Tag(stamp.Version), name.WeakValidation)
 	if err != nil {
 		return fmt.Errorf("-name %q with the version as tag: %w", *repo, err)
 	}
@@ -112,14 +111,4 @@ func run() error {
 		fmt.Printf("pushed %s@%s\n", ref.Context().Name(), digest)
 	}
 	return nil
-}
-
-// tagOf makes a version usable as an image tag.
-func tagOf(v string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '+' || r == '/' {
-			return '-'
-		}
-		return r
-	}, v)
 }

@@ -19,6 +19,10 @@ type Repository struct {
 	// Shared says that the credentials, which name no Project, serve the
 	// Applications of every Project.
 	Shared bool `json:"shared,omitempty"`
+	// CredentialsSecret names the Secret of soll's namespace that holds
+	// the credentials, when the repository Secret keeps them there (its
+	// key credentialsSecret); the Has fields then say nothing about them.
+	CredentialsSecret string `json:"credentialsSecret,omitempty"`
 }
 
 // RepositoryRequest is the body of POST /api/v1/repositories and

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,19 +23,6 @@ import (
 	"soll.dev/internal/testenv"
 	"soll.dev/internal/testenv/gitserver"
 )
-
-// freeAddr returns a loopback address with a port free a moment ago, for
-// servers whose URL must be known before they start.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
 
 // cliResult is what one soll command printed and returned.
 type cliResult struct {

@@ -79,18 +79,27 @@ func (f *controllerFlags) run(cmd *cobra.Command) error {
 		NoController:       f.noController,
 	}
 	if f.serveAPI {
-		trusted, err := serve.ParseTrustedProxies(f.trustedProxies)
+		sopts, err := f.serveOptions(log)
 		if err != nil {
-			return fmt.Errorf("--trusted-proxies: %w; give addresses or CIDR ranges, such as 10.0.0.0/8", err)
+			return err
 		}
-		opts.Extend = func(mgr ctrl.Manager) error {
-			return serve.Add(cmd.Context(), mgr, serve.Options{
-				Addr: f.listen, Namespace: f.kube.namespace, Version: version.Version,
-				InsecureCookies: f.insecureCookies, TrustedProxies: trusted, Log: log,
-			})
-		}
+		opts.Extend = func(mgr ctrl.Manager) error { return serve.Add(cmd.Context(), mgr, sopts) }
 	}
 	return controller.Run(cmd.Context(), cfg, opts)
+}
+
+// serveOptions are the options of the API server, from the flags and the
+// environment (the SSO client secret, serve.OIDCClientSecretEnv).
+func (f *controllerFlags) serveOptions(log *slog.Logger) (serve.Options, error) {
+	trusted, err := serve.ParseTrustedProxies(f.trustedProxies)
+	if err != nil {
+		return serve.Options{}, fmt.Errorf("--trusted-proxies: %w; give addresses or CIDR ranges, such as 10.0.0.0/8", err)
+	}
+	return serve.Options{
+		Addr: f.listen, Namespace: f.kube.namespace, Version: version.Version,
+		InsecureCookies: f.insecureCookies, TrustedProxies: trusted, Log: log,
+		OIDCClientSecret: os.Getenv(serve.OIDCClientSecretEnv),
+	}, nil
 }
 
 func newControllerCommand() *cobra.Command {
@@ -110,6 +119,7 @@ func newServerCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the API server alone, beside a controller running elsewhere",
+		Long:  "Run the API server alone, beside a controller running elsewhere.\n\n" + ssoSecretHelp,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.serveAPI, f.noController = true, true
@@ -120,6 +130,11 @@ func newServerCommand() *cobra.Command {
 	f.registerServe(cmd)
 	return cmd
 }
+
+// ssoSecretHelp says where the API server finds the SSO client secret.
+const ssoSecretHelp = "The SSO client secret is the environment variable " + serve.OIDCClientSecretEnv +
+	" when it is set (a Deployment takes it from a Secret of its choice with valueFrom.secretKeyRef), " +
+	"else the key oidc.clientSecret of the Secret soll-secret in soll's namespace."
 
 func (f *controllerFlags) registerServe(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.listen, "listen", ":8080", "address of the API server (/api/v1, /api/webhook, /auth)")
@@ -132,6 +147,7 @@ func newRunCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run soll in one process (the default deployment): the controller and the API server",
+		Long:  "Run soll in one process (the default deployment): the controller and the API server.\n\n" + ssoSecretHelp,
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { f.serveAPI = true; return f.run(cmd) },
 	}

@@ -26,7 +26,7 @@ func newInstallCommand() *cobra.Command {
 		Use:   "install",
 		Short: "Print the manifests that install soll, or apply them with --apply",
 		Long: "Print the manifests that install soll as multi-document YAML: the CRDs, the namespace (-n), " +
-			"a ServiceAccount, RBAC and a Deployment running soll run.\n" +
+			"a ServiceAccount, RBAC, a Deployment running soll run and a Service (port 8080, named http) in front of its API.\n" +
 			"The ClusterRole lets the controller manage every kind in the cluster; read its comments to narrow it.\n" +
 			"With --apply, apply them to the cluster of your kubeconfig with server-side apply (field manager " + installFieldManager + ").",
 		Example: "  soll install | kubectl apply --server-side -f -\n  soll install --apply -n soll --image ghcr.io/example/soll:v0.1.0",

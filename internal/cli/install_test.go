@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -47,7 +48,7 @@ func TestInstallPrintsManifests(t *testing.T) {
 		}
 	}
 	want := []string{"CustomResourceDefinition", "CustomResourceDefinition", "Namespace", "ServiceAccount",
-		"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment"}
+		"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment"}
 	if diff := cmp.Diff(want, kinds); diff != "" {
 		t.Errorf("kinds in soll install output (-want +got):\n%s", diff)
 	}
@@ -87,6 +88,13 @@ func TestInstallApply(t *testing.T) {
 	}
 	if got := dep.Spec.Template.Spec.ServiceAccountName; got != "soll" {
 		t.Errorf("deployment runs as %q, want soll", got)
+	}
+	var svc corev1.Service
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "soll"}, &svc); err != nil {
+		t.Fatal(err)
+	}
+	if p := svc.Spec.Ports; len(p) != 1 || p[0].Name != "http" || p[0].Port != 8080 {
+		t.Errorf("Service ports %+v, want http 8080", p)
 	}
 	var crb rbacv1.ClusterRoleBinding
 	if err := env.Client.Get(ctx, client.ObjectKey{Name: name}, &crb); err != nil {

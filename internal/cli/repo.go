@@ -268,6 +268,9 @@ func testBeforeSave(cmd *cobra.Command, c *apiclient.Client, req apitypes.Reposi
 // credentialsText names the kinds of credentials a repository Secret
 // holds, never their values.
 func credentialsText(r *apitypes.Repository) string {
+	if r.CredentialsSecret != "" {
+		return "from Secret " + r.CredentialsSecret
+	}
 	var kinds []string
 	if r.Username != "" || r.HasPassword {
 		kinds = append(kinds, "username "+r.Username+" and password")

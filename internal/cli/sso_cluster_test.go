@@ -44,7 +44,7 @@ func TestSSOLoginSavesContext(t *testing.T) {
 
 	// soll's callback URL is registered with the provider before soll
 	// starts, so soll listens on a port chosen in advance.
-	addr := freeAddr(t)
+	addr := servetest.FreeAddr(t)
 	callback := "http://" + addr + "/auth/callback"
 	provider := oidcprovider.New(t, callback)
 	if err := env.Client.Create(ctx, &corev1.ConfigMap{

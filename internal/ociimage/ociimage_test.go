@@ -365,3 +365,11 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+func TestTag(t *testing.T) {
+	for in, want := range map[string]string{"v1.2.0": "v1.2.0", "v1.2.0+build.5": "v1.2.0-build.5", "feature/x-dirty": "feature-x-dirty"} {
+		if got := ociimage.Tag(in); got != want {
+			t.Errorf("Tag(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

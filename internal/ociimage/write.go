@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -154,4 +155,16 @@ func Push(idx v1.ImageIndex, ref name.Reference, opts ...remote.Option) error {
 		return fmt.Errorf("push %s: %w", ref, err)
 	}
 	return nil
+}
+
+// Tag makes a version usable as the image's tag: `make image-push` pushes
+// REGISTRY/soll:Tag(version), and the Helm chart's default image tag (its
+// appVersion) is the same.
+func Tag(version string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '+' || r == '/' {
+			return '-'
+		}
+		return r
+	}, version)
 }

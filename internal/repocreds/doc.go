@@ -8,7 +8,9 @@
 // the longest matching prefix wins among templates. An Application's
 // credentialsRef wins over both; it must name one of these Secrets, saved
 // for the source's repository (see CheckRef). Only Secrets that serve the
-// Application's Project are ever used (see ProjectKey). The comparison
+// Application's Project are ever used (see ProjectKey). A repository Secret
+// may keep its credentials in another Secret of the namespace, one it does
+// not label (see CredentialsSecretKey). The comparison
 // pipeline (appstate) and the API's connection test both read credentials
 // through this package.
 package repocreds

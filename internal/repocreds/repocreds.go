@@ -62,7 +62,11 @@ func Lookup(ctx context.Context, c client.Reader, app *sollv1.Application, src *
 		if err := checkPassCredentials(found, src, path); err != nil {
 			return source.Credentials{}, err
 		}
-		data = s.Data
+		d, err := Data(ctx, c, &s)
+		if err != nil {
+			return source.Credentials{}, fmt.Errorf("%s.credentialsRef: %w", path, err)
+		}
+		data = d
 	} else {
 		s, err := match(ctx, c, ns, app.Spec.Project, src.RepoURL)
 		if err != nil {
@@ -72,7 +76,9 @@ func Lookup(ctx context.Context, c client.Reader, app *sollv1.Application, src *
 			if err := checkPassCredentials(s, src, path); err != nil {
 				return source.Credentials{}, err
 			}
-			data = s.Data
+			if data, err = Data(ctx, c, s); err != nil {
+				return source.Credentials{}, fmt.Errorf("%s: %w", path, err)
+			}
 		}
 	}
 	return ForRepository(ctx, c, ns, src.RepoURL, data)

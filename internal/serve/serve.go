@@ -41,6 +41,16 @@ import (
 // Secret sollv1.SecretName, which also holds the token signing key.
 const webhookKeyPrefix = "webhook."
 
+// OIDCClientSecretEnv names the environment variable from which `soll run`
+// and `soll server` take the SSO client secret (Options.OIDCClientSecret).
+// It lets a Deployment take the secret from a Secret of its own choosing
+// (valueFrom.secretKeyRef) instead of soll-secret, which soll manages.
+const OIDCClientSecretEnv = "SOLL_OIDC_CLIENT_SECRET"
+
+// oidcClientSecretKey is the key of the SSO client secret in the Secret
+// sollv1.SecretName.
+const oidcClientSecretKey = "oidc.clientSecret"
+
 // Options configure the front.
 type Options struct {
 	// Addr is the listen address, for example ":8080".
@@ -58,6 +68,10 @@ type Options struct {
 	// is the last address of the header that is not a trusted proxy. The
 	// header of any other peer is ignored. None by default.
 	TrustedProxies []netip.Prefix
+	// OIDCClientSecret, when not empty, is the SSO client secret, and
+	// the key oidc.clientSecret of the Secret sollv1.SecretName is not
+	// read.
+	OIDCClientSecret string
 	// BodyTimeout bounds the time a client may take to send a request
 	// body, from the end of its headers; a client still sending when it
 	// passes is cut off. Zero means server.DefaultRequestTimeout.
@@ -134,7 +148,7 @@ func newMux(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, opts
 	mux.Handle("POST /api/v1/session", sessions)
 	mux.Handle("DELETE /api/v1/session", sessions)
 	mux.Handle(webhook.Path, wh)
-	if cfg, err := oidcConfig(ctx, c, opts.Namespace); err != nil {
+	if cfg, err := oidcConfig(ctx, c, opts.Namespace, opts.OIDCClientSecret); err != nil {
 		return nil, err
 	} else if cfg != nil {
 		o, err := am.NewOIDC(*cfg)
@@ -400,8 +414,10 @@ func webhookConfig(ctx context.Context, c client.Client, ns string) (webhook.Con
 	}, nil
 }
 
-// oidcConfig reads the SSO settings; nil when SSO is not configured.
-func oidcConfig(ctx context.Context, c client.Client, ns string) (*auth.OIDCConfig, error) {
+// oidcConfig reads the SSO settings; nil when SSO is not configured. The
+// client secret is clientSecret when it is not empty, else the key
+// oidcClientSecretKey of the Secret sollv1.SecretName.
+func oidcConfig(ctx context.Context, c client.Client, ns, clientSecret string) (*auth.OIDCConfig, error) {
 	var cm corev1.ConfigMap
 	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: sollv1.SettingsConfigMap}, &cm)
 	if apierrors.IsNotFound(err) || (err == nil && cm.Data[sollv1.OIDCConfigKey] == "") {
@@ -414,9 +430,13 @@ func oidcConfig(ctx context.Context, c client.Client, ns string) (*auth.OIDCConf
 	if err := yaml.UnmarshalStrict([]byte(cm.Data[sollv1.OIDCConfigKey]), &cfg); err != nil {
 		return nil, fmt.Errorf("ConfigMap %s/%s key %s: %w", ns, sollv1.SettingsConfigMap, sollv1.OIDCConfigKey, err)
 	}
+	if clientSecret != "" {
+		cfg.ClientSecret = clientSecret
+		return &cfg, nil
+	}
 	var s corev1.Secret
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: sollv1.SecretName}, &s); err == nil {
-		cfg.ClientSecret = string(s.Data["oidc.clientSecret"])
+		cfg.ClientSecret = string(s.Data[oidcClientSecretKey])
 	}
 	return &cfg, nil
 }

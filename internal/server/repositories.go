@@ -44,6 +44,7 @@ func presentRepository(sec *corev1.Secret) apitypes.Repository {
 		HasPassword: len(d["password"]) > 0, HasBearerToken: len(d["bearerToken"]) > 0,
 		HasSSHPrivateKey: len(d["sshPrivateKey"]) > 0, HasTLSClientCert: len(d["tlsClientCert"]) > 0,
 		Project: proj, Shared: proj == "" && sec.Labels[sollv1.SharedLabel] == "true",
+		CredentialsSecret: strings.TrimSpace(string(d[repocreds.CredentialsSecretKey])),
 	}
 }
 
@@ -525,7 +526,15 @@ func (s *Server) testSavedRepository(w http.ResponseWriter, r *http.Request, p *
 	if err != nil {
 		return err
 	}
-	return s.testConnection(w, r, transport, repoURL, sec.Data)
+	data, err := repocreds.Data(r.Context(), s.opts.APIReader, sec)
+	if err != nil {
+		// Credentials that cannot be read fail the test, as credentials
+		// the repository refuses do.
+		noteOf(r.Context()).outcome = "failed"
+		writeJSON(w, http.StatusOK, apitypes.RepositoryTest{Message: err.Error()})
+		return nil
+	}
+	return s.testConnection(w, r, transport, repoURL, data)
 }
 
 // testConnection tests the credentials of a repository Secret's data, as

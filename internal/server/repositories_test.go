@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -190,6 +191,35 @@ func TestRepositoryConnection(t *testing.T) {
 	h.must(http.MethodPost, "/api/v1/repositories/creds/test", map[string]any{"url": web.HTTPURL("app")}, http.StatusOK, &res)
 	if !res.OK {
 		t.Errorf("template: %+v", res)
+	}
+
+	// A repository Secret that keeps its credentials in another Secret
+	// (as the Helm chart writes them) is listed with that Secret's name
+	// and tested with its credentials.
+	ctx := context.Background()
+	for _, sec := range []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Name: "bot-login", Namespace: h.ns}, StringData: map[string]string{"username": "bot", "password": repoPassword}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "lent", Namespace: h.ns, Labels: map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeRepository}},
+			StringData: map[string]string{"url": web.HTTPURL("app"), repocreds.CredentialsSecretKey: "bot-login"}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "lent-by-nobody", Namespace: h.ns, Labels: map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeRepository}},
+			StringData: map[string]string{"url": web.HTTPURL("app"), repocreds.CredentialsSecretKey: "no-such-login"}},
+	} {
+		if err := h.env.Client.Create(ctx, sec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var list struct{ Items []apitypes.Repository }
+	h.must(http.MethodGet, "/api/v1/repositories", nil, http.StatusOK, &list)
+	if i := slices.IndexFunc(list.Items, func(r apitypes.Repository) bool { return r.Name == "lent" }); i < 0 || list.Items[i].CredentialsSecret != "bot-login" {
+		t.Errorf("the list does not say where lent's credentials are: %+v", list.Items)
+	}
+	h.must(http.MethodPost, "/api/v1/repositories/lent/test", nil, http.StatusOK, &res)
+	if !res.OK || res.Revision != head {
+		t.Errorf("credentials lent by another Secret: %+v", res)
+	}
+	h.must(http.MethodPost, "/api/v1/repositories/lent-by-nobody/test", nil, http.StatusOK, &res)
+	if res.OK || !strings.Contains(res.Message, "names Secret no-such-login, which does not exist") {
+		t.Errorf("credentials lent by a missing Secret: %+v", res)
 	}
 }
 

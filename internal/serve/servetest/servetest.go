@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -25,9 +26,25 @@ type Options struct {
 	Separate bool
 	// InsecureCookies lets session cookies travel over plain HTTP.
 	InsecureCookies bool
-	// TrustedProxies and BodyTimeout are passed to serve.Options.
-	TrustedProxies []netip.Prefix
-	BodyTimeout    time.Duration
+	// TrustedProxies, BodyTimeout and OIDCClientSecret are passed to
+	// serve.Options.
+	TrustedProxies   []netip.Prefix
+	BodyTimeout      time.Duration
+	OIDCClientSecret string
+}
+
+// FreeAddr returns a loopback address with a port free a moment ago, for
+// servers whose URL must be known before they start (an SSO callback
+// registered with the provider).
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
 }
 
 // Start runs soll for namespace ns until the test ends and returns the
@@ -42,7 +59,7 @@ func Start(t testing.TB, env *testenv.Env, ns string, o Options) string {
 	ready := make(chan string, 1)
 	extend := func(mgr ctrl.Manager) error {
 		return serve.Add(context.Background(), mgr, serve.Options{Addr: o.Addr, Namespace: ns, Version: "test",
-			InsecureCookies: o.InsecureCookies, TrustedProxies: o.TrustedProxies, BodyTimeout: o.BodyTimeout, Log: quiet, Ready: func(a string) { ready <- a }})
+			InsecureCookies: o.InsecureCookies, TrustedProxies: o.TrustedProxies, BodyTimeout: o.BodyTimeout, OIDCClientSecret: o.OIDCClientSecret, Log: quiet, Ready: func(a string) { ready <- a }})
 	}
 	managers := []controller.Options{{Namespace: ns, CacheDir: t.TempDir(), Log: quiet, RefreshInterval: time.Hour, Extend: extend}}
 	if o.Separate {
