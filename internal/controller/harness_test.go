@@ -347,6 +347,22 @@ func condition(app *sollv1.Application, typ string) *metav1.Condition {
 	return nil
 }
 
+// comparisonFailure is app's Compared condition when the last comparison
+// failed; nil when it succeeded or none was made.
+func comparisonFailure(app *sollv1.Application) *metav1.Condition {
+	if c := condition(app, sollv1.ConditionCompared); c != nil && c.Status == metav1.ConditionFalse {
+		return c
+	}
+	return nil
+}
+
+// isComparisonFailure reports whether app's last comparison failed for
+// reason ("": any).
+func isComparisonFailure(app *sollv1.Application, reason string) bool {
+	c := comparisonFailure(app)
+	return c != nil && (reason == "" || c.Reason == reason)
+}
+
 func (h *harness) deleteDeployment(name string) {
 	h.t.Helper()
 	err := h.env.Kube.AppsV1().Deployments(h.destNS).Delete(context.Background(), name, metav1.DeleteOptions{})

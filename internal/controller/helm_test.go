@@ -192,10 +192,10 @@ func TestMultiSourceDuplicateObjectNamesBothSources(t *testing.T) {
 		a.Spec.SyncPolicy = &sollv1.SyncPolicy{Automated: &sollv1.AutomatedSyncPolicy{}}
 	})
 	app := h.waitForApp("dup", "a render error", time.Minute, func(a *sollv1.Application) bool {
-		c := condition(a, "ComparisonError")
+		c := comparisonFailure(a)
 		return c != nil && c.Reason == "RenderError"
 	})
-	msg := condition(app, "ComparisonError").Message
+	msg := comparisonFailure(app).Message
 	for _, want := range []string{"defined twice", "a/cm.yaml (spec.sources[0])", "b/cm.yaml (spec.sources[1])"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("condition %q does not say %q", msg, want)
@@ -228,10 +228,10 @@ func TestSSHRepositoryTrustsKnownHostsFromConfigMap(t *testing.T) {
 		a.Spec.Source.CredentialsRef = nil
 	})
 	app := h.waitForApp("ssh", "a host key error", time.Minute, func(a *sollv1.Application) bool {
-		c := condition(a, "ComparisonError")
+		c := comparisonFailure(a)
 		return c != nil && c.Reason == "SourceError"
 	})
-	if msg := condition(app, "ComparisonError").Message; !strings.Contains(msg, "host key") {
+	if msg := comparisonFailure(app).Message; !strings.Contains(msg, "host key") {
 		t.Errorf("condition %q does not blame the unknown host key", msg)
 	}
 	mustCreate(t, h, knownHosts(h.sollNS, srv.KnownHostsLine()))
