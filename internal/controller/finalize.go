@@ -57,7 +57,11 @@ func deletionRetryDelay(attempts int32) time.Duration {
 // deleted.
 func (r *Reconciler) finalize(ctx context.Context, app *sollv1.Application) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(app, sollv1.ResourcesFinalizer) {
-		return ctrl.Result{}, nil
+		// Only seen while another finalizer holds the Application.
+		return ctrl.Result{}, r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
+			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, sollv1.ReasonDeleting,
+				"being deleted without its objects (no "+sollv1.ResourcesFinalizer+"): they stay in the cluster, and no deletion hook runs")
+		})
 	}
 	key := client.ObjectKeyFromObject(app)
 	if mode, ok := app.Annotations[sollv1.RefreshAnnotation]; ok {
