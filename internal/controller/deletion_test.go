@@ -53,7 +53,8 @@ spec:
 
 // timeline records, in the API server's order (resourceVersion), what
 // happens to the Jobs and ConfigMaps of a namespace: "ADDED Job/x",
-// "COMPLETE Job/x", "FAILED Job/x", "DELETED ConfigMap/y".
+// "COMPLETE Job/x" (Complete or SuccessCriteriaMet), "FAILED Job/x"
+// (Failed or FailureTarget), "DELETED ConfigMap/y".
 type timeline struct {
 	mu     gosync.Mutex
 	events map[string]uint64 // first resourceVersion of each
@@ -86,9 +87,17 @@ func watchTimeline(t *testing.T, h *harness) *timeline {
 			case *batchv1.Job:
 				rv = o.ResourceVersion
 				what = append(what, string(ev.Type)+" Job/"+o.Name)
+				// The first of a Job's conditions that says it is
+				// done, as soll's health check reads them.
 				for _, c := range o.Status.Conditions {
-					if c.Status == corev1.ConditionTrue && (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) {
-						what = append(what, strings.ToUpper(string(c.Type))+" Job/"+o.Name)
+					if c.Status != corev1.ConditionTrue {
+						continue
+					}
+					switch c.Type {
+					case batchv1.JobComplete, batchv1.JobSuccessCriteriaMet:
+						what = append(what, "COMPLETE Job/"+o.Name)
+					case batchv1.JobFailed, batchv1.JobFailureTarget:
+						what = append(what, "FAILED Job/"+o.Name)
 					}
 				}
 			case *corev1.ConfigMap:
@@ -316,58 +325,81 @@ func deletionHookEqual(a, b sollv1.DeletionHook) bool {
 	return a.Group == b.Group && a.Kind == b.Kind && a.Namespace == b.Namespace && a.Name == b.Name && slices.Equal(a.Types, b.Types)
 }
 
-// TestFailingPreDeleteHookBlocksDeletion: a PreDelete hook that fails
-// (written with Argo CD's annotations) stops the deletion, says so in the
-// Ready condition, status.deletion and an event, and is retried; nothing
-// is deleted meanwhile. The hook fixed in Git (and a refresh) lets the
-// deletion finish, PostDelete hook included.
-func TestFailingPreDeleteHookBlocksDeletion(t *testing.T) {
-	h := newHarnessWith(t, harnessOptions{files: map[string]string{
-		"app/cm.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: data\ndata:\n  k: v\n",
-		"app/drain.yaml":   hookJobOf("drain", "argocd.argoproj.io/hook: PreDelete", true),
-		"app/goodbye.yaml": hookJobOf("goodbye", "argocd.argoproj.io/hook: PostDelete, argocd.argoproj.io/hook-delete-policy: HookSucceeded", false),
-	}})
-	h.createAppNamed("db", "app", nil)
-	h.requestSyncOf("db")
-	h.waitForApp("db", "the sync", 2*time.Minute, succeededAfter(1))
+// TestFailingDeletionHookHoldsTheDeletion: a deletion hook that fails
+// (written with Argo CD's annotations) stops the deletion where it is,
+// says so in the Ready condition, status.deletion and an event, and is
+// retried. A failed PreDelete hook keeps every object; a failed PostDelete
+// hook keeps the Application (its objects are gone). The hook fixed in
+// Git (and a refresh) lets the deletion finish.
+func TestFailingDeletionHookHoldsTheDeletion(t *testing.T) {
+	for _, c := range []struct {
+		phase   sollv1.HookType
+		failing string // the Job that fails
+		reason  string
+		says    string // in the condition, besides the hook
+		order   []string
+	}{{
+		phase: sollv1.HookPreDelete, failing: "drain", reason: sollv1.ReasonPreDeleteHooksFailed, says: "no object was deleted",
+		order: []string{"FAILED Job/drain", "COMPLETE Job/drain", "DELETED ConfigMap/data", "ADDED Job/goodbye", "COMPLETE Job/goodbye"},
+	}, {
+		phase: sollv1.HookPostDelete, failing: "goodbye", reason: sollv1.ReasonPostDeleteHooksFailed, says: "the objects are deleted",
+		order: []string{"COMPLETE Job/drain", "DELETED ConfigMap/data", "FAILED Job/goodbye", "COMPLETE Job/goodbye"},
+	}} {
+		t.Run(string(c.phase), func(t *testing.T) {
+			hooks := func(failing string) map[string]string {
+				return map[string]string{
+					"app/drain.yaml":   hookJobOf("drain", "argocd.argoproj.io/hook: PreDelete", failing == "drain"),
+					"app/goodbye.yaml": hookJobOf("goodbye", "argocd.argoproj.io/hook: PostDelete, argocd.argoproj.io/hook-delete-policy: HookSucceeded", failing == "goodbye"),
+				}
+			}
+			files := hooks(c.failing)
+			files["app/cm.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: data\ndata:\n  k: v\n"
+			h := newHarnessWith(t, harnessOptions{files: files})
+			h.createAppNamed("db", "app", nil)
+			h.requestSyncOf("db")
+			h.waitForApp("db", "the sync", 2*time.Minute, succeededAfter(1))
 
-	tl := watchTimeline(t, h)
-	h.deleteApp("db", true)
-	app := h.waitForApp("db", "two failed attempts", 2*time.Minute, func(a *sollv1.Application) bool {
-		d := a.Status.Deletion
-		c := condition(a, sollv1.ConditionReady)
-		return d != nil && d.Attempts >= 2 && c != nil && c.Status == metav1.ConditionFalse && c.Reason == sollv1.ReasonPreDeleteHooksFailed
-	})
-	d := app.Status.Deletion
-	msg := condition(app, sollv1.ConditionReady).Message
-	for _, want := range []string{"PreDelete hook failed", "batch/Job " + h.destNS + "/drain", "no object was deleted", "--cascade=false"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("the Ready condition %q does not say %q", msg, want)
-		}
-	}
-	if d.Phase != sollv1.DeletionPreDelete || len(d.Results) != 1 || d.Results[0].Name != "drain" || d.Results[0].HookPhase != sollv1.HookPhaseFailed ||
-		d.Results[0].SyncPhase != sollv1.SyncPhasePreDelete {
-		t.Errorf("status.deletion = %+v", d)
-	}
-	if !slices.Contains(h.eventReasons("db"), "PreDeleteHooksFailed") {
-		t.Errorf("no PreDeleteHooksFailed event among %v", h.eventReasons("db"))
-	}
-	if cm := h.configMap("data"); cm.DeletionTimestamp != nil {
-		t.Error("an object was deleted although the PreDelete hook failed")
-	}
-	if tl.at("ADDED Job/goodbye") != 0 {
-		t.Errorf("the PostDelete hook ran although the PreDelete hook failed; timeline:%s", tl)
-	}
+			tl := watchTimeline(t, h)
+			h.deleteApp("db", true)
+			app := h.waitForApp("db", "two failed attempts", 2*time.Minute, func(a *sollv1.Application) bool {
+				d := a.Status.Deletion
+				r := condition(a, sollv1.ConditionReady)
+				return d != nil && d.Attempts >= 2 && r != nil && r.Status == metav1.ConditionFalse && r.Reason == c.reason
+			})
+			msg := condition(app, sollv1.ConditionReady).Message
+			for _, want := range []string{string(c.phase) + " hook failed", "batch/Job " + h.destNS + "/" + c.failing, c.says, "--cascade=false"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("the Ready condition %q does not say %q", msg, want)
+				}
+			}
+			d := app.Status.Deletion
+			failed := slices.IndexFunc(d.Results, func(r sollv1.ResourceResult) bool {
+				return r.Name == c.failing && r.HookPhase == sollv1.HookPhaseFailed && r.SyncPhase == sollv1.SyncPhase(c.phase)
+			})
+			if d.Phase != sollv1.DeletionPhase(c.phase) || failed < 0 {
+				t.Errorf("status.deletion = %+v", d)
+			}
+			if !slices.Contains(h.eventReasons("db"), c.reason) {
+				t.Errorf("no %s event among %v", c.reason, h.eventReasons("db"))
+			}
+			if c.phase == sollv1.HookPreDelete {
+				if cm := h.configMap("data"); cm.DeletionTimestamp != nil {
+					t.Error("an object was deleted although the PreDelete hook failed")
+				}
+				if tl.at("ADDED Job/goodbye") != 0 {
+					t.Errorf("the PostDelete hook ran although the PreDelete hook failed; timeline:%s", tl)
+				}
+			}
 
-	// The fix: the Job can run now.
-	h.git.Commit(t, h.repo, gitserver.DefaultBranch, gitserver.Change{Message: "fix the drain", Files: map[string]string{
-		"app/drain.yaml": hookJobOf("drain", "argocd.argoproj.io/hook: PreDelete", false),
-	}})
-	h.setAnnotationOf("db", sollv1.RefreshAnnotation, "normal")
-	h.waitGone("db", 2*time.Minute)
-	tl.inOrder(t, "FAILED Job/drain", "COMPLETE Job/drain", "DELETED ConfigMap/data", "ADDED Job/goodbye", "COMPLETE Job/goodbye")
-	h.waitJobGone("drain")
-	h.waitJobGone("goodbye")
+			// The fix: the Job can run now.
+			h.git.Commit(t, h.repo, gitserver.DefaultBranch, gitserver.Change{Message: "fix the hook", Files: hooks("")})
+			h.setAnnotationOf("db", sollv1.RefreshAnnotation, "normal")
+			h.waitGone("db", 2*time.Minute)
+			tl.inOrder(t, c.order...)
+			h.waitJobGone("drain")
+			h.waitJobGone("goodbye")
+		})
+	}
 }
 
 // TestDeletionWithoutCascadeRunsNoHooks: an Application deleted without

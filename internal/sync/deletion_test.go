@@ -113,10 +113,12 @@ func TestRunHooks(t *testing.T) {
 		results []string
 		message string
 	}{{
-		name:  "PreDelete hooks by wave, delete policies honoured",
+		name:  "PreDelete hooks by wave, delete policies honoured, every run a new one",
 		phase: syncengine.PhasePreDelete,
 		want: []string{
-			"apply Job/drain", "wait Job/drain", "delete Job/drain",
+			// BeforeHookCreation is implied (drain's policy is
+			// HookSucceeded only): a retry must be a new run.
+			"delete Job/drain", "apply Job/drain", "wait Job/drain", "delete Job/drain",
 			"delete Job/backup", "apply Job/backup", "wait Job/backup",
 		},
 		results: []string{"PreDelete Job/drain Synced Succeeded", "PreDelete Job/backup Synced Succeeded"},
@@ -165,7 +167,7 @@ func TestRunHooksFailure(t *testing.T) {
 	if res.Succeeded || !strings.Contains(res.Message, "PreDelete hook failed: ") || !strings.Contains(res.Message, "BackoffLimitExceeded") {
 		t.Errorf("succeeded=%v %q", res.Succeeded, res.Message)
 	}
-	checkCalls(t, f, []string{"apply Job/drain", "wait Job/drain"})
+	checkCalls(t, f, []string{"delete Job/drain", "apply Job/drain", "wait Job/drain"})
 	if got, want := status(res), []string{"PreDelete Job/drain SyncFailed Failed"}; !slices.Equal(got, want) {
 		t.Errorf("results:%s\nwant:%s", lines(got), lines(want))
 	}

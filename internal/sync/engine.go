@@ -548,7 +548,8 @@ func (r *run) adopts(obj *unstructured.Unstructured) bool {
 	return r.opts.AdoptExisting
 }
 
-// runHook creates a hook object, honouring BeforeHookCreation.
+// runHook creates a hook object, honouring BeforeHookCreation (implied
+// for deletion hooks).
 func (r *run) runHook(ctx context.Context, desired *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	policies, err := HookDeletePolicies(desired)
 	if err != nil {
@@ -575,7 +576,10 @@ func (r *run) runHook(ctx context.Context, desired *unstructured.Unstructured) (
 		return nil, fmt.Errorf("%s exists in the cluster and this hook did not create it: soll does not replace it unless asked: rename the hook, delete the object, or adopt it (syncOptions.adoptExisting, or %s: AdoptExisting=true on the hook)",
 			resource.KeyOf(desired), syncOptionsAnnotations[0])
 	}
-	if slices.Contains(policies, BeforeHookCreation) {
+	// A deletion hook is retried until it succeeds: every attempt is a
+	// new run, whatever the hook's policies say (a failed Job applied
+	// again stays failed, and its template cannot change).
+	if slices.Contains(policies, BeforeHookCreation) || r.deletion != "" {
 		if err := r.kube.Delete(ctx, gvk, desired.GetNamespace(), desired.GetName(), metav1.DeletePropagationForeground, ""); err != nil {
 			return nil, fmt.Errorf("delete previous hook: %w", err)
 		}
