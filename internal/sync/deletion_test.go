@@ -85,10 +85,7 @@ func TestSyncRunsNoDeletionHooks(t *testing.T) {
 		t.Fatalf("sync failed: %s", res.Message)
 	}
 	checkCalls(t, f, []string{"apply ConfigMap/both", "wait ConfigMap/both", "delete ConfigMap/both", "apply ConfigMap/a"})
-	want := []string{"PreSync ConfigMap/both Synced Succeeded", "Sync ConfigMap/a Synced"}
-	if got := status(res); !slices.Equal(got, want) {
-		t.Errorf("results:%s\nwant:%s", lines(got), lines(want))
-	}
+	checkResults(t, res, []string{"PreSync ConfigMap/both Synced Succeeded", "Sync ConfigMap/a Synced"})
 }
 
 // runHooks runs the hooks of phase among the objects of docs on f.
@@ -151,9 +148,7 @@ func TestRunHooks(t *testing.T) {
 				t.Errorf("succeeded=%v %q, want %q", res.Succeeded, res.Message, c.message)
 			}
 			checkCalls(t, f, c.want)
-			if got := status(res); !slices.Equal(got, c.results) {
-				t.Errorf("results:%s\nwant:%s", lines(got), lines(c.results))
-			}
+			checkResults(t, res, c.results)
 		})
 	}
 }
@@ -168,9 +163,7 @@ func TestRunHooksFailure(t *testing.T) {
 		t.Errorf("succeeded=%v %q", res.Succeeded, res.Message)
 	}
 	checkCalls(t, f, []string{"delete Job/drain", "apply Job/drain", "wait Job/drain"})
-	if got, want := status(res), []string{"PreDelete Job/drain SyncFailed Failed"}; !slices.Equal(got, want) {
-		t.Errorf("results:%s\nwant:%s", lines(got), lines(want))
-	}
+	checkResults(t, res, []string{"PreDelete Job/drain SyncFailed Failed"})
 	if !f.has("Job", "apps", "drain") {
 		t.Error("the failed hook was deleted, though its policy is HookSucceeded")
 	}

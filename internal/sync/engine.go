@@ -169,16 +169,8 @@ var ErrInterrupted = errors.New("operation interrupted")
 // ctx ends (terminate, or an interruption: see ErrInterrupted).
 func (e *Engine) Sync(ctx context.Context, objs []Object, opts Options) Result {
 	r := e.newRun(opts, "")
-	tasks, failHooks, err := r.plan(objs)
-	if err != nil {
-		r.res.Message = err.Error()
-		return r.res
-	}
-	if err := r.execute(ctx, tasks); err != nil {
-		msg := err.Error()
-		if ctx.Err() != nil {
-			msg = "operation terminated: " + msg
-		}
+	failHooks, msg := r.planAndExecute(ctx, objs)
+	if msg != "" {
 		if len(failHooks) > 0 && !opts.DryRun && !errors.Is(context.Cause(ctx), ErrInterrupted) {
 			// SyncFail hooks get their own time: the operation's
 			// context may be the reason we failed.
@@ -218,25 +210,34 @@ func (e *Engine) RunHooks(ctx context.Context, objs []Object, phase Phase, opts 
 		}
 	}
 	r := e.newRun(opts, phase)
-	tasks, _, err := r.plan(hooks)
-	if err != nil {
-		r.res.Message = err.Error()
-		return r.res
-	}
-	if err := r.execute(ctx, tasks); err != nil {
-		msg := err.Error()
-		if ctx.Err() != nil {
-			msg = "terminated: " + msg
-		}
+	if _, msg := r.planAndExecute(ctx, hooks); msg != "" {
 		r.res.Message = fmt.Sprintf("%s hook failed: %s", phase, msg)
 		return r.res
 	}
 	r.res.Succeeded = true
-	r.res.Message = fmt.Sprintf("%d %s hooks succeeded", len(tasks), phase)
+	r.res.Message = fmt.Sprintf("%d %s hooks succeeded", len(r.res.Objects), phase)
 	if opts.DryRun {
-		r.res.Message = fmt.Sprintf("dry run: %d %s hooks are valid", len(tasks), phase)
+		r.res.Message = fmt.Sprintf("dry run: %d %s hooks are valid", len(r.res.Objects), phase)
 	}
 	return r.res
+}
+
+// planAndExecute plans objs and runs the plan's tasks, SyncFail hooks
+// apart: it returns them for the caller to run on failure. msg is empty
+// when everything succeeded, else it says what failed first (and that the
+// operation was terminated, when ctx ended).
+func (r *run) planAndExecute(ctx context.Context, objs []Object) (failHooks []task, msg string) {
+	tasks, failHooks, err := r.plan(objs)
+	if err != nil {
+		return nil, err.Error()
+	}
+	if err := r.execute(ctx, tasks); err != nil {
+		if ctx.Err() != nil {
+			return failHooks, "operation terminated: " + err.Error()
+		}
+		return failHooks, err.Error()
+	}
+	return nil, ""
 }
 
 // newRun starts a run of opts, defaults filled in; deletion, when set,
