@@ -221,11 +221,15 @@ func (r *Reconciler) deletionHooks(ctx context.Context, app *sollv1.Application,
 	})
 	r.logStatusError(app, "deletion hooks", err)
 
-	hctx, cancel := context.WithTimeout(ctx, operationTimeout(app))
+	// An attempt is bounded like a sync operation, and so is each wave
+	// of it: a backup may well take longer than a wave of a sync.
+	limit := operationTimeout(app)
+	hctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	engine := &syncengine.Engine{Kube: liveKube{r.Pipeline.Kube, r.live}, Health: c.HealthChecker()}
 	out := engine.RunHooks(hctx, c.Objects, phase, syncengine.Options{
-		DoneHooks: succeeded,
+		WaveTimeout: limit,
+		DoneHooks:   succeeded,
 		OnProgress: func(res syncengine.Result, _ bool) {
 			r.logStatusError(app, "deletion hooks", r.patchStatus(ctx, app, record(res, running)))
 		},
