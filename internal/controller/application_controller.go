@@ -75,6 +75,10 @@ type Reconciler struct {
 	// patches, taking an operation, refresh annotations, finalizers);
 	// zero means defaultStatusWriteTimeout.
 	StatusWriteTimeout time.Duration
+	// DeletionTimeout bounds the wait for a deleted Application's objects
+	// to go, and for its sources to render when it has no known deletion
+	// hooks; zero means DefaultDeletionTimeout.
+	DeletionTimeout time.Duration
 
 	live      *liveWatcher
 	refreshes *refreshCoalescer
@@ -110,6 +114,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	if r.StatusWriteTimeout <= 0 {
 		r.StatusWriteTimeout = defaultStatusWriteTimeout
+	}
+	if r.DeletionTimeout <= 0 {
+		r.DeletionTimeout = DefaultDeletionTimeout
 	}
 	r.refreshes = newRefreshCoalescer(r.RefreshCoalesce)
 	if r.Log == nil {

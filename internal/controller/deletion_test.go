@@ -1,6 +1,7 @@
 package controller_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -329,23 +330,34 @@ func deletionHookEqual(a, b sollv1.DeletionHook) bool {
 // (written with Argo CD's annotations) stops the deletion where it is,
 // says so in the Ready condition, status.deletion and an event, and is
 // retried. A failed PreDelete hook keeps every object; a failed PostDelete
-// hook keeps the Application (its objects are gone). The hook fixed in
-// Git (and a refresh) lets the deletion finish.
+// hook keeps the Application (its objects are gone); sources that no
+// longer render hold the deletion of an app known to have deletion hooks,
+// rather than delete its objects without them. The fix in Git (and a
+// refresh) lets the deletion finish.
 func TestFailingDeletionHookHoldsTheDeletion(t *testing.T) {
 	for _, c := range []struct {
+		name    string
 		phase   sollv1.HookType
-		failing string // the Job that fails
+		failing string // the Job that fails; none: the sources break
 		reason  string
 		says    string // in the condition, besides the hook
 		order   []string
+		// timeout is the controller's DeletionTimeout (0: the default),
+		// shorter than the test for sources that break: known hooks are
+		// waited for beyond it.
+		timeout time.Duration
 	}{{
-		phase: sollv1.HookPreDelete, failing: "drain", reason: sollv1.ReasonPreDeleteHooksFailed, says: "no object was deleted",
+		name: "PreDelete", phase: sollv1.HookPreDelete, failing: "drain", reason: sollv1.ReasonPreDeleteHooksFailed, says: "no object was deleted",
 		order: []string{"FAILED Job/drain", "COMPLETE Job/drain", "DELETED ConfigMap/data", "ADDED Job/goodbye", "COMPLETE Job/goodbye"},
 	}, {
-		phase: sollv1.HookPostDelete, failing: "goodbye", reason: sollv1.ReasonPostDeleteHooksFailed, says: "the objects are deleted",
+		name: "PostDelete", phase: sollv1.HookPostDelete, failing: "goodbye", reason: sollv1.ReasonPostDeleteHooksFailed, says: "the objects are deleted",
 		order: []string{"COMPLETE Job/drain", "DELETED ConfigMap/data", "FAILED Job/goodbye", "COMPLETE Job/goodbye"},
+	}, {
+		name: "sources that do not render", phase: sollv1.HookPreDelete, reason: sollv1.ReasonPreDeleteHooksFailed, says: "cannot render the sources",
+		timeout: time.Second,
+		order:   []string{"ADDED Job/drain", "COMPLETE Job/drain", "DELETED ConfigMap/data", "ADDED Job/goodbye", "COMPLETE Job/goodbye"},
 	}} {
-		t.Run(string(c.phase), func(t *testing.T) {
+		t.Run(c.name, func(t *testing.T) {
 			hooks := func(failing string) map[string]string {
 				return map[string]string{
 					"app/drain.yaml":   hookJobOf("drain", "argocd.argoproj.io/hook: PreDelete", failing == "drain"),
@@ -354,10 +366,13 @@ func TestFailingDeletionHookHoldsTheDeletion(t *testing.T) {
 			}
 			files := hooks(c.failing)
 			files["app/cm.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: data\ndata:\n  k: v\n"
-			h := newHarnessWith(t, harnessOptions{files: files})
+			h := newHarnessWith(t, harnessOptions{files: files, deletionTimeout: c.timeout})
 			h.createAppNamed("db", "app", nil)
 			h.requestSyncOf("db")
 			h.waitForApp("db", "the sync", 2*time.Minute, succeededAfter(1))
+			if c.failing == "" {
+				h.breakSources("db")
+			}
 
 			tl := watchTimeline(t, h)
 			h.deleteApp("db", true)
@@ -367,7 +382,8 @@ func TestFailingDeletionHookHoldsTheDeletion(t *testing.T) {
 				return d != nil && d.Attempts >= 2 && r != nil && r.Status == metav1.ConditionFalse && r.Reason == c.reason
 			})
 			msg := condition(app, sollv1.ConditionReady).Message
-			for _, want := range []string{string(c.phase) + " hook failed", "batch/Job " + h.destNS + "/" + c.failing, c.says, "--cascade=false"} {
+			hook := "batch/Job " + h.destNS + "/" + cmp.Or(c.failing, "drain")
+			for _, want := range []string{string(c.phase) + " hook", hook, c.says, "--cascade=false"} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("the Ready condition %q does not say %q", msg, want)
 				}
@@ -376,7 +392,7 @@ func TestFailingDeletionHookHoldsTheDeletion(t *testing.T) {
 			failed := slices.IndexFunc(d.Results, func(r sollv1.ResourceResult) bool {
 				return r.Name == c.failing && r.HookPhase == sollv1.HookPhaseFailed && r.SyncPhase == sollv1.SyncPhase(c.phase)
 			})
-			if d.Phase != sollv1.DeletionPhase(c.phase) || failed < 0 {
+			if d.Phase != sollv1.DeletionPhase(c.phase) || (failed < 0) != (c.failing == "") {
 				t.Errorf("status.deletion = %+v", d)
 			}
 			if !slices.Contains(h.eventReasons("db"), c.reason) {
@@ -386,19 +402,61 @@ func TestFailingDeletionHookHoldsTheDeletion(t *testing.T) {
 				if cm := h.configMap("data"); cm.DeletionTimestamp != nil {
 					t.Error("an object was deleted although the PreDelete hook failed")
 				}
-				if tl.at("ADDED Job/goodbye") != 0 {
-					t.Errorf("the PostDelete hook ran although the PreDelete hook failed; timeline:%s", tl)
+				notRun := []string{"goodbye"}
+				if c.failing == "" {
+					notRun = append(notRun, "drain") // nothing rendered, nothing runs
+				}
+				for _, job := range notRun {
+					if tl.at("ADDED Job/"+job) != 0 {
+						t.Errorf("the hook %s ran; timeline:%s", job, tl)
+					}
 				}
 			}
 
 			// The fix: the Job can run now.
-			h.git.Commit(t, h.repo, gitserver.DefaultBranch, gitserver.Change{Message: "fix the hook", Files: hooks("")})
+			fix := gitserver.Change{Message: "fix", Files: hooks("")}
+			if c.failing == "" {
+				fix.Remove = []string{"app/broken.yaml"}
+			}
+			h.git.Commit(t, h.repo, gitserver.DefaultBranch, fix)
 			h.setAnnotationOf("db", sollv1.RefreshAnnotation, "normal")
 			h.waitGone("db", 2*time.Minute)
 			tl.inOrder(t, c.order...)
 			h.waitJobGone("drain")
 			h.waitJobGone("goodbye")
 		})
+	}
+}
+
+// breakSources commits a file that does not parse to app/ and waits until
+// the Application name reports the render error.
+func (h *harness) breakSources(name string) {
+	h.t.Helper()
+	h.git.Commit(h.t, h.repo, gitserver.DefaultBranch, gitserver.Change{Message: "break", Files: map[string]string{"app/broken.yaml": "kind: [\n"}})
+	h.setAnnotationOf(name, sollv1.RefreshAnnotation, "hard")
+	h.waitForApp(name, "the render error", time.Minute, func(a *sollv1.Application) bool { return isComparisonFailure(a, sollv1.ReasonRenderError) })
+}
+
+// TestDeletionWithoutKnownHooksOutlivesBrokenSources: an Application whose
+// comparisons found no deletion hooks is deleted with its objects even
+// when its sources no longer render, once DeletionTimeout has passed.
+func TestDeletionWithoutKnownHooksOutlivesBrokenSources(t *testing.T) {
+	h := newHarnessWith(t, harnessOptions{deletionTimeout: 2 * time.Second, files: map[string]string{
+		"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: data\ndata:\n  k: v\n",
+	}})
+	h.createAppNamed("db", "app", nil)
+	h.requestSyncOf("db")
+	if app := h.waitForApp("db", "the sync", 2*time.Minute, succeededAfter(1)); app.Status.Deletion != nil {
+		t.Errorf("status.deletion = %+v for an app without deletion hooks", app.Status.Deletion)
+	}
+	h.breakSources("db")
+	h.deleteApp("db", true)
+	h.waitGone("db", time.Minute)
+	if _, err := h.env.Kube.CoreV1().ConfigMaps(h.destNS).Get(context.Background(), "data", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the object was left (get: %v)", err)
+	}
+	if reasons := h.eventReasons("db"); !slices.Contains(reasons, "DeletionHooksSkipped") {
+		t.Errorf("no DeletionHooksSkipped event among %v", reasons)
 	}
 }
 

@@ -21,7 +21,7 @@ import (
 	syncengine "soll.dev/internal/sync"
 )
 
-// DeletionTimeout bounds the wait for an Application's objects to go:
+// DefaultDeletionTimeout bounds the wait for an Application's objects to go:
 // after it, the deletion goes on (PostDelete hooks, then the finalizer is
 // removed) and the leftovers are named in a Warning event, so deleting an
 // Application never hangs forever on a stuck finalizer of one of its
@@ -29,7 +29,8 @@ import (
 // not render when no deletion hook is known (status.deletion.hooks).
 // Failed PreDelete and PostDelete hooks are not bounded by it: they are
 // retried until they succeed (or the finalizer is removed).
-const DeletionTimeout = 10 * time.Minute
+// Reconciler.DeletionTimeout changes it.
+const DefaultDeletionTimeout = 10 * time.Minute
 
 // Delays between attempts of failed deletion hooks: the first retry after
 // deletionRetryMin, doubled with each failure up to deletionRetryMax.
@@ -170,11 +171,11 @@ func (r *Reconciler) deletionHooks(ctx context.Context, app *sollv1.Application,
 	c, err := r.Pipeline.Compare(ctx, app, nil)
 	if err != nil {
 		known := knownHooks(app, phase)
-		if len(known) == 0 && time.Since(phaseStarted(app)) >= DeletionTimeout {
+		if len(known) == 0 && time.Since(phaseStarted(app)) >= r.DeletionTimeout {
 			// Not known to have any: the deletion does not wait
 			// for sources that may never render again.
 			r.event(app, corev1.EventTypeWarning, "DeletionHooksSkipped", "Delete",
-				"the sources did not render for %s; going on without the %s hooks they may have: %v", DeletionTimeout, phase, err)
+				"the sources did not render for %s; going on without the %s hooks they may have: %v", r.DeletionTimeout, phase, err)
 			return ctrl.Result{}, true
 		}
 		what := fmt.Sprintf("cannot render the sources to run their %s hooks", phase)
@@ -340,7 +341,7 @@ func (r *Reconciler) deleteObjects(ctx context.Context, app *sollv1.Application)
 			return ctrl.Result{RequeueAfter: 2 * time.Second}, false
 		}
 	}
-	if len(left) > 0 && time.Since(phaseStarted(app)) < DeletionTimeout {
+	if len(left) > 0 && time.Since(phaseStarted(app)) < r.DeletionTimeout {
 		msg := fmt.Sprintf("waiting for %d objects to be deleted: %s", len(left), strings.Join(first(left, 5), ", "))
 		err := r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
 			d := deletionStatus(s)
@@ -353,7 +354,7 @@ func (r *Reconciler) deleteObjects(ctx context.Context, app *sollv1.Application)
 	}
 	if len(left) > 0 {
 		r.event(app, corev1.EventTypeWarning, "DeletionTimedOut", "Delete",
-			"gave up waiting after %s; objects left in the cluster: %s", DeletionTimeout, strings.Join(first(left, 20), ", "))
+			"gave up waiting after %s; objects left in the cluster: %s", r.DeletionTimeout, strings.Join(first(left, 20), ", "))
 	}
 	return ctrl.Result{}, true
 }

@@ -67,6 +67,8 @@ type harnessOptions struct {
 	quietOperation time.Duration
 	// refreshCoalesce is the controller's RefreshCoalesce.
 	refreshCoalesce time.Duration
+	// deletionTimeout is the controller's DeletionTimeout.
+	deletionTimeout time.Duration
 }
 
 // fixture copies examples/wordpress, renaming the cluster-scoped
@@ -144,6 +146,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		RefreshInterval:    o.refreshInterval,
 		QuietOperation:     o.quietOperation,
 		RefreshCoalesce:    o.refreshCoalesce,
+		DeletionTimeout:    o.deletionTimeout,
 	}
 	if h.opts.Log == nil {
 		h.opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
