@@ -448,6 +448,16 @@ func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Applicatio
 			s.Deletion = &sollv1.DeletionStatus{Hooks: hooks}
 		}
 		dropRetiredConditions(s)
+		if st := s.OperationState; st != nil && st.FinishedAt != nil && meta.FindStatusCondition(s.Conditions, sollv1.ConditionOperationSucceeded) == nil {
+			// The last operation ended before this version of soll
+			// wrote its conditions: say how it ended, as far as its
+			// phase tells.
+			status, reason := metav1.ConditionFalse, sollv1.ReasonSyncFailed
+			if st.Phase == sollv1.OperationSucceeded {
+				status, reason = metav1.ConditionTrue, sollv1.ReasonSucceeded
+			}
+			setCondition(s, app.Generation, sollv1.ConditionOperationSucceeded, status, reason, st.Message)
+		}
 		setCondition(s, app.Generation, sollv1.ConditionCompared, metav1.ConditionTrue, sollv1.ReasonSucceeded, "compared with the sources at "+shortRevisions(c.Revisions()))
 		if window != nil {
 			setCondition(s, app.Generation, sollv1.ConditionSyncWindowBlocked, metav1.ConditionTrue, sollv1.ReasonSyncWindowClosed, "automated sync held back: "+window.Reason)

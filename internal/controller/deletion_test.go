@@ -294,16 +294,18 @@ func TestDeletionHooksRunAroundTheObjects(t *testing.T) {
 	if c := condition(app, sollv1.ConditionOperationSucceeded); c != nil && c.Message != app.Status.OperationState.Message {
 		t.Errorf("OperationSucceeded says %q, the operation %q", c.Message, app.Status.OperationState.Message)
 	}
-	// A condition of an earlier version goes with the next status write.
-	app.Status.Conditions = append(app.Status.Conditions, metav1.Condition{
+	// The conditions of an earlier version go with the next status write,
+	// and the new ones come.
+	app.Status.Conditions = []metav1.Condition{{
 		Type: "SyncError", Status: metav1.ConditionFalse, Reason: "Succeeded", Message: "successfully synced 1 objects", LastTransitionTime: metav1.Now(),
-	})
+	}}
 	if err := h.env.Client.Status().Update(context.Background(), app); err != nil {
 		t.Fatal(err)
 	}
 	h.settle("db", "normal")
-	h.waitForApp("db", "the retired condition removed", time.Minute, func(a *sollv1.Application) bool {
-		return condition(a, "SyncError") == nil && condition(a, sollv1.ConditionReady) != nil
+	h.waitForApp("db", "the retired condition replaced", time.Minute, func(a *sollv1.Application) bool {
+		c := condition(a, sollv1.ConditionOperationSucceeded)
+		return condition(a, "SyncError") == nil && c != nil && c.Status == metav1.ConditionTrue && condition(a, sollv1.ConditionReady) != nil
 	})
 
 	tl := watchTimeline(t, h)
