@@ -91,8 +91,8 @@ func (r *Reconciler) finalize(ctx context.Context, app *sollv1.Application) (ctr
 		phase = sollv1.DeletionDeleting
 	}
 	if phase == sollv1.DeletionDeleting {
-		if res, done := r.deleteObjects(ctx, app); !done {
-			return res, nil
+		if res, done, err := r.deleteObjects(ctx, app); err != nil || !done {
+			return res, err
 		}
 		if err := r.enterDeletionPhase(ctx, app, sollv1.DeletionPostDelete, "the objects are deleted"); err != nil {
 			return ctrl.Result{}, err
@@ -308,7 +308,7 @@ func mergeHookResults(all []sollv1.ResourceResult, phase sollv1.SyncPhase, attem
 // PreDelete hooks left, and reports done once they are gone, or once
 // DeletionTimeout has passed in this phase (the leftovers are named in a
 // Warning event).
-func (r *Reconciler) deleteObjects(ctx context.Context, app *sollv1.Application) (ctrl.Result, bool) {
+func (r *Reconciler) deleteObjects(ctx context.Context, app *sollv1.Application) (ctrl.Result, bool, error) {
 	var left []string
 	type target struct {
 		key     resource.Key
@@ -337,8 +337,7 @@ func (r *Reconciler) deleteObjects(ctx context.Context, app *sollv1.Application)
 			continue
 		}
 		if err := r.Pipeline.Kube.Delete(ctx, gvk, t.key.Namespace, t.key.Name, metav1.DeletePropagationForeground, string(live.GetUID())); err != nil {
-			r.Log.Error("delete an object of a deleted application", "app", app.Namespace+"/"+app.Name, "object", t.key.String(), "error", err.Error())
-			return ctrl.Result{RequeueAfter: 2 * time.Second}, false
+			return ctrl.Result{}, false, fmt.Errorf("delete %s of application %s/%s: %w", t.key, app.Namespace, app.Name, err)
 		}
 	}
 	if len(left) > 0 && time.Since(phaseStarted(app)) < r.DeletionTimeout {
@@ -350,13 +349,13 @@ func (r *Reconciler) deleteObjects(ctx context.Context, app *sollv1.Application)
 		})
 		// The deletion goes on whether or not its progress is shown.
 		r.logStatusError(app, "deletion progress", err)
-		return ctrl.Result{RequeueAfter: 2 * time.Second}, false
+		return ctrl.Result{RequeueAfter: 2 * time.Second}, false, nil
 	}
 	if len(left) > 0 {
 		r.event(app, corev1.EventTypeWarning, "DeletionTimedOut", "Delete",
 			"gave up waiting after %s; objects left in the cluster: %s", r.DeletionTimeout, strings.Join(first(left, 20), ", "))
 	}
-	return ctrl.Result{}, true
+	return ctrl.Result{}, true, nil
 }
 
 // hookResults are the results of app's deletion hooks of phase.
