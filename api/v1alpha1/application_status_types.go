@@ -14,9 +14,12 @@ type ApplicationStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// Conditions describe the state of the reconciliation; see the
-	// condition types in the API reference (Reconciled, SpecValid,
-	// SyncFailed, SharedResource, OrphanedResources).
+	// Conditions describe the state of the reconciliation: Ready (synced
+	// and healthy), Compared (the last comparison succeeded),
+	// OperationSucceeded (the last operation succeeded), and, only while
+	// they hold, SyncWindowBlocked, SharedResource and ExistingResource.
+	// True is good for the first three; the reasons are listed in the
+	// user guide (Applications, Conditions).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -43,6 +46,13 @@ type ApplicationStatus struct {
 	// OperationState is the state of the current or last operation.
 	// +optional
 	OperationState *OperationState `json:"operationState,omitempty"`
+
+	// Deletion describes deleting the Application with its objects (the
+	// finalizer soll.dev/resources-finalizer): the PreDelete and
+	// PostDelete hooks of its sources, and, once the Application is being
+	// deleted, how far the deletion got and what its hooks did.
+	// +optional
+	Deletion *DeletionStatus `json:"deletion,omitempty"`
 
 	// History lists the last successful syncs, newest last, at most
 	// spec.revisionHistoryLimit of them. Rollbacks refer to the entries'
@@ -228,6 +238,100 @@ type OperationState struct {
 	RetryCount int32 `json:"retryCount,omitempty"`
 }
 
+// DeletionStatus describes the deletion of an Application with its
+// objects: PreDelete hooks run (and must succeed) before any object is
+// deleted, then the objects are deleted, then PostDelete hooks run; the
+// Application goes once they succeeded.
+type DeletionStatus struct {
+	// Hooks are the PreDelete and PostDelete hooks of the sources, as the
+	// last comparison found them. While there are any, a deletion whose
+	// sources do not render waits for them (and retries) rather than
+	// delete the objects without running the hooks.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=200
+	Hooks []DeletionHook `json:"hooks,omitempty"`
+
+	// Phase is the step the deletion is at; empty while the Application
+	// is not being deleted with its objects.
+	// +optional
+	Phase DeletionPhase `json:"phase,omitempty"`
+
+	// PhaseStartedAt is when the deletion entered Phase. The wait for the
+	// objects to go is bounded from then on (10 minutes).
+	// +optional
+	PhaseStartedAt *metav1.Time `json:"phaseStartedAt,omitempty"`
+
+	// Message says what the deletion waits for, or why it cannot go on
+	// and what to do about it.
+	// +optional
+	Message string `json:"message,omitempty"`
+
+	// Attempts counts the failed runs of the hooks of the current phase.
+	// They are retried after 5 seconds, doubled with every failure up to
+	// 3 minutes.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Attempts int32 `json:"attempts,omitempty"`
+
+	// Revisions are the revisions the hooks were rendered at, one per
+	// source: the sources' target revisions when the deletion ran them,
+	// so that a hook fixed in Git is run as fixed.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
+	Revisions []string `json:"revisions,omitempty"`
+
+	// Results are the outcomes of the hooks the deletion ran, as
+	// operationState.syncResult.resources reports a sync's hooks (phase
+	// PreDelete or PostDelete, hook phase Running, Succeeded or Failed).
+	// +optional
+	// +listType=atomic
+	Results []ResourceResult `json:"results,omitempty"`
+}
+
+// DeletionPhase is a step of deleting an Application with its objects.
+// +kubebuilder:validation:Enum=PreDelete;Deleting;PostDelete
+type DeletionPhase string
+
+const (
+	// DeletionPreDelete: the PreDelete hooks run; nothing is deleted
+	// until they succeed.
+	DeletionPreDelete DeletionPhase = "PreDelete"
+	// DeletionDeleting: the objects (and the PreDelete hooks' own
+	// objects) are being deleted.
+	DeletionDeleting DeletionPhase = "Deleting"
+	// DeletionPostDelete: the objects are gone and the PostDelete hooks
+	// run; the Application goes once they succeeded.
+	DeletionPostDelete DeletionPhase = "PostDelete"
+)
+
+// DeletionHook names a PreDelete or PostDelete hook of the sources.
+type DeletionHook struct {
+	// Group is the API group; empty is the core group.
+	// +optional
+	Group string `json:"group,omitempty"`
+
+	// Kind is the kind.
+	// +required
+	Kind string `json:"kind"`
+
+	// Namespace is the namespace; empty for cluster-scoped objects.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+
+	// Name is the name; for a hook named by metadata.generateName, the
+	// prefix followed by "*".
+	// +required
+	Name string `json:"name"`
+
+	// Types are the deletion phases the hook runs in.
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	Types []HookType `json:"types"`
+}
+
 // SyncOperationResult is the outcome of a sync.
 type SyncOperationResult struct {
 	// Revisions are the revisions synced to, one per source in order.
@@ -259,8 +363,9 @@ const (
 	ResultPruneSkipped ResultCode = "PruneSkipped"
 )
 
-// SyncPhase is a phase of a sync; hooks run in the phase they name.
-// +kubebuilder:validation:Enum=PreSync;Sync;PostSync;SyncFail
+// SyncPhase is a phase of a sync, or of deleting the Application with its
+// objects (PreDelete, PostDelete); hooks run in the phase they name.
+// +kubebuilder:validation:Enum=PreSync;Sync;PostSync;SyncFail;PreDelete;PostDelete
 type SyncPhase string
 
 const (
@@ -272,6 +377,11 @@ const (
 	SyncPhasePostSync SyncPhase = "PostSync"
 	// SyncPhaseSyncFail runs when the sync failed.
 	SyncPhaseSyncFail SyncPhase = "SyncFail"
+	// SyncPhasePreDelete runs before the objects of an Application
+	// deleted with them are deleted.
+	SyncPhasePreDelete SyncPhase = "PreDelete"
+	// SyncPhasePostDelete runs once they are gone.
+	SyncPhasePostDelete SyncPhase = "PostDelete"
 )
 
 // HookType is the kind of hook an object is.

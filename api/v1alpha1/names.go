@@ -76,31 +76,51 @@ const (
 	SOPSProjectsAnnotation = "soll.dev/sops-projects"
 )
 
-// Condition types of an Application (status.conditions[].type).
+// Condition types of an Application (status.conditions[].type). The
+// conditions every compared Application carries (Ready, Compared,
+// OperationSucceeded once it has run an operation) read positively: True
+// is good, and False says in its reason what is wrong. The conditions that
+// name a problem (SyncWindowBlocked, SharedResource, ExistingResource,
+// UnknownSyncOption) are present only while it lasts, and are then True.
+// So no condition says "error" when there is none. docs/user/applications.md has the table.
 const (
 	// ConditionReady is True when the Application is synced to its
-	// revision and healthy; when False, the reason says why (OutOfSync,
-	// a health status, Suspended, or the stage of a failed comparison).
+	// revision and healthy (ReasonSyncedAndHealthy). When False, the
+	// reason says why: ReasonOutOfSync; the app's health status
+	// (Progressing, Degraded, Suspended, Missing, Unknown: see
+	// HealthStatusCode); ReasonReconciliationSuspended; the reason of a
+	// failed comparison (see ConditionCompared); or, while the Application
+	// is deleted with its objects, ReasonDeleting,
+	// ReasonPreDeleteHooksFailed or ReasonPostDeleteHooksFailed.
 	ConditionReady = "Ready"
-	// ConditionComparisonError is True while the last comparison failed;
-	// the reason names the stage (ProjectViolation, a fetch or render
-	// error) and the message has the error.
-	ConditionComparisonError = "ComparisonError"
-	// ConditionSyncWindowBlocked is True while the Project's sync windows
-	// hold an automated sync back.
+	// ConditionCompared is True when the last comparison of the sources
+	// with the cluster succeeded (ReasonSucceeded). When False, the reason
+	// names the stage that failed (ReasonInvalidSpec,
+	// ReasonProjectViolation, ReasonInvalidSettings, ReasonSourceError,
+	// ReasonRenderError, ReasonDiffError) and the message has the error;
+	// status.sync is then Unknown.
+	ConditionCompared = "Compared"
+	// ConditionOperationSucceeded tells how the last operation (a sync or
+	// a rollback, dry runs included) ended: True (ReasonSucceeded), or
+	// False with ReasonSyncFailed, ReasonTimedOut, ReasonTerminated,
+	// ReasonSyncWindowClosed, ReasonInvalidOperation, or the reason of the
+	// comparison the operation needed and that failed. The message is
+	// status.operationState.message. It is not set before the first
+	// operation ends.
+	ConditionOperationSucceeded = "OperationSucceeded"
+	// ConditionSyncWindowBlocked is present (True, ReasonSyncWindowClosed)
+	// while the Project's sync windows hold an automated sync back.
 	ConditionSyncWindowBlocked = "SyncWindowBlocked"
-	// ApplicationSharedResource is True when an object of this Application
-	// is also tracked by another Application; such objects are never
-	// applied by this one.
+	// ApplicationSharedResource is present (True,
+	// ReasonManagedByAnotherApplication) while an object of this
+	// Application is also tracked by another Application; such objects
+	// are never applied by this one, and its syncs are refused.
 	ApplicationSharedResource = "SharedResource"
-	// ConditionExistingResource is True while objects of the sources exist
-	// in the cluster without soll's tracking annotation and may not be
-	// adopted; syncs are refused until then.
+	// ConditionExistingResource is present (True, ReasonNotManagedBySoll)
+	// while objects of the sources exist in the cluster without soll's
+	// tracking annotation and may not be adopted; syncs are refused until
+	// then.
 	ConditionExistingResource = "ExistingResource"
-	// ConditionPreDeleteHooksDone is True once the pre-delete hooks (Helm's
-	// helm.sh/hook: pre-delete, PreDelete hooks) have run to success
-	// during the Application's deletion.
-	ConditionPreDeleteHooksDone = "PreDeleteHooksDone"
 )
 
 // ConditionUnknownSyncOption is True while objects of the sources carry
@@ -108,14 +128,77 @@ const (
 // argocd.argoproj.io/sync-options) that soll does not know, or values an
 // option does not take; the message names each object and entry. Such
 // entries are ignored: the Application is compared and synced all the
-// same.
+// same. Its reason is ReasonSyncOptionIgnored.
 const ConditionUnknownSyncOption = "UnknownSyncOption"
 
-// Reasons of conditions that other components act on.
+// Reasons of the Application's conditions (see the condition types).
 const (
+	// ReasonSucceeded: the comparison (Compared) or the operation
+	// (OperationSucceeded) succeeded.
+	ReasonSucceeded = "Succeeded"
+	// ReasonSyncedAndHealthy: Ready; the objects match the sources and
+	// are healthy.
+	ReasonSyncedAndHealthy = "SyncedAndHealthy"
+	// ReasonOutOfSync: not Ready; an object differs from the sources, is
+	// missing, or is to be pruned. The message names the first.
+	ReasonOutOfSync = "OutOfSync"
+	// ReasonReconciliationSuspended: not Ready; spec.suspend stops the
+	// controller from comparing and syncing the Application.
+	ReasonReconciliationSuspended = "ReconciliationSuspended"
+
+	// ReasonInvalidSpec: the Application's spec cannot be compared (no
+	// source, a destination soll cannot reach, a missing Project).
+	ReasonInvalidSpec = "InvalidSpec"
 	// ReasonProjectViolation: the Application, or an object it renders,
 	// breaks a rule of its Project; nothing was applied.
 	ReasonProjectViolation = "ProjectViolation"
+	// ReasonInvalidSettings: the settings ConfigMap or the SOPS keys do
+	// not parse.
+	ReasonInvalidSettings = "InvalidSettings"
+	// ReasonSourceError: a source could not be resolved or fetched.
+	ReasonSourceError = "SourceError"
+	// ReasonRenderError: a source did not render.
+	ReasonRenderError = "RenderError"
+	// ReasonDiffError: the live objects could not be read or compared
+	// with the rendered ones.
+	ReasonDiffError = "DiffError"
+
+	// ReasonSyncFailed: the operation failed at a step (an object was
+	// refused, a hook or a wave failed); status.operationState says which.
+	ReasonSyncFailed = "SyncFailed"
+	// ReasonTimedOut: the operation ran past
+	// spec.syncPolicy.operationTimeout and was stopped.
+	ReasonTimedOut = "TimedOut"
+	// ReasonTerminated: the operation was terminated on request
+	// (status.operationState.phase set to Terminating).
+	ReasonTerminated = "Terminated"
+	// ReasonSyncWindowClosed: the Project's sync windows do not allow
+	// the sync now (a requested one is refused, an automated one held
+	// back).
+	ReasonSyncWindowClosed = "SyncWindowClosed"
+	// ReasonInvalidOperation: the operation cannot be run as asked (no
+	// sync nor rollback in it, a rollback to an unknown history entry).
+	ReasonInvalidOperation = "InvalidOperation"
+
+	// ReasonManagedByAnotherApplication: SharedResource.
+	ReasonManagedByAnotherApplication = "ManagedByAnotherApplication"
+	// ReasonNotManagedBySoll: ExistingResource.
+	ReasonNotManagedBySoll = "NotManagedBySoll"
+	// ReasonSyncOptionIgnored: UnknownSyncOption.
+	ReasonSyncOptionIgnored = "SyncOptionIgnored"
+
+	// ReasonDeleting: not Ready; the Application is being deleted with
+	// its objects and waits for its PreDelete hooks, its objects to go,
+	// or its PostDelete hooks (status.deletion says which).
+	ReasonDeleting = "Deleting"
+	// ReasonPreDeleteHooksFailed: not Ready; the PreDelete hooks failed
+	// or could not be rendered: no object was deleted, and they are
+	// retried with a growing delay.
+	ReasonPreDeleteHooksFailed = "PreDeleteHooksFailed"
+	// ReasonPostDeleteHooksFailed: not Ready; the objects are deleted,
+	// but the PostDelete hooks failed or could not be rendered: the
+	// Application stays, and they are retried with a growing delay.
+	ReasonPostDeleteHooksFailed = "PostDeleteHooksFailed"
 )
 
 // The objects in soll's namespace that hold its settings. The controller,

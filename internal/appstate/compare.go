@@ -52,8 +52,6 @@ type Comparison struct {
 	// options annotations that soll ignores (unknown options, values an
 	// option does not take).
 	SyncOptionProblems []string
-	// PreDelete are Helm pre-delete hooks, run when the app is deleted.
-	PreDelete []*unstructured.Unstructured
 	// Project is the app's Project, whose rules the comparison passed.
 	Project *sollv1.Project
 
@@ -177,15 +175,15 @@ func (p *Pipeline) Compare(ctx context.Context, app *sollv1.Application, revisio
 		return nil, err
 	}
 	if err := p.diffLive(ctx, app, c, desired); err != nil {
-		return nil, &Error{ReasonComparisonError, err}
+		return nil, &Error{ReasonDiffError, err}
 	}
 	return c, nil
 }
 
 // desired fetches and renders app at revisions, as Compare does, and
 // checks the result against the app's Project: it returns the comparison
-// so far (sources, settings, Project, pre-delete hooks) and the objects to
-// apply, without reading the cluster's live objects.
+// so far (sources, settings, Project) and the objects to apply, without
+// reading the cluster's live objects.
 func (p *Pipeline) desired(ctx context.Context, app *sollv1.Application, revisions []string) (*Comparison, []*unstructured.Unstructured, error) {
 	srcs, err := Sources(app)
 	if err != nil {
@@ -314,11 +312,11 @@ func (p *Pipeline) desired(ctx context.Context, app *sollv1.Application, revisio
 	if err != nil {
 		return nil, nil, &Error{ReasonRenderError, err}
 	}
-	desired, c.PreDelete, err = helmHooks(app, desired)
+	desired, err = helmHooks(app, desired)
 	if err != nil {
 		return nil, nil, &Error{ReasonRenderError, err}
 	}
-	if err := checkResources(proj, app, append(desired, c.PreDelete...)); err != nil {
+	if err := checkResources(proj, app, desired); err != nil {
 		return nil, nil, &Error{ReasonProjectViolation, err}
 	}
 	return c, desired, nil
@@ -683,28 +681,21 @@ func ignorer(app *sollv1.Application, global []diff.IgnoreRule) (*diff.Ignorer, 
 
 // helmHooks gives Helm chart hooks their Helm meaning (see
 // syncengine.TranslateHelmHook): the application installs the release until
-// its first successful sync, and upgrades it afterwards. Pre-delete hooks
-// are returned apart, for deletion.
-func helmHooks(app *sollv1.Application, desired []*unstructured.Unstructured) (keep, preDelete []*unstructured.Unstructured, err error) {
+// its first successful sync, and upgrades it afterwards; pre-delete and
+// post-delete hooks become PreDelete and PostDelete hooks.
+func helmHooks(app *sollv1.Application, desired []*unstructured.Unstructured) (keep []*unstructured.Unstructured, err error) {
 	install := len(app.Status.History) == 0
 	keep = desired[:0:0]
 	for _, d := range desired {
 		h, err := syncengine.TranslateHelmHook(d, install)
 		if err != nil {
-			return nil, nil, err
-		}
-		if h.PreDelete {
-			pd := d.DeepCopy()
-			ann := pd.GetAnnotations()
-			ann["soll.dev/hook"] = string(syncengine.PhasePreSync)
-			pd.SetAnnotations(ann)
-			preDelete = append(preDelete, pd)
+			return nil, err
 		}
 		if h.Keep {
 			keep = append(keep, d)
 		}
 	}
-	return keep, preDelete, nil
+	return keep, nil
 }
 
 // clusterInfo returns the destination's version and API versions, or

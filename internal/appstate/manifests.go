@@ -16,8 +16,8 @@ type Manifests struct {
 	Revisions []string
 	// Objects are the objects a sync would apply, in the order the
 	// sources rendered them, with soll's tracking annotation and managed
-	// label and their namespaces defaulted. Hooks are included; Helm
-	// pre-delete hooks, which only run when the app is deleted, are not.
+	// label and their namespaces defaulted. Hooks are included, those that
+	// only run when the app is deleted (PreDelete, PostDelete) too.
 	// Secrets are as rendered: redacting them (Redact) is the caller's
 	// job.
 	Objects []*unstructured.Unstructured

@@ -167,23 +167,23 @@ func clusterInfoCache(kc *kube.Client, ttl time.Duration) func() (string, []stri
 // of the conditions that report it.
 type Reason string
 
-// Reasons of Errors.
+// Reasons of Errors: the reasons of the Compared condition (see
+// sollv1.ConditionCompared).
 const (
 	// ReasonInvalidSpec: the Application's spec cannot be compared.
-	ReasonInvalidSpec Reason = "InvalidSpec"
+	ReasonInvalidSpec Reason = sollv1.ReasonInvalidSpec
 	// ReasonProjectViolation: the Application or its objects break the
 	// rules of its Project.
 	ReasonProjectViolation Reason = sollv1.ReasonProjectViolation
 	// ReasonInvalidSettings: the settings ConfigMap or the SOPS keys do
 	// not parse.
-	ReasonInvalidSettings Reason = "InvalidSettings"
+	ReasonInvalidSettings Reason = sollv1.ReasonInvalidSettings
 	// ReasonSourceError: a source could not be resolved or fetched.
-	ReasonSourceError Reason = "SourceError"
+	ReasonSourceError Reason = sollv1.ReasonSourceError
 	// ReasonRenderError: a source did not render.
-	ReasonRenderError Reason = "RenderError"
-	// ReasonComparisonError: the live objects could not be read or
-	// compared.
-	ReasonComparisonError Reason = sollv1.ConditionComparisonError
+	ReasonRenderError Reason = sollv1.ReasonRenderError
+	// ReasonDiffError: the live objects could not be read or compared.
+	ReasonDiffError Reason = sollv1.ReasonDiffError
 )
 
 // Error is an error of one stage of a comparison or render, with the

@@ -330,6 +330,7 @@ func writeAppSummary(w io.Writer, app *sollv1.Application) error {
 		}
 	}
 	writeOperation(s, app)
+	writeDeletion(s, app)
 	if s.err != nil {
 		return s.err
 	}
@@ -405,6 +406,47 @@ func writeOperation(s *summary, app *sollv1.Application) {
 	if r := st.SyncResult; r != nil && len(r.Revisions) > 0 {
 		s.line(1, "Revision", shortRevs(r.Revisions))
 	}
+}
+
+// writeDeletion writes the deletion hooks of app and, while it is being
+// deleted with its objects, how far that got.
+func writeDeletion(s *summary, app *sollv1.Application) {
+	d := app.Status.Deletion
+	if d == nil {
+		return
+	}
+	var hooks []string
+	for _, h := range d.Hooks {
+		types := make([]string, len(h.Types))
+		for i, t := range h.Types {
+			types[i] = string(t)
+		}
+		hooks = append(hooks, fmt.Sprintf("%s %s", strings.Join(types, ","), groupKind(h.Group, h.Kind)+"/"+h.Name))
+	}
+	if len(hooks) > 0 {
+		s.line(0, "Deletion Hooks", strings.Join(hooks, "; "))
+	}
+	if d.Phase == "" {
+		return
+	}
+	text := string(d.Phase)
+	if d.Message != "" {
+		text += ": " + d.Message
+	}
+	s.line(0, "Deletion", text)
+	s.line(1, "Since", timeText(d.PhaseStartedAt))
+	if len(d.Revisions) > 0 {
+		s.line(1, "Revision", shortRevs(d.Revisions))
+	}
+	if len(d.Results) == 0 || s.err != nil {
+		return
+	}
+	s.text("  Hooks:")
+	t := newTable(s.w, "    ", false)
+	for _, r := range d.Results {
+		t.row([]string{string(r.SyncPhase), groupKind(r.Group, r.Kind) + "/" + r.Name, string(r.HookPhase), r.Message})
+	}
+	s.err = t.flush()
 }
 
 // operationText names an operation: "Sync", "Sync (prune, dry run)",

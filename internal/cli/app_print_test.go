@@ -47,8 +47,9 @@ func wordpress() *sollv1.Application {
 		Status: sollv1.ApplicationStatus{
 			ObservedGeneration: 3,
 			Conditions: []metav1.Condition{
-				{Type: "Reconciled", Status: metav1.ConditionTrue, Reason: "Compared", Message: "compared with " + shaA[:8]},
-				{Type: "SyncFailed", Status: metav1.ConditionTrue, Reason: "ApplyFailed", Message: "Deployment wordpress: forbidden"},
+				{Type: sollv1.ConditionReady, Status: metav1.ConditionFalse, Reason: sollv1.ReasonOutOfSync, Message: "apps/Deployment blog/wordpress is OutOfSync"},
+				{Type: sollv1.ConditionCompared, Status: metav1.ConditionTrue, Reason: sollv1.ReasonSucceeded, Message: "compared with the sources at " + shaA[:8]},
+				{Type: sollv1.ConditionOperationSucceeded, Status: metav1.ConditionFalse, Reason: sollv1.ReasonSyncFailed, Message: "Deployment wordpress: forbidden"},
 			},
 			Sync:   &sollv1.SyncStatus{Status: sollv1.SyncStatusOutOfSync, Revision: shaA, Revisions: []string{shaA}},
 			Health: &sollv1.HealthStatus{Status: sollv1.HealthDegraded, Message: "Deployment wordpress: 0 of 2 replicas ready"},
@@ -131,8 +132,9 @@ Sync Policy:      automated (self-heal), creates the namespace
 Sync Status:      OutOfSync to 1a2b3c4d
 Health:           Degraded: Deployment wordpress: 0 of 2 replicas ready
 Conditions:
-  Reconciled   True   Compared      compared with 1a2b3c4d
-  SyncFailed   True   ApplyFailed   Deployment wordpress: forbidden
+  Ready                False   OutOfSync    apps/Deployment blog/wordpress is OutOfSync
+  Compared             True    Succeeded    compared with the sources at 1a2b3c4d
+  OperationSucceeded   False   SyncFailed   Deployment wordpress: forbidden
 Operation:        Sync (prune) Failed: one object failed to apply
   Initiated By:   alice
   Started:        2026-03-01T10:00:00Z
@@ -242,5 +244,50 @@ func TestPrintObjectSetsKindAndDropsManagedFields(t *testing.T) {
 	}
 	if len(app.ManagedFields) != 1 {
 		t.Error("printObject changed its argument")
+	}
+}
+
+// TestWriteAppSummaryWhileDeleted shows an Application whose deletion
+// waits for a failed PreDelete hook.
+func TestWriteAppSummaryWhileDeleted(t *testing.T) {
+	since := at("2026-03-02T09:00:00Z")
+	app := &sollv1.Application{
+		ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "soll"},
+		Spec:       sollv1.ApplicationSpec{Project: "default", Destination: sollv1.ApplicationDestination{Name: "in-cluster", Namespace: "db"}},
+		Status: sollv1.ApplicationStatus{
+			Deletion: &sollv1.DeletionStatus{
+				Hooks: []sollv1.DeletionHook{
+					{Group: "batch", Kind: "Job", Namespace: "db", Name: "backup", Types: []sollv1.HookType{sollv1.HookPreDelete}},
+					{Kind: "ConfigMap", Namespace: "db", Name: "farewell", Types: []sollv1.HookType{sollv1.HookPreDelete, sollv1.HookPostDelete}},
+				},
+				Phase: sollv1.DeletionPreDelete, PhaseStartedAt: &since, Attempts: 2, Revisions: []string{shaB},
+				Message: "PreDelete hook failed: batch/Job db/backup is Degraded: DeadlineExceeded; no object was deleted",
+				Results: []sollv1.ResourceResult{
+					{Kind: "ConfigMap", Namespace: "db", Name: "farewell", SyncPhase: sollv1.SyncPhasePreDelete, HookType: sollv1.HookPreDelete, HookPhase: sollv1.HookPhaseSucceeded, Message: "hook completed"},
+					{Group: "batch", Kind: "Job", Namespace: "db", Name: "backup", SyncPhase: sollv1.SyncPhasePreDelete, HookType: sollv1.HookPreDelete, HookPhase: sollv1.HookPhaseFailed, Message: "DeadlineExceeded"},
+				},
+			},
+		},
+	}
+	var out bytes.Buffer
+	if err := writeAppSummary(&out, app); err != nil {
+		t.Fatal(err)
+	}
+	want := `Name:             soll/db
+Project:          default
+Destination:      in-cluster, namespace db
+Sync Policy:      manual
+Sync Status:      -
+Health:           -
+Deletion Hooks:   PreDelete batch/Job/backup; PreDelete,PostDelete ConfigMap/farewell
+Deletion:         PreDelete: PreDelete hook failed: batch/Job db/backup is Degraded: DeadlineExceeded; no object was deleted
+  Since:          2026-03-02T09:00:00Z
+  Revision:       9f8e7d6c
+  Hooks:
+    PreDelete   ConfigMap/farewell   Succeeded   hook completed
+    PreDelete   batch/Job/backup     Failed      DeadlineExceeded
+`
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("app get summary (-want +got):\n%s", diff)
 	}
 }

@@ -75,6 +75,10 @@ type Reconciler struct {
 	// patches, taking an operation, refresh annotations, finalizers);
 	// zero means defaultStatusWriteTimeout.
 	StatusWriteTimeout time.Duration
+	// DeletionTimeout bounds the wait for a deleted Application's objects
+	// to go, and for its sources to render when it has no known deletion
+	// hooks; zero means DefaultDeletionTimeout.
+	DeletionTimeout time.Duration
 
 	live      *liveWatcher
 	refreshes *refreshCoalescer
@@ -110,6 +114,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	if r.StatusWriteTimeout <= 0 {
 		r.StatusWriteTimeout = defaultStatusWriteTimeout
+	}
+	if r.DeletionTimeout <= 0 {
+		r.DeletionTimeout = DefaultDeletionTimeout
 	}
 	r.refreshes = newRefreshCoalescer(r.RefreshCoalesce)
 	if r.Log == nil {
@@ -178,7 +185,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	if app.Spec.Suspend {
 		return ctrl.Result{}, r.patchStatus(ctx, &app, func(s *sollv1.ApplicationStatus) {
-			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, "Suspended", "reconciliation is suspended (spec.suspend)")
+			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, sollv1.ReasonReconciliationSuspended, "reconciliation is suspended (spec.suspend)")
 		})
 	}
 	mode, refreshed := app.Annotations[sollv1.RefreshAnnotation]
@@ -369,10 +376,7 @@ func (r *Reconciler) handleRefresh(ctx context.Context, app *sollv1.Application,
 // the end of the operation that ran before it: nothing is applied, the
 // condition names the stage and the error, and the app is retried later.
 func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Application, err error, also statusChange) (ctrl.Result, error) {
-	reason := string(appstate.ReasonOf(err))
-	if reason == "" {
-		reason = string(appstate.ReasonComparisonError)
-	}
+	reason := comparisonReason(err)
 	r.apps.update(client.ObjectKeyFromObject(app), func(rec *appRecord) { rec.unchanged = nil })
 	r.Log.Info("comparison failed", "app", app.Namespace+"/"+app.Name, "reason", reason, "error", err.Error())
 	r.event(app, corev1.EventTypeWarning, reason, "Compare", "%s", err.Error())
@@ -380,7 +384,7 @@ func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Applicati
 		if also != nil {
 			also(s)
 		}
-		setCondition(s, app.Generation, sollv1.ConditionComparisonError, metav1.ConditionTrue, reason, err.Error())
+		setCondition(s, app.Generation, sollv1.ConditionCompared, metav1.ConditionFalse, reason, err.Error())
 		setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, reason, err.Error())
 		if s.Sync == nil {
 			s.Sync = &sollv1.SyncStatus{}
@@ -394,6 +398,15 @@ func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Applicati
 		return ctrl.Result{}, perr
 	}
 	return ctrl.Result{RequeueAfter: r.ErrorRetryInterval}, nil
+}
+
+// comparisonReason is the reason of the Compared condition (and Ready) for
+// err, an error of a comparison.
+func comparisonReason(err error) string {
+	if reason := appstate.ReasonOf(err); reason != "" {
+		return string(reason)
+	}
+	return sollv1.ReasonDiffError
 }
 
 // reconciledAtHeartbeat is how stale status.reconciledAt may get when a
@@ -430,28 +443,43 @@ func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Applicatio
 		s.SourceRevisions, s.SourceTypes = sourceMetadata(c)
 		s.ReconciledAt = prev
 		s.ObservedGeneration = app.Generation
-		meta.RemoveStatusCondition(&s.Conditions, sollv1.ConditionComparisonError)
+		s.Deletion = nil
+		if hooks := deletionHooksOf(c); len(hooks) > 0 {
+			s.Deletion = &sollv1.DeletionStatus{Hooks: hooks}
+		}
+		dropRetiredConditions(s)
+		if st := s.OperationState; st != nil && st.FinishedAt != nil && meta.FindStatusCondition(s.Conditions, sollv1.ConditionOperationSucceeded) == nil {
+			// The last operation ended before this version of soll
+			// wrote its conditions: say how it ended, as far as its
+			// phase tells.
+			status, reason := metav1.ConditionFalse, sollv1.ReasonSyncFailed
+			if st.Phase == sollv1.OperationSucceeded {
+				status, reason = metav1.ConditionTrue, sollv1.ReasonSucceeded
+			}
+			setCondition(s, app.Generation, sollv1.ConditionOperationSucceeded, status, reason, st.Message)
+		}
+		setCondition(s, app.Generation, sollv1.ConditionCompared, metav1.ConditionTrue, sollv1.ReasonSucceeded, "compared with the sources at "+shortRevisions(c.Revisions()))
 		if window != nil {
-			setCondition(s, app.Generation, sollv1.ConditionSyncWindowBlocked, metav1.ConditionTrue, "SyncWindowClosed", "automated sync held back: "+window.Reason)
+			setCondition(s, app.Generation, sollv1.ConditionSyncWindowBlocked, metav1.ConditionTrue, sollv1.ReasonSyncWindowClosed, "automated sync held back: "+window.Reason)
 		} else {
 			meta.RemoveStatusCondition(&s.Conditions, sollv1.ConditionSyncWindowBlocked)
 		}
 		if len(c.Unadopted) > 0 {
-			setCondition(s, app.Generation, sollv1.ConditionExistingResource, metav1.ConditionTrue, "NotManagedBySoll", strings.Join(c.Unadopted, "; "))
+			setCondition(s, app.Generation, sollv1.ConditionExistingResource, metav1.ConditionTrue, sollv1.ReasonNotManagedBySoll, strings.Join(c.Unadopted, "; "))
 		} else {
 			meta.RemoveStatusCondition(&s.Conditions, sollv1.ConditionExistingResource)
 		}
 		if len(c.Conflicts) > 0 {
-			setCondition(s, app.Generation, sollv1.ApplicationSharedResource, metav1.ConditionTrue, "ManagedByAnotherApplication", strings.Join(c.Conflicts, "; "))
+			setCondition(s, app.Generation, sollv1.ApplicationSharedResource, metav1.ConditionTrue, sollv1.ReasonManagedByAnotherApplication, strings.Join(c.Conflicts, "; "))
 		} else {
 			meta.RemoveStatusCondition(&s.Conditions, sollv1.ApplicationSharedResource)
 		}
 		setSyncOptionProblems(s, app.Generation, c)
 		switch {
 		case c.Synced && c.Health == health.Healthy:
-			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionTrue, "SyncedAndHealthy", "synced to "+appstate.Short(c.Revision())+" and healthy")
+			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionTrue, sollv1.ReasonSyncedAndHealthy, "synced to "+appstate.Short(c.Revision())+" and healthy")
 		case !c.Synced:
-			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, "OutOfSync", outOfSyncMessage(c))
+			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, sollv1.ReasonOutOfSync, outOfSyncMessage(c))
 		default:
 			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, string(c.Health), c.HealthMessage)
 		}
@@ -487,11 +515,39 @@ func outOfSyncMessage(c *appstate.Comparison) string {
 	return fmt.Sprintf("%s, and %d more objects differ", first, n-1)
 }
 
+// shortRevisions shortens revisions for messages, comma-separated.
+func shortRevisions(revs []string) string {
+	short := make([]string, len(revs))
+	for i, r := range revs {
+		short[i] = appstate.Short(r)
+	}
+	return strings.Join(short, ", ")
+}
+
+// retiredConditions are the condition types that earlier versions of soll
+// wrote and this one does not (ComparisonError and SyncError read
+// negatively; PreDeleteHooksDone is status.deletion now): every status
+// write removes them.
+var retiredConditions = []string{"ComparisonError", "SyncError", "PreDeleteHooksDone"}
+
+// dropRetiredConditions removes the retired condition types from s.
+func dropRetiredConditions(s *sollv1.ApplicationStatus) {
+	for _, t := range retiredConditions {
+		meta.RemoveStatusCondition(&s.Conditions, t)
+	}
+}
+
+// hasRetiredConditions reports whether s still holds a retired condition.
+func hasRetiredConditions(s *sollv1.ApplicationStatus) bool {
+	return slices.ContainsFunc(s.Conditions, func(c metav1.Condition) bool { return slices.Contains(retiredConditions, c.Type) })
+}
+
 // patchStatus applies mutate to a copy of app's status and patches it,
-// within StatusWriteTimeout.
+// within StatusWriteTimeout. Retired conditions go with every write.
 func (r *Reconciler) patchStatus(ctx context.Context, app *sollv1.Application, mutate func(*sollv1.ApplicationStatus)) error {
 	orig := app.DeepCopy()
 	mutate(&app.Status)
+	dropRetiredConditions(&app.Status)
 	if equality.Semantic.DeepEqual(orig.Status, app.Status) {
 		return nil // nothing to write: spare the API server a patch
 	}

@@ -22,6 +22,9 @@ type appRecord struct {
 	// comparison, listed anew with the app's own repositories on
 	// refresh. Replaced whole, never changed in place.
 	remoteBases map[string][]string
+	// deletionRetry is when the failed deletion hooks of the app (being
+	// deleted) are to be tried again; zero: at once.
+	deletionRetry time.Time
 	// unchanged is the memo of the app's last full comparison, when a
 	// later comparison may be skipped on it; nil otherwise.
 	unchanged *unchangedMemo

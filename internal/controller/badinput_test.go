@@ -195,10 +195,10 @@ func TestBadInputFailsAlone(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			app := h.waitForApp(tt.name, "a render error", 3*time.Minute, func(a *sollv1.Application) bool {
-				c := condition(a, "ComparisonError")
+				c := comparisonFailure(a)
 				return c != nil && c.Reason == "RenderError"
 			})
-			msg := condition(app, "ComparisonError").Message
+			msg := comparisonFailure(app).Message
 			t.Log(msg)
 			if !strings.Contains(msg, tt.want) {
 				t.Errorf("condition %q does not say %q", msg, tt.want)

@@ -111,7 +111,7 @@ func TestCredentialsGoOnlyWhereTheyBelong(t *testing.T) {
 	// Every app is compared, or fails to be, before anything is checked:
 	// the tenant's server has been asked for everything it will see.
 	done := func(a *sollv1.Application) bool {
-		return condition(a, "ComparisonError") != nil || (a.Status.Sync != nil && a.Status.Sync.Revision != "")
+		return comparisonFailure(a) != nil || (a.Status.Sync != nil && a.Status.Sync.Revision != "")
 	}
 	for _, r := range refused {
 		h.waitForApp(r.app, "a comparison", time.Minute, done)
@@ -126,7 +126,7 @@ func TestCredentialsGoOnlyWhereTheyBelong(t *testing.T) {
 		}
 	}
 	for _, r := range refused {
-		c := condition(h.appNamed(r.app), "ComparisonError")
+		c := comparisonFailure(h.appNamed(r.app))
 		if c == nil {
 			t.Errorf("%s: compared with the credentials of %s, want them refused", r.app, r.ref)
 			continue
@@ -144,12 +144,12 @@ func TestCredentialsGoOnlyWhereTheyBelong(t *testing.T) {
 	}
 	// The tenant's server asks for a password, and refuses soll, which has
 	// none for it.
-	if c := condition(h.appNamed("matched"), "ComparisonError"); c == nil || !strings.Contains(c.Message, "authentication failed") {
+	if c := comparisonFailure(h.appNamed("matched")); c == nil || !strings.Contains(c.Message, "authentication failed") {
 		t.Errorf("matched: condition %v does not say the tenant's server refused soll", c)
 	}
 	for _, w := range works {
 		h.waitForApp(w.app, "compared", time.Minute, func(a *sollv1.Application) bool {
-			return a.Status.Sync != nil && a.Status.Sync.Revision != "" && condition(a, "ComparisonError") == nil
+			return a.Status.Sync != nil && a.Status.Sync.Revision != "" && comparisonFailure(a) == nil
 		})
 	}
 }

@@ -67,6 +67,8 @@ type harnessOptions struct {
 	quietOperation time.Duration
 	// refreshCoalesce is the controller's RefreshCoalesce.
 	refreshCoalesce time.Duration
+	// deletionTimeout is the controller's DeletionTimeout.
+	deletionTimeout time.Duration
 }
 
 // fixture copies examples/wordpress, renaming the cluster-scoped
@@ -144,6 +146,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		RefreshInterval:    o.refreshInterval,
 		QuietOperation:     o.quietOperation,
 		RefreshCoalesce:    o.refreshCoalesce,
+		DeletionTimeout:    o.deletionTimeout,
 	}
 	if h.opts.Log == nil {
 		h.opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -345,6 +348,22 @@ func condition(app *sollv1.Application, typ string) *metav1.Condition {
 		}
 	}
 	return nil
+}
+
+// comparisonFailure is app's Compared condition when the last comparison
+// failed; nil when it succeeded or none was made.
+func comparisonFailure(app *sollv1.Application) *metav1.Condition {
+	if c := condition(app, sollv1.ConditionCompared); c != nil && c.Status == metav1.ConditionFalse {
+		return c
+	}
+	return nil
+}
+
+// isComparisonFailure reports whether app's last comparison failed for
+// reason ("": any).
+func isComparisonFailure(app *sollv1.Application, reason string) bool {
+	c := comparisonFailure(app)
+	return c != nil && (reason == "" || c.Reason == reason)
 }
 
 func (h *harness) deleteDeployment(name string) {

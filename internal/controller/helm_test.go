@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/repocreds"
@@ -25,7 +24,8 @@ func hookJob(name, hook, weight string) string {
 }
 
 // webChart is a chart in Git with a vendored dependency (charts/cache),
-// install, upgrade, delete and test hooks, and a ConfigMap of its values.
+// install, upgrade, pre-delete, post-delete and test hooks, and a
+// ConfigMap of its values.
 func webChart(version string) map[string]string {
 	return map[string]string{
 		"charts/web/Chart.yaml":                       "apiVersion: v2\nname: web\nversion: " + version + "\ndependencies:\n- name: cache\n  version: 0.1.0\n  condition: cache.enabled\n",
@@ -35,6 +35,7 @@ func webChart(version string) map[string]string {
 		"charts/web/templates/post-install-hook.yaml": hookJob("post-install-hook", "post-install", "0"),
 		"charts/web/templates/upgrade-hook.yaml":      hookJob("upgrade-hook", "pre-upgrade", "0"),
 		"charts/web/templates/delete-hook.yaml":       hookJob("delete-hook", "pre-delete", "0"),
+		"charts/web/templates/post-delete-hook.yaml":  hookJob("post-delete-hook", "post-delete", "0"),
 		"charts/web/templates/test-hook.yaml":         hookJob("test-hook", "test", "0"),
 		"charts/web/charts/cache/Chart.yaml":          "apiVersion: v2\nname: cache\nversion: 0.1.0\n",
 		"charts/web/charts/cache/templates/cm.yaml":   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cache-{{ .Values.size }}\n",
@@ -64,8 +65,9 @@ func succeededAfter(n int) func(*sollv1.Application) bool {
 
 // TestHelmChartHooksInstallThenUpgrade proves Helm's hook semantics: the
 // first sync runs pre-install and post-install hooks only, a later sync
-// pre-upgrade hooks only, test hooks never run, and deleting the
-// Application runs the pre-delete hook before its resources go.
+// pre-upgrade hooks only, test and delete hooks never run in a sync, and
+// deleting the Application runs the pre-delete hook before its resources
+// go and the post-delete hook after.
 func TestHelmChartHooksInstallThenUpgrade(t *testing.T) {
 	h := newHarnessWith(t, harnessOptions{files: webChart("1.0.0")})
 	h.createAppNamed("web", "charts/web", func(a *sollv1.Application) {
@@ -95,6 +97,9 @@ func TestHelmChartHooksInstallThenUpgrade(t *testing.T) {
 	h.settle("web", "hard")
 	h.requestSyncOf("web")
 	app = h.waitForApp("web", "second sync", 2*time.Minute, succeededAfter(2))
+	if d := app.Status.Deletion; d == nil || len(d.Hooks) != 2 {
+		t.Errorf("status.deletion = %+v, want the pre-delete and the post-delete hook", d)
+	}
 	if got, want := hookNames(app), []string{"upgrade-hook"}; !slices.Equal(got, want) {
 		t.Errorf("upgrade ran hooks %v, want %v", got, want)
 	}
@@ -102,25 +107,17 @@ func TestHelmChartHooksInstallThenUpgrade(t *testing.T) {
 		t.Errorf("greeting after upgrade = %q", got)
 	}
 
-	// Deletion runs the pre-delete hook, then deletes the resources.
-	if err := h.env.Client.Delete(context.Background(), app); err != nil {
-		t.Fatal(err)
+	// Deletion runs the pre-delete hook, then deletes the resources, then
+	// runs the post-delete hook; no hook's Job is left.
+	tl := watchTimeline(t, h)
+	h.deleteApp("web", true)
+	h.waitGone("web", 2*time.Minute)
+	tl.inOrder(t, "COMPLETE Job/delete-hook", "DELETED ConfigMap/web-config", "ADDED Job/post-delete-hook", "COMPLETE Job/post-delete-hook")
+	if tl.at("ADDED Job/post-delete-hook") < tl.at("DELETED ConfigMap/cache-large") {
+		t.Errorf("the post-delete hook ran before every resource was gone; timeline:%s", tl)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	err := testenv.Eventually(ctx, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
-		err := h.env.Client.Get(ctx, client.ObjectKeyFromObject(app), &sollv1.Application{})
-		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
-	})
-	if err != nil {
-		t.Fatalf("application not deleted: %v", err)
-	}
-	if _, err := h.env.Kube.BatchV1().Jobs(h.destNS).Get(context.Background(), "delete-hook", metav1.GetOptions{}); err != nil {
-		t.Errorf("the pre-delete hook did not run: %v", err)
-	}
-	if _, err := h.env.Kube.CoreV1().ConfigMaps(h.destNS).Get(context.Background(), "web-config", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("resources left after a cascading delete (get: %v)", err)
-	}
+	h.waitJobGone("delete-hook")
+	h.waitJobGone("post-delete-hook")
 }
 
 // TestMultiSourceHelmValuesFromAnotherRepository deploys a chart from one
@@ -177,10 +174,10 @@ func TestMultiSourceDuplicateObjectNamesBothSources(t *testing.T) {
 		a.Spec.SyncPolicy = &sollv1.SyncPolicy{Automated: &sollv1.AutomatedSyncPolicy{}}
 	})
 	app := h.waitForApp("dup", "a render error", time.Minute, func(a *sollv1.Application) bool {
-		c := condition(a, "ComparisonError")
+		c := comparisonFailure(a)
 		return c != nil && c.Reason == "RenderError"
 	})
-	msg := condition(app, "ComparisonError").Message
+	msg := comparisonFailure(app).Message
 	for _, want := range []string{"defined twice", "a/cm.yaml:1 (document 1) of spec.sources[0]", "b/cm.yaml:1 (document 1) of spec.sources[1]"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("condition %q does not say %q", msg, want)
@@ -213,10 +210,10 @@ func TestSSHRepositoryTrustsKnownHostsFromConfigMap(t *testing.T) {
 		a.Spec.Source.CredentialsRef = nil
 	})
 	app := h.waitForApp("ssh", "a host key error", time.Minute, func(a *sollv1.Application) bool {
-		c := condition(a, "ComparisonError")
+		c := comparisonFailure(a)
 		return c != nil && c.Reason == "SourceError"
 	})
-	if msg := condition(app, "ComparisonError").Message; !strings.Contains(msg, "host key") {
+	if msg := comparisonFailure(app).Message; !strings.Contains(msg, "host key") {
 		t.Errorf("condition %q does not blame the unknown host key", msg)
 	}
 	mustCreate(t, h, knownHosts(h.sollNS, srv.KnownHostsLine()))

@@ -175,7 +175,10 @@ func checkSettled(t *testing.T, app *sollv1.Application) {
 	if !syncedHealthy(app) {
 		t.Errorf("not Synced and Healthy:\n%s", describe(app))
 	}
-	for _, c := range []string{sollv1.ConditionComparisonError, sollv1.ApplicationSharedResource, sollv1.ConditionExistingResource} {
+	if c := comparisonFailure(app); c != nil {
+		t.Errorf("comparison failed: %s: %s", c.Reason, c.Message)
+	}
+	for _, c := range []string{sollv1.ApplicationSharedResource, sollv1.ConditionExistingResource, sollv1.ConditionUnknownSyncOption} {
 		if cond := condition(app, c); cond != nil && cond.Status == metav1.ConditionTrue {
 			t.Errorf("condition %s: %s", c, cond.Message)
 		}

@@ -61,6 +61,10 @@ type Options struct {
 	// --refresh) cause; zero means 2 seconds. See
 	// Reconciler.RefreshCoalesce.
 	RefreshCoalesce time.Duration
+	// DeletionTimeout bounds the wait for a deleted Application's
+	// objects to go; zero means DefaultDeletionTimeout. See
+	// Reconciler.DeletionTimeout.
+	DeletionTimeout time.Duration
 	// MetricsAddr serves Prometheus metrics; "0" or "" disables them.
 	MetricsAddr string
 	// Log is the logger; nil means slog.Default().
@@ -185,6 +189,7 @@ func setupController(cfg *rest.Config, mgr ctrl.Manager, opts Options) (*Reconci
 		ErrorRetryInterval: opts.ErrorRetryInterval,
 		QuietOperation:     opts.QuietOperation,
 		RefreshCoalesce:    opts.RefreshCoalesce,
+		DeletionTimeout:    opts.DeletionTimeout,
 	}
 	return r, r.SetupWithManager(mgr)
 }

@@ -191,14 +191,14 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 		state = &sollv1.OperationState{Operation: *op, Phase: sollv1.OperationRunning, StartedAt: now, Message: "starting"}
 	}
 	if state.Phase == sollv1.OperationTerminating {
-		return r.finishOperation(app, state, false, "operation terminated", nil), nil
+		return r.finishOperation(app, state, sollv1.ReasonTerminated, "operation terminated", nil), nil
 	}
 	if !resumed && !automated {
 		if ws := syncWindow(c.Project, app); !ws.ManualAllowed {
 			if err := r.takeOperation(ctx, app); err != nil {
 				return nil, err
 			}
-			return r.finishOperation(app, state, false, "sync denied by the project's sync windows: "+ws.Reason, nil), nil
+			return r.finishOperation(app, state, sollv1.ReasonSyncWindowClosed, "sync denied by the project's sync windows: "+ws.Reason, nil), nil
 		}
 	}
 	// rec records the operation's state while it runs. A requested
@@ -227,12 +227,16 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	// Rollback: pin the revision of a history entry, then sync it.
 	if op.Rollback != nil {
 		if err := r.pinForRollback(ctx, app, op.Rollback.ID); err != nil {
-			return r.finishOperation(app, state, false, err.Error(), nil), nil
+			reason := sollv1.ReasonSyncFailed
+			if errors.Is(err, errNoHistoryEntry) {
+				reason = sollv1.ReasonInvalidOperation
+			}
+			return r.finishOperation(app, state, reason, err.Error(), nil), nil
 		}
 		op.Sync = &sollv1.SyncOperation{Prune: true}
 	}
 	if op.Sync == nil {
-		return r.finishOperation(app, state, false, "operation has neither sync nor rollback", nil), nil
+		return r.finishOperation(app, state, sollv1.ReasonInvalidOperation, "operation has neither sync nor rollback", nil), nil
 	}
 	revisions := op.Sync.Revisions
 	if len(revisions) == 0 && op.Sync.Revision != "" {
@@ -241,7 +245,7 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	if op.Rollback != nil || !c.Matches(revisions) {
 		var err error
 		if c, err = r.Pipeline.Compare(ctx, app, revisions); err != nil {
-			return r.finishOperation(app, state, false, err.Error(), nil), nil
+			return r.finishOperation(app, state, comparisonReason(err), err.Error(), nil), nil
 		}
 	}
 	if !automated {
@@ -287,7 +291,7 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 
 	if createNamespace(app, op) && !opts.DryRun {
 		if err := r.createNamespace(ctx, app); err != nil {
-			return r.finishOperation(app, state, false, err.Error(), c), nil
+			return r.finishOperation(app, state, sollv1.ReasonSyncFailed, err.Error(), c), nil
 		}
 	}
 
@@ -328,11 +332,17 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 		r.event(app, corev1.EventTypeWarning, "OperationRetrying", "Sync", "%s", state.Message)
 		return nil, r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) { s.OperationState = state.DeepCopy() })
 	}
-	msg := res.Message
-	if !res.Succeeded && errors.Is(opCtx.Err(), context.DeadlineExceeded) {
-		msg = fmt.Sprintf("operation timed out after %s (spec.syncPolicy.operationTimeout): %s", operationTimeout(app), msg)
+	msg, reason := res.Message, sollv1.ReasonSucceeded
+	switch {
+	case res.Succeeded:
+	case errors.Is(opCtx.Err(), context.DeadlineExceeded):
+		msg, reason = fmt.Sprintf("operation timed out after %s (spec.syncPolicy.operationTimeout): %s", operationTimeout(app), msg), sollv1.ReasonTimedOut
+	case opCtx.Err() != nil:
+		reason = sollv1.ReasonTerminated
+	default:
+		reason = sollv1.ReasonSyncFailed
 	}
-	return r.finishOperation(app, state, res.Succeeded, msg, c), nil
+	return r.finishOperation(app, state, reason, msg, c), nil
 }
 
 // takeOperation removes app's operation request (spec.operation), so that
@@ -353,9 +363,11 @@ func (r *Reconciler) takeOperation(ctx context.Context, app *sollv1.Application)
 type statusChange func(*sollv1.ApplicationStatus)
 
 // finishOperation returns the status change that records the end of an
-// operation, and on success a history entry; its event and metrics are
-// recorded now.
-func (r *Reconciler) finishOperation(app *sollv1.Application, state *sollv1.OperationState, ok bool, msg string, c *appstate.Comparison) statusChange {
+// operation, which succeeded when reason is ReasonSucceeded and failed for
+// reason otherwise (a reason of ConditionOperationSucceeded), and on
+// success a history entry; its event and metrics are recorded now.
+func (r *Reconciler) finishOperation(app *sollv1.Application, state *sollv1.OperationState, reason, msg string, c *appstate.Comparison) statusChange {
+	ok := reason == sollv1.ReasonSucceeded
 	state = state.DeepCopy()
 	now := metav1.Now()
 	state.FinishedAt = &now
@@ -401,13 +413,17 @@ func (r *Reconciler) finishOperation(app *sollv1.Application, state *sollv1.Oper
 				s.History = s.History[len(s.History)-limit:]
 			}
 		}
+		status := metav1.ConditionFalse
 		if ok {
-			setCondition(s, app.Generation, "SyncError", metav1.ConditionFalse, "Succeeded", msg)
-		} else {
-			setCondition(s, app.Generation, "SyncError", metav1.ConditionTrue, "SyncFailed", msg)
+			status = metav1.ConditionTrue
 		}
+		setCondition(s, app.Generation, sollv1.ConditionOperationSucceeded, status, reason, msg)
 	}
 }
+
+// errNoHistoryEntry: a rollback names a history entry that is not in
+// status.history.
+var errNoHistoryEntry = errors.New("no history entry")
 
 // pinForRollback pins the revision of history entry id in spec.pin, so
 // automated sync keeps it until the user unpins.
@@ -423,7 +439,7 @@ func (r *Reconciler) pinForRollback(ctx context.Context, app *sollv1.Application
 		}
 		return nil
 	}
-	return fmt.Errorf("rollback: no history entry with id %d: see status.history for the ids", id)
+	return fmt.Errorf("rollback: %w with id %d: see status.history for the ids", errNoHistoryEntry, id)
 }
 
 func (r *Reconciler) engineOptions(app *sollv1.Application, op *sollv1.Operation, c *appstate.Comparison) syncengine.Options {

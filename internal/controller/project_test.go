@@ -33,10 +33,10 @@ func newProject(ns, name string, mutate func(*sollv1.ProjectSpec)) *sollv1.Proje
 func comparisonError(h *harness, name string) string {
 	h.t.Helper()
 	app := h.waitForApp(name, "a project violation", time.Minute, func(a *sollv1.Application) bool {
-		c := condition(a, "ComparisonError")
+		c := comparisonFailure(a)
 		return c != nil && c.Reason == "ProjectViolation"
 	})
-	return condition(app, "ComparisonError").Message
+	return comparisonFailure(app).Message
 }
 
 // TestProjectRulesAreEnforced: an Application can never deploy from a
@@ -70,7 +70,7 @@ func TestProjectRulesAreEnforced(t *testing.T) {
 		t.Errorf("forbidden kind: condition %q does not name the kind and the list", msg)
 	}
 	app := h.waitForApp("no-project", "a missing project", time.Minute, func(a *sollv1.Application) bool {
-		c := condition(a, "ComparisonError")
+		c := comparisonFailure(a)
 		return c != nil && strings.Contains(c.Message, "Project missing does not exist")
 	})
 	_ = app

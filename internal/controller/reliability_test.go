@@ -284,9 +284,9 @@ func TestGitServerDown(t *testing.T) {
 	h.git.Close()
 	h.setAnnotation(sollv1.RefreshAnnotation, "hard")
 	app = h.waitFor("SourceError", time.Minute, func(a *sollv1.Application) bool {
-		return isCondition(a, "ComparisonError", "SourceError")
+		return isComparisonFailure(a, "SourceError")
 	})
-	msg := condition(app, "ComparisonError").Message
+	msg := comparisonFailure(app).Message
 	t.Logf("condition while Git is down: %s", msg)
 	if !strings.Contains(msg, h.git.HTTPURL(h.repo)) {
 		t.Errorf("the condition does not name the repository %s: %q", h.git.HTTPURL(h.repo), msg)
@@ -298,7 +298,7 @@ func TestGitServerDown(t *testing.T) {
 	// nothing is deleted or pruned.
 	failedAt := app.Status.ReconciledAt
 	app = h.waitFor("a retry while the server is down", time.Minute, func(a *sollv1.Application) bool {
-		return a.Status.ReconciledAt != nil && a.Status.ReconciledAt.After(failedAt.Time) && isCondition(a, "ComparisonError", "SourceError")
+		return a.Status.ReconciledAt != nil && a.Status.ReconciledAt.After(failedAt.Time) && isComparisonFailure(a, "SourceError")
 	})
 	if len(app.Status.Resources) != resources {
 		t.Errorf("the inventory changed while Git was down: %d resources, want %d\n%s", len(app.Status.Resources), resources, describe(app))
@@ -311,7 +311,7 @@ func TestGitServerDown(t *testing.T) {
 
 	h.git.Restart(t)
 	app = h.waitFor("recovered without help", time.Minute, func(a *sollv1.Application) bool {
-		return condition(a, "ComparisonError") == nil && syncedHealthy(a)
+		return comparisonFailure(a) == nil && syncedHealthy(a)
 	})
 	if app.Status.Sync.Revision != rev || len(app.Status.History) != history {
 		t.Errorf("after recovery: revision %s (want %s), %d history entries (want %d)", app.Status.Sync.Revision, rev, len(app.Status.History), history)
@@ -350,9 +350,9 @@ func TestInvalidManifestInCommit(t *testing.T) {
 	}})
 	h.setAnnotation(sollv1.RefreshAnnotation, "hard")
 	app = h.waitFor("RenderError", time.Minute, func(a *sollv1.Application) bool {
-		return isCondition(a, "ComparisonError", "RenderError")
+		return isComparisonFailure(a, "RenderError")
 	})
-	msg := condition(app, "ComparisonError").Message
+	msg := comparisonFailure(app).Message
 	t.Logf("condition after the broken commit: %s", msg)
 	if !strings.Contains(msg, "app/c.yaml:7") {
 		t.Errorf("the condition should name app/c.yaml, line 7: %q", msg)
@@ -377,7 +377,7 @@ func TestInvalidManifestInCommit(t *testing.T) {
 	}})
 	h.setAnnotation(sollv1.RefreshAnnotation, "hard")
 	h.waitFor("the fix deployed", 2*time.Minute, func(a *sollv1.Application) bool {
-		return syncedHealthy(a) && a.Status.Sync.Revision == fixed && condition(a, "ComparisonError") == nil
+		return syncedHealthy(a) && a.Status.Sync.Revision == fixed && comparisonFailure(a) == nil
 	})
 	for _, n := range []string{"a", "b", "c", "d"} {
 		if v := h.configMap(n).Data["version"]; v != "2" {

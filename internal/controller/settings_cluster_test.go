@@ -67,7 +67,7 @@ return hs`,
 	}
 	h.setAnnotationOf("settings", sollv1.RefreshAnnotation, "normal")
 	h.waitForApp("settings", "InvalidSettings condition", time.Minute, func(a *sollv1.Application) bool {
-		c := condition(a, "ComparisonError")
+		c := comparisonFailure(a)
 		return c != nil && c.Reason == "InvalidSettings" && strings.Contains(c.Message, "resource.customizations.health.apps_Deployment")
 	})
 }

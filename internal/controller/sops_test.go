@@ -64,10 +64,9 @@ func TestSOPSKeysAreScopedToProjects(t *testing.T) {
 
 	h.createAppNamed("stolen", "stolen", autoIn("team-a"))
 	app := h.waitForApp("stolen", "a comparison error", time.Minute, func(a *sollv1.Application) bool {
-		c := condition(a, "ComparisonError")
-		return c != nil && c.Status == metav1.ConditionTrue
+		return comparisonFailure(a) != nil
 	})
-	msg := condition(app, "ComparisonError").Message
+	msg := comparisonFailure(app).Message
 	for _, want := range []string{"stolen/db.yaml", "no age key of project team-a can decrypt it", publicB} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("condition %q does not say %q", msg, want)
@@ -86,7 +85,7 @@ func TestSOPSKeysAreScopedToProjects(t *testing.T) {
 	if string(s.Data["password"]) != password {
 		t.Error("team-b's Secret was not decrypted with team-b's key")
 	}
-	if msg := condition(h.appNamed("stolen"), "ComparisonError"); msg == nil || !strings.Contains(msg.Message, "no age key of project team-a") {
+	if msg := comparisonFailure(h.appNamed("stolen")); msg == nil || !strings.Contains(msg.Message, "no age key of project team-a") {
 		t.Errorf("team-a's app stopped failing once team-b's app decrypted the file (a shared render?): %v", msg)
 	}
 }

@@ -160,10 +160,9 @@ func TestSOPSWithoutKeysAppliesNothing(t *testing.T) {
 		a.Spec.SyncPolicy = &sollv1.SyncPolicy{Automated: &sollv1.AutomatedSyncPolicy{}}
 	})
 	app := h.waitForApp("secret", "a comparison error", time.Minute, func(a *sollv1.Application) bool {
-		c := condition(a, "ComparisonError")
-		return c != nil && c.Status == metav1.ConditionTrue
+		return comparisonFailure(a) != nil
 	})
-	msg := condition(app, "ComparisonError").Message
+	msg := comparisonFailure(app).Message
 	for _, want := range []string{"secret/db.yaml", "Secret " + h.sollNS + "/soll-sops-keys"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("condition %q does not name %s", msg, want)

@@ -52,7 +52,7 @@ func syncOptionProblems(c *appstate.Comparison) string {
 // and synced all the same, but a typo must not go unnoticed.
 func setSyncOptionProblems(s *sollv1.ApplicationStatus, gen int64, c *appstate.Comparison) {
 	if msg := syncOptionProblems(c); msg != "" {
-		setCondition(s, gen, sollv1.ConditionUnknownSyncOption, metav1.ConditionTrue, "SyncOptionIgnored", msg)
+		setCondition(s, gen, sollv1.ConditionUnknownSyncOption, metav1.ConditionTrue, sollv1.ReasonSyncOptionIgnored, msg)
 	} else {
 		meta.RemoveStatusCondition(&s.Conditions, sollv1.ConditionUnknownSyncOption)
 	}

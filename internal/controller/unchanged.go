@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
@@ -39,9 +40,16 @@ func idleEligible(app *sollv1.Application) bool {
 		return false
 	}
 	for _, c := range s.Conditions {
-		if c.Type == sollv1.ConditionComparisonError || c.Type == sollv1.ConditionSyncWindowBlocked || c.Type == sollv1.ApplicationSharedResource || c.Type == sollv1.ConditionExistingResource {
+		// A failed comparison leaves status.sync Unknown, so it never
+		// gets here; a problem that holds syncs back, or a condition
+		// an earlier version of soll wrote, is compared anew.
+		if c.Type == sollv1.ConditionSyncWindowBlocked || c.Type == sollv1.ApplicationSharedResource || c.Type == sollv1.ConditionExistingResource ||
+			c.Type == sollv1.ConditionCompared && c.Status != metav1.ConditionTrue {
 			return false
 		}
+	}
+	if hasRetiredConditions(s) {
+		return false
 	}
 	srcs, err := appstate.Sources(app)
 	if err != nil {

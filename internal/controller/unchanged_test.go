@@ -18,6 +18,11 @@ func idleApp() *sollv1.Application {
 			Sync:         &sollv1.SyncStatus{Status: sollv1.SyncStatusSynced},
 			Health:       &sollv1.HealthStatus{Status: sollv1.HealthHealthy},
 			ReconciledAt: &now,
+			Conditions: []metav1.Condition{
+				{Type: sollv1.ConditionReady, Status: metav1.ConditionTrue, Reason: sollv1.ReasonSyncedAndHealthy},
+				{Type: sollv1.ConditionCompared, Status: metav1.ConditionTrue, Reason: sollv1.ReasonSucceeded},
+				{Type: sollv1.ConditionOperationSucceeded, Status: metav1.ConditionTrue, Reason: sollv1.ReasonSucceeded},
+			},
 			Resources: []sollv1.ResourceStatus{
 				{Version: "v1", Kind: "ConfigMap", Namespace: "dest", Name: "cm"},
 				{Group: "batch", Version: "v1", Kind: "Job", Namespace: "dest", Name: "hook", Hook: true},
@@ -38,8 +43,11 @@ func TestIdleEligible(t *testing.T) {
 		"operation running": func(a *sollv1.Application) {
 			a.Status.OperationState = &sollv1.OperationState{Phase: sollv1.OperationRunning}
 		},
-		"comparison error": func(a *sollv1.Application) {
-			a.Status.Conditions = []metav1.Condition{{Type: "ComparisonError", Status: metav1.ConditionTrue}}
+		"comparison failed": func(a *sollv1.Application) {
+			a.Status.Conditions = []metav1.Condition{{Type: sollv1.ConditionCompared, Status: metav1.ConditionFalse, Reason: sollv1.ReasonSourceError}}
+		},
+		"a condition of an earlier version": func(a *sollv1.Application) {
+			a.Status.Conditions = []metav1.Condition{{Type: "SyncError", Status: metav1.ConditionFalse, Reason: "Succeeded"}}
 		},
 		"sync window": func(a *sollv1.Application) {
 			a.Status.Conditions = []metav1.Condition{{Type: sollv1.ConditionSyncWindowBlocked, Status: metav1.ConditionTrue}}

@@ -186,7 +186,7 @@ func TestAuditLogShowsTheControllersOperations(t *testing.T) {
 	t.Cleanup(broadcaster.Shutdown)
 	controllerEvents := broadcaster.NewRecorder(h.env.Scheme, "soll-controller")
 	controllerEvents.Eventf(app, nil, corev1.EventTypeNormal, "OperationStarted", "Sync", "sync to 1a2b3c4d started by automated sync")
-	controllerEvents.Eventf(app, nil, corev1.EventTypeNormal, "ComparisonError", "Compare", "not an operation")
+	controllerEvents.Eventf(app, nil, corev1.EventTypeNormal, "RenderError", "Compare", "not an operation")
 
 	var got apitypes.AuditList
 	h.eventually(10*time.Second, "the controller's entry", func() bool {

@@ -13,6 +13,11 @@
 // Argo CD's): options.go lists every option known, and an unknown one is
 // reported rather than silently ignored.
 //
+// PreDelete and PostDelete hooks belong to deleting the Application, not
+// to a sync: Sync never runs them, and RunHooks runs those of one of
+// these phases, wave by wave like a sync phase, when the caller deletes
+// the Application's objects.
+//
 // The engine takes objects and returns a result per object; it knows
 // nothing of Applications, so the controller, the CLI and the tests share
 // it. It stops at the first failure, and at once when its context ends

@@ -177,8 +177,11 @@ type run struct {
 	e    *Engine
 	kube Kube // e.Kube, retrying transient failures
 	opts Options
-	mu   sync.Mutex
-	res  Result
+	// deletion is the deletion phase whose hooks RunHooks runs; empty in
+	// a sync.
+	deletion Phase
+	mu       sync.Mutex
+	res      Result
 }
 
 // ErrInterrupted, as the cause of the cancellation of Sync's context
@@ -192,26 +195,9 @@ var ErrInterrupted = errors.New("operation interrupted")
 // hooks; on failure, SyncFail hooks. It stops at the first failure and when
 // ctx ends (terminate, or an interruption: see ErrInterrupted).
 func (e *Engine) Sync(ctx context.Context, objs []Object, opts Options) Result {
-	r := &run{e: e, kube: retryingKube{e.Kube}, opts: opts}
-	if r.opts.WaveTimeout == 0 {
-		r.opts.WaveTimeout = 5 * time.Minute
-	}
-	if r.opts.Concurrency == 0 {
-		r.opts.Concurrency = 16
-	}
-	if r.opts.PropagationPolicy == "" {
-		r.opts.PropagationPolicy = metav1.DeletePropagationForeground
-	}
-	tasks, failHooks, err := r.plan(objs)
-	if err != nil {
-		r.res.Message = err.Error()
-		return r.res
-	}
-	if err := r.execute(ctx, tasks); err != nil {
-		msg := err.Error()
-		if ctx.Err() != nil {
-			msg = "operation terminated: " + msg
-		}
+	r := e.newRun(opts, "")
+	failHooks, msg := r.planAndExecute(ctx, objs)
+	if msg != "" {
 		if len(failHooks) > 0 && !opts.DryRun && !errors.Is(context.Cause(ctx), ErrInterrupted) {
 			// SyncFail hooks get their own time: the operation's
 			// context may be the reason we failed.
@@ -231,6 +217,80 @@ func (e *Engine) Sync(ctx context.Context, objs []Object, opts Options) Result {
 		r.res.Message = fmt.Sprintf("successfully synced %d objects", len(r.res.Objects))
 	}
 	return r.res
+}
+
+// RunHooks runs the hooks of phase, PreDelete or PostDelete, among objs
+// (their desired objects; everything else is left alone), wave by wave as
+// a sync runs one of its phases: each wave's hooks are created
+// (BeforeHookCreation honoured), awaited until complete, and deleted as
+// their delete policies say. It stops at the first failure. Hooks of these
+// phases never run in a Sync: the caller runs them when the Application is
+// deleted with its objects.
+func (e *Engine) RunHooks(ctx context.Context, objs []Object, phase Phase, opts Options) Result {
+	if !phase.Deletion() {
+		return Result{Message: fmt.Sprintf("%s is not a phase of deletion: use PreDelete or PostDelete", phase)}
+	}
+	var hooks []Object
+	for _, o := range objs {
+		if o.Desired != nil && IsDeletionHook(o.Desired, phase) {
+			hooks = append(hooks, Object{Desired: o.Desired})
+		}
+	}
+	r := e.newRun(opts, phase)
+	if _, msg := r.planAndExecute(ctx, hooks); msg != "" {
+		r.res.Message = fmt.Sprintf("%s hook failed: %s", phase, msg)
+		return r.res
+	}
+	r.res.Succeeded = true
+	r.res.Message = fmt.Sprintf("%d %s hooks succeeded", len(r.res.Objects), phase)
+	if opts.DryRun {
+		r.res.Message = fmt.Sprintf("dry run: %d %s hooks are valid", len(r.res.Objects), phase)
+	}
+	return r.res
+}
+
+// planAndExecute plans objs and runs the plan's tasks, SyncFail hooks
+// apart: it returns them for the caller to run on failure. msg is empty
+// when everything succeeded, else it says what failed first (and that the
+// operation was terminated, when ctx ended).
+func (r *run) planAndExecute(ctx context.Context, objs []Object) (failHooks []task, msg string) {
+	tasks, failHooks, err := r.plan(objs)
+	if err != nil {
+		return nil, err.Error()
+	}
+	if err := r.execute(ctx, tasks); err != nil {
+		if ctx.Err() != nil {
+			return failHooks, "operation terminated: " + err.Error()
+		}
+		return failHooks, err.Error()
+	}
+	return nil, ""
+}
+
+// newRun starts a run of opts, defaults filled in; deletion, when set,
+// is the deletion phase whose hooks the run runs (RunHooks), else the run
+// is a sync.
+func (e *Engine) newRun(opts Options, deletion Phase) *run {
+	r := &run{e: e, kube: retryingKube{e.Kube}, opts: opts, deletion: deletion}
+	if r.opts.WaveTimeout == 0 {
+		r.opts.WaveTimeout = 5 * time.Minute
+	}
+	if r.opts.Concurrency == 0 {
+		r.opts.Concurrency = 16
+	}
+	if r.opts.PropagationPolicy == "" {
+		r.opts.PropagationPolicy = metav1.DeletePropagationForeground
+	}
+	return r
+}
+
+// runs reports whether the run runs hooks of phase p: a sync runs those
+// of the sync phases, RunHooks those of its deletion phase.
+func (r *run) runs(p Phase) bool {
+	if r.deletion == "" {
+		return !p.Deletion()
+	}
+	return p == r.deletion
 }
 
 // plan classifies the objects into ordered tasks. Objects in conflict are
@@ -282,6 +342,9 @@ func (r *run) plan(objs []Object) (tasks, failHooks []task, err error) {
 			continue
 		}
 		for _, p := range phases {
+			if !r.runs(p) {
+				continue
+			}
 			ht := t
 			ht.phase, ht.hook = p, true
 			if p == PhaseSyncFail {
@@ -294,6 +357,7 @@ func (r *run) plan(objs []Object) (tasks, failHooks []task, err error) {
 	if len(conflicts) > 0 {
 		return nil, nil, fmt.Errorf("nothing was applied: %s", strings.Join(conflicts, "; "))
 	}
+	// A run of deletion hooks has one phase: their rank does not matter.
 	phaseRank := map[Phase]int{PhasePreSync: 0, PhaseSync: 1, PhasePostSync: 2, PhaseSyncFail: 3}
 	order := func(a, b task) int {
 		return cmp.Or(
@@ -615,7 +679,8 @@ func (r *run) adopts(obj *unstructured.Unstructured) bool {
 	return objectOptionIs(obj, "AdoptExisting", "true", r.opts.AdoptExisting)
 }
 
-// runHook creates a hook object, honouring BeforeHookCreation.
+// runHook creates a hook object, honouring BeforeHookCreation (implied
+// for deletion hooks).
 func (r *run) runHook(ctx context.Context, desired *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	policies, err := HookDeletePolicies(desired)
 	if err != nil {
@@ -647,7 +712,10 @@ func (r *run) runHook(ctx context.Context, desired *unstructured.Unstructured) (
 		return nil, fmt.Errorf("%s exists in the cluster and this hook did not create it: soll does not replace it unless asked: rename the hook, delete the object, or adopt it (syncOptions.adoptExisting, or %s: AdoptExisting=true on the hook)",
 			resource.KeyOf(desired), syncOptionsAnnotations[0])
 	}
-	if slices.Contains(policies, BeforeHookCreation) {
+	// A deletion hook is retried until it succeeds: every attempt is a
+	// new run, whatever the hook's policies say (a failed Job applied
+	// again stays failed, and its template cannot change).
+	if slices.Contains(policies, BeforeHookCreation) || r.deletion != "" {
 		if err := r.kube.Delete(ctx, gvk, desired.GetNamespace(), desired.GetName(), metav1.DeletePropagationForeground, ""); err != nil {
 			return nil, fmt.Errorf("delete previous hook: %w", err)
 		}

@@ -20,13 +20,10 @@ const (
 
 // HelmHook says what a Helm chart hook means for one sync.
 type HelmHook struct {
-	// Keep is false for a hook that does not run in this sync (a
-	// pre-upgrade hook on the first sync, a test hook, ...): it is neither
-	// applied nor compared.
+	// Keep is false for a hook that does not run in this sync nor at the
+	// Application's deletion (a pre-upgrade hook on the first sync, a
+	// test hook, ...): it is neither applied nor compared.
 	Keep bool
-	// PreDelete marks a pre-delete hook, run when the Application is
-	// deleted with its resources.
-	PreDelete bool
 }
 
 // TranslateHelmHook rewrites obj's Helm hook annotations into soll's, for a
@@ -36,8 +33,10 @@ type HelmHook struct {
 //   - pre-install and post-install run only on the first sync, as PreSync
 //     and PostSync hooks;
 //   - pre-upgrade and post-upgrade run only on later syncs;
-//   - pre-delete hooks run when the Application is deleted (PreDelete);
-//   - test, rollback and post-delete hooks never run during a sync;
+//   - pre-delete and post-delete hooks run when the Application is
+//     deleted with its objects, as PreDelete and PostDelete hooks, never
+//     in a sync;
+//   - test and rollback hooks never run;
 //   - helm.sh/hook-weight orders hooks of a phase as a sync wave does, and
 //     helm.sh/hook-delete-policy maps to soll's policies
 //     (before-hook-creation, hook-succeeded, hook-failed).
@@ -55,7 +54,6 @@ func TranslateHelmHook(obj *unstructured.Unstructured, install bool) (HelmHook, 
 		return HelmHook{Keep: true}, nil
 	}
 	var phases []string
-	var h HelmHook
 	add := func(p Phase) {
 		if !slices.Contains(phases, string(p)) {
 			phases = append(phases, string(p))
@@ -80,8 +78,10 @@ func TranslateHelmHook(obj *unstructured.Unstructured, install bool) (HelmHook, 
 				add(PhasePostSync)
 			}
 		case "pre-delete":
-			h.PreDelete = true
-		case "post-delete", "pre-rollback", "post-rollback", "test", "test-success", "test-failure", "crd-install", "":
+			add(PhasePreDelete)
+		case "post-delete":
+			add(PhasePostDelete)
+		case "pre-rollback", "post-rollback", "test", "test-success", "test-failure", "crd-install", "":
 			// Never part of a sync.
 		default:
 			return HelmHook{}, fmt.Errorf("%s: annotation %s: unknown Helm hook %q: use pre-install, post-install, pre-upgrade, post-upgrade, pre-delete, post-delete, pre-rollback, post-rollback or test", resource.KeyOf(obj), HelmHookAnnotation, kind)
@@ -118,14 +118,9 @@ func TranslateHelmHook(obj *unstructured.Unstructured, install bool) (HelmHook, 
 		}
 	}
 	if len(phases) == 0 {
-		// Marked so that a pre-delete hook, run at deletion, is a
-		// hook of its own rather than an ordinary object.
-		out[hookAnnotations[0]] = string(PhasePreSync)
-		obj.SetAnnotations(out)
-		return h, nil
+		return HelmHook{}, nil
 	}
 	out[hookAnnotations[0]] = strings.Join(phases, ",")
 	obj.SetAnnotations(out)
-	h.Keep = true
-	return h, nil
+	return HelmHook{Keep: true}, nil
 }

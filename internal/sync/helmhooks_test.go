@@ -22,24 +22,29 @@ func TestTranslateHelmHook(t *testing.T) {
 		name                  string
 		ann                   map[string]string
 		install               bool
-		keep, preDelete       bool
+		keep                  bool
 		hook, wave, delPolicy string
 	}{
-		{"ordinary object", nil, true, true, false, "", "", ""},
-		{"pre-install on first sync", map[string]string{HelmHookAnnotation: "pre-install"}, true, true, false, "PreSync", "", ""},
-		{"pre-install on upgrade", map[string]string{HelmHookAnnotation: "pre-install"}, false, false, false, "", "", ""},
-		{"post-install on first sync", map[string]string{HelmHookAnnotation: "post-install"}, true, true, false, "PostSync", "", ""},
-		{"pre-upgrade on first sync", map[string]string{HelmHookAnnotation: "pre-upgrade"}, true, false, false, "", "", ""},
-		{"pre-upgrade on upgrade", map[string]string{HelmHookAnnotation: "pre-upgrade"}, false, true, false, "PreSync", "", ""},
-		{"post-upgrade on upgrade", map[string]string{HelmHookAnnotation: "post-upgrade"}, false, true, false, "PostSync", "", ""},
-		{"install and upgrade", map[string]string{HelmHookAnnotation: "pre-install, pre-upgrade"}, false, true, false, "PreSync", "", ""},
-		{"test hook never", map[string]string{HelmHookAnnotation: "test"}, true, false, false, "", "", ""},
-		{"pre-delete", map[string]string{HelmHookAnnotation: "pre-delete"}, false, false, true, "", "", ""},
-		{"pre-delete and pre-upgrade", map[string]string{HelmHookAnnotation: "pre-upgrade,pre-delete"}, false, true, true, "PreSync", "", ""},
-		{"weight becomes wave", map[string]string{HelmHookAnnotation: "post-install", HelmHookWeightAnnotation: " -5 "}, true, true, false, "PostSync", "-5", ""},
-		{"explicit wave wins", map[string]string{HelmHookAnnotation: "post-install", HelmHookWeightAnnotation: "3", "soll.dev/sync-wave": "7"}, true, true, false, "PostSync", "7", ""},
-		{"delete policies", map[string]string{HelmHookAnnotation: "pre-install", HelmHookDeletePolicyAnnotation: "before-hook-creation,hook-succeeded"}, true, true, false, "PreSync", "", "BeforeHookCreation,HookSucceeded"},
-		{"explicit hook wins", map[string]string{HelmHookAnnotation: "pre-upgrade", "argocd.argoproj.io/hook": "Sync"}, true, true, false, "", "", ""},
+		{"ordinary object", nil, true, true, "", "", ""},
+		{"pre-install on first sync", map[string]string{HelmHookAnnotation: "pre-install"}, true, true, "PreSync", "", ""},
+		{"pre-install on upgrade", map[string]string{HelmHookAnnotation: "pre-install"}, false, false, "", "", ""},
+		{"post-install on first sync", map[string]string{HelmHookAnnotation: "post-install"}, true, true, "PostSync", "", ""},
+		{"pre-upgrade on first sync", map[string]string{HelmHookAnnotation: "pre-upgrade"}, true, false, "", "", ""},
+		{"pre-upgrade on upgrade", map[string]string{HelmHookAnnotation: "pre-upgrade"}, false, true, "PreSync", "", ""},
+		{"post-upgrade on upgrade", map[string]string{HelmHookAnnotation: "post-upgrade"}, false, true, "PostSync", "", ""},
+		{"install and upgrade", map[string]string{HelmHookAnnotation: "pre-install, pre-upgrade"}, false, true, "PreSync", "", ""},
+		{"test hook never", map[string]string{HelmHookAnnotation: "test"}, true, false, "", "", ""},
+		{"pre-delete", map[string]string{HelmHookAnnotation: "pre-delete"}, false, true, "PreDelete", "", ""},
+		{"pre-delete on first sync", map[string]string{HelmHookAnnotation: "pre-delete"}, true, true, "PreDelete", "", ""},
+		{"post-delete", map[string]string{HelmHookAnnotation: "post-delete", HelmHookDeletePolicyAnnotation: "hook-succeeded"}, false, true, "PostDelete", "", "HookSucceeded"},
+		{"pre-delete and pre-upgrade", map[string]string{HelmHookAnnotation: "pre-upgrade,pre-delete"}, false, true, "PreSync,PreDelete", "", ""},
+		{"pre-delete and pre-upgrade on first sync", map[string]string{HelmHookAnnotation: "pre-upgrade,pre-delete"}, true, true, "PreDelete", "", ""},
+		{"both deletion hooks", map[string]string{HelmHookAnnotation: "pre-delete,post-delete", HelmHookWeightAnnotation: "2"}, true, true, "PreDelete,PostDelete", "2", ""},
+		{"rollback hook never", map[string]string{HelmHookAnnotation: "pre-rollback"}, false, false, "", "", ""},
+		{"weight becomes wave", map[string]string{HelmHookAnnotation: "post-install", HelmHookWeightAnnotation: " -5 "}, true, true, "PostSync", "-5", ""},
+		{"explicit wave wins", map[string]string{HelmHookAnnotation: "post-install", HelmHookWeightAnnotation: "3", "soll.dev/sync-wave": "7"}, true, true, "PostSync", "7", ""},
+		{"delete policies", map[string]string{HelmHookAnnotation: "pre-install", HelmHookDeletePolicyAnnotation: "before-hook-creation,hook-succeeded"}, true, true, "PreSync", "", "BeforeHookCreation,HookSucceeded"},
+		{"explicit hook wins", map[string]string{HelmHookAnnotation: "pre-upgrade", "argocd.argoproj.io/hook": "Sync"}, true, true, "", "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -48,8 +53,8 @@ func TestTranslateHelmHook(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if h.Keep != c.keep || h.PreDelete != c.preDelete {
-				t.Fatalf("got %+v, want keep=%v preDelete=%v", h, c.keep, c.preDelete)
+			if h.Keep != c.keep {
+				t.Fatalf("got %+v, want keep=%v", h, c.keep)
 			}
 			if !h.Keep {
 				return
@@ -68,8 +73,14 @@ func TestTranslateHelmHook(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.hook != "" && len(phases) == 0 {
-				t.Errorf("HookPhases sees no hook")
+			if c.hook != "" {
+				var got []string
+				for _, p := range phases {
+					got = append(got, string(p))
+				}
+				if strings.Join(got, ",") != c.hook {
+					t.Errorf("HookPhases = %v, want %s", phases, c.hook)
+				}
 			}
 		})
 	}

@@ -23,13 +23,26 @@ var (
 // Phase is a sync phase.
 type Phase string
 
-// The phases, in order. SyncFail runs only when an earlier phase fails.
+// The phases of a sync, in order. SyncFail runs only when an earlier phase
+// fails.
 const (
 	PhasePreSync  Phase = "PreSync"
 	PhaseSync     Phase = "Sync"
 	PhasePostSync Phase = "PostSync"
 	PhaseSyncFail Phase = "SyncFail"
 )
+
+// The phases of deleting an Application with its objects: PreDelete hooks
+// run before any object is deleted, PostDelete hooks once they are gone.
+// Their hooks never run in a sync (see Engine.RunHooks).
+const (
+	PhasePreDelete  Phase = "PreDelete"
+	PhasePostDelete Phase = "PostDelete"
+)
+
+// Deletion reports whether p is a phase of deleting the Application
+// rather than of a sync.
+func (p Phase) Deletion() bool { return p == PhasePreDelete || p == PhasePostDelete }
 
 // Hook delete policies.
 const (
@@ -67,24 +80,35 @@ func Wave(obj *unstructured.Unstructured) (int, error) {
 	return w, nil
 }
 
-// HookPhases returns the phases the object is a hook of; nil for ordinary
-// objects. "Skip" means the object is never applied.
+// HookPhases returns the phases the object is a hook of, sync phases and
+// deletion phases (PreDelete, PostDelete) alike; nil for ordinary objects.
+// "Skip" means the object is never applied.
 func HookPhases(obj *unstructured.Unstructured) (phases []Phase, skip bool, err error) {
-	v, ok := annotation(obj, hookAnnotations)
+	name, v, ok := annotationOf(obj, hookAnnotations)
 	if !ok {
 		return nil, false, nil
 	}
 	for _, p := range strings.Split(v, ",") {
 		switch p = strings.TrimSpace(p); Phase(p) {
-		case PhasePreSync, PhaseSync, PhasePostSync, PhaseSyncFail:
-			phases = append(phases, Phase(p))
+		case PhasePreSync, PhaseSync, PhasePostSync, PhaseSyncFail, PhasePreDelete, PhasePostDelete:
+			if !slices.Contains(phases, Phase(p)) {
+				phases = append(phases, Phase(p))
+			}
 		case "Skip":
 			skip = true
 		default:
-			return nil, false, fmt.Errorf("%s: annotation %s: unknown hook %q: use PreSync, Sync, PostSync, SyncFail or Skip", resource.KeyOf(obj), hookAnnotations[0], p)
+			return nil, false, fmt.Errorf("%s: annotation %s: unknown hook %q: use PreSync, Sync, PostSync, SyncFail, PreDelete, PostDelete or Skip", resource.KeyOf(obj), name, p)
 		}
 	}
 	return phases, skip, nil
+}
+
+// IsDeletionHook reports whether obj is a hook of phase, PreDelete or
+// PostDelete. An object whose hook annotation does not parse is none:
+// comparing the app reports that error.
+func IsDeletionHook(obj *unstructured.Unstructured, phase Phase) bool {
+	phases, _, err := HookPhases(obj)
+	return err == nil && phase.Deletion() && slices.Contains(phases, phase)
 }
 
 // HookDeletePolicies returns the hook's delete policies; the default, as in

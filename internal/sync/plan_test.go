@@ -82,6 +82,16 @@ func checkCalls(t *testing.T, f *fakeKube, want []string) {
 	}
 }
 
+// checkResults fails the test unless res reports the results want (see
+// status).
+func checkResults(t *testing.T, res syncengine.Result, want []string) {
+	t.Helper()
+	if got := status(res); !slices.Equal(got, want) {
+		t.Errorf("results:%s\nwant:%s", lines(got), lines(want))
+	}
+}
+
+// status is one line per result of res: "phase Kind/name status [hook phase]".
 func status(res syncengine.Result) []string {
 	var out []string
 	for _, o := range res.Objects {
@@ -284,9 +294,7 @@ func TestPlanResults(t *testing.T) {
 		"Sync ConfigMap/x Pruned",
 		"PostSync Job/smoke-1 Synced Succeeded",
 	}
-	if got := status(res); !slices.Equal(got, want) {
-		t.Errorf("results:%s\nwant:%s", lines(got), lines(want))
-	}
+	checkResults(t, res, want)
 	if f.has("ConfigMap", "apps", "x") || !f.has("ConfigMap", "apps", "kept") || !f.has("ConfigMap", "apps", "a") || f.has("Job", "apps", "migrate") || !f.has("Job", "apps", "smoke-1") {
 		t.Errorf("cluster after the sync: %v", f.objects)
 	}
@@ -531,9 +539,7 @@ metadata: {name: report, annotations: {soll.dev/hook: PostSync, soll.dev/hook-de
 				t.Errorf("sync: succeeded=%v %q, want a failure with %q", res.Succeeded, res.Message, c.message)
 			}
 			checkCalls(t, f, c.want)
-			if got := status(res); !slices.Equal(got, c.results) {
-				t.Errorf("results:%s\nwant:%s", lines(got), lines(c.results))
-			}
+			checkResults(t, res, c.results)
 		})
 	}
 }
