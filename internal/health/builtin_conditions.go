@@ -16,7 +16,7 @@ import (
 var crdChecks = []map[schema.GroupKind]builtinCheck{
 	argoChecks, certManagerChecks, fluxChecks, externalSecretsChecks, crossplaneChecks,
 	kedaChecks, istioChecks, knativeChecks, strimziChecks, kubevirtChecks, prometheusChecks,
-	sealedSecretsChecks, veleroChecks, tektonChecks, gatewayChecks,
+	sealedSecretsChecks, veleroChecks, tektonChecks, gatewayChecks, gitopsChecks,
 }
 
 func init() {
