@@ -85,8 +85,9 @@ var schemas = obj{
 	"Repository": object("A repository Secret without its secret values", obj{
 		"name": str(""), "type": str("repository or repo-creds"), "url": str(""), "username": str(""),
 		"hasPassword": obj{"type": "boolean"}, "hasBearerToken": obj{"type": "boolean"}, "hasSSHPrivateKey": obj{"type": "boolean"}, "hasTLSClientCert": obj{"type": "boolean"},
-		"project": str("The Project whose applications may use the credentials; absent: the default Project's, and every Project's when shared"),
-		"shared":  obj{"type": "boolean", "description": "The credentials name no Project and serve the applications of every Project"},
+		"project":           str("The Project whose applications may use the credentials; absent: the default Project's, and every Project's when shared"),
+		"shared":            obj{"type": "boolean", "description": "The credentials name no Project and serve the applications of every Project"},
+		"credentialsSecret": str("The Secret of soll's namespace that holds the credentials in place of this one (its url, project and shared scoping stay here)"),
 	}),
 	"RepositoryList": listOf("Repository Secrets", "Repository"),
 	"ResourceList":   listOf("Managed resources (status.resources)", "Object"),
