@@ -32,8 +32,10 @@ var (
 )
 
 // installPreviousCRDs installs the previous release's CRDs as its `soll
-// install --apply` did.
-func installPreviousCRDs(t *testing.T, env *testenv.Env) {
+// install --apply` did or, with byHelm, as `helm install` does: created
+// (not applied) by the field manager helm, so that the upgrade's apply
+// finds every field owned by another manager.
+func installPreviousCRDs(t *testing.T, env *testenv.Env, byHelm bool) {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(previousCRDs, "soll.dev_*.yaml"))
 	if err != nil || len(files) == 0 {
@@ -53,8 +55,16 @@ func installPreviousCRDs(t *testing.T, env *testenv.Env) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := install.Apply(ctx, env.Client, objs, io.Discard); err != nil {
-		t.Fatalf("install the previous CRDs: %v", err)
+	if !byHelm {
+		if err := install.Apply(ctx, env.Client, objs, io.Discard); err != nil {
+			t.Fatalf("install the previous CRDs: %v", err)
+		}
+		return
+	}
+	for _, o := range objs {
+		if err := env.Client.Create(ctx, o, client.FieldOwner("helm")); err != nil {
+			t.Fatalf("create the previous CRD %s: %v", o.GetName(), err)
+		}
 	}
 }
 
@@ -65,8 +75,15 @@ func installPreviousCRDs(t *testing.T, env *testenv.Env) {
 // upgrades with the install code path of `soll install --apply`. Every
 // object is still there with its spec (minus the removed field), history
 // and operation; the controller then resumes the operation and compares
-// both Applications to Synced.
+// both Applications to Synced. The previous CRDs come from `soll install
+// --apply` or from the Helm chart's first install.
 func TestUpgradeKeepsApplications(t *testing.T) {
+	for _, previous := range []string{"soll install", "helm install"} {
+		t.Run("from "+previous, func(t *testing.T) { testUpgrade(t, previous == "helm install") })
+	}
+}
+
+func testUpgrade(t *testing.T, byHelm bool) {
 	start := time.Now()
 	env := testenv.NewCluster(t, 1)
 	t.Logf("private cluster up in %s", time.Since(start).Round(time.Millisecond))
@@ -76,7 +93,9 @@ func TestUpgradeKeepsApplications(t *testing.T) {
 	}
 	oldRevision := "0123456789abcdef0123456789abcdef01234567"
 	deployedAt := metav1.NewTime(time.Now().Add(-time.Hour).Truncate(time.Second))
-	h := newHarnessWith(t, harnessOptions{env: env, files: files, installCRDs: installPreviousCRDs, beforeStart: func(h *harness) {
+	h := newHarnessWith(t, harnessOptions{env: env, files: files, installCRDs: func(t *testing.T, env *testenv.Env) {
+		installPreviousCRDs(t, env, byHelm)
+	}, beforeStart: func(h *harness) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		dyn := env.Dynamic
