@@ -70,6 +70,17 @@ generate: ## regenerate deepcopy code and CRD manifests (config/crd, the Helm ch
 	@# TMPDIR fixed: some flag defaults name the temporary directory.
 	TMPDIR=/tmp $(GO) run ./hack/clidoc -o docs/user/cli-reference.md
 
+.PHONY: previous-crds
+previous-crds: ## record the CRDs of the last release (PREVIOUS_RELEASE=<tag or commit>) in config/crd/testdata/previous, for the upgrade test; run at each release
+	@test -n "$(PREVIOUS_RELEASE)" || { echo "set PREVIOUS_RELEASE to the last release's tag or commit" >&2; exit 1; }
+	@commit=$$(git rev-parse --verify "$(PREVIOUS_RELEASE)^{commit}") && \
+	rm -f config/crd/testdata/previous/soll.dev_*.yaml && \
+	for f in $$(git ls-tree --name-only "$$commit" config/crd/ | grep '/soll\.dev_.*\.yaml$$'); do \
+		git show "$$commit:$$f" > config/crd/testdata/previous/$${f##*/} || exit 1; \
+	done && \
+	sed -i "s/^Recorded from commit .*/Recorded from commit $$commit ($(PREVIOUS_RELEASE))./" config/crd/testdata/previous/README.md && \
+	echo "config/crd/testdata/previous: CRDs of $(PREVIOUS_RELEASE) ($$commit)"
+
 .PHONY: verify
 verify: ## fail when generated code or go.mod files are stale, or code is unformatted
 	hack/verify.sh

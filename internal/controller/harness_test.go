@@ -69,6 +69,12 @@ type harnessOptions struct {
 	refreshCoalesce time.Duration
 	// deletionTimeout is the controller's DeletionTimeout.
 	deletionTimeout time.Duration
+	// installCRDs installs the CRDs into the cluster; nil installs the
+	// current ones (env.InstallCRDs).
+	installCRDs func(*testing.T, *testenv.Env)
+	// beforeStart runs once the namespaces, the repository and its
+	// credentials exist, before the controller starts.
+	beforeStart func(*harness)
 }
 
 // fixture copies examples/wordpress, renaming the cluster-scoped
@@ -110,7 +116,11 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	if env == nil {
 		env = testenv.Cluster(t)
 	}
-	env.InstallCRDs(t)
+	if o.installCRDs != nil {
+		o.installCRDs(t, env)
+	} else {
+		env.InstallCRDs(t)
+	}
 	h := &harness{t: t, env: env, sollNS: env.Namespace(t), destNS: env.Namespace(t), appName: "wordpress"}
 	h.git = gitserver.NewHTTP(t, gitserver.HTTPOptions{Username: "ci", Password: "s3cret-git-password"})
 	h.repo = "config"
@@ -150,6 +160,9 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	}
 	if h.opts.Log == nil {
 		h.opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.beforeStart != nil {
+		o.beforeStart(h)
 	}
 	h.startController()
 	return h

@@ -1,0 +1,79 @@
+package install
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// FieldManager owns the fields that Apply sets.
+const FieldManager = "soll-install"
+
+// Apply applies objs (as Objects returns them) with server-side apply as
+// FieldManager, taking over fields other managers own: the CRDs first,
+// then, once the API server serves every one of them (Established), the
+// other objects in order. It both installs and upgrades: applying newer
+// CRDs over older ones keeps the Applications and Projects stored, and the
+// Deployment is only replaced once the CRDs its controller needs are
+// served. It writes one line per applied object to out. c must know the
+// CustomResourceDefinition type.
+func Apply(ctx context.Context, c client.Client, objs []*unstructured.Unstructured, out io.Writer) error {
+	var crds, rest []*unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == "CustomResourceDefinition" {
+			crds = append(crds, o)
+		} else {
+			rest = append(rest, o)
+		}
+	}
+	if err := applyAll(ctx, c, crds, out); err != nil {
+		return err
+	}
+	for _, o := range crds {
+		if err := waitEstablished(ctx, c, o.GetName()); err != nil {
+			return err
+		}
+	}
+	return applyAll(ctx, c, rest, out)
+}
+
+func applyAll(ctx context.Context, c client.Client, objs []*unstructured.Unstructured, out io.Writer) error {
+	for _, o := range objs {
+		err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o), client.FieldOwner(FieldManager), client.ForceOwnership)
+		if err != nil {
+			return fmt.Errorf("apply %s %s: %w: installing soll needs the rights to create CRDs and RBAC (cluster-admin)", o.GetKind(), o.GetName(), err)
+		}
+		if _, err := fmt.Fprintf(out, "%s %s applied\n", o.GetKind(), o.GetName()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitEstablished waits until the CRD name is Established, which means the
+// API server serves its resource.
+func waitEstablished(ctx context.Context, c client.Client, name string) error {
+	ticker := time.NewTicker(200 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		var crd apiextensionsv1.CustomResourceDefinition
+		err := c.Get(ctx, client.ObjectKey{Name: name}, &crd)
+		if err == nil {
+			for _, cond := range crd.Status.Conditions {
+				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("CRD %s is not established (last error: %v): check it with kubectl describe crd %s", name, err, name)
+		case <-ticker.C:
+		}
+	}
+}
