@@ -42,10 +42,9 @@ const (
 )
 
 // PruneOffAnnotation marks an Application whose automated prune a restore
-// turned off: it was on in the backup. Its value says what to do.
-const PruneOffAnnotation = "soll.dev/restore-prune-off"
-
-const pruneOffMessage = "automated prune was on in the backup and is off after the restore: check the first comparison, then turn it on again (soll app set --auto-prune) and remove this annotation"
+// turned off: it was on in the backup. The controller turns prune on again
+// after the Application's first successful comparison.
+const PruneOffAnnotation = sollv1.RestorePrunePendingAnnotation
 
 // SettingsConfigMaps are the ConfigMaps of soll's namespace that hold its
 // settings: soll-config, the RBAC policy and the SSH known hosts.
@@ -417,7 +416,7 @@ func turnPruneOff(u *unstructured.Unstructured) bool {
 	if a == nil {
 		a = map[string]string{}
 	}
-	a[PruneOffAnnotation] = pruneOffMessage
+	a[PruneOffAnnotation] = "true"
 	u.SetAnnotations(a)
 	return true
 }

@@ -319,7 +319,7 @@ func (rc *restoreCmd) apply(ctx context.Context, w io.Writer, c client.Client, b
 func restoreNotes(w io.Writer, bk *backup.Backup, ns string) error {
 	var b strings.Builder
 	if len(bk.PruneOff) > 0 {
-		fmt.Fprintf(&b, "automated prune is off on %d Applications until you check their first comparison (annotation %s): %s\n",
+		fmt.Fprintf(&b, "automated prune is off on %d Applications until soll has compared them once (annotation %s): %s\n",
 			len(bk.PruneOff), backup.PruneOffAnnotation, strings.Join(bk.PruneOff, ", "))
 	}
 	for _, r := range bk.References {

@@ -56,7 +56,8 @@ func newAdminImportCommand() *cobra.Command {
 			"and nothing is applied when anything is wrong. The objects are applied with server-side apply (field manager " + restoreFieldManager + "), " +
 			"Projects first, then Secrets, settings ConfigMaps and Applications; existing objects are refused unless --overwrite. " +
 			"Applications come without operation, so nothing syncs twice, and those with automated prune have it turned off " +
-			"and carry the annotation " + backup.PruneOffAnnotation + ": turn prune on again once their first comparison looks right.\n\n" +
+			"and carry the annotation " + backup.PruneOffAnnotation + ": the controller turns prune on again after their first successful comparison, " +
+			"so that the first automated sync after the restore deletes nothing.\n\n" +
 			"soll admin import argocd converts an Argo CD installation instead.",
 		Example: "  # Check a backup and see what it would apply.\n" +
 			"  soll admin import -f soll-backup.yaml --age-identity key.txt -n soll --dry-run\n" +
