@@ -2,12 +2,16 @@ package backup
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/pem"
 	"strings"
 	"testing"
 	"time"
 
 	"filippo.io/age"
+	"golang.org/x/crypto/ssh"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 )
@@ -213,6 +217,36 @@ func TestParseRecipientsAndIdentities(t *testing.T) {
 	if _, err := ParseIdentities([]byte("AGE-SECRET-KEY-1NOPE\n")); err == nil {
 		t.Error("bad identity accepted")
 	}
+	// An SSH key pair works as recipient and identity.
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshPub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := ParseRecipients([]string{string(ssh.MarshalAuthorizedKey(sshPub))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshIDs, err := ParseIdentities(pem.EncodeToMemory(block))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	s := secret("soll-accounts", "", map[string]string{"accounts": "x"})
+	if err := Write(&b, Header{Namespace: "soll"}, nil, []*unstructured.Unstructured{s}, nil, rs); err != nil {
+		t.Fatal(err)
+	}
+	if bk, err := Read(b.Bytes(), "soll", sshIDs); err != nil || bk.Encrypted != 1 {
+		t.Fatalf("read with the SSH identity: %v %v", bk, err)
+	}
+
 	id, _ := age.GenerateX25519Identity()
 	ids, err := ParseIdentities([]byte("# key\n" + id.String() + "\n"))
 	if err != nil || len(ids) != 1 {

@@ -234,6 +234,40 @@ data:
 	r = soll(t, nil, append(kube, "admin", "import", "-f", full, "-n", to, "--age-identity", keyFile)...)
 	wantError(t, r.err, "objects of the backup exist in namespace "+to+", nothing was applied")
 	wantError(t, r.err, "application "+to+"/web")
+
+	// --overwrite replaces what changed since.
+	var rbacCM corev1.ConfigMap
+	mustGet(t, env, to, "soll-rbac", &rbacCM)
+	rbacCM.Data["policy.csv"] = "changed"
+	if err := env.Client.Update(ctx, &rbacCM); err != nil {
+		t.Fatal(err)
+	}
+	if r = soll(t, nil, append(kube, "admin", "import", "-f", full, "-n", to, "--age-identity", keyFile, "--overwrite")...); r.err != nil {
+		t.Fatal(r.err)
+	}
+	mustGet(t, env, to, "soll-rbac", &rbacCM)
+	if got := rbacCM.Data["policy.csv"]; got != "p, role:dev, applications, get, team/*, allow" {
+		t.Errorf("soll-rbac after --overwrite: %q", got)
+	}
+
+	// A file with one bad document restores nothing, not even the good
+	// ones before it.
+	empty := env.Namespace(t)
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte(text+"---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x, namespace: "+from+"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = soll(t, nil, append(kube, "admin", "import", "-f", bad, "-n", empty, "--age-identity", keyFile)...)
+	wantError(t, r.err, "nothing was applied")
+	wantError(t, r.err, `(Deployment x): apiVersion "apps/v1" kind "Deployment" is not part of a soll backup`)
+	var projects sollv1.ProjectList
+	if err := env.Client.List(ctx, &projects, client.InNamespace(empty)); err != nil || len(projects.Items) != 0 {
+		t.Fatalf("a rejected backup created Projects: %v %v", projects.Items, err)
+	}
+
+	// import without -f nor a subcommand says what to do.
+	r = soll(t, nil, append(kube, "admin", "import", "-n", empty)...)
+	wantError(t, r.err, "pass -f FILE to restore a backup written by soll admin export, or use soll admin import argocd")
 }
 
 func mustGet(t *testing.T, env *testenv.Env, ns, name string, obj client.Object) {
