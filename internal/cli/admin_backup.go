@@ -169,7 +169,14 @@ func readSollObjects(ctx context.Context, c client.Reader, ns string, limit int)
 	if err := list(schema.GroupVersionKind{Version: "v1", Kind: "SecretList"}, client.HasLabels{sollv1.SecretTypeLabel}, &secrets); err != nil {
 		return nil, nil, err
 	}
+	listed := map[string]bool{}
+	for _, s := range secrets {
+		listed[s.GetName()] = true
+	}
 	for _, name := range backup.NamedSecrets {
+		if listed[name] {
+			continue // labelled as well: listed already
+		}
 		if err := get("Secret", name, &secrets); err != nil {
 			return nil, nil, err
 		}

@@ -82,6 +82,8 @@ apiVersion: v1
 kind: Secret
 metadata:
   name: soll-accounts
+  # Labelled as well as named: exported once.
+  labels: {soll.dev/secret-type: accounts}
 stringData:
   accounts: "ci: {}"
 ---
