@@ -20,6 +20,12 @@ const (
 	// soll's webhook handler sets it; a refresh requested through the API
 	// or the CLI removes it (its request is newer than the push).
 	RefreshPushAnnotation = "soll.dev/refresh-push"
+	// RestorePrunePendingAnnotation marks an Application whose automated
+	// prune a restore (soll admin import -f) turned off because it was on
+	// in the backup. After the Application's first successful comparison,
+	// the controller turns prune on again and removes the annotation, so
+	// that the first automated sync after a restore prunes nothing.
+	RestorePrunePendingAnnotation = "soll.dev/restore-prune-pending"
 )
 
 // Labels, annotations and finalizers soll sets on the objects it manages

@@ -20,7 +20,7 @@ func newAdminCommand() *cobra.Command {
 		Short: "Check and manage the configuration of a soll installation",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newAdminRBACCommand(&rbacCmd{}), newInitialPasswordCommand(), newAdminHealthCommand(), newAdminImportCommand())
+	cmd.AddCommand(newAdminRBACCommand(&rbacCmd{}), newInitialPasswordCommand(), newAdminHealthCommand(), newAdminImportCommand(), newAdminExportCommand())
 	return cmd
 }
 

@@ -18,11 +18,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"soll.dev/internal/argoimport"
-	"soll.dev/internal/version"
+	"soll.dev/internal/backup"
 )
 
 // importFieldManager is the field manager of the objects soll admin
@@ -48,11 +47,26 @@ type importCmd struct {
 }
 
 func newAdminImportCommand() *cobra.Command {
+	rc := &restoreCmd{}
 	cmd := &cobra.Command{
 		Use:   "import",
-		Short: "Import the configuration of another delivery tool",
-		Args:  cobra.NoArgs,
+		Short: "Restore a backup of soll (-f), or import the configuration of another delivery tool",
+		Long: "soll admin import -f FILE restores a backup written by soll admin export into the namespace -n, " +
+			"which should hold no soll objects yet: the whole file is checked first (kinds, names, one namespace, the Secrets decrypted with --age-identity) " +
+			"and nothing is applied when anything is wrong. The objects are applied with server-side apply (field manager " + restoreFieldManager + "), " +
+			"Projects first, then Secrets, settings ConfigMaps and Applications; existing objects are refused unless --overwrite. " +
+			"Applications come without operation, so nothing syncs twice, and those with automated prune have it turned off " +
+			"and carry the annotation " + backup.PruneOffAnnotation + ": the controller turns prune on again after their first successful comparison, " +
+			"so that the first automated sync after the restore deletes nothing.\n\n" +
+			"soll admin import argocd converts an Argo CD installation instead.",
+		Example: "  # Check a backup and see what it would apply.\n" +
+			"  soll admin import -f soll-backup.yaml --age-identity key.txt -n soll --dry-run\n" +
+			"  # Restore it.\n" +
+			"  soll admin import -f soll-backup.yaml --age-identity key.txt -n soll",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return rc.run(cmd) },
 	}
+	rc.registerFlags(cmd)
 	cmd.AddCommand(newImportArgoCDCommand(&importCmd{}))
 	return cmd
 }
@@ -160,20 +174,7 @@ func (ic *importCmd) where() string {
 
 // client returns a client for the kubeconfig context of --kube-context.
 func (ic *importCmd) client() (client.Client, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if ic.kubeconfig != "" {
-		rules.ExplicitPath = ic.kubeconfig
-	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: ic.kubeContext}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("load Kubernetes configuration: %w: pass --kubeconfig and --kube-context, or set $KUBECONFIG", err)
-	}
-	cfg.UserAgent = "soll-cli/" + version.Version
-	c, err := client.New(cfg, client.Options{Scheme: cliScheme})
-	if err != nil {
-		return nil, fmt.Errorf("create Kubernetes client for %s: %w", cfg.Host, err)
-	}
-	return c, nil
+	return ic.contextClient(ic.kubeContext)
 }
 
 // argoKinds are the Argo CD kinds read from a cluster; ApplicationSets only

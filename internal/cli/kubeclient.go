@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -29,8 +30,32 @@ type kubeFlags struct {
 // register adds --kubeconfig and -n/--namespace as persistent flags, so that
 // they work on every subcommand of cmd; nsUsage describes the namespace.
 func (f *kubeFlags) register(cmd *cobra.Command, nsUsage string) {
-	cmd.PersistentFlags().StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
-	cmd.PersistentFlags().StringVarP(&f.namespace, "namespace", "n", envOr("SOLL_NAMESPACE", "soll"), nsUsage+" ($SOLL_NAMESPACE overrides the default)")
+	f.registerOn(cmd.PersistentFlags(), nsUsage)
+}
+
+// registerOn adds --kubeconfig and -n/--namespace to fl.
+func (f *kubeFlags) registerOn(fl *pflag.FlagSet, nsUsage string) {
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
+	fl.StringVarP(&f.namespace, "namespace", "n", envOr("SOLL_NAMESPACE", "soll"), nsUsage+" ($SOLL_NAMESPACE overrides the default)")
+}
+
+// contextClient returns a client for the kubeconfig context kubeContext
+// (the current one when empty).
+func (f *kubeFlags) contextClient(kubeContext string) (client.Client, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if f.kubeconfig != "" {
+		rules.ExplicitPath = f.kubeconfig
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load Kubernetes configuration: %w: pass --kubeconfig and --kube-context, or set $KUBECONFIG", err)
+	}
+	cfg.UserAgent = "soll-cli/" + version.Version
+	c, err := client.New(cfg, client.Options{Scheme: cliScheme})
+	if err != nil {
+		return nil, fmt.Errorf("create Kubernetes client for %s: %w", cfg.Host, err)
+	}
+	return c, nil
 }
 
 // restConfig loads the kubeconfig the way kubectl does: --kubeconfig, then

@@ -234,6 +234,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	r.remember(&app, c, started)
+	if _, ok := app.Annotations[sollv1.RestorePrunePendingAnnotation]; ok {
+		if err := r.restorePrune(ctx, &app); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	after := r.refreshInterval(&app)
 	if held.window != nil && held.window.NextChange != nil {
 		// Look again when the window opens.
@@ -370,6 +375,24 @@ func (r *Reconciler) handleRefresh(ctx context.Context, app *sollv1.Application,
 	}
 	r.wrote(app)
 	return 0, nil
+}
+
+// restorePrune turns automated prune on again on an Application that a
+// restore turned it off on (sollv1.RestorePrunePendingAnnotation), now
+// that it has been compared once, and removes the annotation. An
+// Application whose automated sync was removed since only loses the
+// annotation.
+func (r *Reconciler) restorePrune(ctx context.Context, app *sollv1.Application) error {
+	patch := client.MergeFrom(app.DeepCopy())
+	delete(app.Annotations, sollv1.RestorePrunePendingAnnotation)
+	if sp := app.Spec.SyncPolicy; sp != nil && sp.Automated != nil {
+		sp.Automated.Prune = true
+	}
+	if err := r.patchApp(ctx, app, patch); err != nil {
+		return fmt.Errorf("turn automated prune on again after the restore: %w", err)
+	}
+	r.Log.Info("automated prune turned on again after the first comparison since the restore", "app", app.Namespace+"/"+app.Name)
+	return nil
 }
 
 // comparisonFailed records a failed comparison, with also (when not nil)
