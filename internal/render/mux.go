@@ -3,6 +3,9 @@ package render
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"soll.dev/internal/metrics"
 )
 
 // Mux routes each request to the renderer of its tool. The tool is, first
@@ -29,7 +32,10 @@ func (m *Mux) Render(ctx context.Context, req Request) (*Result, error) {
 		return nil, &Error{Err: fmt.Errorf("no renderer for %s sources is configured in this soll", tool)}
 	}
 	req.Tool = tool
-	return renderRecording(ctx, r, req)
+	start := time.Now()
+	res, err := renderRecording(ctx, r, req)
+	metrics.ObserveRender(string(tool), err, start)
+	return res, err
 }
 
 // ToolOf tells which tool renders req (see Mux).

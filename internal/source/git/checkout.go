@@ -21,6 +21,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
+	"soll.dev/internal/metrics"
 	"soll.dev/internal/source"
 )
 
@@ -243,7 +244,11 @@ func (f *Fetcher) fetchRefs(ctx context.Context, a *access, repo *gogit.Reposito
 		Tags:       gogit.NoTags,
 		Force:      true,
 	})
-	if err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate) {
+	if errors.Is(err, gogit.NoErrAlreadyUpToDate) {
+		err = nil
+	}
+	metrics.ObserveGit("fetch", err, start)
+	if err != nil {
 		f.log.DebugContext(ctx, "git fetch failed", "repo", a.ep.display, "duration", time.Since(start))
 		return f.classify(a, "fetch from", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
 
+	"soll.dev/internal/metrics"
 	"soll.dev/internal/source"
 )
 
@@ -257,6 +258,7 @@ func (f *Fetcher) list(ctx context.Context, a *access) (*advert, error) {
 		ClientKey:     ro.clientKey,
 		PeelingOption: gogit.AppendPeeled,
 	})
+	metrics.ObserveGit("ls-remote", err, start)
 	if err != nil {
 		f.log.DebugContext(ctx, "git ls-remote failed", "repo", a.ep.display, "duration", time.Since(start))
 		return nil, f.classify(a, "list refs of", err)
