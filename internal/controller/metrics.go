@@ -40,6 +40,16 @@ var (
 
 func init() {
 	metrics.Registry.MustRegister(syncOperations, syncDuration, compareDuration, droppedEvents)
+	// Series start at zero, so that the first event is an increase and
+	// queries see every series before it happens.
+	for _, result := range []string{"succeeded", "failed"} {
+		for _, initiator := range []string{"user", "automated"} {
+			syncOperations.WithLabelValues(result, initiator)
+		}
+	}
+	for _, source := range []string{"project", "live"} {
+		droppedEvents.WithLabelValues(source)
+	}
 }
 
 func observeSync(ok, automated bool, started time.Time) {

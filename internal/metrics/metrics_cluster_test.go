@@ -163,6 +163,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 	}
 
+	checkMonitoringNames(t, families)
+
 	// Bounded labels: no raw path or app name is a label value.
 	for name, f := range families {
 		for _, m := range f.GetMetric() {
