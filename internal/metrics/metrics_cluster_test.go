@@ -163,6 +163,13 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 	}
 
+	// The other metrics the operations guide names.
+	for _, name := range []string{"workqueue_work_duration_seconds", "workqueue_retries_total",
+		"controller_runtime_reconcile_time_seconds", "rest_client_requests_total"} {
+		if families[name] == nil {
+			t.Errorf("%s: missing from /metrics", name)
+		}
+	}
 	checkMonitoringNames(t, families)
 
 	// Bounded labels: no raw path or app name is a label value.
