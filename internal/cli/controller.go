@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 
 	"soll.dev/internal/controller"
 	"soll.dev/internal/serve"
+	"soll.dev/internal/tracing"
 	"soll.dev/internal/version"
 )
 
@@ -84,6 +86,20 @@ func (f *controllerFlags) run(cmd *cobra.Command) error {
 		return err
 	}
 	cfg.UserAgent = "soll-controller/" + version.Version
+	shutdown, err := tracing.Setup(cmd.Context(), version.Version)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdown(ctx); err != nil {
+			log.Warn("send the last traces", "error", err.Error())
+		}
+	}()
+	if tracing.Configured() {
+		log.Info("sending traces over OTLP")
+	}
 	log.Info("starting controller", "namespace", f.kube.namespace, "server", cfg.Host)
 	opts := controller.Options{
 		Namespace:          f.kube.namespace,

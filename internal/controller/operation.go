@@ -21,6 +21,7 @@ import (
 	"soll.dev/internal/project"
 	"soll.dev/internal/resource"
 	syncengine "soll.dev/internal/sync"
+	"soll.dev/internal/tracing"
 )
 
 // DefaultOperationTimeout bounds one sync operation unless the app's
@@ -190,9 +191,9 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	resumed := state != nil && (state.Phase == sollv1.OperationRunning || state.Phase == sollv1.OperationTerminating) && app.Operation == nil
 	if !resumed {
 		state = &sollv1.OperationState{Operation: *op, Phase: sollv1.OperationRunning, StartedAt: now, Message: "starting"}
-		r.operationLog(app, state).Info("operation started", "automated", automated)
+		tracedLog(ctx, r.operationLog(app, state)).Info("operation started", "automated", automated)
 	} else {
-		r.operationLog(app, state).Info("operation resumed", "phase", string(state.Phase))
+		tracedLog(ctx, r.operationLog(app, state)).Info("operation resumed", "phase", string(state.Phase))
 	}
 	if state.Phase == sollv1.OperationTerminating {
 		return r.finishOperation(app, state, sollv1.ReasonTerminated, "operation terminated", nil), nil
@@ -368,6 +369,15 @@ func (r *Reconciler) takeOperation(ctx context.Context, app *sollv1.Application)
 // other operations.
 func (r *Reconciler) operationLog(app *sollv1.Application, state *sollv1.OperationState) *slog.Logger {
 	return r.Log.With("app", app.Namespace+"/"+app.Name, "operation", operationID(state))
+}
+
+// tracedLog adds the id of ctx's trace to log, when traces are sent
+// (see internal/tracing), so a line leads to its trace.
+func tracedLog(ctx context.Context, log *slog.Logger) *slog.Logger {
+	if id := tracing.TraceID(ctx); id != "" {
+		return log.With("trace_id", id)
+	}
+	return log
 }
 
 // operationID is the id of an operation in the logs.

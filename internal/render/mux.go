@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"soll.dev/internal/metrics"
+	"soll.dev/internal/tracing"
 )
 
 // Mux routes each request to the renderer of its tool. The tool is, first
@@ -33,7 +37,9 @@ func (m *Mux) Render(ctx context.Context, req Request) (*Result, error) {
 	}
 	req.Tool = tool
 	start := time.Now()
+	ctx, span := tracing.Tracer().Start(ctx, "render", trace.WithAttributes(attribute.String("soll.tool", string(tool))))
 	res, err := renderRecording(ctx, r, req)
+	tracing.End(span, err)
 	metrics.ObserveRender(string(tool), err, start)
 	return res, err
 }
