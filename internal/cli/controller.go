@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 
 	"soll.dev/internal/controller"
 	"soll.dev/internal/serve"
+	"soll.dev/internal/tracing"
 	"soll.dev/internal/version"
 )
 
@@ -27,6 +30,7 @@ type controllerFlags struct {
 	maxRenders      int
 	metricsAddr     string
 	logLevel        string
+	logFormat       string
 	// listen and insecureCookies serve the API (soll run only).
 	listen          string
 	insecureCookies bool
@@ -45,6 +49,24 @@ func (f *controllerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.maxWrites, "max-parallel-writes", controller.DefaultMaxParallelWrites, "writes to the cluster (applies, dry runs, deletes) in flight at once over all applications; 0 for no limit")
 	cmd.Flags().StringVar(&f.metricsAddr, "metrics-addr", "0", `address for Prometheus metrics ("0" disables)`)
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	cmd.Flags().StringVar(&f.logFormat, "log-format", "json", "log format: json (one JSON object a line) or text (key=value)")
+}
+
+// newLogger returns the logger of --log-level and --log-format, writing
+// to w.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use json or text", format)
 }
 
 func envOr(k, def string) string {
@@ -55,16 +77,29 @@ func envOr(k, def string) string {
 }
 
 func (f *controllerFlags) run(cmd *cobra.Command) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return fmt.Errorf("--log-level %q: use debug, info, warn or error", f.logLevel)
+	log, err := newLogger(cmd.ErrOrStderr(), f.logLevel, f.logFormat)
+	if err != nil {
+		return err
 	}
-	log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 	cfg, err := f.kube.restConfig()
 	if err != nil {
 		return err
 	}
 	cfg.UserAgent = "soll-controller/" + version.Version
+	shutdown, err := tracing.Setup(cmd.Context(), version.Version)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdown(ctx); err != nil {
+			log.Warn("send the last traces", "error", err.Error())
+		}
+	}()
+	if tracing.Configured() {
+		log.Info("sending traces over OTLP")
+	}
 	log.Info("starting controller", "namespace", f.kube.namespace, "server", cfg.Host)
 	opts := controller.Options{
 		Namespace:          f.kube.namespace,

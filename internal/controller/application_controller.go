@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -30,6 +32,7 @@ import (
 	"soll.dev/internal/health"
 	"soll.dev/internal/kube"
 	"soll.dev/internal/project"
+	"soll.dev/internal/tracing"
 )
 
 // defaultRefreshCoalesce is the default least time between two ref
@@ -172,7 +175,9 @@ func (r *Reconciler) projectApps(ctx context.Context, obj client.Object) []recon
 }
 
 // Reconcile is one pass over one Application.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, err error) {
+	ctx, span := tracing.Tracer().Start(ctx, "soll.reconcile", trace.WithAttributes(attribute.String("soll.app", req.String())))
+	defer func() { tracing.End(span, err) }()
 	var app sollv1.Application
 	if err := r.getApp(ctx, req.NamespacedName, &app); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -207,7 +212,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.Log.Debug("comparison unchanged", "app", req.String())
 		return ctrl.Result{RequeueAfter: r.refreshInterval(&app)}, nil
 	}
-	c, err := r.Pipeline.Compare(ctx, &app, nil)
+	c, err := r.compare(ctx, &app)
 	observeCompare(err, started)
 	if err != nil {
 		return r.comparisonFailed(ctx, &app, err, nil)
@@ -215,7 +220,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	var finish statusChange
 	op, automated, held := r.nextOperation(&app, c)
 	if op != nil {
-		if finish, err = r.runOperation(ctx, &app, op, automated, c); err != nil {
+		octx, ospan := tracing.Tracer().Start(ctx, "soll.sync", trace.WithAttributes(attribute.Bool("soll.automated", automated)))
+		finish, err = r.runOperation(octx, &app, op, automated, c)
+		tracing.End(ospan, err)
+		if err != nil {
 			return ctrl.Result{}, err
 		}
 		if st := app.Status.OperationState; finish == nil && st != nil && st.Phase == sollv1.OperationRunning {
@@ -224,7 +232,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		// Report the state after the operation, written with its
 		// outcome.
-		if c, err = r.Pipeline.Compare(ctx, &app, nil); err != nil {
+		if c, err = r.compare(ctx, &app); err != nil {
 			return r.comparisonFailed(ctx, &app, err, finish)
 		}
 	}
@@ -393,6 +401,14 @@ func (r *Reconciler) restorePrune(ctx context.Context, app *sollv1.Application) 
 	}
 	r.Log.Info("automated prune turned on again after the first comparison since the restore", "app", app.Namespace+"/"+app.Name)
 	return nil
+}
+
+// compare compares app with the cluster, in a span of its own.
+func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application) (*appstate.Comparison, error) {
+	ctx, span := tracing.Tracer().Start(ctx, "soll.compare")
+	c, err := r.Pipeline.Compare(ctx, app, nil)
+	tracing.End(span, err)
+	return c, err
 }
 
 // comparisonFailed records a failed comparison, with also (when not nil)

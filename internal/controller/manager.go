@@ -18,7 +18,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	sollv1 "soll.dev/api/v1alpha1"
@@ -169,15 +168,17 @@ func setupController(cfg *rest.Config, mgr ctrl.Manager, opts Options) (*Reconci
 	if err != nil {
 		return nil, err
 	}
-	// Registering twice (several managers in one test process) keeps the
-	// first collector; the error is expected then.
-	_ = metrics.Registry.Register(newGitCollector(fetcher))
 	p, err := newPipeline(cfg, mgr, opts, fetcher)
 	if err != nil {
 		return nil, err
 	}
 	p.DryRuns = diff.NewDryRunCache(0)
 	p.DryRuns.Manager = kube.FieldManager
+	src := &stateSources{client: mgr.GetClient(), ns: opts.Namespace, dryRuns: p.DryRuns, git: fetcher}
+	if c, ok := p.Renderer.(*render.Cache); ok {
+		src.render = c
+	}
+	state.current.Store(src)
 	r := &Reconciler{
 		Client:             mgr.GetClient(),
 		APIReader:          mgr.GetAPIReader(),

@@ -1,11 +1,16 @@
 package controller
 
 import (
+	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/diff"
 	"soll.dev/internal/source/git"
 )
 
@@ -35,6 +40,16 @@ var (
 
 func init() {
 	metrics.Registry.MustRegister(syncOperations, syncDuration, compareDuration, droppedEvents)
+	// Series start at zero, so that the first event is an increase and
+	// queries see every series before it happens.
+	for _, result := range []string{"succeeded", "failed"} {
+		for _, initiator := range []string{"user", "automated"} {
+			syncOperations.WithLabelValues(result, initiator)
+		}
+	}
+	for _, source := range []string{"project", "live"} {
+		droppedEvents.WithLabelValues(source)
+	}
 }
 
 func observeSync(ok, automated bool, started time.Time) {
@@ -61,30 +76,102 @@ func observeUnchanged(started time.Time) {
 	compareDuration.WithLabelValues("unchanged").Observe(time.Since(started).Seconds())
 }
 
+// stateCollector computes, at each scrape, the metrics that describe the
+// current state rather than count events: Applications by status (read
+// from the manager's cache, no API request), cache sizes and the Git
+// fetcher's counters. It is registered once per process; the last
+// controller set up in the process is the one it reads (tests build
+// several in turn).
+type stateCollector struct {
+	current atomic.Pointer[stateSources]
+
+	apps, renderCache, dryRunCache, gitRequests *prometheus.Desc
+}
+
+// stateSources are what one controller's state metrics read.
+type stateSources struct {
+	client  client.Reader
+	ns      string
+	render  interface{ Len() int }
+	dryRuns *diff.DryRunCache
+	git     gitStats
+}
+
 // gitStats is what the Git metrics read.
 type gitStats interface {
 	Stats() map[string]git.RepoStats
 }
 
-// gitCollector exposes the Git fetcher's counters per repository, so
-// operators can see that Git traffic grows with repositories, not apps.
-type gitCollector struct {
-	stats    gitStats
-	requests *prometheus.Desc
+// state is the process's stateCollector.
+var state = newStateCollector()
+
+func newStateCollector() *stateCollector {
+	return &stateCollector{
+		apps: prometheus.NewDesc("soll_applications",
+			"Applications, by sync status, health status and project; from the controller's cache at scrape time.",
+			[]string{"sync_status", "health_status", "project"}, nil),
+		renderCache: prometheus.NewDesc("soll_render_cache_entries",
+			"Render results cached (an unchanged app at a cached commit costs no render).", nil, nil),
+		dryRunCache: prometheus.NewDesc("soll_dry_run_cache_entries",
+			"Server-side dry-run answers cached between comparisons.", nil, nil),
+		gitRequests: prometheus.NewDesc("soll_git_requests_total",
+			"Requests soll made to Git remotes, by repository and kind (ls-remote, fetch).",
+			[]string{"repo", "kind"}, nil),
+	}
 }
 
-func newGitCollector(s gitStats) *gitCollector {
-	return &gitCollector{stats: s, requests: prometheus.NewDesc(
-		"soll_git_requests_total",
-		"Requests soll made to Git remotes, by repository and kind (ls-remote, fetch).",
-		[]string{"repo", "kind"}, nil)}
+func init() { metrics.Registry.MustRegister(state) }
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.apps
+	ch <- c.renderCache
+	ch <- c.dryRunCache
+	ch <- c.gitRequests
 }
 
-func (c *gitCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.requests }
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.current.Load()
+	if s == nil {
+		return
+	}
+	c.collectApps(ch, s)
+	if s.render != nil {
+		ch <- prometheus.MustNewConstMetric(c.renderCache, prometheus.GaugeValue, float64(s.render.Len()))
+	}
+	if s.dryRuns != nil {
+		ch <- prometheus.MustNewConstMetric(c.dryRunCache, prometheus.GaugeValue, float64(s.dryRuns.Len()))
+	}
+	for repo, st := range s.git.Stats() {
+		ch <- prometheus.MustNewConstMetric(c.gitRequests, prometheus.CounterValue, float64(st.RefLists), repo, "ls-remote")
+		ch <- prometheus.MustNewConstMetric(c.gitRequests, prometheus.CounterValue, float64(st.Fetches), repo, "fetch")
+	}
+}
 
-func (c *gitCollector) Collect(ch chan<- prometheus.Metric) {
-	for repo, s := range c.stats.Stats() {
-		ch <- prometheus.MustNewConstMetric(c.requests, prometheus.CounterValue, float64(s.RefLists), repo, "ls-remote")
-		ch <- prometheus.MustNewConstMetric(c.requests, prometheus.CounterValue, float64(s.Fetches), repo, "fetch")
+// collectApps counts the Applications of the cache by status. An app not
+// yet compared counts as sync status and health "Unknown". Before the
+// cache has started (no scrape should see that for long) nothing is
+// reported.
+func (c *stateCollector) collectApps(ch chan<- prometheus.Metric, s *stateSources) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var list sollv1.ApplicationList
+	if err := s.client.List(ctx, &list, client.InNamespace(s.ns)); err != nil {
+		return
+	}
+	type key struct{ sync, health, project string }
+	counts := map[key]int{}
+	for i := range list.Items {
+		st := &list.Items[i].Status
+		k := key{"Unknown", "Unknown", list.Items[i].Spec.Project}
+		if st.Sync != nil && st.Sync.Status != "" {
+			k.sync = string(st.Sync.Status)
+		}
+		if st.Health != nil && st.Health.Status != "" {
+			k.health = string(st.Health.Status)
+		}
+		counts[k]++
+	}
+	for k, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.apps, prometheus.GaugeValue, float64(n), k.sync, k.health, k.project)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/diff"
+	"soll.dev/internal/render"
 	"soll.dev/internal/source/git"
 )
 
@@ -21,17 +23,48 @@ type fakeStats map[string]git.RepoStats
 
 func (f fakeStats) Stats() map[string]git.RepoStats { return f }
 
-func TestGitCollector(t *testing.T) {
-	c := newGitCollector(fakeStats{"https://git.example.com/config": {RefLists: 3, Fetches: 2}})
+// TestStateCollector: the state metrics count the cached Applications by
+// sync status, health and project (an app not yet compared as Unknown),
+// and report the caches' sizes and the Git counters.
+func TestStateCollector(t *testing.T) {
+	app := func(name, project string, sync sollv1.SyncStatusCode, health sollv1.HealthStatusCode) *sollv1.Application {
+		a := &sollv1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: "soll", Name: name}}
+		a.Spec.Project = project
+		if sync != "" {
+			a.Status.Sync = &sollv1.SyncStatus{Status: sync}
+			a.Status.Health = &sollv1.HealthStatus{Status: health}
+		}
+		return a
+	}
+	c := fakeClient(t).WithObjects(
+		app("a", "default", sollv1.SyncStatusSynced, sollv1.HealthHealthy),
+		app("b", "default", sollv1.SyncStatusSynced, sollv1.HealthHealthy),
+		app("c", "team-a", sollv1.SyncStatusOutOfSync, sollv1.HealthDegraded),
+		app("d", "team-a", "", ""),
+	).Build()
+	sc := newStateCollector()
+	sc.current.Store(&stateSources{client: c, ns: "soll", render: &render.Cache{}, dryRuns: diff.NewDryRunCache(0),
+		git: fakeStats{"https://git.example.com/config": {RefLists: 3, Fetches: 2}}})
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(c)
+	reg.MustRegister(sc)
 	want := `
+# HELP soll_applications Applications, by sync status, health status and project; from the controller's cache at scrape time.
+# TYPE soll_applications gauge
+soll_applications{health_status="Degraded",project="team-a",sync_status="OutOfSync"} 1
+soll_applications{health_status="Healthy",project="default",sync_status="Synced"} 2
+soll_applications{health_status="Unknown",project="team-a",sync_status="Unknown"} 1
+# HELP soll_dry_run_cache_entries Server-side dry-run answers cached between comparisons.
+# TYPE soll_dry_run_cache_entries gauge
+soll_dry_run_cache_entries 0
 # HELP soll_git_requests_total Requests soll made to Git remotes, by repository and kind (ls-remote, fetch).
 # TYPE soll_git_requests_total counter
 soll_git_requests_total{kind="fetch",repo="https://git.example.com/config"} 2
 soll_git_requests_total{kind="ls-remote",repo="https://git.example.com/config"} 3
+# HELP soll_render_cache_entries Render results cached (an unchanged app at a cached commit costs no render).
+# TYPE soll_render_cache_entries gauge
+soll_render_cache_entries 0
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "soll_git_requests_total"); err != nil {
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
 		t.Fatal(err)
 	}
 }

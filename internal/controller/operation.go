@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	gosync "sync"
@@ -20,6 +21,7 @@ import (
 	"soll.dev/internal/project"
 	"soll.dev/internal/resource"
 	syncengine "soll.dev/internal/sync"
+	"soll.dev/internal/tracing"
 )
 
 // DefaultOperationTimeout bounds one sync operation unless the app's
@@ -189,6 +191,9 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	resumed := state != nil && (state.Phase == sollv1.OperationRunning || state.Phase == sollv1.OperationTerminating) && app.Operation == nil
 	if !resumed {
 		state = &sollv1.OperationState{Operation: *op, Phase: sollv1.OperationRunning, StartedAt: now, Message: "starting"}
+		tracedLog(ctx, r.operationLog(app, state)).Info("operation started", "automated", automated)
+	} else {
+		tracedLog(ctx, r.operationLog(app, state)).Info("operation resumed", "phase", string(state.Phase))
 	}
 	if state.Phase == sollv1.OperationTerminating {
 		return r.finishOperation(app, state, sollv1.ReasonTerminated, "operation terminated", nil), nil
@@ -358,6 +363,28 @@ func (r *Reconciler) takeOperation(ctx context.Context, app *sollv1.Application)
 	return nil
 }
 
+// operationLog is the log of app's operation state: its lines carry the
+// app (namespace/name) and the operation's id, the time it started
+// (status.operationState.startedAt), which tells it apart from the app's
+// other operations.
+func (r *Reconciler) operationLog(app *sollv1.Application, state *sollv1.OperationState) *slog.Logger {
+	return r.Log.With("app", app.Namespace+"/"+app.Name, "operation", operationID(state))
+}
+
+// tracedLog adds the id of ctx's trace to log, when traces are sent
+// (see internal/tracing), so a line leads to its trace.
+func tracedLog(ctx context.Context, log *slog.Logger) *slog.Logger {
+	if id := tracing.TraceID(ctx); id != "" {
+		return log.With("trace_id", id)
+	}
+	return log
+}
+
+// operationID is the id of an operation in the logs.
+func operationID(state *sollv1.OperationState) string {
+	return state.StartedAt.UTC().Format(time.RFC3339)
+}
+
 // statusChange is a change of an Application's status, to be written with
 // others in one patch.
 type statusChange func(*sollv1.ApplicationStatus)
@@ -373,6 +400,8 @@ func (r *Reconciler) finishOperation(app *sollv1.Application, state *sollv1.Oper
 	state.FinishedAt = &now
 	state.Message = msg
 	observeSync(ok, state.Operation.InitiatedBy != nil && state.Operation.InitiatedBy.Automated, state.StartedAt.Time)
+	r.operationLog(app, state).Info("operation finished", "succeeded", ok, "reason", reason,
+		"duration", now.Sub(state.StartedAt.Time).Round(time.Millisecond).String(), "message", msg)
 	what := "operation"
 	if c != nil {
 		what = "sync to " + appstate.Short(c.Revision())

@@ -83,3 +83,9 @@ func (c *Cache) Render(ctx context.Context, req Request) (*Result, error) {
 	c.results.Add(key, res)
 	return res, nil
 }
+
+// Len reports the number of cached results.
+func (c *Cache) Len() int {
+	c.init()
+	return c.results.Len()
+}

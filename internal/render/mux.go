@@ -3,6 +3,13 @@ package render
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"soll.dev/internal/metrics"
+	"soll.dev/internal/tracing"
 )
 
 // Mux routes each request to the renderer of its tool. The tool is, first
@@ -29,7 +36,12 @@ func (m *Mux) Render(ctx context.Context, req Request) (*Result, error) {
 		return nil, &Error{Err: fmt.Errorf("no renderer for %s sources is configured in this soll", tool)}
 	}
 	req.Tool = tool
-	return renderRecording(ctx, r, req)
+	start := time.Now()
+	ctx, span := tracing.Tracer().Start(ctx, "render", trace.WithAttributes(attribute.String("soll.tool", string(tool))))
+	res, err := renderRecording(ctx, r, req)
+	tracing.End(span, err)
+	metrics.ObserveRender(string(tool), err, start)
+	return res, err
 }
 
 // ToolOf tells which tool renders req (see Mux).

@@ -32,6 +32,7 @@ import (
 	"soll.dev/internal/appstate"
 	"soll.dev/internal/auth"
 	"soll.dev/internal/controller"
+	"soll.dev/internal/metrics"
 	"soll.dev/internal/rbac"
 	"soll.dev/internal/server"
 	"soll.dev/internal/webhook"
@@ -145,9 +146,9 @@ func newMux(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, opts
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
 	sessions := &sessionHandler{m: am, api: api, log: opts.Log}
-	mux.Handle("POST /api/v1/session", sessions)
-	mux.Handle("DELETE /api/v1/session", sessions)
-	mux.Handle(webhook.Path, wh)
+	mux.Handle("POST /api/v1/session", metrics.Handler("/api/v1/session", sessions))
+	mux.Handle("DELETE /api/v1/session", metrics.Handler("/api/v1/session", sessions))
+	mux.Handle(webhook.Path, metrics.Handler(webhook.Path, wh))
 	if cfg, err := oidcConfig(ctx, c, opts.Namespace, opts.OIDCClientSecret); err != nil {
 		return nil, err
 	} else if cfg != nil {
@@ -162,8 +163,8 @@ func newMux(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, opts
 			}
 			api.AuditSession(r, true, ssoSubject(subject), "", http.StatusFound, "")
 		}
-		mux.Handle("/auth/login", o.LoginHandler())
-		mux.Handle("/auth/callback", o.CallbackHandler())
+		mux.Handle("/auth/login", metrics.Handler("/auth/login", o.LoginHandler()))
+		mux.Handle("/auth/callback", metrics.Handler("/auth/callback", o.CallbackHandler()))
 	}
 	return mux, nil
 }

@@ -5,8 +5,11 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
+
+	"soll.dev/internal/metrics"
 )
 
 // recoverPanics turns a panicking handler into a 500 JSON answer; the
@@ -30,7 +33,8 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 
 // accessLog logs one line per request: method, path (never the query,
 // which may hold a token), status, size, duration and subject. Bodies and
-// headers are never logged.
+// headers are never logged. It records the request's metrics by route
+// template too.
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -38,6 +42,10 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		subject := new(atomic.Value)
 		r = r.WithContext(withSubject(r.Context(), subject))
 		defer func() {
+			// The router sets the pattern it matched on r, the request it
+			// was handed: "GET /api/v1/applications/{name}".
+			_, route, _ := strings.Cut(r.Pattern, " ")
+			metrics.ObserveHTTP(route, r.Method, rw.status, start)
 			sub, _ := subject.Load().(string)
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),

@@ -31,6 +31,9 @@ type Options struct {
 	TrustedProxies   []netip.Prefix
 	BodyTimeout      time.Duration
 	OIDCClientSecret string
+	// MetricsAddr is the controller's metrics address; "" disables
+	// them.
+	MetricsAddr string
 }
 
 // FreeAddr returns a loopback address with a port free a moment ago, for
@@ -61,7 +64,7 @@ func Start(t testing.TB, env *testenv.Env, ns string, o Options) string {
 		return serve.Add(context.Background(), mgr, serve.Options{Addr: o.Addr, Namespace: ns, Version: "test",
 			InsecureCookies: o.InsecureCookies, TrustedProxies: o.TrustedProxies, BodyTimeout: o.BodyTimeout, OIDCClientSecret: o.OIDCClientSecret, Log: quiet, Ready: func(a string) { ready <- a }})
 	}
-	managers := []controller.Options{{Namespace: ns, CacheDir: t.TempDir(), Log: quiet, RefreshInterval: time.Hour, Extend: extend}}
+	managers := []controller.Options{{Namespace: ns, CacheDir: t.TempDir(), Log: quiet, RefreshInterval: time.Hour, Extend: extend, MetricsAddr: o.MetricsAddr}}
 	if o.Separate {
 		managers[0].Extend = nil
 		managers = append(managers, controller.Options{Namespace: ns, Log: quiet, NoController: true, Extend: extend})

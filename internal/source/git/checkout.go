@@ -20,8 +20,12 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
+	"soll.dev/internal/metrics"
 	"soll.dev/internal/source"
+	"soll.dev/internal/tracing"
 )
 
 // infiniteDepth is what git sends for --unshallow.
@@ -219,7 +223,9 @@ func (a *advert) tip(sha string) string {
 	return ""
 }
 
-func (f *Fetcher) fetchRefs(ctx context.Context, a *access, repo *gogit.Repository, depth int, specs ...string) error {
+func (f *Fetcher) fetchRefs(ctx context.Context, a *access, repo *gogit.Repository, depth int, specs ...string) (err error) {
+	ctx, span := tracing.Tracer().Start(ctx, "git fetch", trace.WithAttributes(attribute.String("soll.repo", a.ep.display)))
+	defer func() { tracing.End(span, err) }()
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	start := time.Now()
@@ -243,7 +249,11 @@ func (f *Fetcher) fetchRefs(ctx context.Context, a *access, repo *gogit.Reposito
 		Tags:       gogit.NoTags,
 		Force:      true,
 	})
-	if err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate) {
+	if errors.Is(err, gogit.NoErrAlreadyUpToDate) {
+		err = nil
+	}
+	metrics.ObserveGit("fetch", err, start)
+	if err != nil {
 		f.log.DebugContext(ctx, "git fetch failed", "repo", a.ep.display, "duration", time.Since(start))
 		return f.classify(a, "fetch from", err)
 	}

@@ -12,8 +12,12 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
+	"soll.dev/internal/metrics"
 	"soll.dev/internal/source"
+	"soll.dev/internal/tracing"
 )
 
 // refsKey identifies a cached ref advertisement: the same repository seen
@@ -240,7 +244,9 @@ func (f *Fetcher) store(key refsKey, e *refsEntry) {
 }
 
 // list asks the remote for its refs (git ls-remote).
-func (f *Fetcher) list(ctx context.Context, a *access) (*advert, error) {
+func (f *Fetcher) list(ctx context.Context, a *access) (_ *advert, err error) {
+	ctx, span := tracing.Tracer().Start(ctx, "git ls-remote", trace.WithAttributes(attribute.String("soll.repo", a.ep.display)))
+	defer func() { tracing.End(span, err) }()
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	start := time.Now()
@@ -257,6 +263,7 @@ func (f *Fetcher) list(ctx context.Context, a *access) (*advert, error) {
 		ClientKey:     ro.clientKey,
 		PeelingOption: gogit.AppendPeeled,
 	})
+	metrics.ObserveGit("ls-remote", err, start)
 	if err != nil {
 		f.log.DebugContext(ctx, "git ls-remote failed", "repo", a.ep.display, "duration", time.Since(start))
 		return nil, f.classify(a, "list refs of", err)

@@ -1,0 +1,113 @@
+// Package metrics holds the Prometheus metrics that soll's engine packages
+// (Git, rendering, the API server) record, registered with
+// controller-runtime's registry so that the controller's metrics address
+// serves them beside its own. Packages record through the functions here
+// and never import the controller.
+//
+// Every label has a bounded set of values: operations, tools, outcomes,
+// route templates, methods and status codes; never a raw path, an
+// application or a repository URL.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+var (
+	gitDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "soll_git_request_duration_seconds",
+		Help:    "Duration of requests to Git remotes, by operation (ls-remote, fetch) and outcome (ok, error).",
+		Buckets: prometheus.ExponentialBuckets(0.01, 2, 14),
+	}, []string{"operation", "outcome"})
+	renderDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "soll_render_duration_seconds",
+		Help:    "Duration of renders that ran (cached results are not renders), by tool (Kustomize, Helm, Jsonnet, Plugin, Directory) and outcome (ok, error).",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+	}, []string{"tool", "outcome"})
+	httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "soll_api_requests_total",
+		Help: "Requests to the API server, by route template, method and status code.",
+	}, []string{"route", "method", "code"})
+	httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "soll_api_request_duration_seconds",
+		Help:    "Duration of requests to the API server (event streams: until they end), by route template and method.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+	}, []string{"route", "method"})
+)
+
+func init() {
+	ctrlmetrics.Registry.MustRegister(gitDuration, renderDuration, httpRequests, httpDuration)
+}
+
+func outcome(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
+}
+
+// ObserveGit records one request to a Git remote; operation is
+// "ls-remote" or "fetch".
+func ObserveGit(operation string, err error, started time.Time) {
+	gitDuration.WithLabelValues(operation, outcome(err)).Observe(time.Since(started).Seconds())
+}
+
+// ObserveRender records one render by tool.
+func ObserveRender(tool string, err error, started time.Time) {
+	renderDuration.WithLabelValues(tool, outcome(err)).Observe(time.Since(started).Seconds())
+}
+
+// ObserveHTTP records one API request. route is the template the request
+// matched ("/api/v1/applications/{name}"), or "" when it matched none,
+// recorded as "other"; methods outside the standard ones are "other" too.
+func ObserveHTTP(route, method string, code int, started time.Time) {
+	if route == "" || route == "/" {
+		route = "other"
+	}
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+	default:
+		method = "other"
+	}
+	httpRequests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+	httpDuration.WithLabelValues(route, method).Observe(time.Since(started).Seconds())
+}
+
+// Handler records the requests h serves under the fixed route template
+// route, for handlers served outside the API's own router (webhooks,
+// sessions, SSO).
+func Handler(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		defer func() { ObserveHTTP(route, r.Method, sw.code, start) }()
+		h.ServeHTTP(sw, r)
+	})
+}
+
+// statusWriter remembers the status code of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	code        int
+	wroteHeader bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wroteHeader {
+		w.code, w.wroteHeader = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wroteHeader = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
