@@ -160,7 +160,7 @@ func ReferenceOf(s *unstructured.Unstructured) (Reference, bool) {
 // SecretReference documents. secrets must be empty without recipients.
 func Write(w io.Writer, h Header, objs, secrets []*unstructured.Unstructured, refs []Reference, recipients []age.Recipient) error {
 	if len(secrets) > 0 && len(recipients) == 0 {
-		return errors.New("Secrets are only written encrypted: pass --age-recipient")
+		return errors.New("export with secrets: pass --age-recipient, Secrets are only written encrypted")
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# soll backup of namespace %s, written by soll %s at %s.\n", h.Namespace, h.Version, h.Time.UTC().Format(time.RFC3339))
