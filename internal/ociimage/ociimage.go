@@ -135,9 +135,9 @@ func (o Options) image(b Binary, base v1.Layer, anns map[string]string, created 
 	if err != nil {
 		return nil, err
 	}
-	sbom, err := SBOM(b.Path, o.Version, created)
+	sbom, err := SBOM(bin, o.Version, created)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", b.Path, err)
 	}
 	binLayer, err := layer([]entry{{name: BinaryPath, mode: 0o755, data: bin}}, created)
 	if err != nil {

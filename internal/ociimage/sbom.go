@@ -6,7 +6,6 @@ import (
 	"debug/buildinfo"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -16,19 +15,15 @@ import (
 )
 
 // SBOM returns an SPDX 2.3 document (JSON) of the Go modules linked into
-// the binary at path, read from the build information the Go toolchain
+// bin, a Go binary's bytes, read from the build information the Go toolchain
 // embeds: the main module, every dependency with its version (a replaced
 // module under its replacement) and the Go toolchain. Its time stamp is
 // created, and its namespace is derived from the binary's digest, so the
 // same binary gives the same document.
-func SBOM(path, version string, created time.Time) ([]byte, error) {
-	bi, err := buildinfo.ReadFile(path)
+func SBOM(bin []byte, version string, created time.Time) ([]byte, error) {
+	bi, err := buildinfo.Read(bytes.NewReader(bin))
 	if err != nil {
-		return nil, fmt.Errorf("SBOM: read the Go build information of %s: %w", path, err)
-	}
-	bin, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("SBOM: read the Go build information: %w", err)
 	}
 	sum := sha256.Sum256(bin)
 	digest := hex.EncodeToString(sum[:])
