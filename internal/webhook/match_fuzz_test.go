@@ -13,6 +13,7 @@ func FuzzMatches(f *testing.F) {
 	f.Add("ssh://git@[2001:db8::1]:2222/org/repo.git", "v1")
 	f.Add("HTTPS://GitHub.com:443/Acme/Repo/", "")
 	f.Add("%zz://::", "refs/tags/x")
+	f.Add("://0/0", "\r0") // a ref Git refuses once matched a trimmed revision
 	f.Fuzz(func(t *testing.T, url, branch string) {
 		if strings.TrimSpace(url) == "" || strings.ContainsAny(branch, " \t\n") || branch == "" || strings.HasPrefix(branch, "refs/") {
 			return

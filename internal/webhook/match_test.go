@@ -1,6 +1,9 @@
 package webhook
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestMatches(t *testing.T) {
 	github := Push{
@@ -98,6 +101,22 @@ func TestRepoKey(t *testing.T) {
 	} {
 		if got := repoKey(in); got != want {
 			t.Errorf("repoKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A ref Git would refuse is not a push: trimming "\r0" to "0" would
+// trigger the apps that follow branch "0".
+func TestNewPushRefusesInvalidRefs(t *testing.T) {
+	for _, ref := range []string{"refs/heads/\r0", "refs/heads/a b", "refs/heads/a..b", "refs/heads/x.lock", "refs/tags/v1^", "refs/heads/"} {
+		_, err := newPush(Generic, ref, "", "", "https://git.example.com/acme/repo.git")
+		if err == nil || !strings.Contains(err.Error(), "not a valid Git ref name") {
+			t.Errorf("newPush(%q) = %v, want an invalid-ref error", ref, err)
+		}
+	}
+	for _, ref := range []string{"refs/heads/main", "refs/heads/feature/x-1", "refs/tags/v1.2.0"} {
+		if _, err := newPush(Generic, ref, "", "", "https://git.example.com/acme/repo.git"); err != nil {
+			t.Errorf("newPush(%q): %v", ref, err)
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // Each provider's payload is decoded into the few fields soll reads; the
@@ -257,6 +259,12 @@ func parseGeneric(body []byte) ([]Push, error) {
 func newPush(provider, ref, after, defaultBranch string, urls ...string) (Push, error) {
 	if ref == "" {
 		return Push{}, errors.New(`it names no ref`)
+	}
+	// A ref Git itself would refuse (control characters, spaces, "..")
+	// cannot be what was pushed; matching it after trimming could trigger
+	// the wrong apps.
+	if err := plumbing.ReferenceName(ref).Validate(); err != nil {
+		return Push{}, fmt.Errorf("ref %q is not a valid Git ref name: check the payload's ref", ref)
 	}
 	p := Push{Provider: provider, Ref: ref, After: after, DefaultBranch: defaultBranch}
 	seen := map[string]bool{}
