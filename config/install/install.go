@@ -43,6 +43,9 @@ type Options struct {
 	Namespace string
 	// Image is the container image that runs `soll run`.
 	Image string
+	// ImagePullSecrets name Secrets of soll's namespace with the
+	// credentials of a private registry that holds Image.
+	ImagePullSecrets []string
 }
 
 func (o Options) validate() error {
@@ -51,6 +54,11 @@ func (o Options) validate() error {
 	}
 	if o.Image == "" || strings.ContainsAny(o.Image, " \t\r\n") {
 		return fmt.Errorf("image %q is not a valid image reference", o.Image)
+	}
+	for _, s := range o.ImagePullSecrets {
+		if errs := validation.IsDNS1123Subdomain(s); len(errs) > 0 {
+			return fmt.Errorf("image pull secret %q is not a valid Secret name: %s", s, strings.Join(errs, "; "))
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package install
 import (
 	"bytes"
 	"io/fs"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 )
 
@@ -130,12 +132,34 @@ func TestImageIsQuoted(t *testing.T) {
 	}
 }
 
+func TestImagePullSecrets(t *testing.T) {
+	objs, err := Objects(Options{Namespace: "soll", Image: "soll:dev", ImagePullSecrets: []string{"regcred", "mirror-creds"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep := objs[len(objs)-1]
+	got, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "imagePullSecrets")
+	want := []any{map[string]any{"name": "regcred"}, map[string]any{"name": "mirror-creds"}}
+	if dep.GetKind() != "Deployment" || !reflect.DeepEqual(got, want) {
+		t.Errorf("%s imagePullSecrets = %v, want %v", dep.GetKind(), got, want)
+	}
+	objs, err = Objects(Options{Namespace: "soll", Image: "soll:dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := unstructured.NestedFieldNoCopy(objs[len(objs)-1].Object, "spec", "template", "spec", "imagePullSecrets"); ok {
+		t.Error("imagePullSecrets set without any")
+	}
+}
+
 func TestOptionsValidation(t *testing.T) {
 	for _, o := range []Options{
 		{Namespace: "Soll", Image: "soll:dev"},
 		{Namespace: "", Image: "soll:dev"},
 		{Namespace: "soll", Image: ""},
 		{Namespace: "soll", Image: "soll:dev\nkind: Pod"},
+		{Namespace: "soll", Image: "soll:dev", ImagePullSecrets: []string{"regcred\n  - name: x"}},
+		{Namespace: "soll", Image: "soll:dev", ImagePullSecrets: []string{""}},
 	} {
 		if _, err := Manifests(o); err == nil {
 			t.Errorf("Manifests(%+v) succeeded, want an error", o)

@@ -3,8 +3,6 @@ package controller_test
 import (
 	"context"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -15,16 +13,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/config/install"
 	"soll.dev/internal/testenv"
 )
-
-// previousCRDs is where the CRDs of the last release are recorded (see the
-// README there and `make previous-crds`).
-var previousCRDs = filepath.Join("..", "..", "config", "crd", "testdata", "previous")
 
 var (
 	applicationsResource = schema.GroupVersionResource{Group: "soll.dev", Version: "v1alpha1", Resource: "applications"}
@@ -37,33 +30,15 @@ var (
 // finds every field owned by another manager.
 func installPreviousCRDs(t *testing.T, env *testenv.Env, byHelm bool) {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(previousCRDs, "soll.dev_*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no previous CRDs in %s (%v): record them with make previous-crds", previousCRDs, err)
-	}
-	var objs []*unstructured.Unstructured
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal(b, &u.Object); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		objs = append(objs, u)
+	if !byHelm {
+		env.InstallPreviousCRDs(t)
+		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if !byHelm {
-		if err := install.Apply(ctx, env.Client, objs, io.Discard); err != nil {
-			t.Fatalf("install the previous CRDs: %v", err)
-		}
-		return
-	}
-	for _, o := range objs {
-		if err := env.Client.Create(ctx, o, client.FieldOwner("helm")); err != nil {
-			t.Fatalf("create the previous CRD %s: %v", o.GetName(), err)
+	for _, u := range testenv.PreviousCRDs(t) {
+		if err := env.Client.Create(ctx, u, client.FieldOwner("helm")); err != nil {
+			t.Fatalf("create the previous CRD %s: %v", u.GetName(), err)
 		}
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcr "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -28,44 +27,20 @@ import (
 // pushes it to a registry served over TLS with basic auth, pulls it back,
 // unpacks its layers and runs the unpacked binary.
 func TestImagePushPullRun(t *testing.T) {
-	const user, password = "pusher", "s3cret"
-	reg := httptest.NewTLSServer(func() http.Handler {
-		h := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if u, p, ok := r.BasicAuth(); !ok || u != user || p != password {
-				w.Header().Set("WWW-Authenticate", `Basic realm="registry"`)
-				http.Error(w, "unauthorized", http.StatusUnauthorized)
-				return
-			}
-			h.ServeHTTP(w, r)
-		})
-	}())
-	defer reg.Close()
-	host := strings.TrimPrefix(reg.URL, "https://")
-
-	platform := v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
-	idx, err := ociimage.Build(ociimage.Options{
-		Binaries: []ociimage.Binary{{OS: platform.OS, Arch: platform.Architecture, Path: sollBin}},
-		Version:  "v0.0.0-e2e", Revision: "e2e", Source: "https://soll.dev",
-		Created: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
-	})
+	reg := startRegistry(t)
+	idx := buildSollImage(t)
+	ref, err := name.ParseReference(reg.host + "/soll/soll:v0.0.0-e2e")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := name.ParseReference(host + "/soll/soll:v0.0.0-e2e")
-	if err != nil {
-		t.Fatal(err)
-	}
-	transport := remote.WithTransport(reg.Client().Transport)
-	if err := ociimage.Push(idx, ref, transport); err == nil {
+	if err := ociimage.Push(idx, ref, remote.WithTransport(reg.transport)); err == nil {
 		t.Fatal("a push without credentials succeeded")
 	}
-	auth := remote.WithAuth(&authn.Basic{Username: user, Password: password})
-	if err := ociimage.Push(idx, ref, transport, auth); err != nil {
+	if err := pushImage(idx, ref, reg); err != nil {
 		t.Fatal(err)
 	}
 
-	pulled, err := remote.Index(ref, transport, auth)
+	pulled, err := remote.Index(ref, remote.WithTransport(reg.transport), reg.auth())
 	if err != nil {
 		t.Fatalf("pull %s: %v", ref, err)
 	}
@@ -73,7 +48,7 @@ func TestImagePushPullRun(t *testing.T) {
 	if got, _ := pulled.Digest(); got != want {
 		t.Fatalf("pulled index %s, pushed %s", got, want)
 	}
-	img, err := ociimage.ImageFor(pulled, platform)
+	img, err := ociimage.ImageFor(pulled, v1.Platform{OS: "linux", Architecture: runtime.GOARCH})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +64,47 @@ func TestImagePushPullRun(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "etc/ssl/certs/ca-certificates.crt")); err != nil {
 		t.Errorf("the image lacks its CA certificates: %v", err)
 	}
+}
+
+// startRegistry serves a registry over TLS that wants basic auth, until
+// the test ends.
+func startRegistry(t *testing.T) *testRegistry {
+	t.Helper()
+	r := &testRegistry{user: "pusher", password: "s3cret"}
+	srv := httptest.NewTLSServer(func() http.Handler {
+		h := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if u, p, ok := req.BasicAuth(); !ok || u != r.user || p != r.password {
+				w.Header().Set("WWW-Authenticate", `Basic realm="registry"`)
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+			h.ServeHTTP(w, req)
+		})
+	}())
+	t.Cleanup(srv.Close)
+	r.host, r.transport = strings.TrimPrefix(srv.URL, "https://"), srv.Client().Transport
+	return r
+}
+
+// buildSollImage builds soll's image from the binary under test, for this
+// machine's architecture.
+func buildSollImage(t *testing.T) v1.ImageIndex {
+	t.Helper()
+	idx, err := ociimage.Build(ociimage.Options{
+		Binaries: []ociimage.Binary{{OS: "linux", Arch: runtime.GOARCH, Path: sollBin}},
+		Version:  "v0.0.0-e2e", Revision: "e2e", Source: "https://soll.dev",
+		Created: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idx
+}
+
+// pushImage pushes idx to ref on reg with reg's credentials.
+func pushImage(idx v1.ImageIndex, ref name.Reference, reg *testRegistry) error {
+	return ociimage.Push(idx, ref, remote.WithTransport(reg.transport), reg.auth())
 }
 
 // unpack writes the regular files and directories of img's flattened file

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"soll.dev/internal/testenv"
 )
 
@@ -24,6 +27,8 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	flag.Parse()
+	// The tests use controller-runtime's client, whose log goes nowhere.
+	ctrllog.SetLogger(logr.Discard())
 	if testing.Short() {
 		// The fast loop: these tests build soll and drive it against a
 		// cluster, which is the full loop's job.

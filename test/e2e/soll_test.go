@@ -60,20 +60,7 @@ func startSoll(t *testing.T, env *testenv.Env, ns, addr string) *server {
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		sig := syscall.SIGTERM
-		if t.Failed() {
-			// Go's runtime prints every goroutine's stack on SIGQUIT:
-			// the log then shows where soll was stuck, if it was.
-			sig = syscall.SIGQUIT
-		}
-		_ = cmd.Process.Signal(sig)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			t.Errorf("soll run did not stop within 10s of SIGTERM")
-			_ = cmd.Process.Kill()
-			<-exited
-		}
+		stopProcess(t, cmd.Process, exited, "soll run")
 		if err := logFile.Close(); err != nil {
 			t.Errorf("soll run's log: %v", err)
 		}
@@ -251,4 +238,24 @@ func browse(loginURL string) int {
 		return 1
 	}
 	return 0
+}
+
+// stopProcess stops p, which closes exited when it has exited: SIGTERM,
+// or SIGQUIT when the test failed (Go's runtime then prints every
+// goroutine's stack, so the log shows where it was stuck), and SIGKILL
+// after 15 s.
+func stopProcess(t *testing.T, p *os.Process, exited <-chan struct{}, what string) {
+	t.Helper()
+	sig := syscall.SIGTERM
+	if t.Failed() {
+		sig = syscall.SIGQUIT
+	}
+	_ = p.Signal(sig)
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		t.Errorf("%s did not stop within 15s of %s", what, sig)
+		_ = p.Kill()
+		<-exited
+	}
 }
