@@ -102,10 +102,14 @@ type ApplicationSpec struct {
 	// +kubebuilder:validation:MaxItems=100
 	IgnoreDifferences []ResourceIgnoreDifferences `json:"ignoreDifferences,omitempty"`
 
-	// DependsOn lists Applications that must be synced and healthy before
-	// this one is synced. soll syncs the dependencies first and waits for
-	// them, across sync waves and across apps; a dependency cycle is
-	// reported as a condition and blocks the apps in the cycle.
+	// DependsOn lists Applications that must be Synced and Healthy, at
+	// the revisions their sources resolve to now and with no operation in
+	// flight, before this one syncs: automated and requested syncs wait
+	// for them (condition DependenciesReady says what for). It orders
+	// syncs and does not sync the dependencies. A dependency that does
+	// not exist, or a cycle, is reported as that condition's reason, and a
+	// requested sync is then refused. When this Application and those it
+	// depends on are deleted together, they wait for it to be gone.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=64

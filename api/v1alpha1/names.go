@@ -109,7 +109,8 @@ const (
 	// ConditionOperationSucceeded tells how the last operation (a sync or
 	// a rollback, dry runs included) ended: True (ReasonSucceeded), or
 	// False with ReasonSyncFailed, ReasonTimedOut, ReasonTerminated,
-	// ReasonSyncWindowClosed, ReasonInvalidOperation, or the reason of the
+	// ReasonSyncWindowClosed, ReasonInvalidOperation,
+	// ReasonDependencyMissing, ReasonDependencyCycle, or the reason of the
 	// comparison the operation needed and that failed. The message is
 	// status.operationState.message. It is not set before the first
 	// operation ends.
@@ -127,6 +128,15 @@ const (
 	// tracking annotation and may not be adopted; syncs are refused until
 	// then.
 	ConditionExistingResource = "ExistingResource"
+	// ConditionDependenciesReady is present on Applications with
+	// spec.dependsOn: True (ReasonSyncedAndHealthy) when every
+	// Application depended on is Synced and Healthy at the revisions its
+	// sources resolve to now, with no operation in flight; False while
+	// they are not (ReasonDependencyNotReady: automated and requested
+	// syncs wait, the message names what is waited for), when one does
+	// not exist (ReasonDependencyMissing) or when the dependencies form
+	// a cycle (ReasonDependencyCycle): a requested sync is then refused.
+	ConditionDependenciesReady = "DependenciesReady"
 )
 
 // ConditionUnknownSyncOption is True while objects of the sources carry
@@ -192,6 +202,16 @@ const (
 	ReasonNotManagedBySoll = "NotManagedBySoll"
 	// ReasonSyncOptionIgnored: UnknownSyncOption.
 	ReasonSyncOptionIgnored = "SyncOptionIgnored"
+
+	// ReasonDependencyNotReady: DependenciesReady is False while an
+	// Application depended on is not yet Synced and Healthy.
+	ReasonDependencyNotReady = "DependencyNotReady"
+	// ReasonDependencyMissing: DependenciesReady is False because an
+	// Application depended on does not exist.
+	ReasonDependencyMissing = "DependencyMissing"
+	// ReasonDependencyCycle: DependenciesReady is False because
+	// spec.dependsOn leads back to this Application.
+	ReasonDependencyCycle = "DependencyCycle"
 
 	// ReasonDeleting: not Ready; the Application is being deleted with
 	// its objects and waits for its PreDelete hooks, its objects to go,

@@ -3,6 +3,7 @@ package appstate
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -125,21 +126,36 @@ func (p *Pipeline) Fingerprint(ctx context.Context, app *sollv1.Application, hel
 	if helm {
 		cluster = clusterDigest(p.clusterInfo())
 	}
-	srcs, err := Sources(app)
-	if err != nil {
-		return "", false
-	}
-	targets := targetRevisions(app, srcs)
-	revisions := make([]string, len(srcs))
-	for i := range srcs {
-		_, rev, err := p.resolve(ctx, app, &srcs[i], i, targets[i])
-		if err != nil {
-			return "", false
-		}
-		revisions[i] = rev.Commit
+	revisions, err := p.Resolve(ctx, app)
+	if err != nil || slices.Contains(revisions, "") {
+		return "", false // a chart's version is known only once rendered
 	}
 	return fingerprint(app, fingerprintInputs{
 		project: projectVersion(proj), settings: set.version, sops: keysVersion, cluster: cluster,
 		revisions: revisions, liveVersion: p.Live.Version,
 	})
+}
+
+// Resolve returns the commit each Git source of app's targets resolves to
+// now, pins included, from the shared listing of each repository's refs:
+// no request to Git while the listing is fresh. A chart source's entry is
+// "": its version is known only once the chart is rendered.
+func (p *Pipeline) Resolve(ctx context.Context, app *sollv1.Application) ([]string, error) {
+	srcs, err := Sources(app)
+	if err != nil {
+		return nil, err
+	}
+	targets := targetRevisions(app, srcs)
+	revisions := make([]string, len(srcs))
+	for i := range srcs {
+		if srcs[i].Chart != "" {
+			continue
+		}
+		_, rev, err := p.resolve(ctx, app, &srcs[i], i, targets[i])
+		if err != nil {
+			return nil, err
+		}
+		revisions[i] = rev.Commit
+	}
+	return revisions, nil
 }

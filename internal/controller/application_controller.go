@@ -135,6 +135,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.Add(r.live); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &sollv1.Application{}, dependsOnIndex, dependsOnKeys); err != nil {
+		return fmt.Errorf("index applications by dependsOn: %w", err)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		// Status writes (our own) must not wake the app again: only
 		// spec, operation (both bump the generation), deletion and
@@ -146,6 +149,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// its apps now, not at their next refresh.
 		Watches(&sollv1.Project{}, handler.EnqueueRequestsFromMapFunc(r.projectApps),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// An app that waits for its dependencies syncs as soon as they
+		// are ready; a deletion that waits for its dependants goes on
+		// as soon as they are gone.
+		Watches(&sollv1.Application{}, handler.EnqueueRequestsFromMapFunc(r.dependantApps),
+			builder.WithPredicates(readinessChanged())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
 		Named("application").
 		Complete(r)
@@ -218,7 +226,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		return r.comparisonFailed(ctx, &app, err, nil)
 	}
 	var finish statusChange
-	op, automated, held := r.nextOperation(&app, c)
+	op, automated, held := r.nextOperation(&app, c, r.dependencies(ctx, &app))
 	if op != nil {
 		octx, ospan := tracing.Tracer().Start(ctx, "soll.sync", trace.WithAttributes(attribute.Bool("soll.automated", automated)))
 		finish, err = r.runOperation(octx, &app, op, automated, c)
@@ -237,7 +245,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		}
 	}
 	r.live.ensure(c)
-	if err := r.writeComparison(ctx, &app, c, held.window, finish, refreshed); err != nil {
+	if err := r.writeComparison(ctx, &app, c, held, finish, refreshed); err != nil {
 		r.apps.update(req.NamespacedName, func(rec *appRecord) { rec.unchanged = nil })
 		return ctrl.Result{}, err
 	}
@@ -454,13 +462,13 @@ func comparisonReason(err error) string {
 // nothing (thousands of apps idle).
 const reconciledAtHeartbeat = time.Hour
 
-// writeComparison stores the comparison in status, with the sync window
-// that held an automated sync back (nil: none) and also (when not nil) the
-// end of the operation that ran before it. A comparison that was
+// writeComparison stores the comparison in status, with what held a sync
+// back (a sync window, dependencies) and also (when not nil) the end of
+// the operation that ran before it. A comparison that was
 // asked for (refreshed) always records its time in reconciledAt, even when
 // nothing else changed: that is how whoever asked (soll app diff
 // --refresh) learns that it is done.
-func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Application, c *appstate.Comparison, window *project.WindowState, also statusChange, refreshed bool) error {
+func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Application, c *appstate.Comparison, h held, also statusChange, refreshed bool) error {
 	srcs, _ := appstate.Sources(app)
 	prev := app.Status.ReconciledAt
 	change := func(s *sollv1.ApplicationStatus) {
@@ -498,10 +506,22 @@ func (r *Reconciler) writeComparison(ctx context.Context, app *sollv1.Applicatio
 			setCondition(s, app.Generation, sollv1.ConditionOperationSucceeded, status, reason, st.Message)
 		}
 		setCondition(s, app.Generation, sollv1.ConditionCompared, metav1.ConditionTrue, sollv1.ReasonSucceeded, "compared with the sources at "+shortRevisions(c.Revisions()))
-		if window != nil {
-			setCondition(s, app.Generation, sollv1.ConditionSyncWindowBlocked, metav1.ConditionTrue, sollv1.ReasonSyncWindowClosed, "automated sync held back: "+window.Reason)
+		if h.window != nil {
+			setCondition(s, app.Generation, sollv1.ConditionSyncWindowBlocked, metav1.ConditionTrue, sollv1.ReasonSyncWindowClosed, "automated sync held back: "+h.window.Reason)
 		} else {
 			meta.RemoveStatusCondition(&s.Conditions, sollv1.ConditionSyncWindowBlocked)
+		}
+		switch {
+		case len(app.Spec.DependsOn) == 0:
+			meta.RemoveStatusCondition(&s.Conditions, sollv1.ConditionDependenciesReady)
+		case h.deps != nil:
+			msg := h.deps.message
+			if app.Operation != nil && !h.deps.refuses() {
+				msg = "the requested sync is " + msg
+			}
+			setCondition(s, app.Generation, sollv1.ConditionDependenciesReady, metav1.ConditionFalse, h.deps.reason, msg)
+		default:
+			setCondition(s, app.Generation, sollv1.ConditionDependenciesReady, metav1.ConditionTrue, sollv1.ReasonSyncedAndHealthy, "every Application depended on is Synced and Healthy")
 		}
 		if len(c.Unadopted) > 0 {
 			setCondition(s, app.Generation, sollv1.ConditionExistingResource, metav1.ConditionTrue, sollv1.ReasonNotManagedBySoll, strings.Join(c.Unadopted, "; "))

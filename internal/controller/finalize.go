@@ -82,6 +82,9 @@ func (r *Reconciler) finalize(ctx context.Context, app *sollv1.Application) (ctr
 		phase = d.Phase
 	}
 	if phase == sollv1.DeletionPreDelete {
+		if res, wait, err := r.waitForDependants(ctx, app); err != nil || wait {
+			return res, err
+		}
 		if res, done := r.deletionHooks(ctx, app, syncengine.PhasePreDelete); !done {
 			return res, nil
 		}
@@ -105,6 +108,26 @@ func (r *Reconciler) finalize(ctx context.Context, app *sollv1.Application) (ctr
 	patch := client.MergeFrom(app.DeepCopy())
 	controllerutil.RemoveFinalizer(app, sollv1.ResourcesFinalizer)
 	return ctrl.Result{}, client.IgnoreNotFound(r.patchApp(ctx, app, patch))
+}
+
+// waitForDependants holds the deletion of app, before its PreDelete hooks,
+// while Applications that depend on it are being deleted too: deletion
+// runs in the reverse order of dependsOn. Their removal wakes app
+// (dependantApps). Apps in a dependency cycle do not wait for each other.
+func (r *Reconciler) waitForDependants(ctx context.Context, app *sollv1.Application) (ctrl.Result, bool, error) {
+	waiting, err := r.dependantsBeingDeleted(ctx, app)
+	if err != nil || len(waiting) == 0 || r.dependencyCycle(ctx, app) != nil {
+		return ctrl.Result{}, false, err
+	}
+	msg := "waiting for the Applications that depend on it to be deleted first: " + strings.Join(waiting, ", ")
+	if d := app.Status.Deletion; d == nil || d.Message != msg {
+		err = r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
+			deletionStatus(s).Message = msg
+			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, sollv1.ReasonDeleting, "being deleted: "+msg)
+		})
+	}
+	// The dependants' removal wakes app; this is only a safety net.
+	return ctrl.Result{RequeueAfter: 30 * time.Second}, true, err
 }
 
 // enterDeletionPhase records that the deletion of app is at phase now.

@@ -47,7 +47,7 @@ func init() {
 			syncOperations.WithLabelValues(result, initiator)
 		}
 	}
-	for _, source := range []string{"project", "live"} {
+	for _, source := range []string{"project", "live", "dependency"} {
 		droppedEvents.WithLabelValues(source)
 	}
 }

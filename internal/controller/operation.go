@@ -121,19 +121,28 @@ type held struct {
 	// healAfter, when positive, is when drift that the self-heal backoff
 	// held back is to be healed.
 	healAfter time.Duration
+	// deps is what spec.dependsOn says, for the status; nil when the
+	// app's dependencies are met (or it has none).
+	deps *dependencyWait
 }
 
 // nextOperation decides whether an operation runs now: a requested one, an
 // interrupted or retried one (resumed), or an automated sync. automated
-// reports whether soll itself initiated it; h says what held an automated
-// sync back.
-func (r *Reconciler) nextOperation(app *sollv1.Application, c *appstate.Comparison) (op *sollv1.Operation, automated bool, h held) {
-	if app.Operation != nil {
-		return app.Operation.DeepCopy(), false, h
-	}
-	if st := app.Status.OperationState; st != nil && (st.Phase == sollv1.OperationRunning || st.Phase == sollv1.OperationTerminating) {
-		// Interrupted by a restart, or waiting for a retry: resume.
+// reports whether soll itself initiated it; h says what held a sync back.
+// deps is what the app's dependencies say (nil: met): a requested sync
+// waits for them, or is refused when they never will be (runOperation).
+func (r *Reconciler) nextOperation(app *sollv1.Application, c *appstate.Comparison, deps *dependencyWait) (op *sollv1.Operation, automated bool, h held) {
+	h.deps = deps
+	if st := app.Status.OperationState; st != nil && (st.Phase == sollv1.OperationRunning || st.Phase == sollv1.OperationTerminating) && app.Operation == nil {
+		// Interrupted by a restart, or waiting for a retry: resume. It
+		// started when its dependencies were met.
 		return st.Operation.DeepCopy(), st.Operation.InitiatedBy != nil && st.Operation.InitiatedBy.Automated, h
+	}
+	if app.Operation != nil {
+		if deps != nil && !deps.refuses() {
+			return nil, false, h // the request stays until they are met
+		}
+		return app.Operation.DeepCopy(), false, h
 	}
 	pol := app.Spec.SyncPolicy
 	if pol == nil || pol.Automated == nil || (pol.Automated.Enabled != nil && !*pol.Automated.Enabled) || c.Synced {
@@ -144,6 +153,9 @@ func (r *Reconciler) nextOperation(app *sollv1.Application, c *appstate.Comparis
 	}
 	if ws := syncWindow(c.Project, app); !ws.SyncAllowed {
 		h.window = &ws
+		return nil, false, h
+	}
+	if deps != nil {
 		return nil, false, h
 	}
 	revs := c.Revisions()
@@ -204,6 +216,12 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 				return nil, err
 			}
 			return r.finishOperation(app, state, sollv1.ReasonSyncWindowClosed, "sync denied by the project's sync windows: "+ws.Reason, nil), nil
+		}
+		if w := r.dependencies(ctx, app); w != nil && w.refuses() {
+			if err := r.takeOperation(ctx, app); err != nil {
+				return nil, err
+			}
+			return r.finishOperation(app, state, w.reason, "sync refused: "+w.message, nil), nil
 		}
 	}
 	// rec records the operation's state while it runs. A requested

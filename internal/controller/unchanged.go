@@ -44,7 +44,7 @@ func idleEligible(app *sollv1.Application) bool {
 		// gets here; a problem that holds syncs back, or a condition
 		// an earlier version of soll wrote, is compared anew.
 		if c.Type == sollv1.ConditionSyncWindowBlocked || c.Type == sollv1.ApplicationSharedResource || c.Type == sollv1.ConditionExistingResource ||
-			c.Type == sollv1.ConditionCompared && c.Status != metav1.ConditionTrue {
+			(c.Type == sollv1.ConditionCompared || c.Type == sollv1.ConditionDependenciesReady) && c.Status != metav1.ConditionTrue {
 			return false
 		}
 	}
