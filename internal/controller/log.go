@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 
@@ -18,9 +19,10 @@ import (
 type reconcileLogKey struct{}
 
 // withReconcileLog returns ctx with the log of a reconcile of the app
-// named app (namespace/name): log with the app and ctx's trace id.
+// named app (namespace/name): log (nil: slog.Default()) with the app and
+// ctx's trace id.
 func withReconcileLog(ctx context.Context, log *slog.Logger, app string) context.Context {
-	l := log.With("app", app)
+	l := cmp.Or(log, slog.Default()).With("app", app)
 	if id := tracing.TraceID(ctx); id != "" {
 		l = l.With("trace_id", id)
 	}
@@ -28,10 +30,10 @@ func withReconcileLog(ctx context.Context, log *slog.Logger, app string) context
 }
 
 // appLog returns the log of app in ctx's reconcile; outside a reconcile,
-// r.Log with the app.
+// r.Log (nil: slog.Default()) with the app.
 func (r *Reconciler) appLog(ctx context.Context, app *sollv1.Application) *slog.Logger {
 	if l, ok := ctx.Value(reconcileLogKey{}).(*slog.Logger); ok {
 		return l
 	}
-	return r.Log.With("app", app.Namespace+"/"+app.Name)
+	return cmp.Or(r.Log, slog.Default()).With("app", app.Namespace+"/"+app.Name)
 }

@@ -6,12 +6,16 @@ import (
 	"testing"
 	"time"
 
+	gossh "golang.org/x/crypto/ssh"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/render/sops"
+	"soll.dev/internal/render/sops/sopstest"
 	"soll.dev/internal/repocreds"
+	"soll.dev/internal/testenv/gitserver"
 )
 
 // reloadDeadline is how long a configuration change may take to reach
@@ -154,4 +158,60 @@ func TestRepositoryCredentialsReload(t *testing.T) {
 		t.Fatalf("own: compared although its password is still wrong: %s", describe(h.appNamed("own")))
 	}
 	h.waitForReload("own", "Compared with the fixed password", setPassword(own), compared)
+}
+
+// TestKnownHostsReload: an app of an SSH repository whose host key soll
+// does not know recovers as soon as the key is added to the known hosts
+// ConfigMap, not at its next retry (an hour away).
+func TestKnownHostsReload(t *testing.T) {
+	key := gitserver.NewKeyPair(t)
+	srv := gitserver.NewSSH(t, gitserver.SSHOptions{AuthorizedKeys: []gossh.PublicKey{key.PublicKey}})
+	srv.CreateRepo(t, "ssh-config", "")
+	srv.Commit(t, "ssh-config", gitserver.DefaultBranch, gitserver.Change{Message: "cm", Files: map[string]string{"app/cm.yaml": projectFiles}})
+	h := newReloadHarness(t, map[string]string{"unused/cm.yaml": projectFiles})
+	mustCreate(t, h, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "ssh-creds", Namespace: h.sollNS, Labels: map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeRepository}},
+		StringData: map[string]string{"url": srv.SSHURL("ssh-config"), "sshPrivateKey": string(key.PrivateKeyPEM)},
+	})
+	h.createAppNamed("ssh", "app", func(a *sollv1.Application) {
+		a.Spec.Source.RepoURL = srv.SSHURL("ssh-config")
+		a.Spec.Source.CredentialsRef = nil
+	})
+	h.waitForApp("ssh", "a host key error", time.Minute, func(a *sollv1.Application) bool {
+		c := comparisonFailure(a)
+		return c != nil && strings.Contains(c.Message, "host key")
+	})
+	changed := time.Now()
+	mustCreate(t, h, knownHosts(h.sollNS, srv.KnownHostsLine()))
+	h.waitForReload("ssh", "Compared over SSH with the added host key", changed, func(a *sollv1.Application) bool {
+		return comparisonFailure(a) == nil && a.Status.Sync != nil && a.Status.Sync.Revision != ""
+	})
+}
+
+// TestSOPSKeysReload: an app whose encrypted file no key of its Project
+// decrypts recovers as soon as a Secret of keys serves its Project: here
+// by a change of the Secret's annotation from another Project to the
+// app's, not at its next retry (an hour away).
+func TestSOPSKeysReload(t *testing.T) {
+	ageKey, public := sopstest.NewKey(t)
+	h := newReloadHarness(t, map[string]string{
+		"app/db.yaml": string(sopstest.Encrypt(t, "app/db.yaml", []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: reload-db-password\n"), sopstest.Options{}, public)),
+	})
+	mustCreate(t, h, newProject(h.sollNS, "team-a", nil))
+	keys := keysSecret(h.sollNS, "team-keys", "team-b", ageKey)
+	mustCreate(t, h, keys)
+	h.createAppNamed("sops", "app", func(a *sollv1.Application) { a.Spec.Project = "team-a" })
+	h.waitForApp("sops", "a decryption error", time.Minute, func(a *sollv1.Application) bool {
+		c := comparisonFailure(a)
+		return c != nil && strings.Contains(c.Message, "no age key of project team-a can decrypt it")
+	})
+	patch := client.MergeFrom(keys.DeepCopy())
+	keys.Annotations[sops.ProjectsAnnotation] = "team-b,team-a"
+	changed := time.Now()
+	if err := h.env.Client.Patch(context.Background(), keys, patch); err != nil {
+		t.Fatal(err)
+	}
+	h.waitForReload("sops", "Compared with the keys now serving team-a", changed, func(a *sollv1.Application) bool {
+		return comparisonFailure(a) == nil && a.Status.Sync != nil && a.Status.Sync.Status == sollv1.SyncStatusOutOfSync
+	})
 }
