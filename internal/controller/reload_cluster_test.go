@@ -53,14 +53,7 @@ func TestSettingsReloadWithoutRefresh(t *testing.T) {
 
 	settings := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: sollv1.SettingsConfigMap, Namespace: h.sollNS},
-		Data: map[string]string{"resource.customizations.health.ConfigMap": `hs = {}
-if obj.data ~= nil and obj.data.mode == "broken" then
-  hs.status = "Degraded"
-  hs.message = "mode is broken"
-  return hs
-end
-hs.status = "Healthy"
-return hs`},
+		Data:       map[string]string{"resource.customizations.health.ConfigMap": brokenModeHealthCheck},
 	}
 	changed := time.Now()
 	mustCreate(t, h, settings)
