@@ -35,7 +35,7 @@ func Apply(ctx context.Context, c client.Client, objs []*unstructured.Unstructur
 		return err
 	}
 	for _, o := range crds {
-		if err := waitEstablished(ctx, c, o.GetName()); err != nil {
+		if err := WaitEstablished(ctx, c, o.GetName()); err != nil {
 			return err
 		}
 	}
@@ -55,9 +55,9 @@ func applyAll(ctx context.Context, c client.Client, objs []*unstructured.Unstruc
 	return nil
 }
 
-// waitEstablished waits until the CRD name is Established, which means the
+// WaitEstablished waits until the CRD name is Established, which means the
 // API server serves its resource.
-func waitEstablished(ctx context.Context, c client.Client, name string) error {
+func WaitEstablished(ctx context.Context, c client.Client, name string) error {
 	ticker := time.NewTicker(200 * time.Millisecond)
 	defer ticker.Stop()
 	for {

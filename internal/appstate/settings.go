@@ -30,8 +30,10 @@ import (
 //	plugins.yaml                                              rendering plugins (see render/plugin)
 //
 // For core kinds the key ends in the kind alone (…health.ConfigMap).
-// Changes apply at the next comparison; a key that does not parse stops
-// comparisons with a condition naming the key, rather than being ignored.
+// Changes apply at the next comparison (the controller watches the
+// ConfigMap and compares every app again at once); a key that does not
+// parse stops comparisons with a condition naming the key, rather than
+// being ignored.
 
 const (
 	pluginsKey   = "plugins.yaml"

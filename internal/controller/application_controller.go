@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -154,6 +155,14 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// as soon as they are gone.
 		Watches(&sollv1.Application{}, handler.EnqueueRequestsFromMapFunc(r.dependantApps),
 			builder.WithPredicates(readinessChanged())).
+		// A changed settings ConfigMap, known hosts, repository Secret
+		// or Secret of SOPS keys is read by the apps it concerns now
+		// (see configMapApps and secretApps). The cache watches soll's
+		// namespace only; the comparisons read these through it.
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.configMapApps),
+			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretApps),
+			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
 		Named("application").
 		Complete(r)
@@ -161,31 +170,16 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 // projectApps lists the Applications of a Project, from the cache.
 func (r *Reconciler) projectApps(ctx context.Context, obj client.Object) []reconcile.Request {
-	var apps sollv1.ApplicationList
-	if err := r.Client.List(ctx, &apps, client.InNamespace(obj.GetNamespace())); err != nil {
-		// The Project's change reaches its apps at their next
-		// refresh instead: counted, since nothing else would tell.
-		r.Log.Error("list the applications of a project", "project", obj.GetName(), "error", err.Error())
-		droppedEvents.WithLabelValues("project").Inc()
-		return nil
-	}
-	var out []reconcile.Request
-	for _, a := range apps.Items {
-		p := a.Spec.Project
-		if p == "" {
-			p = project.DefaultName
-		}
-		if p == obj.GetName() {
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
-		}
-	}
-	return out
+	return r.appsWhere(ctx, obj, "project", func(app *sollv1.Application) bool {
+		return cmp.Or(app.Spec.Project, project.DefaultName) == obj.GetName()
+	})
 }
 
 // Reconcile is one pass over one Application.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, err error) {
 	ctx, span := tracing.Tracer().Start(ctx, "soll.reconcile", trace.WithAttributes(attribute.String("soll.app", req.String())))
 	defer func() { tracing.End(span, err) }()
+	ctx = withReconcileLog(ctx, r.Log, req.String())
 	var app sollv1.Application
 	if err := r.getApp(ctx, req.NamespacedName, &app); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -217,7 +211,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	started := time.Now()
 	if !refreshed && r.isUnchanged(ctx, &app) {
 		observeUnchanged(started)
-		r.Log.Debug("comparison unchanged", "app", req.String())
+		r.appLog(ctx, &app).Debug("comparison unchanged")
 		return ctrl.Result{RequeueAfter: r.refreshInterval(&app)}, nil
 	}
 	c, err := r.compare(ctx, &app)
@@ -407,7 +401,7 @@ func (r *Reconciler) restorePrune(ctx context.Context, app *sollv1.Application) 
 	if err := r.patchApp(ctx, app, patch); err != nil {
 		return fmt.Errorf("turn automated prune on again after the restore: %w", err)
 	}
-	r.Log.Info("automated prune turned on again after the first comparison since the restore", "app", app.Namespace+"/"+app.Name)
+	r.appLog(ctx, app).Info("automated prune turned on again after the first comparison since the restore")
 	return nil
 }
 
@@ -425,7 +419,7 @@ func (r *Reconciler) compare(ctx context.Context, app *sollv1.Application) (*app
 func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Application, err error, also statusChange) (ctrl.Result, error) {
 	reason := comparisonReason(err)
 	r.apps.update(client.ObjectKeyFromObject(app), func(rec *appRecord) { rec.unchanged = nil })
-	r.Log.Info("comparison failed", "app", app.Namespace+"/"+app.Name, "reason", reason, "error", err.Error())
+	r.appLog(ctx, app).Info("comparison failed", "reason", reason, "error", err.Error())
 	r.event(app, corev1.EventTypeWarning, reason, "Compare", "%s", err.Error())
 	perr := r.patchStatus(ctx, app, func(s *sollv1.ApplicationStatus) {
 		if also != nil {
@@ -636,9 +630,9 @@ func (r *Reconciler) patchApp(ctx context.Context, app *sollv1.Application, patc
 
 // logStatusError logs a failed status write that the caller cannot
 // return: the write is retried with the app's next reconcile.
-func (r *Reconciler) logStatusError(app *sollv1.Application, what string, err error) {
+func (r *Reconciler) logStatusError(ctx context.Context, app *sollv1.Application, what string, err error) {
 	if err != nil {
-		r.Log.Error("write application status", "app", app.Namespace+"/"+app.Name, "what", what, "error", err.Error())
+		r.appLog(ctx, app).Error("write application status", "what", what, "error", err.Error())
 	}
 }
 

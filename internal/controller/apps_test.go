@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -65,11 +66,14 @@ func TestAppRecordGoesWithTheApp(t *testing.T) {
 	}
 }
 
-// fakeClient starts an in-memory client of soll's kinds, for unit tests
+// fakeClient starts an in-memory client of soll's and the core kinds, for unit tests
 // of the reconciler's own logic.
 func fakeClient(t *testing.T) *fake.ClientBuilder {
 	t.Helper()
 	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
 	if err := sollv1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}

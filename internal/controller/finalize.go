@@ -243,7 +243,7 @@ func (r *Reconciler) deletionHooks(ctx context.Context, app *sollv1.Application,
 		record(syncengine.Result{}, running)(s)
 		setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, sollv1.ReasonDeleting, "being deleted: "+running)
 	})
-	r.logStatusError(app, "deletion hooks", err)
+	r.logStatusError(ctx, app, "deletion hooks", err)
 
 	// An attempt is bounded like a sync operation, and so is each wave
 	// of it: a backup may well take longer than a wave of a sync.
@@ -255,7 +255,7 @@ func (r *Reconciler) deletionHooks(ctx context.Context, app *sollv1.Application,
 		WaveTimeout: limit,
 		DoneHooks:   succeeded,
 		OnProgress: func(res syncengine.Result, _ bool) {
-			r.logStatusError(app, "deletion hooks", r.patchStatus(ctx, app, record(res, running)))
+			r.logStatusError(ctx, app, "deletion hooks", r.patchStatus(ctx, app, record(res, running)))
 		},
 	})
 	if ctx.Err() != nil {
@@ -271,7 +271,7 @@ func (r *Reconciler) deletionHooks(ctx context.Context, app *sollv1.Application,
 		record(out, out.Message)(s)
 		s.Deletion.Attempts = 0
 	})
-	r.logStatusError(app, "deletion hooks", err)
+	r.logStatusError(ctx, app, "deletion hooks", err)
 	return ctrl.Result{}, true
 }
 
@@ -304,7 +304,7 @@ func (r *Reconciler) deletionHooksFailed(ctx context.Context, app *sollv1.Applic
 		setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, reason, full)
 	})
 	// The event tells the failure too; the hooks are retried either way.
-	r.logStatusError(app, "deletion hooks", err)
+	r.logStatusError(ctx, app, "deletion hooks", err)
 	at := time.Now().Add(delay)
 	r.apps.update(client.ObjectKeyFromObject(app), func(rec *appRecord) { rec.deletionRetry = at })
 	return ctrl.Result{RequeueAfter: delay}
@@ -371,7 +371,7 @@ func (r *Reconciler) deleteObjects(ctx context.Context, app *sollv1.Application)
 			setCondition(s, app.Generation, sollv1.ConditionReady, metav1.ConditionFalse, sollv1.ReasonDeleting, "being deleted: "+msg)
 		})
 		// The deletion goes on whether or not its progress is shown.
-		r.logStatusError(app, "deletion progress", err)
+		r.logStatusError(ctx, app, "deletion progress", err)
 		return ctrl.Result{RequeueAfter: 2 * time.Second}, false, nil
 	}
 	if len(left) > 0 {

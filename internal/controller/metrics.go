@@ -34,7 +34,7 @@ var (
 	}, []string{"outcome"})
 	droppedEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "soll_dropped_events_total",
-		Help: "Changes that could not wake the applications they concern, by source: project (the applications of a changed Project could not be listed; they see the change at their next refresh), live (a kind's watch could not be set up; retried at the next comparison that needs it).",
+		Help: "Changes that could not wake the applications they concern, by source: project (the applications of a changed Project could not be listed; they see the change at their next refresh), live (a kind's watch could not be set up; retried at the next comparison that needs it), configuration (the applications a changed settings ConfigMap, known hosts, repository or SOPS key Secret concerns could not be listed; they see the change at their next refresh).",
 	}, []string{"source"})
 )
 
@@ -47,7 +47,7 @@ func init() {
 			syncOperations.WithLabelValues(result, initiator)
 		}
 	}
-	for _, source := range []string{"project", "live", "dependency"} {
+	for _, source := range []string{"project", "live", "configuration", "dependency"} {
 		droppedEvents.WithLabelValues(source)
 	}
 }

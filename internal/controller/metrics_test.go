@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/diff"
@@ -69,8 +70,9 @@ soll_render_cache_entries 0
 	}
 }
 
-// TestUndeliveredProjectChangesAreCounted: a changed Project whose apps
-// cannot be listed wakes none of them; that is counted, not silent.
+// TestUndeliveredProjectChangesAreCounted: a changed Project, settings
+// ConfigMap or Secret whose apps cannot be listed wakes none of them; that
+// is counted, not silent.
 func TestUndeliveredProjectChangesAreCounted(t *testing.T) {
 	c := fakeClient(t).WithInterceptorFuncs(interceptor.Funcs{
 		List: func(context.Context, client.WithWatch, client.ObjectList, ...client.ListOption) error {
@@ -85,5 +87,26 @@ func TestUndeliveredProjectChangesAreCounted(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(droppedEvents.WithLabelValues("project")); got != before+1 {
 		t.Errorf("soll_dropped_events_total{source=project} = %v, want %v", got, before+1)
+	}
+	for _, change := range []func() []reconcile.Request{
+		func() []reconcile.Request {
+			return r.configMapApps(context.Background(), configMap(sollv1.SettingsConfigMap))
+		},
+		func() []reconcile.Request {
+			return r.secretApps(context.Background(), repoSecret("creds", sollv1.SecretTypeRepository, "https://git.example.com/a.git", nil))
+		},
+		// A Secret that may lend its values: the repository Secrets
+		// that would borrow them cannot be listed either.
+		func() []reconcile.Request {
+			return r.secretApps(context.Background(), secret("vault-synced", nil, nil))
+		},
+	} {
+		before := testutil.ToFloat64(droppedEvents.WithLabelValues("configuration"))
+		if reqs := change(); len(reqs) != 0 {
+			t.Fatalf("requests without a list: %v", reqs)
+		}
+		if got := testutil.ToFloat64(droppedEvents.WithLabelValues("configuration")); got != before+1 {
+			t.Errorf("soll_dropped_events_total{source=configuration} = %v, want %v", got, before+1)
+		}
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"soll.dev/internal/project"
 	"soll.dev/internal/resource"
 	syncengine "soll.dev/internal/sync"
-	"soll.dev/internal/tracing"
 )
 
 // DefaultOperationTimeout bounds one sync operation unless the app's
@@ -94,7 +93,7 @@ func (w *recorder) after(ctx context.Context, d time.Duration, st *sollv1.Operat
 	w.timer = time.AfterFunc(d, func() {
 		w.turn <- struct{}{}
 		defer func() { <-w.turn }()
-		w.r.logStatusError(w.app, "operation state", w.writeTurn(ctx, st, true))
+		w.r.logStatusError(ctx, w.app, "operation state", w.writeTurn(ctx, st, true))
 	})
 }
 
@@ -203,25 +202,25 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	resumed := state != nil && (state.Phase == sollv1.OperationRunning || state.Phase == sollv1.OperationTerminating) && app.Operation == nil
 	if !resumed {
 		state = &sollv1.OperationState{Operation: *op, Phase: sollv1.OperationRunning, StartedAt: now, Message: "starting"}
-		tracedLog(ctx, r.operationLog(app, state)).Info("operation started", "automated", automated)
+		r.operationLog(ctx, app, state).Info("operation started", "automated", automated)
 	} else {
-		tracedLog(ctx, r.operationLog(app, state)).Info("operation resumed", "phase", string(state.Phase))
+		r.operationLog(ctx, app, state).Info("operation resumed", "phase", string(state.Phase))
 	}
 	if state.Phase == sollv1.OperationTerminating {
-		return r.finishOperation(app, state, sollv1.ReasonTerminated, "operation terminated", nil), nil
+		return r.finishOperation(ctx, app, state, sollv1.ReasonTerminated, "operation terminated", nil), nil
 	}
 	if !resumed && !automated {
 		if ws := syncWindow(c.Project, app); !ws.ManualAllowed {
 			if err := r.takeOperation(ctx, app); err != nil {
 				return nil, err
 			}
-			return r.finishOperation(app, state, sollv1.ReasonSyncWindowClosed, "sync denied by the project's sync windows: "+ws.Reason, nil), nil
+			return r.finishOperation(ctx, app, state, sollv1.ReasonSyncWindowClosed, "sync denied by the project's sync windows: "+ws.Reason, nil), nil
 		}
 		if w := r.dependencies(ctx, app); w != nil && w.refuses() {
 			if err := r.takeOperation(ctx, app); err != nil {
 				return nil, err
 			}
-			return r.finishOperation(app, state, w.reason, "sync refused: "+w.message, nil), nil
+			return r.finishOperation(ctx, app, state, w.reason, "sync refused: "+w.message, nil), nil
 		}
 	}
 	// rec records the operation's state while it runs. A requested
@@ -254,12 +253,12 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 			if errors.Is(err, errNoHistoryEntry) {
 				reason = sollv1.ReasonInvalidOperation
 			}
-			return r.finishOperation(app, state, reason, err.Error(), nil), nil
+			return r.finishOperation(ctx, app, state, reason, err.Error(), nil), nil
 		}
 		op.Sync = &sollv1.SyncOperation{Prune: true}
 	}
 	if op.Sync == nil {
-		return r.finishOperation(app, state, sollv1.ReasonInvalidOperation, "operation has neither sync nor rollback", nil), nil
+		return r.finishOperation(ctx, app, state, sollv1.ReasonInvalidOperation, "operation has neither sync nor rollback", nil), nil
 	}
 	revisions := op.Sync.Revisions
 	if len(revisions) == 0 && op.Sync.Revision != "" {
@@ -268,7 +267,7 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	if op.Rollback != nil || !c.Matches(revisions) {
 		var err error
 		if c, err = r.Pipeline.Compare(ctx, app, revisions); err != nil {
-			return r.finishOperation(app, state, comparisonReason(err), err.Error(), nil), nil
+			return r.finishOperation(ctx, app, state, comparisonReason(err), err.Error(), nil), nil
 		}
 	}
 	if !automated {
@@ -301,7 +300,7 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 		st.Message = fmt.Sprintf("%d objects done", len(res.Objects))
 		// A failed write is retried with the next report; a resumed
 		// operation may run a hook finished since the last write again.
-		r.logStatusError(app, "operation progress", rec.write(ctx, st))
+		r.logStatusError(ctx, app, "operation progress", rec.write(ctx, st))
 	}
 	if resumed && state.SyncResult != nil {
 		opts.DoneHooks = map[resource.Key]bool{}
@@ -314,7 +313,7 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 
 	if createNamespace(app, op) && !opts.DryRun {
 		if err := r.createNamespace(ctx, app); err != nil {
-			return r.finishOperation(app, state, sollv1.ReasonSyncFailed, err.Error(), c), nil
+			return r.finishOperation(ctx, app, state, sollv1.ReasonSyncFailed, err.Error(), c), nil
 		}
 	}
 
@@ -365,7 +364,7 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	default:
 		reason = sollv1.ReasonSyncFailed
 	}
-	return r.finishOperation(app, state, reason, msg, c), nil
+	return r.finishOperation(ctx, app, state, reason, msg, c), nil
 }
 
 // takeOperation removes app's operation request (spec.operation), so that
@@ -381,21 +380,13 @@ func (r *Reconciler) takeOperation(ctx context.Context, app *sollv1.Application)
 	return nil
 }
 
-// operationLog is the log of app's operation state: its lines carry the
-// app (namespace/name) and the operation's id, the time it started
+// operationLog is the log of app's operation state: the reconcile's log
+// (appLog), whose lines carry the app (namespace/name) and the trace, with
+// the operation's id, the time it started
 // (status.operationState.startedAt), which tells it apart from the app's
 // other operations.
-func (r *Reconciler) operationLog(app *sollv1.Application, state *sollv1.OperationState) *slog.Logger {
-	return r.Log.With("app", app.Namespace+"/"+app.Name, "operation", operationID(state))
-}
-
-// tracedLog adds the id of ctx's trace to log, when traces are sent
-// (see internal/tracing), so a line leads to its trace.
-func tracedLog(ctx context.Context, log *slog.Logger) *slog.Logger {
-	if id := tracing.TraceID(ctx); id != "" {
-		return log.With("trace_id", id)
-	}
-	return log
+func (r *Reconciler) operationLog(ctx context.Context, app *sollv1.Application, state *sollv1.OperationState) *slog.Logger {
+	return r.appLog(ctx, app).With("operation", operationID(state))
 }
 
 // operationID is the id of an operation in the logs.
@@ -411,14 +402,14 @@ type statusChange func(*sollv1.ApplicationStatus)
 // operation, which succeeded when reason is ReasonSucceeded and failed for
 // reason otherwise (a reason of ConditionOperationSucceeded), and on
 // success a history entry; its event and metrics are recorded now.
-func (r *Reconciler) finishOperation(app *sollv1.Application, state *sollv1.OperationState, reason, msg string, c *appstate.Comparison) statusChange {
+func (r *Reconciler) finishOperation(ctx context.Context, app *sollv1.Application, state *sollv1.OperationState, reason, msg string, c *appstate.Comparison) statusChange {
 	ok := reason == sollv1.ReasonSucceeded
 	state = state.DeepCopy()
 	now := metav1.Now()
 	state.FinishedAt = &now
 	state.Message = msg
 	observeSync(ok, state.Operation.InitiatedBy != nil && state.Operation.InitiatedBy.Automated, state.StartedAt.Time)
-	r.operationLog(app, state).Info("operation finished", "succeeded", ok, "reason", reason,
+	r.operationLog(ctx, app, state).Info("operation finished", "succeeded", ok, "reason", reason,
 		"duration", now.Sub(state.StartedAt.Time).Round(time.Millisecond).String(), "message", msg)
 	what := "operation"
 	if c != nil {

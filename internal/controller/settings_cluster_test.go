@@ -13,6 +13,17 @@ import (
 	sollv1 "soll.dev/api/v1alpha1"
 )
 
+// brokenModeHealthCheck is a Lua health check of ConfigMaps: Degraded,
+// "mode is broken", when data.mode is "broken", else Healthy.
+const brokenModeHealthCheck = `local hs = {}
+if obj.data ~= nil and obj.data.mode == "broken" then
+  hs.status = "Degraded"
+  hs.message = "mode is broken"
+  return hs
+end
+hs.status = "Healthy"
+return hs`
+
 // TestSettingsConfigMap shows cluster-wide customizations from the
 // soll-config ConfigMap take effect without a restart: a Lua health check
 // for ConfigMaps, and a global ignore rule.
@@ -28,14 +39,7 @@ func TestSettingsConfigMap(t *testing.T) {
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: sollv1.SettingsConfigMap, Namespace: h.sollNS},
 		Data: map[string]string{
-			"resource.customizations.health.ConfigMap": `local hs = {}
-if obj.data ~= nil and obj.data.mode == "broken" then
-  hs.status = "Degraded"
-  hs.message = "mode is broken"
-  return hs
-end
-hs.status = "Healthy"
-return hs`,
+			"resource.customizations.health.ConfigMap":      brokenModeHealthCheck,
 			"resource.customizations.ignoreDifferences.all": "jsonPointers: [/data/note]",
 		},
 	}

@@ -58,7 +58,8 @@ func attr(s *tracepb.Span, key string) string {
 // TestSyncTrace: with OTEL_EXPORTER_OTLP_ENDPOINT set, the sync of an
 // app reaches an OTLP receiver as one trace: the reconcile (with the app)
 // and, inside it, the comparison, the Git requests, the render and the
-// sync operation.
+// sync operation. Every log line of an app's reconciles carries the id of
+// its reconcile's trace: the operation's, and a failed comparison's.
 func TestSyncTrace(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -80,7 +81,7 @@ func TestSyncTrace(t *testing.T) {
 	logs := &testenv.SyncBuffer{}
 	h := newHarnessWith(t, harnessOptions{
 		files: map[string]string{"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: traced}\ndata: {a: b}\n"},
-		log:   slog.New(slog.NewJSONHandler(logs, nil)),
+		log:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	h.createAppNamed("traced", "app", func(a *sollv1.Application) {
 		a.Spec.SyncPolicy = &sollv1.SyncPolicy{Automated: &sollv1.AutomatedSyncPolicy{}}
@@ -88,6 +89,9 @@ func TestSyncTrace(t *testing.T) {
 	h.waitForApp("traced", "synced by an operation", time.Minute, func(a *sollv1.Application) bool {
 		return syncedHealthy(a) && a.Status.OperationState != nil && a.Status.OperationState.Phase == sollv1.OperationSucceeded
 	})
+	// An app whose comparison fails logs outside any operation.
+	h.createAppNamed("untraceable", "no-such-path", nil)
+	h.waitForApp("untraceable", "a failed comparison", time.Minute, func(a *sollv1.Application) bool { return comparisonFailure(a) != nil })
 	h.stopController()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -122,37 +126,49 @@ func TestSyncTrace(t *testing.T) {
 			t.Errorf("%s: not a child of the reconcile (%v)", name, s)
 		}
 	}
-	// The operation's log line leads to its trace.
-	started := false
+	// Every line of an app's reconciles leads to the trace of its
+	// reconcile, the operation's to the sync's.
+	reconciles := map[string]bool{} // app and trace id
+	for _, s := range spans {
+		if s.GetName() == "soll.reconcile" {
+			reconciles[attr(s, "soll.app")+" "+hex.EncodeToString(s.GetTraceId())] = true
+		}
+	}
+	msgs := map[string]bool{} // app and message
 	for _, line := range strings.Split(logs.String(), "\n") {
 		var l map[string]any
-		if json.Unmarshal([]byte(line), &l) == nil && l["msg"] == "operation started" && l["app"] == app {
-			started = true
-			if l["trace_id"] != syncTrace {
-				t.Errorf("operation started: trace_id %v, want %s", l["trace_id"], syncTrace)
+		if json.Unmarshal([]byte(line), &l) != nil {
+			continue
+		}
+		lineApp, _ := l["app"].(string)
+		msg, _ := l["msg"].(string)
+		id, _ := l["trace_id"].(string)
+		if lineApp == "" {
+			continue
+		}
+		msgs[lineApp+" "+msg] = true
+		switch {
+		case lineApp == app && (msg == "operation started" || msg == "operation finished"):
+			if id != syncTrace {
+				t.Errorf("%s: trace_id %q, want %s, that of the sync", msg, id, syncTrace)
 			}
+		case !reconciles[lineApp+" "+id]:
+			t.Errorf("%s of %s: trace_id %q is not that of a reconcile of the app", msg, lineApp, id)
 		}
 	}
-	if !started {
-		t.Error("no operation started line")
+	for _, want := range []string{app + " operation started", app + " operation finished", h.sollNS + "/untraceable comparison failed"} {
+		if !msgs[want] {
+			t.Errorf("no line %q; lines: %v", want, msgs)
+		}
 	}
 
-	// Git and render spans of the first comparison may belong to an
-	// earlier reconcile of the app (a cached result costs none later):
-	// they are in some trace of the app's reconciles.
-	reconciles := map[string]bool{}
-	for _, s := range spans {
-		if s.GetName() == "soll.reconcile" && attr(s, "soll.app") == app {
-			reconciles[hex.EncodeToString(s.GetTraceId())] = true
-		}
-	}
 	for _, want := range []struct{ name, key, value string }{
 		{"git ls-remote", "soll.repo", ""},
 		{"render", "soll.tool", "Directory"},
 	} {
 		found := false
 		for _, s := range spans {
-			if s.GetName() == want.name && reconciles[hex.EncodeToString(s.GetTraceId())] && (want.value == "" || attr(s, want.key) == want.value) {
+			if s.GetName() == want.name && reconciles[app+" "+hex.EncodeToString(s.GetTraceId())] && (want.value == "" || attr(s, want.key) == want.value) {
 				found = true
 			}
 		}

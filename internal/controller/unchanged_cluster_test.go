@@ -32,8 +32,8 @@ func countLines(log *testenv.SyncBuffer, parts ...string) int {
 
 // TestIdleComparisonStandsUntilAnInputChanges: an idle app's periodic
 // comparisons are skipped while nothing they depend on changes, and a
-// change is still seen, whether a watch reports it (the cluster) or only
-// the next refresh does (settings, Git).
+// change is still seen, whether a watch reports it (the cluster, the
+// settings) or only the next refresh does (Git).
 func TestIdleComparisonStandsUntilAnInputChanges(t *testing.T) {
 	logs := &testenv.SyncBuffer{}
 	h := newHarnessWith(t, harnessOptions{
@@ -55,23 +55,18 @@ func TestIdleComparisonStandsUntilAnInputChanges(t *testing.T) {
 		t.Errorf("an idle app was written: resourceVersion %s -> %s (%s)", synced.ResourceVersion, app.ResourceVersion, describe(app))
 	}
 
-	// A change only the next refresh can see: a settings ConfigMap whose
-	// Lua health check finds the ConfigMap broken. No refresh request.
+	// A change of the settings: a settings ConfigMap whose Lua health
+	// check finds the ConfigMap broken. Its watch wakes the app, whose
+	// comparison is skipped only if the fingerprint missed the settings.
+	// No refresh request.
 	settings := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: sollv1.SettingsConfigMap, Namespace: h.sollNS},
-		Data: map[string]string{"resource.customizations.health.ConfigMap": `hs = {}
-if obj.data ~= nil and obj.data.mode == "broken" then
-  hs.status = "Degraded"
-  hs.message = "mode is broken"
-  return hs
-end
-hs.status = "Healthy"
-return hs`},
+		Data:       map[string]string{"resource.customizations.health.ConfigMap": brokenModeHealthCheck},
 	}
 	if err := h.env.Client.Create(context.Background(), settings); err != nil {
 		t.Fatal(err)
 	}
-	h.waitForApp("idle", "Degraded by the new settings at a periodic refresh", 30*time.Second, func(a *sollv1.Application) bool {
+	h.waitForApp("idle", "Degraded by the new settings", 30*time.Second, func(a *sollv1.Application) bool {
 		return a.Status.Health != nil && a.Status.Health.Status == sollv1.HealthDegraded
 	})
 	if err := h.env.Client.Delete(context.Background(), settings); err != nil {

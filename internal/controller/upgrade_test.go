@@ -36,9 +36,16 @@ func installPreviousCRDs(t *testing.T, env *testenv.Env, byHelm bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	for _, u := range testenv.PreviousCRDs(t) {
+	crds := testenv.PreviousCRDs(t)
+	for _, u := range crds {
 		if err := env.Client.Create(ctx, u, client.FieldOwner("helm")); err != nil {
 			t.Fatalf("create the previous CRD %s: %v", u.GetName(), err)
+		}
+	}
+	// Helm waits for them too, before it creates anything else.
+	for _, u := range crds {
+		if err := install.WaitEstablished(ctx, env.Client, u.GetName()); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

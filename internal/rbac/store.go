@@ -96,9 +96,12 @@ func (s *Store) Err() error {
 
 func (s *Store) errLocked() error { return errors.Join(s.readErr, s.buildErr) }
 
-// Run calls Load every interval until ctx is done, reporting each error to
-// onErr (which may be nil) when it differs from the previous one.
-func (s *Store) Run(ctx context.Context, interval time.Duration, onErr func(error)) {
+// Run calls Load every interval, and at once whenever wake (which may be
+// nil) receives, until ctx is done, reporting each error to onErr (which
+// may be nil) when it differs from the previous one. A watch of the
+// ConfigMap and the Projects wakes it, so that a change applies at once;
+// the interval retries failed reads.
+func (s *Store) Run(ctx context.Context, interval time.Duration, wake <-chan struct{}, onErr func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	var last string
@@ -114,6 +117,7 @@ func (s *Store) Run(ctx context.Context, interval time.Duration, onErr func(erro
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-wake:
 		}
 	}
 }

@@ -253,7 +253,7 @@ func TestStoreRun(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.Run(ctx, time.Millisecond, func(err error) { reported <- err })
+		s.Run(ctx, time.Millisecond, nil, func(err error) { reported <- err })
 	}()
 	select {
 	case err := <-reported:
@@ -277,4 +277,36 @@ func TestStoreRun(t *testing.T) {
 	if len(reported) != 0 {
 		t.Errorf("Run reported the same error again: %v", <-reported)
 	}
+}
+
+// TestStoreRunWakes: a wake loads the changed policy at once, long before
+// the interval.
+func TestStoreRunWakes(t *testing.T) {
+	c := newFakeClient(t, rbacConfigMap("", ""))
+	s := NewStore(c, "soll")
+	mustLoad(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	wake := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Run(ctx, time.Hour, wake, nil)
+	}()
+	alice := []Subject{Account("alice")}
+	setPolicy(t, c, "g, user:alice, role:readonly")
+	if s.Allowed(alice, "projects", "get", "team-a") {
+		t.Fatal("the changed policy applies before any Load")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !s.Allowed(alice, "projects", "get", "team-a") {
+		select {
+		case wake <- struct{}{}:
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a wake did not load the changed policy")
+		}
+	}
+	cancel()
+	<-done
 }

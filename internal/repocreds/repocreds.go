@@ -176,7 +176,7 @@ func CheckRef(s *corev1.Secret, name, proj, repoURL, field string) error {
 // comparisons use them. The API's connection test uses it too.
 func ForRepository(ctx context.Context, c client.Reader, ns, repoURL string, data map[string][]byte) (source.Credentials, error) {
 	creds := credentialsFrom(data)
-	if isSSH(repoURL) {
+	if IsSSHURL(repoURL) {
 		var cm corev1.ConfigMap
 		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: KnownHostsConfigMap}, &cm)
 		if client.IgnoreNotFound(err) != nil {
@@ -259,7 +259,9 @@ func prefixMatch(want, prefix string) bool {
 		(strings.HasSuffix(prefix, ":") && strings.HasPrefix(want, prefix))
 }
 
-func isSSH(url string) bool {
+// IsSSHURL reports whether url is a Git URL over SSH (ssh://, or the
+// scp-like user@host:path), whose host keys soll checks.
+func IsSSHURL(url string) bool {
 	return strings.HasPrefix(url, "ssh://") || (!strings.Contains(url, "://") && strings.Contains(url, "@"))
 }
 

@@ -22,6 +22,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/kubernetes"
+	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -121,7 +122,11 @@ func newMux(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, opts
 	if err := store.Load(ctx); err != nil {
 		opts.Log.Error("RBAC policy", "error", err.Error())
 	}
-	go store.Run(ctx, 5*time.Second, func(err error) { opts.Log.Error("RBAC policy", "error", err.Error()) })
+	changes, err := rbacChanges(ctx, mgr, opts.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	go store.Run(ctx, 5*time.Second, changes, func(err error) { opts.Log.Error("RBAC policy", "error", err.Error()) })
 
 	apiOpts := server.Options{
 		Client: c, APIReader: mgr.GetAPIReader(), Informers: mgr.GetCache(),
@@ -167,6 +172,43 @@ func newMux(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, opts
 		mux.Handle("/auth/callback", metrics.Handler("/auth/callback", o.CallbackHandler()))
 	}
 	return mux, nil
+}
+
+// rbacChanges returns a channel that receives when the ConfigMap
+// rbac.ConfigMapName or a Project in soll's namespace ns changes, as the
+// manager's cache (which the RBAC Store reads through) sees it: the Store
+// then applies the change at once. Changes that come faster than the Store
+// loads them are merged into one.
+func rbacChanges(ctx context.Context, mgr ctrl.Manager, ns string) (<-chan struct{}, error) {
+	changes := make(chan struct{}, 1)
+	notify := func(obj any) {
+		if o, ok := obj.(client.Object); ok && o.GetNamespace() != ns {
+			return
+		}
+		if cm, ok := obj.(*corev1.ConfigMap); ok && cm.Name != rbac.ConfigMapName {
+			return
+		}
+		select {
+		case changes <- struct{}{}:
+		default:
+		}
+	}
+	handler := toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    notify,
+		UpdateFunc: func(_, obj any) { notify(obj) },
+		// A deleted object may come as a tombstone: notify whatever it is.
+		DeleteFunc: func(any) { notify(nil) },
+	}
+	for _, obj := range []client.Object{&corev1.ConfigMap{}, &sollv1.Project{}} {
+		inf, err := mgr.GetCache().GetInformer(ctx, obj)
+		if err != nil {
+			return nil, fmt.Errorf("watch the RBAC policy: %w", err)
+		}
+		if _, err := inf.AddEventHandler(handler); err != nil {
+			return nil, fmt.Errorf("watch the RBAC policy: %w", err)
+		}
+	}
+	return changes, nil
 }
 
 func listen(ctx context.Context, h http.Handler, opts Options) error {

@@ -67,6 +67,30 @@ func (a *api) do(method, path string, body any) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
+// initialAdminPassword reads the initial password of the account admin of
+// soll in namespace ns.
+func initialAdminPassword(t *testing.T, env *testenv.Env, ns string) string {
+	t.Helper()
+	var initial corev1.Secret
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: auth.InitialAdminSecretName}, &initial); err != nil {
+		t.Fatal(err)
+	}
+	return string(initial.Data[auth.InitialAdminPassword])
+}
+
+// login logs in as the local account user and uses its token from then
+// on.
+func (a *api) login(user, password string) {
+	a.t.Helper()
+	a.token = ""
+	code, out := a.do("POST", "/api/v1/session", map[string]string{"username": user, "password": password})
+	token, _ := out["token"].(string)
+	if code != http.StatusOK || token == "" {
+		a.t.Fatalf("login as %s: %d %v", user, code, out)
+	}
+	a.token = token
+}
+
 // TestRunServesTheAPI runs the controller with the API mounted, as `soll
 // run` does, and walks the main flow over HTTP: anonymous requests are
 // refused, admin logs in with the initial password, creates an automated
@@ -110,15 +134,7 @@ func testAPIFlow(t *testing.T, separate bool) {
 		t.Fatalf("wrong password: %d, want 401", code)
 	}
 
-	var initial corev1.Secret
-	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: auth.InitialAdminSecretName}, &initial); err != nil {
-		t.Fatal(err)
-	}
-	code, login := c.do("POST", "/api/v1/session", map[string]string{"username": "admin", "password": string(initial.Data["password"])})
-	if code != http.StatusOK || login["token"] == "" {
-		t.Fatalf("login: %d %v", code, login)
-	}
-	c.token = login["token"].(string)
+	c.login(auth.AdminAccount, initialAdminPassword(t, env, ns))
 
 	app := sollv1.Application{
 		ObjectMeta: metav1.ObjectMeta{Name: "greeting"},
