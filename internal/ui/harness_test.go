@@ -40,7 +40,7 @@ const (
 // password and a read-only account.
 type fixture struct {
 	env           *testenv.Env
-	ns, dest      string
+	ns            string
 	base          string
 	git           *gitserver.HTTPServer
 	adminPassword string
@@ -55,7 +55,7 @@ func start(t *testing.T) *fixture {
 	t.Helper()
 	env := testenv.Cluster(t)
 	env.InstallCRDs(t)
-	f := &fixture{env: env, ns: env.Namespace(t), dest: env.Namespace(t)}
+	f := &fixture{env: env, ns: env.Namespace(t)}
 	ctx := context.Background()
 	f.git = gitserver.NewHTTP(t, gitserver.HTTPOptions{})
 	f.git.CreateRepo(t, "config", "")
@@ -81,7 +81,8 @@ func start(t *testing.T) *fixture {
 }
 
 // createApp creates an app of the repository without automated sync, so
-// that it stays OutOfSync until synced.
+// that it stays OutOfSync until synced, deploying to a namespace of its
+// own (two apps may not manage one object).
 func (f *fixture) createApp(t *testing.T, name string, labels, annotations map[string]string) {
 	t.Helper()
 	app := &sollv1.Application{
@@ -89,7 +90,7 @@ func (f *fixture) createApp(t *testing.T, name string, labels, annotations map[s
 		Spec: sollv1.ApplicationSpec{
 			Project:     "default",
 			Source:      &sollv1.ApplicationSource{RepoURL: f.git.HTTPURL("config"), TargetRevision: gitserver.DefaultBranch, Path: "app"},
-			Destination: sollv1.ApplicationDestination{Server: appstate.InClusterServer, Namespace: f.dest},
+			Destination: sollv1.ApplicationDestination{Server: appstate.InClusterServer, Namespace: f.env.Namespace(t)},
 		},
 	}
 	if err := f.env.Client.Create(context.Background(), app); err != nil {
