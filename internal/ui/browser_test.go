@@ -101,8 +101,8 @@ func checkAccessibility(t *testing.T, ctx context.Context, axe, page string) {
 }
 
 // TestBrowser does by clicks, in chromium with the page's script: log in,
-// see the apps OutOfSync, watch one turn Synced in the list without a
-// reload, open the other, click Sync and see it turn Synced without a
+// see the apps OutOfSync, watch one turn Synced in the list and in the
+// counts without a reload, open the other, click Sync and see it turn Synced without a
 // reload, log out. axe-core checks each page; each step leaves a
 // screenshot.
 func TestBrowser(t *testing.T) {
@@ -181,6 +181,7 @@ func TestBrowser(t *testing.T) {
 	run("mark the list page", void(chromedp.Evaluate[bool](`window.notReloaded = true`)))
 	f.api(t, token, "POST", "/api/v1/applications/db/sync", nil, http.StatusAccepted)
 	waitFor("db Synced in the list", `window.notReloaded === true && document.querySelector('tr[data-app="db"] [data-field="sync"]').textContent.trim() === 'Synced'`)
+	waitFor("the counts follow", `document.querySelector('[data-count="sync:Synced"]').textContent === '1' && document.querySelector('[data-count="sync:OutOfSync"]').textContent === '1'`)
 	shot("applications-live")
 
 	run("open web",

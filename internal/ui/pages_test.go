@@ -145,11 +145,16 @@ func TestPages(t *testing.T) {
 		mustContain(t, "list", p, `<tr data-app="web">`, `<tr data-app="db">`, `<span class="st st-OutOfSync">OutOfSync</span>`,
 			`data-stream="/api/v1/stream/applications"`, "2 matching applications", "Logged in as <strong data-user>admin</strong>")
 		// Counts of the view by status, each a link filtering on it.
-		mustContain(t, "counts", p, `href="/applications?syncStatus=OutOfSync" class="count">`+`<span class="st st-OutOfSync">OutOfSync</span> <span class="n">2</span>`,
-			`<span class="st st-Synced">Synced</span> <span class="n">0</span>`)
+		mustContain(t, "counts", p, `<section class="counts" aria-label="Applications by status" data-live-counts>`,
+			`href="/applications?syncStatus=OutOfSync" class="count">`+`<span class="st st-OutOfSync">OutOfSync</span> <span class="n" data-count="sync:OutOfSync">2</span>`,
+			`<span class="st st-Synced">Synced</span> <span class="n" data-count="sync:Synced">0</span>`)
 
 		p = admin.get("/applications?selector=team%3Dweb&view=tiles")
-		mustContain(t, "label filter", p, `<li class="tile" data-app="web">`, "1 matching application;")
+		mustContain(t, "label filter", p, `<li class="tile" data-app="web">`, "1 matching application;",
+			`<span class="st st-OutOfSync">OutOfSync</span> <span class="n" data-count="sync:OutOfSync">1</span>`)
+		if strings.Contains(p.body, "data-live-counts") {
+			t.Error("the counts of a filtered view follow the stream, which is not filtered")
+		}
 		if strings.Contains(p.body, `data-app="db"`) {
 			t.Error("the label filter shows db")
 		}

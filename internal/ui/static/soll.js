@@ -128,7 +128,30 @@
     live.classList.toggle('bad', !!bad);
   }
 
+  // The counts of an unfiltered list follow status changes: the stream
+  // first sends every app (remembered, already counted by the server),
+  // then changes, which move an app from one count to another. Apps
+  // created after the page loaded are not counted until a reload.
+  var known = {};
+  function count(key, delta) {
+    var el = document.querySelector('[data-live-counts] [data-count="' + key + '"]');
+    if (el) { el.textContent = String(Math.max(0, Number(el.textContent) + delta)); }
+  }
+  function recount(type, app) {
+    var name = app.metadata.name, was = known[name];
+    var now = type === 'DELETED' ? null : fields(app);
+    if (was && now) {
+      if (was.sync !== now.sync) { count('sync:' + was.sync, -1); count('sync:' + now.sync, 1); }
+      if (was.health !== now.health) { count('health:' + was.health, -1); count('health:' + now.health, 1); }
+    } else if (was) {
+      count('sync:' + was.sync, -1);
+      count('health:' + was.health, -1);
+    }
+    if (now) { known[name] = { sync: now.sync, health: now.health }; } else { delete known[name]; }
+  }
+
   function update(type, app) {
+    recount(type, app);
     var nodes = document.querySelectorAll('[data-app]');
     for (var i = 0; i < nodes.length; i++) {
       var root = nodes[i];
