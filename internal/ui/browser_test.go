@@ -199,6 +199,7 @@ func TestBrowser(t *testing.T) {
 	if got := text("#live"); !strings.Contains(got, "Sync requested") {
 		t.Errorf("the page's message after Sync: %q", got)
 	}
+	waitFor("the conditions follow", `!document.querySelector('[data-conditions]').textContent.includes('OutOfSync')`)
 	if got := text(`.facts [data-field="phase"]`); got != "Succeeded" {
 		t.Errorf("the operation's phase: %q, want Succeeded", got)
 	}

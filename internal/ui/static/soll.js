@@ -121,6 +121,15 @@
     return rows;
   }
 
+  function conditionItems(app) {
+    var items = ((app.status || {}).conditions || []).map(function (c) {
+      var li = document.createElement('li');
+      li.append(cell('strong', c.type), document.createTextNode(' (' + (c.reason || '') + '): ' + (c.message || '')));
+      return li;
+    });
+    return items.length ? items : [cell('li', 'None.')];
+  }
+
   function announce(text, bad) {
     var live = document.getElementById('live');
     if (!live) { return; }
@@ -165,6 +174,8 @@
       apply(root, fields(app));
       var res = root.querySelector('[data-resources]');
       if (res) { res.replaceChildren.apply(res, resourceRows(app)); }
+      var conds = root.querySelector('[data-conditions]');
+      if (conds) { conds.replaceChildren.apply(conds, conditionItems(app)); }
       var hist = root.querySelector('[data-history]');
       if (hist) { hist.replaceChildren.apply(hist, historyRows(app)); }
     }
