@@ -60,7 +60,7 @@ func axeScript(t *testing.T) string {
 		err = os.Rename(tmp.Name(), filepath.Join(dir, "axe-core-"+version+".min.js"))
 	}
 	if err != nil {
-		os.Remove(tmp.Name())
+		_ = os.Remove(tmp.Name())
 		t.Fatalf("axe-core cache: %v", err)
 	}
 	return string(src)

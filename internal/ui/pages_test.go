@@ -188,7 +188,7 @@ func TestPages(t *testing.T) {
 		if p.status != http.StatusOK {
 			t.Fatalf("detail: %d\n%s", p.status, p.body)
 		}
-		mustContain(t, "detail", p, "<h1>web</h1>", `data-stream="/api/v1/stream/applications/web"`, "ConfigMap", "greeting",
+		mustContain(t, "detail", p, "<h1>web</h1>", "Commit <code>"+f.commit[:8]+"</code>", "Soll Test", `data-stream="/api/v1/stream/applications/web"`, "ConfigMap", "greeting",
 			`&lt;script&gt;alert(&#34;annotation&#34;)&lt;/script&gt;`, `&lt;script&gt;alert(&#34;commit&#34;)&lt;/script&gt;`, "javascript:alert(1)")
 		for _, tag := range scriptTag.FindAllString(p.body, -1) {
 			if !regexp.MustCompile(`^<script src="/static/soll\.[0-9a-f]{8}\.js" defer>$`).MatchString(tag) {
