@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -102,7 +103,8 @@ func checkAccessibility(t *testing.T, ctx context.Context, axe, page string) {
 
 // TestBrowser does by clicks, in chromium with the page's script: log in,
 // see the apps OutOfSync, watch one turn Synced in the list and in the
-// counts without a reload, open the other, click Sync and see it turn Synced without a
+// counts without a reload, check the list in dark mode at a phone's
+// width, open the other app, click Sync and see it turn Synced without a
 // reload, log out. axe-core checks each page; each step leaves a
 // screenshot.
 func TestBrowser(t *testing.T) {
@@ -183,6 +185,22 @@ func TestBrowser(t *testing.T) {
 	waitFor("db Synced in the list", `window.notReloaded === true && document.querySelector('tr[data-app="db"] [data-field="sync"]').textContent.trim() === 'Synced'`)
 	waitFor("the counts follow", `document.querySelector('[data-count="sync:Synced"]').textContent === '1' && document.querySelector('[data-count="sync:OutOfSync"]').textContent === '1'`)
 	shot("applications-live")
+
+	// Dark mode at a phone's width: still accessible (contrast included),
+	// and the page itself does not scroll sideways.
+	dark := emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, dark); err != nil {
+		t.Fatalf("emulate dark mode: %v", err)
+	}
+	run("a phone's width", chromedp.EmulateViewport(390, 844))
+	waitFor("dark colours", `getComputedStyle(document.body).backgroundColor === 'rgb(21, 24, 28)'`)
+	waitFor("the page fits the width", `document.documentElement.scrollWidth <= window.innerWidth`)
+	checkAccessibility(t, ctx, axe, "applications (dark, phone)")
+	shot("applications-dark-phone")
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{}); err != nil {
+		t.Fatalf("end the dark mode: %v", err)
+	}
+	run("the desktop's width", chromedp.ResetViewport())
 
 	run("open web",
 		chromedp.Click(chromedp.CSS(`tr[data-app="web"] a`)),
