@@ -16,6 +16,7 @@ import (
 	"path"
 	"strings"
 
+	"soll.dev/internal/metrics"
 	"soll.dev/internal/server"
 )
 
@@ -136,7 +137,12 @@ func New(opts Options) (*UI, error) {
 // /logout, /applications, /applications/{name} and its actions, and
 // /static/. The API keeps /api and /auth.
 func (u *UI) Register(mux *http.ServeMux) {
-	handle := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, secure(h)) }
+	// Each page is counted in the API's request metrics under its route
+	// template ("/applications/{name}"), as the API's own routes are.
+	handle := func(pattern string, h http.HandlerFunc) {
+		_, route, _ := strings.Cut(pattern, " ")
+		mux.Handle(pattern, metrics.Handler(strings.TrimSuffix(route, "{$}"), secure(h)))
+	}
 	handle("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/applications", http.StatusFound)
 	})
