@@ -103,10 +103,10 @@ func checkAccessibility(t *testing.T, ctx context.Context, axe, page string) {
 
 // TestBrowser does by clicks, in chromium with the page's script: log in,
 // see the apps OutOfSync, watch one turn Synced in the list and in the
-// counts without a reload, check the list in dark mode at a phone's
-// width, open the other app, click Sync and see it turn Synced without a
-// reload, log out. axe-core checks each page; each step leaves a
-// screenshot.
+// counts without a reload, see it marked when deleted, check the list in
+// dark mode at a phone's width, open the other app, click Sync and see it
+// turn Synced without a reload, log out. axe-core checks each page; each
+// step leaves a screenshot.
 func TestBrowser(t *testing.T) {
 	f := start(t)
 	ctx := newBrowser(t)
@@ -185,6 +185,14 @@ func TestBrowser(t *testing.T) {
 	waitFor("db Synced in the list", `window.notReloaded === true && document.querySelector('tr[data-app="db"] [data-field="sync"]').textContent.trim() === 'Synced'`)
 	waitFor("the counts follow", `document.querySelector('[data-count="sync:Synced"]').textContent === '1' && document.querySelector('[data-count="sync:OutOfSync"]').textContent === '1'`)
 	shot("applications-live")
+
+	// A deleted app is marked in the list and leaves the counts.
+	if err := f.env.Client.Delete(context.Background(), f.app(t, "db")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("db marked deleted", `window.notReloaded === true && document.querySelector('tr[data-app="db"]').classList.contains('deleted') &&
+		document.querySelector('tr[data-app="db"] th').textContent.includes('(deleted)') &&
+		document.querySelector('[data-count="sync:Synced"]').textContent === '0'`)
 
 	// Dark mode at a phone's width: still accessible (contrast included),
 	// and the page itself does not scroll sideways.

@@ -166,9 +166,13 @@
       var root = nodes[i];
       if (root.getAttribute('data-app') !== app.metadata.name) { continue; }
       if (type === 'DELETED') {
+        if (root.classList.contains('app')) {
+          announce('This application has been deleted.', true);
+        } else if (!root.classList.contains('deleted')) {
+          var name = root.querySelector('a');
+          if (name) { name.parentNode.insertBefore(document.createTextNode(' (deleted)'), name.nextSibling); }
+        }
         root.classList.add('deleted');
-        apply(root, { sync: 'Unknown', health: 'Missing', phase: '' });
-        if (root.classList.contains('app')) { announce('This application was deleted.', true); }
         continue;
       }
       apply(root, fields(app));
