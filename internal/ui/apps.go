@@ -188,28 +188,31 @@ func rowOf(a *sollv1.Application) appRow {
 
 func appHref(name string) string { return "/applications/" + url.PathEscape(name) }
 
+// appView is what the page of an app shows; SyncAction and RefreshAction
+// are its forms' targets, SyncDenied why Sync is disabled.
 type appView struct {
-	App          *sollv1.Application
-	Row          appRow
-	Sources      []sollv1.ApplicationSource
-	Commits      []sollv1.RevisionMetadata
-	HealthMsg    string
-	Op           *sollv1.OperationState
-	OpDuration   string
-	OpInitiator  string
-	History      []historyRow
-	Resources    []sollv1.ResourceStatus
-	FormToken    string
-	SyncAllowed  bool
-	SyncDenied   string
-	SyncAction   string
-	RefreshPath  string
-	Labels       []keyValue
-	Annotations  []keyValue
-	Destination  string
-	PinRevisions string
+	App           *sollv1.Application
+	Row           appRow
+	Sources       []sollv1.ApplicationSource
+	Commits       []sollv1.RevisionMetadata
+	HealthMsg     string
+	Op            *sollv1.OperationState
+	OpDuration    string
+	OpInitiator   string
+	History       []historyRow
+	Resources     []sollv1.ResourceStatus
+	FormToken     string
+	SyncAllowed   bool
+	SyncDenied    string
+	SyncAction    string
+	RefreshAction string
+	Labels        []keyValue
+	Annotations   []keyValue
+	Destination   string
+	PinRevisions  string
 }
 
+// historyRow is one deployment of the history, newest first.
 type historyRow struct {
 	ID                  int64
 	Revisions, Deployed string
@@ -240,7 +243,7 @@ func (u *UI) appPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := appView{App: &a, Row: rowOf(&a), Sources: sources(&a), Commits: a.Status.SourceRevisions, Op: a.Status.OperationState,
 		Resources: a.Status.Resources, FormToken: s.formToken, Labels: sortedPairs(a.Labels), Annotations: sortedPairs(a.Annotations),
-		Destination: destination(&a), SyncAction: appHref(a.Name) + "/sync", RefreshPath: appHref(a.Name) + "/refresh"}
+		Destination: destination(&a), SyncAction: appHref(a.Name) + "/sync", RefreshAction: appHref(a.Name) + "/refresh"}
 	if a.Status.Health != nil {
 		v.HealthMsg = a.Status.Health.Message
 	}
