@@ -217,7 +217,7 @@ func (d *demo) startSoll(ctx context.Context, bin string) (func(), error) {
 	l.Close()
 	cmd := exec.Command(bin, "run", "--kubeconfig", d.kubecfg, "--namespace", "soll",
 		"--cache-dir", filepath.Join(d.dir, "soll-cache"), "--listen", addr, "--insecure-cookies")
-	d.say("soll's API: http://%s (user admin; password: %s admin initial-password --kubeconfig %s -n soll)", addr, bin, d.kubecfg)
+	d.say("soll's web UI and API: http://%s/ (user admin; password: %s admin initial-password --kubeconfig %s -n soll)", addr, bin, d.kubecfg)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close() // empty: soll never started

@@ -1,6 +1,9 @@
 package auth
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"time"
@@ -74,4 +77,25 @@ func (m *Manager) cookie(name, value string, exp time.Time) *http.Cookie {
 		Secure:   !m.insecure,
 		SameSite: http.SameSiteLaxMode,
 	}
+}
+
+// FormToken is the CSRF token of the web UI's forms for binding, a value
+// the form is tied to (the session token, or the nonce of a login form):
+// an HMAC of it under the server's signing key, so that every replica
+// computes the same token and a page of another site, which can neither
+// read the binding (an HttpOnly cookie) nor the key, cannot forge it. The
+// purpose separates the tokens of different uses of one binding.
+func (m *Manager) FormToken(purpose, binding string) string {
+	mac := hmac.New(sha256.New, m.key)
+	mac.Write([]byte("soll form token\x00" + purpose + "\x00" + binding))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// CheckFormToken says whether token is FormToken(purpose, binding), in
+// constant time; an empty binding never matches.
+func (m *Manager) CheckFormToken(purpose, binding, token string) bool {
+	if binding == "" || token == "" {
+		return false
+	}
+	return hmac.Equal([]byte(m.FormToken(purpose, binding)), []byte(token))
 }

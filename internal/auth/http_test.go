@@ -59,3 +59,23 @@ func TestSessionCookie(t *testing.T) {
 		t.Errorf("cookie = %+v", c)
 	}
 }
+
+func TestFormToken(t *testing.T) {
+	m := &Manager{key: []byte("key one")}
+	other := &Manager{key: []byte("key two")}
+	tok := m.FormToken("session", "s1")
+	if !m.CheckFormToken("session", "s1", tok) {
+		t.Fatal("the token of a binding is refused")
+	}
+	for _, c := range []struct{ name, purpose, binding, token string }{
+		{"other binding", "session", "s2", tok},
+		{"other purpose", "login", "s1", tok},
+		{"empty binding", "session", "", m.FormToken("session", "")},
+		{"empty token", "session", "s1", ""},
+		{"other key", "session", "s1", other.FormToken("session", "s1")},
+	} {
+		if m.CheckFormToken(c.purpose, c.binding, c.token) {
+			t.Errorf("%s: accepted", c.name)
+		}
+	}
+}

@@ -172,7 +172,7 @@ const ssoSecretHelp = "The SSO client secret is the environment variable " + ser
 	"else the key oidc.clientSecret of the Secret soll-secret in soll's namespace."
 
 func (f *controllerFlags) registerServe(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.listen, "listen", ":8080", "address of the API server (/api/v1, /api/webhook, /auth)")
+	cmd.Flags().StringVar(&f.listen, "listen", ":8080", "address of the API server (/api/v1, /api/webhook, /auth) and the web UI (/)")
 	cmd.Flags().BoolVar(&f.insecureCookies, "insecure-cookies", false, "send session cookies without the Secure flag (plain-HTTP local use only)")
 	cmd.Flags().StringSliceVar(&f.trustedProxies, "trusted-proxies", nil, "reverse proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For header names the client, for login throttling and the logs; the header of any other peer is ignored")
 }

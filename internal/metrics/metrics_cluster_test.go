@@ -72,7 +72,8 @@ func TestMetricsEndpoint(t *testing.T) {
 
 	// API requests, all refused (no credentials): by route template, the
 	// name in the path is no label; a path matching no route is "other".
-	for _, p := range []string{"/api/v1/applications", "/api/v1/applications/secret-app-name", "/no-such-path-xyz"} {
+	// The web UI's page of an app sends the browser to the login page.
+	for _, p := range []string{"/api/v1/applications", "/api/v1/applications/secret-app-name", "/no-such-path-xyz", "/applications/secret-app-name"} {
 		resp, err := http.Get(base + p)
 		if err != nil {
 			t.Fatal(err)
@@ -153,6 +154,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		{"soll_api_requests_total", map[string]string{"route": "/api/v1/applications", "method": "GET", "code": "401"}, 1},
 		{"soll_api_requests_total", map[string]string{"route": "/api/v1/applications/{name}", "method": "GET", "code": "401"}, 1},
 		{"soll_api_requests_total", map[string]string{"route": "other", "method": "GET", "code": "404"}, 1},
+		{"soll_api_requests_total", map[string]string{"route": "/applications/{name}", "method": "GET", "code": "303"}, 1},
+		{"soll_api_requests_total", map[string]string{"route": "/login", "method": "GET", "code": "200"}, 1},
 		{"soll_api_requests_total", map[string]string{"route": "/api/webhook", "method": "POST", "code": strconv.Itoa(webhookCode)}, 1},
 		{"workqueue_depth", map[string]string{"name": "application"}, 0},
 	} {

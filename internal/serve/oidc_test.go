@@ -3,9 +3,11 @@ package serve_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,13 +53,23 @@ func TestSSOWithClientSecretFromOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	browser := &http.Client{Jar: jar, Timeout: 30 * time.Second}
-	resp, err := browser.Get(base + "/auth/login?return_url=" + url.QueryEscape("/applications"))
+	// The web UI's login page offers SSO, bringing the browser back to
+	// the page it asked for.
+	login := readPage(t, browser, base+"/login?return="+url.QueryEscape("/applications?project=default"))
+	if want := `<a class="button" href="/auth/login?return_url=%2Fapplications%3Fproject%3Ddefault">Log in with SSO</a>`; !strings.Contains(login, want) {
+		t.Fatalf("the login page lacks %s:\n%s", want, login)
+	}
+	resp, err := browser.Get(base + "/auth/login?return_url=" + url.QueryEscape("/applications?project=default"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.Request.URL.Path != "/applications" {
+	if resp.Request.URL.Path != "/applications" || resp.StatusCode != http.StatusOK {
 		t.Fatalf("the login ended at %s (status %d), want soll's /applications", resp.Request.URL, resp.StatusCode)
+	}
+	if want := "Logged in as <strong data-user>" + oidcprovider.UserEmail + "</strong>"; !strings.Contains(string(page), want) {
+		t.Errorf("the applications page after SSO lacks %q:\n%s", want, page)
 	}
 	resp, err = browser.Get(base + "/api/v1/session")
 	if err != nil {
@@ -71,4 +83,18 @@ func TestSSOWithClientSecretFromOptions(t *testing.T) {
 	if who.Subject != oidcprovider.UserEmail {
 		t.Errorf("logged in as %q, want %s", who.Subject, oidcprovider.UserEmail)
 	}
+}
+
+func readPage(t *testing.T, c *http.Client, url string) string {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d, %v", url, resp.StatusCode, err)
+	}
+	return string(b)
 }

@@ -1,6 +1,7 @@
 // Package serve assembles soll's HTTP front: the API (internal/server)
 // behind authentication (internal/auth) and RBAC (internal/rbac), the login
-// and logout endpoints, SSO, and Git webhooks (internal/webhook). `soll run`
+// and logout endpoints, SSO, Git webhooks (internal/webhook) and the web
+// UI (internal/ui). `soll run`
 // mounts it in the controller's process, sharing the controller's cache;
 // `soll server` runs it alone.
 package serve
@@ -36,6 +37,7 @@ import (
 	"soll.dev/internal/metrics"
 	"soll.dev/internal/rbac"
 	"soll.dev/internal/server"
+	"soll.dev/internal/ui"
 	"soll.dev/internal/webhook"
 )
 
@@ -154,9 +156,11 @@ func newMux(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, opts
 	mux.Handle("POST /api/v1/session", metrics.Handler("/api/v1/session", sessions))
 	mux.Handle("DELETE /api/v1/session", metrics.Handler("/api/v1/session", sessions))
 	mux.Handle(webhook.Path, metrics.Handler(webhook.Path, wh))
-	if cfg, err := oidcConfig(ctx, c, opts.Namespace, opts.OIDCClientSecret); err != nil {
+	cfg, err := oidcConfig(ctx, c, opts.Namespace, opts.OIDCClientSecret)
+	if err != nil {
 		return nil, err
-	} else if cfg != nil {
+	}
+	if cfg != nil {
 		o, err := am.NewOIDC(*cfg)
 		if err != nil {
 			return nil, fmt.Errorf("SSO: %w", err)
@@ -171,6 +175,22 @@ func newMux(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, opts
 		mux.Handle("/auth/login", metrics.Handler("/auth/login", o.LoginHandler()))
 		mux.Handle("/auth/callback", metrics.Handler("/auth/callback", o.CallbackHandler()))
 	}
+	// The web UI calls the API through mux, the session endpoints
+	// included, with the user's session.
+	pages, err := ui.New(ui.Options{
+		API: mux, RBAC: apiOpts.RBAC, Forms: am, SSO: cfg != nil, InsecureCookies: opts.InsecureCookies, Log: opts.Log,
+		Authenticate: func(ctx context.Context, token string) (*server.Principal, error) {
+			p, err := am.Authenticate(ctx, token)
+			if err != nil {
+				return nil, err
+			}
+			return apiPrincipal(p), nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	pages.Register(mux)
 	return mux, nil
 }
 

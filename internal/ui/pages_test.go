@@ -1,0 +1,280 @@
+package ui_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"soll.dev/internal/testenv"
+)
+
+// checkHeaders fails unless p carries the security headers every
+// response of the UI must.
+func checkHeaders(t *testing.T, what string, p page) {
+	t.Helper()
+	csp := p.header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "form-action 'self'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("%s: Content-Security-Policy %q lacks %q", what, csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-") {
+		t.Errorf("%s: Content-Security-Policy %q allows unsafe sources", what, csp)
+	}
+	for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"} {
+		if got := p.header.Get(h); got != want {
+			t.Errorf("%s: %s is %q, want %q", what, h, got, want)
+		}
+	}
+}
+
+func mustContain(t *testing.T, what string, p page, texts ...string) {
+	t.Helper()
+	for _, s := range texts {
+		if !strings.Contains(p.body, s) {
+			t.Errorf("%s: the page lacks %q:\n%s", what, s, p.body)
+		}
+	}
+}
+
+var scriptTag = regexp.MustCompile(`(?i)<script[^>]*>`)
+
+// TestPages walks the pages as a browser without JavaScript does: login
+// (wrong password, forged form, open redirect, throttling), the list with
+// its filters and counts, the detail with values from Git and the
+// cluster written as text, the actions and their CSRF and RBAC checks,
+// and logout. Every answer carries the security headers.
+func TestPages(t *testing.T) {
+	f := start(t)
+	const evil = `<script>alert("annotation")</script>`
+	f.createApp(t, "web", map[string]string{"team": "web"}, map[string]string{"note": evil, "link": "javascript:alert(1)"})
+	f.createApp(t, "db", map[string]string{"team": "data"}, nil)
+	f.waitSync(t, "web", "OutOfSync")
+	f.waitSync(t, "db", "OutOfSync")
+
+	anon := f.browser(t)
+	t.Run("anonymous", func(t *testing.T) {
+		p := anon.get("/applications?sort=health")
+		checkHeaders(t, "redirect to login", p)
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/login?return="+url.QueryEscape("/applications?sort=health") {
+			t.Fatalf("anonymous list: %d to %q, want 303 to the login", p.status, p.header.Get("Location"))
+		}
+		p = anon.get("/")
+		if p.status != http.StatusFound || p.header.Get("Location") != "/applications" {
+			t.Errorf("/: %d to %q", p.status, p.header.Get("Location"))
+		}
+		p = anon.get("/login")
+		checkHeaders(t, "login page", p)
+		mustContain(t, "login page", p, `<label for="username">Username</label>`, `type="password"`)
+		if strings.Contains(p.body, "SSO") {
+			t.Error("the login page offers SSO, which is not configured")
+		}
+		// Static files: cache-busting names, long caching, 404 for others.
+		css := regexp.MustCompile(`/static/soll\.[0-9a-f]{8}\.css`).FindString(p.body)
+		if css == "" {
+			t.Fatalf("no stylesheet link:\n%s", p.body)
+		}
+		s := anon.get(css)
+		checkHeaders(t, "stylesheet", s)
+		if s.status != http.StatusOK || !strings.HasPrefix(s.header.Get("Content-Type"), "text/css") || !strings.Contains(s.header.Get("Cache-Control"), "immutable") {
+			t.Errorf("stylesheet: %d %q %q", s.status, s.header.Get("Content-Type"), s.header.Get("Cache-Control"))
+		}
+		s = anon.get("/static/soll.00000000.css")
+		checkHeaders(t, "missing static file", s)
+		if s.status != http.StatusNotFound {
+			t.Errorf("unknown static file: %d", s.status)
+		}
+	})
+
+	t.Run("login", func(t *testing.T) {
+		b := f.browser(t)
+		p := b.login("admin", "wrong-password")
+		checkHeaders(t, "failed login", p)
+		if p.status != http.StatusUnauthorized {
+			t.Errorf("wrong password: %d", p.status)
+		}
+		mustContain(t, "failed login", p, "Wrong username or password.", `value="admin"`)
+
+		form := b.get("/login")
+		for name, token := range map[string]string{"missing": "", "forged": "Zm9yZ2Vk" + form.csrf(t)[8:]} {
+			p := b.post("/login", url.Values{"csrf": {token}, "username": {"admin"}, "password": {f.adminPassword}})
+			checkHeaders(t, name+" login token", p)
+			if p.status != http.StatusForbidden || p.header.Get("Set-Cookie") != "" && strings.Contains(p.header.Get("Set-Cookie"), "soll.token") {
+				t.Errorf("%s login token: %d, cookie %q; want 403 without a session", name, p.status, p.header.Get("Set-Cookie"))
+			}
+		}
+		// Another browser's token does not fit this browser's nonce.
+		other := f.browser(t).get("/login").csrf(t)
+		if p := b.post("/login", url.Values{"csrf": {other}, "username": {"admin"}, "password": {f.adminPassword}}); p.status != http.StatusForbidden {
+			t.Errorf("another browser's login token: %d, want 403", p.status)
+		}
+
+		for _, ret := range []string{"//evil.example/x", "https://evil.example/", `/\evil.example`, "javascript:alert(1)", "/logout"} {
+			b := f.browser(t)
+			p := b.post("/login", url.Values{"csrf": {b.get("/login").csrf(t)}, "username": {"admin"}, "password": {f.adminPassword}, "return": {ret}})
+			if p.status != http.StatusSeeOther || p.header.Get("Location") != "/applications" {
+				t.Errorf("return %q: %d to %q, want 303 to /applications", ret, p.status, p.header.Get("Location"))
+			}
+		}
+		p = b.post("/login", url.Values{"csrf": {b.get("/login").csrf(t)}, "username": {"admin"}, "password": {f.adminPassword}, "return": {"/applications/web?x=1"}})
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/applications/web?x=1" {
+			t.Errorf("return to the page asked for: %d to %q", p.status, p.header.Get("Location"))
+		}
+		if c := p.header.Get("Set-Cookie"); !strings.Contains(c, "soll.token=") || !strings.Contains(c, "HttpOnly") || !strings.Contains(c, "SameSite=Lax") {
+			t.Errorf("session cookie: %q", c)
+		}
+		if p := b.get("/login"); p.status != http.StatusSeeOther {
+			t.Errorf("the login page of a logged-in browser: %d, want a redirect", p.status)
+		}
+	})
+
+	admin := f.browser(t)
+	if p := admin.login("admin", f.adminPassword); p.status != http.StatusSeeOther {
+		t.Fatalf("login: %d\n%s", p.status, p.body)
+	}
+
+	t.Run("list", func(t *testing.T) {
+		p := admin.get("/applications")
+		checkHeaders(t, "list", p)
+		if p.status != http.StatusOK {
+			t.Fatalf("list: %d\n%s", p.status, p.body)
+		}
+		mustContain(t, "list", p, `<tr data-app="web">`, `<tr data-app="db">`, `<span class="st st-OutOfSync">OutOfSync</span>`,
+			`data-stream="/api/v1/stream/applications"`, "2 matching applications", "Logged in as <strong data-user>admin</strong>")
+		// Counts of the view by status, each a link filtering on it.
+		mustContain(t, "counts", p, `<section class="counts" aria-label="Applications by status" data-live-counts>`,
+			`href="/applications?syncStatus=OutOfSync" class="count">`+`<span class="st st-OutOfSync">OutOfSync</span> <span class="n" data-count="sync:OutOfSync">2</span>`,
+			`<span class="st st-Synced">Synced</span> <span class="n" data-count="sync:Synced">0</span>`)
+
+		p = admin.get("/applications?selector=team%3Dweb&view=tiles")
+		mustContain(t, "label filter", p, `<li class="tile" data-app="web">`, "1 matching application;",
+			`<span class="st st-OutOfSync">OutOfSync</span> <span class="n" data-count="sync:OutOfSync">1</span>`)
+		if strings.Contains(p.body, "data-live-counts") {
+			t.Error("the counts of a filtered view follow the stream, which is not filtered")
+		}
+		if strings.Contains(p.body, `data-app="db"`) {
+			t.Error("the label filter shows db")
+		}
+		p = admin.get("/applications?search=D&syncStatus=OutOfSync")
+		mustContain(t, "search", p, `data-app="db"`, `<option selected>OutOfSync</option>`)
+		if strings.Contains(p.body, `data-app="web"`) {
+			t.Error("the name search shows web")
+		}
+		p = admin.get("/applications?limit=1&sort=-name")
+		mustContain(t, "first page", p, `data-app="web"`, `rel="next"`)
+		next := regexp.MustCompile(`href="([^"]+)" rel="next"`).FindStringSubmatch(p.body)
+		p = admin.get(strings.ReplaceAll(next[1], "&amp;", "&"))
+		mustContain(t, "second page", p, `data-app="db"`, "First page")
+		if strings.Contains(p.body, `data-app="web"`) || strings.Contains(p.body, `rel="next"`) {
+			t.Error("the second page repeats web or has a next page")
+		}
+		p = admin.get("/applications?project=nothing-here")
+		mustContain(t, "empty", p, "No application matches these filters.")
+		p = admin.get("/applications?selector=%3D%3D%3D")
+		checkHeaders(t, "bad filter", p)
+		if p.status != http.StatusBadRequest {
+			t.Errorf("bad selector: %d", p.status)
+		}
+		mustContain(t, "bad filter", p, "The filters were refused: selector")
+	})
+
+	t.Run("detail renders values as text", func(t *testing.T) {
+		testenv.WaitFor(t, "the commit's metadata", 30*time.Second, func() bool { return len(f.app(t, "web").Status.SourceRevisions) > 0 })
+		p := admin.get("/applications/web")
+		checkHeaders(t, "detail", p)
+		if p.status != http.StatusOK {
+			t.Fatalf("detail: %d\n%s", p.status, p.body)
+		}
+		mustContain(t, "detail", p, "<h1>web</h1>", "Commit <code>"+f.commit[:8]+"</code>", "Soll Test", `data-stream="/api/v1/stream/applications/web"`, "ConfigMap", "greeting",
+			`&lt;script&gt;alert(&#34;annotation&#34;)&lt;/script&gt;`, `&lt;script&gt;alert(&#34;commit&#34;)&lt;/script&gt;`, "javascript:alert(1)")
+		for _, tag := range scriptTag.FindAllString(p.body, -1) {
+			if !regexp.MustCompile(`^<script src="/static/soll\.[0-9a-f]{8}\.js" defer>$`).MatchString(tag) {
+				t.Errorf("a script element that is not soll's: %s", tag)
+			}
+		}
+		if regexp.MustCompile(`(?i)(href|src|action)="javascript:`).MatchString(p.body) {
+			t.Error("a javascript: URL in a link")
+		}
+		if strings.Contains(p.body, "disabled") {
+			t.Error("the admin's Sync button is disabled")
+		}
+		p = admin.get("/applications/no-such-app")
+		checkHeaders(t, "missing app", p)
+		if p.status != http.StatusNotFound {
+			t.Errorf("missing app: %d", p.status)
+		}
+		mustContain(t, "missing app", p, "Application not found", "application no-such-app not found")
+	})
+
+	t.Run("forms need the session's token", func(t *testing.T) {
+		other := f.browser(t)
+		other.login("admin", f.adminPassword)
+		foreign := other.get("/applications/web").csrf(t)
+		for name, token := range map[string]string{"missing": "", "forged": "AAAA" + foreign[4:], "of another session": foreign} {
+			for _, action := range []string{"/applications/web/sync", "/applications/web/refresh", "/logout"} {
+				p := admin.post(action, url.Values{"csrf": {token}})
+				checkHeaders(t, action, p)
+				if p.status != http.StatusForbidden {
+					t.Errorf("%s with a %s token: %d, want 403", action, name, p.status)
+				}
+			}
+		}
+		if a := f.app(t, "web"); a.Operation != nil || a.Status.OperationState != nil {
+			t.Fatalf("a refused sync started an operation: %+v", a.Operation)
+		}
+		if p := admin.get("/applications"); p.status != http.StatusOK {
+			t.Errorf("the session ended after a refused logout: %d", p.status)
+		}
+	})
+
+	t.Run("read-only user", func(t *testing.T) {
+		b := f.browser(t)
+		if p := b.login(viewer, viewerPassword); p.status != http.StatusSeeOther {
+			t.Fatalf("viewer login: %d\n%s", p.status, p.body)
+		}
+		p := b.get("/applications/web")
+		mustContain(t, "viewer's detail", p, `id="sync-button" disabled aria-describedby="sync-denied"`,
+			"Sync is not available: You (viewer) may not sync applications of project default.")
+		q := b.post("/applications/web/sync", url.Values{"csrf": {p.csrf(t)}})
+		checkHeaders(t, "viewer's sync", q)
+		if q.status != http.StatusForbidden {
+			t.Errorf("the viewer's sync: %d, want 403", q.status)
+		}
+		mustContain(t, "viewer's sync", q, "permission denied: viewer may not sync applications default/web")
+		if a := f.app(t, "web"); a.Operation != nil || a.Status.OperationState != nil {
+			t.Fatal("the viewer's sync started an operation")
+		}
+	})
+
+	t.Run("sync and logout", func(t *testing.T) {
+		p := admin.get("/applications/db")
+		q := admin.post("/applications/db/sync", url.Values{"csrf": {p.csrf(t)}})
+		if q.status != http.StatusSeeOther || q.header.Get("Location") != "/applications/db?notice=sync" {
+			t.Fatalf("sync: %d to %q\n%s", q.status, q.header.Get("Location"), q.body)
+		}
+		f.waitSync(t, "db", "Synced")
+		p = admin.get("/applications/db?notice=sync")
+		mustContain(t, "after the sync", p, "Sync requested", `<span class="st st-Synced">Synced</span>`, `<span class="st st-Succeeded">Succeeded</span>`, "admin")
+		q = admin.post("/logout", url.Values{"csrf": {p.csrf(t)}})
+		if q.status != http.StatusSeeOther || q.header.Get("Location") != "/login?notice=logged-out" {
+			t.Fatalf("logout: %d to %q\n%s", q.status, q.header.Get("Location"), q.body)
+		}
+		if p := admin.get("/applications"); p.status != http.StatusSeeOther {
+			t.Errorf("the list after logout: %d, want a redirect to the login", p.status)
+		}
+	})
+
+	t.Run("throttling", func(t *testing.T) {
+		b := f.browser(t)
+		var p page
+		testenv.WaitFor(t, "the throttle", 30*time.Second, func() bool {
+			p = b.login("nobody", "wrong-password")
+			return p.status == http.StatusTooManyRequests
+		})
+		checkHeaders(t, "throttled login", p)
+		mustContain(t, "throttled login", p, "Too many failed logins: try again in ")
+	})
+}
