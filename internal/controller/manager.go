@@ -24,6 +24,7 @@ import (
 	"soll.dev/internal/appstate"
 	"soll.dev/internal/diff"
 	"soll.dev/internal/kube"
+	"soll.dev/internal/metrics"
 	"soll.dev/internal/render"
 	"soll.dev/internal/source/git"
 )
@@ -100,6 +101,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	}
 	ctrl.SetLogger(logrFromSlog(opts.Log))
 	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(metrics.ClusterReachability(metrics.InCluster))
 	// client-go's default of 5 requests/s is far too low for a
 	// controller that applies thousands of objects.
 	if cfg.QPS == 0 {

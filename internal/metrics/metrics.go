@@ -38,11 +38,50 @@ var (
 		Help:    "Duration of requests to the API server (event streams: until they end), by route template and method.",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 	}, []string{"route", "method"})
+	clusterReachable = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "soll_cluster_reachable",
+		Help: "1 when soll's last request to the cluster's API server got an answer, 0 when it could not connect or timed out, by cluster (in-cluster: the cluster soll runs in).",
+	}, []string{"cluster"})
+	clusterLastContact = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "soll_cluster_last_contact_timestamp_seconds",
+		Help: "Unix time of the last answer of the cluster's API server to soll, by cluster.",
+	}, []string{"cluster"})
 )
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(gitDuration, renderDuration, httpRequests, httpDuration)
+	ctrlmetrics.Registry.MustRegister(gitDuration, renderDuration, httpRequests, httpDuration, clusterReachable, clusterLastContact)
 }
+
+// InCluster is the cluster label of the cluster soll runs in.
+const InCluster = "in-cluster"
+
+// ClusterReachability wraps a transport to a cluster's API server so that
+// every request records whether the server answered
+// (soll_cluster_reachable, soll_cluster_last_contact_timestamp_seconds):
+// any HTTP answer, an error status included, shows it reachable; a
+// request that fails without one (connection refused, TLS, timeout)
+// shows it unreachable, unless the caller cancelled it. It watches the
+// requests soll makes anyway (watches that reconnect, reads, applies):
+// it sends none of its own.
+func ClusterReachability(cluster string) func(http.RoundTripper) http.RoundTripper {
+	return func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			resp, err := rt.RoundTrip(r)
+			switch {
+			case err == nil:
+				clusterReachable.WithLabelValues(cluster).Set(1)
+				clusterLastContact.WithLabelValues(cluster).Set(float64(time.Now().UnixNano()) / 1e9)
+			case r.Context().Err() == nil:
+				clusterReachable.WithLabelValues(cluster).Set(0)
+			}
+			return resp, err
+		})
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func outcome(err error) string {
 	if err != nil {

@@ -31,6 +31,7 @@ func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 // use is there with its type and label names, the values follow what
 // happened, and no label carries a raw request path.
 func TestMetricsEndpoint(t *testing.T) {
+	start := time.Now()
 	env := testenv.Cluster(t)
 	env.InstallCRDs(t)
 	ns, dest := env.Namespace(t), env.Namespace(t)
@@ -114,6 +115,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		{"soll_dry_run_cache_entries", dto.MetricType_GAUGE, nil},
 		{"soll_api_requests_total", dto.MetricType_COUNTER, []string{"code", "method", "route"}},
 		{"soll_api_request_duration_seconds", dto.MetricType_HISTOGRAM, []string{"method", "route"}},
+		{"soll_cluster_reachable", dto.MetricType_GAUGE, []string{"cluster"}},
+		{"soll_cluster_last_contact_timestamp_seconds", dto.MetricType_GAUGE, []string{"cluster"}},
 		{"workqueue_depth", dto.MetricType_GAUGE, []string{"controller", "name", "priority"}},
 		{"workqueue_queue_duration_seconds", dto.MetricType_HISTOGRAM, []string{"controller", "name"}},
 		{"controller_runtime_reconcile_total", dto.MetricType_COUNTER, []string{"controller", "result"}},
@@ -158,6 +161,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		{"soll_api_requests_total", map[string]string{"route": "/login", "method": "GET", "code": "200"}, 1},
 		{"soll_api_requests_total", map[string]string{"route": "/api/webhook", "method": "POST", "code": strconv.Itoa(webhookCode)}, 1},
 		{"workqueue_depth", map[string]string{"name": "application"}, 0},
+		{"soll_cluster_reachable", map[string]string{"cluster": "in-cluster"}, 1},
+		{"soll_cluster_last_contact_timestamp_seconds", map[string]string{"cluster": "in-cluster"}, float64(start.Unix())},
 	} {
 		if v := value(families, c.name, c.labels); v < 0 {
 			t.Errorf("%s%v: missing", c.name, c.labels)

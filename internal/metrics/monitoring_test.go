@@ -101,7 +101,7 @@ func ruleExprs(t *testing.T) map[string]string {
 // every query is balanced.
 func TestMonitoringFiles(t *testing.T) {
 	rules := ruleExprs(t)
-	for _, a := range []string{"SollApplicationDegraded", "SollSyncFailures", "SollComparisonErrors", "SollQueueBacklog", "SollDroppedEvents", "SollGitErrors"} {
+	for _, a := range []string{"SollApplicationDegraded", "SollSyncFailures", "SollComparisonErrors", "SollQueueBacklog", "SollDroppedEvents", "SollGitErrors", "SollClusterUnreachable"} {
 		if rules[a] == "" {
 			t.Errorf("prometheusrule.yaml: no alert %s", a)
 		}
