@@ -67,6 +67,8 @@ func (u *UI) appsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	notice := notices[q.Get("notice")]
+	q.Del("notice")
 	api := url.Values{}
 	for _, k := range listParams {
 		if v := strings.TrimSpace(q.Get(k)); v != "" {
@@ -82,7 +84,7 @@ func (u *UI) appsPage(w http.ResponseWriter, r *http.Request) {
 		v.Filtered = v.Filtered || api.Get(k) != ""
 	}
 	l := layout{Title: "Applications", Crumbs: []crumb{{Label: "Applications"}}, User: s.p.Subject, LogoutToken: s.formToken,
-		Stream: "/api/v1/stream/applications", Page: &v}
+		Stream: "/api/v1/stream/applications", Notice: notice, Page: &v}
 	res := u.call(r, s.token, http.MethodGet, "/api/v1/applications?"+api.Encode(), nil)
 	if res.status != http.StatusOK {
 		if res.status == http.StatusBadRequest {
@@ -209,7 +211,11 @@ type appView struct {
 	Labels        []keyValue
 	Annotations   []keyValue
 	Destination   string
-	PinRevisions  string
+	// Pinned says whether a rollback pinned the app; PinText describes
+	// the pin, as the page's script does (static/soll.js, pinText).
+	Pinned  bool
+	PinText string
+	actions
 }
 
 // historyRow is one deployment of the history, newest first.
@@ -226,6 +232,16 @@ func (u *UI) appPage(w http.ResponseWriter, r *http.Request) {
 	if s == nil {
 		return
 	}
+	a := u.readApp(w, r, s)
+	if a == nil {
+		return
+	}
+	u.renderApp(w, r, s, http.StatusOK, u.appViewOf(s, a), notices[r.URL.Query().Get("notice")])
+}
+
+// readApp reads the app of the request's path through the API; on
+// failure it shows the error page and returns nil.
+func (u *UI) readApp(w http.ResponseWriter, r *http.Request, s *session) *sollv1.Application {
 	name := r.PathValue("name")
 	res := u.call(r, s.token, http.MethodGet, "/api/v1/applications/"+url.PathEscape(name), nil)
 	if res.status != http.StatusOK {
@@ -233,17 +249,22 @@ func (u *UI) appPage(w http.ResponseWriter, r *http.Request) {
 		if res.status == http.StatusNotFound {
 			title = "Application not found"
 		}
-		u.renderError(w, r, s, res.status, title, res.apiError().Message)
-		return
+		u.fail(w, r, s, res.status, title, res.apiError().Message)
+		return nil
 	}
 	var a sollv1.Application
 	if err := res.decode(&a); err != nil {
-		u.renderError(w, r, s, http.StatusInternalServerError, "The application could not be read", "The API's answer could not be read: "+err.Error())
-		return
+		u.fail(w, r, s, http.StatusInternalServerError, "The application could not be read", "The API's answer could not be read: "+err.Error())
+		return nil
 	}
-	v := appView{App: &a, Row: rowOf(&a), Sources: sources(&a), Commits: a.Status.SourceRevisions, Op: a.Status.OperationState,
+	return &a
+}
+
+// appViewOf is what the page shows of a, with the actions s may use.
+func (u *UI) appViewOf(s *session, a *sollv1.Application) *appView {
+	v := &appView{App: a, Row: rowOf(a), Sources: sources(a), Commits: a.Status.SourceRevisions, Op: a.Status.OperationState,
 		Resources: a.Status.Resources, FormToken: s.formToken, Labels: sortedPairs(a.Labels), Annotations: sortedPairs(a.Annotations),
-		Destination: destination(&a), SyncAction: appHref(a.Name) + "/sync", RefreshAction: appHref(a.Name) + "/refresh"}
+		Destination: destination(a), SyncAction: appHref(a.Name) + "/sync", RefreshAction: appHref(a.Name) + "/refresh"}
 	if a.Status.Health != nil {
 		v.HealthMsg = a.Status.Health.Message
 	}
@@ -251,23 +272,31 @@ func (u *UI) appPage(w http.ResponseWriter, r *http.Request) {
 		v.OpDuration = duration(op)
 		v.OpInitiator = initiator(op.Operation.InitiatedBy)
 	}
-	if a.Spec.Pin != nil {
-		v.PinRevisions = strings.Join(shortRevisions(a.Spec.Pin.Revisions), ", ")
-	}
+	v.Pinned, v.PinText = a.Spec.Pin != nil, pinText(a.Spec.Pin)
 	for i := len(a.Status.History) - 1; i >= 0; i-- {
 		h := a.Status.History[i]
 		v.History = append(v.History, historyRow{ID: h.ID, Revisions: strings.Join(shortRevisions(h.Revisions), ", "),
 			Deployed: formatTime(&h.DeployedAt), By: initiator(h.InitiatedBy)})
 	}
-	object := project(&a) + "/" + a.Name
-	v.SyncAllowed = u.opts.RBAC.Allowed(s.p, "applications", "sync", object)
-	if !v.SyncAllowed {
-		v.SyncDenied = "You (" + s.p.Subject + ") may not sync applications of project " + project(&a) + "."
+	v.SyncAllowed, v.SyncDenied = u.may(s, a, "sync")
+	v.actions = u.actionsOf(s, a)
+	return v
+}
+
+// may says whether s may do action to the app, as the API decides it, and
+// if not, why.
+func (u *UI) may(s *session, a *sollv1.Application, action string) (bool, string) {
+	if u.opts.RBAC.Allowed(s.p, "applications", action, project(a)+"/"+a.Name) {
+		return true, ""
 	}
-	l := layout{Title: a.Name, Crumbs: []crumb{{Label: "Applications", Href: "/applications"}, {Label: a.Name}},
-		User: s.p.Subject, LogoutToken: s.formToken, Stream: "/api/v1/stream/applications/" + url.PathEscape(a.Name),
-		Notice: notices[r.URL.Query().Get("notice")], Page: &v}
-	u.render(w, http.StatusOK, pageApp, l)
+	return false, "You (" + s.p.Subject + ") may not " + action + " applications of project " + project(a) + "."
+}
+
+func (u *UI) renderApp(w http.ResponseWriter, r *http.Request, s *session, status int, v *appView, notice string) {
+	l := layout{Title: v.App.Name, Crumbs: []crumb{{Label: "Applications", Href: "/applications"}, {Label: v.App.Name}},
+		User: s.p.Subject, LogoutToken: s.formToken, Stream: "/api/v1/stream/applications/" + url.PathEscape(v.App.Name),
+		Notice: notice, Page: v}
+	u.render(w, status, pageApp, l)
 }
 
 // syncApp requests a sync of the app through the API, which decides

@@ -122,13 +122,26 @@ const (
 	noticeLoggedOut = "logged-out"
 	noticeSync      = "sync"
 	noticeRefresh   = "refresh"
+	noticeRollback  = "rollback"
+	noticeUnpin     = "unpin"
+	noticePolicy    = "policy"
+	noticeUnchanged = "unchanged"
+	noticeDeleted   = "deleted"
+	// noticeDeletedOrphan: deleted, its objects left in place.
+	noticeDeletedOrphan = "deleted-orphan"
 )
 
 var notices = map[string]string{
-	noticeExpired:   "Your session has ended: log in again.",
-	noticeLoggedOut: "You are logged out.",
-	noticeSync:      "Sync requested: the status below follows it.",
-	noticeRefresh:   "Refresh requested: the app is being compared with Git again.",
+	noticeExpired:       "Your session has ended: log in again.",
+	noticeLoggedOut:     "You are logged out.",
+	noticeSync:          "Sync requested: the status below follows it.",
+	noticeRefresh:       "Refresh requested: the app is being compared with Git again.",
+	noticeRollback:      "Rollback requested: the app will be pinned to that entry's revisions until you unpin it.",
+	noticeUnpin:         "Unpinned: the app follows its target revision again.",
+	noticePolicy:        "Sync policy saved.",
+	noticeUnchanged:     "Nothing changed: the form had the values the application already has.",
+	noticeDeleted:       "Application deleted; soll deletes its objects before it goes.",
+	noticeDeletedOrphan: "Application deleted; its objects were left in the cluster.",
 }
 
 // localPath returns s when it is a path on this server, and /applications

@@ -153,6 +153,10 @@ func (u *UI) Register(mux *http.ServeMux) {
 	handle("GET /applications/{name}", u.appPage)
 	handle("POST /applications/{name}/sync", u.syncApp)
 	handle("POST /applications/{name}/refresh", u.refreshApp)
+	handle("POST /applications/{name}/rollback", u.rollbackApp)
+	handle("POST /applications/{name}/unpin", u.unpinApp)
+	handle("POST /applications/{name}/policy", u.policyApp)
+	handle("POST /applications/{name}/delete", u.deleteApp)
 	handle("GET /static/{file}", u.static)
 }
 

@@ -14,7 +14,8 @@ import (
 
 // viewFuncs are the templates' helpers.
 var viewFuncs = template.FuncMap{
-	"short": shortRevision,
+	"short":        shortRevision,
+	"rollbackForm": rollbackForm,
 	"formatTime": func(t any) string {
 		switch t := t.(type) {
 		case metav1.Time:

@@ -34,6 +34,16 @@
     return (h ? h + 'h' : '') + (h || m ? m + 'm' : '') + s + 's';
   }
 
+  // pinText describes a rollback's pin as the server does (internal/ui:
+  // pinText).
+  function pinText(pin) {
+    if (!pin) { return 'Not pinned: the app follows its target revision.'; }
+    var s = 'Pinned to ' + (pin.revisions || []).map(short).join(', ');
+    if (pin.historyID !== undefined && pin.historyID !== null) { s += ' (history entry ' + pin.historyID + ')'; }
+    if (pin.reason) { s += ': ' + pin.reason; }
+    return s;
+  }
+
   // fields is what the pages show of an app, as the server computes it
   // (internal/ui: rowOf and appPage).
   function fields(app) {
@@ -55,7 +65,8 @@
       opDuration: op ? duration(op) : '',
       target: sources(app).map(function (s) { return s.targetRevision || 'HEAD'; }).join(', '),
       resolved: resolved.map(short).join(', '),
-      lastSync: hist.length ? time(hist[hist.length - 1].deployedAt) : ''
+      lastSync: hist.length ? time(hist[hist.length - 1].deployedAt) : '',
+      pin: pinText((app.spec || {}).pin)
     };
   }
 
@@ -105,17 +116,28 @@
     return rows;
   }
 
+  // rollbackForm copies the page's rollback form (token, and disabled
+  // with the reason when the user may not) for history entry id.
+  function rollbackForm(id) {
+    var tpl = document.getElementById('rollback-template');
+    if (!tpl) { return null; }
+    var form = tpl.content.firstElementChild.cloneNode(true);
+    form.querySelector('input[name="id"]').value = String(id);
+    form.querySelector('[data-id]').textContent = String(id);
+    return form;
+  }
+
   function historyRows(app) {
     var hist = ((app.status || {}).history || []).slice().reverse();
     var rows = hist.map(function (h) {
       var tr = document.createElement('tr');
       tr.append(cell('td', String(h.id)), cell('td', cell('code', (h.revisions || []).map(short).join(', '))),
-        cell('td', time(h.deployedAt)), cell('td', initiator(h.initiatedBy)));
+        cell('td', time(h.deployedAt)), cell('td', initiator(h.initiatedBy)), cell('td', rollbackForm(h.id)));
       return tr;
     });
     if (!rows.length) {
       var td = cell('td', 'Not deployed yet.');
-      td.colSpan = 4;
+      td.colSpan = 5;
       rows.push(cell('tr', td));
     }
     return rows;
@@ -180,6 +202,8 @@
       if (res) { res.replaceChildren.apply(res, resourceRows(app)); }
       var conds = root.querySelector('[data-conditions]');
       if (conds) { conds.replaceChildren.apply(conds, conditionItems(app)); }
+      var unpin = root.querySelector('[data-unpin]');
+      if (unpin) { unpin.hidden = !(app.spec || {}).pin; }
       var hist = root.querySelector('[data-history]');
       if (hist) { hist.replaceChildren.apply(hist, historyRows(app)); }
     }
@@ -219,6 +243,17 @@
           function () { announce('The server answered ' + r.status + '; reload the page.', true); });
       }, function () { announce('The request failed: the server cannot be reached.', true); })
       .then(function () { buttons.forEach(function (b) { b.disabled = false; }); });
+  });
+
+  // The delete button waits for the app's name to be typed (the server
+  // checks it too).
+  function confirmDelete(input) {
+    var button = input.form && input.form.querySelector('#delete-button');
+    if (button) { button.disabled = input.value !== input.getAttribute('data-confirm'); }
+  }
+  document.querySelectorAll('[data-confirm]').forEach(confirmDelete);
+  document.addEventListener('input', function (e) {
+    if (e.target.hasAttribute && e.target.hasAttribute('data-confirm')) { confirmDelete(e.target); }
   });
 
   var stream = document.body.getAttribute('data-stream');
