@@ -289,7 +289,11 @@ func (u *UI) may(s *session, a *sollv1.Application, action string) (bool, string
 	if u.opts.RBAC.Allowed(s.p, "applications", action, project(a)+"/"+a.Name) {
 		return true, ""
 	}
-	return false, "You (" + s.p.Subject + ") may not " + action + " applications of project " + project(a) + "."
+	verb := action
+	if action == "rollback" {
+		verb = "roll back"
+	}
+	return false, "You (" + s.p.Subject + ") may not " + verb + " applications of project " + project(a) + "."
 }
 
 func (u *UI) renderApp(w http.ResponseWriter, r *http.Request, s *session, status int, v *appView, notice string) {

@@ -1,14 +1,22 @@
 package ui_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/testenv"
+	"soll.dev/internal/testenv/gitserver"
 )
 
 // checkHeaders fails unless p carries the security headers every
@@ -276,5 +284,243 @@ func TestPages(t *testing.T) {
 		})
 		checkHeaders(t, "throttled login", p)
 		mustContain(t, "throttled login", p, "Too many failed logins: try again in ")
+	})
+}
+
+// configMapExists says whether the repository's ConfigMap is in ns.
+func (f *fixture) configMapExists(t *testing.T, ns string) bool {
+	t.Helper()
+	var cm corev1.ConfigMap
+	err := f.env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "greeting"}, &cm)
+	if err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	return err == nil
+}
+
+// appGone says whether the app has left the cluster.
+func (f *fixture) appGone(t *testing.T, name string) bool {
+	t.Helper()
+	var a sollv1.Application
+	err := f.env.Client.Get(context.Background(), client.ObjectKey{Namespace: f.ns, Name: name}, &a)
+	if err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	return apierrors.IsNotFound(err)
+}
+
+// TestActions uses the app page's forms without JavaScript: rollback and
+// unpin, the sync policy (with the API's field error next to its field)
+// and delete with and without the app's objects. Each is refused without
+// the session's token and for a read-only user, whose page shows them
+// disabled with the reason, and nothing changes then.
+func TestActions(t *testing.T) {
+	f := start(t)
+	for _, name := range []string{"roll", "cascade", "orphan"} {
+		f.createApp(t, name, nil, nil)
+	}
+	token := f.apiLogin(t, "admin", f.adminPassword)
+	for _, name := range []string{"roll", "cascade", "orphan"} {
+		f.waitSync(t, name, "OutOfSync")
+		f.api(t, token, "POST", "/api/v1/applications/"+name+"/sync", map[string]any{}, http.StatusAccepted)
+	}
+	for _, name := range []string{"roll", "cascade", "orphan"} {
+		f.waitSync(t, name, "Synced")
+		testenv.WaitFor(t, name+"'s history", 30*time.Second, func() bool { return len(f.app(t, name).Status.History) == 1 })
+	}
+	// The history entry of roll's sync, to roll back to.
+	hid := f.app(t, "roll").Status.History[0].ID
+	id := strconv.FormatInt(hid, 10)
+	admin := f.browser(t)
+	if p := admin.login("admin", f.adminPassword); p.status != http.StatusSeeOther {
+		t.Fatalf("login: %d\n%s", p.status, p.body)
+	}
+	// unchanged fails unless roll is as created: not pinned, no operation
+	// beyond the first sync, manual sync at the branch, still there.
+	unchanged := func(t *testing.T, what string) {
+		t.Helper()
+		a := f.app(t, "roll")
+		if a.Spec.Pin != nil || a.Spec.SyncPolicy != nil || a.Spec.Source.TargetRevision != gitserver.DefaultBranch || a.DeletionTimestamp != nil {
+			t.Errorf("%s changed the app: pin %+v, policy %+v, target %q, deleting %v", what, a.Spec.Pin, a.Spec.SyncPolicy, a.Spec.Source.TargetRevision, a.DeletionTimestamp)
+		}
+		if a.Operation != nil {
+			t.Errorf("%s requested an operation: %+v", what, a.Operation)
+		}
+	}
+	forms := map[string]url.Values{
+		"/applications/roll/rollback": {"id": {id}},
+		"/applications/roll/unpin":    {},
+		"/applications/roll/policy":   {"automated": {"on"}, "targetRevision": {"other"}},
+		"/applications/roll/delete":   {"cascade": {"delete"}, "confirm": {"roll"}},
+	}
+	with := func(form url.Values, csrf string) url.Values {
+		out := url.Values{"csrf": {csrf}}
+		for k, v := range form {
+			out[k] = v
+		}
+		return out
+	}
+
+	t.Run("page", func(t *testing.T) {
+		p := admin.get("/applications/roll")
+		checkHeaders(t, "app page", p)
+		mustContain(t, "app page", p, `action="/applications/roll/rollback" data-async`, `<input type="hidden" name="id" value="`+id+`">`,
+			"Roll back<span class=\"visually-hidden\"> to entry <span data-id>"+id+"</span>", `<template id="rollback-template">`,
+			`<span data-field="pin">Not pinned: the app follows its target revision.</span>`, `data-unpin hidden>`,
+			`<input type="checkbox" name="automated" id="policy-automated">`, `<input id="target-0" name="targetRevision" value="`+gitserver.DefaultBranch+`"`,
+			`<input type="radio" name="cascade" value="delete" checked>`, `data-confirm="roll"`)
+		if strings.Contains(p.body, "disabled") || strings.Contains(p.body, "not available") {
+			t.Errorf("the admin's page has a disabled action:\n%s", p.body)
+		}
+	})
+
+	t.Run("forms need the session's token", func(t *testing.T) {
+		good := admin.get("/applications/roll").csrf(t)
+		for action, form := range forms {
+			for name, csrf := range map[string]string{"missing": "", "forged": "AAAA" + good[4:]} {
+				p := admin.post(action, with(form, csrf))
+				checkHeaders(t, action, p)
+				if p.status != http.StatusForbidden {
+					t.Errorf("%s with a %s token: %d, want 403", action, name, p.status)
+				}
+			}
+		}
+		unchanged(t, "a refused form")
+	})
+
+	t.Run("read-only user", func(t *testing.T) {
+		b := f.browser(t)
+		if p := b.login(viewer, viewerPassword); p.status != http.StatusSeeOther {
+			t.Fatalf("viewer login: %d\n%s", p.status, p.body)
+		}
+		p := b.get("/applications/roll")
+		mustContain(t, "viewer's page", p,
+			`<button type="submit" class="button" disabled aria-describedby="rollback-denied">Roll back`,
+			`id="unpin-button" disabled aria-describedby="rollback-denied"`,
+			"Rollback and unpin are not available: You (viewer) may not roll back applications of project default.",
+			`<fieldset class="plain stack" disabled aria-describedby="policy-denied">`,
+			"Changing the sync policy is not available: You (viewer) may not update applications of project default.",
+			`<fieldset class="plain stack" disabled aria-describedby="delete-denied">`,
+			"Delete is not available: You (viewer) may not delete applications of project default.")
+		// The viewer's own valid token: the API refuses.
+		for action, form := range forms {
+			q := b.post(action, with(form, p.csrf(t)))
+			checkHeaders(t, "viewer's "+action, q)
+			if q.status != http.StatusForbidden || !strings.Contains(q.body, "permission denied: viewer may not") {
+				t.Errorf("the viewer's %s: %d, want the API's 403\n%s", action, q.status, q.body)
+			}
+		}
+		unchanged(t, "the viewer's form")
+	})
+
+	t.Run("rollback and unpin", func(t *testing.T) {
+		p := admin.get("/applications/roll")
+		q := admin.post("/applications/roll/rollback", url.Values{"csrf": {p.csrf(t)}, "id": {id}})
+		if q.status != http.StatusSeeOther || q.header.Get("Location") != "/applications/roll?notice=rollback" {
+			t.Fatalf("rollback: %d to %q\n%s", q.status, q.header.Get("Location"), q.body)
+		}
+		testenv.WaitFor(t, "the rollback's pin", 60*time.Second, func() bool {
+			pin := f.app(t, "roll").Spec.Pin
+			return pin != nil && pin.HistoryID != nil && *pin.HistoryID == hid
+		})
+		p = admin.get("/applications/roll?notice=rollback")
+		mustContain(t, "pinned", p, "Rollback requested", `<span data-field="pin">Pinned to `+f.commit[:8]+` (history entry `+id+`): rollback to history entry `+id+`</span>`)
+		if strings.Contains(p.body, "data-unpin hidden") {
+			t.Error("the Unpin form of a pinned app is hidden")
+		}
+		q = admin.post("/applications/roll/unpin", url.Values{"csrf": {p.csrf(t)}})
+		if q.status != http.StatusSeeOther || q.header.Get("Location") != "/applications/roll?notice=unpin" {
+			t.Fatalf("unpin: %d to %q\n%s", q.status, q.header.Get("Location"), q.body)
+		}
+		if pin := f.app(t, "roll").Spec.Pin; pin != nil {
+			t.Fatalf("still pinned after unpin: %+v", pin)
+		}
+		mustContain(t, "unpinned", admin.get("/applications/roll?notice=unpin"), "Unpinned: the app follows its target revision again.", "data-unpin hidden>")
+		q = admin.post("/applications/roll/rollback", url.Values{"csrf": {p.csrf(t)}, "id": {"x"}})
+		if q.status != http.StatusBadRequest {
+			t.Errorf("rollback to id x: %d, want 400", q.status)
+		}
+		q = admin.post("/applications/roll/rollback", url.Values{"csrf": {p.csrf(t)}, "id": {"99"}})
+		if q.status != http.StatusBadRequest || !strings.Contains(q.body, "has no history entry 99") {
+			t.Errorf("rollback to a missing entry: %d, want the API's 400\n%s", q.status, q.body)
+		}
+	})
+
+	t.Run("sync policy", func(t *testing.T) {
+		csrf := admin.get("/applications/roll").csrf(t)
+		long := strings.Repeat("a", 256)
+		p := admin.post("/applications/roll/policy", url.Values{"csrf": {csrf}, "selfHeal": {"on"}, "targetRevision": {long}})
+		checkHeaders(t, "policy with a bad revision", p)
+		if p.status != http.StatusBadRequest {
+			t.Fatalf("a 256-character revision: %d, want 400\n%s", p.status, p.body)
+		}
+		mustContain(t, "policy with a bad revision", p, `<input id="target-0" name="targetRevision" value="`+long+`" placeholder="HEAD" autocomplete="off" aria-invalid="true" aria-describedby="target-0-error">`,
+			`<p class="field-error" id="target-0-error">`, "spec.source.targetRevision", `name="selfHeal" id="policy-selfheal" checked>`)
+		if a := f.app(t, "roll"); a.Spec.SyncPolicy != nil || a.Spec.Source.TargetRevision != gitserver.DefaultBranch {
+			t.Fatalf("a refused policy changed the app: %+v %q", a.Spec.SyncPolicy, a.Spec.Source.TargetRevision)
+		}
+		p = admin.post("/applications/roll/policy", url.Values{"csrf": {csrf}, "targetRevision": {gitserver.DefaultBranch}})
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/applications/roll?notice=unchanged" {
+			t.Errorf("an unchanged policy: %d to %q", p.status, p.header.Get("Location"))
+		}
+		p = admin.post("/applications/roll/policy", url.Values{"csrf": {csrf}, "automated": {"on"}, "prune": {"on"}, "targetRevision": {" HEAD "}})
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/applications/roll?notice=policy" {
+			t.Fatalf("policy: %d to %q\n%s", p.status, p.header.Get("Location"), p.body)
+		}
+		a := f.app(t, "roll")
+		at := a.Spec.SyncPolicy.Automated
+		if at == nil || (at.Enabled != nil && !*at.Enabled) || !at.Prune || at.SelfHeal || a.Spec.Source.TargetRevision != "HEAD" {
+			t.Fatalf("policy after the form: %+v, target %q; want automated with prune, without self-heal, at HEAD", at, a.Spec.Source.TargetRevision)
+		}
+		mustContain(t, "after the policy", admin.get("/applications/roll?notice=policy"), "Sync policy saved.",
+			`name="automated" id="policy-automated" checked>`, `name="prune" id="policy-prune" checked>`, `name="selfHeal" id="policy-selfheal">`, `value="HEAD"`)
+		p = admin.post("/applications/roll/policy", url.Values{"csrf": {csrf}, "targetRevision": {"HEAD"}})
+		if p.status != http.StatusSeeOther {
+			t.Fatalf("automated sync off: %d\n%s", p.status, p.body)
+		}
+		if at := f.app(t, "roll").Spec.SyncPolicy.Automated; at == nil || at.Enabled == nil || *at.Enabled || at.Prune {
+			t.Fatalf("automated sync after turning it off: %+v", at)
+		}
+	})
+
+	t.Run("delete", func(t *testing.T) {
+		csrf := admin.get("/applications/orphan").csrf(t)
+		for _, confirm := range []string{"", "orphan ", "roll"} {
+			p := admin.post("/applications/orphan/delete", url.Values{"csrf": {csrf}, "cascade": {"orphan"}, "confirm": {confirm}})
+			if p.status != http.StatusBadRequest {
+				t.Errorf("delete confirmed by %q: %d, want 400", confirm, p.status)
+			}
+			mustContain(t, "wrong confirmation", p, `<p class="field-error" id="delete-error" role="alert">Type the application&#39;s name, orphan, to confirm; nothing was deleted.</p>`,
+				`aria-invalid="true" aria-describedby="delete-error"`, `<input type="radio" name="cascade" value="orphan" checked>`)
+		}
+		if p := admin.post("/applications/orphan/delete", url.Values{"csrf": {csrf}, "confirm": {"orphan"}}); p.status != http.StatusBadRequest {
+			t.Errorf("delete without the cascade choice: %d, want 400", p.status)
+		}
+		if f.appGone(t, "orphan") || f.app(t, "orphan").DeletionTimestamp != nil {
+			t.Fatal("a refused delete deleted the app")
+		}
+
+		for _, c := range []struct {
+			app, cascade, notice string
+			objects              bool
+		}{{"orphan", "orphan", "Application deleted; its objects were left in the cluster.", true},
+			{"cascade", "delete", "Application deleted; soll deletes its objects before it goes.", false}} {
+			ns := f.app(t, c.app).Spec.Destination.Namespace
+			if !f.configMapExists(t, ns) {
+				t.Fatalf("%s's ConfigMap is not in %s before the delete", c.app, ns)
+			}
+			p := admin.post("/applications/"+c.app+"/delete", url.Values{"csrf": {csrf}, "cascade": {c.cascade}, "confirm": {c.app}})
+			if p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/applications?notice=deleted") {
+				t.Fatalf("delete %s: %d to %q\n%s", c.app, p.status, p.header.Get("Location"), p.body)
+			}
+			mustContain(t, "list after the delete", admin.get(p.header.Get("Location")), `<p class="notice" role="status">`+c.notice+`</p>`)
+			testenv.WaitFor(t, c.app+" gone", 60*time.Second, func() bool { return f.appGone(t, c.app) })
+			if got := f.configMapExists(t, ns); got != c.objects {
+				t.Errorf("after deleting %s with cascade %s the ConfigMap exists: %v, want %v", c.app, c.cascade, got, c.objects)
+			}
+		}
+		if f.appGone(t, "roll") {
+			t.Error("deleting other apps deleted roll")
+		}
 	})
 }
