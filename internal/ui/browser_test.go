@@ -105,7 +105,8 @@ func checkAccessibility(t *testing.T, ctx context.Context, axe, page string) {
 // see the apps OutOfSync, watch one turn Synced in the list and in the
 // counts without a reload, see it marked when deleted, check the list in
 // dark mode at a phone's width, open the other app, click Sync and see it
-// turn Synced without a reload, log out. axe-core checks each page; each
+// turn Synced without a reload, roll back to that sync and unpin by clicks
+// (the pin shows without a reload), log out. axe-core checks each page; each
 // step leaves a screenshot.
 func TestBrowser(t *testing.T) {
 	f := start(t)
@@ -230,6 +231,29 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the operation's phase: %q, want Succeeded", got)
 	}
 	shot("synced")
+
+	// The history row came from the stream, its rollback form from the
+	// page's template: a click rolls back, and the pin shows, with Unpin,
+	// without a reload.
+	run("click Roll back", chromedp.Click(chromedp.CSS(`[data-history] form[action="/applications/web/rollback"] button`)))
+	waitFor("the pin", `window.notReloaded === true && document.querySelector('[data-field="pin"]').textContent.startsWith('Pinned to ') &&
+		!document.querySelector('[data-unpin]').hidden`)
+	if got := text("#live"); !strings.Contains(got, "Rollback requested") {
+		t.Errorf("the page's message after Roll back: %q", got)
+	}
+	checkAccessibility(t, ctx, axe, "application (pinned)")
+	shot("pinned")
+	run("click Unpin", chromedp.Click(chromedp.ID("unpin-button")))
+	waitFor("unpinned", `window.notReloaded === true && document.querySelector('[data-field="pin"]').textContent.startsWith('Not pinned') &&
+		document.querySelector('[data-unpin]').hidden`)
+	if a := f.app(t, "web"); a.Spec.Pin != nil {
+		t.Errorf("web is still pinned after Unpin: %+v", a.Spec.Pin)
+	}
+
+	// Delete waits for the app's name to be typed.
+	waitFor("Delete disabled", `document.getElementById('delete-button').disabled`)
+	run("type the name", chromedp.SendKeys(chromedp.ID("delete-confirm"), "web"))
+	waitFor("Delete enabled", `!document.getElementById('delete-button').disabled`)
 
 	run("log out",
 		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
