@@ -12,9 +12,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/appstate"
 	"soll.dev/internal/testenv"
 	"soll.dev/internal/testenv/gitserver"
 )
@@ -480,6 +482,42 @@ func TestActions(t *testing.T) {
 		}
 		if at := f.app(t, "roll").Spec.SyncPolicy.Automated; at == nil || at.Enabled == nil || *at.Enabled || at.Prune {
 			t.Fatalf("automated sync after turning it off: %+v", at)
+		}
+	})
+
+	t.Run("sync policy of several sources", func(t *testing.T) {
+		src := sollv1.ApplicationSource{RepoURL: f.git.HTTPURL("config"), TargetRevision: gitserver.DefaultBranch, Path: "app"}
+		other := src
+		other.Path = "other"
+		app := &sollv1.Application{
+			ObjectMeta: metav1.ObjectMeta{Name: "multi", Namespace: f.ns},
+			Spec: sollv1.ApplicationSpec{Project: "default", Sources: []sollv1.ApplicationSource{src, other},
+				Destination: sollv1.ApplicationDestination{Server: appstate.InClusterServer, Namespace: f.env.Namespace(t)}},
+		}
+		if err := f.env.Client.Create(context.Background(), app); err != nil {
+			t.Fatal(err)
+		}
+		p := admin.get("/applications/multi")
+		mustContain(t, "two sources", p, `<label for="target-0">Target revision of source 1</label>`, `<label for="target-1">Target revision of source 2</label>`)
+		long := strings.Repeat("b", 256)
+		q := admin.post("/applications/multi/policy", url.Values{"csrf": {p.csrf(t)}, "targetRevision": {gitserver.DefaultBranch, long}})
+		if q.status != http.StatusBadRequest {
+			t.Fatalf("a 256-character revision of source 2: %d, want 400\n%s", q.status, q.body)
+		}
+		mustContain(t, "error of source 2", q, `aria-invalid="true" aria-describedby="target-1-error">`, `<p class="field-error" id="target-1-error">`, "spec.sources[1].targetRevision")
+		if strings.Contains(q.body, `id="target-0-error"`) {
+			t.Error("the error of source 2 is shown at source 1")
+		}
+		if q := admin.post("/applications/multi/policy", url.Values{"csrf": {p.csrf(t)}, "targetRevision": {"main"}}); q.status != http.StatusConflict {
+			t.Errorf("one revision for two sources: %d, want 409", q.status)
+		}
+		q = admin.post("/applications/multi/policy", url.Values{"csrf": {p.csrf(t)}, "targetRevision": {gitserver.DefaultBranch, "v1"}})
+		if q.status != http.StatusSeeOther {
+			t.Fatalf("the revision of source 2: %d\n%s", q.status, q.body)
+		}
+		got := f.app(t, "multi").Spec.Sources
+		if len(got) != 2 || got[0].TargetRevision != gitserver.DefaultBranch || got[0].Path != "app" || got[1].TargetRevision != "v1" || got[1].Path != "other" || got[1].RepoURL != src.RepoURL {
+			t.Errorf("sources after the form: %+v", got)
 		}
 	})
 
