@@ -77,8 +77,10 @@ func TestReplicas(t *testing.T) {
 				}
 			}
 		}
-		if *dep.Spec.Replicas != int32(tc.want) || dep.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType {
-			t.Errorf("Replicas %d: Deployment has %d replicas, strategy %s; want %d, RollingUpdate", tc.replicas, *dep.Spec.Replicas, dep.Spec.Strategy.Type, tc.want)
+		ru := dep.Spec.Strategy.RollingUpdate
+		if *dep.Spec.Replicas != int32(tc.want) || dep.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType ||
+			ru == nil || ru.MaxSurge.IntValue() != 0 || ru.MaxUnavailable.IntValue() != 1 {
+			t.Errorf("Replicas %d: Deployment has %d replicas, strategy %+v; want %d, RollingUpdate one pod at a time, none surging", tc.replicas, *dep.Spec.Replicas, dep.Spec.Strategy, tc.want)
 		}
 		if (pdb != nil) != tc.pdb {
 			t.Errorf("Replicas %d: PodDisruptionBudget %v, want one: %v", tc.replicas, pdb != nil, tc.pdb)
