@@ -27,7 +27,7 @@ const (
 
 // templateFiles are the templates in the order their objects are applied:
 // the namespace before what lives in it.
-var templateFiles = []string{"namespace.yaml.tmpl", "rbac.yaml.tmpl", "service.yaml.tmpl", "deployment.yaml.tmpl"}
+var templateFiles = []string{"namespace.yaml.tmpl", "rbac.yaml.tmpl", "service.yaml.tmpl", "deployment.yaml.tmpl", "pdb.yaml.tmpl"}
 
 //go:embed *.yaml.tmpl
 var templatesFS embed.FS
@@ -46,9 +46,17 @@ type Options struct {
 	// ImagePullSecrets name Secrets of soll's namespace with the
 	// credentials of a private registry that holds Image.
 	ImagePullSecrets []string
+	// Replicas is the number of soll's pods; zero means 1. They elect a
+	// leader: the controller runs on one at a time, the API server on
+	// all. With more than one, a PodDisruptionBudget lets one pod at a
+	// time be evicted.
+	Replicas int
 }
 
 func (o Options) validate() error {
+	if o.Replicas < 0 {
+		return fmt.Errorf("replicas %d is not possible: give 1 or more", o.Replicas)
+	}
 	if errs := validation.IsDNS1123Label(o.Namespace); len(errs) > 0 {
 		return fmt.Errorf("namespace %q is not a valid namespace name: %s", o.Namespace, strings.Join(errs, "; "))
 	}
@@ -69,6 +77,9 @@ func (o Options) validate() error {
 func Manifests(o Options) ([][]byte, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
+	}
+	if o.Replicas == 0 {
+		o.Replicas = 1
 	}
 	docs, err := crd.CRDs()
 	if err != nil {

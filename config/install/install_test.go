@@ -11,8 +11,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 )
 
@@ -38,11 +40,54 @@ func TestObjectsKindsAndOrder(t *testing.T) {
 		"ClusterRoleBinding/soll-controller-gitops",
 		"Role/soll-secrets",
 		"RoleBinding/soll-secrets",
+		"Role/soll-leader-election",
+		"RoleBinding/soll-leader-election",
 		"Service/soll",
 		"Deployment/soll",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("install objects (-want +got):\n%s", diff)
+	}
+}
+
+// TestReplicas: several replicas get a rolling update and a
+// PodDisruptionBudget that lets one pod at a time go; one replica gets no
+// budget (a drain could not evict it).
+func TestReplicas(t *testing.T) {
+	for _, tc := range []struct {
+		replicas, want int
+		pdb            bool
+	}{{0, 1, false}, {1, 1, false}, {3, 3, true}} {
+		objs, err := Objects(Options{Namespace: "gitops", Image: "soll:dev", Replicas: tc.replicas})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dep appsv1.Deployment
+		var pdb *policyv1.PodDisruptionBudget
+		for _, o := range objs {
+			switch o.GetKind() {
+			case "Deployment":
+				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &dep); err != nil {
+					t.Fatal(err)
+				}
+			case "PodDisruptionBudget":
+				pdb = &policyv1.PodDisruptionBudget{}
+				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, pdb); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		ru := dep.Spec.Strategy.RollingUpdate
+		if *dep.Spec.Replicas != int32(tc.want) || dep.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType ||
+			ru == nil || ru.MaxSurge.IntValue() != 0 || ru.MaxUnavailable.IntValue() != 1 {
+			t.Errorf("Replicas %d: Deployment has %d replicas, strategy %+v; want %d, RollingUpdate one pod at a time, none surging", tc.replicas, *dep.Spec.Replicas, dep.Spec.Strategy, tc.want)
+		}
+		if (pdb != nil) != tc.pdb {
+			t.Errorf("Replicas %d: PodDisruptionBudget %v, want one: %v", tc.replicas, pdb != nil, tc.pdb)
+		}
+		if pdb != nil && (pdb.Spec.MaxUnavailable.IntValue() != 1 || pdb.Spec.Selector.MatchLabels["app.kubernetes.io/name"] != "soll" || pdb.Namespace != "gitops") {
+			t.Errorf("PodDisruptionBudget %+v, want maxUnavailable 1 over soll's pods in gitops", pdb)
+		}
 	}
 }
 
@@ -160,6 +205,7 @@ func TestOptionsValidation(t *testing.T) {
 		{Namespace: "soll", Image: "soll:dev\nkind: Pod"},
 		{Namespace: "soll", Image: "soll:dev", ImagePullSecrets: []string{"regcred\n  - name: x"}},
 		{Namespace: "soll", Image: "soll:dev", ImagePullSecrets: []string{""}},
+		{Namespace: "soll", Image: "soll:dev", Replicas: -1},
 	} {
 		if _, err := Manifests(o); err == nil {
 			t.Errorf("Manifests(%+v) succeeded, want an error", o)

@@ -21,6 +21,8 @@ import (
 	"helm.sh/helm/v4/pkg/chart/v2/lint/support"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	release "helm.sh/helm/v4/pkg/release/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
@@ -132,13 +134,45 @@ func withoutHelmLabels(o *unstructured.Unstructured) *unstructured.Unstructured 
 // (helm install --create-namespace makes it): the same objects, specs,
 // rules and data, differing only by Helm's labels.
 func TestDefaultsAreSollInstall(t *testing.T) {
-	const ns = "gitops"
-	want, err := install.Objects(install.Options{Namespace: ns, Image: install.DefaultImage})
+	got := sameAsSollInstall(t, install.Options{Namespace: "gitops", Image: install.DefaultImage}, nil)
+	for _, o := range got {
+		if o.GetKind() == "PodDisruptionBudget" {
+			t.Errorf("one replica, yet a PodDisruptionBudget: a drain could not evict soll's only pod")
+		}
+	}
+}
+
+// TestReplicasAreSollInstall: the chart's replicas install what soll
+// install --replicas does: the replicas, a rolling update, and a
+// PodDisruptionBudget that lets one pod at a time go.
+func TestReplicasAreSollInstall(t *testing.T) {
+	got := sameAsSollInstall(t, install.Options{Namespace: "gitops", Image: install.DefaultImage, Replicas: 3}, values(t, "replicas: 3"))
+	var dep appsv1.Deployment
+	decodeStrict(t, find(t, got, "Deployment", "soll"), &dep)
+	if *dep.Spec.Replicas != 3 || dep.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType {
+		t.Errorf("Deployment: %d replicas, strategy %s; want 3, RollingUpdate", *dep.Spec.Replicas, dep.Spec.Strategy.Type)
+	}
+	var pdb policyv1.PodDisruptionBudget
+	decodeStrict(t, find(t, got, "PodDisruptionBudget", "soll"), &pdb)
+	if pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 || pdb.Spec.MinAvailable != nil ||
+		pdb.Spec.Selector == nil || pdb.Spec.Selector.MatchLabels["app.kubernetes.io/name"] != "soll" {
+		t.Errorf("PodDisruptionBudget %+v, want maxUnavailable 1 over soll's pods", pdb.Spec)
+	}
+}
+
+// sameAsSollInstall renders the chart with vals into opts.Namespace and
+// checks that it installs what soll install does with opts, but the
+// Namespace (helm install --create-namespace makes it): the same objects,
+// specs, rules and data, differing only by Helm's labels. It returns the
+// chart's objects.
+func sameAsSollInstall(t *testing.T, opts install.Options, vals map[string]any) []*unstructured.Unstructured {
+	t.Helper()
+	want, err := install.Objects(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want = slices.DeleteFunc(want, func(o *unstructured.Unstructured) bool { return o.GetKind() == "Namespace" })
-	got := mustRender(t, ns, nil)
+	got := mustRender(t, opts.Namespace, vals)
 	byKey := func(objs []*unstructured.Unstructured) map[string]*unstructured.Unstructured {
 		m := map[string]*unstructured.Unstructured{}
 		for _, o := range objs {
@@ -148,7 +182,7 @@ func TestDefaultsAreSollInstall(t *testing.T) {
 	}
 	wantBy, gotBy := byKey(want), byKey(got)
 	if diff := cmp.Diff(slices.Sorted(maps.Keys(wantBy)), slices.Sorted(maps.Keys(gotBy))); diff != "" {
-		t.Errorf("objects of soll install and of the chart's defaults (-soll install +chart):\n%s", diff)
+		t.Errorf("objects of soll install and of the chart (-soll install +chart):\n%s", diff)
 	}
 	for k, w := range wantBy {
 		if g, ok := gotBy[k]; ok {
@@ -165,6 +199,7 @@ func TestDefaultsAreSollInstall(t *testing.T) {
 			}
 		}
 	}
+	return got
 }
 
 // TestLint: helm lint finds nothing to warn about, with the defaults and

@@ -291,8 +291,7 @@ oidc:
 // message that names the value and says what to do.
 func TestRefusedValues(t *testing.T) {
 	for _, tc := range []struct{ name, values, want string }{
-		{"two replicas", "replicas: 2", "replicas: 2 is not possible: soll's controller does not elect a leader yet, so two replicas would run every operation twice; set replicas to 1"},
-		{"no replicas", "replicas: 0", "replicas: 0 is not possible"},
+		{"no replicas", "replicas: 0", "replicas: 0 is not possible: soll needs at least one replica; set replicas to 1 or more"},
 		{"ingress without host", "ingress: {enabled: true}", "ingress.host: set soll's host name"},
 		{"SSO without client", "oidc: {issuer: https://sso.example.com, redirectURL: https://soll.example.com/auth/callback}", "oidc.clientID: set soll's client ID"},
 		{"SSO without callback", "oidc: {issuer: https://sso.example.com, clientID: soll}", "oidc.redirectURL: set soll's callback"},

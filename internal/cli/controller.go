@@ -37,6 +37,9 @@ type controllerFlags struct {
 	trustedProxies  []string
 	serveAPI        bool
 	noController    bool
+	// leaderElect elects a leader among the replicas (soll run and soll
+	// controller).
+	leaderElect bool
 }
 
 func (f *controllerFlags) register(cmd *cobra.Command) {
@@ -50,6 +53,13 @@ func (f *controllerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.metricsAddr, "metrics-addr", "0", `address for Prometheus metrics ("0" disables)`)
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "json", "log format: json (one JSON object a line) or text (key=value)")
+}
+
+// registerLeaderElection registers --leader-elect (soll run and soll
+// controller; soll server runs no controller and needs no Lease).
+func (f *controllerFlags) registerLeaderElection(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader with the Lease "+controller.DefaultLeaderElectionID+
+		" in soll's namespace: the controller runs on one replica at a time, the API server on every replica; false for a single process that runs alone")
 }
 
 // newLogger returns the logger of --log-level and --log-format, writing
@@ -112,6 +122,7 @@ func (f *controllerFlags) run(cmd *cobra.Command) error {
 		MetricsAddr:        f.metricsAddr,
 		Log:                log,
 		NoController:       f.noController,
+		LeaderElection:     f.leaderElect && !f.noController,
 	}
 	if f.serveAPI {
 		sopts, err := f.serveOptions(log)
@@ -146,6 +157,7 @@ func newControllerCommand() *cobra.Command {
 		RunE:  func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
 	}
 	f.register(cmd)
+	f.registerLeaderElection(cmd)
 	return cmd
 }
 
@@ -188,5 +200,6 @@ func newRunCommand() *cobra.Command {
 	}
 	f.register(cmd)
 	f.registerServe(cmd)
+	f.registerLeaderElection(cmd)
 	return cmd
 }

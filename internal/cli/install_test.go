@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -48,9 +49,43 @@ func TestInstallPrintsManifests(t *testing.T) {
 		}
 	}
 	want := []string{"CustomResourceDefinition", "CustomResourceDefinition", "Namespace", "ServiceAccount",
-		"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment"}
+		"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Role", "RoleBinding", "Service", "Deployment"}
 	if diff := cmp.Diff(want, kinds); diff != "" {
 		t.Errorf("kinds in soll install output (-want +got):\n%s", diff)
+	}
+}
+
+// TestInstallReplicas: --replicas sets the Deployment's replicas and adds
+// a PodDisruptionBudget; fewer than one is refused, naming the flag.
+func TestInstallReplicas(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := Run(context.Background(), []string{"install", "-n", "gitops", "--replicas", "3"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	dec := utilyaml.NewYAMLOrJSONDecoder(&out, 4096)
+	var replicas any
+	pdb := false
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			t.Fatalf("parse soll install output: %v", err)
+		}
+		switch u.GetKind() {
+		case "Deployment":
+			replicas, _, _ = unstructured.NestedFieldNoCopy(u.Object, "spec", "replicas")
+		case "PodDisruptionBudget":
+			pdb = true
+		}
+	}
+	if fmt.Sprint(replicas) != "3" || !pdb {
+		t.Errorf("soll install --replicas 3: %v replicas, PodDisruptionBudget %v; want 3 and one", replicas, pdb)
+	}
+	err := Run(context.Background(), []string{"install", "--replicas", "0"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "--replicas 0: give 1 or more") {
+		t.Errorf("soll install --replicas 0: %v, want an error naming --replicas", err)
 	}
 }
 

@@ -72,6 +72,8 @@ type harnessOptions struct {
 	// installCRDs installs the CRDs into the cluster; nil installs the
 	// current ones (env.InstallCRDs).
 	installCRDs func(*testing.T, *testenv.Env)
+	// leaderElection is the controller's LeaderElection.
+	leaderElection bool
 	// beforeStart runs once the namespaces, the repository and its
 	// credentials exist, before the controller starts.
 	beforeStart func(*harness)
@@ -157,6 +159,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		QuietOperation:     o.quietOperation,
 		RefreshCoalesce:    o.refreshCoalesce,
 		DeletionTimeout:    o.deletionTimeout,
+		LeaderElection:     o.leaderElection,
 	}
 	if h.opts.Log == nil {
 		h.opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))

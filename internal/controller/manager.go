@@ -1,12 +1,14 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -79,7 +81,28 @@ type Options struct {
 	// RenderLimits bound every render (sizes, time, memory); zero fields
 	// take their defaults (see render.Limits).
 	RenderLimits render.Limits
+	// LeaderElection makes the replicas of the controller elect a leader
+	// with a Lease in Namespace: only the leader runs the Application
+	// reconciler and the live watches (everything that writes app
+	// status and runs operations); what Extend adds without needing
+	// leader election (the API server) runs on every replica. A replica
+	// that loses the Lease stops: Start returns an error.
+	LeaderElection bool
+	// LeaderElectionID names the Lease; empty means
+	// DefaultLeaderElectionID.
+	LeaderElectionID string
 }
+
+// Leader election: the Lease's name and timing. A leader that stops
+// (SIGTERM) releases the Lease and another replica takes over within
+// LeaderRetryPeriod; one that dies without releasing it is replaced once
+// LeaderLeaseDuration has passed since its last renewal.
+const (
+	DefaultLeaderElectionID = "soll-controller"
+	LeaderLeaseDuration     = 15 * time.Second
+	LeaderRenewDeadline     = 10 * time.Second
+	LeaderRetryPeriod       = 2 * time.Second
+)
 
 // Run runs the controller until ctx ends.
 func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
@@ -122,11 +145,23 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	// in-process, as the tests do); controller-runtime refuses a second
 	// controller of the same name unless told that this is intended.
 	skipNameValidation := true
+	leaseDuration, renewDeadline, retryPeriod := LeaderLeaseDuration, LeaderRenewDeadline, LeaderRetryPeriod
+	leaseName := cmp.Or(opts.LeaderElectionID, DefaultLeaderElectionID)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:     scheme,
-		Cache:      cache.Options{DefaultNamespaces: map[string]cache.Config{opts.Namespace: {}}},
-		Metrics:    metricsserver.Options{BindAddress: metricsAddr},
-		Controller: config.Controller{SkipNameValidation: &skipNameValidation},
+		LeaderElection:          opts.LeaderElection,
+		LeaderElectionID:        leaseName,
+		LeaderElectionNamespace: opts.Namespace,
+		LeaseDuration:           &leaseDuration,
+		RenewDeadline:           &renewDeadline,
+		RetryPeriod:             &retryPeriod,
+		// soll's process ends right after its manager: the Lease is
+		// released on SIGTERM, and the next leader need not wait for
+		// it to expire.
+		LeaderElectionReleaseOnCancel: true,
+		Scheme:                        scheme,
+		Cache:                         cache.Options{DefaultNamespaces: map[string]cache.Config{opts.Namespace: {}}},
+		Metrics:                       metricsserver.Options{BindAddress: metricsAddr},
+		Controller:                    config.Controller{SkipNameValidation: &skipNameValidation},
 		// Every read of the cache looks up its kind's scope.
 		MapperProvider: func(cfg *rest.Config, hc *http.Client) (meta.RESTMapper, error) {
 			m, err := apiutil.NewDynamicRESTMapper(cfg, hc)
@@ -139,7 +174,10 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)
 	}
-	m := &Manager{Manager: mgr}
+	m := &Manager{Manager: mgr, log: opts.Log}
+	if opts.LeaderElection {
+		m.lease = opts.Namespace + "/" + leaseName
+	}
 	if opts.NoController {
 		m.pipeline = standalonePipeline(cfg, mgr, opts)
 	} else {
@@ -218,6 +256,34 @@ type Manager struct {
 	// reconciler is the Application reconciler; nil without the
 	// controller.
 	reconciler *Reconciler
+	log        *slog.Logger
+	// lease is the namespace/name of the leader election Lease; empty
+	// without leader election.
+	lease string
+}
+
+// Start runs the manager until ctx ends. With leader election, it logs
+// when this replica starts leading, and returns an error when it loses
+// the Lease: its controller has stopped, and the process must end so that
+// no two replicas write at once.
+func (m *Manager) Start(ctx context.Context) error {
+	if m.lease != "" {
+		m.log.Info("waiting to lead: the controller runs on the replica that holds the Lease", "lease", m.lease)
+		go func() {
+			select {
+			case <-m.Elected():
+				m.log.Info("leading: this replica runs the controller", "lease", m.lease)
+			case <-ctx.Done():
+			}
+		}()
+	}
+	err := m.Manager.Start(ctx)
+	if err != nil && m.lease != "" && ctx.Err() == nil && strings.Contains(err.Error(), "leader election lost") {
+		err = fmt.Errorf("lost the Lease %s (not renewed within %s, or taken by another replica): stopped the controller so that only one replica writes: %w",
+			m.lease, LeaderRenewDeadline, err)
+		m.log.Error("stopping", "error", err.Error())
+	}
+	return err
 }
 
 // RenderManifests renders app at revisions as appstate.Pipeline.Render

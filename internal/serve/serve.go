@@ -97,7 +97,7 @@ func Add(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return err
 	}
-	return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+	return mgr.Add(everyReplica(func(ctx context.Context) error {
 		h, err := newHandler(ctx, mgr, kc, opts)
 		if err != nil {
 			return err
@@ -105,6 +105,16 @@ func Add(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		return listen(ctx, h, opts)
 	}))
 }
+
+// everyReplica is a runnable that runs whether or not its replica leads:
+// the API server answers on every replica, beside the controller that
+// runs on the leader alone.
+type everyReplica manager.RunnableFunc
+
+func (f everyReplica) Start(ctx context.Context) error { return f(ctx) }
+
+// NeedLeaderElection implements manager.LeaderElectionRunnable.
+func (everyReplica) NeedLeaderElection() bool { return false }
 
 func newHandler(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, opts Options) (http.Handler, error) {
 	mux, err := newMux(ctx, mgr, kc, opts)

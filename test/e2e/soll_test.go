@@ -26,6 +26,9 @@ type server struct {
 	URL string
 	// logPath is the file that holds the process's output.
 	logPath string
+	// cmd is the process; exited is closed once it has exited.
+	cmd    *exec.Cmd
+	exited chan struct{}
 }
 
 // freeAddr returns a loopback address with a port free a moment ago, for
@@ -58,6 +61,7 @@ func startSoll(t *testing.T, env *testenv.Env, ns, addr string) *server {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
+	s.cmd, s.exited = cmd, exited
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		stopProcess(t, cmd.Process, exited, "soll run")
