@@ -34,6 +34,9 @@ type Pipeline struct {
 	// Client reads Projects, the settings ConfigMap and Secrets in soll's
 	// namespace (a cache is enough).
 	Client client.Reader
+	// APIReader, when set, reads a Project the cache does not have (yet):
+	// one created a moment ago, before the app that names it.
+	APIReader client.Reader
 	// Kube reads live objects and dry-runs applies.
 	Kube    *kube.Client
 	Fetcher source.Fetcher

@@ -24,7 +24,13 @@ func (p *Pipeline) project(ctx context.Context, app *sollv1.Application) (*sollv
 		name = project.DefaultName
 	}
 	var proj sollv1.Project
-	err := p.Client.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: name}, &proj)
+	key := client.ObjectKey{Namespace: app.Namespace, Name: name}
+	err := p.Client.Get(ctx, key, &proj)
+	if apierrors.IsNotFound(err) && p.APIReader != nil {
+		// The cache may not have seen a Project created a moment ago
+		// (soll proj create, then soll app create).
+		err = p.APIReader.Get(ctx, key, &proj)
+	}
 	switch {
 	case apierrors.IsNotFound(err) && name == project.DefaultName:
 		return project.Default(), nil

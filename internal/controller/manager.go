@@ -237,11 +237,16 @@ func setupController(cfg *rest.Config, mgr ctrl.Manager, opts Options) (*Reconci
 
 // newPipeline builds the comparison pipeline of mgr's process.
 func newPipeline(cfg *rest.Config, mgr ctrl.Manager, opts Options, fetcher *git.Fetcher) (*appstate.Pipeline, error) {
-	return appstate.New(cfg, mgr.GetClient(), fetcher, appstate.Options{
+	p, err := appstate.New(cfg, mgr.GetClient(), fetcher, appstate.Options{
 		MaxParallelRenders: opts.MaxParallelRenders,
 		MaxParallelWrites:  opts.MaxParallelWrites,
 		RenderLimits:       opts.RenderLimits,
 	})
+	if err != nil {
+		return nil, err
+	}
+	p.APIReader = mgr.GetAPIReader()
+	return p, nil
 }
 
 // Manager is the manager NewManager builds. Besides running what was
