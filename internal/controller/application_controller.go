@@ -223,7 +223,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	op, automated, held := r.nextOperation(&app, c, r.dependencies(ctx, &app))
 	if op != nil {
 		octx, ospan := tracing.Tracer().Start(ctx, "soll.sync", trace.WithAttributes(attribute.Bool("soll.automated", automated)))
-		finish, err = r.runOperation(octx, &app, op, automated, c)
+		finish, err = r.runOperation(octx, &app, op, automated, c, held.deps)
 		tracing.End(ospan, err)
 		if err != nil {
 			return ctrl.Result{}, err

@@ -205,13 +205,13 @@ func (r *Reconciler) dependantApps(ctx context.Context, obj client.Object) []rec
 		return nil
 	}
 	var out []reconcile.Request
-	var apps sollv1.ApplicationList
-	if err := r.Client.List(ctx, &apps, client.MatchingFields{dependsOnIndex: client.ObjectKeyFromObject(app).String()}); err != nil {
+	apps, err := r.dependants(ctx, app)
+	if err != nil {
 		r.Log.Error("list the applications that depend on one", "app", client.ObjectKeyFromObject(app).String(), "error", err.Error())
 		droppedEvents.WithLabelValues("dependency").Inc()
 	}
-	for i := range apps.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&apps.Items[i])})
+	for i := range apps {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&apps[i])})
 	}
 	var gone sollv1.Application
 	if !app.DeletionTimestamp.IsZero() || apierrors.IsNotFound(r.Client.Get(ctx, client.ObjectKeyFromObject(app), &gone)) {
@@ -252,16 +252,26 @@ func readinessChanged() predicate.Funcs {
 // dependantsBeingDeleted lists the Applications that depend on app and
 // are being deleted too: app's objects wait for them to go.
 func (r *Reconciler) dependantsBeingDeleted(ctx context.Context, app *sollv1.Application) ([]string, error) {
-	var apps sollv1.ApplicationList
-	if err := r.Client.List(ctx, &apps, client.MatchingFields{dependsOnIndex: client.ObjectKeyFromObject(app).String()}); err != nil {
-		return nil, fmt.Errorf("list the applications that depend on %s: %w", client.ObjectKeyFromObject(app), err)
+	apps, err := r.dependants(ctx, app)
+	if err != nil {
+		return nil, err
 	}
 	var out []string
-	for i := range apps.Items {
-		if a := &apps.Items[i]; !a.DeletionTimestamp.IsZero() {
+	for i := range apps {
+		if a := &apps[i]; !a.DeletionTimestamp.IsZero() {
 			out = append(out, client.ObjectKeyFromObject(a).String())
 		}
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// dependants lists the Applications that depend on app, from the cache's
+// index.
+func (r *Reconciler) dependants(ctx context.Context, app *sollv1.Application) ([]sollv1.Application, error) {
+	var apps sollv1.ApplicationList
+	if err := r.Client.List(ctx, &apps, client.MatchingFields{dependsOnIndex: client.ObjectKeyFromObject(app).String()}); err != nil {
+		return nil, fmt.Errorf("list the applications that depend on %s: %w", client.ObjectKeyFromObject(app), err)
+	}
+	return apps.Items, nil
 }

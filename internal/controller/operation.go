@@ -193,8 +193,10 @@ func syncWindow(p *sollv1.Project, app *sollv1.Application) project.WindowState 
 // resumes it. At the end it returns finish, the status change that records
 // the outcome, for the caller to write together with the comparison that
 // follows: one status write instead of two. A nil finish with a nil error
-// means a retry is scheduled (and written).
-func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, op *sollv1.Operation, automated bool, c *appstate.Comparison) (finish statusChange, err error) {
+// means a retry is scheduled (and written). deps is what the app's
+// dependencies said (nextOperation): a requested sync they refuse ends
+// here.
+func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, op *sollv1.Operation, automated bool, c *appstate.Comparison, deps *dependencyWait) (finish statusChange, err error) {
 	now := metav1.Now()
 	// state is a copy: app.Status changes only through patchStatus, which
 	// writes what differs from app.Status.
@@ -216,11 +218,11 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 			}
 			return r.finishOperation(ctx, app, state, sollv1.ReasonSyncWindowClosed, "sync denied by the project's sync windows: "+ws.Reason, nil), nil
 		}
-		if w := r.dependencies(ctx, app); w != nil && w.refuses() {
+		if deps != nil && deps.refuses() {
 			if err := r.takeOperation(ctx, app); err != nil {
 				return nil, err
 			}
-			return r.finishOperation(ctx, app, state, w.reason, "sync refused: "+w.message, nil), nil
+			return r.finishOperation(ctx, app, state, deps.reason, "sync refused: "+deps.message, nil), nil
 		}
 	}
 	// rec records the operation's state while it runs. A requested

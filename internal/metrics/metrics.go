@@ -124,29 +124,41 @@ func ObserveHTTP(route, method string, code int, started time.Time) {
 func Handler(route string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		defer func() { ObserveHTTP(route, r.Method, sw.code, start) }()
-		h.ServeHTTP(sw, r)
+		rec := NewRecorder(w)
+		defer func() { ObserveHTTP(route, r.Method, rec.Status, start) }()
+		h.ServeHTTP(rec, r)
 	})
 }
 
-// statusWriter remembers the status code of a response.
-type statusWriter struct {
+// Recorder remembers a response's status code and size, for metrics and
+// access logs; Unwrap lets http.ResponseController reach the Flusher of
+// event streams.
+type Recorder struct {
 	http.ResponseWriter
-	code        int
+	// Status is the status code sent (200 until one is written).
+	Status int
+	// Bytes is the size of the body written.
+	Bytes       int64
 	wroteHeader bool
 }
 
-func (w *statusWriter) WriteHeader(code int) {
+// NewRecorder records what is written to w.
+func NewRecorder(w http.ResponseWriter) *Recorder {
+	return &Recorder{ResponseWriter: w, Status: http.StatusOK}
+}
+
+func (w *Recorder) WriteHeader(code int) {
 	if !w.wroteHeader {
-		w.code, w.wroteHeader = code, true
+		w.Status, w.wroteHeader = code, true
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *statusWriter) Write(b []byte) (int, error) {
+func (w *Recorder) Write(b []byte) (int, error) {
 	w.wroteHeader = true
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	w.Bytes += int64(n)
+	return n, err
 }
 
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *Recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -38,49 +38,24 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rw := &recorder{ResponseWriter: w, status: http.StatusOK}
+		rw := metrics.NewRecorder(w)
 		subject := new(atomic.Value)
 		r = r.WithContext(withSubject(r.Context(), subject))
 		defer func() {
 			// The router sets the pattern it matched on r, the request it
 			// was handed: "GET /api/v1/applications/{name}".
 			_, route, _ := strings.Cut(r.Pattern, " ")
-			metrics.ObserveHTTP(route, r.Method, rw.status, start)
+			metrics.ObserveHTTP(route, r.Method, rw.Status, start)
 			sub, _ := subject.Load().(string)
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Int("status", rw.status), slog.Int64("bytes", rw.bytes),
+				slog.Int("status", rw.Status), slog.Int64("bytes", rw.Bytes),
 				slog.Duration("duration", time.Since(start)), slog.String("subject", sub),
 				slog.String("remote", r.RemoteAddr))
 		}()
 		next.ServeHTTP(rw, r)
 	})
 }
-
-// recorder remembers a response's status and size; Unwrap lets
-// http.ResponseController reach the Flusher of the event streams.
-type recorder struct {
-	http.ResponseWriter
-	status      int
-	bytes       int64
-	wroteHeader bool
-}
-
-func (w *recorder) WriteHeader(code int) {
-	if !w.wroteHeader {
-		w.status, w.wroteHeader = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *recorder) Write(b []byte) (int, error) {
-	w.wroteHeader = true
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
-}
-
-func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 type subjectKey struct{}
 

@@ -12,6 +12,8 @@ import (
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"soll.dev/internal/metrics"
 )
 
 // Defaults of Options.
@@ -158,7 +160,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p *Principal) erro
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rt.audit != nil {
-			rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+			rec := metrics.NewRecorder(w)
 			w = rec
 			r = r.WithContext(withAuditNote(r.Context(), &auditNote{object: r.PathValue("name")}))
 			var p *Principal
@@ -170,7 +172,7 @@ func (s *Server) wrap(rt route) http.Handler {
 				s.audit(r, rt.audit, p, subjectOf(p), status, code)
 			}()
 			p, code = s.serve(rt, w, r)
-			status = rec.status
+			status = rec.Status
 			return
 		}
 		s.serve(rt, w, r)

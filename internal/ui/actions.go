@@ -129,6 +129,21 @@ func (u *UI) unpinApp(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// appForm checks a form posted on the app page and reads the app, for a
+// handler that may render the page again with the form's errors; nil
+// when it answered already (a refused token, an app it may not see).
+func (u *UI) appForm(w http.ResponseWriter, r *http.Request) (*session, *appView) {
+	s := u.checkForm(w, r)
+	if s == nil {
+		return nil, nil
+	}
+	a := u.readApp(w, r, s)
+	if a == nil {
+		return nil, nil
+	}
+	return s, u.appViewOf(s, a)
+}
+
 // sourceField finds the source index in an API error's field:
 // spec.source.targetRevision is 0, spec.sources[2].targetRevision 2.
 var sourceField = regexp.MustCompile(`^spec\.source(?:s\[(\d+)\])?\.targetRevision$`)
@@ -137,15 +152,11 @@ var sourceField = regexp.MustCompile(`^spec\.source(?:s\[(\d+)\])?\.targetRevisi
 // merge patch of what the form changed. The API's errors are shown next
 // to their fields, with the values sent.
 func (u *UI) policyApp(w http.ResponseWriter, r *http.Request) {
-	s := u.checkForm(w, r)
-	if s == nil {
+	s, v := u.appForm(w, r)
+	if v == nil {
 		return
 	}
-	a := u.readApp(w, r, s)
-	if a == nil {
-		return
-	}
-	v := u.appViewOf(s, a)
+	a := v.App
 	f := &v.Policy
 	f.Automated, f.SelfHeal, f.Prune = r.PostForm.Has("automated"), r.PostForm.Has("selfHeal"), r.PostForm.Has("prune")
 	sent := r.PostForm["targetRevision"]
@@ -218,15 +229,11 @@ func (u *UI) policyApp(w http.ResponseWriter, r *http.Request) {
 // deletes its objects with it, orphan leaves them. The name is checked
 // here, not only by the browser.
 func (u *UI) deleteApp(w http.ResponseWriter, r *http.Request) {
-	s := u.checkForm(w, r)
-	if s == nil {
+	s, v := u.appForm(w, r)
+	if v == nil {
 		return
 	}
-	a := u.readApp(w, r, s)
-	if a == nil {
-		return
-	}
-	v := u.appViewOf(s, a)
+	a := v.App
 	d := &v.Delete
 	d.Confirm = r.PostForm.Get("confirm")
 	cascade := r.PostForm.Get("cascade")
