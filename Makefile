@@ -5,6 +5,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 GO          ?= go
+# The Go release soll is built and tested with; the go command fetches it
+# from the Go module proxy when the machine has another one.
+GOTOOLCHAIN ?= go1.27.3
+export GOTOOLCHAIN
 BIN_DIR     ?= bin
 CLUSTER_DIR ?= .cluster/default
 NODES       ?= 2
