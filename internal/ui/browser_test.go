@@ -143,7 +143,8 @@ func TestBrowser(t *testing.T) {
 		defer cancel()
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			shot("failed")
-			t.Fatalf("%s: %v (screenshots in %s)", what, err, dir)
+			live, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('live') || {}).textContent || ''`))
+			t.Fatalf("%s: %v (the page says %q; screenshots in %s)", what, err, live, dir)
 		}
 	}
 	// waitFor polls a JavaScript condition with a deadline.
@@ -186,6 +187,15 @@ func TestBrowser(t *testing.T) {
 	waitFor("db Synced in the list", `window.notReloaded === true && document.querySelector('tr[data-app="db"] [data-field="sync"]').textContent.trim() === 'Synced'`)
 	waitFor("the counts follow", `document.querySelector('[data-count="sync:Synced"]').textContent === '1' && document.querySelector('[data-count="sync:OutOfSync"]').textContent === '1'`)
 	shot("applications-live")
+
+	// The selection: tick web and refresh it; the page stays and says
+	// what was done. "Select all" ticks every app of the page.
+	run("refresh the selection",
+		chromedp.Click(chromedp.CSS(`input[name="app"][value="web"]`)),
+		chromedp.Click(chromedp.CSS(`#bulk button[value="refresh"]`)))
+	waitFor("the selection refreshed", `window.notReloaded === true && document.getElementById('live').textContent === 'Refresh requested for 1 of 1 selected applications.'`)
+	run("select all", chromedp.Click(chromedp.CSS(`[data-select-all]`)))
+	waitFor("every app selected", `Array.from(document.querySelectorAll('input[name="app"]')).every(function (b) { return b.checked; })`)
 
 	// A deleted app is marked in the list and leaves the counts.
 	if err := f.env.Client.Delete(context.Background(), f.app(t, "db")); err != nil {

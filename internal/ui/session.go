@@ -77,7 +77,12 @@ func (u *UI) requireSession(w http.ResponseWriter, r *http.Request) *session {
 // checkForm parses a posted form of a logged-in page and checks its
 // token; on failure it answers and returns nil.
 func (u *UI) checkForm(w http.ResponseWriter, r *http.Request) *session {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	return u.checkFormOf(w, r, maxFormBytes)
+}
+
+// checkFormOf is checkForm for a form of up to limit bytes.
+func (u *UI) checkFormOf(w http.ResponseWriter, r *http.Request, limit int64) *session {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	if err := r.ParseForm(); err != nil {
 		u.fail(w, r, nil, http.StatusBadRequest, "Bad request", "The form could not be read: "+err.Error())
 		return nil
