@@ -18,10 +18,10 @@ import (
 // appQuery is a parsed GET /api/v1/applications query.
 type appQuery struct {
 	projects, syncStatuses, healths, namespaces, clusters []string
-	selector                                    labels.Selector
-	search                                      string
-	order                                       appOrder
-	limit                                       int
+	selector                                              labels.Selector
+	search                                                string
+	order                                                 appOrder
+	limit                                                 int
 	// after starts the page after a position; before ends it there (the
 	// previous page).
 	after  *cursor

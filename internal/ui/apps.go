@@ -32,11 +32,11 @@ type appsView struct {
 	Query url.Values
 	// Filter values, for the form.
 	Project, Sync, Health, Namespace, Cluster, Selector, Search, Sort string
-	Tiles                                                    bool
-	SyncOptions, HealthOptions                               []string
-	SortOptions                                              []option
-	Apps                                                     []appRow
-	Total                                                    int
+	Tiles                                                             bool
+	SyncOptions, HealthOptions                                        []string
+	SortOptions                                                       []option
+	Apps                                                              []appRow
+	Total                                                             int
 	// SyncCounts and HealthCounts count the apps of the filtered view by
 	// status (the other filters applied); each links to that status.
 	SyncCounts, HealthCounts []statusCount
