@@ -221,15 +221,26 @@ type historyRow struct {
 type keyValue struct{ Key, Value string }
 
 func (u *UI) appPage(w http.ResponseWriter, r *http.Request) {
-	s := u.requireSession(w, r)
-	if s == nil {
-		return
-	}
-	a := u.readApp(w, r, s)
+	s, a := u.sessionApp(w, r)
 	if a == nil {
 		return
 	}
 	u.renderApp(w, r, s, http.StatusOK, u.appViewOf(s, a), notices[r.URL.Query().Get("notice")])
+}
+
+// sessionApp is the session of a page's request and the app of its path;
+// without a session it leads to the login, and when the app cannot be
+// read it shows why; both nil then.
+func (u *UI) sessionApp(w http.ResponseWriter, r *http.Request) (*session, *sollv1.Application) {
+	s := u.requireSession(w, r)
+	if s == nil {
+		return nil, nil
+	}
+	a := u.readApp(w, r, s)
+	if a == nil {
+		return nil, nil
+	}
+	return s, a
 }
 
 // readApp reads the app of the request's path through the API; on
@@ -299,9 +310,16 @@ func (u *UI) renderApp(w http.ResponseWriter, r *http.Request, s *session, statu
 // syncApp requests a sync of the app through the API, which decides
 // whether the user may.
 func (u *UI) syncApp(w http.ResponseWriter, r *http.Request) {
-	if s := u.checkForm(w, r); s != nil {
-		u.action(w, r, s, "/sync", []byte("{}"), noticeSync)
+	s := u.checkForm(w, r)
+	if s == nil {
+		return
 	}
+	body, notice, err := syncBody(r.PostForm)
+	if err != nil {
+		u.fail(w, r, s, http.StatusBadRequest, "Bad request", err.Error())
+		return
+	}
+	u.action(w, r, s, "/sync", body, notice)
 }
 
 // refreshApp requests a refresh; the form's hard=true bypasses the

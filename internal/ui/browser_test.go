@@ -228,6 +228,27 @@ func TestBrowser(t *testing.T) {
 	checkAccessibility(t, ctx, axe, "application")
 	shot("application")
 
+	// The sync dialog: what would change, then a dry run whose results
+	// per resource arrive without a reload.
+	run("open the sync dialog", chromedp.Click(chromedp.ID("sync-options")), chromedp.WaitVisible(chromedp.ID("sync-submit")))
+	waitFor("the dialog's event stream", `document.body.getAttribute('data-live') === 'on'`)
+	if got := text(".changes"); !strings.Contains(got, "ConfigMap") || !strings.Contains(got, "greeting") {
+		t.Errorf("the dialog's changes: %q, want the ConfigMap greeting", got)
+	}
+	checkAccessibility(t, ctx, axe, "sync dialog")
+	shot("sync-dialog")
+	run("dry run",
+		void(chromedp.Evaluate[bool](`window.notReloaded = true`)),
+		chromedp.Click(chromedp.CSS(`input[name="dryRun"]`)),
+		chromedp.Click(chromedp.ID("sync-submit")))
+	waitFor("the dry run's results", `window.notReloaded === true && document.querySelector('[data-op-results]').textContent.includes('greeting') &&
+		document.querySelector('[data-field="phase"]').textContent.trim() === 'Succeeded'`)
+	if got := text("#live"); !strings.Contains(got, "Dry run requested") {
+		t.Errorf("the dialog's message after the dry run: %q", got)
+	}
+	shot("sync-dry-run")
+	run("back to web", chromedp.Navigate(f.base+"/applications/web"), chromedp.WaitVisible(chromedp.ID("sync-button")))
+
 	run("click Sync",
 		void(chromedp.Evaluate[bool](`window.notReloaded = true`)),
 		chromedp.Click(chromedp.ID("sync-button")))

@@ -126,6 +126,8 @@ const (
 	noticeExpired   = "expired"
 	noticeLoggedOut = "logged-out"
 	noticeSync      = "sync"
+	noticeDryRun    = "dry-run"
+	noticeTerminate = "terminate"
 	noticeRefresh   = "refresh"
 	noticeRollback  = "rollback"
 	noticeUnpin     = "unpin"
@@ -140,6 +142,8 @@ var notices = map[string]string{
 	noticeExpired:       "Your session has ended: log in again.",
 	noticeLoggedOut:     "You are logged out.",
 	noticeSync:          "Sync requested: the status below follows it.",
+	noticeDryRun:        "Dry run requested: the operation below shows what a sync would do; nothing is changed.",
+	noticeTerminate:     "Termination requested: the operation stops after the step it is in.",
 	noticeRefresh:       "Refresh requested: the app is being compared with Git again.",
 	noticeRollback:      "Rollback requested: the app will be pinned to that entry's revisions until you unpin it.",
 	noticeUnpin:         "Unpinned: the app follows its target revision again.",

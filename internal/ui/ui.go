@@ -82,6 +82,7 @@ const (
 	pageApp   = "app"
 	pageError = "error"
 	pageBulk  = "bulk"
+	pageSync  = "sync"
 )
 
 // New parses the templates and hashes the static files.
@@ -124,7 +125,7 @@ func New(opts Options) (*UI, error) {
 	for k, v := range viewFuncs {
 		funcs[k] = v
 	}
-	for _, name := range []string{pageLogin, pageApps, pageApp, pageError, pageBulk} {
+	for _, name := range []string{pageLogin, pageApps, pageApp, pageError, pageBulk, pageSync} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/status.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("ui template %s: %w", name, err)
@@ -153,7 +154,9 @@ func (u *UI) Register(mux *http.ServeMux) {
 	handle("GET /applications", u.appsPage)
 	handle("POST /applications/bulk", u.bulkApps)
 	handle("GET /applications/{name}", u.appPage)
+	handle("GET /applications/{name}/sync", u.syncDialog)
 	handle("POST /applications/{name}/sync", u.syncApp)
+	handle("POST /applications/{name}/terminate", u.terminateApp)
 	handle("POST /applications/{name}/refresh", u.refreshApp)
 	handle("POST /applications/{name}/rollback", u.rollbackApp)
 	handle("POST /applications/{name}/unpin", u.unpinApp)

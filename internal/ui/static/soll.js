@@ -97,6 +97,14 @@
     });
   }
 
+  // orEmpty returns rows, or one row of cols columns saying text.
+  function orEmpty(rows, text, cols) {
+    if (rows.length) { return rows; }
+    var td = cell('td', text);
+    td.colSpan = cols;
+    return [cell('tr', td)];
+  }
+
   function resourceRows(app) {
     var rows = ((app.status || {}).resources || []).map(function (r) {
       var tr = document.createElement('tr');
@@ -108,12 +116,7 @@
       tr.append(cell('td', r.kind), cell('td', r.namespace || ''), name, cell('td', statusSpan(r.status || '')), healthCell);
       return tr;
     });
-    if (!rows.length) {
-      var td = cell('td', 'No resources yet: the app has not been compared with Git, or its path renders nothing.');
-      td.colSpan = 5;
-      rows.push(cell('tr', td));
-    }
-    return rows;
+    return orEmpty(rows, 'No resources yet: the app has not been compared with Git, or its path renders nothing.', 5);
   }
 
   // rollbackForm copies the page's rollback form (token, and disabled
@@ -125,6 +128,21 @@
     form.querySelector('input[name="id"]').value = String(id);
     form.querySelector('[data-id]').textContent = String(id);
     return form;
+  }
+
+  // opResultRows are the results per resource of the current or last
+  // operation (the sync page).
+  function opResultRows(app) {
+    var op = (app.status || {}).operationState || {};
+    var rows = ((op.syncResult || {}).resources || []).map(function (r) {
+      var name = cell('th', r.name);
+      name.setAttribute('scope', 'row');
+      var tr = document.createElement('tr');
+      tr.append(cell('td', r.kind), cell('td', r.namespace || ''), name, cell('td', statusSpan(r.status || '')),
+        cell('td', (r.syncPhase || '') + ' ' + (r.syncWave || 0)), cell('td', r.message || ''));
+      return tr;
+    });
+    return orEmpty(rows, 'No results yet.', 6);
   }
 
   function historyRows(app) {
@@ -216,6 +234,8 @@
       if (conds) { conds.replaceChildren.apply(conds, conditionItems(app)); }
       var unpin = root.querySelector('[data-unpin]');
       if (unpin) { unpin.hidden = !(app.spec || {}).pin; }
+      var ops = root.querySelector('[data-op-results]');
+      if (ops) { ops.replaceChildren.apply(ops, opResultRows(app)); }
       var hist = root.querySelector('[data-history]');
       if (hist) { hist.replaceChildren.apply(hist, historyRows(app)); }
     }
