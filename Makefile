@@ -128,6 +128,10 @@ cluster-status: ## show the state of the local cluster in CLUSTER_DIR
 demo: build ## the local cluster with the WordPress example synced by soll (DEMO_EXIT_AFTER_SCENARIO=1 to exit after it)
 	$(GO) run ./hack/demo
 
+.PHONY: bench-ui
+bench-ui: build ## measure the web UI in Chromium with 10,000 apps on a private local cluster (BENCH_UI_FLAGS="-apps 1000" for a quick run)
+	$(GO) run ./hack/benchui -soll-bin $(BIN_DIR)/soll $(BENCH_UI_FLAGS)
+
 .PHONY: bench
 bench: build ## benchmark soll against a plain client on a private local cluster (BENCH_FLAGS="-apps 50" for a quick run)
 	$(GO) run ./hack/bench -soll-bin $(BIN_DIR)/soll $(BENCH_FLAGS)
