@@ -176,6 +176,27 @@ func TestBrowser(t *testing.T) {
 	if got := text(`tr[data-app="web"] [data-field="sync"]`); got != "OutOfSync" {
 		t.Fatalf("web in the list: %q, want OutOfSync", got)
 	}
+	// With JavaScript off, the list and an app's page are still there,
+	// read from the server's HTML alone.
+	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatalf("turn JavaScript off: %v", err)
+	}
+	run("the list without JavaScript", chromedp.Navigate(f.base+"/applications?sort=-name"), chromedp.WaitVisible(chromedp.CSS(`tr[data-app="db"]`)))
+	if got := text(`tr[data-app="web"] [data-field="sync"]`); got != "OutOfSync" {
+		t.Errorf("web in the list without JavaScript: %q, want OutOfSync", got)
+	}
+	if live, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.getAttribute('data-live') || 'none'`)); live != "none" {
+		t.Errorf("the script ran with JavaScript off (data-live %q)", live)
+	}
+	run("an app without JavaScript", chromedp.Navigate(f.base+"/applications/web"), chromedp.WaitVisible(chromedp.ID("h-status")))
+	if got := text(`.facts [data-field="sync"]`); got != "OutOfSync" {
+		t.Errorf("web's page without JavaScript: sync %q, want OutOfSync", got)
+	}
+	shot("no-javascript")
+	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: false}); err != nil {
+		t.Fatalf("turn JavaScript on: %v", err)
+	}
+	run("back to the list", chromedp.Navigate(f.base+"/applications"), chromedp.WaitVisible(chromedp.CSS(`tr[data-app="web"]`)))
 	waitFor("the list's event stream", `document.body.getAttribute('data-live') === 'on'`)
 	checkAccessibility(t, ctx, axe, "applications")
 	shot("applications")
