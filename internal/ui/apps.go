@@ -213,9 +213,26 @@ type appView struct {
 
 // historyRow is one deployment of the history, newest first.
 type historyRow struct {
-	ID                  int64
-	Revisions, Deployed string
-	By                  string
+	ID                          int64
+	Revisions, Commit, Deployed string
+	By                          string
+}
+
+// commitText is what the history shows of an entry's commits: the first
+// line of each message and its author (as commitText in static/soll.js).
+func commitText(commits []sollv1.RevisionMetadata) string {
+	var out []string
+	for _, c := range commits {
+		if c.Message == "" {
+			continue
+		}
+		line, _, _ := strings.Cut(c.Message, "\n")
+		if c.Author != "" {
+			line += " (" + c.Author + ")"
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "; ")
 }
 
 type keyValue struct{ Key, Value string }
@@ -279,7 +296,7 @@ func (u *UI) appViewOf(s *session, a *sollv1.Application) *appView {
 	v.Pinned, v.PinText = a.Spec.Pin != nil, pinText(a.Spec.Pin)
 	for i := len(a.Status.History) - 1; i >= 0; i-- {
 		h := a.Status.History[i]
-		v.History = append(v.History, historyRow{ID: h.ID, Revisions: strings.Join(shortRevisions(h.Revisions), ", "),
+		v.History = append(v.History, historyRow{ID: h.ID, Revisions: strings.Join(shortRevisions(h.Revisions), ", "), Commit: commitText(h.Commits),
 			Deployed: formatTime(&h.DeployedAt), By: initiator(h.InitiatedBy)})
 	}
 	v.SyncAllowed, v.SyncDenied = u.may(s, a, "sync")

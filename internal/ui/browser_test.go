@@ -275,6 +275,10 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("sync-button")))
 	waitFor("web Synced on its page", `window.notReloaded === true && document.querySelector('.facts [data-field="sync"]').textContent.trim() === 'Synced'`)
 	waitFor("the sync's history entry", `window.notReloaded === true && document.querySelectorAll('[data-history] tr td code').length === 1`)
+	// The commit's message, hostile on purpose, arrives as text.
+	if got := text(`[data-history] .commit-message`); !strings.HasPrefix(got, commitMessage+" (") {
+		t.Errorf("the history's commit: %q, want the message %q as text and its author", got, commitMessage)
+	}
 	if got := text("#live"); !strings.Contains(got, "Sync requested") {
 		t.Errorf("the page's message after Sync: %q", got)
 	}

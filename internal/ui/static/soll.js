@@ -145,20 +145,25 @@
     return orEmpty(rows, 'No results yet.', 6);
   }
 
+  // commitText is what the history shows of an entry's commits (as the
+  // server does: commitText in internal/ui).
+  function commitText(commits) {
+    return (commits || []).filter(function (c) { return c.message; }).map(function (c) {
+      return c.message.split('\n')[0] + (c.author ? ' (' + c.author + ')' : '');
+    }).join('; ');
+  }
+
   function historyRows(app) {
     var hist = ((app.status || {}).history || []).slice().reverse();
     var rows = hist.map(function (h) {
       var tr = document.createElement('tr');
-      tr.append(cell('td', String(h.id)), cell('td', cell('code', (h.revisions || []).map(short).join(', '))),
+      var commit = cell('td', commitText(h.commits));
+      commit.className = 'commit-message';
+      tr.append(cell('td', String(h.id)), cell('td', cell('code', (h.revisions || []).map(short).join(', '))), commit,
         cell('td', time(h.deployedAt)), cell('td', initiator(h.initiatedBy)), cell('td', rollbackForm(h.id)));
       return tr;
     });
-    if (!rows.length) {
-      var td = cell('td', 'Not deployed yet.');
-      td.colSpan = 5;
-      rows.push(cell('tr', td));
-    }
-    return rows;
+    return orEmpty(rows, 'Not deployed yet.', 6);
   }
 
   function conditionItems(app) {
