@@ -645,15 +645,17 @@ func median(ds []time.Duration) time.Duration {
 }
 
 func printTable(out io.Writer, cfg config, rows []row) error {
-	fmt.Fprintf(out, "\nsoll web UI in Chromium: %d applications, one with %d resources; median of %d runs\n\n", cfg.apps+1, cfg.resources, cfg.runs)
+	// The tabwriter holds everything until Flush, whose error is the
+	// writes' error.
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "page\tmeasure\tsoll UI\tbaseline (API, plain client)\ttarget\tverdict\t")
+	_, _ = fmt.Fprintf(w, "\nsoll web UI in Chromium: %d applications, one with %d resources; median of %d runs\n\n", cfg.apps+1, cfg.resources, cfg.runs)
+	_, _ = fmt.Fprintln(w, "page\tmeasure\tsoll UI\tbaseline (API, plain client)\ttarget\tverdict\t")
 	for _, r := range rows {
 		verdict := "ok"
 		if r.ui > r.target {
 			verdict = "SLOW"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t< %s\t%s\t\n", r.what, r.metric, r.ui.Round(time.Millisecond), r.base.Round(time.Millisecond), r.target, verdict)
+		_, _ = fmt.Fprintf(w, "%s\t%s\t%s\t%s\t< %s\t%s\t\n", r.what, r.metric, r.ui.Round(time.Millisecond), r.base.Round(time.Millisecond), r.target, verdict)
 	}
 	return w.Flush()
 }

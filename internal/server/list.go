@@ -210,11 +210,6 @@ func (q *appQuery) matchesHealth(a *sollv1.Application) bool {
 	return len(q.healths) == 0 || slices.Contains(q.healths, string(appHealth(a)))
 }
 
-// matches applies the filters other than RBAC.
-func (q *appQuery) matches(a *sollv1.Application) bool {
-	return q.matchesBase(a) && q.matchesSync(a) && q.matchesHealth(a)
-}
-
 // page filters (RBAC first), sorts and cuts one page out of apps, which
 // it must not change: they are the cache's own objects. It counts the
 // apps by status on the way: by sync status those that pass every filter
