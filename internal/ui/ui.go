@@ -81,6 +81,8 @@ const (
 	pageApps  = "apps"
 	pageApp   = "app"
 	pageError = "error"
+
+	pageNewApp = "newapp"
 )
 
 // New parses the templates and hashes the static files.
@@ -123,7 +125,7 @@ func New(opts Options) (*UI, error) {
 	for k, v := range viewFuncs {
 		funcs[k] = v
 	}
-	for _, name := range []string{pageLogin, pageApps, pageApp, pageError} {
+	for _, name := range []string{pageLogin, pageApps, pageApp, pageError, pageNewApp} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/status.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("ui template %s: %w", name, err)
@@ -151,6 +153,8 @@ func (u *UI) Register(mux *http.ServeMux) {
 	handle("POST /logout", u.logout)
 	handle("GET /applications", u.appsPage)
 	handle("GET /applications/{name}", u.appPage)
+	handle("GET /applications/new", u.newAppPage)
+	handle("POST /applications/new", u.createApp)
 	handle("POST /applications/{name}/sync", u.syncApp)
 	handle("POST /applications/{name}/refresh", u.refreshApp)
 	handle("POST /applications/{name}/rollback", u.rollbackApp)
