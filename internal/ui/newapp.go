@@ -37,6 +37,8 @@ type formField struct {
 	Required bool
 	// List names the datalist of suggestions.
 	List string
+	// Autocomplete is the input's autocomplete hint; empty means off.
+	Autocomplete string
 }
 
 // newAppFields are the text inputs of the form, in the order they are

@@ -125,8 +125,8 @@ func New(opts Options) (*UI, error) {
 	for k, v := range viewFuncs {
 		funcs[k] = v
 	}
-	for _, name := range []string{pageLogin, pageApps, pageApp, pageError, pageNewApp} {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/status.html", "templates/"+name+".html")
+	for _, name := range append([]string{pageLogin, pageApps, pageApp, pageError, pageNewApp}, settingsPageNames...) {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/status.html", "templates/parts.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("ui template %s: %w", name, err)
 		}
@@ -155,6 +155,18 @@ func (u *UI) Register(mux *http.ServeMux) {
 	handle("GET /applications/{name}", u.appPage)
 	handle("GET /applications/new", u.newAppPage)
 	handle("POST /applications/new", u.createApp)
+	handle("GET /settings", u.settingsPage)
+	handle("GET /settings/repositories", u.repositoriesPage)
+	handle("POST /settings/repositories", u.addRepository)
+	handle("POST /settings/repositories/{name}/remove", u.removeRepository)
+	handle("GET /settings/accounts", u.accountsPage)
+	handle("POST /settings/accounts/password", u.changePassword)
+	handle("POST /settings/accounts/{name}/tokens", u.createToken)
+	handle("POST /settings/accounts/{name}/tokens/{id}/revoke", u.revokeToken)
+	handle("GET /settings/audit", u.auditPage)
+	handle("GET /settings/user", u.userPage)
+	handle("GET /settings/projects", u.projectsPage)
+	handle("GET /settings/projects/{name}", u.projectPage)
 	handle("POST /applications/{name}/sync", u.syncApp)
 	handle("POST /applications/{name}/refresh", u.refreshApp)
 	handle("POST /applications/{name}/rollback", u.rollbackApp)
