@@ -17,7 +17,7 @@ var repoFields = []formField{
 	{ID: "name", Label: "Name", Help: "Optional: the name of the Secret soll keeps the credentials in; empty means one derived from the URL."},
 	{ID: "project", Label: "Project", Help: "Optional: the one project whose applications may use these credentials. Empty means the default project's, or every project's when shared."},
 	{ID: "username", Label: "Username", Help: "With a password or access token."},
-	{ID: "password", Label: "Password or access token", Help: "Never shown again, not even after a test: enter it again to add the repository.", Secret: true, Autocomplete: "new-password"},
+	{ID: "password", Label: "Password or access token", Help: "Never written back into a page: after an error, or a test without JavaScript, enter it again.", Secret: true, Autocomplete: "new-password"},
 	{ID: "bearerToken", Label: "Bearer token", Help: "Instead of a username and password, for hosts that take one.", Secret: true, Autocomplete: "off"},
 	{ID: "sshPrivateKey", Label: "SSH private key", Help: "For ssh:// and git@ URLs, in PEM or OpenSSH format. Never shown again.", Area: true, Secret: true},
 	{ID: "sshKnownHosts", Label: "SSH known hosts", Help: "The host's keys as ssh-keyscan prints them; empty means soll's known hosts.", Area: true},
