@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/testenv/gitserver"
 )
 
@@ -68,7 +70,8 @@ func (b *tab) value(js string) string {
 // hidden) and land on its page; add a repository after a connection
 // test that keeps the typed password; create a token, shown once, and
 // revoke it; open the audit log and see those actions; open the current
-// user and the projects. axe-core checks each page; the screenshots are
+// user and the projects, and add a destination to a project. axe-core
+// checks each page; the screenshots are
 // the ones of docs/user/ui.md.
 func TestBrowserSettings(t *testing.T) {
 	f := start(t)
@@ -83,6 +86,15 @@ func TestBrowserSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := &tab{t: t, ctx: ctx, dir: dir}
+	team := &sollv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "team", Namespace: f.ns}, Spec: sollv1.ProjectSpec{
+		Description: "The team's applications.", SourceRepos: []string{"https://git.example/team/*"},
+		Destinations: []sollv1.ProjectDestination{{Server: "https://kubernetes.default.svc", Namespace: "team-*"}},
+		Roles:        []sollv1.ProjectRole{{Name: "deployer", Policies: []string{"p, proj:team:deployer, applications, sync, team/*, allow"}}},
+		SyncWindows:  []sollv1.SyncWindow{{Kind: "deny", Schedule: "0 22 * * *", Duration: metav1.Duration{Duration: time.Hour}, Applications: []string{"*"}}},
+	}}
+	if err := f.env.Client.Create(context.Background(), team); err != nil {
+		t.Fatal(err)
+	}
 	repo := f.git.HTTPURL("config")
 	dest := f.env.Namespace(t)
 
@@ -179,7 +191,15 @@ func TestBrowserSettings(t *testing.T) {
 	b.shot("settings-user")
 	b.run("open the projects", chromedp.Click(chromedp.CSS(`.settingsnav a[href="/settings/projects"]`)), chromedp.WaitVisible(chromedp.CSS("table.projects")))
 	checkAccessibility(t, ctx, axe, "projects")
-	b.run("open default", chromedp.Click(chromedp.CSS(`table.projects a[href="/settings/projects/default"]`)), chromedp.WaitVisible(chromedp.ID("h-windows")))
+	b.run("open team", chromedp.Click(chromedp.CSS(`table.projects a[href="/settings/projects/team"]`)), chromedp.WaitVisible(chromedp.ID("h-windows")))
+	b.run("add a destination",
+		chromedp.SendKeys(chromedp.CSS(`table.dests tr:nth-child(2) input[name="destName"]`), "in-cluster"),
+		chromedp.SendKeys(chromedp.CSS(`table.dests tr:nth-child(2) input[name="destNamespace"]`), "team-b"),
+		chromedp.Click(chromedp.ID("edit-button")),
+		chromedp.WaitVisible(chromedp.CSS(".notice")))
+	if got := b.value(`document.querySelectorAll('table.dests tr:nth-child(2) input')[2].value`); got != "team-b" {
+		t.Errorf("the project's second destination after Save: %q, want team-b", got)
+	}
 	checkAccessibility(t, ctx, axe, "project")
 	b.shot("settings-project")
 	t.Logf("screenshots in %s", dir)

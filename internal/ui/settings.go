@@ -1,13 +1,9 @@
 package ui
 
 import (
-	"cmp"
 	"net/http"
-	"net/url"
 	"slices"
-	"strings"
 
-	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apitypes"
 	sollproject "soll.dev/internal/project"
 )
@@ -50,11 +46,9 @@ var settingsPageNames = []string{pageSettings, pageRepositories, pageAccounts, p
 // renderSettings renders a settings page titled title; crumbs come
 // between Settings and the title.
 func (u *UI) renderSettings(w http.ResponseWriter, s *session, status int, page, title, notice string, v any, crumbs ...crumb) {
-	c := []crumb{{Label: "Settings", Href: "/settings"}}
-	if page == pageSettings {
-		c = []crumb{{Label: "Settings"}}
-	} else {
-		c = append(append(c, crumbs...), crumb{Label: title})
+	c := []crumb{{Label: "Settings"}}
+	if page != pageSettings {
+		c = append(append([]crumb{{Label: "Settings", Href: "/settings"}}, crumbs...), crumb{Label: title})
 	}
 	u.render(w, status, page, layout{Title: title, Crumbs: c, User: s.p.Subject, LogoutToken: s.formToken, Notice: notice, Page: v})
 }
@@ -151,82 +145,4 @@ func (u *UI) userPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	u.renderSettings(w, s, http.StatusOK, pageUser, "Current user", "", v)
-}
-
-// projectsView lists the projects.
-type projectsView struct {
-	Current string
-	Items   []*sollv1.Project
-	// Implicit says that the default project has no object yet: it
-	// allows everything until one is made.
-	Implicit bool
-}
-
-func (u *UI) projectsPage(w http.ResponseWriter, r *http.Request) {
-	s := u.requireSession(w, r)
-	if s == nil {
-		return
-	}
-	var list apitypes.ProjectList
-	if !u.getJSON(w, r, s, "/api/v1/projects", "The projects", &list) {
-		return
-	}
-	v := &projectsView{Current: "/settings/projects", Items: list.Items}
-	v.Implicit = !slices.ContainsFunc(list.Items, func(p *sollv1.Project) bool { return p.Name == sollproject.DefaultName })
-	slices.SortFunc(v.Items, func(a, b *sollv1.Project) int { return cmp.Compare(a.Name, b.Name) })
-	u.renderSettings(w, s, http.StatusOK, pageProjects, "Projects", "", v)
-}
-
-// projectView is one project's page.
-type projectView struct {
-	Current string
-	P       *sollv1.Project
-	// Implicit says that it is the default project without an object.
-	Implicit bool
-}
-
-func (u *UI) projectPage(w http.ResponseWriter, r *http.Request) {
-	s := u.requireSession(w, r)
-	if s == nil {
-		return
-	}
-	name := r.PathValue("name")
-	v := &projectView{Current: "/settings/projects"}
-	res := u.call(r, s.token, http.MethodGet, "/api/v1/projects/"+url.PathEscape(name), nil)
-	switch {
-	case res.status == http.StatusNotFound && name == sollproject.DefaultName:
-		v.P, v.Implicit = sollproject.Default(), true
-	case res.status != http.StatusOK:
-		title := "The project could not be read"
-		if res.status == http.StatusNotFound {
-			title = "Project not found"
-		}
-		u.renderError(w, r, s, res.status, title, res.apiError().Message)
-		return
-	default:
-		v.P = &sollv1.Project{}
-		if err := res.decode(v.P); err != nil {
-			u.renderError(w, r, s, http.StatusInternalServerError, "The project could not be read", "The API's answer could not be read: "+err.Error())
-			return
-		}
-	}
-	u.renderSettings(w, s, http.StatusOK, pageProject, "Project "+v.P.Name, "", v, crumb{Label: "Projects", Href: "/settings/projects"})
-}
-
-// groupKinds writes a list of kinds as group/Kind, "" for the core
-// group's.
-func groupKinds(gks []sollv1.GroupKind) string {
-	out := make([]string, len(gks))
-	for i, gk := range gks {
-		out[i] = gk.Kind
-		if gk.Group != "" {
-			out[i] = gk.Group + "/" + gk.Kind
-		}
-	}
-	return strings.Join(out, ", ")
-}
-
-func init() {
-	viewFuncs["groupKinds"] = groupKinds
-	viewFuncs["projectHref"] = func(name string) string { return "/settings/projects/" + url.PathEscape(name) }
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -311,6 +312,76 @@ func TestSettings(t *testing.T) {
 		checkHeaders(t, "viewer's rights", p)
 		mustContain(t, "viewer's rights", p, `<dd data-field="subject">viewer</dd>`,
 			`<tr><th scope="row">applications</th><td>project default</td>`+"\n      "+`<td><span class="right yes">get</span> </td>`+"\n      "+`<td><span class="right no">create</span> <span class="right no">update</span> <span class="right no">delete</span> <span class="right no">sync</span>`)
+	})
+
+	t.Run("project", func(t *testing.T) {
+		p := admin.get("/settings/projects/team")
+		csrf := p.csrf(t)
+		rv := regexp.MustCompile(`name="resourceVersion" value="(\d+)"`).FindStringSubmatch(p.body)
+		if rv == nil {
+			t.Fatalf("no resourceVersion in the form:\n%s", p.body)
+		}
+		mustContain(t, "edit form", p, `<form method="post" action="/settings/projects/team/edit" class="settings-form">`,
+			`aria-describedby="sourceRepos-help">https://git.example/&lt;script&gt;`, `<input name="destNamespace" value="team-*"`)
+		if n := strings.Count(p.body, `<input name="destServer" value=""`); n != 3 {
+			t.Errorf("%d empty destination rows, want 3", n)
+		}
+		// form is the edit form with one destination row beside the
+		// project's (row 0) and two empty ones.
+		form := func(csrf, version, repos, server, name, ns string) url.Values {
+			return url.Values{"csrf": {csrf}, "resourceVersion": {version}, "sourceRepos": {repos},
+				"destServer": {"https://kubernetes.default.svc", server, "", ""}, "destName": {"", name, "", ""}, "destNamespace": {"team-*", ns, "", ""}}
+		}
+		unchanged := func(what string) {
+			t.Helper()
+			var got sollv1.Project
+			if err := f.env.Client.Get(context.Background(), client.ObjectKey{Namespace: f.ns, Name: "team"}, &got); err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Spec.Destinations) != 1 || len(got.Spec.SourceRepos) != 1 {
+				t.Errorf("%s changed the project: %+v", what, got.Spec)
+			}
+		}
+		if q := admin.post("/settings/projects/team/edit", form("", rv[1], "*", "", "in-cluster", "b")); q.status != http.StatusForbidden {
+			t.Errorf("edit without a token: %d, want 403", q.status)
+		}
+		vp := viewerB.get("/settings/projects/team")
+		mustContain(t, "viewer's project", vp, `disabled aria-describedby="edit-denied"`, "Editing the project is not available: You (viewer) may not change project team.")
+		if q := viewerB.post("/settings/projects/team/edit", form(vp.csrf(t), rv[1], "*", "", "in-cluster", "b")); q.status != http.StatusForbidden || !strings.Contains(q.body, "permission denied") {
+			t.Errorf("the viewer's edit: %d, want the API's 403\n%s", q.status, q.body)
+		}
+		q := admin.post("/settings/projects/team/edit", form(csrf, rv[1], "*", "", "", "team-b"))
+		checkHeaders(t, "row without a cluster", q)
+		if q.status != http.StatusBadRequest {
+			t.Fatalf("a row without a cluster: %d, want 400\n%s", q.status, q.body)
+		}
+		mustContain(t, "row without a cluster", q, `<p class="field-error" id="dest-error-1">Give the cluster&#39;s server or name`, `<input name="destNamespace" value="team-b"`, `aria-describedby="sourceRepos-help">*</textarea>`)
+		long := strings.Repeat("n", 65)
+		q = admin.post("/settings/projects/team/edit", form(csrf, rv[1], "*", "", "in-cluster", long))
+		if q.status != http.StatusBadRequest {
+			t.Fatalf("a 65-character namespace: %d, want 400\n%s", q.status, q.body)
+		}
+		mustContain(t, "long namespace", q, `<p class="field-error" id="dest-error-1">`, "spec.destinations[1].namespace")
+		unchanged("a refused edit")
+
+		q = admin.post("/settings/projects/team/edit", form(csrf, rv[1], "https://git.example/*\n"+repo+"\n", "", "in-cluster", "team-b"))
+		if q.status != http.StatusSeeOther || q.header.Get("Location") != "/settings/projects/team?notice=project-saved" {
+			t.Fatalf("edit: %d to %q\n%s", q.status, q.header.Get("Location"), q.body)
+		}
+		var got sollv1.Project
+		if err := f.env.Client.Get(context.Background(), client.ObjectKey{Namespace: f.ns, Name: "team"}, &got); err != nil {
+			t.Fatal(err)
+		}
+		want := []sollv1.ProjectDestination{{Server: "https://kubernetes.default.svc", Namespace: "team-*"}, {Name: "in-cluster", Namespace: "team-b"}}
+		if !slices.Equal(got.Spec.SourceRepos, []string{"https://git.example/*", repo}) || !slices.Equal(got.Spec.Destinations, want) || len(got.Spec.Roles) != 1 {
+			t.Errorf("the project after the edit: %+v", got.Spec)
+		}
+		// The form of before the change is refused, not applied.
+		q = admin.post("/settings/projects/team/edit", form(csrf, rv[1], "*", "", "", ""))
+		if q.status != http.StatusConflict {
+			t.Fatalf("a form of an older version: %d, want 409\n%s", q.status, q.body)
+		}
+		mustContain(t, "older version", q, "The project was changed since this page was loaded; nothing was saved.")
 	})
 
 	t.Run("audit", func(t *testing.T) {

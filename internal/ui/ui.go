@@ -167,6 +167,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	handle("GET /settings/user", u.userPage)
 	handle("GET /settings/projects", u.projectsPage)
 	handle("GET /settings/projects/{name}", u.projectPage)
+	handle("POST /settings/projects/{name}/edit", u.editProject)
 	handle("POST /applications/{name}/sync", u.syncApp)
 	handle("POST /applications/{name}/refresh", u.refreshApp)
 	handle("POST /applications/{name}/rollback", u.rollbackApp)
