@@ -90,8 +90,11 @@ var apiFields = map[string]string{
 	"spec.destination.server":          "destServer",
 	"spec.destination.name":            "destServer",
 	"spec.destination.namespace":       "destNamespace",
-	"spec.syncPolicy":                  "syncPolicy",
-	"spec.syncPolicy.automated":        "syncPolicy",
+	// A destination the project does not allow: the namespace, most
+	// often; the message names both.
+	"spec.destination":          "destNamespace",
+	"spec.syncPolicy":           "syncPolicy",
+	"spec.syncPolicy.automated": "syncPolicy",
 }
 
 // fieldOf finds the input an API error's field belongs to; "" when none

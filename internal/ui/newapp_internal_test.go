@@ -37,6 +37,8 @@ func TestFieldOf(t *testing.T) {
 		"spec.source.helm.releaseNameX":       "",
 		"spec.syncPolicy.automated.enabled":   "syncPolicy",
 		"spec.destination.namespace":          "destNamespace",
+		"spec.destination":                    "destNamespace",
+		"spec.destination.server":             "destServer",
 		"spec.source":                         "",
 		"spec.source.kustomize.images[0]":     "kustImages",
 		"spec.source.jsonnet.tlas[1].value":   "jsonnetTLAs",

@@ -1,11 +1,15 @@
 package ui_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/appstate"
 	"soll.dev/internal/testenv/gitserver"
 )
@@ -106,6 +110,18 @@ not a pair</textarea>`, `<p class="field-error" id="helmParameters-error">Line 2
 			t.Fatalf("a bad release name: %d, want 400\n%s", p.status, p.body)
 		}
 		mustContain(t, "bad release name", p, `<p class="field-error" id="helmReleaseName-error">`, "spec.source.helm.releaseName", `value="Not_Valid"`)
+		// A destination the project does not allow, at the namespace.
+		narrow := &sollv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "narrow", Namespace: f.ns}, Spec: sollv1.ProjectSpec{SourceRepos: []string{"*"},
+			Destinations: []sollv1.ProjectDestination{{Server: "*", Namespace: "only-this"}}}}
+		if err := f.env.Client.Create(context.Background(), narrow); err != nil {
+			t.Fatal(err)
+		}
+		p = admin.post("/applications/new", form(csrf, map[string]string{"project": "narrow"}))
+		if p.status != http.StatusBadRequest {
+			t.Fatalf("a destination the project refuses: %d, want 400\n%s", p.status, p.body)
+		}
+		mustContain(t, "refused destination", p, `<p class="field-error" id="destNamespace-error">spec.destination: `, "is not permitted in project narrow",
+			`<option value="narrow" selected>narrow</option>`)
 		absent(t, "made")
 	})
 
