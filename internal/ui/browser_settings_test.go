@@ -42,7 +42,10 @@ func (b *tab) run(what string, actions ...chromedp.Action[chromedp.Void]) {
 	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
-		b.shot("settings-failed")
+		// The page as it failed, if there is one to take.
+		if png, serr := chromedp.Run(ctx, chromedp.FullScreenshot(100)); serr == nil {
+			_ = os.WriteFile(filepath.Join(b.dir, "settings-failed.png"), png, 0o644)
+		}
 		b.t.Fatalf("%s: %v (screenshots in %s)", what, err, b.dir)
 	}
 }
@@ -122,6 +125,9 @@ func TestBrowserSettings(t *testing.T) {
 	}
 	checkAccessibility(t, ctx, axe, "new application")
 	b.shot("new-app")
+	b.run("a phone's width", chromedp.EmulateViewport(390, 844))
+	b.waitFor("the form fits the width", `document.documentElement.scrollWidth <= window.innerWidth`)
+	b.run("the desktop's width", chromedp.ResetViewport())
 	b.run("create", chromedp.Click(chromedp.ID("create-button")), chromedp.WaitVisible(chromedp.ID("sync-button")))
 	if got := b.value(`document.querySelector('h1').textContent`); got != "clicked" {
 		t.Fatalf("after Create: the page of %q, want clicked", got)
@@ -177,7 +183,8 @@ func TestBrowserSettings(t *testing.T) {
 	f.api(t, tok, "GET", "/api/v1/session", nil, http.StatusUnauthorized)
 
 	b.run("open the audit log", chromedp.Click(chromedp.CSS(`.settingsnav a[href="/settings/audit"]`)), chromedp.WaitVisible(chromedp.ID("a-user")))
-	b.run("filter on admin", chromedp.SendKeys(chromedp.ID("a-user"), "admin"), chromedp.Click(chromedp.CSS(`form.filters button`)), chromedp.WaitVisible(chromedp.CSS("table.audit")))
+	b.run("filter on admin", chromedp.SendKeys(chromedp.ID("a-user"), "admin"), chromedp.Click(chromedp.CSS(`form.filters button`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.audit[data-filtered]`)))
 	for _, action := range []string{"Create", "Test", "CreateToken", "DeleteToken"} {
 		if b.value(`String(document.querySelector('table.audit tr[data-action="`+action+`"]') !== null)`) != "true" {
 			t.Errorf("the audit log lacks the %s just made", action)
@@ -202,5 +209,8 @@ func TestBrowserSettings(t *testing.T) {
 	}
 	checkAccessibility(t, ctx, axe, "project")
 	b.shot("settings-project")
+	b.run("a phone's width", chromedp.EmulateViewport(390, 844))
+	b.waitFor("the project fits the width", `document.documentElement.scrollWidth <= window.innerWidth`)
+	b.run("the desktop's width", chromedp.ResetViewport())
 	t.Logf("screenshots in %s", dir)
 }

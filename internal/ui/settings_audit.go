@@ -50,8 +50,12 @@ func (u *UI) auditPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var list apitypes.AuditList
-	if res.status != http.StatusOK || res.decode(&list) != nil {
-		u.renderError(w, r, s, max(res.status, http.StatusInternalServerError), "The audit log could not be read", res.apiError().Message)
+	if res.status != http.StatusOK {
+		u.renderError(w, r, s, res.status, "The audit log could not be read", res.apiError().Message)
+		return
+	}
+	if err := res.decode(&list); err != nil {
+		u.renderError(w, r, s, http.StatusInternalServerError, "The audit log could not be read", "The API's answer could not be read: "+err.Error())
 		return
 	}
 	for _, e := range list.Items {

@@ -399,5 +399,11 @@ func TestSettings(t *testing.T) {
 		p = admin.get(strings.ReplaceAll(next[1], "&amp;", "&"))
 		mustContain(t, "second page", p, `href="/settings/audit?limit=2&amp;user=admin">First page</a>`)
 		mustContain(t, "no entries", admin.get("/settings/audit?app=nothing-here"), "No entry matches these filters.")
+		p = admin.get("/settings/audit?limit=0")
+		checkHeaders(t, "bad limit", p)
+		if p.status != http.StatusBadRequest {
+			t.Errorf("limit 0: %d, want 400", p.status)
+		}
+		mustContain(t, "bad limit", p, `<p class="error" role="alert">The filters were refused: `)
 	})
 }
