@@ -136,7 +136,8 @@ func New(opts Options) (*UI, error) {
 }
 
 // Register mounts the pages on mux: / (to the applications), /login,
-// /logout, /applications, /applications/{name} and its actions, and
+// /logout, /applications, /applications/new (the new-application form),
+// /applications/{name} and its actions, /settings and its pages, and
 // /static/. The API keeps /api and /auth.
 func (u *UI) Register(mux *http.ServeMux) {
 	// Each page is counted in the API's request metrics under its route
