@@ -57,6 +57,26 @@ func (b *tab) waitFor(what, cond string) {
 	b.run(what, void(chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(60*time.Second), chromedp.WithPollingInterval(50*time.Millisecond))))
 }
 
+// fitsPhone fails unless the page fits a phone's width (no sideways
+// scrolling), naming the elements that stick out; then it goes back to
+// the desktop's width.
+func (b *tab) fitsPhone(what string) {
+	b.t.Helper()
+	b.run("a phone's width", chromedp.EmulateViewport(390, 844))
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.documentElement.scrollWidth <= window.innerWidth`, chromedp.WithPollingInterval(50*time.Millisecond)))
+	if err != nil {
+		// What sticks out: an element past the right edge, or one whose
+		// text is wider than its box; tables scroll in their own region.
+		wide := b.value(`Array.from(document.querySelectorAll('body *')).filter(e => !e.closest('.table-wrap') &&
+			(e.getBoundingClientRect().right > window.innerWidth + 1 || e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible'))
+			.slice(0, 5).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className).join(', ')`)
+		b.t.Fatalf("%s at a phone's width: the page scrolls sideways; too wide: %s", what, wide)
+	}
+	b.run("the desktop's width", chromedp.EmulateViewport(1200, 800))
+}
+
 func (b *tab) value(js string) string {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
@@ -125,9 +145,7 @@ func TestBrowserSettings(t *testing.T) {
 	}
 	checkAccessibility(t, ctx, axe, "new application")
 	b.shot("new-app")
-	b.run("a phone's width", chromedp.EmulateViewport(390, 844))
-	b.waitFor("the form fits the width", `document.documentElement.scrollWidth <= window.innerWidth`)
-	b.run("the desktop's width", chromedp.ResetViewport())
+	b.fitsPhone("the form")
 	b.run("create", chromedp.Click(chromedp.ID("create-button")), chromedp.WaitVisible(chromedp.ID("sync-button")))
 	if got := b.value(`document.querySelector('h1').textContent`); got != "clicked" {
 		t.Fatalf("after Create: the page of %q, want clicked", got)
@@ -157,6 +175,7 @@ func TestBrowserSettings(t *testing.T) {
 	}
 	checkAccessibility(t, ctx, axe, "repositories")
 	b.shot("settings-repositories")
+	b.fitsPhone("the repositories")
 	b.run("add", chromedp.Click(chromedp.ID("add-button")), chromedp.WaitVisible(chromedp.CSS(`tr[data-repo="config-repo"]`)))
 	if !f.repoSecret(t, "config-repo") {
 		t.Fatal("no repository Secret after Add")
@@ -209,8 +228,6 @@ func TestBrowserSettings(t *testing.T) {
 	}
 	checkAccessibility(t, ctx, axe, "project")
 	b.shot("settings-project")
-	b.run("a phone's width", chromedp.EmulateViewport(390, 844))
-	b.waitFor("the project fits the width", `document.documentElement.scrollWidth <= window.innerWidth`)
-	b.run("the desktop's width", chromedp.ResetViewport())
+	b.fitsPhone("the project")
 	t.Logf("screenshots in %s", dir)
 }
