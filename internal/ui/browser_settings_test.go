@@ -118,6 +118,7 @@ func TestBrowserSettings(t *testing.T) {
 	if err := f.env.Client.Create(context.Background(), team); err != nil {
 		t.Fatal(err)
 	}
+	f.waitListed(t, token, "team")
 	repo := f.git.HTTPURL("config")
 	dest := f.env.Namespace(t)
 

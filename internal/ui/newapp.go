@@ -232,6 +232,14 @@ func (u *UI) createApp(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	v.Project, v.DestServer = form.Get("project"), form.Get("destServer")
+	// The form comes back with the choices made, also one the lists no
+	// longer (or not yet) offer: the API's error says what is wrong with it.
+	if v.Project != "" && !slices.ContainsFunc(v.Projects, func(o option) bool { return o.Value == v.Project }) {
+		v.Projects = append(v.Projects, option{v.Project, v.Project})
+	}
+	if v.DestServer != "" && !slices.ContainsFunc(v.Clusters, func(o option) bool { return o.Value == v.DestServer }) {
+		v.Clusters = append(v.Clusters, option{v.DestServer, v.DestServer})
+	}
 	v.Tool = form.Get("tool")
 	if !slices.ContainsFunc(tools, func(o option) bool { return o.Value == v.Tool }) {
 		v.Tool = "auto"

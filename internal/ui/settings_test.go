@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,6 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
+	"soll.dev/internal/testenv"
 )
 
 // postJSON posts a form as the page's script does, asking for JSON.
@@ -52,6 +55,17 @@ func (f *fixture) repoSecret(t *testing.T, name string) bool {
 	return err == nil
 }
 
+// waitListed waits until the API lists the project, which it reads from
+// its cache.
+func (f *fixture) waitListed(t *testing.T, token, name string) {
+	t.Helper()
+	testenv.WaitFor(t, "project "+name+" listed", 30*time.Second, func() bool {
+		var list apitypes.ProjectList
+		f.apiDecode(t, token, "GET", "/api/v1/projects", nil, http.StatusOK, &list)
+		return slices.ContainsFunc(list.Items, func(p *sollv1.Project) bool { return p.Name == name })
+	})
+}
+
 // TestSettings uses the settings pages without JavaScript: every page
 // with the security headers; repositories tested, added and removed,
 // their secrets never in a page; a token created (shown once, working),
@@ -81,6 +95,7 @@ func TestSettings(t *testing.T) {
 	if err := f.env.Client.Create(context.Background(), proj); err != nil {
 		t.Fatal(err)
 	}
+	f.waitListed(t, token, "team")
 	const repoPassword = "s3cret-repo-password-42"
 	repo := f.git.HTTPURL("config")
 
