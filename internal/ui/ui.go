@@ -83,6 +83,8 @@ const (
 	pageError = "error"
 	pageBulk  = "bulk"
 	pageSync  = "sync"
+
+	pageNewApp = "newapp"
 )
 
 // New parses the templates and hashes the static files.
@@ -125,8 +127,8 @@ func New(opts Options) (*UI, error) {
 	for k, v := range viewFuncs {
 		funcs[k] = v
 	}
-	for _, name := range []string{pageLogin, pageApps, pageApp, pageError, pageBulk, pageSync} {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/status.html", "templates/"+name+".html")
+	for _, name := range append([]string{pageLogin, pageApps, pageApp, pageError, pageBulk, pageSync, pageNewApp}, settingsPageNames...) {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/status.html", "templates/parts.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("ui template %s: %w", name, err)
 		}
@@ -136,8 +138,10 @@ func New(opts Options) (*UI, error) {
 }
 
 // Register mounts the pages on mux: / (to the applications), /login,
-// /logout, /applications, /applications/{name} and its actions, /static/,
-// and a page for any other path. The API keeps /api/ and /auth/.
+// /logout, /applications, /applications/new (the new-application form),
+// /applications/bulk, /applications/{name} and its actions, /settings and
+// its pages, /static/, and a page for any other path. The API keeps /api/
+// and /auth/.
 func (u *UI) Register(mux *http.ServeMux) {
 	// Each page is counted in the API's request metrics under its route
 	// template ("/applications/{name}"), as the API's own routes are.
@@ -155,6 +159,21 @@ func (u *UI) Register(mux *http.ServeMux) {
 	handle("POST /applications/bulk", u.bulkApps)
 	handle("GET /applications/{name}", u.appPage)
 	handle("GET /applications/{name}/sync", u.syncDialog)
+	handle("GET /applications/new", u.newAppPage)
+	handle("POST /applications/new", u.createApp)
+	handle("GET /settings", u.settingsPage)
+	handle("GET /settings/repositories", u.repositoriesPage)
+	handle("POST /settings/repositories", u.addRepository)
+	handle("POST /settings/repositories/{name}/remove", u.removeRepository)
+	handle("GET /settings/accounts", u.accountsPage)
+	handle("POST /settings/accounts/password", u.changePassword)
+	handle("POST /settings/accounts/{name}/tokens", u.createToken)
+	handle("POST /settings/accounts/{name}/tokens/{id}/revoke", u.revokeToken)
+	handle("GET /settings/audit", u.auditPage)
+	handle("GET /settings/user", u.userPage)
+	handle("GET /settings/projects", u.projectsPage)
+	handle("GET /settings/projects/{name}", u.projectPage)
+	handle("POST /settings/projects/{name}/edit", u.editProject)
 	handle("POST /applications/{name}/sync", u.syncApp)
 	handle("POST /applications/{name}/terminate", u.terminateApp)
 	handle("POST /applications/{name}/refresh", u.refreshApp)
