@@ -37,7 +37,7 @@
       data.set('op', 'test');
       button.disabled = true;
       showTest(out, true, 'Testing the connection…');
-      fetch(form.action, {
+      fetch(form.getAttribute('action'), {
         method: 'POST', credentials: 'same-origin', body: data,
         headers: {'Accept': 'application/json'}
       }).then(function (res) {
