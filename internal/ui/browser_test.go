@@ -240,7 +240,7 @@ func TestBrowser(t *testing.T) {
 	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{}); err != nil {
 		t.Fatalf("end the dark mode: %v", err)
 	}
-	run("the desktop's width", chromedp.ResetViewport())
+	run("the desktop's width", chromedp.EmulateViewport(1200, 800))
 
 	run("open web",
 		chromedp.Click(chromedp.CSS(`tr[data-app="web"] a`)),
