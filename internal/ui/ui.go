@@ -68,6 +68,8 @@ type UI struct {
 	// them for good; assetName maps a file's name to its served name.
 	assets    map[string]asset
 	assetName map[string]string
+	// fragments are the parts of pages served alone (the resource tree).
+	fragments *template.Template
 }
 
 type asset struct {
@@ -81,6 +83,8 @@ const (
 	pageApps  = "apps"
 	pageApp   = "app"
 	pageError = "error"
+	// pageResource is the resource panel (resource.go).
+	pageResource = "resource"
 )
 
 // New parses the templates and hashes the static files.
@@ -123,12 +127,15 @@ func New(opts Options) (*UI, error) {
 	for k, v := range viewFuncs {
 		funcs[k] = v
 	}
-	for _, name := range []string{pageLogin, pageApps, pageApp, pageError} {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/status.html", "templates/"+name+".html")
+	for _, name := range []string{pageLogin, pageApps, pageApp, pageError, pageResource} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/status.html", "templates/tree.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("ui template %s: %w", name, err)
 		}
 		u.pages[name] = t
+	}
+	if u.fragments, err = parseFragments(funcs); err != nil {
+		return nil, fmt.Errorf("ui template fragments: %w", err)
 	}
 	return u, nil
 }
@@ -157,6 +164,8 @@ func (u *UI) Register(mux *http.ServeMux) {
 	handle("POST /applications/{name}/unpin", u.unpinApp)
 	handle("POST /applications/{name}/policy", u.policyApp)
 	handle("POST /applications/{name}/delete", u.deleteApp)
+	handle("GET /applications/{name}/tree", u.treeFragment)
+	handle("GET /applications/{name}/resource", u.resourcePage)
 	handle("GET /static/{file}", u.static)
 }
 
