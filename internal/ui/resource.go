@@ -73,7 +73,7 @@ func parseUnified(text string) ([]diffLine, []sideRow) {
 	var dels, adds []string
 	flush := func() {
 		for i := 0; i < max(len(dels), len(adds)); i++ {
-			var r sideRow
+			r := sideRow{LeftKind: "none", RightKind: "none"}
 			if i < len(dels) {
 				r.Left, r.LeftKind = dels[i], "del"
 			}

@@ -211,7 +211,7 @@ func TestParseUnified(t *testing.T) {
 		{Hunk: "@@ -1,4 +1,4 @@"},
 		{Left: "kind: Deployment", Right: "kind: Deployment", LeftKind: "ctx", RightKind: "ctx"},
 		{Left: "  replicas: 3", LeftKind: "del", Right: "  replicas: 1", RightKind: "add"},
-		{Right: "  paused: true", RightKind: "add"},
+		{Right: "  paused: true", RightKind: "add", LeftKind: "none"},
 		{Left: "metadata: {}", Right: "metadata: {}", LeftKind: "ctx", RightKind: "ctx"},
 	}
 	if fmt.Sprint(rows) != fmt.Sprint(want) {
