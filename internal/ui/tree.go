@@ -24,14 +24,14 @@ import (
 // Layout of the SVG, in pixels: a node is a box of nodeW×nodeH; columns
 // (by depth) are gapX apart, rows (by order) gapY.
 const (
-	nodeW   = 260
+	nodeW   = 230
 	nodeH   = 64
-	gapX    = 48
+	gapX    = 40
 	gapY    = 14
 	treePad = 4
 	// nameChars is how much of a name fits in a box; the full name is
 	// in the node's title and accessible name.
-	nameChars = 30
+	nameChars = 26
 )
 
 // collapseAbove is the number of nodes of one kind above which the tree
@@ -457,30 +457,34 @@ func layoutTree(app, appSync, appHealth string, items []*treeItem) treeLayout {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-// nodeLabel is what a screen reader says of a node.
+// nodeLabel is what a screen reader says of a node (its title): the
+// visible text first (kind, name, statuses), then what the box has no
+// room for.
 func nodeLabel(it *treeItem, n treeNode) string {
-	var b strings.Builder
-	switch {
-	case n.Root:
-		b.WriteString("Application " + it.Name)
-	case n.Count > 0:
-		b.WriteString(strconv.Itoa(n.Count) + " objects of kind " + it.Kind + ", collapsed: open the list")
-	default:
-		b.WriteString(it.Kind + " " + it.Name)
-		if it.Namespace != "" {
-			b.WriteString(" in namespace " + it.Namespace)
+	parts := []string{it.Kind + " " + n.Name}
+	if n.Root {
+		parts[0] = "Application " + it.Name
+	}
+	for _, st := range []string{it.Sync, it.Health} {
+		if st != "" {
+			parts = append(parts, st)
 		}
 	}
-	if it.Sync != "" {
-		b.WriteString(", sync " + it.Sync)
-	}
-	if it.Health != "" {
-		b.WriteString(", health " + it.Health)
+	s := strings.Join(parts, ", ")
+	var more []string
+	switch {
+	case n.Count > 0:
+		more = append(more, strconv.Itoa(n.Count)+" objects of kind "+it.Kind+", collapsed: open their list")
+	case it.Namespace != "":
+		more = append(more, "namespace "+it.Namespace)
 	}
 	if it.HealthMsg != "" {
-		b.WriteString(": " + it.HealthMsg)
+		more = append(more, it.HealthMsg)
 	}
-	return b.String()
+	if len(more) > 0 {
+		s += "; " + strings.Join(more, "; ")
+	}
+	return s
 }
 
 // readTree reads the app's tree through the API and makes the view of

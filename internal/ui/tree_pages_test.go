@@ -114,8 +114,8 @@ func TestTreePages(t *testing.T) {
 		mustContain(t, "tree", p, `<section aria-labelledby="h-tree" class="panel" id="tree">`, `<svg class="tree"`,
 			`data-tree="/applications/shop/tree"`, dep+` data-sync="OutOfSync" data-health="Missing"`,
 			`<a href="/applications/shop/resource?group=apps&amp;kind=Deployment&amp;name=web&amp;namespace=`+ns+`"`,
-			`aria-label="Deployment web in namespace `+ns+`, sync OutOfSync, health Missing: not found in the cluster"`,
-			"3 objects (3 managed, the others their children).", `<g class="node root" role="img" aria-label="Application shop, sync OutOfSync`)
+			`<title>Deployment web, OutOfSync, Missing; namespace `+ns+`; not found in the cluster</title>`,
+			"3 objects (3 managed, the others their children).", `<g class="node root" role="img" aria-label="Application shop, OutOfSync`)
 		if !scriptTag.MatchString(p.body) || !strings.Contains(p.body, `<script src="/static/tree.`) {
 			t.Error("the app page does not load tree.js")
 		}
@@ -132,7 +132,7 @@ func TestTreePages(t *testing.T) {
 
 		p = admin.get(depPanel)
 		mustContain(t, "Deployment panel", p, `<pre class="diff" data-diff>`, `<span class="dl dl-add">&#43;  replicas: 1</span>`,
-			`<tr><td class="dl-none"><code></code></td><td class="dl-add"><span class="mark" aria-hidden="true">+</span><span class="visually-hidden">added: </span><code>  replicas: 1</code></td>`,
+			`<tr><td class="dl-none"><span class="mark" aria-hidden="true"></span><code></code></td><td class="dl-add"><span class="mark" aria-hidden="true">+</span><span class="visually-hidden">added: </span><code>  replicas: 1</code></td>`,
 			"image: registry.example/web:1")
 	})
 

@@ -19,7 +19,26 @@
     live.classList.add('bad');
   }
 
+  // A swap waits while a pointer is pressed in the tree, so that a
+  // click's press and release land on the same link.
+  var pressed = false, held = null;
+  document.addEventListener('pointerdown', function (e) {
+    var view = current();
+    pressed = !!(view && view.contains(e.target));
+  });
+  function release() {
+    pressed = false;
+    if (held !== null) {
+      var html = held;
+      held = null;
+      setTimeout(function () { swap(html); }, 0);
+    }
+  }
+  document.addEventListener('pointerup', release);
+  document.addEventListener('pointercancel', release);
+
   function swap(html) {
+    if (pressed) { held = html; return; }
     var old = current();
     var next = new DOMParser().parseFromString(html, 'text/html').getElementById('tree-view');
     if (!old || !next) { return; }
