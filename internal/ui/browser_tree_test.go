@@ -120,6 +120,9 @@ func TestBrowserTree(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#tree-view svg.tree`)))
 	b.until("the Deployment Missing and OutOfSync in the tree", 5*time.Second, depIs("OutOfSync", "Missing"))
+	// Every node is a link in the tab order, named by its title.
+	b.until("the nodes in the tab order", time.Second, `Array.from(document.querySelectorAll('svg.tree a')).every(a => a.tabIndex === 0 && a.querySelector('title').textContent.length > 0) && `+
+		dep+`.querySelector('title').textContent.startsWith('Deployment web, OutOfSync, Missing')`)
 
 	b.do("open the Deployment's panel", chromedp.Click(chromedp.CSS(`a[data-node="apps/Deployment/`+ns+`/web"] rect`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-diff]`)))

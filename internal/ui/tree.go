@@ -77,16 +77,18 @@ func (tq treeQuery) filtered() bool { return tq.Kind != "" || tq.Sync != "" || t
 // treeItem is one object of the tree before layout: a managed resource
 // or a child, with its parent's key ("" for the app itself).
 type treeItem struct {
-	Key, Parent                       string
-	Group, Kind, Namespace, Name      string
-	Managed                           bool
-	Sync, Health, HealthMsg, Info     string
-	Href                              string
-	count                             int
-	depth                             int
-	children                          []*treeItem
-	row                               int
-	collapsedKind, collapsedForFilter string
+	Key, Parent                   string
+	Group, Kind, Namespace, Name  string
+	Managed                       bool
+	Sync, Health, HealthMsg, Info string
+	Href                          string
+	count                         int
+	depth                         int
+	children                      []*treeItem
+	row                           int
+	// collapsedKind is set on a node that stands for count objects of
+	// that kind (collapse).
+	collapsedKind string
 }
 
 // treeNode is a drawn node: its box and texts.

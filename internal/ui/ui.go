@@ -141,7 +141,8 @@ func New(opts Options) (*UI, error) {
 }
 
 // Register mounts the pages on mux: / (to the applications), /login,
-// /logout, /applications, /applications/{name} and its actions, and
+// /logout, /applications, /applications/{name} with its actions, its
+// resource tree alone (/tree) and the resource panel (/resource), and
 // /static/. The API keeps /api and /auth.
 func (u *UI) Register(mux *http.ServeMux) {
 	// Each page is counted in the API's request metrics under its route
