@@ -37,6 +37,9 @@ type resourceView struct {
 	Side     []sideRow
 	DiffNote string
 	Drift    []string
+	// Live is the object in the cluster, as YAML, masked by the API as
+	// diffs are; LiveNote says why there is none.
+	Live, LiveNote string
 	// Desired is the manifest a sync applies, as YAML, Secret values
 	// masked by the API; DesiredNote says why there is none.
 	Desired, DesiredNote string
@@ -168,6 +171,7 @@ func (u *UI) resourcePage(w http.ResponseWriter, r *http.Request) {
 		u.resourceDiff(r, s, base, v)
 		u.resourceDesired(r, s, base, v)
 	}
+	u.resourceLive(r, s, base, v)
 	u.resourceEvents(r, s, base, v)
 	title := kind + " " + name
 	l := layout{Title: title + " · " + a.Name, Crumbs: []crumb{{Label: "Applications", Href: "/applications"}, {Label: a.Name, Href: appHref(a.Name)}, {Label: title}},
@@ -236,6 +240,39 @@ func (u *UI) resourceDesired(r *http.Request, s *session, base string, v *resour
 		}
 	}
 	v.DesiredNote = "The sources at their target revisions no longer render this object: a sync with prune deletes it."
+}
+
+// resourceLive fills the live manifest of v from GET .../live, which
+// masks Secret data and values decrypted from SOPS files.
+func (u *UI) resourceLive(r *http.Request, s *session, base string, v *resourceView) {
+	q := url.Values{"kind": {v.Kind}, "name": {v.Name}}
+	if v.Group != "" {
+		q.Set("group", v.Group)
+	}
+	if v.Namespace != "" {
+		q.Set("namespace", v.Namespace)
+	}
+	res := u.call(r, s.token, http.MethodGet, base+"/live?"+q.Encode(), nil)
+	switch res.status {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		v.LiveNote = "The object is not in the cluster: " + res.apiError().Message + "."
+		return
+	default:
+		v.LiveNote = "The live object could not be read: " + res.apiError().Message
+		return
+	}
+	var obj map[string]any
+	if err := res.decode(&obj); err != nil {
+		v.LiveNote = "The live object could not be read: " + err.Error()
+		return
+	}
+	b, err := yaml.Marshal(obj)
+	if err != nil {
+		v.LiveNote = "The live object could not be written as YAML: " + err.Error()
+		return
+	}
+	v.Live = string(b)
 }
 
 // resourceEvents fills the Events of v from GET .../events.

@@ -268,7 +268,7 @@ func TestTreeEscapes(t *testing.T) {
 		}
 	}
 	v := &resourceView{App: "app", Kind: node.Kind, Name: node.Name, Managed: true, Sync: "OutOfSync", Health: "Degraded", HealthMsg: node.Health.Message,
-		DiffNote: "note" + hostile, Drift: []string{"data.x changed by " + hostile}, Desired: "data: " + hostile, Events: []eventRow{{Reason: hostile, Message: hostile, Source: hostile}}}
+		DiffNote: "note" + hostile, Live: "data: " + hostile, Drift: []string{"data.x changed by " + hostile}, Desired: "data: " + hostile, Events: []eventRow{{Reason: hostile, Message: hostile, Source: hostile}}}
 	v.Diff, v.Side = parseUnified("--- live\n+++ desired\n@@ -1 +1 @@\n-" + hostile + "\n+" + hostile + "\n")
 	var buf bytes.Buffer
 	if err := u.pages[pageResource].Execute(&buf, layout{Title: node.Name, User: "admin", Page: v}); err != nil {

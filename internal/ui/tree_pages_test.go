@@ -133,7 +133,7 @@ func TestTreePages(t *testing.T) {
 		p = admin.get(depPanel)
 		mustContain(t, "Deployment panel", p, `<pre class="diff" data-diff>`, `<span class="dl dl-add">&#43;  replicas: 1</span>`,
 			`<tr><td class="dl-none"><span class="mark" aria-hidden="true"></span><code></code></td><td class="dl-add"><span class="mark" aria-hidden="true">+</span><span class="visually-hidden">added: </span><code>  replicas: 1</code></td>`,
-			"image: registry.example/web:1")
+			"image: registry.example/web:1", "The object is not in the cluster: Deployment web of application shop is not in the cluster.")
 	})
 
 	token := f.apiLogin(t, "admin", f.adminPassword)
@@ -177,7 +177,11 @@ func TestTreePages(t *testing.T) {
 		}
 		link := strings.ReplaceAll(p.body[i:i+strings.Index(p.body[i:], `"`)], "&amp;", "&")
 		p = admin.get(link)
-		mustContain(t, "Pod panel", p, `, a resource of shop`, "phase Running", `<span class="st st-Healthy">Healthy</span>`)
+		mustContain(t, "Pod panel", p, `, a resource of shop`, "phase Running", `<span class="st st-Healthy">Healthy</span>`,
+			`<pre class="manifest" data-live>apiVersion: v1`, "kind: Pod", "image: registry.example/web:1")
+		if strings.Contains(p.body, "managedFields:") {
+			t.Error("the live Pod shows its managedFields")
+		}
 		if strings.Contains(p.body, "h-res-diff") {
 			t.Error("a child's panel has a diff section")
 		}
@@ -203,11 +207,14 @@ func TestTreePages(t *testing.T) {
 		mustContain(t, "drift", p, `<ul class="drift" data-drift><li><code>spec.replicas changed by kubectl-edit</code></li></ul>`,
 			`<span class="dl dl-del">-  replicas: 3</span>`, `<span class="dl dl-add">&#43;  replicas: 1</span>`,
 			`<span class="st st-OutOfSync">OutOfSync</span>`)
+		if live := p.body[strings.Index(p.body, "data-live>"):]; !strings.Contains(live[:strings.Index(live, "</pre>")], "replicas: 3") {
+			t.Errorf("the live manifest does not show the edit:\n%s", live)
+		}
 		testenv.WaitFor(t, "the Secret's drift", 60*time.Second, func() bool {
 			p = admin.get(secretPanel)
 			return strings.Contains(p.body, "data-diff")
 		})
-		mustContain(t, "Secret drift", p, "&#43;&#43;&#43;&#43;&#43;&#43;&#43;&#43; (redacted, old)", "&#43;&#43;&#43;&#43;&#43;&#43;&#43;&#43; (redacted, new)")
+		mustContain(t, "Secret drift", p, `<pre class="manifest" data-live>`, "&#43;&#43;&#43;&#43;&#43;&#43;&#43;&#43; (redacted, old)", "&#43;&#43;&#43;&#43;&#43;&#43;&#43;&#43; (redacted, new)")
 		noSecret(t, "the drifted Secret's panel", p)
 		noSecret(t, "the app page with a drifted Secret", admin.get("/applications/shop"))
 	})
