@@ -133,7 +133,6 @@ func TestBrowserTree(t *testing.T) {
 		t.Errorf("the side-by-side diff:\n%s", got)
 	}
 	checkAccessibility(t, b.ctx, axe, "resource panel")
-	b.screenshot("resource")
 
 	b.do("back to the tree", chromedp.Click(chromedp.CSS(`a[href="/applications/shop#tree"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#tree-view svg.tree`)))
@@ -160,6 +159,11 @@ func TestBrowserTree(t *testing.T) {
 	if got := b.text(`[data-diff]`); !strings.Contains(got, "-  replicas: 3") || !strings.Contains(got, "+  replicas: 1") {
 		t.Errorf("the drifted Deployment's diff:\n%s", got)
 	}
+	if got := b.text(`[data-live]`); !strings.Contains(got, "replicas: 3") {
+		t.Errorf("the live manifest of the edited Deployment:\n%s", got)
+	}
+	checkAccessibility(t, b.ctx, axe, "resource panel with a drift")
+	b.screenshot("resource")
 	b.element("diff", `section[aria-labelledby="h-res-diff"]`)
 	b.do("back to the tree again", chromedp.Click(chromedp.CSS(`a[href="/applications/shop#tree"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#tree-view svg.tree`)))
