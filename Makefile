@@ -5,6 +5,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 GO          ?= go
+# The Go release soll is built and tested with; the go command fetches it
+# from the Go module proxy when the machine has another one.
+GOTOOLCHAIN ?= go1.27.3
+export GOTOOLCHAIN
 BIN_DIR     ?= bin
 CLUSTER_DIR ?= .cluster/default
 NODES       ?= 2
@@ -123,6 +127,10 @@ cluster-status: ## show the state of the local cluster in CLUSTER_DIR
 .PHONY: demo
 demo: build ## the local cluster with the WordPress example synced by soll (DEMO_EXIT_AFTER_SCENARIO=1 to exit after it)
 	$(GO) run ./hack/demo
+
+.PHONY: bench-ui
+bench-ui: build ## measure the web UI in Chromium with 10,000 apps on a private local cluster (BENCH_UI_FLAGS="-apps 1000" for a quick run)
+	$(GO) run ./hack/benchui -soll-bin $(BIN_DIR)/soll $(BENCH_UI_FLAGS)
 
 .PHONY: bench
 bench: build ## benchmark soll against a plain client on a private local cluster (BENCH_FLAGS="-apps 50" for a quick run)

@@ -503,6 +503,13 @@ type RevisionHistory struct {
 	// InitiatedBy records who requested the sync.
 	// +optional
 	InitiatedBy *OperationInitiator `json:"initiatedBy,omitempty"`
+
+	// Commits describe the revisions deployed, in the order of
+	// Revisions: author, date and subject of each commit, as the sync
+	// compared them.
+	// +optional
+	// +listType=atomic
+	Commits []RevisionMetadata `json:"commits,omitempty"`
 }
 
 // RevisionMetadata describes a revision of a source.

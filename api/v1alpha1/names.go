@@ -245,3 +245,10 @@ const (
 	// SSO client secret and the webhook shared secrets ("webhook.<kind>").
 	SecretName = "soll-secret"
 )
+
+// The cluster soll runs in, as a destination names it: by server URL or
+// by cluster name.
+const (
+	InClusterServer = "https://kubernetes.default.svc"
+	InClusterName   = "in-cluster"
+)

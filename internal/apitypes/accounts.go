@@ -1,9 +1,10 @@
 package apitypes
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"reflect"
 	"time"
 )
 
@@ -69,6 +70,38 @@ type TokenRequest struct {
 	ID string `json:"id,omitempty"`
 }
 
+// UnmarshalJSON reads a token request strictly (an unknown field is an
+// error) and names the field whose value is wrong: encoding/json does not
+// say which field an error of a value's own UnmarshalJSON came from.
+func (t *TokenRequest) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		ExpiresIn json.RawMessage `json:"expiresIn"`
+		ID        string          `json:"id"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return err
+	}
+	req := TokenRequest{ID: raw.ID}
+	if len(raw.ExpiresIn) > 0 && string(raw.ExpiresIn) != "null" {
+		if err := req.ExpiresIn.UnmarshalJSON(raw.ExpiresIn); err != nil {
+			return &FieldError{Field: "expiresIn", Message: err.Error()}
+		}
+	}
+	*t = req
+	return nil
+}
+
+// FieldError is a request field whose value is refused.
+type FieldError struct {
+	// Field is the field's JSON name.
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return "field " + e.Field + ": " + e.Message }
+
 // Token is the answer of the token endpoints: the only time the token
 // itself is shown.
 type Token struct {
@@ -83,10 +116,6 @@ type Token struct {
 type Duration time.Duration
 
 func (d *Duration) UnmarshalJSON(b []byte) error {
-	// An UnmarshalTypeError gets the field's name from the decoder.
-	refuse := func(why string) error {
-		return &json.UnmarshalTypeError{Value: why, Type: reflect.TypeFor[Duration]()}
-	}
 	var v any
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
@@ -97,14 +126,14 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	case string:
 		p, err := time.ParseDuration(v)
 		if err != nil {
-			return refuse(fmt.Sprintf("%q is not a duration such as 24h or 90m", v))
+			return fmt.Errorf("%q is not a duration such as 24h or 90m", v)
 		}
 		*d = Duration(p)
 	default:
-		return refuse("want a duration such as \"24h\" or a number of seconds")
+		return errors.New("want a duration such as \"24h\" or a number of seconds")
 	}
 	if *d < 0 {
-		return refuse("a lifetime cannot be negative")
+		return errors.New("a lifetime cannot be negative")
 	}
 	return nil
 }

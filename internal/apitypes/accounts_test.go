@@ -36,6 +36,12 @@ func TestDurationJSON(t *testing.T) {
 			t.Errorf("%s: error %v, want one naming expiresIn that says %q", in, err, why)
 		}
 	}
+	// Strict like the API's decoding of every other body: a typo is an
+	// error, not a token without the lifetime asked for.
+	var req TokenRequest
+	if err := json.Unmarshal([]byte(`{"expires": "1h"}`), &req); err == nil || !strings.Contains(err.Error(), `unknown field "expires"`) {
+		t.Errorf("a misspelt field: error %v, want unknown field \"expires\"", err)
+	}
 	b, err := json.Marshal(TokenRequest{ExpiresIn: Duration(90 * time.Minute), ID: "ci"})
 	if err != nil {
 		t.Fatal(err)

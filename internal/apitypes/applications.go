@@ -25,9 +25,24 @@ type AppList struct {
 	Items []*sollv1.Application `json:"items"`
 	// Continue is the token for the next page; empty on the last one.
 	Continue string `json:"continue,omitempty"`
+	// Previous is the token of the page before this one (pass it as
+	// continue); empty on the first page.
+	Previous string `json:"previous,omitempty"`
 	// Total counts the apps that match the filters (and that the caller
 	// may see) at the time of this request.
 	Total int `json:"total"`
+	// Counts count the apps by status, for a view's summary.
+	Counts AppCounts `json:"counts"`
+}
+
+// AppCounts count the apps of a list by status: Sync those that pass
+// every filter but syncStatus, by sync status; Health those that pass
+// every filter but health, by health. So each count is what the list
+// would total with that status chosen. Statuses without apps are left
+// out.
+type AppCounts struct {
+	Sync   map[string]int `json:"sync"`
+	Health map[string]int `json:"health"`
 }
 
 // ProjectList is the response of GET /api/v1/projects.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -543,14 +544,19 @@ func writeHistoryTable(w io.Writer, history []sollv1.RevisionHistory, wide bool)
 }
 
 func historyTable(t *table, history []sollv1.RevisionHistory) error {
-	t.row([]string{"ID", "REVISION", "DEPLOYED AT", "INITIATED BY"}, "STARTED AT", "SOURCES")
+	t.row([]string{"ID", "REVISION", "DEPLOYED AT", "INITIATED BY"}, "STARTED AT", "SOURCES", "COMMIT")
 	for _, h := range history {
-		var sources []string
+		var sources, commits []string
 		for _, src := range h.Sources {
 			sources = append(sources, src.RepoURL+" "+cmp.Or(src.Chart, src.Path))
 		}
+		for _, c := range h.Commits {
+			if c.Message != "" {
+				commits = append(commits, firstLine(c.Message))
+			}
+		}
 		t.row([]string{fmt.Sprint(h.ID), shortRevs(h.Revisions), timeText(&h.DeployedAt), strings.TrimPrefix(initiatorText(h.InitiatedBy), " by ")},
-			timeText(h.DeployStartedAt), strings.Join(sources, ", "))
+			timeText(h.DeployStartedAt), strings.Join(sources, ", "), strings.Join(commits, "; "))
 	}
 	return t.flush()
 }
@@ -579,4 +585,17 @@ func groupKind(group, kind string) string {
 		return kind
 	}
 	return group + "/" + kind
+}
+
+// firstLine is the first line of a commit message fit for a table cell:
+// control characters (a tab, a terminal's escape sequences) become
+// spaces.
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 }

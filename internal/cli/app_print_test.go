@@ -291,3 +291,25 @@ Deletion:         PreDelete: PreDelete hook failed: batch/Job db/backup is Degra
 		t.Errorf("app get summary (-want +got):\n%s", diff)
 	}
 }
+
+// TestHistoryTableCommits: the wide history shows each entry's commit
+// subject, with a terminal's control characters made harmless.
+func TestHistoryTableCommits(t *testing.T) {
+	h := []sollv1.RevisionHistory{{ID: 4, Revisions: []string{"1a2b3c4d5e"}, DeployedAt: metav1.NewTime(time.Date(2026, 2, 4, 8, 0, 0, 0, time.UTC)),
+		Commits: []sollv1.RevisionMetadata{{Revision: "1a2b3c4d5e", Message: "fix\x1b[31m red\tcolumn\nbody line"}}}}
+	var b strings.Builder
+	if err := writeHistoryTable(&b, h, true); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "COMMIT") || !strings.Contains(out, "fix [31m red column") || strings.Contains(out, "\x1b") || strings.Contains(out, "body line") {
+		t.Errorf("wide history:\n%q", out)
+	}
+	b.Reset()
+	if err := writeHistoryTable(&b, h, false); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "COMMIT") {
+		t.Errorf("the narrow history has the commit column:\n%s", b.String())
+	}
+}

@@ -441,9 +441,10 @@ func (r *Reconciler) finishOperation(ctx context.Context, app *sollv1.Applicatio
 				id = s.History[n-1].ID + 1
 			}
 			started := state.StartedAt
+			commits, _ := sourceMetadata(c)
 			s.History = append(s.History, sollv1.RevisionHistory{
 				ID: id, Revisions: c.Revisions(), Sources: srcs,
-				DeployStartedAt: &started, DeployedAt: now, InitiatedBy: state.Operation.InitiatedBy,
+				DeployStartedAt: &started, DeployedAt: now, InitiatedBy: state.Operation.InitiatedBy, Commits: commits,
 			})
 			limit := 10
 			if app.Spec.RevisionHistoryLimit != nil {

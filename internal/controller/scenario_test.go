@@ -46,6 +46,8 @@ func TestReferenceScenario(t *testing.T) {
 	}
 	if len(app.Status.History) != 1 || app.Status.History[0].InitiatedBy.Username != "alice" {
 		t.Errorf("history after first sync: %+v", app.Status.History)
+	} else if c := app.Status.History[0].Commits; len(c) != 1 || c[0].Revision != firstRev || c[0].Message != "add wordpress" || c[0].Author == "" {
+		t.Errorf("the history entry's commits: %+v, want %s \"add wordpress\" with its author", c, firstRev)
 	}
 
 	// Someone deletes the Deployment: OutOfSync, and the resource Missing.

@@ -160,8 +160,11 @@ func newMux(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, opts
 	if err != nil {
 		return nil, err
 	}
+	// The API answers under /api and /auth; the web UI serves the rest
+	// (its pages, and an HTML page for paths it does not know).
 	mux := http.NewServeMux()
-	mux.Handle("/", api)
+	mux.Handle("/api/", api)
+	mux.Handle("/auth/", api)
 	sessions := &sessionHandler{m: am, api: api, log: opts.Log}
 	mux.Handle("POST /api/v1/session", metrics.Handler("/api/v1/session", sessions))
 	mux.Handle("DELETE /api/v1/session", metrics.Handler("/api/v1/session", sessions))

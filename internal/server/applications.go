@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"reflect"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -80,10 +79,11 @@ func decode(r *http.Request, v any) error {
 			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 			return invalid(f, "unknown field %q", f)
 		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Type == reflect.TypeFor[apitypes.Duration]() {
-			return invalid(te.Field, "field %s: %s", te.Field, te.Value)
+		var fe *apitypes.FieldError
+		if errors.As(err, &fe) {
+			return invalid(fe.Field, "%s", fe.Error())
 		}
+		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return invalid(te.Field, "field %s: want a JSON %s, not %s", te.Field, te.Type, te.Value)
 		}

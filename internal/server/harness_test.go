@@ -321,8 +321,10 @@ func (h *harness) listNames(token, query string) ([]string, apitypes.AppList) {
 		Items []struct {
 			Metadata struct{ Name string } `json:"metadata"`
 		} `json:"items"`
-		Continue string `json:"continue"`
-		Total    int    `json:"total"`
+		Continue string             `json:"continue"`
+		Previous string             `json:"previous"`
+		Total    int                `json:"total"`
+		Counts   apitypes.AppCounts `json:"counts"`
 	}
 	if err := json.Unmarshal(b, &l); err != nil {
 		h.t.Fatal(err)
@@ -331,7 +333,7 @@ func (h *harness) listNames(token, query string) ([]string, apitypes.AppList) {
 	for _, it := range l.Items {
 		names = append(names, it.Metadata.Name)
 	}
-	return names, apitypes.AppList{Continue: l.Continue, Total: l.Total}
+	return names, apitypes.AppList{Continue: l.Continue, Previous: l.Previous, Total: l.Total, Counts: l.Counts}
 }
 
 // decodeInto decodes a JSON answer, reporting whether it could.

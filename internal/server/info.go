@@ -14,7 +14,7 @@ import (
 )
 
 // InClusterServer is the address of the cluster soll runs in.
-const InClusterServer = "https://kubernetes.default.svc"
+const InClusterServer = sollv1.InClusterServer
 
 func (s *Server) getVersion(w http.ResponseWriter, _ *http.Request, _ *Principal) error {
 	writeJSON(w, http.StatusOK, apitypes.VersionInfo{Info: version.Get(), Server: s.opts.Version})
@@ -30,7 +30,7 @@ func (s *Server) getSession(w http.ResponseWriter, _ *http.Request, p *Principal
 // runs in.
 func (s *Server) listClusters(w http.ResponseWriter, _ *http.Request, p *Principal) error {
 	items := []apitypes.Cluster{}
-	if c := (apitypes.Cluster{Name: "in-cluster", Server: InClusterServer}); s.opts.RBAC.Allowed(p, resClusters, actGet, c.Server) {
+	if c := (apitypes.Cluster{Name: sollv1.InClusterName, Server: InClusterServer}); s.opts.RBAC.Allowed(p, resClusters, actGet, c.Server) {
 		items = append(items, c)
 	}
 	writeJSON(w, http.StatusOK, apitypes.List[apitypes.Cluster]{Items: items})

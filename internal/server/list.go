@@ -17,12 +17,15 @@ import (
 
 // appQuery is a parsed GET /api/v1/applications query.
 type appQuery struct {
-	projects, syncStatuses, healths, namespaces []string
-	selector                                    labels.Selector
-	search                                      string
-	order                                       appOrder
-	limit                                       int
-	after                                       *cursor
+	projects, syncStatuses, healths, namespaces, clusters []string
+	selector                                              labels.Selector
+	search                                                string
+	order                                                 appOrder
+	limit                                                 int
+	// after starts the page after a position; before ends it there (the
+	// previous page).
+	after  *cursor
+	before bool
 }
 
 // cursor is the content of a continue token: the sort key and name of the
@@ -33,6 +36,9 @@ type cursor struct {
 	Sort string `json:"s"`
 	Key  string `json:"k,omitempty"`
 	Name string `json:"n"`
+	// Before marks a token of the previous page: the page ends before
+	// the position instead of starting after it.
+	Before bool `json:"b,omitempty"`
 }
 
 func (c cursor) token() string {
@@ -117,6 +123,7 @@ func parseAppQuery(q url.Values) (*appQuery, error) {
 		syncStatuses: splitList(q.Get("syncStatus")),
 		healths:      splitList(q.Get("health")),
 		namespaces:   splitList(q.Get("namespace")),
+		clusters:     splitList(q.Get("cluster")),
 		search:       strings.ToLower(q.Get("search")),
 		limit:        apitypes.DefaultLimit,
 	}
@@ -148,7 +155,7 @@ func parseAppQuery(q url.Values) (*appQuery, error) {
 		if c.Sort != sortBy {
 			return nil, invalid("continue", "continue token belongs to sort=%s, not sort=%s", c.Sort, sortBy)
 		}
-		aq.after = c
+		aq.after, aq.before = c, c.Before
 	}
 	return aq, nil
 }
@@ -160,19 +167,34 @@ func splitList(s string) []string {
 	return strings.Split(s, ",")
 }
 
-// matches applies the filters other than RBAC.
-func (q *appQuery) matches(a *sollv1.Application) bool {
+// appClusters are the names an app's destination cluster answers to: its
+// name and its server's URL, the cluster soll runs in being both
+// "in-cluster" and InClusterServer.
+func appClusters(a *sollv1.Application) (name, server string) {
+	name, server = a.Spec.Destination.Name, a.Spec.Destination.Server
+	switch {
+	case name == "" && server == InClusterServer:
+		name = sollv1.InClusterName
+	case server == "" && name == sollv1.InClusterName:
+		server = InClusterServer
+	}
+	return name, server
+}
+
+// matchesBase applies the filters other than RBAC and the two statuses,
+// which matches and the counts apply on their own.
+func (q *appQuery) matchesBase(a *sollv1.Application) bool {
 	if len(q.projects) > 0 && !slices.Contains(q.projects, appProject(a)) {
-		return false
-	}
-	if len(q.syncStatuses) > 0 && !slices.Contains(q.syncStatuses, string(appSync(a))) {
-		return false
-	}
-	if len(q.healths) > 0 && !slices.Contains(q.healths, string(appHealth(a))) {
 		return false
 	}
 	if len(q.namespaces) > 0 && !slices.Contains(q.namespaces, a.Spec.Destination.Namespace) {
 		return false
+	}
+	if len(q.clusters) > 0 {
+		name, server := appClusters(a)
+		if !slices.ContainsFunc(q.clusters, func(c string) bool { return c != "" && (c == name || c == server) }) {
+			return false
+		}
 	}
 	if q.selector != nil && !q.selector.Matches(labels.Set(a.Labels)) {
 		return false
@@ -180,38 +202,76 @@ func (q *appQuery) matches(a *sollv1.Application) bool {
 	return q.search == "" || strings.Contains(strings.ToLower(a.Name), q.search)
 }
 
+func (q *appQuery) matchesSync(a *sollv1.Application) bool {
+	return len(q.syncStatuses) == 0 || slices.Contains(q.syncStatuses, string(appSync(a)))
+}
+
+func (q *appQuery) matchesHealth(a *sollv1.Application) bool {
+	return len(q.healths) == 0 || slices.Contains(q.healths, string(appHealth(a)))
+}
+
+// matches applies the filters other than RBAC.
+func (q *appQuery) matches(a *sollv1.Application) bool {
+	return q.matchesBase(a) && q.matchesSync(a) && q.matchesHealth(a)
+}
+
 // page filters (RBAC first), sorts and cuts one page out of apps, which
-// it must not change: they are the cache's own objects.
+// it must not change: they are the cache's own objects. It counts the
+// apps by status on the way: by sync status those that pass every filter
+// but the sync status's, by health those that pass every filter but
+// health's, so that each count says how many apps choosing that status
+// would list.
 func (q *appQuery) page(apps []sollv1.Application, visible func(*sollv1.Application) bool) apitypes.AppList {
 	type entry struct {
 		app *sollv1.Application
 		key string
 	}
 	var all []entry
+	counts := apitypes.AppCounts{Sync: map[string]int{}, Health: map[string]int{}}
 	for i := range apps {
 		a := &apps[i]
-		if visible(a) && q.matches(a) {
+		if !q.matchesBase(a) || !visible(a) {
+			continue
+		}
+		syncOK, healthOK := q.matchesSync(a), q.matchesHealth(a)
+		if healthOK {
+			counts.Sync[string(appSync(a))]++
+		}
+		if syncOK {
+			counts.Health[string(appHealth(a))]++
+		}
+		if syncOK && healthOK {
 			all = append(all, entry{a, q.order.key(a)})
 		}
 	}
 	slices.SortFunc(all, func(x, y entry) int { return q.order.compare(x.key, x.app.Name, y.key, y.app.Name) })
-	start := 0
+	start, end := 0, min(q.limit, len(all))
 	if c := q.after; c != nil {
-		start, _ = slices.BinarySearchFunc(all, c, func(e entry, c *cursor) int {
-			if q.order.compare(e.key, e.app.Name, c.Key, c.Name) <= 0 {
+		// The first entry after the position (or, for a previous page,
+		// at or after it: where the page ends).
+		at, _ := slices.BinarySearchFunc(all, c, func(e entry, c *cursor) int {
+			if q.order.compare(e.key, e.app.Name, c.Key, c.Name) < 0 || (!q.before && e.key == c.Key && e.app.Name == c.Name) {
 				return -1
 			}
 			return 1
 		})
+		if q.before {
+			start, end = max(0, at-q.limit), at
+		} else {
+			start, end = at, min(at+q.limit, len(all))
+		}
 	}
-	out := apitypes.AppList{Items: []*sollv1.Application{}, Total: len(all)}
-	end := min(start+q.limit, len(all))
+	out := apitypes.AppList{Items: []*sollv1.Application{}, Total: len(all), Counts: counts}
 	for _, e := range all[start:end] {
 		out.Items = append(out.Items, present(e.app))
 	}
-	if end < len(all) {
+	if end < len(all) && end > 0 {
 		last := all[end-1]
 		out.Continue = cursor{Sort: q.order.name, Key: last.key, Name: last.app.Name}.token()
+	}
+	if start > 0 && start < len(all) {
+		first := all[start]
+		out.Previous = cursor{Sort: q.order.name, Key: first.key, Name: first.app.Name, Before: true}.token()
 	}
 	return out
 }

@@ -57,7 +57,12 @@ var schemas = obj{
 	"ApplicationList": object("One page of applications", obj{
 		"items":    obj{"type": "array", "items": ref("Application")},
 		"continue": str("Token for the next page; absent on the last page"),
+		"previous": str("Token for the page before this one (pass it as continue); absent on the first page"),
 		"total":    obj{"type": "integer", "description": "Apps matching the filters that the caller may see"},
+		"counts": object("Apps by status: sync counts every filter but syncStatus, health every filter but health", obj{
+			"sync":   obj{"type": "object", "additionalProperties": obj{"type": "integer"}},
+			"health": obj{"type": "object", "additionalProperties": obj{"type": "integer"}},
+		}),
 	}),
 	"Project": object("A Project as defined by the CustomResourceDefinition projects.soll.dev, version v1alpha1", obj{
 		"apiVersion": str("soll.dev/v1alpha1"), "kind": str("Project"),

@@ -31,11 +31,12 @@ type param struct{ name, typ, doc string }
 var (
 	appQueryParams = []param{
 		{"limit", "integer", "page size, 1 to 1000 (default 100)"},
-		{"continue", "string", "token from the previous page"},
+		{"continue", "string", "token from the previous page (its continue, or previous to go back)"},
 		{"project", "string", "only apps of these projects (comma-separated)"},
 		{"syncStatus", "string", "only apps with these sync statuses: Synced, OutOfSync, Unknown (comma-separated)"},
 		{"health", "string", "only apps with these health statuses (comma-separated)"},
 		{"namespace", "string", "only apps whose destination namespace is one of these (comma-separated)"},
+		{"cluster", "string", "only apps whose destination cluster is one of these, by name or server URL (comma-separated)"},
 		{"selector", "string", "Kubernetes label selector on the apps' labels"},
 		{"search", "string", "only apps whose name contains this text (case-insensitive)"},
 		{"sort", "string", "name (default), syncedAt or health; prefix - to reverse"},
@@ -95,7 +96,7 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodGet, path: app + "/history", handler: s.appHistory, summary: "Sync history", response: "HistoryList"},
 		{method: http.MethodGet, path: app + "/manifests", handler: s.appManifests, summary: "The rendered desired objects, Secret data redacted", query: []param{{"revision", "string", "render this revision instead of the target; repeat once per source for multi-source apps"}}, response: "Manifests"},
 
-		{method: http.MethodGet, path: "/api/v1/stream/applications", handler: s.streamApps, stream: true, summary: "Server-sent events of application changes", response: "EventStream"},
+		{method: http.MethodGet, path: "/api/v1/stream/applications", handler: s.streamApps, stream: true, query: []param{{"names", "string", "follow only these applications (comma-separated, at most 1000)"}}, summary: "Server-sent events of application changes", response: "EventStream"},
 		{method: http.MethodGet, path: "/api/v1/stream/applications/{name}", handler: s.streamApps, stream: true, summary: "Server-sent events of one application's changes", response: "EventStream"},
 
 		{method: http.MethodGet, path: projects, handler: s.listProjects, summary: "List projects", response: "ProjectList"},

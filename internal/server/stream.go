@@ -15,11 +15,16 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 )
 
 // subscriberBuffer is how many events a stream client may lag behind
 // before it is disconnected (and reconnects to a fresh snapshot).
 const subscriberBuffer = 256
+
+// streamMaxNames bounds the names of a stream narrowed to some apps: a
+// page of the list at most.
+const streamMaxNames = apitypes.MaxLimit
 
 // Event types of the streams.
 const (
@@ -42,8 +47,11 @@ type hub struct {
 }
 
 type subscriber struct {
-	p        *Principal
-	name     string // "" for every app
+	p    *Principal
+	name string // "" for every app
+	// names, when not nil, narrows the all-apps stream to these apps (a
+	// page of a list follows the apps it shows).
+	names    map[string]bool
 	ch       chan streamEvent
 	lost     chan struct{} // closed when the client fell behind
 	lostOnce sync.Once
@@ -99,8 +107,8 @@ func (h *hub) start(ctx context.Context) error {
 	return nil
 }
 
-func (h *hub) subscribe(p *Principal, name string) *subscriber {
-	s := &subscriber{p: p, name: name, ch: make(chan streamEvent, subscriberBuffer), lost: make(chan struct{})}
+func (h *hub) subscribe(p *Principal, name string, names map[string]bool) *subscriber {
+	s := &subscriber{p: p, name: name, names: names, ch: make(chan streamEvent, subscriberBuffer), lost: make(chan struct{})}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
@@ -115,7 +123,7 @@ func (h *hub) unsubscribe(s *subscriber) {
 
 // wants says whether s may and wants to see app.
 func (h *hub) wants(s *subscriber, app *sollv1.Application) bool {
-	return (s.name == "" || s.name == app.Name) && h.rbac.Allowed(s.p, resApplications, actGet, appObject(app))
+	return (s.name == "" || s.name == app.Name) && (s.names == nil || s.names[app.Name]) && h.rbac.Allowed(s.p, resApplications, actGet, appObject(app))
 }
 
 func (h *hub) publish(typ string, obj any) {
@@ -176,10 +184,21 @@ func (s *Server) streamApps(w http.ResponseWriter, r *http.Request, p *Principal
 			return err
 		}
 	}
+	var names map[string]bool
+	if v := r.URL.Query().Get("names"); v != "" && name == "" {
+		list := splitList(v)
+		if len(list) > streamMaxNames {
+			return invalid("names", "names lists %d applications; a stream follows at most %d (leave names out to follow all)", len(list), streamMaxNames)
+		}
+		names = map[string]bool{}
+		for _, n := range list {
+			names[n] = true
+		}
+	}
 	if err := s.hub.start(ctx); err != nil {
 		return err
 	}
-	sub := s.hub.subscribe(p, name)
+	sub := s.hub.subscribe(p, name, names)
 	defer s.hub.unsubscribe(sub)
 	// Subscribed before the snapshot is read: a change in between is
 	// sent twice rather than lost. Clients treat every event as an upsert

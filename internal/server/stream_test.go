@@ -92,6 +92,14 @@ func TestStream(t *testing.T) {
 	next(t, all, 5*time.Second, func(ev sseEvent) bool { return ev.typ == eventAdded && ev.name == "mine" }, noTheirs)
 	one := h.openStream("/api/v1/stream/applications/mine", "alice-token")
 	next(t, one, 5*time.Second, func(ev sseEvent) bool { return ev.typ == eventAdded && ev.name == "mine" }, noTheirs)
+	// A stream narrowed to some names (a page of the list) carries only
+	// those, and RBAC still applies: naming theirs does not show it.
+	narrowed := h.openStream("/api/v1/stream/applications?names=mine-too,theirs", "alice-token")
+	onlyMineToo := func(ev sseEvent) {
+		if ev.typ != "heartbeat" && ev.name != "mine-too" {
+			t.Errorf("the stream narrowed to mine-too and theirs carried %s of %s", ev.typ, ev.name)
+		}
+	}
 
 	label := func(name, step string) {
 		t.Helper()
@@ -114,6 +122,13 @@ func TestStream(t *testing.T) {
 	// The single-app stream does not carry other apps alice may see.
 	h.createApp("mine-too", "team-a", "a", nil)
 	next(t, all, 2*time.Second, func(ev sseEvent) bool { return ev.typ == eventAdded && ev.name == "mine-too" }, noTheirs)
+	next(t, narrowed, 2*time.Second, func(ev sseEvent) bool { return ev.typ == eventAdded && ev.name == "mine-too" }, onlyMineToo)
+	label("mine", "2")
+	label("theirs", "2")
+	label("mine-too", "2")
+	next(t, narrowed, 2*time.Second, func(ev sseEvent) bool { return ev.typ == eventModified && ev.name == "mine-too" && ev.label == "2" }, onlyMineToo)
+	status, b := h.do(http.MethodGet, "/api/v1/stream/applications?names="+strings.Repeat("a,", 1001)+"a", "alice-token", nil)
+	h.wantError(status, b, http.StatusBadRequest, "Invalid", "names")
 	if err := h.env.Client.Delete(context.Background(), &sollv1.Application{ObjectMeta: objectMeta("mine", h.ns)}); err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +138,6 @@ func TestStream(t *testing.T) {
 		}
 	})
 
-	status, b := h.do(http.MethodGet, "/api/v1/stream/applications/theirs", "alice-token", nil)
+	status, b = h.do(http.MethodGet, "/api/v1/stream/applications/theirs", "alice-token", nil)
 	h.wantError(status, b, http.StatusNotFound, "NotFound", "")
 }

@@ -23,23 +23,33 @@ type option struct{ Value, Label string }
 
 // listParams are the query parameters of the applications page that go
 // to the API as they are; view (table or tiles) stays with the page.
-var listParams = []string{"project", "syncStatus", "health", "namespace", "selector", "search", "sort", "limit", "continue"}
+var listParams = []string{"project", "syncStatus", "health", "namespace", "cluster", "selector", "search", "sort", "limit", "continue"}
+
+// filterParams are the list parameters that narrow what is counted.
+var filterParams = []string{"project", "syncStatus", "health", "namespace", "cluster", "selector", "search"}
 
 type appsView struct {
 	Query url.Values
 	// Filter values, for the form.
-	Project, Sync, Health, Namespace, Selector, Search, Sort string
-	Tiles                                                    bool
-	SyncOptions, HealthOptions                               []string
-	SortOptions                                              []option
-	Apps                                                     []appRow
-	Total                                                    int
+	Project, Sync, Health, Namespace, Cluster, Selector, Search, Sort string
+	Tiles                                                             bool
+	SyncOptions, HealthOptions                                        []string
+	SortOptions                                                       []option
+	Apps                                                              []appRow
+	Total                                                             int
 	// SyncCounts and HealthCounts count the apps of the filtered view by
 	// status (the other filters applied); each links to that status.
 	SyncCounts, HealthCounts []statusCount
-	// Next is the link to the next page, First to the first when this is
-	// not it; TableHref and TilesHref switch the view.
-	Next, First, TableHref, TilesHref string
+	// CountsSource is the API list of one app with the page's filters,
+	// whose counts the script reads again when statuses change.
+	CountsSource string
+	// Next is the link to the next page, Previous to the one before and
+	// First to the first when this is not it; TableHref and TilesHref
+	// switch the view.
+	Next, Previous, First, TableHref, TilesHref string
+	// BulkAction is the target of the form that syncs or refreshes the
+	// selected apps, Return the page to come back to after it.
+	BulkAction, Return, FormToken string
 	// Filtered says whether any filter is set, for the empty state.
 	Filtered bool
 	// Error is the API's message when the list failed (a bad selector).
@@ -77,14 +87,20 @@ func (u *UI) appsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := appsView{
 		Query: q, Project: api.Get("project"), Sync: api.Get("syncStatus"), Health: api.Get("health"),
-		Namespace: api.Get("namespace"), Selector: api.Get("selector"), Search: api.Get("search"), Sort: api.Get("sort"),
+		Namespace: api.Get("namespace"), Cluster: api.Get("cluster"), Selector: api.Get("selector"), Search: api.Get("search"), Sort: api.Get("sort"),
 		Tiles: q.Get("view") == "tiles", SyncOptions: syncStatuses, HealthOptions: healthStatuses, SortOptions: sortOrders,
+		BulkAction: "/applications/bulk", Return: r.URL.RequestURI(), FormToken: s.formToken,
 	}
-	for _, k := range []string{"project", "syncStatus", "health", "namespace", "selector", "search"} {
+	counted := url.Values{"limit": {"1"}}
+	for _, k := range filterParams {
 		v.Filtered = v.Filtered || api.Get(k) != ""
+		if api.Get(k) != "" {
+			counted.Set(k, api.Get(k))
+		}
 	}
+	v.CountsSource = "/api/v1/applications?" + counted.Encode()
 	l := layout{Title: "Applications", Crumbs: []crumb{{Label: "Applications"}}, User: s.p.Subject, LogoutToken: s.formToken,
-		Stream: "/api/v1/stream/applications", Notice: notice, Page: &v}
+		Notice: notice, Page: &v}
 	res := u.call(r, s.token, http.MethodGet, "/api/v1/applications?"+api.Encode(), nil)
 	if res.status != http.StatusOK {
 		if res.status == http.StatusBadRequest {
@@ -102,8 +118,14 @@ func (u *UI) appsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Total = list.Total
+	names := make([]string, 0, len(list.Items))
 	for _, a := range list.Items {
 		v.Apps = append(v.Apps, rowOf(a))
+		names = append(names, a.Name)
+	}
+	// The page follows the apps it shows, not all of them.
+	if len(names) > 0 {
+		l.Stream = "/api/v1/stream/applications?" + url.Values{"names": {strings.Join(names, ",")}}.Encode()
 	}
 	link := func(change func(url.Values)) string {
 		c := url.Values{}
@@ -119,30 +141,18 @@ func (u *UI) appsPage(w http.ResponseWriter, r *http.Request) {
 	if list.Continue != "" {
 		v.Next = link(func(c url.Values) { c.Set("continue", list.Continue) })
 	}
+	if list.Previous != "" {
+		v.Previous = link(func(c url.Values) { c.Set("continue", list.Previous) })
+	}
 	if api.Get("continue") != "" {
 		v.First = link(func(c url.Values) { c.Del("continue") })
 	}
 	v.TableHref = link(func(c url.Values) { c.Del("view") })
 	v.TilesHref = link(func(c url.Values) { c.Set("view", "tiles") })
-	// The counts: the same query without the page, the status filter
-	// counted and the other filters kept; one row each (limit=1).
-	count := func(param, status string) (statusCount, error) {
-		cq := url.Values{}
-		for k, vs := range api {
-			cq[k] = vs
-		}
-		cq.Del("continue")
-		cq.Del("sort")
-		cq.Set("limit", "1")
-		cq.Set(param, status)
-		res := u.call(r, s.token, http.MethodGet, "/api/v1/applications?"+cq.Encode(), nil)
-		var n apitypes.AppList
-		if res.status != http.StatusOK {
-			return statusCount{}, errAPI(res)
-		}
-		if err := res.decode(&n); err != nil {
-			return statusCount{}, err
-		}
+	// The counts come with the list: by sync status with the other
+	// filters applied, by health likewise. Each links to its status (or,
+	// when chosen, back to any).
+	count := func(param, status string, n int) statusCount {
 		active := api.Get(param) == status
 		href := link(func(c url.Values) {
 			c.Del("continue")
@@ -152,33 +162,16 @@ func (u *UI) appsPage(w http.ResponseWriter, r *http.Request) {
 				c.Set(param, status)
 			}
 		})
-		return statusCount{Status: status, Count: n.Total, Href: href, Active: active}, nil
+		return statusCount{Status: status, Count: n, Href: href, Active: active}
 	}
 	for _, st := range syncStatuses {
-		c, err := count("syncStatus", st)
-		if err != nil {
-			u.renderError(w, r, s, http.StatusInternalServerError, "The applications could not be counted", err.Error())
-			return
-		}
-		v.SyncCounts = append(v.SyncCounts, c)
+		v.SyncCounts = append(v.SyncCounts, count("syncStatus", st, list.Counts.Sync[st]))
 	}
 	for _, st := range healthStatuses {
-		c, err := count("health", st)
-		if err != nil {
-			u.renderError(w, r, s, http.StatusInternalServerError, "The applications could not be counted", err.Error())
-			return
-		}
-		v.HealthCounts = append(v.HealthCounts, c)
+		v.HealthCounts = append(v.HealthCounts, count("health", st, list.Counts.Health[st]))
 	}
 	u.render(w, http.StatusOK, pageApps, l)
 }
-
-// apiErr is an API error answer as a Go error.
-type apiErr struct{ e apitypes.Error }
-
-func (a apiErr) Error() string { return a.e.Message }
-
-func errAPI(res *apiResponse) error { return apiErr{res.apiError()} }
 
 func rowOf(a *sollv1.Application) appRow {
 	return appRow{
@@ -222,23 +215,51 @@ type appView struct {
 
 // historyRow is one deployment of the history, newest first.
 type historyRow struct {
-	ID                  int64
-	Revisions, Deployed string
-	By                  string
+	ID                          int64
+	Revisions, Commit, Deployed string
+	By                          string
+}
+
+// commitText is what the history shows of an entry's commits: the first
+// line of each message and its author (as commitText in static/soll.js).
+func commitText(commits []sollv1.RevisionMetadata) string {
+	var out []string
+	for _, c := range commits {
+		if c.Message == "" {
+			continue
+		}
+		line, _, _ := strings.Cut(c.Message, "\n")
+		if c.Author != "" {
+			line += " (" + c.Author + ")"
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "; ")
 }
 
 type keyValue struct{ Key, Value string }
 
 func (u *UI) appPage(w http.ResponseWriter, r *http.Request) {
-	s := u.requireSession(w, r)
-	if s == nil {
-		return
-	}
-	a := u.readApp(w, r, s)
+	s, a := u.sessionApp(w, r)
 	if a == nil {
 		return
 	}
 	u.renderApp(w, r, s, http.StatusOK, u.appViewOf(s, a), notices[r.URL.Query().Get("notice")])
+}
+
+// sessionApp is the session of a page's request and the app of its path;
+// without a session it leads to the login, and when the app cannot be
+// read it shows why; both nil then.
+func (u *UI) sessionApp(w http.ResponseWriter, r *http.Request) (*session, *sollv1.Application) {
+	s := u.requireSession(w, r)
+	if s == nil {
+		return nil, nil
+	}
+	a := u.readApp(w, r, s)
+	if a == nil {
+		return nil, nil
+	}
+	return s, a
 }
 
 // readApp reads the app of the request's path through the API; on
@@ -277,7 +298,7 @@ func (u *UI) appViewOf(s *session, a *sollv1.Application) *appView {
 	v.Pinned, v.PinText = a.Spec.Pin != nil, pinText(a.Spec.Pin)
 	for i := len(a.Status.History) - 1; i >= 0; i-- {
 		h := a.Status.History[i]
-		v.History = append(v.History, historyRow{ID: h.ID, Revisions: strings.Join(shortRevisions(h.Revisions), ", "),
+		v.History = append(v.History, historyRow{ID: h.ID, Revisions: strings.Join(shortRevisions(h.Revisions), ", "), Commit: commitText(h.Commits),
 			Deployed: formatTime(&h.DeployedAt), By: initiator(h.InitiatedBy)})
 	}
 	v.SyncAllowed, v.SyncDenied = u.may(s, a, "sync")
@@ -309,9 +330,16 @@ func (u *UI) renderApp(w http.ResponseWriter, r *http.Request, s *session, statu
 // syncApp requests a sync of the app through the API, which decides
 // whether the user may.
 func (u *UI) syncApp(w http.ResponseWriter, r *http.Request) {
-	if s := u.checkForm(w, r); s != nil {
-		u.action(w, r, s, "/sync", []byte("{}"), noticeSync)
+	s := u.checkForm(w, r)
+	if s == nil {
+		return
 	}
+	body, notice, err := syncBody(r.PostForm)
+	if err != nil {
+		u.fail(w, r, s, http.StatusBadRequest, "Bad request", err.Error())
+		return
+	}
+	u.action(w, r, s, "/sync", body, notice)
 }
 
 // refreshApp requests a refresh; the form's hard=true bypasses the

@@ -143,7 +143,8 @@ func TestBrowser(t *testing.T) {
 		defer cancel()
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			shot("failed")
-			t.Fatalf("%s: %v (screenshots in %s)", what, err, dir)
+			live, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('live') || {}).textContent || ''`))
+			t.Fatalf("%s: %v (the page says %q; screenshots in %s)", what, err, live, dir)
 		}
 	}
 	// waitFor polls a JavaScript condition with a deadline.
@@ -175,6 +176,27 @@ func TestBrowser(t *testing.T) {
 	if got := text(`tr[data-app="web"] [data-field="sync"]`); got != "OutOfSync" {
 		t.Fatalf("web in the list: %q, want OutOfSync", got)
 	}
+	// With JavaScript off, the list and an app's page are still there,
+	// read from the server's HTML alone.
+	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatalf("turn JavaScript off: %v", err)
+	}
+	run("the list without JavaScript", chromedp.Navigate(f.base+"/applications?sort=-name"), chromedp.WaitVisible(chromedp.CSS(`tr[data-app="db"]`)))
+	if got := text(`tr[data-app="web"] [data-field="sync"]`); got != "OutOfSync" {
+		t.Errorf("web in the list without JavaScript: %q, want OutOfSync", got)
+	}
+	if live, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.getAttribute('data-live') || 'none'`)); live != "none" {
+		t.Errorf("the script ran with JavaScript off (data-live %q)", live)
+	}
+	run("an app without JavaScript", chromedp.Navigate(f.base+"/applications/web"), chromedp.WaitVisible(chromedp.ID("h-status")))
+	if got := text(`.facts [data-field="sync"]`); got != "OutOfSync" {
+		t.Errorf("web's page without JavaScript: sync %q, want OutOfSync", got)
+	}
+	shot("no-javascript")
+	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: false}); err != nil {
+		t.Fatalf("turn JavaScript on: %v", err)
+	}
+	run("back to the list", chromedp.Navigate(f.base+"/applications"), chromedp.WaitVisible(chromedp.CSS(`tr[data-app="web"]`)))
 	waitFor("the list's event stream", `document.body.getAttribute('data-live') === 'on'`)
 	checkAccessibility(t, ctx, axe, "applications")
 	shot("applications")
@@ -186,6 +208,15 @@ func TestBrowser(t *testing.T) {
 	waitFor("db Synced in the list", `window.notReloaded === true && document.querySelector('tr[data-app="db"] [data-field="sync"]').textContent.trim() === 'Synced'`)
 	waitFor("the counts follow", `document.querySelector('[data-count="sync:Synced"]').textContent === '1' && document.querySelector('[data-count="sync:OutOfSync"]').textContent === '1'`)
 	shot("applications-live")
+
+	// The selection: tick web and refresh it; the page stays and says
+	// what was done. "Select all" ticks every app of the page.
+	run("refresh the selection",
+		chromedp.Click(chromedp.CSS(`input[name="app"][value="web"]`)),
+		chromedp.Click(chromedp.CSS(`#bulk button[value="refresh"]`)))
+	waitFor("the selection refreshed", `window.notReloaded === true && document.getElementById('live').textContent === 'Refresh requested for 1 of 1 selected applications.'`)
+	run("select all", chromedp.Click(chromedp.CSS(`[data-select-all]`)))
+	waitFor("every app selected", `Array.from(document.querySelectorAll('input[name="app"]')).every(function (b) { return b.checked; })`)
 
 	// A deleted app is marked in the list and leaves the counts.
 	if err := f.env.Client.Delete(context.Background(), f.app(t, "db")); err != nil {
@@ -218,11 +249,36 @@ func TestBrowser(t *testing.T) {
 	checkAccessibility(t, ctx, axe, "application")
 	shot("application")
 
+	// The sync dialog: what would change, then a dry run whose results
+	// per resource arrive without a reload.
+	run("open the sync dialog", chromedp.Click(chromedp.ID("sync-options")), chromedp.WaitVisible(chromedp.ID("sync-submit")))
+	waitFor("the dialog's event stream", `document.body.getAttribute('data-live') === 'on'`)
+	if got := text(".changes"); !strings.Contains(got, "ConfigMap") || !strings.Contains(got, "greeting") {
+		t.Errorf("the dialog's changes: %q, want the ConfigMap greeting", got)
+	}
+	checkAccessibility(t, ctx, axe, "sync dialog")
+	shot("sync-dialog")
+	run("dry run",
+		void(chromedp.Evaluate[bool](`window.notReloaded = true`)),
+		chromedp.Click(chromedp.CSS(`input[name="dryRun"]`)),
+		chromedp.Click(chromedp.ID("sync-submit")))
+	waitFor("the dry run's results", `window.notReloaded === true && document.querySelector('[data-op-results]').textContent.includes('greeting') &&
+		document.querySelector('[data-field="phase"]').textContent.trim() === 'Succeeded'`)
+	if got := text("#live"); !strings.Contains(got, "Dry run requested") {
+		t.Errorf("the dialog's message after the dry run: %q", got)
+	}
+	shot("sync-dry-run")
+	run("back to web", chromedp.Navigate(f.base+"/applications/web"), chromedp.WaitVisible(chromedp.ID("sync-button")))
+
 	run("click Sync",
 		void(chromedp.Evaluate[bool](`window.notReloaded = true`)),
 		chromedp.Click(chromedp.ID("sync-button")))
 	waitFor("web Synced on its page", `window.notReloaded === true && document.querySelector('.facts [data-field="sync"]').textContent.trim() === 'Synced'`)
 	waitFor("the sync's history entry", `window.notReloaded === true && document.querySelectorAll('[data-history] tr td code').length === 1`)
+	// The commit's message, hostile on purpose, arrives as text.
+	if got := text(`[data-history] .commit-message`); !strings.HasPrefix(got, commitMessage+" (") {
+		t.Errorf("the history's commit: %q, want the message %q as text and its author", got, commitMessage)
+	}
 	if got := text("#live"); !strings.Contains(got, "Sync requested") {
 		t.Errorf("the page's message after Sync: %q", got)
 	}

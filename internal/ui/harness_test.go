@@ -178,6 +178,12 @@ type page struct {
 
 func (b *browser) do(method, path string, form url.Values) page {
 	b.t.Helper()
+	return b.send(method, path, form, "")
+}
+
+// send is do with an Accept header ("" for a browser's own).
+func (b *browser) send(method, path string, form url.Values, accept string) page {
+	b.t.Helper()
 	var body io.Reader
 	if form != nil {
 		body = bytes.NewBufferString(form.Encode())
@@ -188,6 +194,9 @@ func (b *browser) do(method, path string, form url.Values) page {
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {
@@ -201,6 +210,11 @@ func (b *browser) do(method, path string, form url.Values) page {
 func (b *browser) get(path string) page { return b.do("GET", path, nil) }
 
 func (b *browser) post(path string, form url.Values) page { return b.do("POST", path, form) }
+
+// postJSON posts a form as the page's script does, asking for JSON.
+func (b *browser) postJSON(path string, form url.Values) page {
+	return b.send("POST", path, form, "application/json")
+}
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 

@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
+	"soll.dev/internal/apitypes"
 	"soll.dev/internal/appstate"
 	"soll.dev/internal/testenv"
 	"soll.dev/internal/testenv/gitserver"
@@ -97,6 +99,18 @@ func TestPages(t *testing.T) {
 		if s.status != http.StatusNotFound {
 			t.Errorf("unknown static file: %d", s.status)
 		}
+		// A path outside the API and the pages: a page, not JSON; under
+		// /api the API's JSON error stays.
+		s = anon.get("/no/such/page?x=<b>")
+		checkHeaders(t, "unknown page", s)
+		if s.status != http.StatusNotFound || !strings.HasPrefix(s.header.Get("Content-Type"), "text/html") {
+			t.Errorf("unknown page: %d %q", s.status, s.header.Get("Content-Type"))
+		}
+		mustContain(t, "unknown page", s, "<h1>Page not found</h1>", "There is no page at /no/such/page.")
+		s = anon.get("/api/v1/no-such-thing")
+		if s.status != http.StatusNotFound || s.header.Get("Content-Type") != "application/json" || !strings.Contains(s.body, "no API endpoint GET /api/v1/no-such-thing") {
+			t.Errorf("unknown API path: %d %q %s", s.status, s.header.Get("Content-Type"), s.body)
+		}
 	})
 
 	t.Run("login", func(t *testing.T) {
@@ -153,18 +167,18 @@ func TestPages(t *testing.T) {
 			t.Fatalf("list: %d\n%s", p.status, p.body)
 		}
 		mustContain(t, "list", p, `<tr data-app="web">`, `<tr data-app="db">`, `<span class="st st-OutOfSync">OutOfSync</span>`,
-			`data-stream="/api/v1/stream/applications"`, "2 matching applications", "Logged in as <strong data-user>admin</strong>")
+			`data-stream="/api/v1/stream/applications?names=db%2Cweb"`, "2 matching applications", "Logged in as <strong data-user>admin</strong>")
 		// Counts of the view by status, each a link filtering on it.
-		mustContain(t, "counts", p, `<section class="counts" aria-label="Applications by status" data-live-counts>`,
+		mustContain(t, "counts", p, `<section class="counts" aria-label="Applications by status" data-counts-src="/api/v1/applications?limit=1">`,
 			`href="/applications?syncStatus=OutOfSync" class="count">`+`<span class="st st-OutOfSync">OutOfSync</span> <span class="n" data-count="sync:OutOfSync">2</span>`,
 			`<span class="st st-Synced">Synced</span> <span class="n" data-count="sync:Synced">0</span>`)
 
 		p = admin.get("/applications?selector=team%3Dweb&view=tiles")
 		mustContain(t, "label filter", p, `<li class="tile" data-app="web">`, "1 matching application;",
-			`<span class="st st-OutOfSync">OutOfSync</span> <span class="n" data-count="sync:OutOfSync">1</span>`)
-		if strings.Contains(p.body, "data-live-counts") {
-			t.Error("the counts of a filtered view follow the stream, which is not filtered")
-		}
+			`<span class="st st-OutOfSync">OutOfSync</span> <span class="n" data-count="sync:OutOfSync">1</span>`,
+			// The counts the script reads again keep the filters; the
+			// stream follows only the app shown.
+			`data-counts-src="/api/v1/applications?limit=1&amp;selector=team%3Dweb"`, `data-stream="/api/v1/stream/applications?names=web"`)
 		if strings.Contains(p.body, `data-app="db"`) {
 			t.Error("the label filter shows db")
 		}
@@ -177,10 +191,20 @@ func TestPages(t *testing.T) {
 		mustContain(t, "first page", p, `data-app="web"`, `rel="next"`)
 		next := regexp.MustCompile(`href="([^"]+)" rel="next"`).FindStringSubmatch(p.body)
 		p = admin.get(strings.ReplaceAll(next[1], "&amp;", "&"))
-		mustContain(t, "second page", p, `data-app="db"`, "First page")
+		mustContain(t, "second page", p, `data-app="db"`, "First page", `rel="prev"`)
 		if strings.Contains(p.body, `data-app="web"`) || strings.Contains(p.body, `rel="next"`) {
 			t.Error("the second page repeats web or has a next page")
 		}
+		prev := regexp.MustCompile(`href="([^"]+)" rel="prev"`).FindStringSubmatch(p.body)
+		p = admin.get(strings.ReplaceAll(prev[1], "&amp;", "&"))
+		mustContain(t, "previous page", p, `data-app="web"`, `rel="next"`)
+		if strings.Contains(p.body, `data-app="db"`) || strings.Contains(p.body, `rel="prev"`) {
+			t.Error("the page before the second repeats db or has a previous page")
+		}
+		p = admin.get("/applications?cluster=in-cluster")
+		mustContain(t, "cluster filter", p, `data-app="web"`, `data-app="db"`, `id="f-cluster" name="cluster" value="in-cluster"`)
+		p = admin.get("/applications?cluster=elsewhere")
+		mustContain(t, "cluster filter, no match", p, "No application matches these filters.")
 		p = admin.get("/applications?project=nothing-here")
 		mustContain(t, "empty", p, "No application matches these filters.")
 		p = admin.get("/applications?selector=%3D%3D%3D")
@@ -354,6 +378,7 @@ func TestActions(t *testing.T) {
 		"/applications/roll/unpin":    {},
 		"/applications/roll/policy":   {"automated": {"on"}, "targetRevision": {"other"}},
 		"/applications/roll/delete":   {"cascade": {"delete"}, "confirm": {"roll"}},
+		"/applications/bulk":          {"action": {"sync"}, "app": {"roll"}},
 	}
 	with := func(form url.Values, csrf string) url.Values {
 		out := url.Values{"csrf": {csrf}}
@@ -413,6 +438,50 @@ func TestActions(t *testing.T) {
 			}
 		}
 		unchanged(t, "the viewer's form")
+	})
+
+	t.Run("bulk actions", func(t *testing.T) {
+		p := admin.get("/applications")
+		mustContain(t, "bulk form", p, `<form id="bulk" class="bulk" method="post" action="/applications/bulk" data-async`,
+			`<input type="checkbox" name="app" value="roll" form="bulk" aria-label="Select roll">`,
+			`<input type="hidden" name="return" value="/applications">`)
+		// Two apps and one that does not exist: the API refreshes the two
+		// (and audits each) and refuses the third; nothing else changes.
+		q := admin.post("/applications/bulk", url.Values{"csrf": {p.csrf(t)}, "action": {"refresh"}, "app": {"roll", "orphan", "no-such-app", "roll"}, "return": {"/applications?sort=-name"}})
+		checkHeaders(t, "bulk refresh", q)
+		if q.status != http.StatusOK {
+			t.Fatalf("bulk refresh: %d\n%s", q.status, q.body)
+		}
+		mustContain(t, "bulk refresh", q, "Refresh requested for 2 applications:", `<a href="/applications/orphan">orphan</a>`, `<a href="/applications/roll">roll</a>`,
+			"Refused for 1 application:", `<a href="/applications/no-such-app">no-such-app</a>: application no-such-app not found`,
+			`<a href="/applications?sort=-name">Back to the applications</a>`)
+		var audit apitypes.AuditList
+		f.apiDecode(t, token, "GET", "/api/v1/audit?user=admin&limit=1000", nil, http.StatusOK, &audit)
+		refreshed := map[string]string{}
+		for _, e := range audit.Items {
+			if e.Action == "Refresh" {
+				refreshed[e.Object] += e.Result + " "
+			}
+		}
+		if want := map[string]string{"roll": "accepted ", "orphan": "accepted ", "no-such-app": "refused (NotFound) "}; !maps.Equal(refreshed, want) {
+			t.Errorf("the audit log's refreshes: %q, want %q", refreshed, want)
+		}
+		// The script's answer is JSON; a refusal is an error.
+		q = admin.postJSON("/applications/bulk", url.Values{"csrf": {p.csrf(t)}, "action": {"hard-refresh"}, "app": {"no-such-app"}})
+		if q.status != http.StatusNotFound || !strings.Contains(q.body, `"error":"Hard refresh requested for 0 of 1 selected applications. Refused: no-such-app: application no-such-app not found"`) {
+			t.Errorf("bulk hard refresh of a missing app, as JSON: %d %s", q.status, q.body)
+		}
+		for form, want := range map[string]string{"action=delete&app=roll": "the selection can be synced", "action=sync": "Select the applications first",
+			"action=sync&return=https%3A%2F%2Fevil.example&app=": "Select the applications first"} {
+			v, _ := url.ParseQuery(form)
+			v.Set("csrf", p.csrf(t))
+			if q := admin.post("/applications/bulk", v); q.status != http.StatusBadRequest || !strings.Contains(q.body, want) {
+				t.Errorf("bulk %s: %d, want 400 saying %q\n%s", form, q.status, want, q.body)
+			}
+		}
+		q = admin.post("/applications/bulk", url.Values{"csrf": {p.csrf(t)}, "action": {"refresh"}, "app": {"roll"}, "return": {"https://evil.example/"}})
+		mustContain(t, "bulk with a foreign return", q, `<a href="/applications">Back to the applications</a>`)
+		unchanged(t, "bulk refresh")
 	})
 
 	t.Run("rollback and unpin", func(t *testing.T) {

@@ -77,7 +77,12 @@ func (u *UI) requireSession(w http.ResponseWriter, r *http.Request) *session {
 // checkForm parses a posted form of a logged-in page and checks its
 // token; on failure it answers and returns nil.
 func (u *UI) checkForm(w http.ResponseWriter, r *http.Request) *session {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	return u.checkFormOf(w, r, maxFormBytes)
+}
+
+// checkFormOf is checkForm for a form of up to limit bytes.
+func (u *UI) checkFormOf(w http.ResponseWriter, r *http.Request, limit int64) *session {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	if err := r.ParseForm(); err != nil {
 		u.fail(w, r, nil, http.StatusBadRequest, "Bad request", "The form could not be read: "+err.Error())
 		return nil
@@ -121,6 +126,8 @@ const (
 	noticeExpired   = "expired"
 	noticeLoggedOut = "logged-out"
 	noticeSync      = "sync"
+	noticeDryRun    = "dry-run"
+	noticeTerminate = "terminate"
 	noticeRefresh   = "refresh"
 	noticeRollback  = "rollback"
 	noticeUnpin     = "unpin"
@@ -135,6 +142,8 @@ var notices = map[string]string{
 	noticeExpired:       "Your session has ended: log in again.",
 	noticeLoggedOut:     "You are logged out.",
 	noticeSync:          "Sync requested: the status below follows it.",
+	noticeDryRun:        "Dry run requested: the operation below shows what a sync would do; nothing is changed.",
+	noticeTerminate:     "Termination requested: the operation stops after the step it is in.",
 	noticeRefresh:       "Refresh requested: the app is being compared with Git again.",
 	noticeRollback:      "Rollback requested: the app will be pinned to that entry's revisions until you unpin it.",
 	noticeUnpin:         "Unpinned: the app follows its target revision again.",

@@ -83,6 +83,8 @@ const (
 	pageApps  = "apps"
 	pageApp   = "app"
 	pageError = "error"
+	pageBulk  = "bulk"
+	pageSync  = "sync"
 	// pageResource is the resource panel (resource.go).
 	pageResource = "resource"
 )
@@ -127,7 +129,7 @@ func New(opts Options) (*UI, error) {
 	for k, v := range viewFuncs {
 		funcs[k] = v
 	}
-	for _, name := range []string{pageLogin, pageApps, pageApp, pageError, pageResource} {
+	for _, name := range []string{pageLogin, pageApps, pageApp, pageError, pageBulk, pageSync, pageResource} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/status.html", "templates/tree.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("ui template %s: %w", name, err)
@@ -142,8 +144,9 @@ func New(opts Options) (*UI, error) {
 
 // Register mounts the pages on mux: / (to the applications), /login,
 // /logout, /applications, /applications/{name} with its actions, its
-// resource tree alone (/tree) and the resource panel (/resource), and
-// /static/. The API keeps /api and /auth.
+// resource tree alone (/tree) and the resource panel (/resource),
+// /static/, and a page for any other path. The API keeps /api/ and
+// /auth/.
 func (u *UI) Register(mux *http.ServeMux) {
 	// Each page is counted in the API's request metrics under its route
 	// template ("/applications/{name}"), as the API's own routes are.
@@ -158,8 +161,11 @@ func (u *UI) Register(mux *http.ServeMux) {
 	handle("POST /login", u.login)
 	handle("POST /logout", u.logout)
 	handle("GET /applications", u.appsPage)
+	handle("POST /applications/bulk", u.bulkApps)
 	handle("GET /applications/{name}", u.appPage)
+	handle("GET /applications/{name}/sync", u.syncDialog)
 	handle("POST /applications/{name}/sync", u.syncApp)
+	handle("POST /applications/{name}/terminate", u.terminateApp)
 	handle("POST /applications/{name}/refresh", u.refreshApp)
 	handle("POST /applications/{name}/rollback", u.rollbackApp)
 	handle("POST /applications/{name}/unpin", u.unpinApp)
@@ -168,6 +174,16 @@ func (u *UI) Register(mux *http.ServeMux) {
 	handle("GET /applications/{name}/tree", u.treeFragment)
 	handle("GET /applications/{name}/resource", u.resourcePage)
 	handle("GET /static/{file}", u.static)
+	// Any other path outside the API: a page saying so, not the API's
+	// JSON error.
+	mux.Handle("/", metrics.Handler("/", secure(http.HandlerFunc(u.notFound))))
+}
+
+// notFound answers a path the UI does not serve: 404 with a page (with
+// the user's header when a session is open).
+func (u *UI) notFound(w http.ResponseWriter, r *http.Request) {
+	s, _ := u.session(r)
+	u.renderError(w, r, s, http.StatusNotFound, "Page not found", "There is no page at "+r.URL.Path+". The applications are at /applications.")
 }
 
 // contentSecurityPolicy allows the page's own script, style, images and

@@ -15,6 +15,7 @@ import (
 // viewFuncs are the templates' helpers.
 var viewFuncs = template.FuncMap{
 	"short":        shortRevision,
+	"appHref":      appHref,
 	"rollbackForm": rollbackForm,
 	"formatTime": func(t any) string {
 		switch t := t.(type) {

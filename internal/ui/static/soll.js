@@ -97,6 +97,14 @@
     });
   }
 
+  // orEmpty returns rows, or one row of cols columns saying text.
+  function orEmpty(rows, text, cols) {
+    if (rows.length) { return rows; }
+    var td = cell('td', text);
+    td.colSpan = cols;
+    return [cell('tr', td)];
+  }
+
   function resourceRows(app) {
     var rows = ((app.status || {}).resources || []).map(function (r) {
       var tr = document.createElement('tr');
@@ -108,12 +116,7 @@
       tr.append(cell('td', r.kind), cell('td', r.namespace || ''), name, cell('td', statusSpan(r.status || '')), healthCell);
       return tr;
     });
-    if (!rows.length) {
-      var td = cell('td', 'No resources yet: the app has not been compared with Git, or its path renders nothing.');
-      td.colSpan = 5;
-      rows.push(cell('tr', td));
-    }
-    return rows;
+    return orEmpty(rows, 'No resources yet: the app has not been compared with Git, or its path renders nothing.', 5);
   }
 
   // rollbackForm copies the page's rollback form (token, and disabled
@@ -127,20 +130,40 @@
     return form;
   }
 
+  // opResultRows are the results per resource of the current or last
+  // operation (the sync page).
+  function opResultRows(app) {
+    var op = (app.status || {}).operationState || {};
+    var rows = ((op.syncResult || {}).resources || []).map(function (r) {
+      var name = cell('th', r.name);
+      name.setAttribute('scope', 'row');
+      var tr = document.createElement('tr');
+      tr.append(cell('td', r.kind), cell('td', r.namespace || ''), name, cell('td', statusSpan(r.status || '')),
+        cell('td', (r.syncPhase || '') + ' ' + (r.syncWave || 0)), cell('td', r.message || ''));
+      return tr;
+    });
+    return orEmpty(rows, 'No results yet.', 6);
+  }
+
+  // commitText is what the history shows of an entry's commits (as the
+  // server does: commitText in internal/ui).
+  function commitText(commits) {
+    return (commits || []).filter(function (c) { return c.message; }).map(function (c) {
+      return c.message.split('\n')[0] + (c.author ? ' (' + c.author + ')' : '');
+    }).join('; ');
+  }
+
   function historyRows(app) {
     var hist = ((app.status || {}).history || []).slice().reverse();
     var rows = hist.map(function (h) {
       var tr = document.createElement('tr');
-      tr.append(cell('td', String(h.id)), cell('td', cell('code', (h.revisions || []).map(short).join(', '))),
+      var commit = cell('td', commitText(h.commits));
+      commit.className = 'commit-message';
+      tr.append(cell('td', String(h.id)), cell('td', cell('code', (h.revisions || []).map(short).join(', '))), commit,
         cell('td', time(h.deployedAt)), cell('td', initiator(h.initiatedBy)), cell('td', rollbackForm(h.id)));
       return tr;
     });
-    if (!rows.length) {
-      var td = cell('td', 'Not deployed yet.');
-      td.colSpan = 5;
-      rows.push(cell('tr', td));
-    }
-    return rows;
+    return orEmpty(rows, 'Not deployed yet.', 6);
   }
 
   function conditionItems(app) {
@@ -159,30 +182,42 @@
     live.classList.toggle('bad', !!bad);
   }
 
-  // The counts of an unfiltered list follow status changes: the stream
-  // first sends every app (remembered, already counted by the server),
-  // then changes, which move an app from one count to another. Apps
-  // created after the page loaded are not counted until a reload.
-  var known = {};
-  function count(key, delta) {
-    var el = document.querySelector('[data-live-counts] [data-count="' + key + '"]');
-    if (el) { el.textContent = String(Math.max(0, Number(el.textContent) + delta)); }
+  // The counts at the top of the list are the API's: read again (at
+  // most every half second) when an app of the page changes, and every
+  // 30 seconds for the apps the page does not show.
+  var counts = document.querySelector('[data-counts-src]');
+  var countsTimer = null;
+  function refreshCounts() {
+    countsTimer = null;
+    fetch(counts.getAttribute('data-counts-src'), { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (j) {
+        if (!j || !j.counts) { return; }
+        counts.querySelectorAll('[data-count]').forEach(function (el) {
+          var kv = el.getAttribute('data-count').split(':');
+          el.textContent = String((j.counts[kv[0]] || {})[kv[1]] || 0);
+        });
+      }, function () {});
   }
-  function recount(type, app) {
-    var name = app.metadata.name, was = known[name];
-    var now = type === 'DELETED' ? null : fields(app);
-    if (was && now) {
-      if (was.sync !== now.sync) { count('sync:' + was.sync, -1); count('sync:' + now.sync, 1); }
-      if (was.health !== now.health) { count('health:' + was.health, -1); count('health:' + now.health, 1); }
-    } else if (was) {
-      count('sync:' + was.sync, -1);
-      count('health:' + was.health, -1);
-    }
-    if (now) { known[name] = { sync: now.sync, health: now.health }; } else { delete known[name]; }
+  function recount() {
+    if (counts && !countsTimer) { countsTimer = setTimeout(refreshCounts, 500); }
+  }
+  if (counts) {
+    setInterval(function () { if (!document.hidden) { recount(); } }, 30000);
+  }
+
+  // "Select all on this page" ticks every app of the page for the bulk
+  // actions; it is shown only with this script.
+  var selectAll = document.querySelector('[data-select-all]');
+  if (selectAll) {
+    selectAll.parentNode.hidden = false;
+    selectAll.addEventListener('change', function () {
+      document.querySelectorAll('input[name="app"][form="bulk"]').forEach(function (b) { b.checked = selectAll.checked; });
+    });
   }
 
   function update(type, app) {
-    recount(type, app);
+    recount();
     // Other scripts of the page (tree.js) follow the app from here.
     document.dispatchEvent(new CustomEvent('soll:app', { detail: { type: type, app: app } }));
     var nodes = document.querySelectorAll('[data-app]');
@@ -206,6 +241,8 @@
       if (conds) { conds.replaceChildren.apply(conds, conditionItems(app)); }
       var unpin = root.querySelector('[data-unpin]');
       if (unpin) { unpin.hidden = !(app.spec || {}).pin; }
+      var ops = root.querySelector('[data-op-results]');
+      if (ops) { ops.replaceChildren.apply(ops, opResultRows(app)); }
       var hist = root.querySelector('[data-history]');
       if (hist) { hist.replaceChildren.apply(hist, historyRows(app)); }
     }
@@ -231,7 +268,8 @@
 
   // Action forms (data-async) are posted by fetch: the page stays and the
   // event stream shows what follows. The answer is JSON: a message or an
-  // error.
+  // error. The target is read as an attribute: a field named "action"
+  // (the bulk form's buttons) hides form.action.
   document.addEventListener('submit', function (e) {
     var form = e.target;
     if (!form.hasAttribute('data-async')) { return; }
@@ -239,9 +277,9 @@
     var body = new URLSearchParams(new FormData(form, e.submitter));
     var buttons = form.querySelectorAll('button');
     buttons.forEach(function (b) { b.disabled = true; });
-    fetch(form.action, { method: 'POST', body: body, credentials: 'same-origin', headers: { Accept: 'application/json' } })
+    fetch(form.getAttribute('action'), { method: 'POST', body: body, credentials: 'same-origin', headers: { Accept: 'application/json' } })
       .then(function (r) {
-        return r.json().then(function (j) { announce(j.message || j.error || ('The server answered ' + r.status), !r.ok); },
+        return r.json().then(function (j) { announce(j.message || j.error || ('The server answered ' + r.status), !r.ok || !!j.error); },
           function () { announce('The server answered ' + r.status + '; reload the page.', true); });
       }, function () { announce('The request failed: the server cannot be reached.', true); })
       .then(function () { buttons.forEach(function (b) { b.disabled = false; }); });
