@@ -99,6 +99,10 @@ type ResourceDiff struct {
 	// server-maintained metadata, Secret values redacted. Empty when the
 	// resource no longer differs.
 	Diff string `json:"diff"`
+	// Drift names each differing field and, when the live object's
+	// managedFields tell, the field manager that last set it:
+	// "spec.replicas changed by kubectl-edit".
+	Drift []string `json:"drift,omitempty"`
 }
 
 // Manifests is the response of GET /api/v1/applications/{name}/manifests.

@@ -62,13 +62,17 @@ func (s *Server) resourceDiffs(ctx context.Context, app *sollv1.Application, rev
 		return err
 	}
 	texts := map[resource.Key]string{}
+	drift := map[resource.Key][]string{}
 	for _, res := range c.Results {
 		texts[res.Key] = res.Diff
+		for _, d := range res.Drift {
+			drift[res.Key] = append(drift[res.Key], d.String())
+		}
 	}
 	d.Diffs = make([]apitypes.ResourceDiff, len(d.Resources))
 	for i, rs := range d.Resources {
 		k := resource.Key{Group: rs.Group, Kind: rs.Kind, Namespace: rs.Namespace, Name: rs.Name}
-		d.Diffs[i] = apitypes.ResourceDiff{Group: rs.Group, Kind: rs.Kind, Namespace: rs.Namespace, Name: rs.Name, Diff: texts[k]}
+		d.Diffs[i] = apitypes.ResourceDiff{Group: rs.Group, Kind: rs.Kind, Namespace: rs.Namespace, Name: rs.Name, Diff: texts[k], Drift: drift[k]}
 	}
 	return nil
 }

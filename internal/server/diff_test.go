@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -31,7 +32,8 @@ func TestDiffAttachesResourceDiffs(t *testing.T) {
 			}
 			asked = revisions
 			return &appstate.Diffs{Revisions: revisions, Results: []diff.Result{
-				{Key: resource.Key{Kind: "ConfigMap", Namespace: "web", Name: "settings"}, Status: diff.OutOfSync, Diff: "--- live\n+++ desired\n"},
+				{Key: resource.Key{Kind: "ConfigMap", Namespace: "web", Name: "settings"}, Status: diff.OutOfSync, Diff: "--- live\n+++ desired\n",
+					Drift: []diff.Drift{{Path: "data.mode", Manager: "kubectl-edit"}, {Path: "data.extra"}}},
 				{Key: resource.Key{Kind: "ConfigMap", Namespace: "web", Name: "unlisted"}, Status: diff.OutOfSync, Diff: "--- live\n"},
 			}}, nil
 		}
@@ -63,9 +65,9 @@ func TestDiffAttachesResourceDiffs(t *testing.T) {
 	}
 	want := []apitypes.ResourceDiff{
 		{Group: "apps", Kind: "Deployment", Namespace: "web", Name: "web"},
-		{Kind: "ConfigMap", Namespace: "web", Name: "settings", Diff: "--- live\n+++ desired\n"},
+		{Kind: "ConfigMap", Namespace: "web", Name: "settings", Diff: "--- live\n+++ desired\n", Drift: []string{"data.mode changed by kubectl-edit", "data.extra differs"}},
 	}
-	if !slices.Equal(d.Diffs, want) || d.Note != diffNote {
+	if !reflect.DeepEqual(d.Diffs, want) || d.Note != diffNote {
 		t.Errorf("diff: diffs %+v, note %q", d.Diffs, d.Note)
 	}
 

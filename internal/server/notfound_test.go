@@ -40,6 +40,7 @@ var appEndpoints = []struct {
 	{http.MethodGet, "/api/v1/applications/%s/diff", nil},
 	{http.MethodGet, "/api/v1/applications/%s/resources", nil},
 	{http.MethodGet, "/api/v1/applications/%s/tree", nil},
+	{http.MethodGet, "/api/v1/applications/%s/live?kind=ConfigMap&name=settings", nil},
 	{http.MethodGet, "/api/v1/applications/%s/events", nil},
 	{http.MethodGet, "/api/v1/applications/%s/history", nil},
 	{http.MethodGet, "/api/v1/applications/%s/manifests", nil},

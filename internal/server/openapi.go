@@ -101,7 +101,8 @@ var schemas = obj{
 		"sync": ref("Object"), "resources": obj{"type": "array", "items": ref("Object")},
 		"diffs": obj{"type": "array", "description": "One per resource, in the same order; absent when the server cannot compare (note says why)", "items": object("The field-level difference of one resource", obj{
 			"group": str(""), "kind": str(""), "namespace": str(""), "name": str(""),
-			"diff": str("Unified diff of the live object (---) and of what a sync would make of it (+++), as YAML, Secret values redacted; empty when it no longer differs"),
+			"diff":  str("Unified diff of the live object (---) and of what a sync would make of it (+++), as YAML, Secret values redacted; empty when it no longer differs"),
+			"drift": obj{"type": "array", "description": "Each differing field and, when managedFields tell, the field manager that last set it: spec.replicas changed by kubectl-edit", "items": str("")},
 		})},
 		"note": str(""),
 	}),

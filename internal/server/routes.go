@@ -91,6 +91,7 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodGet, path: app + "/diff", handler: s.appDiff, summary: "Resources that differ from Git", response: "Diff"},
 		{method: http.MethodGet, path: app + "/resources", handler: s.appResources, summary: "Managed resources and their status", response: "ResourceList"},
 		{method: http.MethodGet, path: app + "/tree", handler: s.appTree, summary: "Managed resources and their children (ReplicaSets, Jobs, Pods)", response: "Tree"},
+		{method: http.MethodGet, path: app + "/live", handler: s.appLive, summary: "One live object of the app's resource tree, managedFields dropped, Secret data and values decrypted from SOPS files masked", query: liveParams, response: "Object"},
 		{method: http.MethodGet, path: app + "/events", handler: s.appEvents, summary: "Kubernetes Events of the app and its objects, newest first", response: "EventList"},
 		{method: http.MethodGet, path: app + "/history", handler: s.appHistory, summary: "Sync history", response: "HistoryList"},
 		{method: http.MethodGet, path: app + "/manifests", handler: s.appManifests, summary: "The rendered desired objects, Secret data redacted", query: []param{{"revision", "string", "render this revision instead of the target; repeat once per source for multi-source apps"}}, response: "Manifests"},

@@ -208,6 +208,8 @@ type appView struct {
 	// the pin, as the page's script does (static/soll.js, pinText).
 	Pinned  bool
 	PinText string
+	// Tree is the resource tree section (tree.go).
+	Tree *treeView
 	actions
 }
 
@@ -318,6 +320,7 @@ func (u *UI) may(s *session, a *sollv1.Application, action string) (bool, string
 }
 
 func (u *UI) renderApp(w http.ResponseWriter, r *http.Request, s *session, status int, v *appView, notice string) {
+	v.Tree = u.readTree(r, s, v.App, treeQueryOf(r.URL.Query()))
 	l := layout{Title: v.App.Name, Crumbs: []crumb{{Label: "Applications", Href: "/applications"}, {Label: v.App.Name}},
 		User: s.p.Subject, LogoutToken: s.formToken, Stream: "/api/v1/stream/applications/" + url.PathEscape(v.App.Name),
 		Notice: notice, Page: v}

@@ -5,7 +5,9 @@
 // pagination, RBAC and audit log apply to the UI unchanged. Pages are
 // readable without JavaScript; the script adds live updates from the
 // API's event stream and submits the action forms without leaving the
-// page.
+// page. An app's resource tree is SVG laid out here, on the server
+// (tree.go); its script (static/tree.js) swaps in a fresh copy of the
+// section, rendered by the same template, when the app changes.
 //
 // Security: the session is the API's cookie (soll.token); every form that
 // changes something carries a token tied to the session (an HMAC under

@@ -225,7 +225,7 @@ func TestPages(t *testing.T) {
 		mustContain(t, "detail", p, "<h1>web</h1>", "Commit <code>"+f.commit[:8]+"</code>", "Soll Test", `data-stream="/api/v1/stream/applications/web"`, "ConfigMap", "greeting",
 			`&lt;script&gt;alert(&#34;annotation&#34;)&lt;/script&gt;`, `&lt;script&gt;alert(&#34;commit&#34;)&lt;/script&gt;`, "javascript:alert(1)")
 		for _, tag := range scriptTag.FindAllString(p.body, -1) {
-			if !regexp.MustCompile(`^<script src="/static/soll\.[0-9a-f]{8}\.js" defer>$`).MatchString(tag) {
+			if !regexp.MustCompile(`^<script src="/static/(soll|tree)\.[0-9a-f]{8}\.js" defer>$`).MatchString(tag) {
 				t.Errorf("a script element that is not soll's: %s", tag)
 			}
 		}

@@ -68,6 +68,8 @@ type UI struct {
 	// them for good; assetName maps a file's name to its served name.
 	assets    map[string]asset
 	assetName map[string]string
+	// fragments are the parts of pages served alone (the resource tree).
+	fragments *template.Template
 }
 
 type asset struct {
@@ -85,6 +87,8 @@ const (
 	pageSync  = "sync"
 
 	pageNewApp = "newapp"
+	// pageResource is the resource panel (resource.go).
+	pageResource = "resource"
 )
 
 // New parses the templates and hashes the static files.
@@ -127,21 +131,25 @@ func New(opts Options) (*UI, error) {
 	for k, v := range viewFuncs {
 		funcs[k] = v
 	}
-	for _, name := range append([]string{pageLogin, pageApps, pageApp, pageError, pageBulk, pageSync, pageNewApp}, settingsPageNames...) {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/status.html", "templates/parts.html", "templates/"+name+".html")
+	for _, name := range append([]string{pageLogin, pageApps, pageApp, pageError, pageBulk, pageSync, pageNewApp, pageResource}, settingsPageNames...) {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/status.html", "templates/parts.html", "templates/tree.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("ui template %s: %w", name, err)
 		}
 		u.pages[name] = t
+	}
+	if u.fragments, err = parseFragments(funcs); err != nil {
+		return nil, fmt.Errorf("ui template fragments: %w", err)
 	}
 	return u, nil
 }
 
 // Register mounts the pages on mux: / (to the applications), /login,
 // /logout, /applications, /applications/new (the new-application form),
-// /applications/bulk, /applications/{name} and its actions, /settings and
-// its pages, /static/, and a page for any other path. The API keeps /api/
-// and /auth/.
+// /applications/bulk, /applications/{name} with its actions, its resource
+// tree alone (/tree) and the resource panel (/resource), /settings and its
+// pages, /static/, and a page for any other path. The API keeps /api/ and
+// /auth/.
 func (u *UI) Register(mux *http.ServeMux) {
 	// Each page is counted in the API's request metrics under its route
 	// template ("/applications/{name}"), as the API's own routes are.
@@ -181,6 +189,8 @@ func (u *UI) Register(mux *http.ServeMux) {
 	handle("POST /applications/{name}/unpin", u.unpinApp)
 	handle("POST /applications/{name}/policy", u.policyApp)
 	handle("POST /applications/{name}/delete", u.deleteApp)
+	handle("GET /applications/{name}/tree", u.treeFragment)
+	handle("GET /applications/{name}/resource", u.resourcePage)
 	handle("GET /static/{file}", u.static)
 	// Any other path outside the API: a page saying so, not the API's
 	// JSON error.

@@ -218,6 +218,8 @@
 
   function update(type, app) {
     recount();
+    // Other scripts of the page (tree.js) follow the app from here.
+    document.dispatchEvent(new CustomEvent('soll:app', { detail: { type: type, app: app } }));
     var nodes = document.querySelectorAll('[data-app]');
     for (var i = 0; i < nodes.length; i++) {
       var root = nodes[i];
