@@ -3,8 +3,6 @@ package ui_test
 import (
 	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,48 +16,6 @@ import (
 
 // tab drives one chromium tab for a test: steps with a deadline,
 // polled conditions, screenshots by name.
-type tab struct {
-	t   *testing.T
-	ctx context.Context
-	dir string
-}
-
-func (b *tab) shot(name string) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.WriteFile(filepath.Join(b.dir, name+".png"), png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-}
-
-func (b *tab) run(what string, actions ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		// The page as it failed, if there is one to take.
-		if png, serr := chromedp.Run(ctx, chromedp.FullScreenshot(100)); serr == nil {
-			_ = os.WriteFile(filepath.Join(b.dir, "settings-failed.png"), png, 0o644)
-		}
-		b.t.Fatalf("%s: %v (screenshots in %s)", what, err, b.dir)
-	}
-}
-
-// waitFor polls a JavaScript condition until it holds, for at most a
-// minute.
-func (b *tab) waitFor(what, cond string) {
-	b.t.Helper()
-	b.run(what, void(chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(60*time.Second), chromedp.WithPollingInterval(50*time.Millisecond))))
-}
-
-// fitsPhone fails unless the page fits a phone's width (no sideways
-// scrolling), naming the elements that stick out; then it goes back to
-// the desktop's width.
 func (b *tab) fitsPhone(what string) {
 	b.t.Helper()
 	b.run("a phone's width", chromedp.EmulateViewport(390, 844))
@@ -77,38 +33,13 @@ func (b *tab) fitsPhone(what string) {
 	b.run("the desktop's width", chromedp.EmulateViewport(1200, 800))
 }
 
-func (b *tab) value(js string) string {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-	if err != nil {
-		b.t.Fatalf("evaluate %s: %v", js, err)
-	}
-	return s
-}
-
-// TestBrowserSettings does by clicks, in chromium with the pages'
-// script: create an application from the form (the other tools' options
-// hidden) and land on its page; add a repository after a connection
-// test that keeps the typed password; create a token, shown once, and
-// revoke it; open the audit log and see those actions; open the current
-// user and the projects, and add a destination to a project. axe-core
-// checks each page; the screenshots are
-// the ones of docs/user/ui.md.
 func TestBrowserSettings(t *testing.T) {
 	f := start(t)
-	ctx := newBrowser(t)
+	b := newTab(t)
+	ctx := b.ctx
 	axe := axeScript(t)
 	token := f.apiLogin(t, "admin", f.adminPassword)
 	f.api(t, token, "POST", "/api/v1/accounts", map[string]any{"name": "robot", "capabilities": []string{"apiKey"}}, http.StatusCreated)
-	dir := os.Getenv(ScreenshotsEnv)
-	if dir == "" {
-		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	b := &tab{t: t, ctx: ctx, dir: dir}
 	team := &sollv1.Project{ObjectMeta: metav1.ObjectMeta{Name: "team", Namespace: f.ns}, Spec: sollv1.ProjectSpec{
 		Description: "The team's applications.", SourceRepos: []string{"https://git.example/team/*"},
 		Destinations: []sollv1.ProjectDestination{{Server: "https://kubernetes.default.svc", Namespace: "team-*"}},
@@ -230,5 +161,5 @@ func TestBrowserSettings(t *testing.T) {
 	checkAccessibility(t, ctx, axe, "project")
 	b.shot("settings-project")
 	b.fitsPhone("the project")
-	t.Logf("screenshots in %s", dir)
+	t.Logf("screenshots in %s", b.dir)
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -110,58 +108,25 @@ func checkAccessibility(t *testing.T, ctx context.Context, axe, page string) {
 // step leaves a screenshot.
 func TestBrowser(t *testing.T) {
 	f := start(t)
-	ctx := newBrowser(t)
+	b := newTab(t)
+	ctx, dir := b.ctx, b.dir
 	axe := axeScript(t)
 	f.createApp(t, "web", nil, nil)
 	f.createApp(t, "db", nil, nil)
 	f.waitSync(t, "web", "OutOfSync")
 	f.waitSync(t, "db", "OutOfSync")
 
-	dir := os.Getenv(ScreenshotsEnv)
-	if dir == "" {
-		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	// The steps' screenshots are numbered in their order.
 	step := 0
 	shot := func(name string) {
 		t.Helper()
 		step++
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%d-%s.png", step, name)), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		b.shot(fmt.Sprintf("%d-%s", step, name))
 	}
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			shot("failed")
-			live, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('live') || {}).textContent || ''`))
-			t.Fatalf("%s: %v (the page says %q; screenshots in %s)", what, err, live, dir)
-		}
-	}
-	// waitFor polls a JavaScript condition with a deadline.
-	waitFor := func(what, cond string) {
-		t.Helper()
-		poll := chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(60*time.Second), chromedp.WithPollingInterval(50*time.Millisecond))
-		run(what, void(poll))
-	}
+	run, waitFor := b.run, b.waitFor
 	text := func(sel string) string {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(sctx, chromedp.TextContent(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
+		return strings.TrimSpace(b.text(sel))
 	}
 
 	run("open the list", chromedp.Navigate(f.base+"/applications"), chromedp.WaitVisible(chromedp.ID("username")))

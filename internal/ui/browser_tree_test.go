@@ -2,8 +2,6 @@ package ui_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,71 +15,6 @@ import (
 
 	"soll.dev/internal/testenv"
 )
-
-// page driver for TestBrowserTree: steps with deadlines, DOM conditions
-// polled with a deadline, screenshots by name.
-type treeTab struct {
-	t   *testing.T
-	ctx context.Context
-	dir string
-}
-
-func (b *treeTab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		b.screenshot("tree-failed")
-		b.t.Fatalf("%s: %v (screenshots in %s)", what, err, b.dir)
-	}
-}
-
-// until polls a JavaScript condition every 20 ms until it holds or
-// within runs out, and returns how long it took.
-func (b *treeTab) until(what string, within time.Duration, cond string) time.Duration {
-	b.t.Helper()
-	start := time.Now()
-	b.do(what, void(chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(within), chromedp.WithPollingInterval(20*time.Millisecond))))
-	return time.Since(start)
-}
-
-func (b *treeTab) screenshot(name string) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err == nil {
-		err = os.WriteFile(filepath.Join(b.dir, name+".png"), png, 0o644)
-	}
-	if err != nil {
-		b.t.Fatalf("screenshot %s: %v", name, err)
-	}
-}
-
-// element writes a screenshot of one element.
-func (b *treeTab) element(name, sel string) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(sel)))
-	if err == nil {
-		err = os.WriteFile(filepath.Join(b.dir, name+".png"), png, 0o644)
-	}
-	if err != nil {
-		b.t.Fatalf("screenshot %s: %v", name, err)
-	}
-}
-
-func (b *treeTab) text(sel string) string {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
-	if err != nil {
-		b.t.Fatalf("read %s: %v", sel, err)
-	}
-	return s
-}
 
 // TestBrowserTree does by clicks, in chromium, the part of the reference
 // scenario that needs the resource tree: open an OutOfSync app, open the
@@ -99,20 +32,14 @@ func TestBrowserTree(t *testing.T) {
 	f := start(t)
 	ns := f.createShop(t)
 	axe := axeScript(t)
-	dir := os.Getenv(ScreenshotsEnv)
-	if dir == "" {
-		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	b := &treeTab{t: t, ctx: newBrowser(t), dir: dir}
+	b := newTab(t)
 	dep := `document.querySelector('a[data-node="apps/Deployment/` + ns + `/web"]')`
 	depIs := func(sync, health string) string {
 		return dep + ` !== null && ` + dep + `.dataset.sync === '` + sync + `' && ` + dep + `.dataset.health === '` + health + `' && ` +
 			dep + `.querySelector('.status').textContent.includes('` + sync + `') && ` + dep + `.querySelector('.status').textContent.includes('` + health + `')`
 	}
 
-	b.do("log in on the way to the app",
+	b.run("log in on the way to the app",
 		chromedp.Navigate(f.base+"/applications/shop"),
 		chromedp.WaitVisible(chromedp.ID("username")),
 		chromedp.SendKeys(chromedp.ID("username"), "admin"),
@@ -124,7 +51,7 @@ func TestBrowserTree(t *testing.T) {
 	b.until("the nodes in the tab order", time.Second, `Array.from(document.querySelectorAll('svg.tree a')).every(a => a.tabIndex === 0 && a.querySelector('title').textContent.length > 0) && `+
 		dep+`.querySelector('title').textContent.startsWith('Deployment web, OutOfSync, Missing')`)
 
-	b.do("open the Deployment's panel", chromedp.Click(chromedp.CSS(`a[data-node="apps/Deployment/`+ns+`/web"] rect`)),
+	b.run("open the Deployment's panel", chromedp.Click(chromedp.CSS(`a[data-node="apps/Deployment/`+ns+`/web"] rect`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-diff]`)))
 	if got := b.text(`[data-diff]`); !strings.Contains(got, "+  replicas: 1") || !strings.Contains(got, "+kind: Deployment") {
 		t.Errorf("the Deployment's diff in the panel:\n%s", got)
@@ -134,10 +61,10 @@ func TestBrowserTree(t *testing.T) {
 	}
 	checkAccessibility(t, b.ctx, axe, "resource panel")
 
-	b.do("back to the tree", chromedp.Click(chromedp.CSS(`a[href="/applications/shop#tree"]`)),
+	b.run("back to the tree", chromedp.Click(chromedp.CSS(`a[href="/applications/shop#tree"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#tree-view svg.tree`)))
 	b.until("the app's event stream", 30*time.Second, `document.body.getAttribute('data-live') === 'on'`)
-	b.do("click Sync", void(chromedp.Evaluate[bool](`window.notReloaded = true`)), chromedp.Click(chromedp.ID("sync-button")))
+	b.run("click Sync", void(chromedp.Evaluate[bool](`window.notReloaded = true`)), chromedp.Click(chromedp.ID("sync-button")))
 	b.until("the Deployment Synced and Healthy, with its Pod, without a reload", 60*time.Second,
 		`window.notReloaded === true && `+depIs("Synced", "Healthy")+` && document.querySelector('a[data-node^="/Pod/`+ns+`/web-"]') !== null`)
 	checkAccessibility(t, b.ctx, axe, "application with its tree")
@@ -151,7 +78,7 @@ func TestBrowserTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.until("the edited Deployment OutOfSync in the tree", 30*time.Second, `window.notReloaded === true && `+depIs("OutOfSync", "Healthy"))
-	b.do("open the edited Deployment's panel", chromedp.Click(chromedp.CSS(`a[data-node="apps/Deployment/`+ns+`/web"] rect`)),
+	b.run("open the edited Deployment's panel", chromedp.Click(chromedp.CSS(`a[data-node="apps/Deployment/`+ns+`/web"] rect`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-drift]`)))
 	if got := b.text(`[data-drift]`); !strings.Contains(got, "spec.replicas changed by kubectl-edit") {
 		t.Errorf("the drift in the panel: %q", got)
@@ -163,12 +90,12 @@ func TestBrowserTree(t *testing.T) {
 		t.Errorf("the live manifest of the edited Deployment:\n%s", got)
 	}
 	checkAccessibility(t, b.ctx, axe, "resource panel with a drift")
-	b.screenshot("resource")
+	b.shot("resource")
 	b.element("diff", `section[aria-labelledby="h-res-diff"]`)
-	b.do("back to the tree again", chromedp.Click(chromedp.CSS(`a[href="/applications/shop#tree"]`)),
+	b.run("back to the tree again", chromedp.Click(chromedp.CSS(`a[href="/applications/shop#tree"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#tree-view svg.tree`)))
 	b.until("the app's event stream", 30*time.Second, `document.body.getAttribute('data-live') === 'on'`)
-	b.do("sync the edit away", void(chromedp.Evaluate[bool](`window.notReloaded = true`)), chromedp.Click(chromedp.ID("sync-button")))
+	b.run("sync the edit away", void(chromedp.Evaluate[bool](`window.notReloaded = true`)), chromedp.Click(chromedp.ID("sync-button")))
 	b.until("the Deployment Synced again", 60*time.Second, `window.notReloaded === true && `+depIs("Synced", "Healthy"))
 
 	// The Deployment deleted behind soll's back shows in the tree
@@ -187,14 +114,14 @@ func TestBrowserTree(t *testing.T) {
 		t.Errorf("the deletion took %s to show in the tree, want at most 2s", took)
 	}
 	t.Logf("the deleted Deployment showed as Missing in the tree %s after the delete", took.Round(time.Millisecond))
-	b.screenshot("tree-missing")
+	b.shot("tree-missing")
 
-	b.do("click Sync again", chromedp.Click(chromedp.ID("sync-button")))
+	b.run("click Sync again", chromedp.Click(chromedp.ID("sync-button")))
 	b.until("the Deployment back, Synced and Healthy", 60*time.Second, `window.notReloaded === true && `+depIs("Synced", "Healthy"))
 
 	// Automated sync and self-heal from the policy form (a page load),
 	// then a second deletion heals.
-	b.do("turn on auto-sync and self-heal",
+	b.run("turn on auto-sync and self-heal",
 		chromedp.Click(chromedp.ID("policy-automated")),
 		chromedp.Click(chromedp.ID("policy-selfheal")),
 		chromedp.Click(chromedp.ID("policy-button")),
@@ -203,7 +130,7 @@ func TestBrowserTree(t *testing.T) {
 		t.Fatalf("after saving the policy: %q", got)
 	}
 	b.until("the app's event stream after the reload", 30*time.Second, `document.body.getAttribute('data-live') === 'on'`)
-	b.do("mark the page", void(chromedp.Evaluate[bool](`window.notReloaded = true; window.swapsBefore = Number(document.body.getAttribute('data-tree-swaps') || 0); true`)))
+	b.run("mark the page", void(chromedp.Evaluate[bool](`window.notReloaded = true; window.swapsBefore = Number(document.body.getAttribute('data-tree-swaps') || 0); true`)))
 	if err := f.env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, &d); err != nil {
 		t.Fatal(err)
 	}
@@ -223,12 +150,12 @@ func TestBrowserTree(t *testing.T) {
 
 	// The link is clicked from the page's script: the tree may be
 	// swapped between a mouse's press and release.
-	b.do("open the list view", void(chromedp.Evaluate[bool](`document.querySelector('nav[aria-label="Resource view"] a[href="/applications/shop?view=list#tree"]').click(); true`)),
+	b.run("open the list view", void(chromedp.Evaluate[bool](`document.querySelector('nav[aria-label="Resource view"] a[href="/applications/shop?view=list#tree"]').click(); true`)),
 		chromedp.WaitVisible(chromedp.CSS(`table.tree-list`)))
 	if got := b.text(`table.tree-list`); !strings.Contains(got, "Deployment") || !strings.Contains(got, "creds") {
 		t.Errorf("the list view:\n%s", got)
 	}
 	checkAccessibility(t, b.ctx, axe, "resource list")
 	b.element("tree-list", `#tree`)
-	t.Logf("screenshots in %s", dir)
+	t.Logf("screenshots in %s", b.dir)
 }
