@@ -3,12 +3,17 @@ package ui
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apitypes"
@@ -57,8 +62,26 @@ type projectForm struct {
 	Denied                             string
 	SourceRepos, SourcesError          string
 	Dests                              []destRow
+	// The kinds, one group/Kind a line, and their error.
+	ClusterAllow, ClusterDeny, NamespacedAllow, NamespacedDeny, KindsError string
+	// Windows are the sync windows, one a line (see windowLine), and
+	// their error.
+	Windows, WindowsError string
+	// Roles are the project's roles and one empty row for a new one.
+	Roles []roleRow
 	// Error is an error of no field of the form.
 	Error string
+}
+
+// roleRow is a role of the form: its name (fixed for an existing role,
+// whose tokens stay with it), description, policies and groups one a
+// line, and whether to remove it.
+type roleRow struct {
+	Index                               int
+	Name, Description, Policies, Groups string
+	Existing, Remove                    bool
+	Tokens                              int
+	Error                               string
 }
 
 type destRow struct {
@@ -99,10 +122,32 @@ func (u *UI) readProjectView(w http.ResponseWriter, r *http.Request, s *session)
 		f.Dests = append(f.Dests, destRow{Server: d.Server, Name: d.Name, Namespace: d.Namespace})
 	}
 	f.Dests = withEmptyRows(f.Dests)
+	sp := &v.P.Spec
+	f.ClusterAllow, f.ClusterDeny = kindLines(sp.ClusterResourceAllowList), kindLines(sp.ClusterResourceDenyList)
+	f.NamespacedAllow, f.NamespacedDeny = kindLines(sp.NamespaceResourceAllowList), kindLines(sp.NamespaceResourceDenyList)
+	var windows []string
+	for _, w := range sp.SyncWindows {
+		windows = append(windows, windowLine(w))
+	}
+	f.Windows = strings.Join(windows, "\n")
+	for _, role := range sp.Roles {
+		f.Roles = append(f.Roles, roleRow{Name: role.Name, Description: role.Description, Policies: strings.Join(role.Policies, "\n"),
+			Groups: strings.Join(role.Groups, "\n"), Existing: true, Tokens: roleTokens(v.P, role.Name)})
+	}
+	f.Roles = withNewRole(f.Roles)
 	if !u.opts.RBAC.Allowed(s.p, "projects", "update", v.P.Name) {
 		f.Denied = "You (" + s.p.Subject + ") may not change project " + v.P.Name + "."
 	}
 	return v
+}
+
+// withNewRole numbers the roles and adds an empty one to fill in.
+func withNewRole(rows []roleRow) []roleRow {
+	rows = append(rows, roleRow{})
+	for i := range rows {
+		rows[i].Index = i
+	}
+	return rows
 }
 
 // withEmptyRows numbers the rows and adds the empty ones.
@@ -127,6 +172,10 @@ func (u *UI) projectPage(w http.ResponseWriter, r *http.Request) {
 func (u *UI) renderProject(w http.ResponseWriter, s *session, status int, v *projectView, notice string) {
 	u.renderSettings(w, s, status, pageProject, "Project "+v.P.Name, notice, v, crumb{Label: "Projects", Href: "/settings/projects"})
 }
+
+// roleIndex finds the role in an API error's field: spec.roles[1].name
+// is 1 (the roles are sent in the form's order, removed ones left out).
+var roleIndex = regexp.MustCompile(`^spec\.roles\[(\d+)\]`)
 
 // destinationIndex finds the row in an API error's field:
 // spec.destinations[2].namespace is 2.
@@ -176,16 +225,49 @@ func (u *UI) editProject(w http.ResponseWriter, r *http.Request) {
 		dests = append(dests, sollv1.ProjectDestination{Server: d.Server, Name: d.Name, Namespace: d.Namespace})
 	}
 	f.Dests = withEmptyRows(f.Dests)
+	if repos == nil {
+		repos = []string{}
+	}
+	spec := map[string]any{"sourceRepos": repos, "destinations": dests}
+	// The kinds, windows and roles are changed when the form has them.
+	if form.Has("clusterAllow") {
+		lists := map[string]*string{"clusterResourceAllowList": &f.ClusterAllow, "clusterResourceDenyList": &f.ClusterDeny,
+			"namespaceResourceAllowList": &f.NamespacedAllow, "namespaceResourceDenyList": &f.NamespacedDeny}
+		for key, field := range map[string]string{"clusterResourceAllowList": "clusterAllow", "clusterResourceDenyList": "clusterDeny",
+			"namespaceResourceAllowList": "namespacedAllow", "namespaceResourceDenyList": "namespacedDeny"} {
+			*lists[key] = strings.TrimSpace(form.Get(field))
+			gks, err := parseKinds(*lists[key])
+			if err != nil {
+				f.KindsError, ok = err.Error(), false
+			}
+			spec[key] = gks
+		}
+	}
+	if form.Has("syncWindows") {
+		f.Windows = strings.TrimSpace(form.Get("syncWindows"))
+		windows := []sollv1.SyncWindow{}
+		for i, line := range lines(f.Windows) {
+			sw, err := parseWindow(line)
+			if err != nil {
+				f.WindowsError, ok = fmt.Sprintf("Line %d: %v", i+1, err), false
+				break
+			}
+			windows = append(windows, sw)
+		}
+		spec["syncWindows"] = windows
+	}
+	if form.Has("roleName") {
+		roles, good := rolesOf(form, v.P, f)
+		ok = ok && good
+		spec["roles"] = roles
+	}
 	if !ok {
 		u.renderProject(w, s, http.StatusBadRequest, v, "")
 		return
 	}
-	if repos == nil {
-		repos = []string{}
-	}
 	body, _ := json.Marshal(map[string]any{
 		"metadata": map[string]any{"resourceVersion": form.Get("resourceVersion")},
-		"spec":     map[string]any{"sourceRepos": repos, "destinations": dests},
+		"spec":     spec,
 	})
 	res := u.call(r, s.token, http.MethodPatch, "/api/v1/projects/"+url.PathEscape(v.P.Name), body)
 	if res.status == http.StatusOK {
@@ -199,6 +281,17 @@ func (u *UI) editProject(w http.ResponseWriter, r *http.Request) {
 		f.Error = "The project was changed since this page was loaded; nothing was saved. Reload the page, then make your change again."
 	case strings.HasPrefix(e.Field, "spec.sourceRepos"):
 		f.SourcesError = e.Message
+	case strings.HasPrefix(e.Field, "spec.clusterResource") || strings.HasPrefix(e.Field, "spec.namespaceResource"):
+		f.KindsError = e.Message
+	case strings.HasPrefix(e.Field, "spec.syncWindows"):
+		f.WindowsError = e.Message
+	case roleIndex.MatchString(e.Field):
+		i, _ := strconv.Atoi(roleIndex.FindStringSubmatch(e.Field)[1])
+		if i < len(f.Roles) {
+			f.Roles[i].Error = e.Message
+		} else {
+			f.Error = e.Message
+		}
 	case m != nil:
 		i, _ := strconv.Atoi(m[1])
 		if i < len(f.Dests) {
@@ -212,10 +305,149 @@ func (u *UI) editProject(w http.ResponseWriter, r *http.Request) {
 	u.renderProject(w, s, res.status, v, "")
 }
 
+// rolesOf reads the form's roles: the existing ones (named by the form,
+// their tokens kept from the project as read) unless removed, and the new
+// one when it has a name. It sets the rows of f for the page and says
+// whether they are all well formed.
+func rolesOf(form url.Values, p *sollv1.Project, f *projectForm) ([]sollv1.ProjectRole, bool) {
+	current := p.Spec.Roles
+	names, descs, policies, groups := form["roleName"], form["roleDescription"], form["rolePolicies"], form["roleGroups"]
+	// The tokens a role's spec lists stay as they are; those soll issues
+	// are in the project's status, which the form does not touch.
+	tokens := map[string][]sollv1.JWTToken{}
+	for _, r := range current {
+		tokens[r.Name] = r.JWTTokens
+	}
+	f.Roles = nil
+	roles := []sollv1.ProjectRole{}
+	ok := true
+	for i := range names {
+		row := roleRow{Name: strings.TrimSpace(names[i]), Description: strings.TrimSpace(at(descs, i)),
+			Policies: strings.TrimSpace(at(policies, i)), Groups: strings.TrimSpace(at(groups, i)), Remove: slices.Contains(form["roleRemove"], names[i])}
+		_, row.Existing = tokens[row.Name]
+		row.Tokens = roleTokens(p, row.Name)
+		if !row.Existing && row.Name == "" {
+			if row.Description != "" || row.Policies != "" || row.Groups != "" {
+				row.Error, ok = "Give the new role a name.", false
+			} else {
+				continue
+			}
+		}
+		f.Roles = append(f.Roles, row)
+		if row.Remove {
+			continue
+		}
+		roles = append(roles, sollv1.ProjectRole{Name: row.Name, Description: row.Description, Policies: lines(row.Policies),
+			Groups: lines(row.Groups), JWTTokens: tokens[row.Name]})
+	}
+	f.Roles = withNewRole(f.Roles)
+	return roles, ok
+}
+
+// roleTokens counts the API tokens soll issued for a role of p (in its
+// status).
+func roleTokens(p *sollv1.Project, role string) int {
+	n := 0
+	for _, rt := range p.Status.JWTTokensByRole {
+		if rt.Role == role {
+			n += len(rt.Tokens)
+		}
+	}
+	return n
+}
+
+func at(vs []string, i int) string {
+	if i < len(vs) {
+		return vs[i]
+	}
+	return ""
+}
+
+// kindLines writes kinds one a line, as parseKinds reads them.
+func kindLines(gks []sollv1.GroupKind) string {
+	return strings.ReplaceAll(groupKinds(gks), ", ", "\n")
+}
+
+// parseKinds reads kinds one a line: Kind for the core group, group/Kind
+// otherwise (globs as the Project allows them).
+func parseKinds(text string) ([]sollv1.GroupKind, error) {
+	out := []sollv1.GroupKind{}
+	for _, line := range lines(text) {
+		group, kind, found := strings.Cut(line, "/")
+		if !found {
+			group, kind = "", line
+		}
+		if kind == "" || strings.ContainsAny(kind, "/ ") || strings.ContainsAny(group, " ") {
+			return nil, fmt.Errorf("%q is not a kind: write Kind for the core group (ConfigMap) or group/Kind (apps/Deployment)", line)
+		}
+		out = append(out, sollv1.GroupKind{Group: group, Kind: kind})
+	}
+	return out, nil
+}
+
+// windowLine writes a sync window on one line as parseWindow reads it:
+// kind, the five fields of the schedule, the duration, then options.
+func windowLine(w sollv1.SyncWindow) string {
+	parts := []string{string(w.Kind), w.Schedule, w.Duration.Duration.String()}
+	for key, vs := range map[string][]string{"applications": w.Applications, "namespaces": w.Namespaces, "clusters": w.Clusters} {
+		if len(vs) > 0 {
+			parts = append(parts, key+"="+strings.Join(vs, ","))
+		}
+	}
+	if w.TimeZone != "" {
+		parts = append(parts, "timeZone="+w.TimeZone)
+	}
+	if w.ManualSync {
+		parts = append(parts, "manualSync")
+	}
+	// Options in a fixed order, so that a page shows what it read.
+	slices.Sort(parts[3:])
+	return strings.Join(parts, " ")
+}
+
+// parseWindow reads a line of windowLine's form:
+//
+//	deny 0 22 * * * 1h applications=web-* namespaces=prod clusters=in-cluster timeZone=Europe/Paris manualSync
+func parseWindow(line string) (sollv1.SyncWindow, error) {
+	fields := strings.Fields(line)
+	var w sollv1.SyncWindow
+	if len(fields) < 7 {
+		return w, errors.New("write the kind (allow or deny), the schedule's five fields, the duration, then the options: deny 0 22 * * * 1h applications=web-*")
+	}
+	w.Kind = sollv1.SyncWindowKind(fields[0])
+	if w.Kind != sollv1.SyncWindowAllow && w.Kind != sollv1.SyncWindowDeny {
+		return w, fmt.Errorf("the kind is %q; it is allow or deny", fields[0])
+	}
+	w.Schedule = strings.Join(fields[1:6], " ")
+	d, err := time.ParseDuration(fields[6])
+	if err != nil || d <= 0 {
+		return w, fmt.Errorf("the duration is %q; write one such as 1h or 30m", fields[6])
+	}
+	w.Duration = metav1.Duration{Duration: d}
+	for _, opt := range fields[7:] {
+		key, value, _ := strings.Cut(opt, "=")
+		switch key {
+		case "applications":
+			w.Applications = strings.Split(value, ",")
+		case "namespaces":
+			w.Namespaces = strings.Split(value, ",")
+		case "clusters":
+			w.Clusters = strings.Split(value, ",")
+		case "timeZone":
+			w.TimeZone = value
+		case "manualSync":
+			w.ManualSync = true
+		default:
+			return w, fmt.Errorf("%q is not an option: applications=, namespaces=, clusters=, timeZone= or manualSync", opt)
+		}
+	}
+	return w, nil
+}
+
 const noticeProjectSaved = "project-saved"
 
 func init() {
-	notices[noticeProjectSaved] = "Project saved: soll holds its applications to the new source repositories and destinations from now on."
+	notices[noticeProjectSaved] = "Project saved: soll holds its applications to the new rules from now on."
 }
 
 func projectHref(name string) string { return "/settings/projects/" + url.PathEscape(name) }
@@ -236,4 +468,5 @@ func groupKinds(gks []sollv1.GroupKind) string {
 func init() {
 	viewFuncs["groupKinds"] = groupKinds
 	viewFuncs["projectHref"] = projectHref
+	viewFuncs["roleTokens"] = roleTokens
 }

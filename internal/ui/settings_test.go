@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -386,6 +387,116 @@ func TestSettings(t *testing.T) {
 			t.Fatalf("a form of an older version: %d, want 409\n%s", q.status, q.body)
 		}
 		mustContain(t, "older version", q, "The project was changed since this page was loaded; nothing was saved.")
+	})
+
+	t.Run("project kinds, windows and roles", func(t *testing.T) {
+		var issued apitypes.Token
+		f.apiDecode(t, token, "POST", "/api/v1/projects/team/roles/deployer/tokens", map[string]any{"id": "ci"}, http.StatusCreated, &issued)
+		read := func() sollv1.Project {
+			t.Helper()
+			var got sollv1.Project
+			if err := f.env.Client.Get(context.Background(), client.ObjectKey{Namespace: f.ns, Name: "team"}, &got); err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		var p page
+		testenv.WaitFor(t, "the token in the page", 30*time.Second, func() bool {
+			p = admin.get("/settings/projects/team")
+			return strings.Contains(p.body, "1 token; they stay with the role")
+		})
+		mustContain(t, "the form", p, "<legend>Role deployer</legend>", `<input type="hidden" name="roleName" value="deployer">`,
+			"deny 0 22 * * * 1h0m0s applications=*</textarea>", "<legend>New role</legend>", `<input id="role-name-1" name="roleName" value=""`)
+		// edit is the whole form as the page sends it, with the
+		// project's repositories and destinations as they are.
+		edit := func(p page, change func(url.Values)) page {
+			t.Helper()
+			cur := read()
+			v := url.Values{"csrf": {p.csrf(t)}, "resourceVersion": {cur.ResourceVersion}, "sourceRepos": {strings.Join(cur.Spec.SourceRepos, "\n")},
+				"clusterAllow": {""}, "clusterDeny": {""}, "namespacedAllow": {""}, "namespacedDeny": {""}, "syncWindows": {"deny 0 22 * * * 1h applications=*"},
+				"roleName": {"deployer", ""}, "roleDescription": {"", ""}, "rolePolicies": {"p, proj:team:deployer, applications, sync, team/*, allow", ""}, "roleGroups": {"", ""}}
+			for _, d := range cur.Spec.Destinations {
+				v["destServer"], v["destName"], v["destNamespace"] = append(v["destServer"], d.Server), append(v["destName"], d.Name), append(v["destNamespace"], d.Namespace)
+			}
+			change(v)
+			return admin.post("/settings/projects/team/edit", v)
+		}
+		before := read()
+		for what, c := range map[string]struct {
+			change func(url.Values)
+			want   string
+		}{
+			"a window without a duration": {func(v url.Values) { v.Set("syncWindows", "allow 0 8 * * 1-5") }, "Line 1: write the kind"},
+			"a window of another kind":    {func(v url.Values) { v.Set("syncWindows", "maybe 0 8 * * 1-5 1h") }, `the kind is &#34;maybe&#34;`},
+			"a bad kind":                  {func(v url.Values) { v.Set("namespacedDeny", "apps/") }, `&#34;apps/&#34; is not a kind`},
+			"a new role without a name":   {func(v url.Values) { v["rolePolicies"][1] = "p, proj:team:x, applications, get, team/*, allow" }, "Give the new role a name."},
+			"a bad schedule (the API)":    {func(v url.Values) { v.Set("syncWindows", "allow 99 8 * * 1-5 1h") }, `id="windows-error"`},
+		} {
+			q := edit(p, c.change)
+			if q.status != http.StatusBadRequest {
+				t.Errorf("%s: %d, want 400\n%s", what, q.status, q.body)
+				continue
+			}
+			mustContain(t, what, q, c.want)
+		}
+		if after := read(); after.ResourceVersion != before.ResourceVersion {
+			t.Fatalf("a refused form changed the project: %+v", after.Spec)
+		}
+
+		q := edit(p, func(v url.Values) {
+			v.Set("clusterAllow", "Namespace")
+			v.Set("namespacedDeny", "ResourceQuota\nnetworking.k8s.io/NetworkPolicy")
+			v.Set("syncWindows", "allow 0 8 * * 1-5 10h namespaces=team-*,ops clusters=in-cluster timeZone=Europe/Paris manualSync")
+			v["roleName"] = []string{"deployer", "auditor"}
+			v["roleDescription"] = []string{"Deploys team apps", "Reads"}
+			v["rolePolicies"] = []string{"p, proj:team:deployer, applications, sync, team/*, allow\np, proj:team:deployer, applications, get, team/*, allow", "p, proj:team:auditor, applications, get, team/*, allow"}
+			v["roleGroups"] = []string{"team-leads", ""}
+		})
+		if q.status != http.StatusSeeOther {
+			t.Fatalf("the edit: %d\n%s", q.status, q.body)
+		}
+		got := read().Spec
+		wantWindow := sollv1.SyncWindow{Kind: "allow", Schedule: "0 8 * * 1-5", Duration: metav1.Duration{Duration: 10 * time.Hour}, Namespaces: []string{"team-*", "ops"},
+			Clusters: []string{"in-cluster"}, TimeZone: "Europe/Paris", ManualSync: true}
+		switch {
+		case !slices.Equal(got.ClusterResourceAllowList, []sollv1.GroupKind{{Kind: "Namespace"}}),
+			!slices.Equal(got.NamespaceResourceDenyList, []sollv1.GroupKind{{Kind: "ResourceQuota"}, {Group: "networking.k8s.io", Kind: "NetworkPolicy"}}):
+			t.Errorf("the kinds after the edit: %+v", got)
+		case len(got.SyncWindows) != 1 || fmt.Sprint(got.SyncWindows[0]) != fmt.Sprint(wantWindow):
+			t.Errorf("the windows after the edit: %+v, want %+v", got.SyncWindows, wantWindow)
+		case len(got.Roles) != 2 || got.Roles[0].Name != "deployer" || len(got.Roles[0].Policies) != 2 || !slices.Equal(got.Roles[0].Groups, []string{"team-leads"}) ||
+			got.Roles[0].Description != "Deploys team apps" || got.Roles[1].Name != "auditor":
+			t.Errorf("the roles after the edit: %+v", got.Roles)
+		}
+		// The deployer's token still works.
+		f.api(t, issued.Token, "GET", "/api/v1/applications", nil, http.StatusOK)
+		// The page shows the window as it reads it, and removes a role.
+		p = admin.get("/settings/projects/team")
+		mustContain(t, "after the edit", p, "allow 0 8 * * 1-5 10h0m0s clusters=in-cluster manualSync namespaces=team-*,ops timeZone=Europe/Paris</textarea>",
+			"<legend>Role auditor</legend>")
+		q = edit(p, func(v url.Values) {
+			v.Set("syncWindows", "")
+			v.Set("namespacedDeny", "ResourceQuota")
+			v["roleName"] = []string{"deployer", "auditor", ""}
+			v["roleDescription"], v["rolePolicies"], v["roleGroups"] = []string{"", "", ""}, []string{"p, proj:team:deployer, applications, sync, team/*, allow", "", ""}, []string{"", "", ""}
+			v["roleRemove"] = []string{"auditor"}
+		})
+		if q.status != http.StatusSeeOther {
+			t.Fatalf("removing a role: %d\n%s", q.status, q.body)
+		}
+		if got := read().Spec; len(got.Roles) != 1 || got.Roles[0].Name != "deployer" || len(got.SyncWindows) != 0 {
+			t.Errorf("after removing auditor and the windows: %+v", got)
+		}
+		// A form without the new fields (an older page) keeps them.
+		p = admin.get("/settings/projects/team")
+		q = admin.post("/settings/projects/team/edit", url.Values{"csrf": {p.csrf(t)}, "resourceVersion": {read().ResourceVersion}, "sourceRepos": {"*"},
+			"destServer": {"*"}, "destName": {""}, "destNamespace": {"team-*"}})
+		if q.status != http.StatusSeeOther {
+			t.Fatalf("a form of repositories and destinations only: %d\n%s", q.status, q.body)
+		}
+		if got := read().Spec; len(got.Roles) != 1 || len(got.NamespaceResourceDenyList) != 1 {
+			t.Errorf("a form without roles and kinds changed them: %+v", got)
+		}
 	})
 
 	t.Run("audit", func(t *testing.T) {
