@@ -83,6 +83,16 @@ func TestBrowserReferenceScenario(t *testing.T) {
 	b.run("create it", chromedp.Click(chromedp.ID("create-button")), chromedp.WaitVisible(chromedp.ID("sync-button")))
 
 	// 4. OutOfSync, the Deployment Missing; its diff; Sync.
+	deadline := time.Now().Add(time.Minute)
+	for a := f.app(t, "wordpress"); ; a = f.app(t, "wordpress") {
+		if a.Status.Sync != nil && a.Status.Sync.Status == sollv1.SyncStatusOutOfSync && len(a.Status.Resources) == 9 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("wordpress was not compared within a minute: sync %+v, %d resources, conditions %+v", a.Status.Sync, len(a.Status.Resources), a.Status.Conditions)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	b.until("wordpress OutOfSync, its Deployment Missing", time.Minute, `document.querySelector('.facts [data-field="sync"]').textContent.trim() === 'OutOfSync' && `+depIs("OutOfSync", "Missing"))
 	b.run("open the Deployment's diff", chromedp.Click(chromedp.CSS(`a[data-node="apps/Deployment/`+ns+`/wordpress"] rect`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-diff]`)))
@@ -133,9 +143,12 @@ func TestBrowserReferenceScenario(t *testing.T) {
 		return f.env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "wordpress"}, &now) == nil && now.UID != old
 	})
 	b.until("healed, Synced and Healthy on the page", 2*time.Minute, `window.notReloaded === true && `+appIs("Synced", "Healthy")+` && `+depIs("Synced", "Healthy"))
-	if a := f.app(t, "wordpress"); a.Status.OperationState == nil || a.Status.OperationState.Operation.InitiatedBy == nil || !a.Status.OperationState.Operation.InitiatedBy.Automated {
-		t.Errorf("the Deployment came back, but not by an automated sync: %+v", a.Status.OperationState)
-	}
+	// The automated sync's state is written when it ends, which may be
+	// after the Deployment is back.
+	testenv.WaitFor(t, "the automated sync that healed it", time.Minute, func() bool {
+		st := f.app(t, "wordpress").Status.OperationState
+		return st != nil && st.Phase == sollv1.OperationSucceeded && st.Operation.InitiatedBy != nil && st.Operation.InitiatedBy.Automated
+	})
 
 	// Roll back to the first sync from the history (it pins), unpin.
 	first := f.app(t, "wordpress").Status.History[0].ID

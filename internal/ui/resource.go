@@ -24,7 +24,10 @@ import (
 
 // resourceView is what the panel shows.
 type resourceView struct {
-	App, AppHref, TreeHref       string
+	App, AppHref, TreeHref string
+	// Self is the panel's own address, which the page's script fetches
+	// again when the app changes; RV the app's version it shows.
+	Self, RV                     string
 	Group, Kind, Namespace, Name string
 	Managed                      bool
 	Owner, OwnerHref             string
@@ -138,7 +141,8 @@ func (u *UI) resourcePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := "/api/v1/applications/" + url.PathEscape(a.Name)
-	v := &resourceView{App: a.Name, AppHref: appHref(a.Name), TreeHref: appHref(a.Name) + "#tree", Group: group, Kind: kind, Namespace: ns, Name: name}
+	v := &resourceView{App: a.Name, AppHref: appHref(a.Name), TreeHref: appHref(a.Name) + "#tree", Group: group, Kind: kind, Namespace: ns, Name: name,
+		Self: r.URL.RequestURI(), RV: a.ResourceVersion}
 	res := u.call(r, s.token, http.MethodGet, base+"/tree", nil)
 	var t apitypes.Tree
 	if res.status != http.StatusOK {
@@ -175,7 +179,7 @@ func (u *UI) resourcePage(w http.ResponseWriter, r *http.Request) {
 	u.resourceEvents(r, s, base, v)
 	title := kind + " " + name
 	l := layout{Title: title + " · " + a.Name, Crumbs: []crumb{{Label: "Applications", Href: "/applications"}, {Label: a.Name, Href: appHref(a.Name)}, {Label: title}},
-		User: s.p.Subject, LogoutToken: s.formToken, Page: v}
+		User: s.p.Subject, LogoutToken: s.formToken, Stream: "/api/v1/stream/applications/" + url.PathEscape(a.Name), Page: v}
 	u.render(w, http.StatusOK, pageResource, l)
 }
 

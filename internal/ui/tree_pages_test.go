@@ -112,7 +112,7 @@ func TestTreePages(t *testing.T) {
 		p := admin.get("/applications/shop")
 		checkHeaders(t, "app page", p)
 		mustContain(t, "tree", p, `<section aria-labelledby="h-tree" class="panel" id="tree">`, `<svg class="tree"`,
-			`data-tree="/applications/shop/tree"`, dep+` data-sync="OutOfSync" data-health="Missing"`,
+			`data-refresh="/applications/shop/tree"`, dep+` data-sync="OutOfSync" data-health="Missing"`,
 			`<a href="/applications/shop/resource?group=apps&amp;kind=Deployment&amp;name=web&amp;namespace=`+ns+`"`,
 			`<title>Deployment web, OutOfSync, Missing; namespace `+ns+`; not found in the cluster</title>`,
 			"3 objects (3 managed, the others their children).", `<g class="node root" role="img" aria-label="Application shop, OutOfSync`)
@@ -165,7 +165,7 @@ func TestTreePages(t *testing.T) {
 		// The fragment: the section alone, with the page's headers.
 		p = admin.get("/applications/shop/tree?view=list")
 		checkHeaders(t, "tree fragment", p)
-		if p.status != http.StatusOK || !strings.HasPrefix(p.body, `<div class="tree-view" id="tree-view" data-tree="/applications/shop/tree?view=list"`) || strings.Contains(p.body, "<html") {
+		if p.status != http.StatusOK || !strings.HasPrefix(p.body, `<div class="tree-view" id="tree-view" data-refresh="/applications/shop/tree?view=list"`) || strings.Contains(p.body, "<html") {
 			t.Errorf("fragment: %d\n%s", p.status, p.body)
 		}
 		mustContain(t, "fragment", p, `<table class="tree-list">`)
