@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -20,8 +23,11 @@ const FieldManager = "soll-install"
 // other objects in order. It both installs and upgrades: applying newer
 // CRDs over older ones keeps the Applications and Projects stored, and the
 // Deployment is only replaced once the CRDs its controller needs are
-// served. It writes one line per applied object to out. c must know the
-// CustomResourceDefinition type.
+// served. Objects of a kind the install makes only with some options (the
+// PodDisruptionBudget of several replicas) that Apply applied before and
+// objs no longer hold are deleted: going back to one replica leaves no
+// budget that blocks every eviction. It writes one line per applied or
+// deleted object to out. c must know the CustomResourceDefinition type.
 func Apply(ctx context.Context, c client.Client, objs []*unstructured.Unstructured, out io.Writer) error {
 	var crds, rest []*unstructured.Unstructured
 	for _, o := range objs {
@@ -39,7 +45,51 @@ func Apply(ctx context.Context, c client.Client, objs []*unstructured.Unstructur
 			return err
 		}
 	}
-	return applyAll(ctx, c, rest, out)
+	if err := applyAll(ctx, c, rest, out); err != nil {
+		return err
+	}
+	return pruneDropped(ctx, c, objs, out)
+}
+
+// droppable are the kinds of the objects the install makes only with some
+// options.
+var droppable = []schema.GroupVersionKind{{Group: "policy", Version: "v1", Kind: "PodDisruptionBudget"}}
+
+// pruneDropped deletes, in the namespaces of objs, the objects of the
+// droppable kinds that objs do not hold, when Apply made them (they carry
+// soll's part-of label and FieldManager manages them): a budget someone
+// else made stays.
+func pruneDropped(ctx context.Context, c client.Client, objs []*unstructured.Unstructured, out io.Writer) error {
+	keep := map[string]bool{}
+	namespaces := map[string]bool{}
+	for _, o := range objs {
+		keep[o.GroupVersionKind().String()+"/"+o.GetNamespace()+"/"+o.GetName()] = true
+		if o.GetNamespace() != "" {
+			namespaces[o.GetNamespace()] = true
+		}
+	}
+	for _, gvk := range droppable {
+		for ns := range namespaces {
+			var list unstructured.UnstructuredList
+			list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+			if err := c.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{"app.kubernetes.io/part-of": "soll"}); err != nil {
+				return fmt.Errorf("list %ss in %s: %w", gvk.Kind, ns, err)
+			}
+			for i := range list.Items {
+				o := &list.Items[i]
+				if keep[gvk.String()+"/"+ns+"/"+o.GetName()] || !slices.ContainsFunc(o.GetManagedFields(), func(m metav1.ManagedFieldsEntry) bool { return m.Manager == FieldManager }) {
+					continue
+				}
+				if err := c.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
+					return fmt.Errorf("delete %s %s, which this install no longer makes: %w", gvk.Kind, o.GetName(), err)
+				}
+				if _, err := fmt.Fprintf(out, "%s %s deleted (not part of this install)\n", gvk.Kind, o.GetName()); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func applyAll(ctx context.Context, c client.Client, objs []*unstructured.Unstructured, out io.Writer) error {
