@@ -363,12 +363,12 @@ func (p *Pipeline) renderRequest(app *sollv1.Application, src *sollv1.Applicatio
 
 // InClusterServer is the API server address that names the cluster soll
 // runs in.
-const InClusterServer = "https://kubernetes.default.svc"
+const InClusterServer = sollv1.InClusterServer
 
 // checkDestination refuses destinations soll cannot reach yet,
 // rather than deploying them into the wrong cluster.
 func checkDestination(d sollv1.ApplicationDestination) error {
-	if d.Server == InClusterServer || d.Name == "in-cluster" {
+	if d.Server == InClusterServer || d.Name == sollv1.InClusterName {
 		return nil
 	}
 	target := d.Server
