@@ -64,24 +64,31 @@ const InCluster = "in-cluster"
 // requests soll makes anyway (watches that reconnect, reads, applies):
 // it sends none of its own.
 func ClusterReachability(cluster string) func(http.RoundTripper) http.RoundTripper {
-	return func(rt http.RoundTripper) http.RoundTripper {
-		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			resp, err := rt.RoundTrip(r)
-			switch {
-			case err == nil:
-				clusterReachable.WithLabelValues(cluster).Set(1)
-				clusterLastContact.WithLabelValues(cluster).Set(float64(time.Now().UnixNano()) / 1e9)
-			case r.Context().Err() == nil:
-				clusterReachable.WithLabelValues(cluster).Set(0)
-			}
-			return resp, err
-		})
-	}
+	return func(rt http.RoundTripper) http.RoundTripper { return &reachability{cluster: cluster, next: rt} }
 }
 
-type roundTripFunc func(*http.Request) (*http.Response, error)
+// reachability is the transport ClusterReachability wraps around next.
+type reachability struct {
+	cluster string
+	next    http.RoundTripper
+}
 
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+func (t *reachability) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	switch {
+	case err == nil:
+		clusterReachable.WithLabelValues(t.cluster).Set(1)
+		clusterLastContact.WithLabelValues(t.cluster).Set(float64(time.Now().UnixNano()) / 1e9)
+	case r.Context().Err() == nil:
+		clusterReachable.WithLabelValues(t.cluster).Set(0)
+	}
+	return resp, err
+}
+
+// WrappedRoundTripper lets client-go reach the transport underneath
+// (k8s.io/apimachinery's net.RoundTripperWrapper): it cancels a request
+// there when its timeout passes, instead of logging that it cannot.
+func (t *reachability) WrappedRoundTripper() http.RoundTripper { return t.next }
 
 func outcome(err error) string {
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 )
 
 // TestClusterReachability: an answer (even an error status) marks the
@@ -53,5 +54,21 @@ func TestClusterReachability(t *testing.T) {
 	get(ctx)
 	if got := testutil.ToFloat64(clusterReachable.WithLabelValues(cluster)); got != 1 {
 		t.Errorf("a request the caller cancelled marked the cluster unreachable")
+	}
+}
+
+// TestClusterReachabilityUnwraps: client-go cancels a timed-out request
+// on the transport underneath, which it finds through
+// net.RoundTripperWrapper; without it, it logs "unable to cancel request"
+// for every such request.
+func TestClusterReachabilityUnwraps(t *testing.T) {
+	inner := &http.Transport{}
+	rt := ClusterReachability("c")(inner)
+	w, ok := rt.(utilnet.RoundTripperWrapper)
+	if !ok {
+		t.Fatalf("%T does not let client-go reach the transport underneath", rt)
+	}
+	if w.WrappedRoundTripper() != http.RoundTripper(inner) {
+		t.Errorf("WrappedRoundTripper is %T, want the wrapped transport", w.WrappedRoundTripper())
 	}
 }
