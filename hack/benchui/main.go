@@ -339,18 +339,16 @@ func (b *bench) startServer(ctx context.Context, bin, kubeconfig string) error {
 		_ = logFile.Close()
 	})
 	b.base = "http://" + addr
-	password := ""
 	err = poll(ctx, 2*time.Minute, func() (bool, error) {
 		select {
 		case <-exited:
 			return false, fmt.Errorf("soll server exited (log: %s)", logPath)
 		default:
 		}
-		var s corev1.Secret
-		if err := b.c.Get(ctx, client.ObjectKey{Namespace: sollNamespace, Name: initialAdminSecret}, &s); err != nil {
+		password, err := b.adminPassword(ctx)
+		if err != nil {
 			return false, nil
 		}
-		password = string(s.Data["password"])
 		resp, err := http.Post(b.base+"/api/v1/session", "application/json", strings.NewReader(`{"username":"admin","password":`+strconv.Quote(password)+`}`))
 		if err != nil {
 			return false, nil

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -79,33 +78,6 @@ type harnessOptions struct {
 	beforeStart func(*harness)
 }
 
-// fixture copies examples/wordpress, renaming the cluster-scoped
-// PersistentVolumes so parallel tests and the demo never share them.
-func fixture(t *testing.T, prefix string) string {
-	t.Helper()
-	dst := t.TempDir()
-	src := filepath.Join("..", "..", "examples", "wordpress")
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".yaml") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := strings.ReplaceAll(string(b), "wordpress-mysql-pv", prefix+"-mysql-pv")
-		s = strings.ReplaceAll(s, "wordpress-html-pv", prefix+"-html-pv")
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
-}
-
 // newHarness is the reference setup: the shared cluster, the wordpress
 // example, a controller running.
 func newHarness(t *testing.T) *harness {
@@ -129,7 +101,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	h.git.CreateRepo(t, h.repo, "")
 	files := o.files
 	if files == nil {
-		files = readTree(t, fixture(t, h.destNS), "wordpress")
+		files = testenv.WordPress(t, h.destNS)
 	}
 	h.git.Commit(t, h.repo, gitserver.DefaultBranch, gitserver.Change{Message: "add wordpress", Files: files})
 
@@ -201,33 +173,6 @@ func (h *harness) startController() {
 		stop()
 	}
 	h.t.Cleanup(stop)
-}
-
-// readTree maps the files of dir to repository paths under prefix.
-func readTree(t *testing.T, dir, prefix string) map[string]string {
-	t.Helper()
-	files := map[string]string{}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[prefix+"/"+e.Name()] = string(b)
-	}
-	return files
-}
-
-func readFile(t *testing.T, dir, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // createApp creates the harness's app, named h.appName, deploying the

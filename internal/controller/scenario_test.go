@@ -87,7 +87,7 @@ func TestReferenceScenario(t *testing.T) {
 	// A new commit is deployed automatically.
 	newRev := h.git.Commit(t, h.repo, gitserver.DefaultBranch, gitserver.Change{
 		Message: "wordpress 6.3",
-		Files:   map[string]string{"wordpress/wordpress.yaml": strings.Replace(readFile(t, fixture(t, h.destNS), "wordpress.yaml"), "wordpress:6.2.1-apache", "wordpress:6.3-apache", 1)},
+		Files:   map[string]string{"wordpress/wordpress.yaml": strings.Replace(testenv.WordPress(t, h.destNS)["wordpress/wordpress.yaml"], "wordpress:6.2.1-apache", "wordpress:6.3-apache", 1)},
 	})
 	h.setAnnotation(sollv1.RefreshAnnotation, "hard")
 	h.waitFor("new commit deployed", 2*time.Minute, func(a *sollv1.Application) bool {

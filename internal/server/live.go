@@ -31,11 +31,8 @@ var liveParams = []param{
 // comparison as GET .../diff does. Objects outside the tree are not
 // served: the right to get the app is not a right to read the cluster.
 func (s *Server) appLive(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	if err := s.needKube(); err != nil {
-		return err
-	}
 	ctx := r.Context()
-	app, err := s.readApp(ctx, p, actGet, r.PathValue("name"))
+	app, t, err := s.readAppTree(r, p)
 	if err != nil {
 		return err
 	}
@@ -46,10 +43,6 @@ func (s *Server) appLive(w http.ResponseWriter, r *http.Request, p *Principal) e
 		return invalid("kind", "give the kind of the object to read (kind=Deployment)")
 	case name == "":
 		return invalid("name", "give the name of the object to read (name=web)")
-	}
-	t, err := s.tree(ctx, app)
-	if err != nil {
-		return err
 	}
 	version := ""
 	found := false

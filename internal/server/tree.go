@@ -144,14 +144,7 @@ func (s *Server) needKube() error {
 }
 
 func (s *Server) appTree(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	if err := s.needKube(); err != nil {
-		return err
-	}
-	app, err := s.readApp(r.Context(), p, actGet, r.PathValue("name"))
-	if err != nil {
-		return err
-	}
-	t, err := s.tree(r.Context(), app)
+	_, t, err := s.readAppTree(r, p)
 	if err != nil {
 		return err
 	}
@@ -159,18 +152,28 @@ func (s *Server) appTree(w http.ResponseWriter, r *http.Request, p *Principal) e
 	return nil
 }
 
+// readAppTree reads the app of the path, which p must be allowed to get,
+// and its resource tree in the cluster.
+func (s *Server) readAppTree(r *http.Request, p *Principal) (*sollv1.Application, *apitypes.Tree, error) {
+	if err := s.needKube(); err != nil {
+		return nil, nil, err
+	}
+	app, err := s.readApp(r.Context(), p, actGet, r.PathValue("name"))
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := s.tree(r.Context(), app)
+	if err != nil {
+		return nil, nil, err
+	}
+	return app, t, nil
+}
+
 // appEvents lists the Events of the app itself and of the objects of its
 // tree, newest first, at most maxEvents.
 func (s *Server) appEvents(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	if err := s.needKube(); err != nil {
-		return err
-	}
 	ctx := r.Context()
-	app, err := s.readApp(ctx, p, actGet, r.PathValue("name"))
-	if err != nil {
-		return err
-	}
-	t, err := s.tree(ctx, app)
+	app, t, err := s.readAppTree(r, p)
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,6 @@ package ui_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,31 +15,6 @@ import (
 	"soll.dev/internal/testenv"
 	"soll.dev/internal/testenv/gitserver"
 )
-
-// wordpressFiles are examples/wordpress under wordpress/, with its
-// cluster-scoped PersistentVolumes renamed after prefix so that tests
-// running side by side never share them.
-func wordpressFiles(t *testing.T, prefix string) map[string]string {
-	t.Helper()
-	src := filepath.Join("..", "..", "examples", "wordpress")
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string]string{}
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".yaml") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := strings.ReplaceAll(string(b), "wordpress-mysql-pv", prefix+"-mysql-pv")
-		files["wordpress/"+e.Name()] = strings.ReplaceAll(s, "wordpress-html-pv", prefix+"-html-pv")
-	}
-	return files
-}
 
 // TestBrowserReferenceScenario is the product's reference scenario, by
 // clicks in Chromium, against soll run, the test cluster and a Git server
@@ -59,7 +32,7 @@ func TestBrowserReferenceScenario(t *testing.T) {
 	ctx := context.Background()
 	ns := f.env.Namespace(t)
 	f.git.CreateRepo(t, "deploy", "")
-	f.git.Commit(t, "deploy", gitserver.DefaultBranch, gitserver.Change{Message: "add wordpress", Files: wordpressFiles(t, ns)})
+	f.git.Commit(t, "deploy", gitserver.DefaultBranch, gitserver.Change{Message: "add wordpress", Files: testenv.WordPress(t, ns)})
 	dep := `document.querySelector('a[data-node="apps/Deployment/` + ns + `/wordpress"]')`
 	depIs := func(sync, health string) string {
 		return dep + ` !== null && ` + dep + `.dataset.sync === '` + sync + `' && ` + dep + `.dataset.health === '` + health + `'`
