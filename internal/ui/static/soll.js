@@ -236,16 +236,25 @@
       }
       apply(root, fields(app));
       var res = root.querySelector('[data-resources]');
-      if (res) { res.replaceChildren.apply(res, resourceRows(app)); }
+      if (res) { swap(res, resourceRows(app)); }
       var conds = root.querySelector('[data-conditions]');
-      if (conds) { conds.replaceChildren.apply(conds, conditionItems(app)); }
+      if (conds) { swap(conds, conditionItems(app)); }
       var unpin = root.querySelector('[data-unpin]');
       if (unpin) { unpin.hidden = !(app.spec || {}).pin; }
       var ops = root.querySelector('[data-op-results]');
-      if (ops) { ops.replaceChildren.apply(ops, opResultRows(app)); }
+      if (ops) { swap(ops, opResultRows(app)); }
       var hist = root.querySelector('[data-history]');
-      if (hist) { hist.replaceChildren.apply(hist, historyRows(app)); }
+      if (hist) { swap(hist, historyRows(app)); }
     }
+  }
+
+  // swap puts nodes in el's place unless el already shows the same: an
+  // update that changes nothing there leaves the elements (and a button
+  // about to be clicked, or the focus) alone.
+  function swap(el, nodes) {
+    var same = el.children.length === nodes.length;
+    for (var i = 0; same && i < nodes.length; i++) { same = el.children[i].isEqualNode(nodes[i]); }
+    if (!same) { el.replaceChildren.apply(el, nodes); }
   }
 
   function follow(url) {
