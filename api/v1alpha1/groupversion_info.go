@@ -17,7 +17,8 @@ var (
 	// runtime.Scheme.
 	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
 
-	// AddToScheme adds Application, Project and their lists to a scheme.
+	// AddToScheme adds Application, Project, Cluster and their lists to a
+	// scheme.
 	AddToScheme = SchemeBuilder.AddToScheme
 )
 
@@ -31,6 +32,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(GroupVersion,
 		&Application{}, &ApplicationList{},
 		&Project{}, &ProjectList{},
+		&Cluster{}, &ClusterList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

@@ -33,6 +33,7 @@ func TestObjectsKindsAndOrder(t *testing.T) {
 	}
 	want := []string{
 		"CustomResourceDefinition/applications.soll.dev",
+		"CustomResourceDefinition/clusters.soll.dev",
 		"CustomResourceDefinition/projects.soll.dev",
 		"Namespace/gitops",
 		"ServiceAccount/soll",
