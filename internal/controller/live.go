@@ -164,6 +164,22 @@ func (w *liveWatcher) notify(obj any) {
 	w.wake.wake(types.NamespacedName{Namespace: ns, Name: name})
 }
 
+// stats counts the kinds watched and the objects in their caches.
+func (w *liveWatcher) stats() (kinds, objects int) {
+	w.mu.Lock()
+	var gvrs []schema.GroupVersionResource
+	for gvr, on := range w.watched {
+		if on {
+			gvrs = append(gvrs, gvr)
+		}
+	}
+	w.mu.Unlock()
+	for _, gvr := range gvrs {
+		objects += len(w.factory.ForResource(gvr).Informer().GetStore().ListKeys())
+	}
+	return len(gvrs), objects
+}
+
 // synced returns the watch of gvk's resource when it runs and has synced.
 func (w *liveWatcher) synced(gvk schema.GroupVersionKind) (schema.GroupVersionResource, cache.SharedIndexInformer, bool) {
 	m, err := w.kube.Mapping(gvk)
