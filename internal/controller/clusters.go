@@ -267,7 +267,11 @@ func (s *clusterSet) build(c *sollv1.Cluster, secret *corev1.Secret, version str
 	wctx, cancel := context.WithCancel(ctx)
 	e.live, e.cancel = live, cancel
 	e.target.Live = live
-	go func() { _ = live.Start(wctx) }()
+	live.begin(wctx)
+	go func() {
+		<-wctx.Done()
+		live.factory.Shutdown()
+	}()
 	return e
 }
 

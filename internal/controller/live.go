@@ -84,13 +84,18 @@ func newLiveWatcher(cfg *rest.Config, kc *kube.Client, wake *appWaker, log *slog
 
 // Start runs until ctx ends (manager.Runnable).
 func (w *liveWatcher) Start(ctx context.Context) error {
-	w.mu.Lock()
-	w.stop = ctx.Done()
-	w.factory.Start(w.stop)
-	w.mu.Unlock()
+	w.begin(ctx)
 	<-ctx.Done()
 	w.factory.Shutdown()
 	return nil
+}
+
+// begin lets watches start (ensure) until ctx ends.
+func (w *liveWatcher) begin(ctx context.Context) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stop = ctx.Done()
+	w.factory.Start(w.stop)
 }
 
 // ensure starts watches for the kinds of c's objects not watched yet.
