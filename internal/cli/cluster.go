@@ -412,8 +412,8 @@ func (c *clusterCmd) setCommand() *cobra.Command {
 		Use:   "set NAME",
 		Short: "Change a registered cluster: labels, namespaces, cluster-scoped objects, server",
 		Long: "Change what the flags give of a registered cluster; the rest stays. " +
-			"The rights of soll's ServiceAccount in the cluster stay as they are: after narrowing or widening --namespace, " +
-			"run soll cluster add again (it updates the Roles) or change them yourself.",
+			"The rights of soll's ServiceAccount in the cluster stay as they are: to change them with --namespace, " +
+			"run soll cluster rm and soll cluster add with the new namespaces (it updates what it made), or change the Roles yourself.",
 		Example: "  soll cluster set prod-eu --label tier=1 --label old-\n" +
 			"  soll cluster set staging --namespace apps,web --cluster-resources=false\n" +
 			"  soll cluster set staging --all-namespaces",

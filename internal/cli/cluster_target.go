@@ -169,7 +169,7 @@ func (t *remoteCluster) ensureClusterRole(ctx context.Context) error {
 		_, err = api.Update(ctx, cur, metav1.UpdateOptions{})
 	}
 	if err != nil {
-		return fmt.Errorf("ClusterRole %s: %w", managerRole, err)
+		return fmt.Errorf("make ClusterRole %s: %w", managerRole, err)
 	}
 	return nil
 }
@@ -198,7 +198,7 @@ func (t *remoteCluster) ensureClusterRoleBinding(ctx context.Context, name strin
 		_, err = api.Update(ctx, cur, metav1.UpdateOptions{})
 	}
 	if err != nil {
-		return fmt.Errorf("ClusterRoleBinding %s: %w", name, err)
+		return fmt.Errorf("make ClusterRoleBinding %s: %w", name, err)
 	}
 	return nil
 }
@@ -217,7 +217,7 @@ func (t *remoteCluster) ensureRole(ctx context.Context, ns string) error {
 		_, err = api.Update(ctx, cur, metav1.UpdateOptions{})
 	}
 	if err != nil {
-		return fmt.Errorf("Role %s/%s: %w", ns, managerRole, err)
+		return fmt.Errorf("make Role %s/%s: %w", ns, managerRole, err)
 	}
 	return nil
 }
@@ -237,7 +237,7 @@ func (t *remoteCluster) ensureRoleBinding(ctx context.Context, ns, name string, 
 		_, err = api.Update(ctx, cur, metav1.UpdateOptions{})
 	}
 	if err != nil {
-		return fmt.Errorf("RoleBinding %s/%s: %w", ns, name, err)
+		return fmt.Errorf("make RoleBinding %s/%s: %w", ns, name, err)
 	}
 	return nil
 }
@@ -287,7 +287,7 @@ func (t *remoteCluster) waitToken(ctx context.Context, name string) (*corev1.Sec
 		return false, nil
 	})
 	if errors.Is(err, context.DeadlineExceeded) || wait.Interrupted(err) {
-		return nil, fmt.Errorf("Secret %s/%s has no token after %s: is the cluster's token controller (kube-controller-manager) running?", t.systemNS, name, tokenWait)
+		return nil, fmt.Errorf("token Secret %s/%s is still empty after %s: is the cluster's token controller (kube-controller-manager) running?", t.systemNS, name, tokenWait)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read token Secret %s/%s: %w", t.systemNS, name, err)
