@@ -268,6 +268,18 @@ func TestClusterLifecycle(t *testing.T) {
 	if list.Items[1].Status != nil {
 		t.Errorf("a cluster the controller has not seen has a status: %+v", list.Items[1].Status)
 	}
+	// A Cluster whose Secret is gone says so.
+	edgeSecret, err := h.getSecret("cluster-edge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.env.Client.Delete(ctx, edgeSecret); err != nil {
+		t.Fatal(err)
+	}
+	call(http.MethodGet, "/api/v1/clusters/edge", nil, http.StatusOK, &got)
+	if got.Credentials != "missing" || got.SecretName != "cluster-edge" {
+		t.Errorf("a cluster without its Secret: %+v", got)
+	}
 	call(http.MethodGet, "/api/v1/clusters/in-cluster", nil, http.StatusOK, &got)
 	if !got.InCluster || got.Server != InClusterServer {
 		t.Errorf("in-cluster: %+v", got)
