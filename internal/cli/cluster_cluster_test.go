@@ -151,7 +151,11 @@ func TestClusterCommands(t *testing.T) {
 		printed = append(printed, out)
 		return out
 	}
-	wantContains(t, "cluster list", show("cluster", "list"), "NAME", "in-cluster", sollv1.InClusterServer, "dev", env.Config.Host, "Unknown", "token", "(all)")
+	// The controller reports the cluster reachable, with its version.
+	testenv.WaitFor(t, "cluster dev reported reachable", time.Minute, func() bool {
+		return strings.Contains(mustRun(t, "cluster", "list"), "Reachable")
+	})
+	wantContains(t, "cluster list", show("cluster", "list"), "NAME", "in-cluster", sollv1.InClusterServer, "dev", env.Config.Host, "Reachable", "v1.", "token", "(all)")
 	if got := show("cluster", "list", "-o", "name"); got != "in-cluster\ndev\n" {
 		t.Errorf("cluster list -o name = %q", got)
 	}
