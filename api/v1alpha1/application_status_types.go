@@ -236,6 +236,14 @@ type OperationState struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	RetryCount int32 `json:"retryCount,omitempty"`
+
+	// Controller is the controller replica that runs the operation, when
+	// the controller is sharded over replicas (the identity of its
+	// Lease): another replica resumes it only once that one's Lease
+	// expired.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Controller string `json:"controller,omitempty"`
 }
 
 // DeletionStatus describes the deletion of an Application with its

@@ -46,10 +46,10 @@ type Options struct {
 	// ImagePullSecrets name Secrets of soll's namespace with the
 	// credentials of a private registry that holds Image.
 	ImagePullSecrets []string
-	// Replicas is the number of soll's pods; zero means 1. They elect a
-	// leader: the controller runs on one at a time, the API server on
-	// all. With more than one, a PodDisruptionBudget lets one pod at a
-	// time be evicted.
+	// Replicas is the number of soll's pods; zero means 1. More than one
+	// share the applications out (soll run --shard), the API server runs
+	// on all, and a PodDisruptionBudget lets one pod at a time be
+	// evicted.
 	Replicas int
 }
 

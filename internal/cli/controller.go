@@ -38,8 +38,9 @@ type controllerFlags struct {
 	serveAPI        bool
 	noController    bool
 	// leaderElect elects a leader among the replicas (soll run and soll
-	// controller).
+	// controller); shard spreads the apps over them instead.
 	leaderElect bool
+	shard       bool
 }
 
 func (f *controllerFlags) register(cmd *cobra.Command) {
@@ -60,6 +61,8 @@ func (f *controllerFlags) register(cmd *cobra.Command) {
 func (f *controllerFlags) registerLeaderElection(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.leaderElect, "leader-elect", true, "elect a leader with the Lease "+controller.DefaultLeaderElectionID+
 		" in soll's namespace: the controller runs on one replica at a time, the API server on every replica; false for a single process that runs alone")
+	cmd.Flags().BoolVar(&f.shard, "shard", false, "spread the applications over the replicas instead of electing a leader: each replica holds a Lease of its own in soll's namespace and runs the apps that hash to it among the live replicas; a replica that dies is replaced within "+
+		controller.ShardLeaseDuration.String()+" (--leader-elect is then ignored)")
 }
 
 // newLogger returns the logger of --log-level and --log-format, writing
@@ -123,6 +126,7 @@ func (f *controllerFlags) run(cmd *cobra.Command) error {
 		Log:                log,
 		NoController:       f.noController,
 		LeaderElection:     f.leaderElect && !f.noController,
+		Sharding:           f.shard && !f.noController,
 	}
 	if f.serveAPI {
 		sopts, err := f.serveOptions(log)

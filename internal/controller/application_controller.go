@@ -92,9 +92,13 @@ type Reconciler struct {
 
 	// live watches the objects of the cluster soll runs in; clusters
 	// are the registered ones, each with its own watches.
-	live      *liveWatcher
-	clusters  *clusterSet
-	refreshes *refreshCoalescer
+	live     *liveWatcher
+	clusters *clusterSet
+	// shards, when set, says which apps are this replica's to run.
+	shards *shardRing
+	// clusterChanges wakes the Cluster reconciler.
+	clusterChanges *appWaker
+	refreshes      *refreshCoalescer
 	// apps are the per-app records, removed when the app is gone.
 	apps appRecords
 	wake appWaker
@@ -154,10 +158,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &sollv1.Application{}, clusterIndex, clusterKeys); err != nil {
 		return fmt.Errorf("index applications by destination cluster: %w", err)
 	}
-	cr := &clusterReconciler{client: mgr.GetClient(), set: r.clusters, appsOf: r.clusterApps, wake: &r.wake, ns: r.Namespace}
+	cr := &clusterReconciler{client: mgr.GetClient(), set: r.clusters, appsOf: r.clusterApps, wake: &r.wake, ns: r.Namespace, owns: r.owns}
 	if err := cr.setup(mgr); err != nil {
 		return err
 	}
+	r.clusterChanges = &cr.changes
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &sollv1.Application{}, dependsOnIndex, dependsOnKeys); err != nil {
 		return fmt.Errorf("index applications by dependsOn: %w", err)
 	}
@@ -202,6 +207,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	ctx, span := tracing.Tracer().Start(ctx, "soll.reconcile", trace.WithAttributes(attribute.String("soll.app", req.String())))
 	defer func() { tracing.End(span, err) }()
 	ctx = withReconcileLog(ctx, r.Log, req.String())
+	if !r.owns(req.String()) {
+		// Another replica's app (sharding): it runs it.
+		return ctrl.Result{}, nil
+	}
 	var app sollv1.Application
 	if err := r.getApp(ctx, req.NamespacedName, &app); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)

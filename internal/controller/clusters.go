@@ -483,6 +483,9 @@ type clusterReconciler struct {
 	// changes are the Clusters whose reachability changed.
 	changes appWaker
 	ns      string
+	// owns says whether this replica keeps the status of a Cluster (its
+	// key "cluster:<namespace>/<name>").
+	owns func(key string) bool
 }
 
 func (r *clusterReconciler) setup(mgr ctrl.Manager) error {
@@ -515,6 +518,9 @@ func (r *clusterReconciler) secretClusters(ctx context.Context, obj client.Objec
 }
 
 func (r *clusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	if !r.owns("cluster:" + req.String()) {
+		return ctrl.Result{}, nil
+	}
 	var c sollv1.Cluster
 	if err := r.client.Get(ctx, req.NamespacedName, &c); err != nil {
 		if apierrors.IsNotFound(err) {

@@ -92,6 +92,13 @@ type Options struct {
 	// LeaderElectionID names the Lease; empty means
 	// DefaultLeaderElectionID.
 	LeaderElectionID string
+	// Sharding spreads the Applications over the replicas of the
+	// controller instead of electing a leader: each replica holds a
+	// Lease of its own and runs the apps that hash to it among the live
+	// replicas (see ShardLeaseDuration). LeaderElection is then ignored;
+	// while a leader elected with LeaderElectionID still runs (an
+	// upgrade), sharded replicas run nothing.
+	Sharding bool
 }
 
 // Leader election: the Lease's name and timing. A leader that stops
@@ -148,6 +155,9 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	skipNameValidation := true
 	leaseDuration, renewDeadline, retryPeriod := LeaderLeaseDuration, LeaderRenewDeadline, LeaderRetryPeriod
 	leaseName := cmp.Or(opts.LeaderElectionID, DefaultLeaderElectionID)
+	if opts.Sharding || opts.NoController {
+		opts.LeaderElection = false
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        leaseName,
@@ -188,6 +198,18 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		}
 		m.reconciler = r
 		m.pipeline = func() (*appstate.Pipeline, error) { return r.Pipeline, nil }
+		if opts.Sharding {
+			typed, err := kubernetes.NewForConfig(cfg)
+			if err != nil {
+				return nil, err
+			}
+			ring := newShardRing(typed.CoordinationV1(), opts.Namespace, leaseName, opts.Log)
+			r.setShards(ring)
+			if err := mgr.Add(ring); err != nil {
+				return nil, err
+			}
+			m.shards = ring
+		}
 	}
 	if opts.Extend != nil {
 		if err := opts.Extend(m); err != nil {
@@ -272,6 +294,24 @@ type Manager struct {
 	// lease is the namespace/name of the leader election Lease; empty
 	// without leader election.
 	lease string
+	// shards is this replica's view of the sharded replicas; nil when
+	// the controller is not sharded.
+	shards *shardRing
+}
+
+// Replica is this controller replica's identity (the name of its Lease)
+// when the controller is sharded, else "".
+func (m *Manager) Replica() string {
+	if m.shards == nil {
+		return ""
+	}
+	return m.shards.id
+}
+
+// Owns reports whether this replica runs the app key now ("namespace/name");
+// always true when the controller is not sharded.
+func (m *Manager) Owns(key string) bool {
+	return m.shards == nil || m.shards.owns(key)
 }
 
 // Start runs the manager until ctx ends. With leader election, it logs

@@ -208,6 +208,18 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	} else {
 		r.operationLog(ctx, app, state).Info("operation resumed", "phase", string(state.Phase))
 	}
+	if r.shards != nil {
+		// Sharded: the operation is this replica's once it has claimed
+		// it, unless another live replica runs it.
+		if resumed && state.Controller != "" && state.Controller != r.shards.id && r.shards.alive(state.Controller) {
+			r.operationLog(ctx, app, state).Info("operation runs on another replica", "replica", state.Controller)
+			return nil, nil
+		}
+		state.Controller = r.shards.id
+		if err := r.claimOperation(ctx, app, state.DeepCopy()); err != nil {
+			return nil, err
+		}
+	}
 	if state.Phase == sollv1.OperationTerminating {
 		return r.finishOperation(ctx, app, state, sollv1.ReasonTerminated, "operation terminated", nil), nil
 	}
@@ -231,7 +243,7 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	// waits, or has finished a hook. Until then, a restarted controller
 	// simply starts it again.
 	rec := newRecorder(r, app)
-	quiet := automated && !resumed
+	quiet := automated && !resumed && r.shards == nil
 	if !quiet {
 		if err := rec.write(ctx, state.DeepCopy()); err != nil {
 			return nil, err
@@ -367,6 +379,24 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 		reason = sollv1.ReasonSyncFailed
 	}
 	return r.finishOperation(ctx, app, state, reason, msg, c), nil
+}
+
+// claimOperation writes st as app's operation state if app has not
+// changed since it was read (optimistic concurrency): of two replicas that
+// both take app for theirs during a handover, only one claims its
+// operation; the other's claim fails with a conflict, and its next
+// reconcile sees the claim.
+func (r *Reconciler) claimOperation(ctx context.Context, app *sollv1.Application, st *sollv1.OperationState) error {
+	orig := app.DeepCopy()
+	app.Status.OperationState = st
+	ctx, cancel := context.WithTimeout(ctx, r.StatusWriteTimeout)
+	defer cancel()
+	if err := r.Client.Status().Patch(ctx, app, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+		app.Status = orig.Status
+		return fmt.Errorf("claim the operation of application %s/%s: %w", app.Namespace, app.Name, err)
+	}
+	r.wrote(app)
+	return nil
 }
 
 // takeOperation removes app's operation request (spec.operation), so that

@@ -48,34 +48,13 @@ func freeAddr(t *testing.T) string {
 // commits in time: the refresh interval is an hour.
 func startSoll(t *testing.T, env *testenv.Env, ns, addr string) *server {
 	t.Helper()
-	dir := t.TempDir()
-	s := &server{URL: "http://" + addr, logPath: filepath.Join(dir, "soll.log")}
-	logFile, err := os.Create(s.logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(sollBin, "run", "--kubeconfig", env.KubeconfigPath, "--namespace", ns,
-		"--cache-dir", filepath.Join(dir, "cache"), "--listen", addr, "--insecure-cookies", "--refresh-interval", "1h")
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	s.cmd, s.exited = cmd, exited
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		stopProcess(t, cmd.Process, exited, "soll run")
-		if err := logFile.Close(); err != nil {
-			t.Errorf("soll run's log: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("soll run's log:\n%s", s.logTail(t, 300))
-		}
-	})
-
+	s := startProcess(t, "soll run", "run", "--kubeconfig", env.KubeconfigPath, "--namespace", ns,
+		"--listen", addr, "--insecure-cookies", "--refresh-interval", "1h")
+	s.URL = "http://" + addr
+	exited := s.exited
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err = testenv.Eventually(ctx, 50*time.Millisecond, func(ctx context.Context) (bool, error) {
+	err := testenv.Eventually(ctx, 50*time.Millisecond, func(ctx context.Context) (bool, error) {
 		select {
 		case <-exited:
 			return false, fmt.Errorf("soll run exited")
@@ -92,6 +71,36 @@ func startSoll(t *testing.T, env *testenv.Env, ns, addr string) *server {
 	if err != nil {
 		t.Fatalf("soll run's API never answered: %v\n%s", err, s.logTail(t, 100))
 	}
+	return s
+}
+
+// startProcess runs the soll binary with args and a cache directory of its
+// own until the test ends; its output goes to a file (see log).
+func startProcess(t *testing.T, what string, args ...string) *server {
+	t.Helper()
+	dir := t.TempDir()
+	s := &server{logPath: filepath.Join(dir, "soll.log")}
+	logFile, err := os.Create(s.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sollBin, append(args, "--cache-dir", filepath.Join(dir, "cache"))...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	s.cmd, s.exited = cmd, exited
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		stopProcess(t, cmd.Process, exited, what)
+		if err := logFile.Close(); err != nil {
+			t.Errorf("%s's log: %v", what, err)
+		}
+		if t.Failed() {
+			t.Logf("%s's log:\n%s", what, s.logTail(t, 300))
+		}
+	})
 	return s
 }
 
