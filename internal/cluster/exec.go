@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	clientauthv1 "k8s.io/client-go/pkg/apis/clientauthentication/v1"
 	clientauthv1beta1 "k8s.io/client-go/pkg/apis/clientauthentication/v1beta1"
 
@@ -296,6 +297,8 @@ func (t *execTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return resp, err
 }
+
+var _ utilnet.RoundTripperWrapper = (*execTransport)(nil)
 
 // WrappedRoundTripper lets client-go reach the transport underneath
 // (k8s.io/apimachinery's net.RoundTripperWrapper), to cancel a request
