@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -232,13 +233,7 @@ func TestRESTConfigProxy(t *testing.T) {
 			upstream.Close()
 			return
 		}
-		go func() {
-			_, _ = buf.WriteTo(upstream)
-			_, _ = io.Copy(upstream, conn)
-			upstream.Close()
-		}()
-		_, _ = io.Copy(conn, upstream)
-		conn.Close()
+		tunnel(conn, buf.Reader, upstream)
 	}))
 	t.Cleanup(proxy.Close)
 
@@ -258,6 +253,111 @@ func TestRESTConfigProxy(t *testing.T) {
 	if got := api.last(t); got.auth != "Bearer abc" {
 		t.Errorf("through the proxy the server saw Authorization %q", got.auth)
 	}
+}
+
+// tunnel copies between a proxy's client, read through in, and upstream
+// until either closes.
+func tunnel(client net.Conn, in io.Reader, upstream net.Conn) {
+	go func() {
+		_, _ = io.Copy(upstream, in)
+		upstream.Close()
+	}()
+	_, _ = io.Copy(client, upstream)
+	client.Close()
+}
+
+// TestRESTConfigSOCKS5Proxy sends the request through a SOCKS5 proxy
+// (RFC 1928, no authentication, CONNECT only), which net/http's transport
+// speaks when the proxy URL's scheme is socks5.
+func TestRESTConfigSOCKS5Proxy(t *testing.T) {
+	api := newTestAPI(t, nil)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	targets := make(chan string, 10)
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				target, err := socks5Handshake(conn)
+				if err != nil {
+					conn.Close()
+					return
+				}
+				targets <- target
+				upstream, err := net.Dial("tcp", target)
+				if err != nil {
+					conn.Close()
+					return
+				}
+				tunnel(conn, conn, upstream)
+			}()
+		}
+	}()
+
+	c := api.cluster()
+	c.Spec.ProxyURL = "socks5://" + l.Addr().String()
+	cfg, err := RESTConfig(c, secretWith("token", "abc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustGet(t, cfg)
+	if got, want := <-targets, strings.TrimPrefix(api.URL, "https://"); got != want {
+		t.Errorf("SOCKS5 proxy was asked for %s, want %s", got, want)
+	}
+}
+
+// socks5Handshake answers a SOCKS5 client's greeting and CONNECT request
+// (IPv4 or domain name) and returns the address it asked for.
+func socks5Handshake(conn net.Conn) (string, error) {
+	head := make([]byte, 2)
+	if _, err := io.ReadFull(conn, head); err != nil || head[0] != 5 {
+		return "", fmt.Errorf("greeting: %v", err)
+	}
+	if _, err := io.ReadFull(conn, make([]byte, head[1])); err != nil {
+		return "", err
+	}
+	if _, err := conn.Write([]byte{5, 0}); err != nil { // no authentication
+		return "", err
+	}
+	req := make([]byte, 4)
+	if _, err := io.ReadFull(conn, req); err != nil || req[1] != 1 {
+		return "", fmt.Errorf("request %v: %v", req, err)
+	}
+	var host string
+	switch req[3] {
+	case 1:
+		ip := make([]byte, 4)
+		if _, err := io.ReadFull(conn, ip); err != nil {
+			return "", err
+		}
+		host = net.IP(ip).String()
+	case 3:
+		n := make([]byte, 1)
+		if _, err := io.ReadFull(conn, n); err != nil {
+			return "", err
+		}
+		name := make([]byte, n[0])
+		if _, err := io.ReadFull(conn, name); err != nil {
+			return "", err
+		}
+		host = string(name)
+	default:
+		return "", fmt.Errorf("address type %d", req[3])
+	}
+	port := make([]byte, 2)
+	if _, err := io.ReadFull(conn, port); err != nil {
+		return "", err
+	}
+	if _, err := conn.Write([]byte{5, 0, 0, 1, 0, 0, 0, 0, 0, 0}); err != nil {
+		return "", err
+	}
+	return net.JoinHostPort(host, fmt.Sprint(int(port[0])<<8|int(port[1]))), nil
 }
 
 func TestRESTConfigRefusesBadInput(t *testing.T) {

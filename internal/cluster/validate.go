@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -235,6 +236,8 @@ func validateExec(p *problems, e *sollv1.ClusterExec) {
 		p.add("spec.exec.command", "empty; give the plugin's absolute path or its name in soll's PATH")
 	} else if strings.ContainsRune(e.Command, 0) {
 		p.add("spec.exec.command", "contains a NUL character")
+	} else if strings.Contains(e.Command, "/") && !path.IsAbs(e.Command) {
+		p.add("spec.exec.command", "%q is a relative path, which would depend on soll's working directory; give an absolute path or a name in soll's PATH", e.Command)
 	}
 	for i, a := range e.Args {
 		if strings.ContainsRune(a, 0) {

@@ -97,6 +97,7 @@ func TestValidate(t *testing.T) {
 		{"no credentials", func(c *sollv1.Cluster) { c.Spec.SecretName = "" }, []string{"cluster prod: spec: neither secretName nor exec"}},
 		{"bad secret name", func(c *sollv1.Cluster) { c.Spec.SecretName = "Prod Creds" }, []string{"spec.secretName:", "not a Secret name"}},
 		{"empty command", func(c *sollv1.Cluster) { *c = *execCluster("  ") }, []string{"spec.exec.command: empty"}},
+		{"relative command", func(c *sollv1.Cluster) { *c = *execCluster("bin/get-token") }, []string{"spec.exec.command:", "relative path"}},
 		{"NUL in argument", func(c *sollv1.Cluster) { *c = *execCluster("get-token", "ok", "a\x00b") }, []string{"spec.exec.args[1]: contains a NUL"}},
 		{"bad env names", func(c *sollv1.Cluster) {
 			*c = *execCluster("get-token")
