@@ -75,6 +75,15 @@ while [ ! -e "$DIR/go" ]; do sleep 0.02; done
 // release waits until the gated plugin has started, then lets it go on.
 func (e *execSetup) release(t *testing.T) {
 	t.Helper()
+	e.waitStarted(t)
+	if err := os.WriteFile(filepath.Join(e.dir, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitStarted waits until the gated plugin has started.
+func (e *execSetup) waitStarted(t *testing.T) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := testenv.Eventually(ctx, 10*time.Millisecond, func(context.Context) (bool, error) {
@@ -83,9 +92,6 @@ func (e *execSetup) release(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("the plugin never started: %v", err)
-	}
-	if err := os.WriteFile(filepath.Join(e.dir, "go"), nil, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -348,15 +354,7 @@ func TestExecWaitEndsWithRequest(t *testing.T) {
 		_, err := src.Token(ctx)
 		errc <- err
 	}()
-	ctxWait, cancelWait := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancelWait()
-	err := testenv.Eventually(ctxWait, 10*time.Millisecond, func(context.Context) (bool, error) {
-		_, err := os.Stat(filepath.Join(e.dir, "started"))
-		return err == nil, nil
-	})
-	if err != nil {
-		t.Fatalf("the plugin never started: %v", err)
-	}
+	e.waitStarted(t)
 	cancel()
 	if err := <-errc; err != context.Canceled {
 		t.Fatalf("cancelled wait: got %v, want context.Canceled", err)
