@@ -72,7 +72,7 @@ func TestRESTConfigAgainstAPIServer(t *testing.T) {
 	t.Run("token in a Secret", func(t *testing.T) {
 		c := cluster()
 		c.Spec.SecretName = "test-creds"
-		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "test-creds", Namespace: "soll"}, Data: map[string][]byte{"token": []byte(token + "\n")}}
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "test-creds", Namespace: "soll", Labels: clusterSecretLabels()}, Data: map[string][]byte{"token": []byte(token + "\n")}}
 		cfg, err := RESTConfig(c, s)
 		if err != nil {
 			t.Fatal(err)

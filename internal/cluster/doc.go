@@ -4,8 +4,9 @@
 //
 // Validate checks what the Cluster CRD's OpenAPI schema cannot (the
 // server URL, the CA's PEM, the proxy, the namespaces, the exec plugin's
-// environment); ValidateSecret checks the credentials Secret (a bearer
-// token, or a client certificate and key that form a pair). Both report
+// environment); ValidateSecret checks the credentials Secret (labelled
+// soll.dev/secret-type: cluster; a bearer token, or a client certificate
+// and key that form a pair). Both report
 // every problem at once, each naming the Cluster and the field, and never
 // quote a credential. RESTConfig calls both and builds a *rest.Config.
 //

@@ -275,7 +275,8 @@ func validateExec(p *problems, e *sollv1.ClusterExec) {
 }
 
 // ValidateSecret checks the credentials Secret of a Cluster with
-// spec.secretName: it holds either a bearer token under "token" (one
+// spec.secretName: it is labelled as a Cluster's credentials
+// (soll.dev/secret-type: cluster), and it holds either a bearer token under "token" (one
 // trailing newline is allowed) or a client certificate and key under
 // "tls.crt" and "tls.key" that form a pair, not both, each at most
 // MaxSecretValue bytes. Errors name the Secret's keys, never their values.
@@ -296,6 +297,12 @@ func ValidateSecret(c *sollv1.Cluster, s *corev1.Secret) error {
 	if s.Name != c.Spec.SecretName {
 		p.add("spec.secretName", "names Secret %s, but Secret %s was given", c.Spec.SecretName, s.Name)
 		return p.err()
+	}
+	if s.Labels[sollv1.SecretTypeLabel] != sollv1.SecretTypeCluster {
+		// Opt-in: otherwise whoever may write Clusters could have soll
+		// send any Secret's "token" in its namespace to a server of
+		// their choosing.
+		p.add("Secret "+c.Spec.SecretName, "is not labelled %s=%s; label it so soll may use it as a Cluster's credentials", sollv1.SecretTypeLabel, sollv1.SecretTypeCluster)
 	}
 	data := secretData(s)
 	for _, key := range []string{KeyToken, KeyCert, KeyKey} {

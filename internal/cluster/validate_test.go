@@ -159,7 +159,11 @@ func TestValidateSecret(t *testing.T) {
 		{"token with trailing newline", secretWith("token", secretValue+"\n"), nil},
 		{"token with trailing CRLF", secretWith("token", secretValue+"\r\n"), nil},
 		{"client certificate", secretWith("tls.crt", string(cert), "tls.key", string(key)), nil},
-		{"token in stringData", &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "prod-creds"}, StringData: map[string]string{"token": secretValue}}, nil},
+		{"token in stringData", &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "prod-creds", Labels: clusterSecretLabels()}, StringData: map[string]string{"token": secretValue}}, nil},
+		{"not labelled", &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "prod-creds"}, Data: map[string][]byte{"token": []byte(secretValue)}},
+			[]string{"Secret prod-creds: is not labelled soll.dev/secret-type=cluster"}},
+		{"labelled for a repository", &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "prod-creds", Labels: map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeRepository}}, Data: map[string][]byte{"token": []byte(secretValue)}},
+			[]string{"is not labelled soll.dev/secret-type=cluster"}},
 		{"no secret", nil, []string{"cluster prod: spec.secretName: Secret prod-creds not found"}},
 		{"other secret", &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "other"}}, []string{"spec.secretName: names Secret prod-creds, but Secret other"}},
 		{"empty secret", secretWith(), []string{"Secret prod-creds: has no credentials", `"token"`, `"tls.crt"`}},
@@ -187,9 +191,16 @@ func TestValidateSecret(t *testing.T) {
 	wantErrors(t, ValidateSecret(execCluster("get-token"), secretWith("token", "x")), "spec.secretName: not set")
 }
 
+func clusterSecretLabels() map[string]string {
+	return map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeCluster}
+}
+
 // secretWith is the Secret prod-creds with the given keys and values.
 func secretWith(kv ...string) *corev1.Secret {
-	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "prod-creds", Namespace: "soll"}, Data: map[string][]byte{}}
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "prod-creds", Namespace: "soll", Labels: clusterSecretLabels()},
+		Data:       map[string][]byte{},
+	}
 	for i := 0; i+1 < len(kv); i += 2 {
 		s.Data[kv[i]] = []byte(kv[i+1])
 	}
