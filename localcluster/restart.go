@@ -27,18 +27,36 @@ const restartGrace = 3 * time.Second
 // cluster. A Cluster is not safe for concurrent use; do not call Restart
 // while Stop runs.
 func (c *Cluster) Restart(ctx context.Context, component string) error {
-	i := slices.IndexFunc(c.Processes, func(p *process) bool { return p.Name == component })
-	if i < 0 {
-		var names []string
-		for _, p := range c.Processes {
-			names = append(names, p.Name)
-		}
-		return fmt.Errorf("restart %s: no such component: the cluster runs %s", component, strings.Join(names, ", "))
+	if err := c.StopComponent(component); err != nil {
+		return err
 	}
-	old := c.Processes[i]
-	if old.Bin == "" {
-		return fmt.Errorf("restart %s: %s does not record its command line (the cluster was started by an older version): stop and start the cluster",
-			component, filepath.Join(c.Dir, stateFile))
+	return c.StartComponent(ctx, component)
+}
+
+// StopComponent stops one component until StartComponent starts it again:
+// with kube-apiserver stopped, clients see a cluster whose API server
+// refuses connections (an outage), with its state kept.
+func (c *Cluster) StopComponent(component string) error {
+	_, old, err := c.component(component)
+	if err != nil {
+		return fmt.Errorf("stop %s: %w", component, err)
+	}
+	if err := old.stop(restartGrace); err != nil {
+		return fmt.Errorf("stop %s: %w", component, err)
+	}
+	return nil
+}
+
+// StartComponent starts a component that StopComponent stopped (one that
+// runs is left alone) with the same command line, appending to the same
+// log, and waits until it is ready, as Restart does.
+func (c *Cluster) StartComponent(ctx context.Context, component string) error {
+	i, old, err := c.component(component)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", component, err)
+	}
+	if old.alive() {
+		return nil
 	}
 	var ready func(context.Context) error
 	switch component {
@@ -48,28 +66,42 @@ func (c *Cluster) Restart(ctx context.Context, component string) error {
 	case "kube-apiserver":
 		api, err := newAPIClient(c.Kubeconfig)
 		if err != nil {
-			return fmt.Errorf("restart %s: %w", component, err)
+			return fmt.Errorf("start %s: %w", component, err)
 		}
 		ready = api.readyz
 	default:
 		ready = func(context.Context) error { return nil }
 	}
-
-	if err := old.stop(restartGrace); err != nil {
-		return fmt.Errorf("restart %s: %w", component, err)
-	}
 	p, err := startProcess(c.Dir, old.Name, old.Bin, old.Args)
 	if err != nil {
-		return fmt.Errorf("restart %s: %w", component, err)
+		return fmt.Errorf("start %s: %w", component, err)
 	}
 	c.Processes[i] = p
 	if err := c.save(); err != nil {
-		return fmt.Errorf("restart %s: %w", component, err)
+		return fmt.Errorf("start %s: %w", component, err)
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, restartTimeout)
 		defer cancel()
 	}
-	return c.waitFor(ctx, p, component+" ready after restart", ready)
+	return c.waitFor(ctx, p, component+" ready after a restart", ready)
+}
+
+// component finds a component's process by name.
+func (c *Cluster) component(component string) (int, *process, error) {
+	i := slices.IndexFunc(c.Processes, func(p *process) bool { return p.Name == component })
+	if i < 0 {
+		var names []string
+		for _, p := range c.Processes {
+			names = append(names, p.Name)
+		}
+		return 0, nil, fmt.Errorf("no such component: the cluster runs %s", strings.Join(names, ", "))
+	}
+	old := c.Processes[i]
+	if old.Bin == "" {
+		return 0, nil, fmt.Errorf("%s does not record its command line (the cluster was started by an older version): stop and start the cluster",
+			filepath.Join(c.Dir, stateFile))
+	}
+	return i, old, nil
 }

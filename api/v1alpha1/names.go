@@ -103,8 +103,9 @@ const (
 	// with the cluster succeeded (ReasonSucceeded). When False, the reason
 	// names the stage that failed (ReasonInvalidSpec,
 	// ReasonProjectViolation, ReasonInvalidSettings, ReasonSourceError,
-	// ReasonRenderError, ReasonDiffError) and the message has the error;
-	// status.sync is then Unknown.
+	// ReasonRenderError, ReasonDiffError, ReasonClusterUnavailable) and
+	// the message has the error; status.sync is then Unknown (and
+	// status.health too, when the cluster is unavailable).
 	ConditionCompared = "Compared"
 	// ConditionOperationSucceeded tells how the last operation (a sync or
 	// a rollback, dry runs included) ended: True (ReasonSucceeded), or
@@ -163,7 +164,8 @@ const (
 	ReasonReconciliationSuspended = "ReconciliationSuspended"
 
 	// ReasonInvalidSpec: the Application's spec cannot be compared (no
-	// source, a destination soll cannot reach, a missing Project).
+	// source, a missing Project, objects outside the namespaces the
+	// destination Cluster lets soll touch).
 	ReasonInvalidSpec = "InvalidSpec"
 	// ReasonProjectViolation: the Application, or an object it renders,
 	// breaks a rule of its Project; nothing was applied.
@@ -178,6 +180,10 @@ const (
 	// ReasonDiffError: the live objects could not be read or compared
 	// with the rendered ones.
 	ReasonDiffError = "DiffError"
+	// ReasonClusterUnavailable: the destination cluster is not
+	// registered, its credentials cannot be used, or its API server does
+	// not answer; nothing is applied or pruned there until it does.
+	ReasonClusterUnavailable = "ClusterUnavailable"
 
 	// ReasonSyncFailed: the operation failed at a step (an object was
 	// refused, a hook or a wave failed); status.operationState says which.

@@ -101,11 +101,23 @@ spec:
     namespace: team-a-*
 `
 
+const cluster = `
+apiVersion: soll.dev/v1alpha1
+kind: Cluster
+metadata:
+  name: prod
+  namespace: soll
+spec:
+  server: https://prod.example.com:6443
+  secretName: cluster-prod
+`
+
 func TestAdmission(t *testing.T) {
 	crds := loadCRDs(t)
 	admitters := map[string]*admitter{
 		"Application": newAdmitter(t, crds["Application"]),
 		"Project":     newAdmitter(t, crds["Project"]),
+		"Cluster":     newAdmitter(t, crds["Cluster"]),
 	}
 	const notChecked = "<nil>: Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"
 
@@ -294,6 +306,29 @@ status:
 			base:  project,
 			patch: `{spec: {destinations: [{namespace: team-a}]}}`,
 			want:  []string{`spec.destinations[0]: Invalid value: set server or name (use "*" for any cluster)`},
+		},
+		{name: "reference cluster is valid", base: cluster},
+		{name: "cluster with an exec plugin is valid", base: cluster, patch: `{spec: {secretName: null, exec: {command: aws, args: [eks, get-token]}}}`},
+		{
+			name:  "cluster with both a Secret and an exec plugin",
+			base:  cluster,
+			patch: `{spec: {exec: {command: aws}}}`,
+			want:  []string{`spec: Invalid value: set exactly one of spec.secretName (a Secret with a token or a client certificate) and spec.exec (a credential plugin)`},
+		},
+		{
+			name:  "cluster without credentials",
+			base:  cluster,
+			patch: `{spec: {secretName: null}}`,
+			want:  []string{`spec: Invalid value: set exactly one of spec.secretName (a Secret with a token or a client certificate) and spec.exec (a credential plugin)`},
+		},
+		{
+			name:  "cluster over plain http, with a bad proxy",
+			base:  cluster,
+			patch: `{spec: {server: "http://prod.example.com", proxyURL: "ftp://proxy"}}`,
+			want: []string{
+				`spec.server: Invalid value: "http://prod.example.com": spec.server in body should match '^https://[^\s]+$'`,
+				`spec.proxyURL: Invalid value: "ftp://proxy": spec.proxyURL in body should match '^(https?|socks5)://[^\s]+$'`,
+			},
 		},
 	}
 	for _, tt := range tests {

@@ -48,6 +48,7 @@ func TestCRDsDescribeTheAPI(t *testing.T) {
 	}{
 		"Application": {"applications", []string{"app", "apps"}, []string{"Project", "Sync", "Health", "Revision", "Operation", "Age"}},
 		"Project":     {"projects", []string{"proj"}, []string{"Description", "Age"}},
+		"Cluster":     {"clusters", []string{"scl"}, []string{"Server", "Reachable", "Version", "Apps", "Age"}},
 	}
 	if len(crds) != len(want) {
 		t.Errorf("got %d CRDs, want %d", len(crds), len(want))

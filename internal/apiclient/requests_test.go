@@ -72,6 +72,29 @@ func TestRequestShapes(t *testing.T) {
 		}, sent{"POST", "/api/v1/projects/team-a/roles/ci/tokens", "", "application/json", map[string]any{}}},
 		{"delete project token", func(c *Client) error { return c.DeleteProjectToken(context.Background(), "team-a", "ci", "t 1") },
 			sent{"DELETE", "/api/v1/projects/team-a/roles/ci/tokens/t%201", "", "", nil}},
+		{"create cluster", func(c *Client) error {
+			_, err := c.CreateCluster(context.Background(), apitypes.ClusterRequest{Name: "edge", Server: "https://edge.example:6443", Namespaces: []string{"apps"},
+				ClusterResources: &off, Credentials: apitypes.ClusterCredentials{Token: "T"}})
+			return err
+		}, sent{"POST", "/api/v1/clusters", "", "application/json", map[string]any{"name": "edge", "server": "https://edge.example:6443",
+			"namespaces": []any{"apps"}, "clusterResources": false, "credentials": map[string]any{"token": "T"}}}},
+		{"get cluster", func(c *Client) error {
+			_, err := c.GetCluster(context.Background(), "a/b")
+			return err
+		}, sent{"GET", "/api/v1/clusters/a%2Fb", "", "", nil}},
+		{"patch cluster", func(c *Client) error {
+			none := []string{}
+			_, err := c.PatchCluster(context.Background(), "edge", apitypes.ClusterPatch{Namespaces: &none, ClusterResources: &off})
+			return err
+		}, sent{"PATCH", "/api/v1/clusters/edge", "", "application/json", map[string]any{"namespaces": []any{}, "clusterResources": false}}},
+		{"cluster credentials", func(c *Client) error {
+			_, err := c.SetClusterCredentials(context.Background(), "edge", apitypes.ClusterCredentials{CertData: "C", KeyData: "K"})
+			return err
+		}, sent{"PUT", "/api/v1/clusters/edge/credentials", "", "application/json", map[string]any{"certData": "C", "keyData": "K"}}},
+		{"delete cluster", func(c *Client) error {
+			_, err := c.DeleteCluster(context.Background(), "edge")
+			return err
+		}, sent{"DELETE", "/api/v1/clusters/edge", "", "", nil}},
 		{"patch project", func(c *Client) error {
 			_, err := c.PatchProject(context.Background(), "team-a", map[string]any{"spec": map[string]any{"description": "d"}})
 			return err

@@ -56,11 +56,6 @@ func (c *Client) Settings(ctx context.Context) (*apitypes.Settings, error) {
 	return getAs[apitypes.Settings](ctx, c, "/api/v1/settings")
 }
 
-// Clusters lists the deployment targets the caller may see.
-func (c *Client) Clusters(ctx context.Context) ([]apitypes.Cluster, error) {
-	return listItems[apitypes.Cluster](ctx, c, "/api/v1/clusters")
-}
-
 func listItems[T any](ctx context.Context, c *Client, path string) ([]T, error) {
 	out, err := getAs[apitypes.List[T]](ctx, c, path)
 	if err != nil {

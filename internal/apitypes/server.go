@@ -3,6 +3,7 @@ package apitypes
 import (
 	"time"
 
+	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/version"
 )
 
@@ -51,10 +52,95 @@ type LoginResponse struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
-// Cluster is a deployment target.
+// Cluster is a deployment target: the cluster soll runs in, or a
+// registered Cluster. It never holds a credential's value.
 type Cluster struct {
 	Name   string `json:"name"`
 	Server string `json:"server"`
+	// InCluster marks the cluster soll runs in, which has no Cluster
+	// object and cannot be changed through the API.
+	InCluster bool              `json:"inCluster,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	// Namespaces are the only namespaces soll may touch; empty means all.
+	Namespaces []string `json:"namespaces,omitempty"`
+	// ClusterResources says whether soll may deploy cluster-scoped
+	// objects there (the Cluster's setting or its default).
+	ClusterResources bool   `json:"clusterResources"`
+	HasCAData        bool   `json:"hasCAData,omitempty"`
+	TLSServerName    string `json:"tlsServerName,omitempty"`
+	ProxyURL         string `json:"proxyURL,omitempty"`
+	// Credentials is the kind of credentials soll uses: token,
+	// certificate or exec; missing when the Cluster's Secret is absent
+	// or holds neither; empty for the in-cluster entry.
+	Credentials string `json:"credentials,omitempty"`
+	// ExecCommand is the command of exec credentials.
+	ExecCommand string `json:"execCommand,omitempty"`
+	// SecretName is the Secret of soll's namespace that holds token or
+	// certificate credentials.
+	SecretName string `json:"secretName,omitempty"`
+	// Status is what soll's controller last observed; absent until it
+	// has.
+	Status *ClusterState `json:"status,omitempty"`
+}
+
+// ClusterState is the observed state of a registered cluster.
+type ClusterState struct {
+	// Reachable is True, False or Unknown (not yet checked).
+	Reachable string `json:"reachable"`
+	// Message says why it is not reachable, or what answered.
+	Message        string     `json:"message,omitempty"`
+	ServerVersion  string     `json:"serverVersion,omitempty"`
+	LastContact    *time.Time `json:"lastContact,omitempty"`
+	Applications   int32      `json:"applications"`
+	WatchedKinds   int32      `json:"watchedKinds"`
+	WatchedObjects int32      `json:"watchedObjects"`
+}
+
+// ClusterCredentials are the credentials soll uses for a cluster: exactly
+// one of a bearer token, a client certificate and key, or an exec
+// credential plugin. They are stored, never returned.
+type ClusterCredentials struct {
+	Token    string `json:"token,omitempty"`
+	CertData string `json:"certData,omitempty"`
+	KeyData  string `json:"keyData,omitempty"`
+	// Exec runs a command that prints an ExecCredential.
+	Exec *sollv1.ClusterExec `json:"exec,omitempty"`
+}
+
+// ClusterRequest is the body of POST /api/v1/clusters.
+type ClusterRequest struct {
+	Name             string             `json:"name"`
+	Server           string             `json:"server"`
+	CAData           string             `json:"caData,omitempty"`
+	TLSServerName    string             `json:"tlsServerName,omitempty"`
+	ProxyURL         string             `json:"proxyURL,omitempty"`
+	Namespaces       []string           `json:"namespaces,omitempty"`
+	ClusterResources *bool              `json:"clusterResources,omitempty"`
+	Labels           map[string]string  `json:"labels,omitempty"`
+	Credentials      ClusterCredentials `json:"credentials"`
+}
+
+// ClusterPatch is the body of PATCH /api/v1/clusters/{name}: absent
+// fields stay as they are; an empty string clears caData, tlsServerName
+// and proxyURL, an empty list the namespaces (all namespaces), an empty
+// object the labels.
+type ClusterPatch struct {
+	Server           *string            `json:"server,omitempty"`
+	CAData           *string            `json:"caData,omitempty"`
+	TLSServerName    *string            `json:"tlsServerName,omitempty"`
+	ProxyURL         *string            `json:"proxyURL,omitempty"`
+	Namespaces       *[]string          `json:"namespaces,omitempty"`
+	ClusterResources *bool              `json:"clusterResources,omitempty"`
+	Labels           *map[string]string `json:"labels,omitempty"`
+}
+
+// ClusterDeleted is the answer of DELETE /api/v1/clusters/{name}.
+type ClusterDeleted struct {
+	Name string `json:"name"`
+	// Applications is the number of Applications that still name the
+	// cluster (by name or server) as their destination; they are left
+	// alone and fail until it is registered again or they are changed.
+	Applications int `json:"applications"`
 }
 
 // Settings is the response of GET /api/v1/settings: nothing secret.
@@ -84,14 +170,16 @@ type AuditEntry struct {
 	TokenID string `json:"tokenID,omitempty"`
 	// Action is what was done: Create, Update, Patch, Delete, Sync,
 	// Rollback, Terminate, Refresh, Unpin, CreateToken, DeleteToken,
-	// SetPassword, Test, Login, Logout; for the controller, the reason
-	// of its Event (OperationStarted, OperationCompleted, ...).
+	// SetPassword, SetCredentials, Test, Login, Logout; for the
+	// controller, the reason of its Event (OperationStarted,
+	// OperationCompleted, ...).
 	Action string `json:"action"`
 	Method string `json:"method,omitempty"`
 	Path   string `json:"path,omitempty"`
 	// Resource and Object name what was acted on as RBAC does
 	// (applications and the app's name, projects, accounts, repositories
-	// and the repository URL); Project is the app's or project's project.
+	// and the repository URL, clusters and the server URL); Project is
+	// the app's or project's project.
 	Resource string `json:"resource"`
 	Object   string `json:"object"`
 	Project  string `json:"project,omitempty"`

@@ -54,6 +54,8 @@ type Comparison struct {
 	SyncOptionProblems []string
 	// Project is the app's Project, whose rules the comparison passed.
 	Project *sollv1.Project
+	// Target is the destination cluster the comparison read.
+	Target *Target
 
 	// settings are the customizations the comparison used.
 	settings *settings
@@ -174,7 +176,7 @@ func (p *Pipeline) Compare(ctx context.Context, app *sollv1.Application, revisio
 	if err != nil {
 		return nil, err
 	}
-	if err := p.diffLive(ctx, app, c, desired); err != nil {
+	if err := c.Target.diffLive(ctx, app, c, desired); err != nil {
 		return nil, &Error{ReasonDiffError, err}
 	}
 	return c, nil
@@ -189,14 +191,18 @@ func (p *Pipeline) desired(ctx context.Context, app *sollv1.Application, revisio
 	if err != nil {
 		return nil, nil, &Error{ReasonInvalidSpec, err}
 	}
-	if err := checkDestination(app.Spec.Destination); err != nil {
-		return nil, nil, &Error{ReasonInvalidSpec, err}
+	target, err := p.Target(app.Spec.Destination)
+	if err != nil {
+		return nil, nil, err
 	}
 	proj, err := p.project(ctx, app)
 	if err != nil {
 		return nil, nil, &Error{ReasonInvalidSpec, err}
 	}
-	if err := project.CheckApplication(proj, app); err != nil {
+	// The Project's destinations may name the cluster by name or by
+	// server, whichever way the app names it.
+	resolved := withCluster(app, target)
+	if err := project.CheckApplication(proj, resolved); err != nil {
 		return nil, nil, &Error{ReasonProjectViolation, err}
 	}
 	targets := targetRevisions(app, srcs)
@@ -213,7 +219,7 @@ func (p *Pipeline) desired(ctx context.Context, app *sollv1.Application, revisio
 	if err != nil {
 		return nil, nil, &Error{ReasonInvalidSettings, err}
 	}
-	c := &Comparison{settings: set, Sources: make([]SourceState, len(srcs)), Project: proj, sopsVersion: keysVersion}
+	c := &Comparison{settings: set, Sources: make([]SourceState, len(srcs)), Project: proj, Target: target, sopsVersion: keysVersion}
 
 	// Resolve and check out every Git source first: others may read
 	// their files through refs.
@@ -269,7 +275,7 @@ func (p *Pipeline) desired(ctx context.Context, app *sollv1.Application, revisio
 		if tool == render.ToolHelm {
 			// Only Helm sees the cluster's capabilities: other tools
 			// would lose their cached renders whenever a CRD comes.
-			req.App.KubeVersion, req.App.APIVersions = p.clusterInfo()
+			req.App.KubeVersion, req.App.APIVersions = target.clusterInfo()
 			c.clusterInfo = clusterDigest(req.App.KubeVersion, req.App.APIVersions)
 		}
 		if tool == render.ToolKustomize {
@@ -308,7 +314,7 @@ func (p *Pipeline) desired(ctx context.Context, app *sollv1.Application, revisio
 	if renderedSources == 0 {
 		return nil, nil, &Error{ReasonInvalidSpec, errors.New("spec.sources: every source only has a ref: at least one source must render manifests")}
 	}
-	desired, err := prepare(app, objs, newScopes(p.Kube.Namespaced, objs))
+	desired, err := prepare(app, objs, newScopes(target.Kube.Namespaced, objs))
 	if err != nil {
 		return nil, nil, &Error{ReasonRenderError, err}
 	}
@@ -316,8 +322,11 @@ func (p *Pipeline) desired(ctx context.Context, app *sollv1.Application, revisio
 	if err != nil {
 		return nil, nil, &Error{ReasonRenderError, err}
 	}
-	if err := checkResources(proj, app, desired); err != nil {
+	if err := checkResources(proj, resolved, desired); err != nil {
 		return nil, nil, &Error{ReasonProjectViolation, err}
+	}
+	if err := checkTarget(target, desired); err != nil {
+		return nil, nil, &Error{ReasonInvalidSpec, err}
 	}
 	return c, desired, nil
 }
@@ -365,17 +374,16 @@ func (p *Pipeline) renderRequest(app *sollv1.Application, src *sollv1.Applicatio
 // runs in.
 const InClusterServer = sollv1.InClusterServer
 
-// checkDestination refuses destinations soll cannot reach yet,
-// rather than deploying them into the wrong cluster.
-func checkDestination(d sollv1.ApplicationDestination) error {
-	if d.Server == InClusterServer || d.Name == sollv1.InClusterName {
-		return nil
+// withCluster returns app, or a copy of it whose destination names t's
+// cluster both by name and by server.
+func withCluster(app *sollv1.Application, t *Target) *sollv1.Application {
+	d := app.Spec.Destination
+	if d.Name == t.Name && d.Server == t.Server {
+		return app
 	}
-	target := d.Server
-	if target == "" {
-		target = "name " + d.Name
-	}
-	return fmt.Errorf("spec.destination: cluster %s is not registered: only the cluster soll runs in (server %s or name in-cluster) can be a destination until clusters can be registered", target, InClusterServer)
+	cp := *app
+	cp.Spec.Destination.Name, cp.Spec.Destination.Server = t.Name, t.Server
+	return &cp
 }
 
 // Short shortens a commit SHA to the 8 characters shown in messages.
@@ -388,7 +396,7 @@ func Short(sha string) string {
 
 // diffLive reads the live objects (desired ones and the inventory of the
 // last sync), diffs, and assesses health.
-func (p *Pipeline) diffLive(ctx context.Context, app *sollv1.Application, c *Comparison, desired []*unstructured.Unstructured) error {
+func (t *Target) diffLive(ctx context.Context, app *sollv1.Application, c *Comparison, desired []*unstructured.Unstructured) error {
 	type pair struct {
 		desired, live *unstructured.Unstructured
 		hook          bool
@@ -438,8 +446,8 @@ func (p *Pipeline) diffLive(ctx context.Context, app *sollv1.Application, c *Com
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if p.Live != nil {
-				if live, ok := p.Live.Get(ref.GroupVersionKind(), ref.GetNamespace(), ref.GetName()); ok {
+			if t.Live != nil {
+				if live, ok := t.Live.Get(ref.GroupVersionKind(), ref.GetNamespace(), ref.GetName()); ok {
 					pr.live = live
 					return
 				}
@@ -450,9 +458,9 @@ func (p *Pipeline) diffLive(ctx context.Context, app *sollv1.Application, c *Com
 			// of the kind, read consistently: the object may be one
 			// soll just wrote, and no watch event would correct a
 			// stale answer.
-			get := p.Kube.Get
-			if p.Live != nil && p.Live.Covers(ref.GroupVersionKind()) {
-				get = p.Kube.GetRecent
+			get := t.Kube.Get
+			if t.Live != nil && t.Live.Covers(ref.GroupVersionKind()) {
+				get = t.Kube.GetRecent
 			}
 			live, err := get(ctx, ref.GroupVersionKind(), ref.GetNamespace(), ref.GetName())
 			if err != nil && pr.desired != nil && kube.IsUnknownKind(err) {
@@ -510,8 +518,8 @@ func (p *Pipeline) diffLive(ctx context.Context, app *sollv1.Application, c *Com
 		return err
 	}
 	c.ignore = ig
-	d := diff.Differ{Kube: p.Kube, Ignore: ig, Cache: p.DryRuns, Mask: diff.NewMasker(c.decrypted), Reread: func(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-		return p.Kube.Get(ctx, o.GroupVersionKind(), o.GetNamespace(), o.GetName())
+	d := diff.Differ{Kube: t.Kube, Ignore: ig, Cache: t.DryRuns, Mask: diff.NewMasker(c.decrypted), Reread: func(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+		return t.Kube.Get(ctx, o.GroupVersionKind(), o.GetNamespace(), o.GetName())
 	}}
 	results := d.Diff(ctx, items)
 	for i, res := range results {
@@ -525,7 +533,7 @@ func (p *Pipeline) diffLive(ctx context.Context, app *sollv1.Application, c *Com
 	c.Objects, c.Unadopted = c.adoption(appSyncOptions(app))
 	c.Results = append(results, c.Results...)
 	slices.SortFunc(c.Results, func(a, b diff.Result) int { return resource.Compare(a.Key, b.Key) })
-	p.assess(c)
+	c.assess()
 	return nil
 }
 
@@ -611,7 +619,7 @@ func trackingOwner(live *unstructured.Unstructured) string {
 }
 
 // assess derives per-resource and app sync and health.
-func (p *Pipeline) assess(c *Comparison) {
+func (c *Comparison) assess() {
 	c.Synced = true
 	var statuses []health.Status
 	var worstMsg string
@@ -698,11 +706,11 @@ func helmHooks(app *sollv1.Application, desired []*unstructured.Unstructured) (k
 	return keep, nil
 }
 
-// clusterInfo returns the destination's version and API versions, or
-// nothing when unknown.
-func (p *Pipeline) clusterInfo() (string, []string) {
-	if p.ClusterInfo == nil {
+// clusterInfo returns the cluster's version and API versions, or nothing
+// when unknown.
+func (t *Target) clusterInfo() (string, []string) {
+	if t.ClusterInfo == nil {
 		return "", nil
 	}
-	return p.ClusterInfo()
+	return t.ClusterInfo()
 }

@@ -91,7 +91,7 @@ func (c *Comparison) Fingerprint(app *sollv1.Application) (fp string, ok bool) {
 		}
 	}
 	return fingerprint(app, fingerprintInputs{
-		project: projectVersion(c.Project), settings: c.settings.version, sops: c.sopsVersion, cluster: c.clusterInfo,
+		project: projectVersion(c.Project), settings: c.settings.version, sops: c.sopsVersion, cluster: c.clusterVersion(),
 		revisions: c.Revisions(),
 		liveVersion: func(gvk schema.GroupVersionKind, namespace, name string) (string, bool) {
 			v, ok := live[resource.Key{Group: gvk.Group, Kind: gvk.Kind, Namespace: namespace, Name: name}]
@@ -107,7 +107,8 @@ func (c *Comparison) Fingerprint(app *sollv1.Application) (fp string, ok bool) {
 // error or doubt (no Live cache, a Project with sync windows) answers
 // ok false.
 func (p *Pipeline) Fingerprint(ctx context.Context, app *sollv1.Application, helm bool) (fp string, ok bool) {
-	if p.Live == nil {
+	target, err := p.Target(app.Spec.Destination)
+	if err != nil || target.Live == nil {
 		return "", false
 	}
 	proj, err := p.project(ctx, app)
@@ -122,9 +123,9 @@ func (p *Pipeline) Fingerprint(ctx context.Context, app *sollv1.Application, hel
 	if err != nil {
 		return "", false
 	}
-	cluster := ""
+	cluster := target.ID
 	if helm {
-		cluster = clusterDigest(p.clusterInfo())
+		cluster += " " + clusterDigest(target.clusterInfo())
 	}
 	revisions, err := p.Resolve(ctx, app)
 	if err != nil || slices.Contains(revisions, "") {
@@ -132,7 +133,7 @@ func (p *Pipeline) Fingerprint(ctx context.Context, app *sollv1.Application, hel
 	}
 	return fingerprint(app, fingerprintInputs{
 		project: projectVersion(proj), settings: set.version, sops: keysVersion, cluster: cluster,
-		revisions: revisions, liveVersion: p.Live.Version,
+		revisions: revisions, liveVersion: target.Live.Version,
 	})
 }
 
@@ -158,4 +159,13 @@ func (p *Pipeline) Resolve(ctx context.Context, app *sollv1.Application) ([]stri
 		revisions[i] = rev.Commit
 	}
 	return revisions, nil
+}
+
+// clusterVersion identifies the cluster c read and, when c rendered with
+// Helm, the capabilities Helm saw.
+func (c *Comparison) clusterVersion() string {
+	if c.clusterInfo == "" {
+		return c.Target.ID
+	}
+	return c.Target.ID + " " + c.clusterInfo
 }

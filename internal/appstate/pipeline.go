@@ -2,7 +2,9 @@ package appstate
 
 import (
 	"errors"
+	"fmt"
 	goruntime "runtime"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -37,7 +39,8 @@ type Pipeline struct {
 	// APIReader, when set, reads a Project the cache does not have (yet):
 	// one created a moment ago, before the app that names it.
 	APIReader client.Reader
-	// Kube reads live objects and dry-runs applies.
+	// Kube reads live objects and dry-runs applies in the cluster soll
+	// runs in (see Targets).
 	Kube    *kube.Client
 	Fetcher source.Fetcher
 	// Renderer renders each source; New sets a render.Cache over every
@@ -54,6 +57,10 @@ type Pipeline struct {
 	// Live answers reads of live objects from a watch; nil: every read
 	// goes to the API server.
 	Live LiveCache
+	// Targets, when set, finds the registered clusters Applications
+	// deploy to. The cluster soll runs in is reached through Kube, Live,
+	// ClusterInfo and DryRuns; without Targets it is the only destination.
+	Targets Targets
 	// OnRemoteBases, when set, is told the repositories of the remote
 	// Kustomize bases of source field of app each time a comparison
 	// resolves them, also when resolving fails: a refresh of the app must
@@ -77,6 +84,86 @@ type LiveCache interface {
 	// Covers reports whether the watch of gvk's kind runs and has synced:
 	// an object absent from it is absent from soll's managed objects.
 	Covers(gvk schema.GroupVersionKind) bool
+}
+
+// Target is a destination cluster as the pipeline reads it: its client,
+// its watch cache, its capabilities and its dry-run answers, and what soll
+// may touch there.
+type Target struct {
+	// Name and Server are the cluster's registered name and its API
+	// server's URL.
+	Name, Server string
+	// ID changes whenever the cluster's client is built anew (new
+	// credentials, another server): comparisons made through another
+	// client are not reused.
+	ID string
+	// Kube reads live objects and dry-runs applies.
+	Kube *kube.Client
+	// Live answers reads from a watch; nil: from the API server.
+	Live LiveCache
+	// ClusterInfo returns the cluster's version and API versions for
+	// Helm's capabilities; nil means Helm's defaults.
+	ClusterInfo func() (version string, apiVersions []string)
+	// DryRuns caches dry-run answers of this cluster; nil disables.
+	DryRuns *diff.DryRunCache
+	// Namespaces, when not empty, are the only namespaces objects may be
+	// in; ClusterScoped says whether cluster-scoped objects may be
+	// deployed.
+	Namespaces    []string
+	ClusterScoped bool
+}
+
+// Targets finds registered destination clusters.
+type Targets interface {
+	// Target returns the cluster of d, which is not the cluster soll
+	// runs in. An error says why it cannot be used now (not registered,
+	// unreachable, bad credentials); it is reported with
+	// ReasonClusterUnavailable unless it is an *Error.
+	Target(d sollv1.ApplicationDestination) (*Target, error)
+}
+
+// IsInCluster reports whether d names the cluster soll runs in.
+func IsInCluster(d sollv1.ApplicationDestination) bool {
+	server := strings.TrimSuffix(d.Server, "/")
+	return server == sollv1.InClusterServer && (d.Name == "" || d.Name == sollv1.InClusterName) ||
+		server == "" && d.Name == sollv1.InClusterName
+}
+
+// Target returns the cluster of app's destination d, as Targets finds it,
+// or (without Targets) the cluster soll runs in. Errors are *Error.
+func (p *Pipeline) Target(d sollv1.ApplicationDestination) (*Target, error) {
+	if IsInCluster(d) {
+		return p.InCluster(), nil
+	}
+	if p.Targets != nil {
+		t, err := p.Targets.Target(d)
+		if err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				return nil, err
+			}
+			return nil, &Error{ReasonClusterUnavailable, err}
+		}
+		return t, nil
+	}
+	return nil, &Error{ReasonClusterUnavailable, fmt.Errorf("spec.destination: %s is not registered: only the cluster soll runs in (server %s or name %s) can be a destination here",
+		describeCluster(d), sollv1.InClusterServer, sollv1.InClusterName)}
+}
+
+// InCluster returns the cluster soll runs in as a Target.
+func (p *Pipeline) InCluster() *Target {
+	return &Target{
+		Name: sollv1.InClusterName, Server: sollv1.InClusterServer, ID: sollv1.InClusterName,
+		Kube: p.Kube, Live: p.Live, ClusterInfo: p.ClusterInfo, DryRuns: p.DryRuns, ClusterScoped: true,
+	}
+}
+
+// describeCluster names d's cluster in messages.
+func describeCluster(d sollv1.ApplicationDestination) string {
+	if d.Name != "" {
+		return "cluster " + d.Name
+	}
+	return "cluster " + d.Server
 }
 
 // Options configure the pipeline New builds.
@@ -109,7 +196,7 @@ func New(cfg *rest.Config, c client.Reader, fetcher source.Fetcher, opts Options
 		Client:      c,
 		Kube:        kc,
 		Fetcher:     fetcher,
-		ClusterInfo: clusterInfoCache(kc, 10*time.Minute),
+		ClusterInfo: ClusterInfoCache(kc, 10*time.Minute),
 		Health:      hc,
 	}
 	parallel := opts.MaxParallelRenders
@@ -134,10 +221,10 @@ func renderers(plugins func() *plugin.Config, limits render.Limits) *render.Mux 
 	}}
 }
 
-// clusterInfoCache returns the cluster's version and API versions, read
+// ClusterInfoCache returns the cluster's version and API versions, read
 // through discovery at most once per ttl. Discovery runs without the lock
 // held, once for all callers that want it at the same time.
-func clusterInfoCache(kc *kube.Client, ttl time.Duration) func() (string, []string) {
+func ClusterInfoCache(kc *kube.Client, ttl time.Duration) func() (string, []string) {
 	var mu gosync.Mutex
 	var version string
 	var apis []string
@@ -187,6 +274,9 @@ const (
 	ReasonRenderError Reason = sollv1.ReasonRenderError
 	// ReasonDiffError: the live objects could not be read or compared.
 	ReasonDiffError Reason = sollv1.ReasonDiffError
+	// ReasonClusterUnavailable: the destination cluster is not
+	// registered, or cannot be reached now.
+	ReasonClusterUnavailable Reason = sollv1.ReasonClusterUnavailable
 )
 
 // Error is an error of one stage of a comparison or render, with the

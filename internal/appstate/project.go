@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -61,6 +63,24 @@ func checkResources(p *sollv1.Project, app *sollv1.Application, desired []*unstr
 		}
 		if namespaced {
 			errs = append(errs, project.CheckObjectNamespace(p, app, resource.KeyOf(d)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkTarget refuses desired objects the destination cluster's
+// registration does not let soll touch: namespaced objects outside its
+// namespaces, cluster-scoped ones when it allows none, naming each.
+func checkTarget(t *Target, desired []*unstructured.Unstructured) error {
+	var errs []error
+	for _, d := range desired {
+		switch ns := d.GetNamespace(); {
+		case ns == "" && !t.ClusterScoped:
+			errs = append(errs, fmt.Errorf("%s: cluster %s does not let soll deploy cluster-scoped objects (spec.clusterResources of Cluster %s): remove the object from the sources, or ask an admin to allow cluster resources there",
+				resource.KeyOf(d), t.Name, t.Name))
+		case ns != "" && len(t.Namespaces) > 0 && !slices.Contains(t.Namespaces, ns):
+			errs = append(errs, fmt.Errorf("%s: namespace %s is not one that cluster %s lets soll touch (spec.namespaces of Cluster %s: %s): use one of those namespaces, or ask an admin to add it",
+				resource.KeyOf(d), ns, t.Name, t.Name, strings.Join(t.Namespaces, ", ")))
 		}
 	}
 	return errors.Join(errs...)

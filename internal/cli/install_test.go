@@ -48,7 +48,7 @@ func TestInstallPrintsManifests(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"CustomResourceDefinition", "CustomResourceDefinition", "Namespace", "ServiceAccount",
+	want := []string{"CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition", "Namespace", "ServiceAccount",
 		"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Role", "RoleBinding", "Service", "Deployment"}
 	if diff := cmp.Diff(want, kinds); diff != "" {
 		t.Errorf("kinds in soll install output (-want +got):\n%s", diff)

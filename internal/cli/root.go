@@ -84,7 +84,7 @@ func newRootCommand(g *globals) *cobra.Command {
 	g.register(root)
 	root.AddCommand(newVersionCommand(g), newControllerCommand(), newRunCommand(), newServerCommand(), newAppCommand(g),
 		newInstallCommand(), newAdminCommand(), newLoginCommand(g), newLogoutCommand(g), newContextCommand(g),
-		newProjCommand(g), newRepoCommand(g), newAccountCommand(g))
+		newProjCommand(g), newRepoCommand(g), newClusterCommand(g), newAccountCommand(g))
 	return root
 }
 

@@ -83,8 +83,17 @@ type Reconciler struct {
 	// to go, and for its sources to render when it has no known deletion
 	// hooks; zero means DefaultDeletionTimeout.
 	DeletionTimeout time.Duration
+	// Namespace is soll's namespace, where the Clusters apps deploy to
+	// are registered.
+	Namespace string
+	// MaxParallelWrites bounds the writes in flight to each registered
+	// cluster (see kube.Client.LimitWrites); zero means no limit.
+	MaxParallelWrites int
 
+	// live watches the objects of the cluster soll runs in; clusters
+	// are the registered ones, each with its own watches.
 	live      *liveWatcher
+	clusters  *clusterSet
 	refreshes *refreshCoalescer
 	// apps are the per-app records, removed when the app is gone.
 	apps appRecords
@@ -134,6 +143,19 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.Pipeline.Live = r.live
 	r.Pipeline.OnRemoteBases = r.rememberRemoteBases
 	if err := mgr.Add(r.live); err != nil {
+		return err
+	}
+	r.clusters = newClusterSet(mgr.GetClient(), r.Namespace, r.Log, r.MaxParallelWrites)
+	r.clusters.wake = &r.wake
+	r.Pipeline.Targets = r.clusters
+	if err := mgr.Add(r.clusters); err != nil {
+		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &sollv1.Application{}, clusterIndex, clusterKeys); err != nil {
+		return fmt.Errorf("index applications by destination cluster: %w", err)
+	}
+	cr := &clusterReconciler{client: mgr.GetClient(), set: r.clusters, appsOf: r.clusterApps, wake: &r.wake, ns: r.Namespace}
+	if err := cr.setup(mgr); err != nil {
 		return err
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &sollv1.Application{}, dependsOnIndex, dependsOnKeys); err != nil {
@@ -238,7 +260,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 			return r.comparisonFailed(ctx, &app, err, finish)
 		}
 	}
-	r.live.ensure(c)
+	if w := watcherOf(c.Target); w != nil {
+		w.ensure(c)
+	}
 	if err := r.writeComparison(ctx, &app, c, held, finish, refreshed); err != nil {
 		r.apps.update(req.NamespacedName, func(rec *appRecord) { rec.unchanged = nil })
 		return ctrl.Result{}, err
@@ -376,6 +400,7 @@ func (r *Reconciler) handleRefresh(ctx context.Context, app *sollv1.Application,
 	}
 	if mode == "hard" {
 		r.Pipeline.DryRuns.Forget()
+		r.clusters.forgetDryRuns()
 	}
 	patch := client.MergeFrom(app.DeepCopy())
 	delete(app.Annotations, sollv1.RefreshAnnotation)
@@ -431,6 +456,10 @@ func (r *Reconciler) comparisonFailed(ctx context.Context, app *sollv1.Applicati
 			s.Sync = &sollv1.SyncStatus{}
 		}
 		s.Sync.Status = sollv1.SyncStatusUnknown
+		if reason == sollv1.ReasonClusterUnavailable {
+			// Nothing is known of the objects there now.
+			s.Health = &sollv1.HealthStatus{Status: sollv1.HealthUnknown, Message: err.Error()}
+		}
 		now := metav1.Now()
 		s.ReconciledAt = &now
 		s.ObservedGeneration = app.Generation

@@ -250,7 +250,7 @@ func (r *Reconciler) deletionHooks(ctx context.Context, app *sollv1.Application,
 	limit := operationTimeout(app)
 	hctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	engine := &syncengine.Engine{Kube: liveKube{r.Pipeline.Kube, r.live}, Health: c.HealthChecker()}
+	engine := &syncengine.Engine{Kube: targetKube(c.Target), Health: c.HealthChecker()}
 	out := engine.RunHooks(hctx, c.Objects, phase, syncengine.Options{
 		WaveTimeout: limit,
 		DoneHooks:   succeeded,
@@ -345,9 +345,14 @@ func (r *Reconciler) deleteObjects(ctx context.Context, app *sollv1.Application)
 	for _, rr := range hookResults(app, sollv1.SyncPhasePreDelete) {
 		targets = append(targets, target{resource.Key{Group: rr.Group, Kind: rr.Kind, Namespace: rr.Namespace, Name: rr.Name}, rr.Version, true})
 	}
+	kc, kerr := r.kubeOf(app)
 	for _, t := range targets {
 		gvk := kube.KeyGVK(t.key, t.version)
-		live, err := r.Pipeline.Kube.Get(ctx, gvk, t.key.Namespace, t.key.Name)
+		if kerr != nil {
+			left = append(left, fmt.Sprintf("%s (%v)", t.key, kerr))
+			continue
+		}
+		live, err := kc.Get(ctx, gvk, t.key.Namespace, t.key.Name)
 		if err != nil {
 			left = append(left, fmt.Sprintf("%s (%v)", t.key, err))
 			continue
@@ -359,7 +364,7 @@ func (r *Reconciler) deleteObjects(ctx context.Context, app *sollv1.Application)
 		if live.GetDeletionTimestamp() != nil {
 			continue
 		}
-		if err := r.Pipeline.Kube.Delete(ctx, gvk, t.key.Namespace, t.key.Name, metav1.DeletePropagationForeground, string(live.GetUID())); err != nil {
+		if err := kc.Delete(ctx, gvk, t.key.Namespace, t.key.Name, metav1.DeletePropagationForeground, string(live.GetUID())); err != nil {
 			return ctrl.Result{}, false, fmt.Errorf("delete %s of application %s/%s: %w", t.key, app.Namespace, app.Name, err)
 		}
 	}
@@ -413,15 +418,20 @@ func ownedBy(live *unstructured.Unstructured, app *sollv1.Application, hook bool
 // does not hold the Application.
 func (r *Reconciler) deleteHookObjects(ctx context.Context, app *sollv1.Application, phase sollv1.SyncPhase, what string) {
 	var failed []string
+	kc, kerr := r.kubeOf(app)
 	for _, rr := range hookResults(app, phase) {
 		k := resource.Key{Group: rr.Group, Kind: rr.Kind, Namespace: rr.Namespace, Name: rr.Name}
 		gvk := kube.KeyGVK(k, rr.Version)
-		live, err := r.Pipeline.Kube.Get(ctx, gvk, k.Namespace, k.Name)
+		if kerr != nil {
+			failed = append(failed, fmt.Sprintf("%s (%v)", k, kerr))
+			continue
+		}
+		live, err := kc.Get(ctx, gvk, k.Namespace, k.Name)
 		if err == nil && (live == nil || !ownedBy(live, app, true)) {
 			continue
 		}
 		if err == nil {
-			err = r.Pipeline.Kube.Delete(ctx, gvk, k.Namespace, k.Name, metav1.DeletePropagationBackground, string(live.GetUID()))
+			err = kc.Delete(ctx, gvk, k.Namespace, k.Name, metav1.DeletePropagationBackground, string(live.GetUID()))
 		}
 		if err != nil {
 			failed = append(failed, fmt.Sprintf("%s (%v)", k, err))

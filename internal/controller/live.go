@@ -84,13 +84,18 @@ func newLiveWatcher(cfg *rest.Config, kc *kube.Client, wake *appWaker, log *slog
 
 // Start runs until ctx ends (manager.Runnable).
 func (w *liveWatcher) Start(ctx context.Context) error {
-	w.mu.Lock()
-	w.stop = ctx.Done()
-	w.factory.Start(w.stop)
-	w.mu.Unlock()
+	w.begin(ctx)
 	<-ctx.Done()
 	w.factory.Shutdown()
 	return nil
+}
+
+// begin lets watches start (ensure) until ctx ends.
+func (w *liveWatcher) begin(ctx context.Context) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stop = ctx.Done()
+	w.factory.Start(w.stop)
 }
 
 // ensure starts watches for the kinds of c's objects not watched yet.
@@ -162,6 +167,22 @@ func (w *liveWatcher) notify(obj any) {
 		return
 	}
 	w.wake.wake(types.NamespacedName{Namespace: ns, Name: name})
+}
+
+// stats counts the kinds watched and the objects in their caches.
+func (w *liveWatcher) stats() (kinds, objects int) {
+	w.mu.Lock()
+	var gvrs []schema.GroupVersionResource
+	for gvr, on := range w.watched {
+		if on {
+			gvrs = append(gvrs, gvr)
+		}
+	}
+	w.mu.Unlock()
+	for _, gvr := range gvrs {
+		objects += len(w.factory.ForResource(gvr).Informer().GetStore().ListKeys())
+	}
+	return len(gvrs), objects
 }
 
 // synced returns the watch of gvk's resource when it runs and has synced.

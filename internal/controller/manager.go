@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -218,7 +219,6 @@ func setupController(cfg *rest.Config, mgr ctrl.Manager, opts Options) (*Reconci
 	if c, ok := p.Renderer.(*render.Cache); ok {
 		src.render = c
 	}
-	state.current.Store(src)
 	r := &Reconciler{
 		Client:             mgr.GetClient(),
 		APIReader:          mgr.GetAPIReader(),
@@ -231,8 +231,15 @@ func setupController(cfg *rest.Config, mgr ctrl.Manager, opts Options) (*Reconci
 		QuietOperation:     opts.QuietOperation,
 		RefreshCoalesce:    opts.RefreshCoalesce,
 		DeletionTimeout:    opts.DeletionTimeout,
+		Namespace:          opts.Namespace,
+		MaxParallelWrites:  opts.MaxParallelWrites,
 	}
-	return r, r.SetupWithManager(mgr)
+	if err := r.SetupWithManager(mgr); err != nil {
+		return nil, err
+	}
+	src.clusters = r.clusters
+	state.current.Store(src)
+	return r, nil
 }
 
 // newPipeline builds the comparison pipeline of mgr's process.
@@ -330,6 +337,26 @@ func standalonePipeline(cfg *rest.Config, mgr ctrl.Manager, opts Options) func()
 		if err != nil {
 			return nil, err
 		}
-		return newPipeline(cfg, mgr, opts, fetcher)
+		p, err := newPipeline(cfg, mgr, opts, fetcher)
+		if err != nil {
+			return nil, err
+		}
+		p.Targets = newClusterSet(mgr.GetClient(), opts.Namespace, opts.Log, opts.MaxParallelWrites)
+		return p, nil
 	})
+}
+
+// ClusterKube returns a typed client of the registered cluster d names
+// (not the cluster soll runs in), for the API's reads of resource trees,
+// Events and live objects.
+func (m *Manager) ClusterKube(d sollv1.ApplicationDestination) (kubernetes.Interface, error) {
+	p, err := m.pipeline()
+	if err != nil {
+		return nil, err
+	}
+	set, ok := p.Targets.(*clusterSet)
+	if !ok {
+		return nil, fmt.Errorf("no registered clusters here")
+	}
+	return set.Kube(d)
 }

@@ -94,7 +94,9 @@ type stateSources struct {
 	ns      string
 	render  interface{ Len() int }
 	dryRuns *diff.DryRunCache
-	git     gitStats
+	// clusters hold the dry-run caches of the registered clusters.
+	clusters *clusterSet
+	git      gitStats
 }
 
 // gitStats is what the Git metrics read.
@@ -139,7 +141,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.renderCache, prometheus.GaugeValue, float64(s.render.Len()))
 	}
 	if s.dryRuns != nil {
-		ch <- prometheus.MustNewConstMetric(c.dryRunCache, prometheus.GaugeValue, float64(s.dryRuns.Len()))
+		n := s.dryRuns.Len()
+		if s.clusters != nil {
+			n += s.clusters.dryRunEntries()
+		}
+		ch <- prometheus.MustNewConstMetric(c.dryRunCache, prometheus.GaugeValue, float64(n))
 	}
 	for repo, st := range s.git.Stats() {
 		ch <- prometheus.MustNewConstMetric(c.gitRequests, prometheus.CounterValue, float64(st.RefLists), repo, "ls-remote")

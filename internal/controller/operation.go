@@ -314,7 +314,7 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	}
 
 	if createNamespace(app, op) && !opts.DryRun {
-		if err := r.createNamespace(ctx, app); err != nil {
+		if err := applyNamespace(ctx, c.Target, app); err != nil {
 			return r.finishOperation(ctx, app, state, sollv1.ReasonSyncFailed, err.Error(), c), nil
 		}
 	}
@@ -328,8 +328,8 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	opCtx, cancel := context.WithTimeout(runCtx, operationTimeout(app))
 	defer cancel()
 	stopWatch := r.watchTerminate(opCtx, client.ObjectKeyFromObject(app), cancel)
-	opts.OnApplied = r.Pipeline.DryRuns.Seed
-	engine := &syncengine.Engine{Kube: liveKube{r.Pipeline.Kube, r.live}, Health: c.HealthChecker()}
+	opts.OnApplied = c.Target.DryRuns.Seed
+	engine := &syncengine.Engine{Kube: targetKube(c.Target), Health: c.HealthChecker()}
 	if quiet {
 		rec.after(ctx, r.QuietOperation, state.DeepCopy())
 	}
@@ -593,13 +593,16 @@ func createNamespace(app *sollv1.Application, op *sollv1.Operation) bool {
 	return p != nil && p.SyncOptions != nil && p.SyncOptions.CreateNamespace
 }
 
-// createNamespace applies the destination namespace (CreateNamespace sync
+// applyNamespace applies the destination namespace (CreateNamespace sync
 // option) with the managed namespace metadata. The namespace is not part
 // of the app's inventory, so it is never pruned with the app.
-func (r *Reconciler) createNamespace(ctx context.Context, app *sollv1.Application) error {
+func applyNamespace(ctx context.Context, t *appstate.Target, app *sollv1.Application) error {
 	name := app.Spec.Destination.Namespace
 	if name == "" {
 		return nil
+	}
+	if !t.ClusterScoped {
+		return fmt.Errorf("create namespace %s (syncOptions.createNamespace): cluster %s does not let soll create cluster-scoped objects such as Namespaces (spec.clusterResources of Cluster %s): create the namespace there yourself and turn createNamespace off, or ask an admin to allow cluster resources", name, t.Name, t.Name)
 	}
 	ns := &unstructured.Unstructured{}
 	ns.SetAPIVersion("v1")
@@ -610,7 +613,7 @@ func (r *Reconciler) createNamespace(ctx context.Context, app *sollv1.Applicatio
 		ns.SetLabels(md.Labels)
 		ns.SetAnnotations(md.Annotations)
 	}
-	if _, err := r.Pipeline.Kube.Apply(ctx, ns, false); err != nil {
+	if _, err := t.Kube.Apply(ctx, ns, false); err != nil {
 		return fmt.Errorf("create namespace %s (syncOptions.createNamespace): %w", name, err)
 	}
 	return nil

@@ -68,7 +68,7 @@ func idleEligible(app *sollv1.Application) bool {
 func (r *Reconciler) remember(app *sollv1.Application, c *appstate.Comparison, started time.Time) {
 	key := client.ObjectKeyFromObject(app)
 	var memo *unchangedMemo
-	if r.live != nil && idleEligible(app) && !r.hasRemoteBases(app) {
+	if c.Target.Live != nil && idleEligible(app) && !r.hasRemoteBases(app) {
 		if fp, ok := c.Fingerprint(app); ok {
 			memo = &unchangedMemo{fingerprint: fp, at: started, helm: c.UsesHelm()}
 		}

@@ -151,6 +151,7 @@ func newMux(ctx context.Context, mgr ctrl.Manager, kc kubernetes.Interface, opts
 	if m, ok := mgr.(manifestRenderer); ok {
 		apiOpts.Manifests = m.RenderManifests
 		apiOpts.Diffs = m.DiffManifests
+		apiOpts.ClusterKube = m.ClusterKube
 	}
 	api, err := server.New(apiOpts)
 	if err != nil {
@@ -281,10 +282,12 @@ func (a authenticator) Authenticate(r *http.Request) (*server.Principal, error) 
 }
 
 // manifestRenderer is the manager of controller.NewManager: it renders
-// and compares Applications for the API.
+// and compares Applications for the API, and reads the registered
+// clusters.
 type manifestRenderer interface {
 	RenderManifests(ctx context.Context, app *sollv1.Application, revisions []string) (*appstate.Manifests, error)
 	DiffManifests(ctx context.Context, app *sollv1.Application, revisions []string) (*appstate.Diffs, error)
+	ClusterKube(d sollv1.ApplicationDestination) (kubernetes.Interface, error)
 }
 
 var _ manifestRenderer = (*controller.Manager)(nil)

@@ -46,6 +46,7 @@ const (
 	kindProject    = "project"
 	kindAccount    = "account"
 	kindRepository = "repository"
+	kindCluster    = "cluster"
 	kindSession    = "session"
 )
 
@@ -53,7 +54,7 @@ const (
 // may read its audit entries.
 var kindResource = map[string]string{
 	kindApp: resApplications, kindProject: resProjects, kindAccount: resAccounts,
-	kindRepository: resRepositories, kindSession: resAccounts,
+	kindRepository: resRepositories, kindCluster: resClusters, kindSession: resAccounts,
 }
 
 var (
@@ -84,6 +85,11 @@ var (
 	auditCreateRepository = &auditSpec{"Create", "save the credentials of", "saved the credentials of", kindRepository}
 	auditDeleteRepository = &auditSpec{"Delete", "delete the credentials of", "deleted the credentials of", kindRepository}
 	auditTestRepository   = &auditSpec{"Test", "test", "tested", kindRepository}
+
+	auditCreateCluster         = &auditSpec{"Create", "register", "registered", kindCluster}
+	auditUpdateCluster         = &auditSpec{"Update", "update", "updated", kindCluster}
+	auditSetClusterCredentials = &auditSpec{"SetCredentials", "replace the credentials of", "replaced the credentials of", kindCluster}
+	auditDeleteCluster         = &auditSpec{"Delete", "delete", "deleted", kindCluster}
 
 	auditLogin  = &auditSpec{"Login", "log in", "logged in", kindSession}
 	auditLogout = &auditSpec{"Logout", "log out", "logged out", kindSession}

@@ -26,17 +26,6 @@ func (s *Server) getSession(w http.ResponseWriter, _ *http.Request, p *Principal
 	return nil
 }
 
-// listClusters lists the clusters p may get; so far only the one soll
-// runs in.
-func (s *Server) listClusters(w http.ResponseWriter, _ *http.Request, p *Principal) error {
-	items := []apitypes.Cluster{}
-	if c := (apitypes.Cluster{Name: sollv1.InClusterName, Server: InClusterServer}); s.opts.RBAC.Allowed(p, resClusters, actGet, c.Server) {
-		items = append(items, c)
-	}
-	writeJSON(w, http.StatusOK, apitypes.List[apitypes.Cluster]{Items: items})
-	return nil
-}
-
 func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, _ *Principal) error {
 	var cm corev1.ConfigMap
 	err := s.opts.APIReader.Get(r.Context(), s.key(sollv1.SettingsConfigMap), &cm)

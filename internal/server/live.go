@@ -32,7 +32,7 @@ var liveParams = []param{
 // served: the right to get the app is not a right to read the cluster.
 func (s *Server) appLive(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	ctx := r.Context()
-	app, t, err := s.readAppTree(r, p)
+	app, t, kc, err := s.readAppTree(r, p)
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func (s *Server) appLive(w http.ResponseWriter, r *http.Request, p *Principal) e
 		return err
 	}
 	gv := schema.GroupVersion{Group: group, Version: version}
-	resources, err := s.opts.Kube.Discovery().ServerResourcesForGroupVersion(gv.String())
+	resources, err := kc.Discovery().ServerResourcesForGroupVersion(gv.String())
 	if err != nil {
 		return fmt.Errorf("discover the resources of %s: %w", gv, err)
 	}
@@ -83,7 +83,7 @@ func (s *Server) appLive(w http.ResponseWriter, r *http.Request, p *Principal) e
 		path += "/namespaces/" + ns
 	}
 	path += "/" + plural + "/" + name
-	raw, err := s.opts.Kube.CoreV1().RESTClient().Get().AbsPath(path).DoRaw(ctx)
+	raw, err := kc.CoreV1().RESTClient().Get().AbsPath(path).DoRaw(ctx)
 	if apierrors.IsNotFound(err) {
 		return newError(http.StatusNotFound, "NotFound", "%s %s of application %s is not in the cluster", kind, name, app.Name)
 	}

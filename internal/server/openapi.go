@@ -12,7 +12,7 @@ var pathParam = regexp.MustCompile(`\{([a-zA-Z]+)\}`)
 
 // pathParamDocs describe the path parameters.
 var pathParamDocs = map[string]string{
-	"name": "the name of the application, project, account or repository Secret",
+	"name": "the name of the application, project, account, cluster or repository Secret",
 	"role": "a role of the project's spec.roles",
 	"id":   "the token's id",
 }
@@ -82,11 +82,51 @@ var schemas = obj{
 	"RollbackRequest": object("A rollback request", obj{
 		"id": obj{"type": "integer", "description": "History entry ID"}, "prune": obj{"type": "boolean"}, "dryRun": obj{"type": "boolean"},
 	}),
-	"Version":     object("Build identity", obj{"version": str(""), "commit": str(""), "date": str(""), "goVersion": str(""), "platform": str(""), "server": str("")}),
-	"Session":     object("The caller", obj{"subject": str(""), "groups": obj{"type": "array", "items": obj{"type": "string"}}, "project": str(""), "role": str(""), "tokenID": str("")}),
-	"Settings":    object("Non-secret settings", obj{"namespace": str(""), "resourceCustomizations": obj{"type": "array", "items": obj{"type": "string"}}, "maxBodyBytes": obj{"type": "integer"}, "listLimit": obj{"type": "integer"}}),
-	"Cluster":     object("A deployment target", obj{"name": str(""), "server": str("")}),
-	"ClusterList": listOf("Clusters", "Cluster"),
+	"Version":  object("Build identity", obj{"version": str(""), "commit": str(""), "date": str(""), "goVersion": str(""), "platform": str(""), "server": str("")}),
+	"Session":  object("The caller", obj{"subject": str(""), "groups": obj{"type": "array", "items": obj{"type": "string"}}, "project": str(""), "role": str(""), "tokenID": str("")}),
+	"Settings": object("Non-secret settings", obj{"namespace": str(""), "resourceCustomizations": obj{"type": "array", "items": obj{"type": "string"}}, "maxBodyBytes": obj{"type": "integer"}, "listLimit": obj{"type": "integer"}}),
+	"Cluster": object("A deployment target, never with a credential's value", obj{
+		"name": str(""), "server": str(""), "inCluster": obj{"type": "boolean", "description": "The cluster soll runs in, which has no registration"},
+		"labels":           obj{"type": "object", "additionalProperties": obj{"type": "string"}},
+		"namespaces":       obj{"type": "array", "items": obj{"type": "string"}, "description": "The only namespaces soll may touch; absent: all"},
+		"clusterResources": obj{"type": "boolean", "description": "soll may deploy cluster-scoped objects"},
+		"hasCAData":        obj{"type": "boolean", "description": "A CA certificate is set; absent: the system's roots"},
+		"tlsServerName":    str(""), "proxyURL": str(""),
+		"credentials": str("token, certificate, exec, or missing (the Secret is absent or holds neither)"),
+		"execCommand": str("The command of exec credentials"),
+		"secretName":  str("The Secret of soll's namespace holding a token or client certificate"),
+		"status": object("What soll's controller last observed; absent until it has", obj{
+			"reachable": str("True, False or Unknown"), "message": str("Why it is not reachable"),
+			"serverVersion": str(""), "lastContact": dateTime("When the API server last answered"),
+			"applications": integer("Applications deploying there"), "watchedKinds": integer(""), "watchedObjects": integer(""),
+		}),
+	}),
+	"ClusterList": listOf("The cluster soll runs in, then the registered clusters the caller may get, by name", "Cluster"),
+	"ClusterCredentials": object("Exactly one kind of credentials; stored, never returned", obj{
+		"token": str("A bearer token"), "certData": str("A client certificate (PEM), with keyData"), "keyData": str("Its key (PEM)"),
+		"exec": object("A credential plugin printing an ExecCredential, as in a kubeconfig", obj{
+			"command": str("Absolute path or a name looked up in PATH"), "args": obj{"type": "array", "items": obj{"type": "string"}},
+			"env":        obj{"type": "array", "items": object("", obj{"name": str(""), "value": str("")})},
+			"apiVersion": str("client.authentication.k8s.io/v1 (default) or v1beta1"), "timeoutSeconds": integer("0 to 300; 0 means 30"),
+		}),
+	}),
+	"ClusterRequest": object("A cluster to register", obj{
+		"name":   str("The cluster's name (a DNS subdomain, not in-cluster); Applications name it in spec.destination.name"),
+		"server": str("https:// URL of the API server; not the in-cluster one, not one registered already"),
+		"caData": str("PEM of the CA that signs the API server's certificate; absent: the system's roots"), "tlsServerName": str("Name checked against the server's certificate"),
+		"proxyURL":         str("http, https or socks5 proxy"),
+		"namespaces":       obj{"type": "array", "items": obj{"type": "string"}, "description": "The only namespaces soll may touch; absent: all"},
+		"clusterResources": obj{"type": "boolean", "description": "soll may deploy cluster-scoped objects; default: true without namespaces, false with"},
+		"labels":           obj{"type": "object", "additionalProperties": obj{"type": "string"}},
+		"credentials":      ref("ClusterCredentials"),
+	}),
+	"ClusterPatch": object("The change of a cluster; absent fields stay as they are, an empty string clears caData, tlsServerName or proxyURL, an empty list the namespaces", obj{
+		"server": str(""), "caData": str(""), "tlsServerName": str(""), "proxyURL": str(""),
+		"namespaces":       obj{"type": "array", "items": obj{"type": "string"}},
+		"clusterResources": obj{"type": "boolean"},
+		"labels":           obj{"type": "object", "additionalProperties": obj{"type": "string"}, "description": "Replace the labels"},
+	}),
+	"ClusterDeleted": object("A deleted cluster", obj{"name": str(""), "applications": integer("Applications that still name the cluster as their destination; they were left alone")}),
 	"Repository": object("A repository Secret without its secret values", obj{
 		"name": str(""), "type": str("repository or repo-creds"), "url": str(""), "username": str(""),
 		"hasPassword": obj{"type": "boolean"}, "hasBearerToken": obj{"type": "boolean"}, "hasSSHPrivateKey": obj{"type": "boolean"}, "hasTLSClientCert": obj{"type": "boolean"},
@@ -163,9 +203,9 @@ var schemas = obj{
 		"id": str(""), "time": dateTime(""), "source": str("api or controller"),
 		"user":    str("Who acted: an account, an SSO user, proj:<project>:<role>, the name a failed login claimed, or soll-controller"),
 		"tokenID": str("The API token used, when one was"),
-		"action":  str("Create, Update, Patch, Delete, Sync, Rollback, Terminate, Refresh, Unpin, CreateToken, DeleteToken, SetPassword, Test, Login, Logout; OperationStarted, OperationCompleted ... from the controller"),
+		"action":  str("Create, Update, Patch, Delete, Sync, Rollback, Terminate, Refresh, Unpin, CreateToken, DeleteToken, SetPassword, SetCredentials, Test, Login, Logout; OperationStarted, OperationCompleted ... from the controller"),
 		"method":  str(""), "path": str(""),
-		"resource": str("applications, projects, accounts or repositories"), "object": str("The app, project, account or repository URL"),
+		"resource": str("applications, projects, accounts, repositories or clusters"), "object": str("The app, project, account, repository URL or cluster server URL"),
 		"project": str("The project of the app or project"), "status": integer("The answer's HTTP status"),
 		"result":  str("accepted, created, done, connected, failed, refused (<code>) or failed (<code>)"),
 		"message": str("The entry as a sentence: admin synced app guestbook: accepted"), "count": integer("Times the controller reported the same Event"),
@@ -183,6 +223,7 @@ var apiTags = []obj{
 	{"name": "applications", "description": "Applications: read and write them, request operations, read their details, follow them live"},
 	{"name": "projects", "description": "Projects and the API tokens of their roles"},
 	{"name": "repositories", "description": "Repository credentials and connection tests"},
+	{"name": "clusters", "description": "Registered clusters and their credentials"},
 	{"name": "accounts", "description": "Local accounts and their API tokens"},
 	{"name": "audit", "description": "The audit log"},
 	{"name": "session", "description": "Login, logout and SSO"},
@@ -200,7 +241,7 @@ func tagOf(path string) string {
 		return "webhooks"
 	case first == "stream":
 		return "applications"
-	case first == "applications" || first == "projects" || first == "repositories" || first == "accounts" || first == "audit":
+	case first == "applications" || first == "projects" || first == "repositories" || first == "clusters" || first == "accounts" || first == "audit":
 		return first
 	}
 	return "server"

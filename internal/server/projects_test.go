@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func TestProjectsClustersRepositories(t *testing.T) {
 
 	var clusters struct{ Items []apitypes.Cluster }
 	h.must(http.MethodGet, "/api/v1/clusters", nil, http.StatusOK, &clusters)
-	if len(clusters.Items) != 1 || clusters.Items[0] != (apitypes.Cluster{Name: "in-cluster", Server: InClusterServer}) {
+	if len(clusters.Items) != 1 || !reflect.DeepEqual(clusters.Items[0], apitypes.Cluster{Name: "in-cluster", Server: InClusterServer, InCluster: true, ClusterResources: true}) {
 		t.Errorf("clusters: %+v", clusters)
 	}
 

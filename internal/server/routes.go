@@ -53,6 +53,8 @@ func (s *Server) routeTable() []route {
 		accounts = "/api/v1/accounts"
 		account  = accounts + "/{name}"
 		repos    = "/api/v1/repositories"
+		clusters = "/api/v1/clusters"
+		cluster  = clusters + "/{name}"
 	)
 	var (
 		validate = param{"validate", "boolean", "false: skip rendering the app to check its kinds against its Project (default true where the server can render)"}
@@ -68,7 +70,13 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodGet, path: "/auth/callback", public: true, summary: "The OIDC provider's redirect back: issues a session and redirects to return_url (served beside the API)", status: http.StatusFound},
 		{method: http.MethodPost, path: "/api/webhook", public: true, summary: "Git push webhooks (GitHub, GitLab, Bitbucket, Gitea, Forgejo, generic), checked with their shared secrets: refreshes the apps of the pushed repository (served beside the API)", request: "Object", response: "WebhookResult"},
 		{method: http.MethodGet, path: "/api/v1/settings", handler: s.getSettings, summary: "Non-secret settings", response: "Settings"},
-		{method: http.MethodGet, path: "/api/v1/clusters", handler: s.listClusters, summary: "Deployment targets", response: "ClusterList"},
+
+		{method: http.MethodGet, path: clusters, handler: s.listClusters, summary: "Deployment targets: the cluster soll runs in (in-cluster) and the registered ones, without credentials", response: "ClusterList"},
+		{method: http.MethodPost, path: clusters, handler: s.createCluster, audit: auditCreateCluster, summary: "Register a cluster: a Cluster and, for a token or client certificate, the Secret cluster-<name> that holds it; a name or server registered already is refused", request: "ClusterRequest", response: "Cluster", status: http.StatusCreated},
+		{method: http.MethodGet, path: cluster, handler: s.getCluster, summary: "Get a cluster (in-cluster is the one soll runs in), without credentials", response: "Cluster"},
+		{method: http.MethodPatch, path: cluster, handler: s.patchCluster, audit: auditUpdateCluster, summary: "Change a cluster's server, CA, TLS server name, proxy, namespaces, cluster-resources right or labels; absent fields stay", request: "ClusterPatch", response: "Cluster"},
+		{method: http.MethodPut, path: cluster + "/credentials", handler: s.setClusterCredentials, audit: auditSetClusterCredentials, summary: "Replace a cluster's credentials (token, client certificate or exec plugin; the kind may change)", request: "ClusterCredentials", response: "Cluster"},
+		{method: http.MethodDelete, path: cluster, handler: s.deleteCluster, audit: auditDeleteCluster, summary: "Delete a cluster and the Secret of its credentials; Applications deploying there stay, and the answer counts them", response: "ClusterDeleted"},
 
 		{method: http.MethodGet, path: repos, handler: s.listRepositories, summary: "Repository credentials, without secret values", response: "RepositoryList"},
 		{method: http.MethodPost, path: repos, handler: s.createRepository, audit: auditCreateRepository, summary: "Save a repository's credentials (a Secret labelled soll.dev/secret-type)", query: []param{upsert}, request: "RepositoryRequest", response: "Repository", status: http.StatusCreated},

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/metrics"
 )
 
@@ -43,6 +44,10 @@ type Options struct {
 	// Kube reads the resource tree and Events; nil makes those endpoints
 	// answer 501.
 	Kube kubernetes.Interface
+	// ClusterKube returns a client of the registered cluster d names,
+	// for the trees, Events and live objects of the apps deploying
+	// there; nil serves those of the cluster soll runs in only.
+	ClusterKube func(d sollv1.ApplicationDestination) (kubernetes.Interface, error)
 	// Version is reported by /api/v1/version.
 	Version string
 	// Log receives the access log; nil means slog.Default().

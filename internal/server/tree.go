@@ -10,9 +10,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apitypes"
+	"soll.dev/internal/appstate"
 )
 
 // Bounds of the tree and events endpoints: they read live objects on
@@ -26,7 +28,7 @@ const (
 // childLister lists the objects of one child kind in a namespace.
 type childLister struct {
 	gvk  schema.GroupVersionKind
-	list func(ctx context.Context, s *Server, ns string, opts metav1.ListOptions) ([]childObject, string, error)
+	list func(ctx context.Context, kc kubernetes.Interface, ns string, opts metav1.ListOptions) ([]childObject, string, error)
 }
 
 // childObject is what the tree needs of a listed object.
@@ -39,8 +41,8 @@ type childObject struct {
 // Deployment -> ReplicaSet -> Pod, StatefulSet/DaemonSet/Job -> Pod,
 // CronJob -> Job -> Pod.
 var children = []childLister{
-	{schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "ReplicaSet"}, func(ctx context.Context, s *Server, ns string, o metav1.ListOptions) ([]childObject, string, error) {
-		l, err := s.opts.Kube.AppsV1().ReplicaSets(ns).List(ctx, o)
+	{schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "ReplicaSet"}, func(ctx context.Context, kc kubernetes.Interface, ns string, o metav1.ListOptions) ([]childObject, string, error) {
+		l, err := kc.AppsV1().ReplicaSets(ns).List(ctx, o)
 		if err != nil {
 			return nil, "", err
 		}
@@ -50,8 +52,8 @@ var children = []childLister{
 		}
 		return out, l.Continue, nil
 	}},
-	{schema.GroupVersionKind{Group: "batch", Version: "v1", Kind: "Job"}, func(ctx context.Context, s *Server, ns string, o metav1.ListOptions) ([]childObject, string, error) {
-		l, err := s.opts.Kube.BatchV1().Jobs(ns).List(ctx, o)
+	{schema.GroupVersionKind{Group: "batch", Version: "v1", Kind: "Job"}, func(ctx context.Context, kc kubernetes.Interface, ns string, o metav1.ListOptions) ([]childObject, string, error) {
+		l, err := kc.BatchV1().Jobs(ns).List(ctx, o)
 		if err != nil {
 			return nil, "", err
 		}
@@ -61,8 +63,8 @@ var children = []childLister{
 		}
 		return out, l.Continue, nil
 	}},
-	{schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, func(ctx context.Context, s *Server, ns string, o metav1.ListOptions) ([]childObject, string, error) {
-		l, err := s.opts.Kube.CoreV1().Pods(ns).List(ctx, o)
+	{schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, func(ctx context.Context, kc kubernetes.Interface, ns string, o metav1.ListOptions) ([]childObject, string, error) {
+		l, err := kc.CoreV1().Pods(ns).List(ctx, o)
 		if err != nil {
 			return nil, "", err
 		}
@@ -83,8 +85,9 @@ var children = []childLister{
 func refKey(group, kind, ns, name string) string { return group + "/" + kind + "/" + ns + "/" + name }
 
 // tree builds app's resource tree: its managed resources and, in their
-// namespaces, the children that ownerReferences tie to them.
-func (s *Server) tree(ctx context.Context, app *sollv1.Application) (*apitypes.Tree, error) {
+// namespaces of its cluster (kc), the children that ownerReferences tie to
+// them.
+func tree(ctx context.Context, kc kubernetes.Interface, app *sollv1.Application) (*apitypes.Tree, error) {
 	t := &apitypes.Tree{Nodes: []apitypes.TreeNode{}}
 	index := map[string]bool{}
 	var namespaces []string
@@ -105,7 +108,7 @@ func (s *Server) tree(ctx context.Context, app *sollv1.Application) (*apitypes.T
 	// kind links each level to the one above.
 	for _, ns := range namespaces {
 		for _, cl := range children {
-			objs, cont, err := cl.list(ctx, s, ns, metav1.ListOptions{Limit: maxListItems})
+			objs, cont, err := cl.list(ctx, kc, ns, metav1.ListOptions{Limit: maxListItems})
 			if err != nil {
 				return nil, fmt.Errorf("list %ss in namespace %s: %w", cl.gvk.Kind, ns, err)
 			}
@@ -144,7 +147,7 @@ func (s *Server) needKube() error {
 }
 
 func (s *Server) appTree(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	_, t, err := s.readAppTree(r, p)
+	_, t, _, err := s.readAppTree(r, p)
 	if err != nil {
 		return err
 	}
@@ -153,27 +156,48 @@ func (s *Server) appTree(w http.ResponseWriter, r *http.Request, p *Principal) e
 }
 
 // readAppTree reads the app of the path, which p must be allowed to get,
-// and its resource tree in the cluster.
-func (s *Server) readAppTree(r *http.Request, p *Principal) (*sollv1.Application, *apitypes.Tree, error) {
+// and its resource tree in its destination cluster, whose client it
+// returns too.
+func (s *Server) readAppTree(r *http.Request, p *Principal) (*sollv1.Application, *apitypes.Tree, kubernetes.Interface, error) {
 	if err := s.needKube(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	app, err := s.readApp(r.Context(), p, actGet, r.PathValue("name"))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	t, err := s.tree(r.Context(), app)
+	kc, err := s.clusterKube(app)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return app, t, nil
+	t, err := tree(r.Context(), kc, app)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return app, t, kc, nil
+}
+
+// clusterKube returns the client of app's destination cluster.
+func (s *Server) clusterKube(app *sollv1.Application) (kubernetes.Interface, error) {
+	d := app.Spec.Destination
+	if appstate.IsInCluster(d) {
+		return s.opts.Kube, nil
+	}
+	if s.opts.ClusterKube == nil {
+		return nil, newError(http.StatusNotImplemented, "NotImplemented", "this server reads no registered clusters, only the one it runs in")
+	}
+	kc, err := s.opts.ClusterKube(d)
+	if err != nil {
+		return nil, newError(http.StatusServiceUnavailable, "ClusterUnavailable", "the cluster of application %s: %v", app.Name, err)
+	}
+	return kc, nil
 }
 
 // appEvents lists the Events of the app itself and of the objects of its
 // tree, newest first, at most maxEvents.
 func (s *Server) appEvents(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	ctx := r.Context()
-	app, t, err := s.readAppTree(r, p)
+	app, t, kc, err := s.readAppTree(r, p)
 	if err != nil {
 		return err
 	}
@@ -196,7 +220,7 @@ func (s *Server) appEvents(w http.ResponseWriter, r *http.Request, p *Principal)
 		byNS[n.Namespace][n.Kind+"/"+n.Name] = true
 	}
 	for ns, objs := range byNS {
-		l, err := s.opts.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{Limit: maxListItems})
+		l, err := kc.CoreV1().Events(ns).List(ctx, metav1.ListOptions{Limit: maxListItems})
 		if err != nil {
 			return fmt.Errorf("list events in namespace %s: %w", ns, err)
 		}
