@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -131,17 +132,21 @@ func validateServer(p *problems, server string) {
 	}
 }
 
-// isInClusterServer says whether u names sollv1.InClusterServer, also with
-// a trailing slash, the default port or another letter case.
+// inClusterHosts are the names the API server soll runs beside has in its
+// own pods (the search path of a pod's resolver completes the short ones).
+var inClusterHosts = []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}
+
+// IsInClusterServer says whether server reaches the API server soll runs
+// beside (sollv1.InClusterServer): https on one of its in-cluster host
+// names, whatever the letter case, port or path.
+func IsInClusterServer(server string) bool {
+	u, err := url.Parse(strings.TrimSpace(server))
+	return err == nil && isInClusterServer(u)
+}
+
 func isInClusterServer(u *url.URL) bool {
-	in, _ := url.Parse(sollv1.InClusterServer)
-	if !strings.EqualFold(u.Scheme, in.Scheme) || !strings.EqualFold(u.Hostname(), in.Hostname()) {
-		return false
-	}
-	if port := u.Port(); port != "" && port != "443" {
-		return false
-	}
-	return u.Path == "" || u.Path == "/"
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	return strings.EqualFold(u.Scheme, "https") && slices.Contains(inClusterHosts, host)
 }
 
 // unwrapURLError drops url.Error's quoting of the whole input, which the

@@ -78,6 +78,9 @@ func TestValidate(t *testing.T) {
 		{"in-cluster server", func(c *sollv1.Cluster) { c.Spec.Server = sollv1.InClusterServer }, []string{"spec.server:", "soll runs in"}},
 		{"in-cluster server with slash", func(c *sollv1.Cluster) { c.Spec.Server = sollv1.InClusterServer + "/" }, []string{"spec.server:", "soll runs in"}},
 		{"in-cluster server with port", func(c *sollv1.Cluster) { c.Spec.Server = "https://Kubernetes.Default.svc:443" }, []string{"spec.server:", "soll runs in"}},
+		{"in-cluster server by its full name", func(c *sollv1.Cluster) { c.Spec.Server = "https://kubernetes.default.svc.cluster.local./api" }, []string{"spec.server:", "soll runs in"}},
+		{"in-cluster server by its short name", func(c *sollv1.Cluster) { c.Spec.Server = "https://kubernetes:6443" }, []string{"spec.server:", "soll runs in"}},
+		{"a host named like it elsewhere", func(c *sollv1.Cluster) { c.Spec.Server = "https://kubernetes.example.com" }, nil},
 		{"CA not PEM", func(c *sollv1.Cluster) { c.Spec.CAData = "not a certificate" }, []string{"spec.caData:", "no PEM CERTIFICATE block"}},
 		{"CA is a key", func(c *sollv1.Cluster) {
 			_, key := ca.leaf(t, "x", time.Time{})
