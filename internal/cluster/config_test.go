@@ -230,7 +230,7 @@ func TestRESTConfigProxy(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 		conn, buf, err := http.NewResponseController(w).Hijack()
 		if err != nil {
-			upstream.Close()
+			_ = upstream.Close()
 			return
 		}
 		tunnel(conn, buf.Reader, upstream)
@@ -260,10 +260,10 @@ func TestRESTConfigProxy(t *testing.T) {
 func tunnel(client net.Conn, in io.Reader, upstream net.Conn) {
 	go func() {
 		_, _ = io.Copy(upstream, in)
-		upstream.Close()
+		_ = upstream.Close()
 	}()
 	_, _ = io.Copy(client, upstream)
-	client.Close()
+	_ = client.Close()
 }
 
 // TestRESTConfigSOCKS5Proxy sends the request through a SOCKS5 proxy
@@ -286,13 +286,13 @@ func TestRESTConfigSOCKS5Proxy(t *testing.T) {
 			go func() {
 				target, err := socks5Handshake(conn)
 				if err != nil {
-					conn.Close()
+					_ = conn.Close()
 					return
 				}
 				targets <- target
 				upstream, err := net.Dial("tcp", target)
 				if err != nil {
-					conn.Close()
+					_ = conn.Close()
 					return
 				}
 				tunnel(conn, conn, upstream)
