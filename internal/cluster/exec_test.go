@@ -368,3 +368,13 @@ func TestExecWaitEndsWithRequest(t *testing.T) {
 		t.Errorf("plugin ran %d times, want once", got)
 	}
 }
+
+func TestExecCommandInPATH(t *testing.T) {
+	e := newExec(t, printCredential(credential(ExecV1, map[string]any{"token": "from-path"})))
+	t.Setenv("PATH", e.dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	e.cluster.Spec.Exec.Command = "get-token"
+	mustGet(t, e.config(t))
+	if got := e.api.last(t).auth; got != "Bearer from-path" {
+		t.Errorf("server saw Authorization %q, want the token of the plugin found in PATH", got)
+	}
+}
