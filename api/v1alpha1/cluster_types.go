@@ -213,3 +213,8 @@ const (
 // SecretTypeCluster labels (SecretTypeLabel) a Secret holding a Cluster's
 // credentials.
 const SecretTypeCluster = "cluster"
+
+// ClusterSecretLabel names, on a Secret of type SecretTypeCluster, the one
+// Cluster that may use it: a Cluster that names another Cluster's Secret
+// (to have its token sent to a server of its own) is refused.
+const ClusterSecretLabel = "soll.dev/cluster"

@@ -22,7 +22,7 @@ func newInstallCommand() *cobra.Command {
 		Short: "Print the manifests that install soll, or apply them with --apply",
 		Long: "Print the manifests that install soll as multi-document YAML: the CRDs, the namespace (-n), " +
 			"a ServiceAccount, RBAC, a Deployment running soll run and a Service (port 8080, named http) in front of its API.\n" +
-			"With --replicas above 1, the replicas elect a leader (the controller runs on one at a time, the API server on all) and a PodDisruptionBudget lets one pod at a time be evicted.\n" +
+			"With --replicas above 1, the replicas share the applications out (soll run --shard: each runs the apps that hash to it), all serve the API, and a PodDisruptionBudget lets one pod at a time be evicted.\n" +
 			"The ClusterRole lets the controller manage every kind in the cluster; read its comments to narrow it.\n" +
 			"With --apply, apply them to the cluster of your kubeconfig with server-side apply (field manager " + install.FieldManager + ").",
 		Example: "  soll install | kubectl apply --server-side -f -\n  soll install --apply -n soll --image ghcr.io/example/soll:v0.1.0\n  soll install --apply -n soll --image registry.example.com/soll@sha256:... --image-pull-secret regcred",
@@ -62,7 +62,7 @@ func newInstallCommand() *cobra.Command {
 	kf.register(cmd, "namespace to install soll into")
 	cmd.Flags().StringVar(&image, "image", install.DefaultImage, "container image that runs soll")
 	cmd.Flags().StringArrayVar(&pullSecrets, "image-pull-secret", nil, "Secret of the namespace with the credentials of the image's private registry (kubernetes.io/dockerconfigjson; repeatable)")
-	cmd.Flags().IntVar(&replicas, "replicas", 1, "pods of soll; above 1 they elect a leader for the controller, serve the API together and get a PodDisruptionBudget")
+	cmd.Flags().IntVar(&replicas, "replicas", 1, "pods of soll; above 1 they share the applications out (sharding), serve the API together and get a PodDisruptionBudget")
 	cmd.Flags().BoolVar(&apply, "apply", false, "apply the manifests to the cluster instead of printing them")
 	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long --apply waits for the CRDs to be established")
 	return cmd

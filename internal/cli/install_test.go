@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,6 +65,7 @@ func TestInstallReplicas(t *testing.T) {
 	}
 	dec := utilyaml.NewYAMLOrJSONDecoder(&out, 4096)
 	var replicas any
+	var args []any
 	pdb := false
 	for {
 		u := &unstructured.Unstructured{}
@@ -76,12 +78,14 @@ func TestInstallReplicas(t *testing.T) {
 		switch u.GetKind() {
 		case "Deployment":
 			replicas, _, _ = unstructured.NestedFieldNoCopy(u.Object, "spec", "replicas")
+			containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+			args, _, _ = unstructured.NestedSlice(containers[0].(map[string]any), "args")
 		case "PodDisruptionBudget":
 			pdb = true
 		}
 	}
-	if fmt.Sprint(replicas) != "3" || !pdb {
-		t.Errorf("soll install --replicas 3: %v replicas, PodDisruptionBudget %v; want 3 and one", replicas, pdb)
+	if fmt.Sprint(replicas) != "3" || !pdb || !slices.Contains(args, any("--shard")) {
+		t.Errorf("soll install --replicas 3: %v replicas, PodDisruptionBudget %v, arguments %v; want 3, one, and --shard", replicas, pdb, args)
 	}
 	err := Run(context.Background(), []string{"install", "--replicas", "0"}, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "--replicas 0: give 1 or more") {

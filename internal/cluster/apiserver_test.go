@@ -64,7 +64,7 @@ func TestRESTConfigAgainstAPIServer(t *testing.T) {
 	want := "system:serviceaccount:" + ns + ":deployer"
 	cluster := func() *sollv1.Cluster {
 		return &sollv1.Cluster{
-			ObjectMeta: metav1.ObjectMeta{Name: "test", Namespace: "soll"},
+			ObjectMeta: metav1.ObjectMeta{Name: "prod", Namespace: "soll"},
 			Spec:       sollv1.ClusterSpec{Server: env.Config.Host, CAData: string(ca), Namespaces: []string{ns}},
 		}
 	}

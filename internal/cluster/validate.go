@@ -309,6 +309,10 @@ func ValidateSecret(c *sollv1.Cluster, s *corev1.Secret) error {
 		// their choosing.
 		p.add("Secret "+c.Spec.SecretName, "is not labelled %s=%s; label it so soll may use it as a Cluster's credentials", sollv1.SecretTypeLabel, sollv1.SecretTypeCluster)
 	}
+	if owner := s.Labels[sollv1.ClusterSecretLabel]; owner != c.Name {
+		// Nor may one Cluster use another's credentials.
+		p.add("Secret "+c.Spec.SecretName, "is labelled %s=%q, not %s=%s: a Secret holds the credentials of the one Cluster its label names; label it for this Cluster, or give this Cluster a Secret of its own", sollv1.ClusterSecretLabel, owner, sollv1.ClusterSecretLabel, c.Name)
+	}
 	data := secretData(s)
 	for _, key := range []string{KeyToken, KeyCert, KeyKey} {
 		if v, ok := data[key]; ok && len(v) > MaxSecretValue {

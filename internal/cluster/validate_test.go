@@ -167,6 +167,8 @@ func TestValidateSecret(t *testing.T) {
 			[]string{"Secret prod-creds: is not labelled soll.dev/secret-type=cluster"}},
 		{"labelled for a repository", &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "prod-creds", Labels: map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeRepository}}, Data: map[string][]byte{"token": []byte(secretValue)}},
 			[]string{"is not labelled soll.dev/secret-type=cluster"}},
+		{"another cluster's secret", &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "prod-creds", Labels: map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeCluster, sollv1.ClusterSecretLabel: "staging"}}, Data: map[string][]byte{"token": []byte(secretValue)}},
+			[]string{`Secret prod-creds: is labelled soll.dev/cluster="staging", not soll.dev/cluster=prod`}},
 		{"no secret", nil, []string{"cluster prod: spec.secretName: Secret prod-creds not found"}},
 		{"other secret", &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "other"}}, []string{"spec.secretName: names Secret prod-creds, but Secret other"}},
 		{"empty secret", secretWith(), []string{"Secret prod-creds: has no credentials", `"token"`, `"tls.crt"`}},
@@ -195,7 +197,7 @@ func TestValidateSecret(t *testing.T) {
 }
 
 func clusterSecretLabels() map[string]string {
-	return map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeCluster}
+	return map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeCluster, sollv1.ClusterSecretLabel: "prod"}
 }
 
 // secretWith is the Secret prod-creds with the given keys and values.

@@ -70,7 +70,7 @@ func registerCluster(t *testing.T, h *harness, name string, target *testenv.Env)
 		t.Fatal(err)
 	}
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "cluster-" + name, Namespace: h.sollNS, Labels: map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeCluster}},
+		ObjectMeta: metav1.ObjectMeta{Name: "cluster-" + name, Namespace: h.sollNS, Labels: map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeCluster, sollv1.ClusterSecretLabel: name}},
 		Data:       map[string][]byte{"token": []byte(serviceAccountToken(t, target))},
 	}
 	if err := h.env.Client.Create(ctx, secret); err != nil {

@@ -22,6 +22,7 @@ import (
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/apitypes"
+	"soll.dev/internal/cluster"
 )
 
 // Registered clusters are Cluster objects of soll's namespace; the token
@@ -129,12 +130,25 @@ func checkCluster(c *sollv1.Cluster, sec *corev1.Secret) error {
 	if sp.Exec != nil {
 		return checkExec(sp.Exec)
 	}
-	if sec == nil {
-		return nil
+	if sec != nil {
+		if crt := sec.Data[clusterCertKey]; len(crt) > 0 {
+			if _, err := tls.X509KeyPair(crt, sec.Data[clusterKeyKey]); err != nil {
+				return invalid("credentials.certData", "the client certificate and key do not form a pair: %v", err)
+			}
+		}
 	}
-	if crt := sec.Data[clusterCertKey]; len(crt) > 0 {
-		if _, err := tls.X509KeyPair(crt, sec.Data[clusterKeyKey]); err != nil {
-			return invalid("credentials.certData", "the client certificate and key do not form a pair: %v", err)
+	// What the controller checks before it builds the cluster's client:
+	// nothing is stored that it would refuse.
+	if err := cluster.Validate(c); err != nil {
+		return invalid("spec", "%v", err)
+	}
+	if sec != nil && c.Spec.SecretName != "" {
+		full := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: c.Spec.SecretName, Labels: map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeCluster, sollv1.ClusterSecretLabel: c.Name}},
+			Data:       sec.Data,
+		}
+		if err := cluster.ValidateSecret(c, full); err != nil {
+			return invalid("credentials", "%v", err)
 		}
 	}
 	return nil
@@ -382,7 +396,7 @@ func (s *Server) newClusterSecret(c *sollv1.Cluster, name string, data map[strin
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: s.opts.Namespace,
-			Labels: map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeCluster},
+			Labels: map[string]string{sollv1.SecretTypeLabel: sollv1.SecretTypeCluster, sollv1.ClusterSecretLabel: c.Name},
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: sollv1.GroupVersion.String(), Kind: "Cluster", Name: c.Name, UID: c.UID,
 			}},
