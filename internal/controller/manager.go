@@ -204,7 +204,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 				return nil, err
 			}
 			ring := newShardRing(typed.CoordinationV1(), opts.Namespace, leaseName, opts.Log)
-			r.setShards(ring)
+			r.setShards(ring, mgr.GetCache().WaitForCacheSync)
 			if err := mgr.Add(ring); err != nil {
 				return nil, err
 			}

@@ -172,7 +172,7 @@ func (r *shardRing) round(ctx context.Context) {
 	if changed {
 		r.log.Info("sharding: replicas", "live", strings.Join(members, ","), "this", r.id)
 		if r.changed != nil {
-			r.changed(before)
+			go r.changed(before) // never holds up the renewals
 		}
 	}
 }
@@ -285,10 +285,21 @@ func ptrString(p *string) string {
 }
 
 // setShards makes r run only the apps (and Clusters) ring gives this
-// replica, and wake those it gains when the replicas change.
-func (r *Reconciler) setShards(ring *shardRing) {
+// replica, and wake those it gains when the replicas change. waitSync
+// waits for the cache of Applications to be filled.
+func (r *Reconciler) setShards(ring *shardRing, waitSync func(context.Context) bool) {
 	r.shards = ring
-	ring.changed = r.shardsChanged
+	ring.changed = func(before []string) {
+		// The apps the controller was told of before this replica knew
+		// its share were dropped: the cache lists them all, once filled.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if !waitSync(ctx) {
+			r.Log.Error("sharding: the cache of applications did not fill; the apps this replica takes over are run at their next change")
+			return
+		}
+		r.shardsChanged(before)
+	}
 }
 
 // owns reports whether this replica runs key (an app's "namespace/name",
