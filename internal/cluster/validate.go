@@ -397,3 +397,16 @@ func checkKeyPair(cert, key []byte) error {
 	}
 	return nil
 }
+
+// NormalServer is a server URL as soll compares them (duplicate Clusters,
+// an app's destination): scheme and host in lower case, without the
+// default port and the trailing slash.
+func NormalServer(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return strings.TrimRight(strings.ToLower(strings.TrimSpace(raw)), "/")
+	}
+	host := strings.ToLower(u.Host)
+	host = strings.TrimSuffix(host, ":443")
+	return strings.ToLower(u.Scheme) + "://" + host + strings.TrimRight(u.Path, "/")
+}

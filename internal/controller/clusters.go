@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	gosync "sync"
 	"time"
 
@@ -180,7 +179,10 @@ func (s *clusterSet) entry(ctx context.Context, d sollv1.ApplicationDestination)
 
 // find reads the Cluster that d names, by name or by server.
 func (s *clusterSet) find(ctx context.Context, d sollv1.ApplicationDestination) (*sollv1.Cluster, error) {
-	server := strings.TrimSuffix(d.Server, "/")
+	server := cluster.NormalServer(d.Server)
+	if d.Server == "" {
+		server = ""
+	}
 	if d.Name != "" {
 		var c sollv1.Cluster
 		err := s.reader.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: d.Name}, &c)
@@ -189,7 +191,7 @@ func (s *clusterSet) find(ctx context.Context, d sollv1.ApplicationDestination) 
 			return nil, fmt.Errorf("spec.destination.name: cluster %s is not registered: register it (soll cluster add) or deploy to a registered cluster (soll cluster list)", d.Name)
 		case err != nil:
 			return nil, fmt.Errorf("read Cluster %s: %w", d.Name, err)
-		case server != "" && strings.TrimSuffix(c.Spec.Server, "/") != server:
+		case server != "" && cluster.NormalServer(c.Spec.Server) != server:
 			return nil, fmt.Errorf("spec.destination: name %s and server %s name two different clusters (Cluster %s has server %s): give one of the two", d.Name, d.Server, c.Name, c.Spec.Server)
 		}
 		return &c, nil
@@ -199,7 +201,7 @@ func (s *clusterSet) find(ctx context.Context, d sollv1.ApplicationDestination) 
 		return nil, fmt.Errorf("list Clusters: %w", err)
 	}
 	for i := range l.Items {
-		if strings.TrimSuffix(l.Items[i].Spec.Server, "/") == server {
+		if cluster.NormalServer(l.Items[i].Spec.Server) == server {
 			return &l.Items[i], nil
 		}
 	}
@@ -308,8 +310,8 @@ func clusterKeys(obj client.Object) []string {
 	if d := app.Spec.Destination; d.Name != "" {
 		keys = append(keys, "name/"+d.Name)
 	}
-	if s := strings.TrimSuffix(app.Spec.Destination.Server, "/"); s != "" {
-		keys = append(keys, "server/"+s)
+	if s := app.Spec.Destination.Server; s != "" {
+		keys = append(keys, "server/"+cluster.NormalServer(s))
 	}
 	return keys
 }
@@ -319,7 +321,7 @@ func clusterKeys(obj client.Object) []string {
 func (r *Reconciler) clusterApps(ctx context.Context, name, server string) []types.NamespacedName {
 	seen := map[types.NamespacedName]bool{}
 	var out []types.NamespacedName
-	for _, key := range []string{"name/" + name, "server/" + strings.TrimSuffix(server, "/")} {
+	for _, key := range []string{"name/" + name, "server/" + cluster.NormalServer(server)} {
 		var l sollv1.ApplicationList
 		if err := r.Client.List(ctx, &l, client.InNamespace(r.Namespace), client.MatchingFields{clusterIndex: key}); err != nil {
 			continue

@@ -50,27 +50,6 @@ const (
 // credentials of Cluster name.
 func clusterSecretName(name string) string { return "cluster-" + name }
 
-// inClusterHosts are the host names of the API server soll runs beside.
-var inClusterHosts = []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}
-
-// normalServer is a server URL as compared for duplicates: scheme and
-// host in lower case, without the default port and the trailing slash.
-func normalServer(raw string) string {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return strings.TrimRight(strings.ToLower(strings.TrimSpace(raw)), "/")
-	}
-	host := strings.ToLower(u.Host)
-	host = strings.TrimSuffix(host, ":443")
-	return strings.ToLower(u.Scheme) + "://" + host + strings.TrimRight(u.Path, "/")
-}
-
-// isInClusterServer reports whether server is the cluster soll runs in.
-func isInClusterServer(server string) bool {
-	u, err := url.Parse(strings.TrimSpace(server))
-	return err == nil && slices.Contains(inClusterHosts, strings.ToLower(u.Hostname()))
-}
-
 // checkCluster checks what the Kubernetes API's schema cannot: that c can
 // be used as soll would use it, with the credentials of sec (nil for exec
 // credentials). Errors name the field of the request to blame and say
@@ -96,7 +75,7 @@ func checkCluster(c *sollv1.Cluster, sec *corev1.Secret) error {
 		return invalid("server", "server holds credentials: give them in credentials, not in the URL")
 	case u.RawQuery != "" || u.Fragment != "":
 		return invalid("server", "server %q has a query or fragment: give the API server's base URL", sp.Server)
-	case isInClusterServer(sp.Server):
+	case cluster.IsInClusterServer(sp.Server):
 		return invalid("server", "%s is the cluster soll runs in (%s), which needs no registration", sp.Server, sollv1.InClusterName)
 	}
 	if sp.CAData != "" && !x509.NewCertPool().AppendCertsFromPEM([]byte(sp.CAData)) {
@@ -384,7 +363,7 @@ func (s *Server) checkUnique(ctx context.Context, name, server, self string) err
 		case c.Name == name:
 			return &Error{status: http.StatusConflict, Code: "AlreadyExists", Field: "name",
 				Message: fmt.Sprintf("cluster %s exists already (server %s): change it with PATCH /api/v1/clusters/%s, or choose another name", name, c.Spec.Server, name)}
-		case normalServer(c.Spec.Server) == normalServer(server):
+		case cluster.NormalServer(c.Spec.Server) == cluster.NormalServer(server):
 			return conflictField("server", "cluster %s has server %s already: a server is registered once; change or delete cluster %s first", c.Name, c.Spec.Server, c.Name)
 		}
 	}
@@ -492,7 +471,7 @@ func (s *Server) patchCluster(w http.ResponseWriter, r *http.Request, p *Princip
 	}
 	ctx := r.Context()
 	sp := &c.Spec
-	if req.Server != nil && normalServer(*req.Server) != normalServer(sp.Server) {
+	if req.Server != nil && cluster.NormalServer(*req.Server) != cluster.NormalServer(sp.Server) {
 		server := strings.TrimSpace(*req.Server)
 		if err := s.forbid(p, resClusters, actUpdate, server); err != nil {
 			return err
@@ -629,7 +608,7 @@ func (s *Server) appsOfCluster(ctx context.Context, c *sollv1.Cluster) (int, err
 	n := 0
 	for i := range apps.Items {
 		d := &apps.Items[i].Spec.Destination
-		if d.Name == c.Name || d.Server != "" && normalServer(d.Server) == normalServer(c.Spec.Server) {
+		if d.Name == c.Name || d.Server != "" && cluster.NormalServer(d.Server) == cluster.NormalServer(c.Spec.Server) {
 			n++
 		}
 	}

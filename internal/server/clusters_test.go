@@ -523,3 +523,30 @@ func TestClusterRollback(t *testing.T) {
 	}
 	noSecretIn(t, "the log", []string{h.log.String()}, clusterToken)
 }
+
+// TestClusterDestinationProject: a Project's destination globs match a
+// registered cluster by name and by server, whichever way the app names
+// it, at the API as in the controller.
+func TestClusterDestinationProject(t *testing.T) {
+	h := newHarness(t)
+	h.must(http.MethodPost, "/api/v1/clusters", clusterBody("prod-eu", "https://prod-eu.example.com:6443"), http.StatusCreated, nil)
+	proj := &sollv1.Project{ObjectMeta: objectMeta("eu", h.ns), Spec: sollv1.ProjectSpec{
+		SourceRepos:  []string{"*"},
+		Destinations: []sollv1.ProjectDestination{{Name: "prod-*", Namespace: "web"}},
+	}}
+	if err := h.env.Client.Create(context.Background(), proj); err != nil {
+		t.Fatal(err)
+	}
+	app := func(name string, dest map[string]any) map[string]any {
+		b := appBody(name, "eu", "web", nil)
+		b["spec"].(map[string]any)["destination"] = dest
+		return b
+	}
+	h.must(http.MethodPost, "/api/v1/applications", app("by-server", map[string]any{"server": "https://PROD-EU.example.com:6443/", "namespace": "web"}), http.StatusCreated, nil)
+	h.must(http.MethodPost, "/api/v1/applications", app("by-name", map[string]any{"name": "prod-eu", "namespace": "web"}), http.StatusCreated, nil)
+	status, b := h.do(http.MethodPost, "/api/v1/applications", "admin-token", app("elsewhere", map[string]any{"server": "https://staging.example.com", "namespace": "web"}))
+	e := h.wantError(status, b, http.StatusBadRequest, "Invalid", "spec.destination")
+	if !strings.Contains(e.Message, "not permitted in project eu") {
+		t.Errorf("an unregistered server outside the project: %q", e.Message)
+	}
+}

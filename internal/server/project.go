@@ -7,9 +7,11 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/appstate"
+	"soll.dev/internal/cluster"
 	"soll.dev/internal/project"
 )
 
@@ -35,7 +37,7 @@ func (s *Server) checkProject(ctx context.Context, app *sollv1.Application) erro
 	case err != nil:
 		return err
 	}
-	if err := project.CheckApplication(&p, app); err != nil {
+	if err := project.CheckApplication(&p, s.withCluster(ctx, app)); err != nil {
 		msg := err.Error()
 		field, _, _ := strings.Cut(msg, ": ")
 		if !strings.HasPrefix(field, "spec.") {
@@ -44,6 +46,40 @@ func (s *Server) checkProject(ctx context.Context, app *sollv1.Application) erro
 		return invalid(field, "%s", msg)
 	}
 	return s.checkCredentialsRefs(ctx, app)
+}
+
+// withCluster returns app, or a copy whose destination names its
+// registered cluster both by name and by server, as the controller checks
+// it: a Project's destination globs match either, whichever way the app
+// names the cluster. An app whose cluster is not registered (yet) is
+// checked as it is.
+func (s *Server) withCluster(ctx context.Context, app *sollv1.Application) *sollv1.Application {
+	d := app.Spec.Destination
+	if appstate.IsInCluster(d) || d.Name != "" && d.Server != "" {
+		return app
+	}
+	var found *sollv1.Cluster
+	if d.Name != "" {
+		var c sollv1.Cluster
+		if err := s.opts.APIReader.Get(ctx, s.key(d.Name), &c); err == nil {
+			found = &c
+		}
+	} else {
+		var l sollv1.ClusterList
+		if err := s.opts.APIReader.List(ctx, &l, client.InNamespace(s.opts.Namespace)); err == nil {
+			for i := range l.Items {
+				if cluster.NormalServer(l.Items[i].Spec.Server) == cluster.NormalServer(d.Server) {
+					found = &l.Items[i]
+				}
+			}
+		}
+	}
+	if found == nil {
+		return app
+	}
+	cp := app.DeepCopy()
+	cp.Spec.Destination.Name, cp.Spec.Destination.Server = found.Name, found.Spec.Server
+	return cp
 }
 
 // renderCheckTimeout bounds the render of an app that checkKinds waits
