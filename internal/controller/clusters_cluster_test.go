@@ -134,7 +134,8 @@ func (h *harness) cluster(name string) *sollv1.Cluster {
 }
 
 // TestAppsAcrossClusters deploys apps to two registered clusters besides
-// the one soll runs in, by cluster name and by server URL: they sync,
+// the one soll runs in, by cluster name and by server URL, one depending
+// on the other across clusters: they sync in order,
 // heal drift there, report their clusters' status; a cluster whose API
 // server stops makes its apps Unknown with nothing applied, and within
 // 30 s of it coming back they are compared and synced again; new
@@ -146,10 +147,20 @@ func TestAppsAcrossClusters(t *testing.T) {
 	registerCluster(t, h, "east", east)
 	registerCluster(t, h, "west", west)
 	clusterApp(h, "to-east", sollv1.ApplicationDestination{Name: "east", Namespace: "demo"})
-	clusterApp(h, "to-west", sollv1.ApplicationDestination{Server: west.Config.Host, Namespace: "demo"})
+	// to-west depends on to-east, in another cluster: it syncs only once
+	// to-east is Synced and Healthy.
+	h.createAppNamed("to-west", "demo", func(a *sollv1.Application) {
+		a.Spec.Destination = sollv1.ApplicationDestination{Server: west.Config.Host, Namespace: "demo"}
+		a.Spec.SyncPolicy = &sollv1.SyncPolicy{Automated: &sollv1.AutomatedSyncPolicy{SelfHeal: true, Prune: true}}
+		a.Spec.DependsOn = []sollv1.ApplicationDependency{{Name: "to-east"}}
+	})
 
 	for _, name := range []string{"to-east", "to-west"} {
 		h.waitForApp(name, "synced and healthy in its cluster", 2*time.Minute, syncedHealthy)
+	}
+	eastSynced, westStarted := h.appNamed("to-east").Status.History[0].DeployedAt, h.appNamed("to-west").Status.History[0].DeployStartedAt
+	if westStarted == nil || westStarted.Before(&eastSynced) {
+		t.Errorf("to-west (depends on to-east) started its sync at %v, before to-east finished its own at %v", westStarted, eastSynced)
 	}
 	for name, env := range map[string]*testenv.Env{"east": east, "west": west} {
 		if got := greetingIn(env); got != "hello" {

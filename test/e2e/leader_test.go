@@ -32,23 +32,13 @@ func TestLeaderElectionProcesses(t *testing.T) {
 	ns, dest := env.Namespace(t), env.Namespace(t)
 	ctx := context.Background()
 
-	git := gitserver.NewHTTP(t, gitserver.HTTPOptions{Username: "soll", Password: repoPassword})
-	git.CreateRepo(t, "config", "")
+	git := gitWithCreds(t, env, ns)
 	cm := func(name string) string {
 		return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\ndata:\n  k: v\n"
 	}
 	git.Commit(t, "config", gitserver.DefaultBranch, gitserver.Change{Message: "two apps", Files: map[string]string{
 		"one/cm.yaml": cm("one"), "two/cm.yaml": cm("two"),
 	}})
-	creds := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "git-creds", Namespace: ns, Labels: map[string]string{
-			sollv1.SecretTypeLabel: sollv1.SecretTypeRepoCreds, sollv1.SharedLabel: "true",
-		}},
-		StringData: map[string]string{"url": git.URL, "username": "soll", "password": repoPassword},
-	}
-	if err := env.Client.Create(ctx, creds); err != nil {
-		t.Fatal(err)
-	}
 
 	// Both replicas serve the API (startSoll waits for it), the leader
 	// or not.
@@ -164,4 +154,23 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 	if err := testenv.Eventually(ctx, 100*time.Millisecond, func(context.Context) (bool, error) { return cond(), nil }); err != nil {
 		t.Fatalf("waiting for %s: %v", what, err)
 	}
+}
+
+// gitWithCreds starts a Git server with a repository "config" and stores
+// its credentials in soll's namespace ns as the Secret "git-creds", shared
+// with every Project.
+func gitWithCreds(t *testing.T, env *testenv.Env, ns string) *gitserver.HTTPServer {
+	t.Helper()
+	git := gitserver.NewHTTP(t, gitserver.HTTPOptions{Username: "soll", Password: repoPassword})
+	git.CreateRepo(t, "config", "")
+	creds := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "git-creds", Namespace: ns, Labels: map[string]string{
+			sollv1.SecretTypeLabel: sollv1.SecretTypeRepoCreds, sollv1.SharedLabel: "true",
+		}},
+		StringData: map[string]string{"url": git.URL, "username": "soll", "password": repoPassword},
+	}
+	if err := env.Client.Create(context.Background(), creds); err != nil {
+		t.Fatal(err)
+	}
+	return git
 }

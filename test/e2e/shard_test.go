@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -43,8 +42,7 @@ func TestShardedControllers(t *testing.T) {
 	ns, dest := env.Namespace(t), env.Namespace(t)
 	ctx := context.Background()
 
-	git := gitserver.NewHTTP(t, gitserver.HTTPOptions{Username: "soll", Password: repoPassword})
-	git.CreateRepo(t, "config", "")
+	git := gitWithCreds(t, env, ns)
 	commit := func(version int) string {
 		files := map[string]string{}
 		for i := range shardApps {
@@ -53,15 +51,6 @@ func TestShardedControllers(t *testing.T) {
 		return git.Commit(t, "config", gitserver.DefaultBranch, gitserver.Change{Message: fmt.Sprintf("version %d", version), Files: files})
 	}
 	rev := commit(1)
-	creds := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "git-creds", Namespace: ns, Labels: map[string]string{
-			sollv1.SecretTypeLabel: sollv1.SecretTypeRepoCreds, sollv1.SharedLabel: "true",
-		}},
-		StringData: map[string]string{"url": git.URL, "username": "soll", "password": repoPassword},
-	}
-	if err := env.Client.Create(ctx, creds); err != nil {
-		t.Fatal(err)
-	}
 
 	// The third replica reaches the API server through a proxy the test
 	// can cut.
@@ -85,6 +74,7 @@ func TestShardedControllers(t *testing.T) {
 	replicas[1], ids[1] = start(env.KubeconfigPath)
 	replicas[2], ids[2] = start(proxy.kubeconfig(t, env.KubeconfigPath))
 
+	began := time.Now()
 	for i := range shardApps {
 		app := &sollv1.Application{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("a%03d", i), Namespace: ns},
@@ -135,9 +125,8 @@ func TestShardedControllers(t *testing.T) {
 		}
 		return out
 	}
-	began := time.Now()
 	waitForOr(t, "every app synced once", 4*time.Minute, syncedAt(rev, 1), &lastProblem)
-	t.Logf("%d apps synced by 3 replicas in %s", shardApps, time.Since(began).Round(100*time.Millisecond))
+	t.Logf("%d apps created and synced by 3 replicas in %s", shardApps, time.Since(began).Round(100*time.Millisecond))
 	first := owners()
 	t.Logf("operations by replica: %v", first)
 	for _, id := range ids {
