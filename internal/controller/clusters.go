@@ -422,7 +422,18 @@ func (c *connState) state() (down bool, why string, last time.Time) {
 	return c.down, c.why, c.lastContact
 }
 
+// answered records an answer of the API server. A server that did not
+// answer is taken for back only once it says it is ready (see ready): one
+// that has just started answers before it knows its RBAC (403s), and an
+// operation then would fail.
 func (c *connState) answered() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lastContact = time.Now()
+}
+
+// ready records that the API server said it is ready.
+func (c *connState) ready() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.down && c.onChange != nil {
@@ -540,6 +551,9 @@ func (r *clusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	rebuilt := before != nil && before != e
 	var serverVersion string
+	if down, _ := e.conn.isDown(); down && e.err == nil && probeReady(ctx, e.typed) {
+		e.conn.ready()
+	}
 	if e.err == nil {
 		_, _, last := e.conn.state()
 		if down, _ := e.conn.isDown(); down || time.Since(last) >= clusterCheckInterval-time.Second || c.Status.ServerVersion == "" {
@@ -559,6 +573,23 @@ func (r *clusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{RequeueAfter: clusterDownInterval}, nil
 	}
 	return ctrl.Result{RequeueAfter: clusterCheckInterval}, nil
+}
+
+// probeReady asks the API server whether it is ready (/readyz, which
+// waits for its RBAC to be known); a server that does not let soll read
+// /readyz is ready when it answers /version.
+func probeReady(ctx context.Context, typed kubernetes.Interface) bool {
+	ctx, cancel := context.WithTimeout(ctx, clusterProbeTimeout)
+	defer cancel()
+	var code int
+	err := typed.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).StatusCode(&code).Error()
+	switch {
+	case err == nil && code == http.StatusOK:
+		return true
+	case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) || apierrors.IsNotFound(err):
+		return probeVersion(ctx, typed) != ""
+	}
+	return false
 }
 
 // probeVersion asks the API server its version ("" when it does not
