@@ -144,6 +144,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
+	r.live.namespace = r.Namespace
 	r.Pipeline.Live = r.live
 	r.Pipeline.OnRemoteBases = r.rememberRemoteBases
 	if err := mgr.Add(r.live); err != nil {

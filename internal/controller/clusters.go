@@ -266,6 +266,7 @@ func (s *clusterSet) build(c *sollv1.Cluster, secret *corev1.Secret, version str
 		e.target = nil
 		return e
 	}
+	live.namespace = s.ns
 	wctx, cancel := context.WithCancel(ctx)
 	e.live, e.cancel = live, cancel
 	e.target.Live = live

@@ -31,10 +31,12 @@ import (
 // app on every change: drift is seen from watch events within moments,
 // not by polling, and memory grows with soll's objects, not the cluster.
 type liveWatcher struct {
-	kube    *kube.Client
-	factory dynamicinformer.DynamicSharedInformerFactory
-	wake    *appWaker
-	log     *slog.Logger
+	// namespace is soll's: only its apps are woken.
+	namespace string
+	kube      *kube.Client
+	factory   dynamicinformer.DynamicSharedInformerFactory
+	wake      *appWaker
+	log       *slog.Logger
 
 	mu      gosync.Mutex
 	watched map[schema.GroupVersionResource]bool
@@ -163,7 +165,8 @@ func (w *liveWatcher) notify(obj any) {
 		return
 	}
 	ns, name, _, ok := resource.ParseTrackingID(u.GetAnnotations()[resource.TrackingAnnotation])
-	if !ok {
+	if !ok || w.namespace != "" && ns != w.namespace {
+		// Not an app of this soll (another soll's on the same cluster).
 		return
 	}
 	w.wake.wake(types.NamespacedName{Namespace: ns, Name: name})

@@ -93,12 +93,24 @@ func startProcess(t *testing.T, what string, args ...string) *server {
 	s.cmd, s.exited = cmd, exited
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
+		// The log as it was when the test ended: stopping a failed
+		// test's process (SIGQUIT) adds its goroutines to it.
+		tail := ""
+		if t.Failed() {
+			tail = s.logTail(t, 300)
+		}
 		stopProcess(t, cmd.Process, exited, what)
 		if err := logFile.Close(); err != nil {
 			t.Errorf("%s's log: %v", what, err)
 		}
 		if t.Failed() {
-			t.Logf("%s's log:\n%s", what, s.logTail(t, 300))
+			t.Logf("%s's log when the test ended:\n%s", what, tail)
+			if kept := os.Getenv("SOLL_E2E_LOGS"); kept != "" {
+				_ = os.MkdirAll(kept, 0o755)
+				if b, err := os.ReadFile(s.logPath); err == nil {
+					_ = os.WriteFile(filepath.Join(kept, filepath.Base(filepath.Dir(s.logPath))+".log"), b, 0o644)
+				}
+			}
 		}
 	})
 	return s
