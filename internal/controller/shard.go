@@ -110,26 +110,45 @@ func (r *shardRing) Start(ctx context.Context) error {
 	}
 }
 
-// round renews this replica's Lease and reads the others'.
+// round renews this replica's Lease and reads the others'. A renewal may
+// take until the renew deadline: a busy API server answering slowly must
+// not stop the replicas. It counts from when it was sent, which is no
+// later than when the others see it.
 func (r *shardRing) round(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, ShardRenewInterval)
-	defer cancel()
-	if err := r.renew(ctx); err != nil {
+	r.mu.RLock()
+	last := r.lastRenew
+	r.mu.RUnlock()
+	budget := ShardRenewDeadline
+	if !last.IsZero() {
+		budget = max(ShardRenewDeadline-time.Since(last), ShardRenewInterval)
+	}
+	rctx, cancel := context.WithTimeout(ctx, budget)
+	sent := time.Now()
+	err := r.renew(rctx)
+	cancel()
+	if err != nil {
 		if ctx.Err() == nil {
 			r.log.Warn("sharding: renew the Lease", "lease", r.id, "error", err.Error())
 		}
 		return
 	}
-	renewed := time.Now()
+	r.mu.Lock()
+	r.lastRenew = sent
+	r.mu.Unlock()
+	ctx, cancel = context.WithTimeout(ctx, ShardRenewDeadline/2)
+	defer cancel()
 	l, err := r.leases.Leases(r.ns).List(ctx, metav1.ListOptions{LabelSelector: shardLabel + "=true"})
 	if err != nil {
 		r.log.Warn("sharding: list the replicas' Leases", "error", err.Error())
 		return
 	}
+	// The others' Leases are seen now, at the latest: their expiry is
+	// counted from then, never from before they changed.
+	seenAt := time.Now()
 	blocked := ""
 	if r.legacy != "" {
 		if lease, err := r.leases.Leases(r.ns).Get(ctx, r.legacy, metav1.GetOptions{}); err == nil {
-			if holder := ptrString(lease.Spec.HolderIdentity); holder != "" && r.live("legacy/"+lease.Name, lease.ResourceVersion, renewed) {
+			if holder := ptrString(lease.Spec.HolderIdentity); holder != "" && r.live("legacy/"+lease.Name, lease.ResourceVersion, time.Now()) {
 				blocked = holder
 			}
 		} else if !apierrors.IsNotFound(err) {
@@ -141,7 +160,7 @@ func (r *shardRing) round(ctx context.Context) {
 	seen := map[string]bool{}
 	for _, lease := range l.Items {
 		seen[lease.Name] = true
-		if lease.Name == r.id || ptrString(lease.Spec.HolderIdentity) != "" && r.live(lease.Name, lease.ResourceVersion, renewed) {
+		if lease.Name == r.id || ptrString(lease.Spec.HolderIdentity) != "" && r.live(lease.Name, lease.ResourceVersion, seenAt) {
 			members = append(members, lease.Name)
 		}
 	}
@@ -167,7 +186,7 @@ func (r *shardRing) round(ctx context.Context) {
 			r.log.Info("sharding: the elected controller stopped; this replica runs its share")
 		}
 	}
-	r.members, r.blocked, r.lastRenew = members, blocked, renewed
+	r.members, r.blocked = members, blocked
 	r.mu.Unlock()
 	if changed {
 		r.log.Info("sharding: replicas", "live", strings.Join(members, ","), "this", r.id)
