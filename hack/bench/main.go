@@ -48,6 +48,8 @@ type config struct {
 	idle           time.Duration
 	heals          int
 	skipBaseline   bool
+	clusters       int
+	replicas       int
 }
 
 func main() {
@@ -68,6 +70,8 @@ func main() {
 	flag.IntVar(&cfg.heals, "heals", 10, "number of managed Deployments deleted, one at a time, to time self-heal")
 	flag.BoolVar(&cfg.renderOnly, "render-only", false, "measure render throughput per tool only (no cluster)")
 	flag.BoolVar(&cfg.skipBaseline, "skip-baseline", false, "skip the baseline (for profiling runs only: the table then has no ratio)")
+	flag.IntVar(&cfg.clusters, "clusters", 1, "local clusters the apps deploy to, evenly (app i to cluster i mod N): the first as soll's own (in-cluster), the others registered as Clusters (destination by name); the baseline applies to all of them in parallel")
+	flag.IntVar(&cfg.replicas, "replicas", 1, "soll controller --shard processes to run instead of one; then one replica is killed with SIGKILL and every app refreshed, timing until all are compared again")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -89,6 +93,12 @@ func (c *config) validate() error {
 		return fmt.Errorf(`-controller %q: use "process" or "inprocess"`, c.controller)
 	case (c.cpuProfile != "" || c.idleCPUProfile != "" || c.memProfile != "") && c.controller != "inprocess":
 		return errors.New("-cpuprofile, -idle-cpuprofile and -memprofile need -controller=inprocess")
+	case c.clusters < 1:
+		return errors.New("-clusters must be at least 1")
+	case c.replicas < 1:
+		return errors.New("-replicas must be at least 1")
+	case c.replicas > 1 && c.controller != "process":
+		return errors.New("-replicas above 1 needs -controller=process (each replica is a process of its own)")
 	case c.heals > c.apps:
 		c.heals = c.apps
 	}
@@ -126,7 +136,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		}
 	}
 
-	b := &bench{cfg: cfg, root: root, work: work, report: &report{apps: cfg.apps, objects: cfg.apps * cfg.objectsPerApp}}
+	b := &bench{cfg: cfg, root: root, work: work, report: &report{apps: cfg.apps, objects: cfg.apps * cfg.objectsPerApp, replicas: cfg.replicas}}
 	b.report.loadBefore = loadAvg()
 	fmt.Println("==> render throughput per tool (no cluster)")
 	if b.report.renders, b.report.renderBase, err = measureRenders(ctx, work); err != nil {
