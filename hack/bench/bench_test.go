@@ -97,7 +97,10 @@ func TestReplicaIdentity(t *testing.T) {
 
 func TestComparedAgain(t *testing.T) {
 	killed := time.Date(2026, 12, 7, 21, 0, 10, 600e6, time.UTC)
-	at := func(d time.Duration) *metav1.Time { t := metav1.NewTime(killed.Truncate(time.Second).Add(d)); return &t }
+	at := func(d time.Duration) *metav1.Time {
+		t := metav1.NewTime(killed.Truncate(time.Second).Add(d))
+		return &t
+	}
 	app := func(refresh bool, reconciled *metav1.Time) *sollv1.Application {
 		a := &sollv1.Application{}
 		if refresh {
