@@ -175,7 +175,7 @@ func TestReportRows(t *testing.T) {
 	multi := base()
 	multi.clusterApps = []int{4, 3, 3}
 	multi.remotes = []remoteRow{
-		{name: "cluster-1", apps: 3, watchedKinds: 4, objects: 12, soll: requestCounts{}, apiServer: requestCounts{"": 20, "GET": 20}},
+		{name: "cluster-1", apps: 3, watchedKinds: 4, objects: 12, statusAt: time.Date(2026, 12, 7, 21, 0, 10, 0, time.UTC), syncSoll: requestCounts{"": 30, "PATCH": 30}, soll: requestCounts{}, apiServer: requestCounts{"": 20, "GET": 20}},
 		{name: "cluster-2", apps: 3, watchedKinds: 4, objects: 12, soll: requestCounts{"": 1, "GET": 1}, apiServer: requestCounts{}},
 	}
 	out := print(multi)
@@ -184,8 +184,10 @@ func TestReportRows(t *testing.T) {
 		"ratio soll / baseline: all Synced and Healthy vs all Available (3 clusters)",
 		"<= 1.5x",
 		"baseline: all Deployments Available (all 3 clusters)",
-		"idle: cluster-1: soll's watches (Cluster status: kinds / objects) 4 kinds / 12 objects 3 apps",
+		"idle: cluster-1: soll's watches (Cluster status: kinds / objects) 4 kinds / 12 objects status of 21:00:10",
+		"cluster-1: soll's API requests to it during sync (soll's client metrics) 30 (PATCH 30) 3 apps",
 		"idle: cluster-2: soll's API requests to it (soll's client metrics)",
+		"cluster-1: soll's API requests to it during sync (soll's client metrics) 30 (PATCH 30) 3 apps",
 		"idle: cluster-2: soll's API requests to it (soll's client metrics) 1 (GET 1)",
 	} {
 		if !strings.Contains(out, s) {

@@ -221,26 +221,43 @@ func requestsToHost(samples []sample, host string) requestCounts {
 	return sumBy(samples, "method", func(l map[string]string) bool { return l["host"] == host })
 }
 
-// remoteRow is what the report shows of one registered cluster in the
-// idle window.
+// remoteRow is what the report shows of one registered cluster: soll's
+// requests to it during the sync and the idle window, and what it
+// watches there.
 type remoteRow struct {
 	name                  string
 	apps                  int
 	watchedKinds, objects int32
-	soll, apiServer       requestCounts
+	statusAt              time.Time     // the Cluster status's lastContact the watch counts are from
+	syncSoll              requestCounts // soll's requests during the sync
+	soll, apiServer       requestCounts // in the idle window
 }
 
+// clusterStatusWait bounds the wait for a Cluster status written after
+// the sync: soll checks each Cluster once a minute.
+const clusterStatusWait = 3 * time.Minute
+
 // idleRemotes fills the report's rows of the registered clusters from
-// the snapshots around the idle window and the Clusters' status.
-func (b *bench) idleRemotes(ctx context.Context, before, after []remoteSnapshot) error {
+// the snapshots around the sync and the idle window, and from the
+// Clusters' status once soll wrote it after synced (it checks every
+// Cluster once a minute, so this may wait up to that long).
+func (b *bench) idleRemotes(ctx context.Context, syncBefore, before, after []remoteSnapshot, synced time.Time) error {
 	for i, t := range b.targets[1:] {
 		var c sollv1.Cluster
-		if err := b.kc.Get(ctx, types.NamespacedName{Namespace: sollNamespace, Name: t.name}, &c); err != nil {
-			return fmt.Errorf("get Cluster %s: %w", t.name, err)
+		err := poll(ctx, clusterStatusWait, time.Second, func() (bool, error) {
+			if err := b.kc.Get(ctx, types.NamespacedName{Namespace: sollNamespace, Name: t.name}, &c); err != nil {
+				return false, err
+			}
+			at := c.Status.LastContact
+			return at != nil && !at.Time.Before(synced.Truncate(time.Second)), nil
+		})
+		if err != nil {
+			return fmt.Errorf("Cluster %s: no status written after the sync: %w", t.name, err)
 		}
 		b.report.remotes = append(b.report.remotes, remoteRow{
 			name: t.name, apps: len(t.apps),
-			watchedKinds: c.Status.WatchedKinds, objects: c.Status.WatchedObjects,
+			watchedKinds: c.Status.WatchedKinds, objects: c.Status.WatchedObjects, statusAt: c.Status.LastContact.Time,
+			syncSoll:  before[i].soll.sub(syncBefore[i].soll),
 			soll:      after[i].soll.sub(before[i].soll),
 			apiServer: after[i].apiServer.sub(before[i].apiServer),
 		})

@@ -11,6 +11,11 @@
 // Healthy (soll). An idle window and self-heal after deleted Deployments
 // follow. Everything started is stopped on exit, Ctrl-C included.
 //
+// With -clusters N the apps are spread over N local clusters, all but
+// the first registered as Clusters; with -replicas N soll runs as N
+// sharded controller processes, one of which is killed at the end to
+// time the failover.
+//
 // With -controller=inprocess the controller runs inside this process
 // instead, so that -cpuprofile and -memprofile can profile it; its CPU and
 // memory figures then include the benchmark's own work.

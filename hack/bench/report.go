@@ -252,7 +252,8 @@ func (r *report) print(out io.Writer) error {
 	row("idle: reconciles", fmt.Sprintf("%.0f", r.idleStats.reconciles[""]), "", fmt.Sprintf("%.1f per app per minute", r.idleStats.reconciles[""]/float64(r.apps)/r.idleWindow.Minutes()))
 	row("idle: Git requests (ref listings / fetches)", fmt.Sprintf("%d / %d", r.idleGit.RefLists, r.idleGit.Fetches), "", "")
 	for _, rr := range r.remotes {
-		row(fmt.Sprintf("idle: %s: soll's watches (Cluster status: kinds / objects)", rr.name), fmt.Sprintf("%d kinds / %d objects", rr.watchedKinds, rr.objects), "", fmt.Sprintf("%d apps", rr.apps))
+		row(fmt.Sprintf("%s: soll's API requests to it during sync (soll's client metrics)", rr.name), byKey(rr.syncSoll), "", fmt.Sprintf("%d apps", rr.apps))
+		row(fmt.Sprintf("idle: %s: soll's watches (Cluster status: kinds / objects)", rr.name), fmt.Sprintf("%d kinds / %d objects", rr.watchedKinds, rr.objects), "", "status of "+rr.statusAt.Format("15:04:05"))
 		row(fmt.Sprintf("idle: %s: soll's API requests to it (soll's client metrics)", rr.name), byKey(rr.soll), "", "")
 		row(fmt.Sprintf("idle: %s: API server requests (all clients, its own controllers too)", rr.name), byKey(rr.apiServer), "", "")
 	}

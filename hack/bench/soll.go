@@ -89,6 +89,10 @@ func (b *bench) soll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	remotesSync, err := b.snapshotRemotes(ctx, ctls)
+	if err != nil {
+		return err
+	}
 	stopProfile, err := b.startProfile(b.cfg.cpuProfile)
 	if err != nil {
 		return err
@@ -147,7 +151,7 @@ func (b *bench) soll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := b.idleRemotes(ctx, remotesBefore, remotesAfter); err != nil {
+	if err := b.idleRemotes(ctx, remotesSync, remotesBefore, remotesAfter, after.at); err != nil {
 		return err
 	}
 	r.idleWindow = idle.at.Sub(after.at)
