@@ -211,7 +211,8 @@ func TestReportRows(t *testing.T) {
 		"replicas: apps each synced (status.operationState.controller)",
 		"failover: SIGKILL of 1 of 3 replicas until every app compared again (refresh)",
 		"17.0 s",
-		"4 apps were the killed replica's",
+		"the killed replica had synced 4 apps",
+		"the apps synced by the live replicas compared again 2.0 s",
 	} {
 		if !strings.Contains(out, s) {
 			t.Errorf("report of 3 replicas lacks %q:\n%s", s, out)

@@ -276,9 +276,9 @@ func (r *report) print(out io.Writer) error {
 		if f.done < r.apps {
 			val = fmt.Sprintf("%d/%d after %s", f.done, r.apps, val)
 		}
-		row(fmt.Sprintf("failover: SIGKILL of 1 of %d replicas until every app compared again (refresh)", f.replicas), val, "", fmt.Sprintf("%d apps were the killed replica's (Lease: 15 s)", f.victimApps))
+		row(fmt.Sprintf("failover: SIGKILL of 1 of %d replicas until every app compared again (refresh)", f.replicas), val, "", fmt.Sprintf("the killed replica had synced %d apps (its Lease: 15 s)", f.victimApps))
 		if f.live > 0 {
-			row("  the live replicas' apps compared again", secs(f.live), "", "")
+			row("  the apps synced by the live replicas compared again", secs(f.live), "", "")
 		}
 	}
 	writeAligned(&b, &rows)
