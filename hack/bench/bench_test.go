@@ -184,6 +184,7 @@ func TestReportRows(t *testing.T) {
 		"ratio soll / baseline: all Synced and Healthy vs all Available (3 clusters)",
 		"<= 1.5x",
 		"baseline: all Deployments Available (all 3 clusters)",
+		"API server requests during sync (all clients, 3 clusters)",
 		"idle: cluster-1: soll's watches (Cluster status: kinds / objects) 4 kinds / 12 objects status of 21:00:10",
 		"cluster-1: soll's API requests to it during sync (soll's client metrics) 30 (PATCH 30) 3 apps",
 		"idle: cluster-2: soll's API requests to it (soll's client metrics)",

@@ -123,7 +123,9 @@ func (r *report) print(out io.Writer) error {
 		fmt.Fprint(&b, "\n(controller in-process: its CPU and memory include the benchmark's own work)")
 	}
 	multi := len(r.clusterApps) > 1
+	allClusters := "" // the clusters a row sums over, when several
 	if multi {
+		allClusters = fmt.Sprintf(", %d clusters", len(r.clusterApps))
 		fmt.Fprintf(&b, "\n%d clusters, apps spread evenly: in-cluster %d apps (soll's own)", len(r.clusterApps), r.clusterApps[0])
 		for i, rr := range r.remotes {
 			fmt.Fprintf(&b, ", %s %d apps", rr.name, r.clusterApps[i+1])
@@ -142,10 +144,9 @@ func (r *report) print(out io.Writer) error {
 
 	haveBase := r.baseAvailable > 0
 	if haveBase {
-		applyLabel, availLabel, allClusters := "baseline: apply all objects (32 workers, SSA)", "baseline: all Deployments Available", ""
+		applyLabel, availLabel := "baseline: apply all objects (32 workers, SSA)", "baseline: all Deployments Available"
 		if multi {
 			availLabel += fmt.Sprintf(" (all %d clusters)", len(r.clusterApps))
-			allClusters = fmt.Sprintf(", %d clusters", len(r.clusterApps))
 			applyLabel = fmt.Sprintf("baseline: apply all objects (32 workers per cluster, SSA, %d clusters in parallel)", len(r.clusterApps))
 		}
 		row(applyLabel, secs(r.baseApply), "", fmt.Sprintf("%.0f objects/s", float64(r.objects)/r.baseApply.Seconds()))
@@ -229,12 +230,12 @@ func (r *report) print(out io.Writer) error {
 	}
 	row("soll: CPU during sync", secs(r.sollCPU), "", fmt.Sprintf("%.0f%% of one core", 100*r.sollCPU.Seconds()/r.sollDone.Seconds()))
 	row("soll: API requests (soll's client, by method)", byKey(r.sollAPI), "", fmt.Sprintf("%.1f per object", r.sollAPI[""]/float64(r.objects)))
-	row("API server requests during sync (all clients)", byKey(r.sollAPIServer), "", fmt.Sprintf("%.0f dry-run", r.sollAPIServer["dry-run"]))
+	row("API server requests during sync (all clients"+allClusters+")", byKey(r.sollAPIServer), "", fmt.Sprintf("%.0f dry-run", r.sollAPIServer["dry-run"]))
 	st := r.sollStats
 	row("  reconciles (by result)", byKey(st.reconciles), "", fmt.Sprintf("%.1f per app", st.reconciles[""]/float64(r.apps)))
 	row("  mean reconcile / queue wait", st.reconcileTime.mean()+" / "+st.queueWait.mean(), "", "")
 	row("  compares (mean) / sync operations (mean)", fmt.Sprintf("%.0f (%s) / %.0f (%s)", st.compare.count, st.compare.mean(), st.syncOps.count, st.syncOps.mean()), "", "")
-	row("control plane CPU during sync (by process)", r.sollControlPlaneCPU.String(), "", "")
+	row("control plane CPU during sync (by process"+allClusters+")", r.sollControlPlaneCPU.String(), "", "")
 	row("Git ref listings (GET info/refs)", fmt.Sprint(r.sollGit.RefLists), "", "")
 	row("Git fetches (POST git-upload-pack)", fmt.Sprint(r.sollGit.Fetches), "", "")
 

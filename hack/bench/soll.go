@@ -60,7 +60,7 @@ func (b *bench) snapshot(ctx context.Context, ctls []controllerRun) (snapshot, e
 			s.byPath, s.latency, s.bytes = ip.counter.snapshotByPath()
 		}
 	}
-	if s.apiServer, err = apiServerRequests(ctx, b.kube); err != nil {
+	if s.apiServer, err = b.apiServerRequestsAll(ctx); err != nil {
 		return s, err
 	}
 	return s, nil
