@@ -220,3 +220,25 @@ func TestReportRows(t *testing.T) {
 		}
 	}
 }
+
+func TestValidate(t *testing.T) {
+	ok := config{apps: 10, objectsPerApp: 4, controller: "process", clusters: 3, replicas: 3, heals: 20}
+	if err := ok.validate(); err != nil || ok.heals != 10 {
+		t.Errorf("validate = %v, heals %d; want nil and 10", err, ok.heals)
+	}
+	for _, tc := range []struct {
+		change func(*config)
+		want   string
+	}{
+		{func(c *config) { c.clusters = 0 }, "-clusters must be at least 1"},
+		{func(c *config) { c.replicas = 0 }, "-replicas must be at least 1"},
+		{func(c *config) { c.controller, c.clusters = "inprocess", 1 }, "-replicas above 1 needs -controller=process"},
+		{func(c *config) { c.controller, c.replicas = "inprocess", 1 }, "-clusters above 1 needs -controller=process"},
+	} {
+		c := ok
+		tc.change(&c)
+		if err := c.validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("validate = %v, want %q", err, tc.want)
+		}
+	}
+}

@@ -104,6 +104,10 @@ func (c *config) validate() error {
 		return errors.New("-replicas must be at least 1")
 	case c.replicas > 1 && c.controller != "process":
 		return errors.New("-replicas above 1 needs -controller=process (each replica is a process of its own)")
+	case c.clusters > 1 && c.controller != "process":
+		// In this process, the benchmark's own requests to the clusters
+		// would count as soll's.
+		return errors.New("-clusters above 1 needs -controller=process (soll's requests to each cluster are read from its own metrics)")
 	case c.heals > c.apps:
 		c.heals = c.apps
 	}
