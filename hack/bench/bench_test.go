@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -240,5 +241,25 @@ func TestValidate(t *testing.T) {
 		if err := c.validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("validate = %v, want %q", err, tc.want)
 		}
+	}
+}
+
+// TestCheckRunning runs a real process that exits at once: the check
+// names it, unless the benchmark killed it on purpose.
+func TestCheckRunning(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &childController{cmd: cmd, logPath: "/work/soll-1.log", exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(c.exited) }()
+	<-c.exited
+	err := checkRunning([]controllerRun{c})
+	if err == nil || !strings.Contains(err.Error(), "soll process 1 of 1 exited") || !strings.Contains(err.Error(), "/work/soll-1.log") {
+		t.Errorf("checkRunning = %v, want the exited process and its log", err)
+	}
+	c.killed = true
+	if err := checkRunning([]controllerRun{c}); err != nil {
+		t.Errorf("checkRunning of a killed process = %v, want nil", err)
 	}
 }

@@ -107,6 +107,8 @@ func replicaIdentity(log string) string {
 // childController is `soll controller` as a child process.
 type childController struct {
 	identity   string // a sharded replica's Lease; "" for a replica alone
+	killed     bool   // by the benchmark, on purpose
+	logPath    string
 	cmd        *exec.Cmd
 	log        *os.File
 	metricsURL string
@@ -133,7 +135,7 @@ func startChild(ctx context.Context, bin, kubeconfig, cacheDir, logPath string, 
 		_ = logFile.Close() // empty: soll never started
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	c := &childController{cmd: cmd, log: logFile, metricsURL: "http://" + addr + "/metrics", exited: make(chan struct{})}
+	c := &childController{cmd: cmd, log: logFile, logPath: logPath, metricsURL: "http://" + addr + "/metrics", exited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(c.exited) }()
 
 	// Ready once controller-runtime reports the Application controller's
@@ -163,6 +165,24 @@ func startChild(ctx context.Context, bin, kubeconfig, cacheDir, logPath string, 
 }
 
 func (c *childController) PID() int { return c.cmd.Process.Pid }
+
+// checkRunning returns an error naming the first soll process that
+// exited without being killed by the benchmark: nothing would sync its
+// apps, so waiting for them is pointless.
+func checkRunning(ctls []controllerRun) error {
+	for i, ctl := range ctls {
+		c, ok := ctl.(*childController)
+		if !ok || c.killed {
+			continue
+		}
+		select {
+		case <-c.exited:
+			return fmt.Errorf("soll process %d of %d exited: %v (log: %s)", i+1, len(ctls), c.cmd.ProcessState, c.logPath)
+		default:
+		}
+	}
+	return nil
+}
 
 func (c *childController) MetricsURL() string { return c.metricsURL }
 

@@ -103,6 +103,7 @@ func (b *bench) failover(ctx context.Context, ctls []controllerRun) error {
 	fmt.Printf("    syncs run by each replica: %v (%s first)\n", res.owners, victim.identity)
 
 	b.step("soll: SIGKILL of replica %s (%d apps), then a refresh of every app", victim.identity, res.victimApps)
+	victim.killed = true
 	if err := victim.cmd.Process.Kill(); err != nil {
 		return fmt.Errorf("kill replica %s: %w", victim.identity, err)
 	}
@@ -155,6 +156,9 @@ func (b *bench) failover(ctx context.Context, ctls []controllerRun) error {
 				fmt.Printf("    %6s  compared again: %d of %d (%d of the killed replica's %d)\n", now.Sub(killed).Round(time.Second), done, n, done-liveDone, res.victimApps)
 				lastPrint = now
 			}
+		}
+		if err := checkRunning(ctls); err != nil {
+			return err
 		}
 		if now.Sub(killed) > b.cfg.timeout {
 			res.all = now.Sub(killed)

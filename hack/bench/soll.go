@@ -105,7 +105,7 @@ func (b *bench) soll(ctx context.Context) error {
 	}
 	r.sollCreate = time.Since(start)
 	fmt.Printf("    created in %s; waiting until all are Synced and Healthy\n", r.sollCreate.Round(time.Millisecond))
-	err = b.waitAllSynced(ctx, start)
+	err = b.waitAllSynced(ctx, start, ctls)
 	stopProfile()
 	if err != nil {
 		return err
@@ -238,8 +238,9 @@ func (b *bench) listApps(ctx context.Context) (appCounts, map[string]bool, error
 }
 
 // waitAllSynced polls the Applications every second until all are Synced
-// and Healthy or the timeout ends, printing progress.
-func (b *bench) waitAllSynced(ctx context.Context, start time.Time) error {
+// and Healthy or the timeout ends, printing progress. A soll process that
+// exits ends the wait with an error.
+func (b *bench) waitAllSynced(ctx context.Context, start time.Time, ctls []controllerRun) error {
 	r := b.report
 	n := len(b.workload.apps)
 	deadline := start.Add(b.cfg.timeout)
@@ -269,6 +270,9 @@ func (b *bench) waitAllSynced(ctx context.Context, start time.Time) error {
 				fmt.Printf("    %6s  Synced %d, Healthy %d, both %d of %d\n", now.Sub(start).Round(time.Second), c.synced, c.healthy, c.both, n)
 				lastPrint = now
 			}
+		}
+		if err := checkRunning(ctls); err != nil {
+			return err
 		}
 		if now.After(deadline) {
 			r.sollDone = now.Sub(start)
