@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -31,24 +32,37 @@ var resources = map[string]schema.GroupVersionResource{
 }
 
 // baseline applies every object with a plain client, waits until every
-// Deployment is Available, then deletes the namespace again.
+// Deployment is Available, then deletes the namespace again. With several
+// clusters, each gets its apps' objects, all clusters in parallel, with
+// baselineWorkers each.
 func (b *bench) baseline(ctx context.Context) error {
 	r := b.report
-	b.step("Baseline: a plain client server-side-applies %d objects into %s (%d workers, no client-side rate limit)",
-		r.objects, baselineNamespace, baselineWorkers)
-	if err := b.createNamespace(ctx, baselineNamespace); err != nil {
-		return err
+	if len(b.targets) == 1 {
+		b.step("Baseline: a plain client server-side-applies %d objects into %s (%d workers, no client-side rate limit)",
+			r.objects, baselineNamespace, baselineWorkers)
+	} else {
+		b.step("Baseline: a plain client server-side-applies %d objects into %s of %d clusters in parallel (%d workers each, no client-side rate limit)",
+			r.objects, baselineNamespace, len(b.targets), baselineWorkers)
 	}
 	deployments := 0
-	if b.workload.withDeployments() {
-		deployments = len(b.workload.apps)
+	avails := make([]*availability, len(b.targets))
+	for i, t := range b.targets {
+		if err := createNamespace(ctx, t.kube, baselineNamespace); err != nil {
+			return err
+		}
+		want := 0
+		if b.workload.withDeployments() {
+			want = len(t.apps)
+		}
+		deployments += want
+		avail, err := watchAvailable(ctx, t.kube, baselineNamespace, want)
+		if err != nil {
+			return err
+		}
+		defer avail.Stop()
+		avails[i] = avail
 	}
-	avail, err := watchAvailable(ctx, b.kube, baselineNamespace, deployments)
-	if err != nil {
-		return err
-	}
-	defer avail.Stop()
-	apiBefore, err := apiServerRequests(ctx, b.kube)
+	apiBefore, err := b.apiServerRequestsAll(ctx)
 	if err != nil {
 		return err
 	}
@@ -56,56 +70,89 @@ func (b *bench) baseline(ctx context.Context) error {
 
 	start := time.Now()
 	var retries atomic.Int64
-	if err := b.applyAll(ctx, baselineNamespace, &retries); err != nil {
+	if err := parallel(ctx, len(b.targets), b.targets, func(ctx context.Context, t *target) error {
+		return applyAll(ctx, t.dyn, baselineNamespace, t.apps, &retries)
+	}); err != nil {
 		return err
 	}
 	r.baseApply = time.Since(start)
 	fmt.Printf("    applied %d objects in %s (%.0f objects/s, %d retries)\n", r.objects, r.baseApply.Round(time.Millisecond),
 		float64(r.objects)/r.baseApply.Seconds(), retries.Load())
 
-	at, n, err := avail.Wait(ctx, start.Add(b.cfg.timeout))
-	if err != nil {
-		return err
+	var last time.Time
+	n := 0
+	for _, avail := range avails {
+		at, k, err := avail.Wait(ctx, start.Add(b.cfg.timeout))
+		if err != nil {
+			return err
+		}
+		n += k
+		if at.After(last) {
+			last = at
+		}
 	}
 	r.baseAvailableCount = n
-	r.baseAvailable = at.Sub(start)
+	r.baseAvailable = last.Sub(start)
 	if n < deployments {
 		fmt.Printf("    only %d of %d Deployments Available after %s\n", n, deployments, b.cfg.timeout)
 	} else {
 		fmt.Printf("    all %d Deployments Available after %s\n", n, r.baseAvailable.Round(time.Millisecond))
 	}
 	r.baseControlPlaneCPU = b.controlPlaneCPU().sub(cpBefore)
-	if apiAfter, err := apiServerRequests(ctx, b.kube); err == nil {
+	if apiAfter, err := b.apiServerRequestsAll(ctx); err == nil {
 		r.baseAPI = apiAfter.sub(apiBefore)
 	}
 
 	b.step("Baseline: deleting namespace %s", baselineNamespace)
 	start = time.Now()
-	err = b.kube.CoreV1().Namespaces().Delete(ctx, baselineNamespace, metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete namespace %s: %w", baselineNamespace, err)
-	}
-	err = poll(ctx, b.cfg.timeout, 250*time.Millisecond, func() (bool, error) {
-		_, err := b.kube.CoreV1().Namespaces().Get(ctx, baselineNamespace, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return true, nil
-		}
-		return false, err
-	})
-	if err != nil {
-		return fmt.Errorf("namespace %s not gone: %w", baselineNamespace, err)
+	if err := parallel(ctx, len(b.targets), b.targets, func(ctx context.Context, t *target) error {
+		return deleteNamespace(ctx, t.kube, baselineNamespace, b.cfg.timeout)
+	}); err != nil {
+		return err
 	}
 	r.baseDelete = time.Since(start)
 	fmt.Printf("    namespace gone after %s\n", r.baseDelete.Round(time.Millisecond))
 	return nil
 }
 
-// applyAll server-side-applies every object into ns, app by app in file
-// order, with baselineWorkers in parallel. Failed applies are retried
-// twice.
-func (b *bench) applyAll(ctx context.Context, ns string, retries *atomic.Int64) error {
+// deleteNamespace deletes ns and waits until it is gone.
+func deleteNamespace(ctx context.Context, kube kubernetes.Interface, ns string, timeout time.Duration) error {
+	err := kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete namespace %s: %w", ns, err)
+	}
+	err = poll(ctx, timeout, 250*time.Millisecond, func() (bool, error) {
+		_, err := kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
+	if err != nil {
+		return fmt.Errorf("namespace %s not gone: %w", ns, err)
+	}
+	return nil
+}
+
+// apiServerRequestsAll sums apiServerRequests over every cluster.
+func (b *bench) apiServerRequestsAll(ctx context.Context) (requestCounts, error) {
+	out := requestCounts{}
+	for _, t := range b.targets {
+		c, err := apiServerRequests(ctx, t.kube)
+		if err != nil {
+			return nil, err
+		}
+		out.add(c)
+	}
+	return out, nil
+}
+
+// applyAll server-side-applies the objects of apps into ns, app by app in
+// file order, with baselineWorkers in parallel. Failed applies are
+// retried twice.
+func applyAll(ctx context.Context, dyn dynamic.Interface, ns string, apps []app, retries *atomic.Int64) error {
 	var objs []*unstructured.Unstructured
-	for _, a := range b.workload.apps {
+	for _, a := range apps {
 		for _, o := range a.objects {
 			obj := o.DeepCopy()
 			obj.SetNamespace(ns)
@@ -120,7 +167,7 @@ func (b *bench) applyAll(ctx context.Context, ns string, retries *atomic.Int64) 
 				retries.Add(1)
 				time.Sleep(100 * time.Millisecond)
 			}
-			_, err = b.dyn.Resource(gvr).Namespace(ns).Apply(ctx, obj.GetName(), obj,
+			_, err = dyn.Resource(gvr).Namespace(ns).Apply(ctx, obj.GetName(), obj,
 				metav1.ApplyOptions{FieldManager: "bench-baseline", Force: true})
 			if err == nil || ctx.Err() != nil {
 				break

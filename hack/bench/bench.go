@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -49,6 +48,11 @@ type bench struct {
 	git      *devenv.GitServer
 	workload *workload
 	sollBin  string
+
+	// targets are the clusters the apps deploy to, the first being
+	// cluster above; assign[i] is the index of app i's target.
+	targets []*target
+	assign  []int
 
 	cleanups []func() // run in reverse order by closeAll
 }
@@ -106,19 +110,12 @@ func (b *bench) prepare(ctx context.Context) error {
 		return fmt.Errorf("start local cluster: %w (log: %s)", err, logf.Name())
 	}
 	b.cluster = c
-	b.onClose(func() {
-		if b.cfg.keep {
-			fmt.Printf("cluster left running: KUBECONFIG=%s; stop it with: make cluster-down CLUSTER_DIR=%s\n", c.Kubeconfig, c.Dir)
-			return
-		}
-		fmt.Println("==> stopping the local cluster")
-		if err := c.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stop cluster:", err)
-		}
-	})
+	b.onClose(func() { b.stopCluster(c) })
 	if err := b.connect(); err != nil {
 		return err
 	}
+	b.targets = []*target{{name: "in-cluster", cluster: c, restCfg: b.restCfg, kube: b.kube, dyn: b.dyn}}
+	b.assign = spreadApps(len(b.workload.apps), b.cfg.clusters)
 	b.step("Installing soll's CRDs and the namespaces %s and %s", sollNamespace, appsNamespace)
 	if err := devenv.InstallCRDs(ctx, b.kc); err != nil {
 		return err
@@ -128,27 +125,30 @@ func (b *bench) prepare(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return b.startRemotes(ctx)
+}
+
+// stopCluster stops c, or with -keep says how to.
+func (b *bench) stopCluster(c *localcluster.Cluster) {
+	if b.cfg.keep {
+		fmt.Printf("cluster left running: KUBECONFIG=%s; stop it with: make cluster-down CLUSTER_DIR=%s\n", c.Kubeconfig, c.Dir)
+		return
+	}
+	fmt.Println("==> stopping the local cluster in", c.Dir)
+	if err := c.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stop cluster:", err)
+	}
 }
 
 func (b *bench) connect() error {
 	// The benchmark's own clients log nothing; an in-process controller
 	// sets its logger when it starts.
 	ctrllog.SetLogger(logr.Discard())
-	cfg, err := clientcmd.BuildConfigFromFlags("", b.cluster.Kubeconfig)
+	cfg, kube, dyn, err := adminClients(b.cluster.Kubeconfig)
 	if err != nil {
-		return fmt.Errorf("load kubeconfig: %w", err)
-	}
-	// A negative QPS turns client-go's rate limiter off.
-	cfg.QPS, cfg.Burst = -1, 0
-	cfg.Timeout = time.Minute
-	b.restCfg = cfg
-	if b.kube, err = kubernetes.NewForConfig(cfg); err != nil {
 		return err
 	}
-	if b.dyn, err = dynamic.NewForConfig(cfg); err != nil {
-		return err
-	}
+	b.restCfg, b.kube, b.dyn = cfg, kube, dyn
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, sollv1.AddToScheme} {
 		if err := add(scheme); err != nil {
@@ -162,12 +162,18 @@ func (b *bench) connect() error {
 // createNamespace creates ns and waits for its default ServiceAccount, so
 // that pods can be created in it at once.
 func (b *bench) createNamespace(ctx context.Context, ns string) error {
-	_, err := b.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	return createNamespace(ctx, b.kube, ns)
+}
+
+// createNamespace creates ns in the cluster of kube and waits for its
+// default ServiceAccount.
+func createNamespace(ctx context.Context, kube kubernetes.Interface, ns string) error {
+	_, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create namespace %s: %w", ns, err)
 	}
 	return poll(ctx, time.Minute, 50*time.Millisecond, func() (bool, error) {
-		_, err := b.kube.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+		_, err := kube.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return false, nil
 		}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,26 +37,85 @@ type controllerRun interface {
 	Stop()
 }
 
-// startController runs soll as configured and waits until its
-// Application controller is running.
-func (b *bench) startController(ctx context.Context) (controllerRun, error) {
-	cacheDir := filepath.Join(b.work, "soll-cache")
-	logPath := filepath.Join(b.work, "soll.log")
-	if b.cfg.controller == "inprocess" {
-		return startInProcess(ctx, b.restCfg, cacheDir, logPath, b.cfg.workers, b.cfg.writes)
+// startControllers runs soll as configured, one process or with
+// -replicas above one that many `soll controller --shard` processes, and
+// waits until each one's Application controller is running.
+func (b *bench) startControllers(ctx context.Context) ([]controllerRun, error) {
+	if b.cfg.replicas == 1 {
+		cacheDir := filepath.Join(b.work, "soll-cache")
+		logPath := filepath.Join(b.work, "soll.log")
+		if b.cfg.controller == "inprocess" {
+			c, err := startInProcess(ctx, b.restCfg, cacheDir, logPath, b.cfg.workers, b.cfg.writes)
+			if err != nil {
+				return nil, err
+			}
+			return []controllerRun{c}, nil
+		}
+		c, err := startChild(ctx, b.sollBin, b.cluster.Kubeconfig, cacheDir, logPath, b.cfg.workers, b.cfg.writes)
+		if err != nil {
+			return nil, err
+		}
+		return []controllerRun{c}, nil
 	}
-	return startChild(ctx, b.sollBin, b.cluster.Kubeconfig, cacheDir, logPath, b.cfg.workers, b.cfg.writes)
+	var ctls []controllerRun
+	for i := range b.cfg.replicas {
+		cacheDir := filepath.Join(b.work, fmt.Sprintf("soll-cache-%d", i))
+		logPath := filepath.Join(b.work, fmt.Sprintf("soll-%d.log", i))
+		// Text logs, so that the replica's Lease is found by replicaIdentity.
+		c, err := startChild(ctx, b.sollBin, b.cluster.Kubeconfig, cacheDir, logPath, b.cfg.workers, b.cfg.writes, "--shard", "--log-format", "text")
+		if err != nil {
+			stopAll(ctls)
+			return nil, fmt.Errorf("replica %d: %w", i, err)
+		}
+		ctls = append(ctls, c)
+		err = poll(ctx, time.Minute, 100*time.Millisecond, func() (bool, error) {
+			log, err := os.ReadFile(logPath)
+			if err != nil {
+				return false, err
+			}
+			c.identity = replicaIdentity(string(log))
+			return c.identity != "", nil
+		})
+		if err != nil {
+			stopAll(ctls)
+			return nil, fmt.Errorf("replica %d logged no Lease (log: %s): %w", i, logPath, err)
+		}
+	}
+	return ctls, nil
+}
+
+// stopAll stops the controllers, newest first.
+func stopAll(ctls []controllerRun) {
+	for i := len(ctls) - 1; i >= 0; i-- {
+		ctls[i].Stop()
+	}
+}
+
+// leaseLine finds a sharded replica's identity, the name of its Lease, in
+// its text log: "lease=<namespace>/soll-controller-...".
+var leaseLine = regexp.MustCompile(`lease=\S+/(soll-controller-[a-z0-9-]+)`)
+
+// replicaIdentity is the identity a sharded replica logged at its start,
+// as it writes it into status.operationState.controller; "" until then.
+func replicaIdentity(log string) string {
+	if m := leaseLine.FindStringSubmatch(log); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // childController is `soll controller` as a child process.
 type childController struct {
+	identity   string // a sharded replica's Lease; "" for a replica alone
+	killed     bool   // by the benchmark, on purpose
+	logPath    string
 	cmd        *exec.Cmd
 	log        *os.File
 	metricsURL string
 	exited     chan struct{}
 }
 
-func startChild(ctx context.Context, bin, kubeconfig, cacheDir, logPath string, workers, writes int) (*childController, error) {
+func startChild(ctx context.Context, bin, kubeconfig, cacheDir, logPath string, workers, writes int, extra ...string) (*childController, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -65,8 +125,9 @@ func startChild(ctx context.Context, bin, kubeconfig, cacheDir, logPath string, 
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	cmd := exec.Command(bin, "controller", "--kubeconfig", kubeconfig, "--namespace", sollNamespace,
-		"--cache-dir", cacheDir, "--workers", strconv.Itoa(workers), "--max-parallel-writes", strconv.Itoa(writes), "--metrics-addr", addr)
+	args := []string{"controller", "--kubeconfig", kubeconfig, "--namespace", sollNamespace,
+		"--cache-dir", cacheDir, "--workers", strconv.Itoa(workers), "--max-parallel-writes", strconv.Itoa(writes), "--metrics-addr", addr}
+	cmd := exec.Command(bin, append(args, extra...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Should this program die without cleaning up, the kernel stops soll.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -74,7 +135,7 @@ func startChild(ctx context.Context, bin, kubeconfig, cacheDir, logPath string, 
 		_ = logFile.Close() // empty: soll never started
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	c := &childController{cmd: cmd, log: logFile, metricsURL: "http://" + addr + "/metrics", exited: make(chan struct{})}
+	c := &childController{cmd: cmd, log: logFile, logPath: logPath, metricsURL: "http://" + addr + "/metrics", exited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(c.exited) }()
 
 	// Ready once controller-runtime reports the Application controller's
@@ -104,6 +165,24 @@ func startChild(ctx context.Context, bin, kubeconfig, cacheDir, logPath string, 
 }
 
 func (c *childController) PID() int { return c.cmd.Process.Pid }
+
+// checkRunning returns an error naming the first soll process that
+// exited without being killed by the benchmark: nothing would sync its
+// apps, so waiting for them is pointless.
+func checkRunning(ctls []controllerRun) error {
+	for i, ctl := range ctls {
+		c, ok := ctl.(*childController)
+		if !ok || c.killed {
+			continue
+		}
+		select {
+		case <-c.exited:
+			return fmt.Errorf("soll process %d of %d exited: %v (log: %s)", i+1, len(ctls), c.cmd.ProcessState, c.logPath)
+		default:
+		}
+	}
+	return nil
+}
 
 func (c *childController) MetricsURL() string { return c.metricsURL }
 

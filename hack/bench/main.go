@@ -11,6 +11,11 @@
 // Healthy (soll). An idle window and self-heal after deleted Deployments
 // follow. Everything started is stopped on exit, Ctrl-C included.
 //
+// With -clusters N the apps are spread over N local clusters, all but
+// the first registered as Clusters; with -replicas N soll runs as N
+// sharded controller processes, one of which is killed at the end to
+// time the failover.
+//
 // With -controller=inprocess the controller runs inside this process
 // instead, so that -cpuprofile and -memprofile can profile it; its CPU and
 // memory figures then include the benchmark's own work.
@@ -48,6 +53,8 @@ type config struct {
 	idle           time.Duration
 	heals          int
 	skipBaseline   bool
+	clusters       int
+	replicas       int
 }
 
 func main() {
@@ -68,6 +75,8 @@ func main() {
 	flag.IntVar(&cfg.heals, "heals", 10, "number of managed Deployments deleted, one at a time, to time self-heal")
 	flag.BoolVar(&cfg.renderOnly, "render-only", false, "measure render throughput per tool only (no cluster)")
 	flag.BoolVar(&cfg.skipBaseline, "skip-baseline", false, "skip the baseline (for profiling runs only: the table then has no ratio)")
+	flag.IntVar(&cfg.clusters, "clusters", 1, "local clusters the apps deploy to, evenly (app i to cluster i mod N): the first as soll's own (in-cluster), the others registered as Clusters (destination by name); the baseline applies to all of them in parallel")
+	flag.IntVar(&cfg.replicas, "replicas", 1, "soll controller --shard processes to run instead of one; then one replica is killed with SIGKILL and every app refreshed, timing until all are compared again")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -89,6 +98,16 @@ func (c *config) validate() error {
 		return fmt.Errorf(`-controller %q: use "process" or "inprocess"`, c.controller)
 	case (c.cpuProfile != "" || c.idleCPUProfile != "" || c.memProfile != "") && c.controller != "inprocess":
 		return errors.New("-cpuprofile, -idle-cpuprofile and -memprofile need -controller=inprocess")
+	case c.clusters < 1:
+		return errors.New("-clusters must be at least 1")
+	case c.replicas < 1:
+		return errors.New("-replicas must be at least 1")
+	case c.replicas > 1 && c.controller != "process":
+		return errors.New("-replicas above 1 needs -controller=process (each replica is a process of its own)")
+	case c.clusters > 1 && c.controller != "process":
+		// In this process, the benchmark's own requests to the clusters
+		// would count as soll's.
+		return errors.New("-clusters above 1 needs -controller=process (soll's requests to each cluster are read from its own metrics)")
 	case c.heals > c.apps:
 		c.heals = c.apps
 	}
@@ -126,7 +145,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		}
 	}
 
-	b := &bench{cfg: cfg, root: root, work: work, report: &report{apps: cfg.apps, objects: cfg.apps * cfg.objectsPerApp}}
+	b := &bench{cfg: cfg, root: root, work: work, report: &report{apps: cfg.apps, objects: cfg.apps * cfg.objectsPerApp, replicas: cfg.replicas}}
 	b.report.loadBefore = loadAvg()
 	fmt.Println("==> render throughput per tool (no cluster)")
 	if b.report.renders, b.report.renderBase, err = measureRenders(ctx, work); err != nil {

@@ -79,9 +79,11 @@ func (c cpuTimes) String() string {
 // ones count zero. Processes of the same name (the nodes) are summed.
 func (b *bench) controlPlaneCPU() cpuTimes {
 	out := cpuTimes{}
-	for _, p := range b.cluster.Processes {
-		if d, err := localcluster.ProcessCPU(p.PID); err == nil {
-			out[p.Name] += d
+	for _, t := range b.targets {
+		for _, p := range t.cluster.Processes {
+			if d, err := localcluster.ProcessCPU(p.PID); err == nil {
+				out[p.Name] += d
+			}
 		}
 	}
 	return out
@@ -178,6 +180,13 @@ func (c requestCounts) sub(o requestCounts) requestCounts {
 	return out
 }
 
+// add adds o's counts to c.
+func (c requestCounts) add(o requestCounts) {
+	for k, v := range o {
+		c[k] += v
+	}
+}
+
 func sumBy(samples []sample, label string, keep func(map[string]string) bool) requestCounts {
 	out := requestCounts{}
 	for _, s := range samples {
@@ -270,6 +279,22 @@ func (s controllerStats) sub(o controllerStats) controllerStats {
 		queueWait:     s.queueWait.sub(o.queueWait),
 		compare:       s.compare.sub(o.compare),
 		syncOps:       s.syncOps.sub(o.syncOps),
+	}
+}
+
+func (h hist) add(o hist) hist { return hist{h.sum + o.sum, h.count + o.count} }
+
+// add sums the stats of two replicas.
+func (s controllerStats) add(o controllerStats) controllerStats {
+	rec := requestCounts{}
+	rec.add(s.reconciles)
+	rec.add(o.reconciles)
+	return controllerStats{
+		reconciles:    rec,
+		reconcileTime: s.reconcileTime.add(o.reconcileTime),
+		queueWait:     s.queueWait.add(o.queueWait),
+		compare:       s.compare.add(o.compare),
+		syncOps:       s.syncOps.add(o.syncOps),
 	}
 }
 

@@ -23,6 +23,7 @@ const (
 	targetRatio       = 2.0 // soll / baseline
 	targetIdleCPU     = 5.0 // percent of one core
 	targetSelfHealP50 = 2 * time.Second
+	targetRatioMulti  = 1.5 // soll / baseline over several clusters
 )
 
 // report is what the run measured.
@@ -62,6 +63,16 @@ type report struct {
 	renderBase float64 // YAML decodes of the same objects per second
 
 	sollStats, idleStats controllerStats
+
+	// With -clusters above 1: the apps of each cluster, in-cluster first,
+	// and the registered clusters in the idle window.
+	clusterApps []int
+	remotes     []remoteRow
+	// With -replicas above 1: per replica, in start order.
+	replicas       int
+	idleReplicaCPU []time.Duration
+	replicaPeakRSS []int64
+	failover       *failoverResult
 
 	// In-process only: soll's requests by method and path pattern.
 	sollByPath, idleByPath   map[string]int64
@@ -111,6 +122,19 @@ func (r *report) print(out io.Writer) error {
 	if r.inProcess {
 		fmt.Fprint(&b, "\n(controller in-process: its CPU and memory include the benchmark's own work)")
 	}
+	multi := len(r.clusterApps) > 1
+	allClusters := "" // the clusters a row sums over, when several
+	if multi {
+		allClusters = fmt.Sprintf(", %d clusters", len(r.clusterApps))
+		fmt.Fprintf(&b, "\n%d clusters, apps spread evenly: in-cluster %d apps (soll's own)", len(r.clusterApps), r.clusterApps[0])
+		for i, rr := range r.remotes {
+			fmt.Fprintf(&b, ", %s %d apps", rr.name, r.clusterApps[i+1])
+		}
+		fmt.Fprint(&b, " (registered Clusters, destination by name); the baseline applies to all clusters in parallel")
+	}
+	if r.replicas > 1 {
+		fmt.Fprintf(&b, "\nsoll runs as %d replicas (soll controller --shard): its CPU, memory and requests are the sum over them", r.replicas)
+	}
 	b.WriteString("\n\n")
 	var rows bytes.Buffer
 	row := func(name, value, target, status string) {
@@ -120,7 +144,12 @@ func (r *report) print(out io.Writer) error {
 
 	haveBase := r.baseAvailable > 0
 	if haveBase {
-		row("baseline: apply all objects (32 workers, SSA)", secs(r.baseApply), "", fmt.Sprintf("%.0f objects/s", float64(r.objects)/r.baseApply.Seconds()))
+		applyLabel, availLabel := "baseline: apply all objects (32 workers, SSA)", "baseline: all Deployments Available"
+		if multi {
+			availLabel += fmt.Sprintf(" (all %d clusters)", len(r.clusterApps))
+			applyLabel = fmt.Sprintf("baseline: apply all objects (32 workers per cluster, SSA, %d clusters in parallel)", len(r.clusterApps))
+		}
+		row(applyLabel, secs(r.baseApply), "", fmt.Sprintf("%.0f objects/s", float64(r.objects)/r.baseApply.Seconds()))
 		avail := secs(r.baseAvailable)
 		switch {
 		case r.objects < 4*r.apps:
@@ -129,10 +158,10 @@ func (r *report) print(out io.Writer) error {
 			avail = fmt.Sprintf("%d/%d after %s", r.baseAvailableCount, r.apps, avail)
 			fallthrough
 		default:
-			row("baseline: all Deployments Available", avail, "", "")
+			row(availLabel, avail, "", "")
 		}
-		row("baseline: API server requests (all clients)", byKey(r.baseAPI), "", "")
-		row("baseline: control plane CPU (by process)", r.baseControlPlaneCPU.String(), "", "")
+		row("baseline: API server requests (all clients"+allClusters+")", byKey(r.baseAPI), "", "")
+		row("baseline: control plane CPU (by process"+allClusters+")", r.baseControlPlaneCPU.String(), "", "")
 		row("baseline: namespace deletion (not timed against)", secs(r.baseDelete), "", "")
 	} else {
 		row("baseline", "skipped", "", "")
@@ -161,41 +190,97 @@ func (r *report) print(out io.Writer) error {
 	}
 	if haveBase {
 		ratio := r.sollDone.Seconds() / r.baseAvailable.Seconds()
-		if r.objects == 4*r.apps {
+		switch {
+		case multi || r.replicas > 1:
+			what := fmt.Sprintf("ratio soll / baseline: all Synced and Healthy (%d replicas) vs all Available", r.replicas)
+			if multi {
+				what = fmt.Sprintf("ratio soll / baseline: all Synced and Healthy vs all Available (%d clusters)", len(r.clusterApps))
+				if r.replicas > 1 {
+					what = fmt.Sprintf("ratio soll / baseline: all Synced and Healthy (%d replicas) vs all Available (%d clusters)", r.replicas, len(r.clusterApps))
+				}
+			}
+			limit := targetRatio
+			if multi {
+				limit = targetRatioMulti
+			}
+			if r.objects == 4*r.apps {
+				row(what, fmt.Sprintf("%.2fx", ratio), fmt.Sprintf("<= %.1fx", limit), verdict(done && ratio <= limit))
+			} else {
+				row(what, fmt.Sprintf("%.2fx", ratio), fmt.Sprintf("<= %.1fx at 4 objects per app", limit), "")
+			}
+		case r.objects == 4*r.apps:
 			row("ratio soll / baseline (Available)", fmt.Sprintf("%.2fx", ratio), fmt.Sprintf("<= %.1fx (design: 1.5x)", targetRatio), verdict(done && ratio <= targetRatio))
-		} else {
+		default:
 			// The ratio target is for apps of 4 objects; apps of one
 			// ConfigMap are bound by per-app latency, not throughput.
 			row("ratio soll / baseline (Available)", fmt.Sprintf("%.2fx", ratio), fmt.Sprintf("<= %.1fx at 4 objects per app", targetRatio), "")
 		}
 	}
-	if r.apps == 10000 && r.objects == 10000 {
+	switch {
+	case r.replicas > 1:
+		var each []string
+		for _, p := range r.replicaPeakRSS {
+			each = append(each, fmt.Sprintf("%.0f", float64(p)/(1<<20)))
+		}
+		row(fmt.Sprintf("soll: peak RSS (sum of %d replicas)", r.replicas), fmt.Sprintf("%.0f MB (%s)", float64(r.sollPeakRSS)/(1<<20), strings.Join(each, ", ")), "", "")
+	case r.apps == 10000 && r.objects == 10000:
 		row("soll: peak RSS", fmt.Sprintf("%.0f MB", float64(r.sollPeakRSS)/(1<<20)), fmt.Sprintf("< %.0f MB", float64(targetRSS10k)/(1<<20)), verdict(r.sollPeakRSS < targetRSS10k))
-	} else {
+	default:
 		row("soll: peak RSS", fmt.Sprintf("%.0f MB", float64(r.sollPeakRSS)/(1<<20)), "", "")
 	}
 	row("soll: CPU during sync", secs(r.sollCPU), "", fmt.Sprintf("%.0f%% of one core", 100*r.sollCPU.Seconds()/r.sollDone.Seconds()))
 	row("soll: API requests (soll's client, by method)", byKey(r.sollAPI), "", fmt.Sprintf("%.1f per object", r.sollAPI[""]/float64(r.objects)))
-	row("API server requests during sync (all clients)", byKey(r.sollAPIServer), "", fmt.Sprintf("%.0f dry-run", r.sollAPIServer["dry-run"]))
+	row("API server requests during sync (all clients"+allClusters+")", byKey(r.sollAPIServer), "", fmt.Sprintf("%.0f dry-run", r.sollAPIServer["dry-run"]))
 	st := r.sollStats
 	row("  reconciles (by result)", byKey(st.reconciles), "", fmt.Sprintf("%.1f per app", st.reconciles[""]/float64(r.apps)))
 	row("  mean reconcile / queue wait", st.reconcileTime.mean()+" / "+st.queueWait.mean(), "", "")
 	row("  compares (mean) / sync operations (mean)", fmt.Sprintf("%.0f (%s) / %.0f (%s)", st.compare.count, st.compare.mean(), st.syncOps.count, st.syncOps.mean()), "", "")
-	row("control plane CPU during sync (by process)", r.sollControlPlaneCPU.String(), "", "")
+	row("control plane CPU during sync (by process"+allClusters+")", r.sollControlPlaneCPU.String(), "", "")
 	row("Git ref listings (GET info/refs)", fmt.Sprint(r.sollGit.RefLists), "", "")
 	row("Git fetches (POST git-upload-pack)", fmt.Sprint(r.sollGit.Fetches), "", "")
 
 	idlePct := 100 * r.idleCPU.Seconds() / r.idleWindow.Seconds()
 	row(fmt.Sprintf("idle: soll CPU over %s", r.idleWindow.Round(time.Second)), fmt.Sprintf("%.1f%% (%s)", idlePct, secs(r.idleCPU)),
 		fmt.Sprintf("< %.0f%%", targetIdleCPU), verdict(idlePct < targetIdleCPU))
+	if r.replicas > 1 {
+		var each []string
+		for _, c := range r.idleReplicaCPU {
+			each = append(each, fmt.Sprintf("%.1f%%", 100*c.Seconds()/r.idleWindow.Seconds()))
+		}
+		row("idle: soll CPU per replica (above: their sum)", strings.Join(each, ", "), "", "")
+	}
 	row("idle: API requests (soll)", byKey(r.idleAPI), "", "")
 	row("idle: reconciles", fmt.Sprintf("%.0f", r.idleStats.reconciles[""]), "", fmt.Sprintf("%.1f per app per minute", r.idleStats.reconciles[""]/float64(r.apps)/r.idleWindow.Minutes()))
 	row("idle: Git requests (ref listings / fetches)", fmt.Sprintf("%d / %d", r.idleGit.RefLists, r.idleGit.Fetches), "", "")
+	for _, rr := range r.remotes {
+		row(fmt.Sprintf("%s: soll's API requests to it during sync (soll's client metrics)", rr.name), byKey(rr.syncSoll), "", fmt.Sprintf("%d apps", rr.apps))
+		row(fmt.Sprintf("idle: %s: soll's watches (Cluster status: kinds / objects)", rr.name), fmt.Sprintf("%d kinds / %d objects", rr.watchedKinds, rr.objects), "", "status of "+rr.statusAt.Format("15:04:05"))
+		row(fmt.Sprintf("idle: %s: soll's API requests to it (soll's client metrics)", rr.name), byKey(rr.soll), "", "")
+		row(fmt.Sprintf("idle: %s: API server requests (all clients, its own controllers too)", rr.name), byKey(rr.apiServer), "", "")
+	}
 
 	if n := len(r.heals); n > 0 {
 		p50 := r.heals[(n-1)/2]
 		row(fmt.Sprintf("self-heal: %s recreated (%d deletions) p50 / max", r.healKind, n),
 			fmt.Sprintf("%.2f s / %.2f s", p50.Seconds(), r.heals[n-1].Seconds()), fmt.Sprintf("p50 < %s", secs(targetSelfHealP50)), verdict(p50 < targetSelfHealP50))
+	}
+	if f := r.failover; f != nil {
+		var each []string
+		for _, n := range f.owners {
+			each = append(each, fmt.Sprint(n))
+		}
+		if f.others > 0 {
+			each = append(each, fmt.Sprintf("%d by none of them", f.others))
+		}
+		row("replicas: apps each synced (status.operationState.controller)", strings.Join(each, ", "), "", "")
+		val := secs(f.all)
+		if f.done < r.apps {
+			val = fmt.Sprintf("%d/%d after %s", f.done, r.apps, val)
+		}
+		row(fmt.Sprintf("failover: SIGKILL of 1 of %d replicas until every app compared again (refresh)", f.replicas), val, "", fmt.Sprintf("the killed replica had synced %d apps (its Lease: 15 s)", f.victimApps))
+		if f.live > 0 {
+			row("  the apps synced by the live replicas compared again", secs(f.live), "", "")
+		}
 	}
 	writeAligned(&b, &rows)
 	r.writeRenders(&b)

@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
@@ -25,7 +24,8 @@ import (
 // snapshot is the counters at one moment, for deltas.
 type snapshot struct {
 	at           time.Time
-	sollCPU      time.Duration
+	sollCPU      time.Duration   // all replicas
+	replicaCPU   []time.Duration // by replica
 	sollAPI      requestCounts
 	apiServer    requestCounts
 	git          devenv.GitCounts
@@ -36,23 +36,32 @@ type snapshot struct {
 	stats        controllerStats
 }
 
-func (b *bench) snapshot(ctx context.Context, ctl controllerRun) (snapshot, error) {
-	s := snapshot{at: time.Now(), git: b.git.Counts(), controlPlane: b.controlPlaneCPU()}
+func (b *bench) snapshot(ctx context.Context, ctls []controllerRun) (snapshot, error) {
+	s := snapshot{at: time.Now(), git: b.git.Counts(), controlPlane: b.controlPlaneCPU(), sollAPI: requestCounts{}}
 	var err error
-	if s.sollCPU, err = localcluster.ProcessCPU(ctl.PID()); err != nil {
-		return s, err
+	for _, ctl := range ctls {
+		cpu, err := localcluster.ProcessCPU(ctl.PID())
+		if err != nil {
+			return s, err
+		}
+		s.sollCPU += cpu
+		s.replicaCPU = append(s.replicaCPU, cpu)
+		reqs, err := ctl.Requests(ctx)
+		if err != nil {
+			return s, err
+		}
+		s.sollAPI.add(reqs)
+		stats, err := readControllerStats(ctx, ctl.MetricsURL())
+		if err != nil {
+			return s, err
+		}
+		s.stats = s.stats.add(stats)
+		if ip, ok := ctl.(*inProcessController); ok {
+			s.byPath, s.latency, s.bytes = ip.counter.snapshotByPath()
+		}
 	}
-	if s.sollAPI, err = ctl.Requests(ctx); err != nil {
+	if s.apiServer, err = b.apiServerRequestsAll(ctx); err != nil {
 		return s, err
-	}
-	if s.apiServer, err = apiServerRequests(ctx, b.kube); err != nil {
-		return s, err
-	}
-	if s.stats, err = readControllerStats(ctx, ctl.MetricsURL()); err != nil {
-		return s, err
-	}
-	if ip, ok := ctl.(*inProcessController); ok {
-		s.byPath, s.latency, s.bytes = ip.counter.snapshotByPath()
 	}
 	return s, nil
 }
@@ -61,18 +70,26 @@ func (b *bench) snapshot(ctx context.Context, ctl controllerRun) (snapshot, erro
 // they are all Synced and Healthy, then the idle window and self-heal.
 func (b *bench) soll(ctx context.Context) error {
 	r := b.report
-	b.step("soll: starting the controller (%s, --workers %d --max-parallel-writes %d), log in %s", b.cfg.controller, b.cfg.workers, b.cfg.writes, b.work+"/soll.log")
-	ctl, err := b.startController(ctx)
+	if b.cfg.replicas == 1 {
+		b.step("soll: starting the controller (%s, --workers %d --max-parallel-writes %d), log in %s", b.cfg.controller, b.cfg.workers, b.cfg.writes, b.work+"/soll.log")
+	} else {
+		b.step("soll: starting %d controller replicas (soll controller --shard, --workers %d --max-parallel-writes %d each), logs in %s", b.cfg.replicas, b.cfg.workers, b.cfg.writes, b.work+"/soll-*.log")
+	}
+	ctls, err := b.startControllers(ctx)
 	if err != nil {
 		return err
 	}
 	b.onClose(func() {
 		fmt.Println("==> stopping soll")
-		ctl.Stop()
+		stopAll(ctls)
 	})
 	r.inProcess = b.cfg.controller == "inprocess"
 
-	before, err := b.snapshot(ctx, ctl)
+	before, err := b.snapshot(ctx, ctls)
+	if err != nil {
+		return err
+	}
+	remotesSync, err := b.snapshotRemotes(ctx, ctls)
 	if err != nil {
 		return err
 	}
@@ -88,12 +105,12 @@ func (b *bench) soll(ctx context.Context) error {
 	}
 	r.sollCreate = time.Since(start)
 	fmt.Printf("    created in %s; waiting until all are Synced and Healthy\n", r.sollCreate.Round(time.Millisecond))
-	err = b.waitAllSynced(ctx, start)
+	err = b.waitAllSynced(ctx, start, ctls)
 	stopProfile()
 	if err != nil {
 		return err
 	}
-	after, err := b.snapshot(ctx, ctl)
+	after, err := b.snapshot(ctx, ctls)
 	if err != nil {
 		return err
 	}
@@ -110,6 +127,10 @@ func (b *bench) soll(ctx context.Context) error {
 		return err
 	}
 
+	remotesBefore, err := b.snapshotRemotes(ctx, ctls)
+	if err != nil {
+		return err
+	}
 	b.step("soll: idle for %s", b.cfg.idle)
 	stopProfile, err = b.startProfile(b.cfg.idleCPUProfile)
 	if err != nil {
@@ -122,12 +143,22 @@ func (b *bench) soll(ctx context.Context) error {
 		return ctx.Err()
 	}
 	stopProfile()
-	idle, err := b.snapshot(ctx, ctl)
+	idle, err := b.snapshot(ctx, ctls)
 	if err != nil {
+		return err
+	}
+	remotesAfter, err := b.snapshotRemotes(ctx, ctls)
+	if err != nil {
+		return err
+	}
+	if err := b.idleRemotes(ctx, remotesSync, remotesBefore, remotesAfter, after.at); err != nil {
 		return err
 	}
 	r.idleWindow = idle.at.Sub(after.at)
 	r.idleCPU = idle.sollCPU - after.sollCPU
+	for i := range idle.replicaCPU {
+		r.idleReplicaCPU = append(r.idleReplicaCPU, idle.replicaCPU[i]-after.replicaCPU[i])
+	}
 	r.idleAPI = idle.sollAPI.sub(after.sollAPI)
 	r.idleGit = idle.git.Sub(after.git)
 	r.idleByPath = subCounts(idle.byPath, after.byPath)
@@ -140,17 +171,28 @@ func (b *bench) soll(ctx context.Context) error {
 			return err
 		}
 	}
-	_, r.sollPeakRSS, err = procMem(ctl.PID())
-	return err
+	for _, ctl := range ctls {
+		_, peak, err := procMem(ctl.PID())
+		if err != nil {
+			return err
+		}
+		r.sollPeakRSS += peak
+		r.replicaPeakRSS = append(r.replicaPeakRSS, peak)
+	}
+	if len(ctls) > 1 {
+		return b.failover(ctx, ctls)
+	}
+	return nil
 }
 
 func (b *bench) createApps(ctx context.Context) error {
-	return parallel(ctx, 16, b.workload.apps, func(ctx context.Context, a app) error {
+	return parallel(ctx, 16, b.workload.indexes(), func(ctx context.Context, i int) error {
+		a := b.workload.apps[i]
 		obj := &sollv1.Application{
 			ObjectMeta: metav1.ObjectMeta{Name: a.name, Namespace: sollNamespace},
 			Spec: sollv1.ApplicationSpec{
 				Source:      &sollv1.ApplicationSource{RepoURL: b.git.URL("bench"), TargetRevision: "main", Path: a.dir()},
-				Destination: sollv1.ApplicationDestination{Server: "https://kubernetes.default.svc", Namespace: appsNamespace},
+				Destination: b.destination(i),
 				SyncPolicy:  &sollv1.SyncPolicy{Automated: &sollv1.AutomatedSyncPolicy{Prune: true, SelfHeal: true}},
 			},
 		}
@@ -196,8 +238,9 @@ func (b *bench) listApps(ctx context.Context) (appCounts, map[string]bool, error
 }
 
 // waitAllSynced polls the Applications every second until all are Synced
-// and Healthy or the timeout ends, printing progress.
-func (b *bench) waitAllSynced(ctx context.Context, start time.Time) error {
+// and Healthy or the timeout ends, printing progress. A soll process that
+// exits ends the wait with an error.
+func (b *bench) waitAllSynced(ctx context.Context, start time.Time, ctls []controllerRun) error {
 	r := b.report
 	n := len(b.workload.apps)
 	deadline := start.Add(b.cfg.timeout)
@@ -228,6 +271,9 @@ func (b *bench) waitAllSynced(ctx context.Context, start time.Time) error {
 				lastPrint = now
 			}
 		}
+		if err := checkRunning(ctls); err != nil {
+			return err
+		}
 		if now.After(deadline) {
 			r.sollDone = now.Sub(start)
 			fmt.Printf("    only %d of %d Synced and Healthy after %s\n", r.sollDoneCount, n, b.cfg.timeout)
@@ -247,20 +293,17 @@ func (b *bench) waitAllSynced(ctx context.Context, start time.Time) error {
 func (b *bench) selfHeal(ctx context.Context) error {
 	r := b.report
 	n := len(b.workload.apps)
-	dyn, err := dynamic.NewForConfig(b.restCfg)
-	if err != nil {
-		return err
-	}
 	gvr := schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
 	r.healKind = "ConfigMap"
 	if b.workload.withDeployments() {
 		gvr = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
 		r.healKind = "Deployment"
 	}
-	objs := dyn.Resource(gvr).Namespace(appsNamespace)
 	b.step("soll: deleting %d managed %ss one at a time (self-heal)", b.cfg.heals, r.healKind)
 	for i := range b.cfg.heals {
-		a := b.workload.apps[i*n/b.cfg.heals]
+		idx := i * n / b.cfg.heals
+		a := b.workload.apps[idx]
+		objs := b.targets[b.assign[idx]].dyn.Resource(gvr).Namespace(appsNamespace)
 		var name string
 		for _, o := range a.objects {
 			if o.GetKind() == r.healKind {

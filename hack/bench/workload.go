@@ -102,6 +102,15 @@ func appObjects(name string, index, count int) []*unstructured.Unstructured {
 	return out
 }
 
+// indexes are the apps' indexes, 0 to n-1.
+func (w *workload) indexes() []int {
+	out := make([]int, len(w.apps))
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
 // withDeployments reports whether the apps have a Deployment (four objects
 // or more each).
 func (w *workload) withDeployments() bool {
