@@ -3,6 +3,7 @@ package controller
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -257,6 +258,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		octx, ospan := tracing.Tracer().Start(ctx, "soll.sync", trace.WithAttributes(attribute.Bool("soll.automated", automated)))
 		finish, err = r.runOperation(octx, &app, op, automated, c, held.deps)
 		tracing.End(ospan, err)
+		if errors.Is(err, errClaimLost) {
+			return ctrl.Result{RequeueAfter: time.Second}, nil
+		}
 		if err != nil {
 			return ctrl.Result{}, err
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -217,6 +218,12 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 		}
 		state.Controller = r.shards.id
 		if err := r.claimOperation(ctx, app, state.DeepCopy()); err != nil {
+			if apierrors.IsConflict(err) {
+				// Another replica claimed it, or the app changed since
+				// it was read: look again.
+				r.operationLog(ctx, app, state).Info("operation not claimed: the application changed since it was read (another replica may have claimed it); looking again")
+				return nil, errClaimLost
+			}
 			return nil, err
 		}
 	}
@@ -380,6 +387,10 @@ func (r *Reconciler) runOperation(ctx context.Context, app *sollv1.Application, 
 	}
 	return r.finishOperation(ctx, app, state, reason, msg, c), nil
 }
+
+// errClaimLost is runOperation's error when its claim of the operation
+// met a newer version of the app: the reconcile looks again soon.
+var errClaimLost = errors.New("operation not claimed")
 
 // claimOperation writes st as app's operation state if app has not
 // changed since it was read (optimistic concurrency): of two replicas that
