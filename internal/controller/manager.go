@@ -208,7 +208,6 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 			if err := mgr.Add(ring); err != nil {
 				return nil, err
 			}
-			m.shards = ring
 		}
 	}
 	if opts.Extend != nil {
@@ -294,24 +293,6 @@ type Manager struct {
 	// lease is the namespace/name of the leader election Lease; empty
 	// without leader election.
 	lease string
-	// shards is this replica's view of the sharded replicas; nil when
-	// the controller is not sharded.
-	shards *shardRing
-}
-
-// Replica is this controller replica's identity (the name of its Lease)
-// when the controller is sharded, else "".
-func (m *Manager) Replica() string {
-	if m.shards == nil {
-		return ""
-	}
-	return m.shards.id
-}
-
-// Owns reports whether this replica runs the app key now ("namespace/name");
-// always true when the controller is not sharded.
-func (m *Manager) Owns(key string) bool {
-	return m.shards == nil || m.shards.owns(key)
 }
 
 // Start runs the manager until ctx ends. With leader election, it logs
