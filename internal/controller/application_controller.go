@@ -275,7 +275,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		}
 	}
 	if w := watcherOf(c.Target); w != nil {
-		w.ensure(c)
+		w.ensure(req.NamespacedName, c)
 	}
 	if err := r.writeComparison(ctx, &app, c, held, finish, refreshed); err != nil {
 		r.apps.update(req.NamespacedName, func(rec *appRecord) { rec.unchanged = nil })

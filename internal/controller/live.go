@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strconv"
 	gosync "sync"
 	"sync/atomic"
@@ -41,6 +42,10 @@ type liveWatcher struct {
 	mu      gosync.Mutex
 	watched map[schema.GroupVersionResource]bool
 	stop    <-chan struct{}
+	// syncing are the apps that need a kind whose watch has not synced
+	// yet: they are woken once it has, since a change between their
+	// comparison and the watch's first list would wake nobody.
+	syncing map[schema.GroupVersionResource][]types.NamespacedName
 
 	// written holds soll's own writes the watch has not delivered yet
 	// (read your writes): right after an apply or a prune the cache may
@@ -100,25 +105,37 @@ func (w *liveWatcher) begin(ctx context.Context) {
 	w.factory.Start(w.stop)
 }
 
-// ensure starts watches for the kinds of c's objects not watched yet.
-func (w *liveWatcher) ensure(c *appstate.Comparison) {
+// ensure starts watches for the kinds of c, app's comparison, not
+// watched yet; app is woken once those have synced.
+func (w *liveWatcher) ensure(app types.NamespacedName, c *appstate.Comparison) {
+	seen := map[schema.GroupVersionResource]bool{}
 	for _, o := range c.Objects {
 		src := o.Desired
 		if src == nil {
 			src = o.Live
 		}
 		m, err := w.kube.Mapping(src.GroupVersionKind())
-		if err != nil {
+		if err != nil || seen[m.Resource] {
 			continue
 		}
-		w.watch(m.Resource)
+		seen[m.Resource] = true
+		w.watch(app, m.Resource)
 	}
 }
 
-func (w *liveWatcher) watch(gvr schema.GroupVersionResource) {
+func (w *liveWatcher) watch(app types.NamespacedName, gvr schema.GroupVersionResource) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.watched[gvr] || w.stop == nil {
+	if w.stop == nil {
+		return
+	}
+	if waiting, ok := w.syncing[gvr]; ok {
+		if !slices.Contains(waiting, app) {
+			w.syncing[gvr] = append(waiting, app)
+		}
+		return
+	}
+	if w.watched[gvr] {
 		return
 	}
 	w.watched[gvr] = true
@@ -152,7 +169,24 @@ func (w *liveWatcher) watch(gvr schema.GroupVersionResource) {
 		droppedEvents.WithLabelValues("live").Inc()
 		return
 	}
+	if w.syncing == nil {
+		w.syncing = map[schema.GroupVersionResource][]types.NamespacedName{}
+	}
+	w.syncing[gvr] = []types.NamespacedName{app}
 	w.factory.Start(w.stop)
+	stop := w.stop
+	go func() {
+		synced := cache.WaitForCacheSync(stop, inf.HasSynced)
+		w.mu.Lock()
+		waiting := w.syncing[gvr]
+		delete(w.syncing, gvr)
+		w.mu.Unlock()
+		if synced {
+			for _, a := range waiting {
+				w.wake.wake(a)
+			}
+		}
+	}()
 }
 
 // notify wakes the app named in the object's tracking annotation.
