@@ -252,7 +252,7 @@ func (b *bench) idleRemotes(ctx context.Context, syncBefore, before, after []rem
 			return at != nil && !at.Time.Before(synced.Truncate(time.Second)), nil
 		})
 		if err != nil {
-			return fmt.Errorf("Cluster %s: no status written after the sync: %w", t.name, err)
+			return fmt.Errorf("cluster %s: no status written after the sync: %w", t.name, err)
 		}
 		b.report.remotes = append(b.report.remotes, remoteRow{
 			name: t.name, apps: len(t.apps),

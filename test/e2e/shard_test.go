@@ -269,16 +269,16 @@ func (p *cutProxy) serve() {
 		p.mu.Lock()
 		if err != nil || p.closed {
 			p.mu.Unlock()
-			c.Close()
+			_ = c.Close()
 			if up != nil {
-				up.Close()
+				_ = up.Close()
 			}
 			continue
 		}
 		p.conns = append(p.conns, c, up)
 		p.mu.Unlock()
-		go func() { _, _ = io.Copy(up, c); up.Close() }()
-		go func() { _, _ = io.Copy(c, up); c.Close() }()
+		go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
+		go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
 	}
 }
 
@@ -290,9 +290,9 @@ func (p *cutProxy) cut() {
 		return
 	}
 	p.closed = true
-	p.l.Close()
+	_ = p.l.Close()
 	for _, c := range p.conns {
-		c.Close()
+		_ = c.Close()
 	}
 }
 
