@@ -88,8 +88,8 @@ func CheckRepoPatterns(project string, sourceRepos []string, field, repoURL stri
 }
 
 // CheckRepoURL refuses a repository URL, which field names, whose path has
-// a "." or ".." segment, in plain or percent-encoded form (%2e), or a
-// backslash (plain or %5c). Such a URL names another repository than it
+// a "." or ".." segment, in plain or percent-encoded form (%2e), a
+// backslash (plain or %5c) or an encoded slash (%2f). Such a URL names another repository than it
 // seems to: "https://git.example.com/team-a/../team-b/cfg" matches the
 // pattern "https://git.example.com/team-a/*" but a server resolves it to
 // team-b/cfg. No repository needs one, so they are refused rather than
@@ -100,6 +100,10 @@ func CheckRepoURL(field, repoURL string) error {
 	switch {
 	case strings.Contains(p, `\`) || strings.Contains(strings.ToLower(p), "%5c"):
 		bad = "a backslash"
+	case strings.Contains(strings.ToLower(p), "%2f"):
+		// "team-a/..%2fteam-b" has no ".." segment here, but a server
+		// that decodes the slash sees one.
+		bad = "an encoded slash (%2f)"
 	case badEscape(repoURL):
 		// "%2%65" is "%2e" once decoded: a server that decodes twice,
 		// or leniently, sees a dot segment the checks never saw.
@@ -115,7 +119,7 @@ func CheckRepoURL(field, repoURL string) error {
 	if bad == "" {
 		return nil
 	}
-	return fmt.Errorf("%s: %s has %s (plain or percent-encoded), which could name another repository than the URL seems to: write the repository's URL without \".\" or \"..\" segments or backslashes",
+	return fmt.Errorf("%s: %s has %s (plain or percent-encoded), which could name another repository than the URL seems to: write the repository's URL without \".\" or \"..\" segments, backslashes or encoded slashes",
 		field, redactURL(repoURL), bad)
 }
 

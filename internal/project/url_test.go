@@ -42,6 +42,8 @@ func TestCheckRepoRefusesDotSegments(t *testing.T) {
 		{"https://git.example.com/team-a/../team-b/cfg", `the path segment ".."`},
 		{"https://git.example.com/team-a/./cfg", `the path segment "."`},
 		{"https://git.example.com/team-a/%2e%2e/team-b/cfg", `the path segment ".."`},
+		{"https://git.example.com/team-a/..%2fteam-b/cfg", "an encoded slash (%2f)"},
+		{"https://git.example.com/team-a/%2e%2F", "an encoded slash (%2f)"},
 		{"https://git.example.com/team-a/%2E./team-b/cfg", `the path segment ".."`},
 		{"https://git.example.com/team-a/.%2e", `the path segment ".."`},
 		{"https://git.example.com/team-a/cfg/..", `the path segment ".."`},
