@@ -106,6 +106,16 @@ type ClusterSpec struct {
 	ClusterResources *bool `json:"clusterResources,omitempty"`
 }
 
+// AllowsClusterResources says whether soll may deploy cluster-scoped
+// objects to the cluster: ClusterResources, or by default when Namespaces
+// is empty.
+func (s *ClusterSpec) AllowsClusterResources() bool {
+	if s.ClusterResources != nil {
+		return *s.ClusterResources
+	}
+	return len(s.Namespaces) == 0
+}
+
 // ClusterExec runs a command that prints an ExecCredential
 // (client.authentication.k8s.io/v1 or v1beta1) on its standard output,
 // as kubeconfig's exec plugins do. It runs with a clean environment (only

@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/devenv"
@@ -209,32 +208,27 @@ type appCounts struct{ synced, healthy, both int }
 // listApps lists the Applications page by page and counts them.
 func (b *bench) listApps(ctx context.Context) (appCounts, map[string]bool, error) {
 	var c appCounts
+	apps, err := b.allApps(ctx)
+	if err != nil {
+		return c, nil, err
+	}
 	good := map[string]bool{}
-	cont := ""
-	for {
-		var l sollv1.ApplicationList
-		if err := b.kc.List(ctx, &l, client.InNamespace(sollNamespace), client.Limit(500), client.Continue(cont)); err != nil {
-			return c, nil, err
+	for i := range apps {
+		s := apps[i].Status
+		synced := s.Sync != nil && s.Sync.Status == sollv1.SyncStatusSynced
+		healthy := s.Health != nil && s.Health.Status == sollv1.HealthHealthy
+		if synced {
+			c.synced++
 		}
-		for i := range l.Items {
-			s := l.Items[i].Status
-			synced := s.Sync != nil && s.Sync.Status == sollv1.SyncStatusSynced
-			healthy := s.Health != nil && s.Health.Status == sollv1.HealthHealthy
-			if synced {
-				c.synced++
-			}
-			if healthy {
-				c.healthy++
-			}
-			if synced && healthy {
-				c.both++
-				good[l.Items[i].Name] = true
-			}
+		if healthy {
+			c.healthy++
 		}
-		if cont = l.Continue; cont == "" {
-			return c, good, nil
+		if synced && healthy {
+			c.both++
+			good[apps[i].Name] = true
 		}
 	}
+	return c, good, nil
 }
 
 // waitAllSynced polls the Applications every second until all are Synced

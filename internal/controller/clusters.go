@@ -134,7 +134,7 @@ func (s *clusterSet) Kube(d sollv1.ApplicationDestination) (kubernetes.Interface
 // entry returns the current entry of d's cluster, building it when the
 // Cluster or its Secret changed since the last one.
 func (s *clusterSet) entry(ctx context.Context, d sollv1.ApplicationDestination) (*remoteCluster, error) {
-	c, err := s.find(ctx, d)
+	c, err := cluster.Find(ctx, s.reader, s.ns, d)
 	if err != nil {
 		return nil, err
 	}
@@ -149,20 +149,13 @@ func (s *clusterSet) entry(ctx context.Context, d sollv1.ApplicationDestination)
 		}
 	}
 	version := clusterVersion(c, secret)
-	s.mu.Lock()
-	cur := s.entries[c.Name]
-	watching := s.ctx != nil && s.wake != nil
-	s.mu.Unlock()
-	if cur != nil && cur.version == version && (cur.live != nil || !watching || cur.err != nil) {
+	if cur := s.current(c.Name, version); cur != nil {
 		return cur, nil
 	}
 	v, _, _ := s.builds.Do(c.Name, func() (any, error) {
-		s.mu.Lock()
-		if cur := s.entries[c.Name]; cur != nil && cur.version == version && (cur.live != nil || s.ctx == nil || s.wake == nil || cur.err != nil) {
-			s.mu.Unlock()
+		if cur := s.current(c.Name, version); cur != nil {
 			return cur, nil
 		}
-		s.mu.Unlock()
 		e := s.build(c, secret, version)
 		s.mu.Lock()
 		old := s.entries[c.Name]
@@ -175,37 +168,6 @@ func (s *clusterSet) entry(ctx context.Context, d sollv1.ApplicationDestination)
 		return e, nil
 	})
 	return v.(*remoteCluster), nil
-}
-
-// find reads the Cluster that d names, by name or by server.
-func (s *clusterSet) find(ctx context.Context, d sollv1.ApplicationDestination) (*sollv1.Cluster, error) {
-	server := cluster.NormalServer(d.Server)
-	if d.Server == "" {
-		server = ""
-	}
-	if d.Name != "" {
-		var c sollv1.Cluster
-		err := s.reader.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: d.Name}, &c)
-		switch {
-		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
-			return nil, fmt.Errorf("spec.destination.name: cluster %s is not registered: register it (soll cluster add) or deploy to a registered cluster (soll cluster list)", d.Name)
-		case err != nil:
-			return nil, fmt.Errorf("read Cluster %s: %w", d.Name, err)
-		case server != "" && cluster.NormalServer(c.Spec.Server) != server:
-			return nil, fmt.Errorf("spec.destination: name %s and server %s name two different clusters (Cluster %s has server %s): give one of the two", d.Name, d.Server, c.Name, c.Spec.Server)
-		}
-		return &c, nil
-	}
-	var l sollv1.ClusterList
-	if err := s.reader.List(ctx, &l, client.InNamespace(s.ns)); err != nil && !meta.IsNoMatchError(err) {
-		return nil, fmt.Errorf("list Clusters: %w", err)
-	}
-	for i := range l.Items {
-		if cluster.NormalServer(l.Items[i].Spec.Server) == server {
-			return &l.Items[i], nil
-		}
-	}
-	return nil, fmt.Errorf("spec.destination.server: no cluster with server %s is registered: register it (soll cluster add) or deploy to a registered cluster (soll cluster list)", d.Server)
 }
 
 // clusterVersion identifies the versions of c and its Secret.
@@ -233,8 +195,7 @@ func (s *clusterSet) build(c *sollv1.Cluster, secret *corev1.Secret, version str
 		e.err = err
 		return e
 	}
-	cfg.Wrap(metrics.ClusterReachability(c.Name))
-	cfg.Wrap(e.conn.wrap)
+	cfg.Wrap(metrics.ClusterReachability(c.Name, e.conn.observe))
 	kc, err := kube.New(cfg)
 	if err != nil {
 		e.err = err
@@ -250,7 +211,7 @@ func (s *clusterSet) build(c *sollv1.Cluster, secret *corev1.Secret, version str
 	e.target = &appstate.Target{
 		Name: c.Name, Server: c.Spec.Server, ID: c.Name + "/" + version,
 		Kube: kc, ClusterInfo: appstate.ClusterInfoCache(kc, 10*time.Minute),
-		Namespaces: slices.Clone(c.Spec.Namespaces), ClusterScoped: clusterScoped(c),
+		Namespaces: slices.Clone(c.Spec.Namespaces), ClusterScoped: c.Spec.AllowsClusterResources(),
 	}
 	s.mu.Lock()
 	ctx := s.ctx
@@ -270,11 +231,8 @@ func (s *clusterSet) build(c *sollv1.Cluster, secret *corev1.Secret, version str
 	wctx, cancel := context.WithCancel(ctx)
 	e.live, e.cancel = live, cancel
 	e.target.Live = live
-	live.begin(wctx)
-	go func() {
-		<-wctx.Done()
-		live.factory.Shutdown()
-	}()
+	live.begin(wctx) // now: ensure may run before Start does
+	go func() { _ = live.Start(wctx) }()
 	return e
 }
 
@@ -338,15 +296,6 @@ func (r *Reconciler) clusterApps(ctx context.Context, name, server string) []typ
 	return out
 }
 
-// clusterScoped says whether soll may deploy cluster-scoped objects to c:
-// spec.clusterResources, or by default when it names no namespaces.
-func clusterScoped(c *sollv1.Cluster) bool {
-	if c.Spec.ClusterResources != nil {
-		return *c.Spec.ClusterResources
-	}
-	return len(c.Spec.Namespaces) == 0
-}
-
 // stop ends the entry's watches.
 func (e *remoteCluster) stop() { e.cancel() }
 
@@ -361,11 +310,27 @@ func (s *clusterSet) forget(name string) {
 	}
 }
 
-// current returns the entry of the Cluster named name, if built.
-func (s *clusterSet) current(name string) *remoteCluster {
+// built returns the entry of the Cluster named name, if built.
+func (s *clusterSet) built(name string) *remoteCluster {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.entries[name]
+}
+
+// current returns the entry of the Cluster named name if it was built
+// from version and needs no rebuilding: it watches its cluster once the
+// set runs with wake-ups, unless it cannot be used.
+func (s *clusterSet) current(name, version string) *remoteCluster {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.entries[name]
+	if e == nil || e.version != version {
+		return nil
+	}
+	if e.live == nil && e.err == nil && s.ctx != nil && s.wake != nil {
+		return nil // built before the set ran: build it again, watching
+	}
+	return e
 }
 
 // forgetDryRuns empties every cluster's dry-run cache (a hard refresh).
@@ -406,10 +371,6 @@ type connState struct {
 	onChange func()
 }
 
-func (c *connState) wrap(rt http.RoundTripper) http.RoundTripper {
-	return &connTransport{c: c, next: rt}
-}
-
 // isDown reports whether the last request got no answer, and the error.
 func (c *connState) isDown() (bool, string) {
 	c.mu.Lock()
@@ -443,6 +404,16 @@ func (c *connState) ready() {
 	c.down, c.why, c.lastContact = false, "", time.Now()
 }
 
+// observe records the outcome of a request (see
+// metrics.ClusterReachability): nil for an answer.
+func (c *connState) observe(err error) {
+	if err == nil {
+		c.answered()
+	} else {
+		c.failed(err)
+	}
+}
+
 func (c *connState) failed(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -451,29 +422,6 @@ func (c *connState) failed(err error) {
 	}
 	c.down, c.why = true, err.Error()
 }
-
-// connTransport records every request's outcome in c: any HTTP answer
-// shows the server reachable; an error without one (connection refused,
-// TLS, timeout) shows it down, unless the caller cancelled the request.
-type connTransport struct {
-	c    *connState
-	next http.RoundTripper
-}
-
-func (t *connTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := t.next.RoundTrip(r)
-	switch {
-	case err == nil:
-		t.c.answered()
-	case r.Context().Err() == nil:
-		t.c.failed(err)
-	}
-	return resp, err
-}
-
-// WrappedRoundTripper lets client-go reach the transport underneath to
-// cancel requests (apimachinery's net.RoundTripperWrapper).
-func (t *connTransport) WrappedRoundTripper() http.RoundTripper { return t.next }
 
 // Cluster status: how often the reconciler looks at a cluster that
 // answers (asking its API server's version only when nothing else talked
@@ -538,14 +486,14 @@ func (r *clusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	var c sollv1.Cluster
 	if err := r.client.Get(ctx, req.NamespacedName, &c); err != nil {
 		if apierrors.IsNotFound(err) {
-			if old := r.set.current(req.Name); old != nil {
+			if old := r.set.built(req.Name); old != nil {
 				r.set.forget(req.Name)
 				r.wakeAll(ctx, req.Name, old.server)
 			}
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	before := r.set.current(c.Name)
+	before := r.set.built(c.Name)
 	e, err := r.set.entry(ctx, sollv1.ApplicationDestination{Name: c.Name})
 	if err != nil {
 		return ctrl.Result{}, err

@@ -97,7 +97,8 @@ func (w *liveWatcher) Start(ctx context.Context) error {
 	return nil
 }
 
-// begin lets watches start (ensure) until ctx ends.
+// begin lets watches start (ensure) until ctx ends; Start begins too, and
+// beginning again with the same ctx changes nothing.
 func (w *liveWatcher) begin(ctx context.Context) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -62,15 +62,19 @@ const InCluster = "in-cluster"
 // request that fails without one (connection refused, TLS, timeout)
 // shows it unreachable, unless the caller cancelled it. It watches the
 // requests soll makes anyway (watches that reconnect, reads, applies):
-// it sends none of its own.
-func ClusterReachability(cluster string) func(http.RoundTripper) http.RoundTripper {
-	return func(rt http.RoundTripper) http.RoundTripper { return &reachability{cluster: cluster, next: rt} }
+// it sends none of its own. Each observer is told the same outcomes: nil
+// for an answer, the error of a request that got none.
+func ClusterReachability(cluster string, observers ...func(err error)) func(http.RoundTripper) http.RoundTripper {
+	return func(rt http.RoundTripper) http.RoundTripper {
+		return &reachability{cluster: cluster, next: rt, observers: observers}
+	}
 }
 
 // reachability is the transport ClusterReachability wraps around next.
 type reachability struct {
-	cluster string
-	next    http.RoundTripper
+	cluster   string
+	next      http.RoundTripper
+	observers []func(err error)
 }
 
 func (t *reachability) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -81,6 +85,11 @@ func (t *reachability) RoundTrip(r *http.Request) (*http.Response, error) {
 		clusterLastContact.WithLabelValues(t.cluster).Set(float64(time.Now().UnixNano()) / 1e9)
 	case r.Context().Err() == nil:
 		clusterReachable.WithLabelValues(t.cluster).Set(0)
+	default:
+		return resp, err // cancelled by the caller: says nothing of the server
+	}
+	for _, observe := range t.observers {
+		observe(err)
 	}
 	return resp, err
 }

@@ -183,14 +183,6 @@ func appendIfSet(list []string, on bool, s string) []string {
 	return list
 }
 
-// effectiveClusterResources is spec.clusterResources or its default.
-func effectiveClusterResources(sp *sollv1.ClusterSpec) bool {
-	if sp.ClusterResources != nil {
-		return *sp.ClusterResources
-	}
-	return len(sp.Namespaces) == 0
-}
-
 // credentialsKind names the credentials of c; sec is its Secret (nil when
 // there is none).
 func credentialsKind(c *sollv1.Cluster, sec *corev1.Secret) string {
@@ -212,7 +204,7 @@ func presentCluster(c *sollv1.Cluster, sec *corev1.Secret) apitypes.Cluster {
 	sp := &c.Spec
 	out := apitypes.Cluster{
 		Name: c.Name, Server: sp.Server, Labels: c.Labels, Namespaces: sp.Namespaces,
-		ClusterResources: effectiveClusterResources(sp), HasCAData: sp.CAData != "",
+		ClusterResources: sp.AllowsClusterResources(), HasCAData: sp.CAData != "",
 		TLSServerName: sp.TLSServerName, ProxyURL: sp.ProxyURL,
 		Credentials: credentialsKind(c, sec), SecretName: sp.SecretName,
 	}

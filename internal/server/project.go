@@ -7,7 +7,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sollv1 "soll.dev/api/v1alpha1"
 	"soll.dev/internal/appstate"
@@ -58,23 +57,8 @@ func (s *Server) withCluster(ctx context.Context, app *sollv1.Application) *soll
 	if appstate.IsInCluster(d) || d.Name != "" && d.Server != "" {
 		return app
 	}
-	var found *sollv1.Cluster
-	if d.Name != "" {
-		var c sollv1.Cluster
-		if err := s.opts.APIReader.Get(ctx, s.key(d.Name), &c); err == nil {
-			found = &c
-		}
-	} else {
-		var l sollv1.ClusterList
-		if err := s.opts.APIReader.List(ctx, &l, client.InNamespace(s.opts.Namespace)); err == nil {
-			for i := range l.Items {
-				if cluster.NormalServer(l.Items[i].Spec.Server) == cluster.NormalServer(d.Server) {
-					found = &l.Items[i]
-				}
-			}
-		}
-	}
-	if found == nil {
+	found, err := cluster.Find(ctx, s.opts.APIReader, s.opts.Namespace, d)
+	if err != nil {
 		return app
 	}
 	cp := app.DeepCopy()
